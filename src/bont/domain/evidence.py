@@ -1,0 +1,108 @@
+"""Sources, citations and evidence grades: what every clinical figure in bont rests on."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Grade(StrEnum):
+    """How directly a figure was checked against its source.
+
+    Only figures graded ``label`` or ``label-secondary`` may drive a blocking safety rule; a ``study``
+    figure describes an off-label protocol; a ``reference`` figure is a code or rule read in a published
+    code set or coverage document; an ``unverified`` figure is shown as such and never blocks.
+    """
+
+    LABEL = "label"  # read in the US prescribing information or the maker's page restating it
+    LABEL_SECONDARY = "label-secondary"  # read in a secondary summary of the label
+    STUDY = "study"  # a published study or guideline (PMID / DOI)
+    REFERENCE = "reference"  # a code set, coverage policy or billing rule
+    UNVERIFIED = "unverified"  # not confirmed in any source
+
+    @property
+    def may_block(self) -> bool:
+        return self in (Grade.LABEL, Grade.LABEL_SECONDARY)
+
+
+class SourceKind(StrEnum):
+    LABEL = "label"
+    STUDY = "study"
+    GUIDELINE = "guideline"
+    CODING = "coding"
+    SECONDARY = "secondary"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document a figure was taken from: a label revision, a paper, a code set."""
+
+    id: str
+    kind: SourceKind
+    title: str
+    url: str | None = None
+    revision: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """A short human reference: title, revision or PMID/DOI."""
+        parts = [self.title]
+        if self.revision:
+            parts.append(f"rev. {self.revision}")
+        if self.pmid:
+            parts.append(f"PMID {self.pmid}")
+        if self.doi:
+            parts.append(f"DOI {self.doi}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where one figure comes from: the source, the place in it and how well it was checked."""
+
+    source: Source
+    grade: Grade
+    locator: str | None = None  # e.g. "§2.2 Table 2"
+    note: str | None = None
+
+    def __str__(self) -> str:
+        where = f" {self.locator}" if self.locator else ""
+        return f"{self.source.id}{where} [{self.grade}]"
+
+
+@dataclass(frozen=True)
+class Cited(Generic[T]):
+    """A clinical figure together with its citation."""
+
+    value: T
+    citation: Citation
+
+
+def cited_figures(obj: object, path: str = "") -> Iterator[tuple[str, Cited[object]]]:
+    """Every cited figure inside ``obj`` (dataclasses, tuples and dicts walked depth first) with its path.
+
+    Used by the knowledge audit and by the tests that require every figure to have a source.
+    """
+    if isinstance(obj, Cited):
+        yield path, obj
+        yield from cited_figures(obj.value, path)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        if isinstance(obj, (Source, Citation)):
+            return
+        for field in dataclasses.fields(obj):
+            name = f"{path}.{field.name}" if path else field.name
+            yield from cited_figures(getattr(obj, field.name), name)
+    elif isinstance(obj, tuple):
+        for index, item in enumerate(obj):
+            label = getattr(item, "key", None) or str(index)
+            yield from cited_figures(item, f"{path}[{label}]")
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from cited_figures(item, f"{path}[{key}]")

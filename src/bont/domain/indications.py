@@ -1,0 +1,92 @@
+"""Indications: the conditions botulinum toxin is given for, their codes and evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bont.domain.codes import CPTCode, ICD10CMCode
+from bont.domain.evidence import Citation, Cited, Source
+from bont.domain.populations import Population
+from bont.domain.protocols import LabelStatus, Protocol
+
+
+class Specialty(StrEnum):
+    NEUROLOGY = "neurology"
+    REHABILITATION = "rehabilitation"
+    UROLOGY = "urology"
+    DERMATOLOGY = "dermatology"
+    GASTROENTEROLOGY = "gastroenterology"
+    PAIN = "pain"
+    DENTAL = "dental"
+    OPHTHALMOLOGY = "ophthalmology"
+    PSYCHIATRY = "psychiatry"
+
+
+@dataclass(frozen=True)
+class DiagnosisCode:
+    code: ICD10CMCode
+    description: str
+
+    @property
+    def key(self) -> str:
+        return str(self.code)
+
+
+@dataclass(frozen=True)
+class ProcedureCode:
+    code: CPTCode
+    description: str
+
+    @property
+    def key(self) -> str:
+        return str(self.code)
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """A study, review or guideline about an indication, with the products it concerns."""
+
+    source: Source
+    products: tuple[str, ...]
+    summary: str
+    level: str | None = None  # e.g. "AAN 2016 Level A"
+
+    @property
+    def key(self) -> str:
+        return self.source.id
+
+
+@dataclass(frozen=True)
+class Indication:
+    id: str
+    name: str
+    specialties: tuple[Specialty, ...]
+    populations: tuple[Population, ...]
+    summary: str
+    icd10: tuple[Cited[DiagnosisCode], ...]
+    cpt: tuple[Cited[ProcedureCode], ...]
+    evidence: tuple[EvidenceItem, ...]
+    protocols: tuple[Protocol, ...]
+    aliases: tuple[str, ...] = ()
+
+    def protocols_for(self, product: str, population: Population | None = None) -> tuple[Protocol, ...]:
+        return tuple(
+            protocol
+            for protocol in self.protocols
+            if protocol.product == product and (population is None or protocol.population is population)
+        )
+
+    def evidence_for(self, product: str) -> tuple[EvidenceItem, ...]:
+        return tuple(item for item in self.evidence if product in item.products)
+
+
+@dataclass(frozen=True)
+class ProductStatus:
+    """Whether a product is FDA-approved for an indication, and on what that rests."""
+
+    product: str
+    status: LabelStatus
+    populations: tuple[Population, ...]
+    citations: tuple[Citation, ...]
+    explanation: str

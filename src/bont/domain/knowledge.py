@@ -1,0 +1,143 @@
+"""The knowledge base: every product, indication, protocol, target and safety term, looked up by id."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bont.domain.anatomy import Target
+from bont.domain.errors import UnknownIdError
+from bont.domain.evidence import Citation, Cited, Grade, Source, cited_figures
+from bont.domain.indications import Indication, ProductStatus
+from bont.domain.populations import Population
+from bont.domain.products import Product
+from bont.domain.protocols import LabelStatus, Protocol
+from bont.domain.vocabulary import Allergen, Condition, DrugClass
+
+T = TypeVar("T")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.casefold().replace("_", " ").replace("-", " ").split())
+
+
+def nearest(wanted: str, candidates: list[str], limit: int = 3) -> tuple[str, ...]:
+    """The ids closest to a mistyped one, best first."""
+    by_norm = {_normalise(candidate): candidate for candidate in candidates}
+    matches = difflib.get_close_matches(_normalise(wanted), list(by_norm), n=limit, cutoff=0.5)
+    return tuple(by_norm[match] for match in matches)
+
+
+def _lookup(kind: str, items: Mapping[str, T], wanted: str, aliases: Mapping[str, str]) -> T:
+    if wanted in items:
+        return items[wanted]
+    resolved = aliases.get(_normalise(wanted))
+    if resolved is not None:
+        return items[resolved]
+    raise UnknownIdError(kind, wanted, nearest(wanted, list(items)))
+
+
+@dataclass(frozen=True)
+class KnowledgeFigure:
+    """One cited figure of the knowledge base, with the path that locates it."""
+
+    path: str
+    figure: Cited[object]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    sources: Mapping[str, Source]
+    products: Mapping[str, Product]
+    indications: Mapping[str, Indication]
+    targets: Mapping[str, Target]
+    conditions: Mapping[str, Condition]
+    drug_classes: Mapping[str, DrugClass]
+    allergens: Mapping[str, Allergen]
+
+    # -- lookups that accept ids, brand names and aliases, and suggest the nearest ids when they fail
+
+    def product(self, wanted: str) -> Product:
+        aliases = {
+            _normalise(name): product.id
+            for product in self.products.values()
+            for name in (product.id, product.brand, product.established_name)
+        }
+        return _lookup("product", self.products, wanted, aliases)
+
+    def indication(self, wanted: str) -> Indication:
+        aliases = {
+            _normalise(name): indication.id
+            for indication in self.indications.values()
+            for name in (indication.id, indication.name, *indication.aliases)
+        }
+        return _lookup("indication", self.indications, wanted, aliases)
+
+    def target(self, wanted: str) -> Target:
+        aliases = {
+            _normalise(name): target.id
+            for target in self.targets.values()
+            for name in (target.id, target.name, *target.aliases)
+        }
+        return _lookup("muscle", self.targets, wanted, aliases)
+
+    # -- derived facts
+
+    def status(self, indication_id: str, product_id: str) -> ProductStatus:
+        """Approved if the product's label lists the indication; otherwise off-label, with the evidence."""
+        indication = self.indication(indication_id)
+        product = self.product(product_id)
+        approvals = [a for a in product.approvals if a.value.indication == indication.id]
+        if approvals:
+            return ProductStatus(
+                product=product.id,
+                status=LabelStatus.APPROVED,
+                populations=tuple(a.value.population for a in approvals),
+                citations=tuple(a.citation for a in approvals),
+                explanation="; ".join(a.value.wording for a in approvals),
+            )
+        studies = indication.evidence_for(product.id)
+        label_indications = next(iter(product.approvals), None)
+        label_citation = (label_indications.citation,) if label_indications else ()
+        if studies:
+            explanation = f"not in the {product.brand} label's indications; studied off-label"
+        else:
+            explanation = (
+                f"not in the {product.brand} label's indications; no {product.brand}-specific study "
+                "is recorded in bont's knowledge base"
+            )
+        return ProductStatus(
+            product=product.id,
+            status=LabelStatus.OFF_LABEL,
+            populations=(),
+            citations=label_citation + tuple(_study_citation(item.source) for item in studies),
+            explanation=explanation,
+        )
+
+    def protocols(self) -> Iterator[Protocol]:
+        for indication in self.indications.values():
+            yield from indication.protocols
+
+    def protocols_for(
+        self, indication_id: str, product_id: str, population: Population | None = None
+    ) -> tuple[Protocol, ...]:
+        return self.indication(indication_id).protocols_for(self.product(product_id).id, population)
+
+    def figures(self) -> Iterator[KnowledgeFigure]:
+        """Every cited figure, with a path such as ``indication/chronic-migraine.protocols[...]``."""
+        for kind, items in (
+            ("product", self.products),
+            ("indication", self.indications),
+        ):
+            for item_id, item in items.items():
+                for path, figure in cited_figures(item, f"{kind}/{item_id}"):
+                    yield KnowledgeFigure(path, figure)
+        for protocol in self.protocols():
+            # The principal citation of a protocol is itself a claim about the whole protocol.
+            yield KnowledgeFigure(f"protocol/{protocol.id}", Cited(protocol.title, protocol.citation))
+
+
+def _study_citation(source: Source) -> Citation:
+    return Citation(source=source, grade=Grade.STUDY)

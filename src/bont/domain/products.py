@@ -1,0 +1,155 @@
+"""Botulinum toxin products as their US labels describe them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from bont.domain.codes import NDC, HCPCSCode
+from bont.domain.doses import Units, WeightCappedDose, format_amount
+from bont.domain.evidence import Cited, Source
+from bont.domain.populations import AgeRange, Population
+from bont.domain.windows import Window
+
+
+class Serotype(StrEnum):
+    A = "A"
+    B = "B"
+
+
+class Formulation(StrEnum):
+    POWDER = "powder"  # reconstituted with diluent before use
+    SOLUTION = "solution"  # ready to use, may be diluted
+
+
+@dataclass(frozen=True)
+class Vial:
+    """A vial size; ``solution_ml`` is the fill volume of a ready-to-use solution."""
+
+    units: Decimal
+    ndc: Cited[NDC] | None = None
+    solution_ml: Decimal | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{format_amount(self.units)}U"
+
+
+@dataclass(frozen=True)
+class Reconstitution:
+    """Diluent added to a vial, and the concentration that results."""
+
+    vial_units: Decimal
+    diluent_ml: Decimal
+
+    def __post_init__(self) -> None:
+        if self.vial_units <= 0 or self.diluent_ml <= 0:
+            raise ValueError("vial units and diluent volume must be positive")
+
+    @property
+    def units_per_ml(self) -> Decimal:
+        return self.vial_units / self.diluent_ml
+
+    @property
+    def units_per_0_1_ml(self) -> Decimal:
+        return self.units_per_ml / 10
+
+    @property
+    def key(self) -> str:
+        return f"{format_amount(self.vial_units)}U/{format_amount(self.diluent_ml)}mL"
+
+
+@dataclass(frozen=True)
+class BillingCode:
+    """A HCPCS drug code and how many product units one billing unit is."""
+
+    code: HCPCSCode
+    units_per_billing_unit: Decimal
+
+
+class LimitScope(StrEnum):
+    ALL_INDICATIONS = "all-indications"
+    LISTED_INDICATIONS = "listed-indications"
+
+
+@dataclass(frozen=True)
+class DoseLimit:
+    """A product-wide dose limit: per session, or cumulative over a window of days.
+
+    ``maximum`` is either a fixed amount or a weight-capped dose ("the lesser of X U/kg or Y U").
+    """
+
+    population: Population
+    maximum: Units | WeightCappedDose
+    scope: LimitScope
+    indications: tuple[str, ...] = ()
+    window: Window | None = None  # None: per treatment session
+
+    @property
+    def key(self) -> str:
+        window = str(self.window).replace(" ", "") if self.window else "session"
+        return f"{self.population}-{window}"
+
+    def applies_to(self, indication: str, population: Population) -> bool:
+        if population is not self.population:
+            return False
+        return self.scope is LimitScope.ALL_INDICATIONS or indication in self.indications
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An FDA-approved indication of a product, for one population."""
+
+    indication: str
+    population: Population
+    ages: AgeRange
+    wording: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.indication}/{self.population}"
+
+
+@dataclass(frozen=True)
+class Product:
+    """A botulinum toxin product. Its units belong to it alone."""
+
+    id: str
+    established_name: str
+    brand: str
+    manufacturer: str
+    serotype: Cited[Serotype]
+    formulation: Formulation
+    label: Source
+    vials: tuple[Vial, ...]
+    diluent: Cited[str]
+    reconstitution: tuple[Cited[Reconstitution], ...]
+    storage_unopened: Cited[str]
+    beyond_use_hours: Cited[int] | None
+    beyond_use_storage: Cited[str] | None
+    excipients: tuple[Cited[str], ...]  # allergen ids, e.g. "human-albumin", "cow-milk-protein"
+    hcpcs: Cited[BillingCode]
+    approvals: tuple[Cited[Approval], ...]
+    limits: tuple[Cited[DoseLimit], ...]
+    boxed_warning: Cited[str]
+
+    def vial(self, units: Decimal) -> Vial | None:
+        return next((vial for vial in self.vials if vial.units == units), None)
+
+    @property
+    def vial_sizes(self) -> tuple[Decimal, ...]:
+        return tuple(vial.units for vial in self.vials)
+
+    def units(self, amount: Decimal | int | str) -> Units:
+        return Units(self.id, Decimal(amount))
+
+    def approval(self, indication: str, population: Population) -> Cited[Approval] | None:
+        return next(
+            (
+                approval
+                for approval in self.approvals
+                if approval.value.indication == indication and approval.value.population is population
+            ),
+            None,
+        )

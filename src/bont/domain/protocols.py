@@ -1,0 +1,159 @@
+"""Dosing protocols: how a product is given for one indication and population.
+
+For an approved use the protocol is the label's dosing; for an off-label use it is the protocol of the
+cited key study, and it is marked off-label. Every figure is ``Cited``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose, format_amount
+from bont.domain.evidence import Citation, Cited, cited_figures
+from bont.domain.populations import AgeRange, Population
+from bont.domain.products import Reconstitution
+from bont.domain.windows import Window
+
+
+class LabelStatus(StrEnum):
+    APPROVED = "approved"
+    OFF_LABEL = "off-label"
+
+
+class Route(StrEnum):
+    INTRAMUSCULAR = "intramuscular"
+    INTRADERMAL = "intradermal"
+    SUBCUTANEOUS = "subcutaneous"
+    INTRADETRUSOR = "intradetrusor"
+    INTRAGLANDULAR = "intraglandular"
+    ENDOSCOPIC_INTRASPHINCTERIC = "endoscopic-intrasphincteric"
+    ENDOSCOPIC_INTRAPYLORIC = "endoscopic-intrapyloric"
+    INTRASPHINCTERIC = "intrasphincteric"
+    SUBMUCOSAL = "submucosal"
+
+
+class Guidance(StrEnum):
+    ANATOMICAL_LANDMARKS = "anatomical-landmarks"
+    EMG = "emg"
+    ELECTRICAL_STIMULATION = "electrical-stimulation"
+    ULTRASOUND = "ultrasound"
+    CYSTOSCOPY = "cystoscopy"
+    ENDOSCOPY = "endoscopy"
+    STARCH_IODINE_TEST = "starch-iodine-test"
+
+
+class Laterality(StrEnum):
+    """How a row's units and sites relate to the body's sides.
+
+    ``bilateral``: both sides are always injected; the figures are totals, split evenly left and right.
+    ``per-side``: figures are for each treated side (the affected limb or eye); one or both sides.
+    ``midline``: an unpaired target (procerus, detrusor, lower oesophageal sphincter).
+    """
+
+    BILATERAL = "bilateral"
+    PER_SIDE = "per-side"
+    MIDLINE = "midline"
+
+
+@dataclass(frozen=True)
+class MuscleDose:
+    """One row of a protocol's dosing table."""
+
+    muscle: str
+    laterality: Laterality
+    units: Cited[UnitRange] | None = None
+    units_per_kg: Cited[UnitsPerKg] | None = None
+    sites: Cited[CountRange] | None = None
+    max_units: Cited[Decimal] | None = None  # per muscle, e.g. the SCM limit in cervical dystonia
+    optional: bool = False  # e.g. chronic migraine follow-the-pain sites
+    pattern: str | None = None  # the clinical pattern the row treats, e.g. "flexed elbow"
+    note: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.muscle}{'+optional' if self.optional else ''}"
+
+
+@dataclass(frozen=True)
+class WeightBand:
+    """A row of a weight-band dosing table: ``minimum_kg ≤ weight < below_kg``."""
+
+    minimum_kg: Decimal
+    below_kg: Decimal | None
+    total_units: Decimal
+    muscle_units: tuple[tuple[str, Decimal], ...] = ()  # per-side units per target, where the label gives them
+
+    def contains(self, weight_kg: Decimal) -> bool:
+        return weight_kg >= self.minimum_kg and (self.below_kg is None or weight_kg < self.below_kg)
+
+    @property
+    def key(self) -> str:
+        upper = format_amount(self.below_kg) if self.below_kg is not None else ""
+        return f"{format_amount(self.minimum_kg)}-{upper}kg"
+
+
+@dataclass(frozen=True)
+class CumulativeLimit:
+    """No more than ``maximum`` in any ``window``."""
+
+    maximum: Units
+    window: Window
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How one product is dosed for one indication in one population."""
+
+    indication: str
+    product: str
+    population: Population
+    status: LabelStatus
+    title: str
+    citation: Citation  # the protocol's principal source
+    ages: Cited[AgeRange]
+    route: Route
+    guidance: tuple[Guidance, ...]
+    muscles: tuple[MuscleDose, ...]
+    variant: str | None = None
+    total_units: Cited[UnitRange] | None = None
+    total_units_per_kg: Cited[UnitsPerKg] | None = None
+    session_maximum: Cited[Units | WeightCappedDose] | None = None
+    weight_bands: tuple[Cited[WeightBand], ...] = ()
+    sites: Cited[CountRange] | None = None
+    max_units_per_site: Cited[Decimal] | None = None
+    max_volume_per_site_ml: Cited[Decimal] | None = None
+    volume_per_site_ml: Cited[Decimal] | None = None
+    cumulative_limit: Cited[CumulativeLimit] | None = None
+    min_interval_days: Cited[int] | None = None
+    dilutions: tuple[Cited[Reconstitution], ...] = ()
+    notes: tuple[Cited[str], ...] = ()
+
+    @property
+    def id(self) -> str:
+        base = f"{self.indication}/{self.product}/{self.population}"
+        return f"{base}/{self.variant}" if self.variant else base
+
+    @property
+    def key(self) -> str:
+        return self.id
+
+    @property
+    def citations(self) -> tuple[Citation, ...]:
+        """Every distinct citation the protocol's figures rest on, principal source first."""
+        principal = (self.citation.source.id, self.citation.locator)
+        seen: dict[tuple[str, str | None], Citation] = {principal: self.citation}
+        for _, figure in cited_figures(self):
+            seen.setdefault((figure.citation.source.id, figure.citation.locator), figure.citation)
+        return tuple(seen.values())
+
+    @property
+    def fixed_sites(self) -> int | None:
+        """Total injection sites of the non-optional rows, when every row has a fixed count."""
+        if self.sites is not None and self.sites.value.is_fixed:
+            return self.sites.value.minimum
+        return None
+
+    def weight_band(self, weight_kg: Decimal) -> Cited[WeightBand] | None:
+        return next((band for band in self.weight_bands if band.value.contains(weight_kg)), None)

@@ -1,0 +1,547 @@
+"""Load the knowledge files, validate them and build the domain's ``KnowledgeBase``.
+
+Everything is checked at start-up: the shape of every file (pydantic), every citation's source, every
+cross-reference (products, indications, muscles, allergens) and every code's format. The first problem
+raises ``KnowledgeError`` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bont.domain.anatomy import DiagramPoint, Target
+from bont.domain.codes import NDC, CPTCode, HCPCSCode, ICD10CMCode
+from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose
+from bont.domain.errors import KnowledgeError
+from bont.domain.evidence import Citation, Cited, Grade, Source
+from bont.domain.indications import DiagnosisCode, EvidenceItem, Indication, ProcedureCode
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.populations import AgeRange
+from bont.domain.products import Approval, BillingCode, DoseLimit, Product, Reconstitution, Vial
+from bont.domain.protocols import CumulativeLimit, LabelStatus, MuscleDose, Protocol, WeightBand
+from bont.domain.vocabulary import Allergen, Condition, DrugClass
+from bont.domain.windows import Window
+from bont.knowledge import schema as s
+
+DEFAULT_DATA_DIR = Path(__file__).parent / "data"
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+class _DecimalLoader(yaml.SafeLoader):
+    """YAML loader that reads decimals as ``Decimal``, so 12.5 U is never a binary float."""
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    return Decimal(loader.construct_scalar(node).replace("_", ""))  # type: ignore[arg-type]
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+def _read(path: Path, model: type[M]) -> M:
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_DecimalLoader)  # noqa: S506 (safe loader)
+    except (OSError, yaml.YAMLError) as error:
+        raise KnowledgeError(path.name, "(file)", str(error).splitlines()[0]) from error
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise KnowledgeError(_relative(path), field, first["msg"]) from error
+
+
+def _relative(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}" if path.parent.name != "data" else path.name
+
+
+class _Builder:
+    """Turns validated file models into domain objects, resolving citations and cross-references."""
+
+    def __init__(self, sources: dict[str, Source]) -> None:
+        self.sources = sources
+        self.file = ""
+        self.field = ""
+
+    @contextmanager
+    def at(self, field: str) -> Iterator[None]:
+        previous = self.field
+        self.field = f"{previous}.{field}" if previous else field
+        try:
+            yield
+        except KnowledgeError:
+            raise
+        except (ValueError, KeyError, TypeError, ArithmeticError) as error:
+            raise KnowledgeError(self.file, self.field, str(error)) from error
+        finally:
+            self.field = previous
+
+    def fail(self, problem: str) -> KnowledgeError:
+        return KnowledgeError(self.file, self.field, problem)
+
+    def citation(self, model: s.CiteModel | None, inherited: Citation) -> Citation:
+        if model is None:
+            return inherited
+        if model.source not in self.sources:
+            raise self.fail(f"unknown source '{model.source}'")
+        return Citation(
+            source=self.sources[model.source],
+            grade=model.grade or inherited.grade,
+            locator=model.at if model.at is not None else None,
+            note=model.note,
+        )
+
+    def root_citation(self, model: s.CiteModel) -> Citation:
+        if model.grade is None:
+            raise self.fail("the file's cite needs a grade")
+        if model.source not in self.sources:
+            raise self.fail(f"unknown source '{model.source}'")
+        return Citation(self.sources[model.source], model.grade, model.at, model.note)
+
+    def cited(self, raw: T | s.CitedValue[T], inherited: Citation, convert: Callable[[T], V]) -> Cited[V]:
+        if isinstance(raw, s.CitedValue):
+            return Cited(convert(raw.value), self.citation(raw.cite, inherited))
+        return Cited(convert(raw), inherited)
+
+    def optional(
+        self, name: str, raw: T | s.CitedValue[T] | None, inherited: Citation, convert: Callable[[T], V]
+    ) -> Cited[V] | None:
+        if raw is None:
+            return None
+        with self.at(name):
+            return self.cited(raw, inherited, convert)
+
+
+def _identity(value: T) -> T:
+    return value
+
+
+def _unit_range(product: str) -> Callable[[s.Amount], UnitRange]:
+    def convert(amount: s.Amount) -> UnitRange:
+        if isinstance(amount, s.Range):
+            return UnitRange(product, amount.min, amount.max)
+        return UnitRange(product, amount, amount)
+
+    return convert
+
+
+def _per_kg(product: str) -> Callable[[s.Amount], UnitsPerKg]:
+    def convert(amount: s.Amount) -> UnitsPerKg:
+        if isinstance(amount, s.Range):
+            return UnitsPerKg(product, amount.min, amount.max)
+        return UnitsPerKg(product, amount, amount)
+
+    return convert
+
+
+def _count(count: s.Count) -> CountRange:
+    if isinstance(count, s.CountRangeModel):
+        return CountRange(count.min, count.max)
+    return CountRange(count, count)
+
+
+def _ages(model: s.AgesModel) -> AgeRange:
+    return AgeRange(model.min, model.below)
+
+
+def _window(model: s.WindowModel) -> Window:
+    return Window(days=model.days, months=model.months)
+
+
+def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
+    """Load and validate the whole knowledge base; raises ``KnowledgeError`` naming file and field."""
+    root = data_dir or DEFAULT_DATA_DIR
+    sources_file = _read(root / "sources.yaml", s.SourcesFile)
+    sources: dict[str, Source] = {}
+    for index, model in enumerate(sources_file.sources):
+        if model.id in sources:
+            raise KnowledgeError("sources.yaml", f"sources.{index}.id", f"duplicate source id '{model.id}'")
+        sources[model.id] = Source(
+            model.id, model.kind, model.title, model.url, model.revision, model.pmid, model.doi
+        )
+    builder = _Builder(sources)
+
+    targets = _load_targets(root / "targets.yaml", builder)
+    conditions, drug_classes, allergens = _load_vocabulary(root / "vocabulary.yaml", builder)
+    products = _load_all(root / "products", s.ProductFile, builder, _build_product)
+    indications = _load_all(root / "indications", s.IndicationFile, builder, _build_indication)
+
+    knowledge = KnowledgeBase(
+        sources=sources,
+        products=products,
+        indications=indications,
+        targets=targets,
+        conditions=conditions,
+        drug_classes=drug_classes,
+        allergens=allergens,
+    )
+    _check_references(knowledge, root)
+    return knowledge
+
+
+def _load_all(
+    folder: Path,
+    model: type[M],
+    builder: _Builder,
+    build: Callable[[M, _Builder], Any],
+) -> dict[str, Any]:
+    items: dict[str, Any] = {}
+    paths = sorted(folder.glob("*.yaml"))
+    if not paths:
+        raise KnowledgeError(folder.name, "(folder)", "no knowledge files found")
+    for path in paths:
+        parsed = _read(path, model)
+        builder.file, builder.field = _relative(path), ""
+        item = build(parsed, builder)
+        if item.id != path.stem:
+            raise KnowledgeError(builder.file, "id", f"id '{item.id}' does not match the file name")
+        items[item.id] = item
+    return items
+
+
+def _load_targets(path: Path, builder: _Builder) -> dict[str, Target]:
+    parsed = _read(path, s.TargetsFile)
+    builder.file, builder.field = path.name, ""
+    targets: dict[str, Target] = {}
+    for index, model in enumerate(parsed.targets):
+        with builder.at(f"targets.{index}"):
+            if model.id in targets:
+                raise builder.fail(f"duplicate target id '{model.id}'")
+            targets[model.id] = Target(
+                id=model.id,
+                name=model.name,
+                region=model.region,
+                kind=model.kind,
+                paired=model.paired,
+                diagram=tuple(DiagramPoint(p.view, p.x, p.y) for p in model.diagram),
+                aliases=tuple(model.aliases),
+            )
+    return targets
+
+
+def _load_vocabulary(
+    path: Path, builder: _Builder
+) -> tuple[dict[str, Condition], dict[str, DrugClass], dict[str, Allergen]]:
+    parsed = _read(path, s.VocabularyFile)
+    builder.file, builder.field = path.name, ""
+    conditions: dict[str, Condition] = {}
+    for index, condition in enumerate(parsed.conditions):
+        with builder.at(f"conditions.{index}"):
+            conditions[_unique(builder, conditions, condition.id)] = Condition(
+                id=condition.id,
+                name=condition.name,
+                concern=condition.concern,
+                icd10=tuple(ICD10CMCode(code) for code in condition.icd10),
+                aliases=tuple(condition.aliases),
+                citation=builder.root_citation(condition.cite),
+            )
+    drug_classes: dict[str, DrugClass] = {}
+    for index, drug_class in enumerate(parsed.drug_classes):
+        with builder.at(f"drug_classes.{index}"):
+            drug_classes[_unique(builder, drug_classes, drug_class.id)] = DrugClass(
+                id=drug_class.id,
+                name=drug_class.name,
+                interaction=drug_class.interaction,
+                members=tuple(member.casefold() for member in drug_class.members),
+                citation=builder.root_citation(drug_class.cite),
+            )
+    allergens: dict[str, Allergen] = {}
+    for index, allergen in enumerate(parsed.allergens):
+        with builder.at(f"allergens.{index}"):
+            allergens[_unique(builder, allergens, allergen.id)] = Allergen(
+                id=allergen.id,
+                name=allergen.name,
+                aliases=tuple(allergen.aliases),
+                citation=builder.root_citation(allergen.cite),
+            )
+    return conditions, drug_classes, allergens
+
+
+def _unique(builder: _Builder, existing: dict[str, Any], item_id: str) -> str:
+    if item_id in existing:
+        raise builder.fail(f"duplicate id '{item_id}'")
+    return item_id
+
+
+def _build_product(model: s.ProductFile, b: _Builder) -> Product:
+    with b.at("cite"):
+        root = b.root_citation(model.cite)
+    if model.label not in b.sources:
+        with b.at("label"):
+            raise b.fail(f"unknown source '{model.label}'")
+    product_id = model.id
+    vials = []
+    for index, vial in enumerate(model.vials):
+        with b.at(f"vials.{index}"):
+            vial_cite = b.citation(vial.cite, root)
+            vials.append(
+                Vial(
+                    units=vial.units,
+                    ndc=b.optional("ndc", vial.ndc, vial_cite, NDC),
+                    solution_ml=vial.solution_ml,
+                )
+            )
+    reconstitution = []
+    for index, row in enumerate(model.reconstitution):
+        with b.at(f"reconstitution.{index}"):
+            if row.vial_units not in {vial.units for vial in vials}:
+                raise b.fail(f"no {row.vial_units} U vial is listed for {product_id}")
+            reconstitution.append(
+                Cited(Reconstitution(row.vial_units, row.diluent_ml), b.citation(row.cite, root))
+            )
+    approvals = []
+    for index, approval in enumerate(model.approvals):
+        with b.at(f"approvals.{index}"):
+            approvals.append(
+                Cited(
+                    Approval(approval.indication, approval.population, _ages(approval.ages), approval.wording),
+                    b.citation(approval.cite, root),
+                )
+            )
+    limits = []
+    for index, limit in enumerate(model.limits):
+        with b.at(f"limits.{index}"):
+            maximum: Units | WeightCappedDose
+            if limit.units is not None and limit.per_kg is None:
+                maximum = Units(product_id, limit.units)
+            elif limit.per_kg is not None and limit.cap is not None and limit.units is None:
+                maximum = WeightCappedDose(product_id, limit.per_kg, limit.cap)
+            else:
+                raise b.fail("a limit has either units, or per_kg with cap")
+            limits.append(
+                Cited(
+                    DoseLimit(
+                        population=limit.population,
+                        maximum=maximum,
+                        scope=limit.scope,
+                        indications=tuple(limit.indications),
+                        window=_window(limit.window) if limit.window else None,
+                    ),
+                    b.citation(limit.cite, root),
+                )
+            )
+    with b.at("hcpcs"):
+        hcpcs = Cited(
+            BillingCode(HCPCSCode(model.hcpcs.code), model.hcpcs.units_per_billing_unit),
+            b.citation(model.hcpcs.cite, root),
+        )
+    with b.at("serotype"):
+        serotype = b.cited(model.serotype, root, _identity)
+    with b.at("diluent"):
+        diluent = b.cited(model.diluent, root, _identity)
+    with b.at("storage_unopened"):
+        storage = b.cited(model.storage_unopened, root, _identity)
+    with b.at("boxed_warning"):
+        boxed = b.cited(model.boxed_warning, root, _identity)
+    return Product(
+        id=product_id,
+        established_name=model.established_name,
+        brand=model.brand,
+        manufacturer=model.manufacturer,
+        serotype=serotype,
+        formulation=model.formulation,
+        label=b.sources[model.label],
+        vials=tuple(vials),
+        diluent=diluent,
+        reconstitution=tuple(reconstitution),
+        storage_unopened=storage,
+        beyond_use_hours=b.optional("beyond_use_hours", model.beyond_use_hours, root, int),
+        beyond_use_storage=b.optional("beyond_use_storage", model.beyond_use_storage, root, _identity),
+        excipients=tuple(
+            Cited(excipient.allergen, b.citation(excipient.cite, root)) for excipient in model.excipients
+        ),
+        hcpcs=hcpcs,
+        approvals=tuple(approvals),
+        limits=tuple(limits),
+        boxed_warning=boxed,
+    )
+
+
+def _build_indication(model: s.IndicationFile, b: _Builder) -> Indication:
+    with b.at("cite"):
+        root = b.root_citation(model.cite)
+    icd10 = []
+    for index, code in enumerate(model.icd10):
+        with b.at(f"icd10.{index}"):
+            icd10.append(Cited(DiagnosisCode(ICD10CMCode(code.code), code.description), b.citation(code.cite, root)))
+    cpt = []
+    for index, code in enumerate(model.cpt):
+        with b.at(f"cpt.{index}"):
+            cpt.append(Cited(ProcedureCode(CPTCode(code.code), code.description), b.citation(code.cite, root)))
+    evidence = []
+    for index, item in enumerate(model.evidence):
+        with b.at(f"evidence.{index}"):
+            if item.source not in b.sources:
+                raise b.fail(f"unknown source '{item.source}'")
+            evidence.append(EvidenceItem(b.sources[item.source], tuple(item.products), item.summary, item.level))
+    protocols = []
+    for index, protocol in enumerate(model.protocols):
+        with b.at(f"protocols.{index}"):
+            protocols.append(_build_protocol(model.id, protocol, b))
+    ids = [protocol.id for protocol in protocols]
+    duplicates = {protocol_id for protocol_id in ids if ids.count(protocol_id) > 1}
+    if duplicates:
+        with b.at("protocols"):
+            raise b.fail(f"duplicate protocol {sorted(duplicates)[0]} (give each a distinct variant)")
+    return Indication(
+        id=model.id,
+        name=model.name,
+        specialties=tuple(model.specialties),
+        populations=tuple(model.populations),
+        summary=model.summary,
+        icd10=tuple(icd10),
+        cpt=tuple(cpt),
+        evidence=tuple(evidence),
+        protocols=tuple(protocols),
+        aliases=tuple(model.aliases),
+    )
+
+
+def _build_protocol(indication: str, model: s.ProtocolModel, b: _Builder) -> Protocol:
+    with b.at("cite"):
+        root = b.citation(model.cite, b.citation(None, _placeholder(b, model.cite)))
+    product = model.product
+    units = _unit_range(product)
+    muscles = []
+    for index, row in enumerate(model.muscles):
+        with b.at(f"muscles.{index}"):
+            row_cite = b.citation(row.cite, root)
+            muscles.append(
+                MuscleDose(
+                    muscle=row.muscle,
+                    laterality=row.side,
+                    units=b.optional("units", row.units, row_cite, units),
+                    units_per_kg=b.optional("units_per_kg", row.units_per_kg, row_cite, _per_kg(product)),
+                    sites=b.optional("sites", row.sites, row_cite, _count),
+                    max_units=b.optional("max_units", row.max_units, row_cite, _identity),
+                    optional=row.optional,
+                    pattern=row.pattern,
+                    note=row.note,
+                )
+            )
+
+    def session_maximum(raw: Decimal | s.SessionMaximumModel) -> Units | WeightCappedDose:
+        if isinstance(raw, s.SessionMaximumModel):
+            return WeightCappedDose(product, raw.per_kg, raw.cap)
+        return Units(product, raw)
+
+    def cumulative(raw: s.CumulativeModel) -> CumulativeLimit:
+        return CumulativeLimit(Units(product, raw.units), _window(raw.window))
+
+    bands = []
+    for index, band in enumerate(model.weight_bands):
+        with b.at(f"weight_bands.{index}"):
+            bands.append(
+                Cited(
+                    WeightBand(band.min_kg, band.below_kg, band.units, tuple(band.muscles.items())),
+                    b.citation(band.cite, root),
+                )
+            )
+    dilutions = []
+    for index, dilution in enumerate(model.dilutions):
+        with b.at(f"dilutions.{index}"):
+            dilutions.append(
+                Cited(Reconstitution(dilution.vial_units, dilution.diluent_ml), b.citation(dilution.cite, root))
+            )
+    notes = []
+    for index, note in enumerate(model.notes):
+        with b.at(f"notes.{index}"):
+            if isinstance(note, str):
+                notes.append(Cited(note, root))
+            else:
+                notes.append(Cited(note.text, b.citation(note.cite, root)))
+    with b.at("ages"):
+        ages = b.cited(model.ages, root, _ages)
+    return Protocol(
+        indication=indication,
+        product=product,
+        population=model.population,
+        status=model.status,
+        title=model.title,
+        citation=root,
+        ages=ages,
+        route=model.route,
+        guidance=tuple(model.guidance),
+        muscles=tuple(muscles),
+        variant=model.variant,
+        total_units=b.optional("total_units", model.total_units, root, units),
+        total_units_per_kg=b.optional("total_units_per_kg", model.total_units_per_kg, root, _per_kg(product)),
+        session_maximum=b.optional("session_maximum", model.session_maximum, root, session_maximum),
+        weight_bands=tuple(bands),
+        sites=b.optional("sites", model.sites, root, _count),
+        max_units_per_site=b.optional("max_units_per_site", model.max_units_per_site, root, _identity),
+        max_volume_per_site_ml=b.optional("max_volume_per_site_ml", model.max_volume_per_site_ml, root, _identity),
+        volume_per_site_ml=b.optional("volume_per_site_ml", model.volume_per_site_ml, root, _identity),
+        cumulative_limit=b.optional("cumulative_limit", model.cumulative_limit, root, cumulative),
+        min_interval_days=b.optional("min_interval_days", model.min_interval_days, root, int),
+        dilutions=tuple(dilutions),
+        notes=tuple(notes),
+    )
+
+
+def _placeholder(b: _Builder, model: s.CiteModel) -> Citation:
+    """A protocol's own cite must carry a grade; this makes the error name the protocol's field."""
+    return b.root_citation(model)
+
+
+def _check_references(knowledge: KnowledgeBase, root: Path) -> None:
+    """Every cross-reference resolves, and approvals and protocols agree with each other."""
+    for product in knowledge.products.values():
+        file = f"products/{product.id}.yaml"
+        for index, approval in enumerate(product.approvals):
+            indication_id = approval.value.indication
+            if indication_id not in knowledge.indications:
+                raise KnowledgeError(file, f"approvals.{index}.indication", f"unknown indication '{indication_id}'")
+            protocols = knowledge.indications[indication_id].protocols_for(product.id, approval.value.population)
+            if not any(protocol.status is LabelStatus.APPROVED for protocol in protocols):
+                raise KnowledgeError(
+                    file,
+                    f"approvals.{index}",
+                    f"approved for {indication_id} ({approval.value.population}) but no approved protocol exists",
+                )
+        for index, limit in enumerate(product.limits):
+            for indication_id in limit.value.indications:
+                if indication_id not in knowledge.indications:
+                    raise KnowledgeError(file, f"limits.{index}.indications", f"unknown indication '{indication_id}'")
+        for index, excipient in enumerate(product.excipients):
+            if excipient.value not in knowledge.allergens:
+                raise KnowledgeError(file, f"excipients.{index}.allergen", f"unknown allergen '{excipient.value}'")
+    for indication in knowledge.indications.values():
+        file = f"indications/{indication.id}.yaml"
+        for index, item in enumerate(indication.evidence):
+            for product_id in item.products:
+                if product_id not in knowledge.products:
+                    raise KnowledgeError(file, f"evidence.{index}.products", f"unknown product '{product_id}'")
+        for index, protocol in enumerate(indication.protocols):
+            field = f"protocols.{index}"
+            if protocol.product not in knowledge.products:
+                raise KnowledgeError(file, f"{field}.product", f"unknown product '{protocol.product}'")
+            approval = knowledge.products[protocol.product].approval(indication.id, protocol.population)
+            if (protocol.status is LabelStatus.APPROVED) != (approval is not None):
+                expected = "approved" if approval is not None else "off-label"
+                raise KnowledgeError(
+                    file, f"{field}.status", f"is '{protocol.status}' but the product's label makes it {expected}"
+                )
+            if protocol.status is LabelStatus.OFF_LABEL and protocol.citation.grade is not Grade.STUDY:
+                if protocol.citation.grade is not Grade.UNVERIFIED:
+                    raise KnowledgeError(file, f"{field}.cite", "an off-label protocol cites a study (grade: study)")
+            for row_index, row in enumerate(protocol.muscles):
+                if row.muscle not in knowledge.targets:
+                    raise KnowledgeError(file, f"{field}.muscles.{row_index}.muscle", f"unknown muscle '{row.muscle}'")
+            listed = {row.muscle for row in protocol.muscles}
+            for band_index, band in enumerate(protocol.weight_bands):
+                for muscle, _ in band.value.muscle_units:
+                    if muscle not in listed:
+                        raise KnowledgeError(
+                            file, f"{field}.weight_bands.{band_index}.muscles", f"'{muscle}' is not in the protocol"
+                        )

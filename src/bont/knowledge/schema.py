@@ -1,0 +1,296 @@
+"""The shape of the knowledge files, validated by pydantic before anything becomes a domain object.
+
+A figure may be written bare (``total_units: 155``), inheriting the citation of the block around it
+(``cite:`` on the protocol, row, product or file), or with its own citation
+(``total_units: {value: 155, cite: {source: botox-pi, at: "§2.2", grade: label}}``).
+Unknown keys are errors, so a misspelt field never passes silently.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bont.domain.anatomy import BodyRegion, DiagramView, TargetKind
+from bont.domain.evidence import Grade, SourceKind
+from bont.domain.indications import Specialty
+from bont.domain.populations import Population
+from bont.domain.products import Formulation, LimitScope, Serotype
+from bont.domain.protocols import Guidance, LabelStatus, Laterality, Route
+from bont.domain.vocabulary import Concern, Interaction
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CiteModel(Strict):
+    source: str
+    grade: Grade | None = None
+    at: str | None = None
+    note: str | None = None
+
+
+class CitedValue(Strict, Generic[T]):
+    value: T
+    cite: CiteModel
+
+
+class Range(Strict):
+    min: Decimal = Field(ge=0)
+    max: Decimal = Field(ge=0)
+
+
+class CountRangeModel(Strict):
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+
+Amount = Decimal | Range
+Count = int | CountRangeModel
+
+
+class AgesModel(Strict):
+    min: Decimal = Field(ge=0)
+    below: Decimal | None = None
+
+
+class SourceModel(Strict):
+    id: str
+    kind: SourceKind
+    title: str
+    url: str | None = None
+    revision: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+
+
+class SourcesFile(Strict):
+    sources: list[SourceModel]
+
+
+# -- products
+
+
+class VialModel(Strict):
+    units: Decimal = Field(gt=0)
+    ndc: str | CitedValue[str] | None = None
+    solution_ml: Decimal | None = None
+    cite: CiteModel | None = None
+
+
+class ReconstitutionModel(Strict):
+    vial_units: Decimal = Field(gt=0)
+    diluent_ml: Decimal = Field(gt=0)
+    cite: CiteModel | None = None
+
+
+class BillingModel(Strict):
+    code: str
+    units_per_billing_unit: Decimal = Field(gt=0)
+    cite: CiteModel | None = None
+
+
+class ApprovalModel(Strict):
+    indication: str
+    population: Population
+    ages: AgesModel
+    wording: str
+    cite: CiteModel | None = None
+
+
+class WindowModel(Strict):
+    days: int | None = None
+    months: int | None = None
+
+
+class DoseLimitModel(Strict):
+    population: Population
+    scope: LimitScope
+    indications: list[str] = []
+    units: Decimal | None = None
+    per_kg: Decimal | None = None
+    cap: Decimal | None = None
+    window: WindowModel | None = None
+    cite: CiteModel | None = None
+
+
+class ExcipientModel(Strict):
+    allergen: str
+    cite: CiteModel | None = None
+
+
+class ProductFile(Strict):
+    id: str
+    established_name: str
+    brand: str
+    manufacturer: str
+    label: str
+    cite: CiteModel
+    serotype: Serotype | CitedValue[Serotype]
+    formulation: Formulation
+    vials: list[VialModel]
+    diluent: str | CitedValue[str]
+    reconstitution: list[ReconstitutionModel]
+    storage_unopened: str | CitedValue[str]
+    beyond_use_hours: int | CitedValue[int] | None = None
+    beyond_use_storage: str | CitedValue[str] | None = None
+    excipients: list[ExcipientModel]
+    hcpcs: BillingModel
+    approvals: list[ApprovalModel]
+    limits: list[DoseLimitModel] = []
+    boxed_warning: str | CitedValue[str]
+
+
+# -- indications and protocols
+
+
+class MuscleDoseModel(Strict):
+    muscle: str
+    side: Laterality
+    units: Amount | CitedValue[Amount] | None = None
+    units_per_kg: Amount | CitedValue[Amount] | None = None
+    sites: Count | CitedValue[Count] | None = None
+    max_units: Decimal | CitedValue[Decimal] | None = None
+    optional: bool = False
+    pattern: str | None = None
+    note: str | None = None
+    cite: CiteModel | None = None
+
+
+class SessionMaximumModel(Strict):
+    per_kg: Decimal = Field(gt=0)
+    cap: Decimal = Field(gt=0)
+
+
+class WeightBandModel(Strict):
+    min_kg: Decimal = Field(ge=0)
+    below_kg: Decimal | None = None
+    units: Decimal = Field(gt=0)
+    muscles: dict[str, Decimal] = {}
+    cite: CiteModel | None = None
+
+
+class CumulativeModel(Strict):
+    units: Decimal = Field(gt=0)
+    window: WindowModel
+
+
+class DilutionModel(Strict):
+    vial_units: Decimal = Field(gt=0)
+    diluent_ml: Decimal = Field(gt=0)
+    cite: CiteModel | None = None
+
+
+class NoteModel(Strict):
+    text: str
+    cite: CiteModel | None = None
+
+
+class ProtocolModel(Strict):
+    product: str
+    population: Population
+    status: LabelStatus
+    title: str
+    variant: str | None = None
+    cite: CiteModel
+    ages: AgesModel | CitedValue[AgesModel]
+    route: Route
+    guidance: list[Guidance]
+    muscles: list[MuscleDoseModel]
+    total_units: Amount | CitedValue[Amount] | None = None
+    total_units_per_kg: Amount | CitedValue[Amount] | None = None
+    session_maximum: Decimal | SessionMaximumModel | CitedValue[Decimal | SessionMaximumModel] | None = None
+    weight_bands: list[WeightBandModel] = []
+    sites: Count | CitedValue[Count] | None = None
+    max_units_per_site: Decimal | CitedValue[Decimal] | None = None
+    max_volume_per_site_ml: Decimal | CitedValue[Decimal] | None = None
+    volume_per_site_ml: Decimal | CitedValue[Decimal] | None = None
+    cumulative_limit: CumulativeModel | CitedValue[CumulativeModel] | None = None
+    min_interval_days: int | CitedValue[int] | None = None
+    dilutions: list[DilutionModel] = []
+    notes: list[str | NoteModel] = []
+
+
+class CodeModel(Strict):
+    code: str
+    description: str
+    cite: CiteModel | None = None
+
+
+class EvidenceModel(Strict):
+    source: str
+    products: list[str] = []
+    summary: str
+    level: str | None = None
+
+
+class IndicationFile(Strict):
+    id: str
+    name: str
+    aliases: list[str] = []
+    specialties: list[Specialty]
+    populations: list[Population]
+    summary: str
+    cite: CiteModel
+    icd10: list[CodeModel]
+    cpt: list[CodeModel] = []
+    evidence: list[EvidenceModel] = []
+    protocols: list[ProtocolModel] = []
+
+
+# -- anatomy and vocabulary
+
+
+class DiagramPointModel(Strict):
+    view: DiagramView
+    x: Decimal
+    y: Decimal
+
+
+class TargetModel(Strict):
+    id: str
+    name: str
+    region: BodyRegion
+    kind: TargetKind = TargetKind.MUSCLE
+    paired: bool = True
+    aliases: list[str] = []
+    diagram: list[DiagramPointModel]
+
+
+class TargetsFile(Strict):
+    targets: list[TargetModel]
+
+
+class ConditionModel(Strict):
+    id: str
+    name: str
+    concern: Concern
+    icd10: list[str]
+    aliases: list[str] = []
+    cite: CiteModel
+
+
+class DrugClassModel(Strict):
+    id: str
+    name: str
+    interaction: Interaction
+    members: list[str]
+    cite: CiteModel
+
+
+class AllergenModel(Strict):
+    id: str
+    name: str
+    aliases: list[str] = []
+    cite: CiteModel
+
+
+class VocabularyFile(Strict):
+    conditions: list[ConditionModel]
+    drug_classes: list[DrugClassModel]
+    allergens: list[AllergenModel]
