@@ -1,9 +1,9 @@
 """bont's error hierarchy.
 
-    BontError
-    ├── MixedProductUnitsError   units of two different products were combined
-    ├── UnknownIdError           an id that the knowledge base does not hold (carries the nearest ids)
-    └── KnowledgeError           a knowledge file is missing, malformed or inconsistent (names file and field)
+BontError
+├── MixedProductUnitsError   units of two different products were combined
+├── UnknownIdError           an id that the knowledge base does not hold (carries the nearest ids)
+└── KnowledgeError           a knowledge file is missing, malformed or inconsistent (names file and field)
 """
 
 from __future__ import annotations

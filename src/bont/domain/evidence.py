@@ -101,7 +101,8 @@ def cited_figures(obj: object, path: str = "") -> Iterator[tuple[str, Cited[obje
             yield from cited_figures(getattr(obj, field.name), name)
     elif isinstance(obj, tuple):
         for index, item in enumerate(obj):
-            label = getattr(item, "key", None) or str(index)
+            keyed = item.value if isinstance(item, Cited) else item
+            label = getattr(keyed, "key", None) or str(index)
             yield from cited_figures(item, f"{path}[{label}]")
     elif isinstance(obj, dict):
         for key, item in obj.items():

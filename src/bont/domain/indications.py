@@ -32,6 +32,9 @@ class DiagnosisCode:
     def key(self) -> str:
         return str(self.code)
 
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}"
+
 
 @dataclass(frozen=True)
 class ProcedureCode:
@@ -41,6 +44,9 @@ class ProcedureCode:
     @property
     def key(self) -> str:
         return str(self.code)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,12 @@ class Reconstitution:
     def key(self) -> str:
         return f"{format_amount(self.vial_units)}U/{format_amount(self.diluent_ml)}mL"
 
+    def __str__(self) -> str:
+        return (
+            f"{format_amount(self.vial_units)} U in {format_amount(self.diluent_ml)} mL = "
+            f"{format_amount(round(self.units_per_0_1_ml, 4))} U per 0.1 mL"
+        )
+
 
 @dataclass(frozen=True)
 class BillingCode:
@@ -66,6 +72,9 @@ class BillingCode:
 
     code: HCPCSCode
     units_per_billing_unit: Decimal
+
+    def __str__(self) -> str:
+        return f"{self.code} (1 billing unit = {format_amount(self.units_per_billing_unit)} U)"
 
 
 class LimitScope(StrEnum):
@@ -91,6 +100,11 @@ class DoseLimit:
         window = str(self.window).replace(" ", "") if self.window else "session"
         return f"{self.population}-{window}"
 
+    def __str__(self) -> str:
+        per = f"in any {self.window}" if self.window else "per session"
+        scope = "all indications" if self.scope is LimitScope.ALL_INDICATIONS else ", ".join(self.indications)
+        return f"{self.population}: at most {self.maximum} {per} ({scope})"
+
     def applies_to(self, indication: str, population: Population) -> bool:
         if population is not self.population:
             return False
@@ -109,6 +123,9 @@ class Approval:
     @property
     def key(self) -> str:
         return f"{self.indication}/{self.population}"
+
+    def __str__(self) -> str:
+        return f"{self.indication}, {self.population} ({self.ages})"
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,9 @@ class WeightBand:
         upper = format_amount(self.below_kg) if self.below_kg is not None else ""
         return f"{format_amount(self.minimum_kg)}-{upper}kg"
 
+    def __str__(self) -> str:
+        return f"{self.key}: {format_amount(self.total_units)} U"
+
 
 @dataclass(frozen=True)
 class CumulativeLimit:
@@ -100,6 +103,9 @@ class CumulativeLimit:
 
     maximum: Units
     window: Window
+
+    def __str__(self) -> str:
+        return f"at most {format_amount(self.maximum.amount)} U in any {self.window}"
 
 
 @dataclass(frozen=True)

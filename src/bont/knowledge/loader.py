@@ -50,7 +50,7 @@ _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 def _read(path: Path, model: type[M]) -> M:
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_DecimalLoader)  # noqa: S506 (safe loader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_DecimalLoader)
     except (OSError, yaml.YAMLError) as error:
         raise KnowledgeError(path.name, "(file)", str(error).splitlines()[0]) from error
     try:
@@ -108,14 +108,13 @@ class _Builder:
             raise self.fail(f"unknown source '{model.source}'")
         return Citation(self.sources[model.source], model.grade, model.at, model.note)
 
-    def cited(self, raw: T | s.CitedValue[T], inherited: Citation, convert: Callable[[T], V]) -> Cited[V]:
+    # ``raw`` is a validated file value: either bare or wrapped with its own citation.
+    def cited(self, raw: Any, inherited: Citation, convert: Callable[[Any], V]) -> Cited[V]:
         if isinstance(raw, s.CitedValue):
             return Cited(convert(raw.value), self.citation(raw.cite, inherited))
         return Cited(convert(raw), inherited)
 
-    def optional(
-        self, name: str, raw: T | s.CitedValue[T] | None, inherited: Citation, convert: Callable[[T], V]
-    ) -> Cited[V] | None:
+    def optional(self, name: str, raw: Any, inherited: Citation, convert: Callable[[Any], V]) -> Cited[V] | None:
         if raw is None:
             return None
         with self.at(name):
@@ -166,9 +165,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     for index, model in enumerate(sources_file.sources):
         if model.id in sources:
             raise KnowledgeError("sources.yaml", f"sources.{index}.id", f"duplicate source id '{model.id}'")
-        sources[model.id] = Source(
-            model.id, model.kind, model.title, model.url, model.revision, model.pmid, model.doi
-        )
+        sources[model.id] = Source(model.id, model.kind, model.title, model.url, model.revision, model.pmid, model.doi)
     builder = _Builder(sources)
 
     targets = _load_targets(root / "targets.yaml", builder)
@@ -296,9 +293,7 @@ def _build_product(model: s.ProductFile, b: _Builder) -> Product:
         with b.at(f"reconstitution.{index}"):
             if row.vial_units not in {vial.units for vial in vials}:
                 raise b.fail(f"no {row.vial_units} U vial is listed for {product_id}")
-            reconstitution.append(
-                Cited(Reconstitution(row.vial_units, row.diluent_ml), b.citation(row.cite, root))
-            )
+            reconstitution.append(Cited(Reconstitution(row.vial_units, row.diluent_ml), b.citation(row.cite, root)))
     approvals = []
     for index, approval in enumerate(model.approvals):
         with b.at(f"approvals.{index}"):
@@ -357,9 +352,7 @@ def _build_product(model: s.ProductFile, b: _Builder) -> Product:
         storage_unopened=storage,
         beyond_use_hours=b.optional("beyond_use_hours", model.beyond_use_hours, root, int),
         beyond_use_storage=b.optional("beyond_use_storage", model.beyond_use_storage, root, _identity),
-        excipients=tuple(
-            Cited(excipient.allergen, b.citation(excipient.cite, root)) for excipient in model.excipients
-        ),
+        excipients=tuple(Cited(excipient.allergen, b.citation(excipient.cite, root)) for excipient in model.excipients),
         hcpcs=hcpcs,
         approvals=tuple(approvals),
         limits=tuple(limits),
@@ -496,6 +489,41 @@ def _placeholder(b: _Builder, model: s.CiteModel) -> Citation:
 
 def _check_references(knowledge: KnowledgeBase, root: Path) -> None:
     """Every cross-reference resolves, and approvals and protocols agree with each other."""
+    for indication in knowledge.indications.values():
+        file = f"indications/{indication.id}.yaml"
+        for index, item in enumerate(indication.evidence):
+            for product_id in item.products:
+                if product_id not in knowledge.products:
+                    raise KnowledgeError(file, f"evidence.{index}.products", f"unknown product '{product_id}'")
+        for index, protocol in enumerate(indication.protocols):
+            field = f"protocols.{index}"
+            if protocol.product not in knowledge.products:
+                raise KnowledgeError(file, f"{field}.product", f"unknown product '{protocol.product}'")
+            label_approval = knowledge.products[protocol.product].approval(indication.id, protocol.population)
+            if (protocol.status is LabelStatus.APPROVED) != (label_approval is not None):
+                expected = "approved" if label_approval is not None else "off-label"
+                raise KnowledgeError(
+                    file,
+                    f"{field}.status",
+                    f"is '{protocol.status}' but the product's label makes it {expected}",
+                )
+            if protocol.status is LabelStatus.OFF_LABEL and protocol.citation.grade not in (
+                Grade.STUDY,
+                Grade.UNVERIFIED,
+            ):
+                raise KnowledgeError(file, f"{field}.cite", "an off-label protocol cites a study (grade: study)")
+            for row_index, row in enumerate(protocol.muscles):
+                if row.muscle not in knowledge.targets:
+                    raise KnowledgeError(file, f"{field}.muscles.{row_index}.muscle", f"unknown muscle '{row.muscle}'")
+            listed = {row.muscle for row in protocol.muscles}
+            for band_index, band in enumerate(protocol.weight_bands):
+                for muscle, _ in band.value.muscle_units:
+                    if muscle not in listed:
+                        raise KnowledgeError(
+                            file,
+                            f"{field}.weight_bands.{band_index}.muscles",
+                            f"'{muscle}' is not in the protocol",
+                        )
     for product in knowledge.products.values():
         file = f"products/{product.id}.yaml"
         for index, approval in enumerate(product.approvals):
@@ -516,32 +544,3 @@ def _check_references(knowledge: KnowledgeBase, root: Path) -> None:
         for index, excipient in enumerate(product.excipients):
             if excipient.value not in knowledge.allergens:
                 raise KnowledgeError(file, f"excipients.{index}.allergen", f"unknown allergen '{excipient.value}'")
-    for indication in knowledge.indications.values():
-        file = f"indications/{indication.id}.yaml"
-        for index, item in enumerate(indication.evidence):
-            for product_id in item.products:
-                if product_id not in knowledge.products:
-                    raise KnowledgeError(file, f"evidence.{index}.products", f"unknown product '{product_id}'")
-        for index, protocol in enumerate(indication.protocols):
-            field = f"protocols.{index}"
-            if protocol.product not in knowledge.products:
-                raise KnowledgeError(file, f"{field}.product", f"unknown product '{protocol.product}'")
-            approval = knowledge.products[protocol.product].approval(indication.id, protocol.population)
-            if (protocol.status is LabelStatus.APPROVED) != (approval is not None):
-                expected = "approved" if approval is not None else "off-label"
-                raise KnowledgeError(
-                    file, f"{field}.status", f"is '{protocol.status}' but the product's label makes it {expected}"
-                )
-            if protocol.status is LabelStatus.OFF_LABEL and protocol.citation.grade is not Grade.STUDY:
-                if protocol.citation.grade is not Grade.UNVERIFIED:
-                    raise KnowledgeError(file, f"{field}.cite", "an off-label protocol cites a study (grade: study)")
-            for row_index, row in enumerate(protocol.muscles):
-                if row.muscle not in knowledge.targets:
-                    raise KnowledgeError(file, f"{field}.muscles.{row_index}.muscle", f"unknown muscle '{row.muscle}'")
-            listed = {row.muscle for row in protocol.muscles}
-            for band_index, band in enumerate(protocol.weight_bands):
-                for muscle, _ in band.value.muscle_units:
-                    if muscle not in listed:
-                        raise KnowledgeError(
-                            file, f"{field}.weight_bands.{band_index}.muscles", f"'{muscle}' is not in the protocol"
-                        )

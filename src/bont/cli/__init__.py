@@ -1,0 +1,1 @@
+"""The ``bont`` command: a scriptable front end over the services."""

@@ -1,0 +1,286 @@
+"""Readable Rich tables of the documents the services produce.
+
+Figures whose grade is ``unverified`` are marked with a dagger so that nobody mistakes them for label facts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bont.domain.evidence import Grade
+from bont.services.audit import AuditRow
+from bont.services.documents import DECISION_SUPPORT_NOTICE
+
+UNVERIFIED_MARK = "†"
+
+
+def _cells(*values: str) -> list[str]:
+    """Table cells hold data, never Rich markup: "[label]" in a citation must print as written."""
+    return [escape(value) for value in values]
+
+
+def _say(console: Console, text: str, style: str | None = None) -> None:
+    console.print(text, markup=False, highlight=False, style=style)
+
+
+def _amount(value: Any, unit: str = "U") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        if "units_per_kg" in value:
+            return f"lesser of {value['units_per_kg']} U/kg or {value['cap']} U"
+        return f"{value['min']}–{value['max']} {unit}".strip()
+    return f"{value} {unit}".strip()
+
+
+def _mark(source: dict[str, Any] | None) -> str:
+    return f" {UNVERIFIED_MARK}" if source and source["grade"] == Grade.UNVERIFIED else ""
+
+
+def _cite(source: dict[str, Any] | None) -> str:
+    if source is None:
+        return ""
+    where = f" {source['locator']}" if source["locator"] else ""
+    return f"{source['id']}{where} [{source['grade']}]"
+
+
+def _notice(console: Console) -> None:
+    console.print(
+        f"\n[dim]{UNVERIFIED_MARK} unverified: shown for reference, never a hard limit. {DECISION_SUPPORT_NOTICE}[/]"
+    )
+
+
+def products_table(console: Console, products: list[dict[str, Any]]) -> None:
+    table = Table(title="Botulinum toxin products (units are not interchangeable between products)")
+    for column in ("id", "brand", "serotype", "vials (U)", "HCPCS", "approved indications"):
+        table.add_column(column)
+    for p in products:
+        table.add_row(
+            *_cells(
+                p["id"],
+                p["brand"],
+                p["serotype"],
+                ", ".join(str(v) for v in p["vial_sizes_units"]),
+                p["hcpcs"],
+                ", ".join(p["approved_indications"]),
+            )
+        )
+    console.print(table)
+
+
+def product(console: Console, p: dict[str, Any]) -> None:
+    _say(
+        console,
+        f"{p['brand']} ({p['established_name']}), {p['manufacturer']}; serotype {p['serotype']}, {p['formulation']}",
+        "bold",
+    )
+    _say(console, f"Label: {p['label']['reference']}")
+    _say(console, f"Boxed warning: {p['boxed_warning']}", "red")
+    vials = Table(title="Vials")
+    for column in ("units", "fill", "NDC", "source"):
+        vials.add_column(column)
+    for vial in p["vials"]:
+        fill = f"{vial['solution_ml']} mL solution" if vial["solution_ml"] else "powder"
+        vials.add_row(
+            *_cells(
+                str(vial["units"]),
+                fill,
+                (vial["ndc"] or "not recorded") + _mark(vial["ndc_source"]),
+                _cite(vial["ndc_source"]),
+            )
+        )
+    console.print(vials)
+    _say(console, f"Diluent: {p['diluent']}{_mark(p['figure_sources'].get('diluent'))}")
+    if p["reconstitution"]:
+        table = Table(title="Reconstitution")
+        for column in ("vial (U)", "diluent (mL)", "U/mL", "U per 0.1 mL", "source"):
+            table.add_column(column)
+        for row in p["reconstitution"]:
+            table.add_row(
+                *_cells(
+                    str(row["vial_units"]),
+                    str(row["diluent_ml"]),
+                    str(row["units_per_ml"]),
+                    f"{row['units_per_0_1_ml']}{_mark(row['source'])}",
+                    _cite(row["source"]),
+                )
+            )
+        console.print(table)
+    sources = p["figure_sources"]
+    _say(console, f"Unopened storage: {p['storage_unopened']}{_mark(sources.get('storage_unopened'))}")
+    hours = p["beyond_use_hours"]
+    _say(
+        console,
+        "Beyond-use time after reconstitution: "
+        + (f"{hours} h{_mark(sources.get('beyond_use_hours'))}" if hours is not None else "not recorded")
+        + (f"; {p['beyond_use_storage']}" if p["beyond_use_storage"] else ""),
+    )
+    _say(console, f"Excipients: {', '.join(e['allergen'] + _mark(e['source']) for e in p['excipients'])}")
+    hcpcs = p["hcpcs"]
+    _say(console, f"Billing: HCPCS {hcpcs['code']}, 1 billing unit = {hcpcs['units_per_billing_unit']} U")
+    approvals = Table(title="FDA-approved indications")
+    for column in ("indication", "population", "ages", "source"):
+        approvals.add_column(column)
+    for a in p["approvals"]:
+        approvals.add_row(*_cells(a["indication"], a["population"], a["ages"]["text"], _cite(a["source"])))
+    console.print(approvals)
+    if p["limits"]:
+        limits = Table(title="Product-wide dose limits")
+        for column in ("population", "maximum", "per", "scope", "source"):
+            limits.add_column(column)
+        for limit in p["limits"]:
+            scope = limit["scope"] if not limit["indications"] else ", ".join(limit["indications"])
+            limits.add_row(
+                *_cells(
+                    limit["population"],
+                    _amount(limit["maximum_units"]) + _mark(limit["source"]),
+                    limit["window"] or "session",
+                    scope,
+                    _cite(limit["source"]),
+                )
+            )
+        console.print(limits)
+    _notice(console)
+
+
+def indications_table(console: Console, indications: list[dict[str, Any]]) -> None:
+    table = Table(title="Indications")
+    for column in ("id", "name", "populations", "ICD-10-CM", "approved products", "protocols"):
+        table.add_column(column)
+    for i in indications:
+        table.add_row(
+            *_cells(
+                i["id"],
+                i["name"],
+                ", ".join(i["populations"]),
+                ", ".join(i["icd10"][:3]) + (" …" if len(i["icd10"]) > 3 else ""),
+                ", ".join(i["approved_products"]) or "none (off-label)",
+                str(i["protocols"]),
+            )
+        )
+    console.print(table)
+
+
+def indication(console: Console, i: dict[str, Any]) -> None:
+    _say(console, f"{i['name']} ({i['id']})", "bold")
+    _say(console, i["summary"])
+    _say(
+        console,
+        "ICD-10-CM: " + "; ".join(f"{c['code']} {c['description']}{_mark(c['source'])}" for c in i["icd10_detail"]),
+    )
+    if i["cpt"]:
+        _say(
+            console,
+            "CPT: " + "; ".join(f"{c['code']} {c['description']}{_mark(c['source'])}" for c in i["cpt"]),
+        )
+    statuses = Table(title="US label status")
+    for column in ("product", "status", "populations", "basis"):
+        statuses.add_column(column)
+    for s in i["statuses"]:
+        statuses.add_row(
+            *_cells(f"{s['brand']} ({s['product']})", s["status"], ", ".join(s["populations"]), s["explanation"])
+        )
+    console.print(statuses)
+    for p in i["protocols"]:
+        _protocol(console, p)
+    if not i["protocols"]:
+        console.print("[yellow]No dosing protocol is recorded for this indication (see the evidence below).[/]")
+    if i["evidence"]:
+        console.print("[bold]Evidence[/]")
+        for e in i["evidence"]:
+            level = f" ({e['level']})" if e["level"] else ""
+            _say(console, f" • {e['source']['reference']}{level}: {e['summary']}")
+    _notice(console)
+
+
+def _protocol(console: Console, p: dict[str, Any]) -> None:
+    sources = p["figure_sources"]
+    status = "[green]approved[/]" if p["status"] == "approved" else "[yellow]off-label[/]"
+    total = p["total_units"]
+    per_kg = p["total_units_per_kg"]
+    dose = _amount(total) + _mark(sources.get("total_units")) if total is not None else ""
+    if per_kg is not None:
+        dose = (dose + "; " if dose else "") + _amount(per_kg, "U/kg") + _mark(sources.get("total_units_per_kg"))
+    table = Table(
+        title=f"{p['product']} · {p['population']}{' · ' + p['variant'] if p['variant'] else ''} · {p['title']}",
+        caption=f"{status}; {p['route']}; guidance: {', '.join(p['guidance'])}; ages {p['ages']['text']}",
+    )
+    for column in ("muscle", "side", "units", "U/kg", "sites", "note"):
+        table.add_column(column)
+    for m in p["muscles"]:
+        table.add_row(
+            *_cells(
+                m["name"] + (" (optional)" if m["optional"] else ""),
+                m["side"],
+                (_amount(m["units"], "") if m["units"] is not None else "—") + _mark(m["source"]),
+                _amount(m["units_per_kg"], "") if m["units_per_kg"] is not None else "—",
+                _amount(m["sites"], "") if m["sites"] is not None else "—",
+                m["note"] or "",
+            )
+        )
+    console.print(table)
+    facts = [f"total {dose}" if dose else "total: not fixed by the source"]
+    if p["sites"] is not None:
+        facts.append(f"{_amount(p['sites'], 'sites')}")
+    maxima = p["maxima"]
+    if maxima["session"] is not None:
+        facts.append(f"session maximum {_amount(maxima['session'])}{_mark(sources.get('session_maximum'))}")
+    if maxima["per_site_units"] is not None:
+        facts.append(f"≤{maxima['per_site_units']} U per site")
+    if maxima["per_site_volume_ml"] is not None:
+        facts.append(f"≤{maxima['per_site_volume_ml']} mL per site")
+    if maxima["cumulative"] is not None:
+        facts.append(f"≤{maxima['cumulative']['units']} U in any {maxima['cumulative']['window']}")
+    interval = p["min_interval_days"]
+    facts.append(
+        f"retreat no sooner than {interval} days{_mark(sources.get('min_interval_days'))}"
+        if interval is not None
+        else "no minimum retreatment interval recorded"
+    )
+    _say(console, "  " + "; ".join(facts))
+    for band in p["weight_bands"]:
+        below = f"<{band['below_kg']}" if band["below_kg"] is not None else "and over"
+        split = ", ".join(f"{m} {u} U/side" for m, u in band["muscle_units_per_side"].items())
+        _say(
+            console,
+            f"  {band['min_kg']} kg {below}: {band['total_units']} U{(' (' + split + ')') if split else ''}",
+        )
+    for d in p["dilutions"]:
+        _say(
+            console,
+            f"  dilution: {d['vial_units']} U in {d['diluent_ml']} mL = {d['units_per_0_1_ml']} U per 0.1 mL",
+        )
+    for note in p["notes"]:
+        _say(console, f"  note: {note['text']}{_mark(note['source'])}")
+    _say(console, "  sources: " + "; ".join(_cite(s) for s in p["sources"]), "dim")
+
+
+def muscles_table(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Injection targets")
+    for column in ("id", "name", "region", "kind", "paired"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(*_cells(r["id"], r["name"], r["region"], r["kind"], "yes" if r["paired"] else "no"))
+    console.print(table)
+
+
+def audit(console: Console, rows: list[AuditRow], counts: Counter[Grade]) -> None:
+    summary = Table(title="Cited figures by grade")
+    summary.add_column("grade")
+    summary.add_column("figures", justify="right")
+    summary.add_column("may drive a blocking rule")
+    for grade in Grade:
+        summary.add_row(*_cells(str(grade), str(counts.get(grade, 0)), "yes" if grade.may_block else "no"))
+    console.print(summary)
+    table = Table(title="Figures")
+    for column in ("grade", "figure", "value", "source", "note"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        source = row.source + (f" {row.locator}" if row.locator else "")
+        table.add_row(*_cells(str(row.grade), row.path, row.value, source, row.note or ""))
+    console.print(table)

@@ -1,0 +1,333 @@
+"""Plain JSON-ready documents of knowledge-base objects.
+
+These dictionaries are bont's public interface for other programs (``--json`` in the CLI, later the
+web API): field names are stable. Numbers stay numbers; every figure carries its source.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose
+from bont.domain.evidence import Citation, Cited, Grade
+from bont.domain.indications import Indication
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.populations import AgeRange
+from bont.domain.products import DoseLimit, Product
+from bont.domain.protocols import MuscleDose, Protocol
+
+Document = dict[str, Any]
+
+DECISION_SUPPORT_NOTICE = (
+    "bont is decision support, not a prescriber: its figures come from the cited sources; "
+    "the treating clinician decides."
+)
+
+
+def number(amount: Decimal | int) -> int | float:
+    """A JSON number: integral amounts as int, others rounded to 4 decimal places."""
+    if isinstance(amount, int):
+        return amount
+    if amount == amount.to_integral_value():
+        return int(amount)
+    return float(round(amount, 4))
+
+
+def citation_document(citation: Citation) -> Document:
+    source = citation.source
+    return {
+        "id": source.id,
+        "reference": source.reference,
+        "kind": str(source.kind),
+        "locator": citation.locator,
+        "grade": str(citation.grade),
+        "note": citation.note,
+        "url": source.url,
+        "pmid": source.pmid,
+        "doi": source.doi,
+    }
+
+
+def _range(value: UnitRange | UnitsPerKg | CountRange) -> int | float | Document:
+    if value.minimum == value.maximum:
+        return number(value.minimum)
+    return {"min": number(value.minimum), "max": number(value.maximum)}
+
+
+def _optional_range(figure: Cited[UnitRange] | Cited[UnitsPerKg] | Cited[CountRange] | None) -> Any:
+    return None if figure is None else _range(figure.value)
+
+
+def _maximum(value: Units | WeightCappedDose) -> int | float | Document:
+    if isinstance(value, Units):
+        return number(value.amount)
+    return {"units_per_kg": number(value.units_per_kg), "cap": number(value.cap)}
+
+
+def _ages(ages: AgeRange) -> Document:
+    return {
+        "min_years": number(ages.minimum),
+        "below_years": None if ages.below is None else number(ages.below),
+        "text": str(ages),
+    }
+
+
+def _value(figure: Cited[Any] | None) -> Any:
+    if figure is None:
+        return None
+    value = figure.value
+    return number(value) if isinstance(value, (Decimal, int)) and not isinstance(value, bool) else value
+
+
+def muscle_document(row: MuscleDose, knowledge: KnowledgeBase) -> Document:
+    target = knowledge.targets[row.muscle]
+    first = next((f for f in (row.units, row.units_per_kg, row.sites, row.max_units) if f is not None), None)
+    return {
+        "muscle": row.muscle,
+        "name": target.name,
+        "units": _optional_range(row.units),
+        "units_per_kg": _optional_range(row.units_per_kg),
+        "sites": _optional_range(row.sites),
+        "side": str(row.laterality),
+        "max_units": _value(row.max_units),
+        "optional": row.optional,
+        "pattern": row.pattern,
+        "note": row.note,
+        "source": citation_document(first.citation) if first else None,
+    }
+
+
+def protocol_document(protocol: Protocol, knowledge: KnowledgeBase) -> Document:
+    figures: dict[str, Cited[Any] | None] = {
+        "ages": protocol.ages,
+        "total_units": protocol.total_units,
+        "total_units_per_kg": protocol.total_units_per_kg,
+        "session_maximum": protocol.session_maximum,
+        "sites": protocol.sites,
+        "max_units_per_site": protocol.max_units_per_site,
+        "max_volume_per_site_ml": protocol.max_volume_per_site_ml,
+        "volume_per_site_ml": protocol.volume_per_site_ml,
+        "cumulative_limit": protocol.cumulative_limit,
+        "min_interval_days": protocol.min_interval_days,
+    }
+    cumulative = protocol.cumulative_limit
+    return {
+        "id": protocol.id,
+        "product": protocol.product,
+        "indication": protocol.indication,
+        "population": str(protocol.population),
+        "variant": protocol.variant,
+        "status": str(protocol.status),
+        "title": protocol.title,
+        "ages": _ages(protocol.ages.value),
+        "route": str(protocol.route),
+        "guidance": [str(g) for g in protocol.guidance],
+        "total_units": _optional_range(protocol.total_units),
+        "total_units_per_kg": _optional_range(protocol.total_units_per_kg),
+        "sites": _optional_range(protocol.sites),
+        "muscles": [muscle_document(row, knowledge) for row in protocol.muscles],
+        "weight_bands": [
+            {
+                "min_kg": number(band.value.minimum_kg),
+                "below_kg": None if band.value.below_kg is None else number(band.value.below_kg),
+                "total_units": number(band.value.total_units),
+                "muscle_units_per_side": {muscle: number(units) for muscle, units in band.value.muscle_units},
+                "source": citation_document(band.citation),
+            }
+            for band in protocol.weight_bands
+        ],
+        "min_interval_days": _value(protocol.min_interval_days),
+        "maxima": {
+            "session": None if protocol.session_maximum is None else _maximum(protocol.session_maximum.value),
+            "per_site_units": _value(protocol.max_units_per_site),
+            "per_site_volume_ml": _value(protocol.max_volume_per_site_ml),
+            "cumulative": None
+            if cumulative is None
+            else {"units": number(cumulative.value.maximum.amount), "window": str(cumulative.value.window)},
+        },
+        "volume_per_site_ml": _value(protocol.volume_per_site_ml),
+        "dilutions": [
+            {
+                "vial_units": number(d.value.vial_units),
+                "diluent_ml": number(d.value.diluent_ml),
+                "units_per_0_1_ml": number(d.value.units_per_0_1_ml),
+                "source": citation_document(d.citation),
+            }
+            for d in protocol.dilutions
+        ],
+        "notes": [{"text": note.value, "source": citation_document(note.citation)} for note in protocol.notes],
+        "figure_sources": {
+            name: citation_document(figure.citation) for name, figure in figures.items() if figure is not None
+        },
+        "sources": [citation_document(citation) for citation in protocol.citations],
+    }
+
+
+def indication_document(indication: Indication, knowledge: KnowledgeBase) -> Document:
+    statuses = []
+    # Approved products first, so a reader sees the labelled options before the off-label ones.
+    approved_first = sorted(knowledge.products, key=lambda pid: knowledge.status(indication.id, pid).status.value)
+    for product_id in approved_first:
+        status = knowledge.status(indication.id, product_id)
+        statuses.append(
+            {
+                "product": product_id,
+                "brand": knowledge.products[product_id].brand,
+                "status": str(status.status),
+                "populations": [str(p) for p in status.populations],
+                "explanation": status.explanation,
+                "source": citation_document(status.citations[0]) if status.citations else None,
+                "sources": [citation_document(c) for c in status.citations],
+            }
+        )
+    return {
+        "id": indication.id,
+        "name": indication.name,
+        "aliases": list(indication.aliases),
+        "specialties": [str(s) for s in indication.specialties],
+        "populations": [str(p) for p in indication.populations],
+        "summary": indication.summary,
+        "icd10": [str(code.value.code) for code in indication.icd10],
+        "icd10_detail": [
+            {
+                "code": str(c.value.code),
+                "description": c.value.description,
+                "source": citation_document(c.citation),
+            }
+            for c in indication.icd10
+        ],
+        "cpt": [
+            {
+                "code": str(c.value.code),
+                "description": c.value.description,
+                "source": citation_document(c.citation),
+            }
+            for c in indication.cpt
+        ],
+        "statuses": statuses,
+        "protocols": [protocol_document(protocol, knowledge) for protocol in indication.protocols],
+        "evidence": [
+            {
+                "source": citation_document(Citation(item.source, Grade.STUDY)),
+                "products": list(item.products),
+                "level": item.level,
+                "summary": item.summary,
+            }
+            for item in indication.evidence
+        ],
+        "notice": DECISION_SUPPORT_NOTICE,
+    }
+
+
+def indication_summary(indication: Indication, knowledge: KnowledgeBase) -> Document:
+    approved = sorted(
+        {p.product for p in indication.protocols if str(p.status) == "approved"},
+        key=list(knowledge.products).index,
+    )
+    return {
+        "id": indication.id,
+        "name": indication.name,
+        "populations": [str(p) for p in indication.populations],
+        "icd10": [str(code.value.code) for code in indication.icd10],
+        "approved_products": approved,
+        "protocols": len(indication.protocols),
+    }
+
+
+def _limit_document(limit: Cited[DoseLimit]) -> Document:
+    value = limit.value
+    return {
+        "population": str(value.population),
+        "scope": str(value.scope),
+        "indications": list(value.indications),
+        "maximum_units": _maximum(value.maximum),
+        "window": None if value.window is None else str(value.window),
+        "per": "window" if value.window else "session",
+        "source": citation_document(limit.citation),
+    }
+
+
+def product_summary(product: Product) -> Document:
+    return {
+        "id": product.id,
+        "brand": product.brand,
+        "established_name": product.established_name,
+        "serotype": str(product.serotype.value),
+        "vial_sizes_units": [number(units) for units in product.vial_sizes],
+        "hcpcs": str(product.hcpcs.value.code),
+        "approved_indications": sorted({a.value.indication for a in product.approvals}),
+    }
+
+
+def product_document(product: Product) -> Document:
+    billing = product.hcpcs.value
+    return {
+        "id": product.id,
+        "brand": product.brand,
+        "established_name": product.established_name,
+        "manufacturer": product.manufacturer,
+        "serotype": str(product.serotype.value),
+        "formulation": str(product.formulation),
+        "label": citation_document(Citation(product.label, Grade.LABEL)),
+        "vial_sizes_units": [number(units) for units in product.vial_sizes],
+        "vials": [
+            {
+                "units": number(vial.units),
+                "solution_ml": None if vial.solution_ml is None else number(vial.solution_ml),
+                "ndc": None if vial.ndc is None else str(vial.ndc.value),
+                "ndc_source": None if vial.ndc is None else citation_document(vial.ndc.citation),
+            }
+            for vial in product.vials
+        ],
+        "diluent": product.diluent.value,
+        "reconstitution": [
+            {
+                "vial_units": number(row.value.vial_units),
+                "diluent_ml": number(row.value.diluent_ml),
+                "units_per_ml": number(row.value.units_per_ml),
+                "units_per_0_1_ml": number(row.value.units_per_0_1_ml),
+                "source": citation_document(row.citation),
+            }
+            for row in product.reconstitution
+        ],
+        "storage_unopened": product.storage_unopened.value,
+        "beyond_use_hours": _value(product.beyond_use_hours),
+        "beyond_use_storage": _value(product.beyond_use_storage),
+        "excipients": [{"allergen": e.value, "source": citation_document(e.citation)} for e in product.excipients],
+        "hcpcs": {
+            "code": str(billing.code),
+            "units_per_billing_unit": number(billing.units_per_billing_unit),
+            "source": citation_document(product.hcpcs.citation),
+        },
+        "approvals": [
+            {
+                "indication": a.value.indication,
+                "population": str(a.value.population),
+                "ages": _ages(a.value.ages),
+                "wording": a.value.wording,
+                "source": citation_document(a.citation),
+            }
+            for a in product.approvals
+        ],
+        "limits": [_limit_document(limit) for limit in product.limits],
+        "boxed_warning": product.boxed_warning.value,
+        "units_interchangeable": False,
+        "figure_sources": {
+            name: citation_document(figure.citation)
+            for name, figure in _product_figures(product).items()
+            if figure is not None
+        },
+        "notice": DECISION_SUPPORT_NOTICE,
+    }
+
+
+def _product_figures(product: Product) -> dict[str, Cited[Any] | None]:
+    return {
+        "serotype": product.serotype,
+        "diluent": product.diluent,
+        "storage_unopened": product.storage_unopened,
+        "beyond_use_hours": product.beyond_use_hours,
+        "beyond_use_storage": product.beyond_use_storage,
+        "boxed_warning": product.boxed_warning,
+    }

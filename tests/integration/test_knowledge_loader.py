@@ -1,0 +1,105 @@
+"""A broken knowledge file fails loudly at load time, naming the file and the field."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bont.domain.errors import KnowledgeError
+from bont.knowledge import DEFAULT_DATA_DIR, load_knowledge
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA_DIR, copy)
+    return copy
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"test setup: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_copy_of_the_shipped_files_loads(data_dir: Path) -> None:
+    assert len(load_knowledge(data_dir).indications) == 24
+
+
+BREAKAGES: list[tuple[str, Callable[[Path], None], str, str]] = [
+    (
+        "unknown muscle",
+        lambda d: edit(d / "indications/chronic-migraine.yaml", "muscle: procerus", "muscle: procerous"),
+        "indications/chronic-migraine.yaml",
+        "protocols.0.muscles.1.muscle: unknown muscle 'procerous'",
+    ),
+    (
+        "misspelt field",
+        lambda d: edit(d / "indications/overactive-bladder.yaml", "total_units: 100", "totl_units: 100"),
+        "indications/overactive-bladder.yaml",
+        "protocols.0.totl_units",
+    ),
+    (
+        "malformed ICD-10-CM code",
+        lambda d: edit(d / "indications/achalasia.yaml", "code: K22.0", "code: K220X"),
+        "indications/achalasia.yaml",
+        "icd10.0: 'K220X' is not a valid ICD10CMCode code",
+    ),
+    (
+        "unknown source",
+        lambda d: edit(
+            d / "indications/bruxism.yaml", "source: shehri-bruxism, grade: study}", "source: nobody, grade: study}"
+        ),
+        "indications/bruxism.yaml",
+        "unknown source 'nobody'",
+    ),
+    (
+        "approved without a protocol",
+        lambda d: edit(d / "indications/strabismus.yaml", "status: approved", "status: off-label"),
+        "indications/strabismus.yaml",
+        "is 'off-label' but the product's label makes it approved",
+    ),
+    (
+        "negative dose",
+        lambda d: edit(d / "indications/bruxism.yaml", "total_units: 20", "total_units: -20"),
+        "indications/bruxism.yaml",
+        "total_units",
+    ),
+    (
+        "reconstitution of a vial the product does not have",
+        lambda d: edit(
+            d / "products/onabotulinumtoxinA.yaml",
+            "{vial_units: 100, diluent_ml: 1,",
+            "{vial_units: 150, diluent_ml: 1,",
+        ),
+        "products/onabotulinumtoxinA.yaml",
+        "reconstitution.0: no 150 U vial",
+    ),
+    (
+        "file name and id disagree",
+        lambda d: edit(d / "indications/gastroparesis.yaml", "id: gastroparesis", "id: gastro-paresis"),
+        "indications/gastroparesis.yaml",
+        "id: id 'gastro-paresis' does not match the file name",
+    ),
+    (
+        "not YAML",
+        lambda d: (d / "vocabulary.yaml").write_text("conditions: [unclosed\n", encoding="utf-8"),
+        "vocabulary.yaml",
+        "(file)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "breakage", "file", "field"), BREAKAGES, ids=[b[0] for b in BREAKAGES])
+def test_a_broken_file_names_its_file_and_field(
+    data_dir: Path, case: str, breakage: Callable[[Path], None], file: str, field: str
+) -> None:
+    breakage(data_dir)
+    with pytest.raises(KnowledgeError) as raised:
+        load_knowledge(data_dir)
+    message = str(raised.value)
+    assert message.startswith(file), message
+    assert field in message, message
