@@ -150,17 +150,16 @@ def product(console: Console, p: dict[str, Any]) -> None:
 
 def indications_table(console: Console, indications: list[dict[str, Any]]) -> None:
     table = Table(title="Indications")
-    for column in ("id", "name", "populations", "ICD-10-CM", "approved products", "protocols"):
+    table.add_column("id", no_wrap=True)
+    for column in ("populations", "ICD-10-CM", "approved for"):
         table.add_column(column)
     for i in indications:
         table.add_row(
             *_cells(
                 i["id"],
-                i["name"],
                 ", ".join(i["populations"]),
-                ", ".join(i["icd10"][:3]) + (" …" if len(i["icd10"]) > 3 else ""),
-                ", ".join(i["approved_products"]) or "none (off-label)",
-                str(i["protocols"]),
+                ", ".join(i["icd10"][:2]) + (" …" if len(i["icd10"]) > 2 else ""),
+                ", ".join(i["approved_brands"]) or "off-label only",
             )
         )
     console.print(table)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar
 
 from bont.domain.errors import MixedProductUnitsError
 
@@ -86,50 +87,45 @@ def total_units(product: str, doses: list[Units] | tuple[Units, ...]) -> Units:
 
 
 @dataclass(frozen=True)
-class UnitRange:
-    """A dose range of one product, inclusive; a fixed dose has ``minimum == maximum``."""
+class _ProductRange:
+    """An inclusive range of one product's amounts; fixed when ``minimum == maximum``."""
 
     product: str
     minimum: Decimal
     maximum: Decimal
+    unit: ClassVar[str]
 
     def __post_init__(self) -> None:
         if self.minimum < 0 or self.maximum < self.minimum:
-            raise ValueError(f"invalid unit range {self.minimum}–{self.maximum}")
+            raise ValueError(f"invalid {self.unit} range {self.minimum}–{self.maximum}")
 
     @property
     def is_fixed(self) -> bool:
         return self.minimum == self.maximum
 
+    def __str__(self) -> str:
+        if self.is_fixed:
+            return f"{format_amount(self.minimum)} {self.unit}"
+        return f"{format_amount(self.minimum)}–{format_amount(self.maximum)} {self.unit}"
+
+
+class UnitRange(_ProductRange):
+    """A dose range of one product, in its units."""
+
+    unit = "U"
+
     def contains(self, dose: Units) -> bool:
         _same_product(self.product, dose.product)
         return self.minimum <= dose.amount <= self.maximum
 
-    def __str__(self) -> str:
-        if self.is_fixed:
-            return f"{format_amount(self.minimum)} U"
-        return f"{format_amount(self.minimum)}–{format_amount(self.maximum)} U"
 
-
-@dataclass(frozen=True)
-class UnitsPerKg:
+class UnitsPerKg(_ProductRange):
     """A weight-based dose range of one product in units per kilogram of body weight."""
 
-    product: str
-    minimum: Decimal
-    maximum: Decimal
-
-    def __post_init__(self) -> None:
-        if self.minimum < 0 or self.maximum < self.minimum:
-            raise ValueError(f"invalid U/kg range {self.minimum}–{self.maximum}")
+    unit = "U/kg"
 
     def for_weight(self, weight_kg: Decimal) -> UnitRange:
         return UnitRange(self.product, self.minimum * weight_kg, self.maximum * weight_kg)
-
-    def __str__(self) -> str:
-        if self.minimum == self.maximum:
-            return f"{format_amount(self.minimum)} U/kg"
-        return f"{format_amount(self.minimum)}–{format_amount(self.maximum)} U/kg"
 
 
 @dataclass(frozen=True)

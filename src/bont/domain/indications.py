@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from bont.domain.codes import CPTCode, ICD10CMCode
 from bont.domain.evidence import Citation, Cited, Source
 from bont.domain.populations import Population
 from bont.domain.protocols import LabelStatus, Protocol
+
+C = TypeVar("C", ICD10CMCode, CPTCode)
 
 
 class Specialty(StrEnum):
@@ -24,8 +27,10 @@ class Specialty(StrEnum):
 
 
 @dataclass(frozen=True)
-class DiagnosisCode:
-    code: ICD10CMCode
+class CodedEntry(Generic[C]):
+    """A diagnosis or procedure code with the description bont shows beside it."""
+
+    code: C
     description: str
 
     @property
@@ -36,17 +41,8 @@ class DiagnosisCode:
         return f"{self.code} {self.description}"
 
 
-@dataclass(frozen=True)
-class ProcedureCode:
-    code: CPTCode
-    description: str
-
-    @property
-    def key(self) -> str:
-        return str(self.code)
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.description}"
+DiagnosisCode = CodedEntry[ICD10CMCode]
+ProcedureCode = CodedEntry[CPTCode]
 
 
 @dataclass(frozen=True)

@@ -125,20 +125,16 @@ def _identity(value: T) -> T:
     return value
 
 
-def _unit_range(product: str) -> Callable[[s.Amount], UnitRange]:
-    def convert(amount: s.Amount) -> UnitRange:
+R = TypeVar("R", UnitRange, UnitsPerKg)
+
+
+def _product_range(kind: type[R], product: str) -> Callable[[s.Amount], R]:
+    """A converter from a file's ``155`` or ``{min: 75, max: 400}`` to a range of the product's units."""
+
+    def convert(amount: s.Amount) -> R:
         if isinstance(amount, s.Range):
-            return UnitRange(product, amount.min, amount.max)
-        return UnitRange(product, amount, amount)
-
-    return convert
-
-
-def _per_kg(product: str) -> Callable[[s.Amount], UnitsPerKg]:
-    def convert(amount: s.Amount) -> UnitsPerKg:
-        if isinstance(amount, s.Range):
-            return UnitsPerKg(product, amount.min, amount.max)
-        return UnitsPerKg(product, amount, amount)
+            return kind(product, amount.min, amount.max)
+        return kind(product, amount, amount)
 
     return convert
 
@@ -404,7 +400,7 @@ def _build_protocol(indication: str, model: s.ProtocolModel, b: _Builder) -> Pro
     with b.at("cite"):
         root = b.citation(model.cite, b.citation(None, _placeholder(b, model.cite)))
     product = model.product
-    units = _unit_range(product)
+    units = _product_range(UnitRange, product)
     muscles = []
     for index, row in enumerate(model.muscles):
         with b.at(f"muscles.{index}"):
@@ -414,7 +410,9 @@ def _build_protocol(indication: str, model: s.ProtocolModel, b: _Builder) -> Pro
                     muscle=row.muscle,
                     laterality=row.side,
                     units=b.optional("units", row.units, row_cite, units),
-                    units_per_kg=b.optional("units_per_kg", row.units_per_kg, row_cite, _per_kg(product)),
+                    units_per_kg=b.optional(
+                        "units_per_kg", row.units_per_kg, row_cite, _product_range(UnitsPerKg, product)
+                    ),
                     sites=b.optional("sites", row.sites, row_cite, _count),
                     max_units=b.optional("max_units", row.max_units, row_cite, _identity),
                     optional=row.optional,
@@ -468,7 +466,9 @@ def _build_protocol(indication: str, model: s.ProtocolModel, b: _Builder) -> Pro
         muscles=tuple(muscles),
         variant=model.variant,
         total_units=b.optional("total_units", model.total_units, root, units),
-        total_units_per_kg=b.optional("total_units_per_kg", model.total_units_per_kg, root, _per_kg(product)),
+        total_units_per_kg=b.optional(
+            "total_units_per_kg", model.total_units_per_kg, root, _product_range(UnitsPerKg, product)
+        ),
         session_maximum=b.optional("session_maximum", model.session_maximum, root, session_maximum),
         weight_bands=tuple(bands),
         sites=b.optional("sites", model.sites, root, _count),

@@ -231,6 +231,7 @@ def indication_summary(indication: Indication, knowledge: KnowledgeBase) -> Docu
         "populations": [str(p) for p in indication.populations],
         "icd10": [str(code.value.code) for code in indication.icd10],
         "approved_products": approved,
+        "approved_brands": [knowledge.products[product].brand for product in approved],
         "protocols": len(indication.protocols),
     }
 
