@@ -137,3 +137,135 @@ def test_the_clinic_copy_named_by_the_environment_is_used(tmp_path: Path) -> Non
     result = bont("indications", "--json", env={"BONT_KNOWLEDGE_DIR": str(copy)})
     assert result.returncode == 0, result.stderr
     assert "bruxism" not in {i["id"] for i in json.loads(result.stdout)}
+
+
+# -- planning and reconstitution
+
+
+def test_plan_json_has_the_interface_fields() -> None:
+    plan = bont_json("plan", "--indication", "chronic-migraine", "--product", "BOTOX", "--date", "2026-11-21")
+    assert {"indication", "product", "population", "total_units", "sites", "vials", "units_drawn", "waste_units"} <= (
+        plan.keys()
+    )
+    assert (plan["indication"], plan["product"], plan["population"]) == (
+        "chronic-migraine",
+        "onabotulinumtoxinA",
+        "adult",
+    )
+    assert plan["total_units"] == 155
+    assert len(plan["sites"]) == 31
+    assert plan["sites"][0] == {
+        **plan["sites"][0],
+        "muscle": "corrugator",
+        "side": "left",
+        "units": 5,
+        "volume_ml": 0.1,
+    }
+    assert plan["vials"] == [
+        {"vial_units": 200, "diluent_ml": 4, "units_per_0_1_ml": 5, "units_drawn": 155, "units_left": 45}
+    ]
+    assert (plan["units_drawn"], plan["waste_units"]) == (155, 45)
+    assert plan["date"] == "2026-11-21"
+    assert plan["sources"]
+    for finding in plan["findings"]:
+        assert {"severity", "code", "message", "source"} <= finding.keys()
+
+
+def test_pediatric_plan_from_birth_date_and_weight() -> None:
+    plan = bont_json(
+        "plan",
+        "--indication",
+        "upper-limb-spasticity",
+        "--product",
+        "botox",
+        "--birth-date",
+        "2018-03-01",
+        "--date",
+        "2026-11-21",
+        "--weight-kg",
+        "40",
+        "--side",
+        "right",
+    )
+    assert plan["population"] == "pediatric"
+    assert plan["age_years"] == 8
+    assert plan["total_units"] <= 200  # the lesser of 6 U/kg (240 U) or 200 U
+    assert "dose-capped-by-weight" in {f["code"] for f in plan["findings"]}
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--indication", "chronic-migraine", "--product", "botox", "--muscle", "frontalis=-5"), "--muscle"),
+        (("--indication", "chronic-migraine", "--product", "botox", "--muscle", "frontalus=20"), "--muscle"),
+        (
+            ("--indication", "upper-limb-spasticity", "--product", "botox", "--age", "8", "--weight-kg", "0"),
+            "--weight-kg",
+        ),
+        (("--indication", "chronic-migraine", "--product", "dysport"), "--product"),
+        (("--indication", "chronic-migraine", "--product", "botox", "--muscle", "frontalis=60"), "--deviation-reason"),
+        (("--indication", "upper-limb-spasticity", "--product", "botox", "--age", "8"), "--weight-kg"),
+    ],
+)
+def test_bad_plan_input_exits_2_naming_the_argument(args: tuple[str, ...], named: str) -> None:
+    result = bont("plan", *args, "--json")
+    assert result.returncode == 2, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {named}:"), result.stderr
+
+
+def test_a_recorded_deviation_is_reported_as_a_finding() -> None:
+    plan = bont_json(
+        "plan",
+        "--indication",
+        "chronic-migraine",
+        "--product",
+        "botox",
+        "--muscle",
+        "frontalis=30/6",
+        "--deviation-reason",
+        "wide forehead",
+    )
+    codes = {f["code"] for f in plan["findings"]}
+    assert {"units-outside-protocol-range", "sites-outside-protocol-range"} <= codes
+    assert plan["deviation_reason"] == "wide forehead"
+
+
+def test_procedure_sheet_is_written_as_html(tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet.html"
+    result = bont(
+        "plan", "--indication", "overactive-bladder", "--product", "botox", "--format", "html", "--output", str(sheet)
+    )
+    assert result.returncode == 0, result.stderr
+    html = sheet.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>")
+    assert "Patient name" in html
+    assert "Detrusor" in html
+    assert html.count('class="box"') == 20
+    assert "not a prescription" in html
+
+
+def test_dilute_and_its_inverse() -> None:
+    forward = bont_json("dilute", "--product", "botox", "--vial-units", "100", "--diluent-ml", "2")
+    assert {k: forward[k] for k in ("vial_units", "diluent_ml", "units_per_ml", "units_per_0_1_ml")} == {
+        "vial_units": 100,
+        "diluent_ml": 2,
+        "units_per_ml": 50,
+        "units_per_0_1_ml": 5,
+    }
+    assert forward["in_label"] is True
+    inverse = bont_json("dilute", "--product", "dysport", "--vial-units", "500", "--units-per-0.1-ml", "20")
+    assert inverse["diluent_ml"] == 2.5
+    assert inverse["in_label"] is True
+
+
+def test_dilute_off_label_volume_is_a_finding_and_bad_volume_exits_2() -> None:
+    odd = bont_json("dilute", "--product", "botox", "--vial-units", "100", "--diluent-ml", "3")
+    assert odd["in_label"] is False
+    assert [f["code"] for f in odd["findings"]] == ["dilution-not-in-label"]
+    bad = bont("dilute", "--product", "botox", "--vial-units", "100", "--diluent-ml", "0")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: --diluent-ml:")
+    wrong_vial = bont("dilute", "--product", "botox", "--vial-units", "300", "--diluent-ml", "3")
+    assert wrong_vial.returncode == 2
+    assert wrong_vial.stderr.startswith("error: --vial-units:")

@@ -7,7 +7,11 @@ Exit codes: 0 success, 1 the knowledge base failed to load, 2 bad input (an unkn
 from __future__ import annotations
 
 import json
+import re
 import sys
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -16,9 +20,13 @@ from rich.console import Console
 
 from bont.bootstrap import build_knowledge
 from bont.cli import render
-from bont.domain.errors import KnowledgeError, UnknownIdError
+from bont.domain.dilution import dilute, label_source
+from bont.domain.errors import KnowledgeError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_plan
+from bont.domain.populations import Population
+from bont.interop.procedure_sheet import render_procedure_sheet
 from bont.services import documents
 from bont.services.audit import audit
 
@@ -181,6 +189,190 @@ def validate_knowledge(
         f"ok: {len(knowledge.products)} products, {len(knowledge.indications)} indications, "
         f"{protocols} protocols, {len(knowledge.targets)} targets, {figures} cited figures"
     )
+
+
+# -- planning and reconstitution
+
+OPTION_NAMES = {"age_years": "--age", "units_per_0_1_ml": "--units-per-0.1-ml"}
+MUSCLE_SPEC = re.compile(
+    r"^(?P<muscle>[^:=/]+?)(?::(?P<side>left|right|both))?(?:=(?P<units>[^/]+))?(?:/(?P<sites>[^/]+))?$"
+)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    HTML = "html"
+
+
+def _option(field: str) -> str:
+    return OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
+
+
+def _decimal(option: str, text: str | None, *, positive: bool = True) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        _fail(f"{option}: '{text}' is not a number", 2)
+    if not value.is_finite() or (positive and value <= 0):
+        _fail(f"{option}: must be a number more than 0, got {text}", 2)
+    return value
+
+
+def _muscle_choices(option: str, specs: list[str]) -> tuple[MuscleChoice, ...]:
+    choices = []
+    for spec in specs:
+        match = MUSCLE_SPEC.match(spec.strip())
+        if match is None:
+            _fail(f"{option}: '{spec}' is not MUSCLE[:left|right|both][=UNITS][/SITES]", 2)
+        sites_text = match["sites"]
+        if sites_text is not None and not sites_text.isdigit():
+            _fail(f"{option}: sites must be a whole number, got '{sites_text}'", 2)
+        sites = int(sites_text) if sites_text is not None else None
+        if sites == 0:
+            _fail(f"{option}: {match['muscle']} needs at least 1 site", 2)
+        choices.append(
+            MuscleChoice(
+                muscle=match["muscle"].strip(),
+                side=SideChoice(match["side"]) if match["side"] else None,
+                units=_decimal(option, match["units"]),
+                sites=sites,
+            )
+        )
+    return tuple(choices)
+
+
+def _age(age: str | None, birth_date: date | None, on: date) -> Decimal | None:
+    if age is not None and birth_date is not None:
+        _fail("--age: give either --age or --birth-date, not both", 2)
+    if birth_date is not None:
+        if birth_date > on:
+            _fail("--birth-date: is after the session date", 2)
+        years = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+        return Decimal(years)
+    return _decimal("--age", age, positive=False)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        _fail(f"--output: cannot write {output}: {error.strerror}", 2)
+    stderr.print(f"wrote {output}", highlight=False)
+
+
+@app.command("plan")
+def plan(
+    indication: Annotated[str, typer.Option(help="Indication id, e.g. chronic-migraine.")],
+    product: Annotated[str, typer.Option(help="Product id or brand, e.g. onabotulinumtoxinA or BOTOX.")],
+    on: Annotated[
+        str | None, typer.Option("--date", help="Session date, YYYY-MM-DD (default: today).", show_default=False)
+    ] = None,
+    population: Annotated[Population | None, typer.Option(help="adult or pediatric (default: from age).")] = None,
+    variant: Annotated[str | None, typer.Option(help="Protocol variant where there are several.")] = None,
+    age: Annotated[str | None, typer.Option(help="Age in years.")] = None,
+    birth_date: Annotated[str | None, typer.Option(help="Birth date, YYYY-MM-DD (instead of --age).")] = None,
+    weight_kg: Annotated[str | None, typer.Option(help="Body weight in kg (needed for weight-based doses).")] = None,
+    side: Annotated[SideChoice | None, typer.Option(help="Side for per-side rows: left, right or both.")] = None,
+    muscle: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Choose a muscle: MUSCLE[:left|right|both][=UNITS][/SITES]; repeat. Default: the protocol's."
+        ),
+    ] = None,
+    optional: Annotated[
+        list[str] | None, typer.Option(help="Add an optional protocol row (e.g. follow-the-pain), same syntax.")
+    ] = None,
+    deviation_reason: Annotated[
+        str | None, typer.Option(help="Written reason that allows a deviation from the protocol.")
+    ] = None,
+    vial_units: Annotated[str | None, typer.Option(help="Open vials of this size only.")] = None,
+    diluent_ml: Annotated[str | None, typer.Option(help="Diluent per vial in mL (default: the label's).")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="table, json or html.")] = OutputFormat.TABLE,
+    as_json: JsonOption = False,
+    output: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Plan a session: sites with units and volumes, vials and diluent, syringes, units drawn and waste."""
+    knowledge = _knowledge()
+    session_date = _date("--date", on) or date.today()
+    born = _date("--birth-date", birth_date)
+    request = PlanRequest(
+        indication=indication,
+        product=product,
+        on=session_date,
+        population=population,
+        variant=variant,
+        age_years=_age(age, born, session_date),
+        weight_kg=_decimal("--weight-kg", weight_kg),
+        side=side,
+        muscles=_muscle_choices("--muscle", muscle or []),
+        optional=tuple(
+            MuscleChoice(c.muscle, c.side, c.units, c.sites, optional=True)
+            for c in _muscle_choices("--optional", optional or [])
+        ),
+        deviation_reason=deviation_reason,
+        vial_units=_decimal("--vial-units", vial_units),
+        diluent_ml=_decimal("--diluent-ml", diluent_ml),
+    )
+    try:
+        made = make_plan(knowledge, request)
+    except UnknownIdError as error:
+        _fail(f"--{error.kind}: {error}", 2)
+    except PlanningError as error:
+        _fail(f"{_option(error.field)}: {error.problem}", 2)
+    document = documents.plan_document(made, knowledge)
+    chosen = OutputFormat.JSON if as_json else output_format
+    if chosen is OutputFormat.JSON:
+        _write(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
+    elif chosen is OutputFormat.HTML:
+        _write(render_procedure_sheet(document), output)
+    else:
+        render.plan(stdout, document)
+
+
+def _date(option: str, text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option}: '{text}' is not a date (YYYY-MM-DD)", 2)
+
+
+@app.command("dilute")
+def dilute_command(
+    product: Annotated[str, typer.Option(help="Product id or brand.")],
+    vial_units: Annotated[str, typer.Option(help="Units in the vial, e.g. 100.")],
+    diluent_ml: Annotated[str | None, typer.Option(help="Diluent added, in mL.")] = None,
+    units_per_0_1_ml: Annotated[
+        str | None, typer.Option("--units-per-0.1-ml", help="The concentration wanted (the inverse).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reconstitution arithmetic: concentration from a diluent volume, or the diluent for a concentration."""
+    knowledge = _knowledge()
+    try:
+        chosen = knowledge.product(product)
+        check, findings = dilute(
+            chosen,
+            _decimal("--vial-units", vial_units) or Decimal(0),
+            _decimal("--diluent-ml", diluent_ml),
+            _decimal("--units-per-0.1-ml", units_per_0_1_ml),
+        )
+    except UnknownIdError as error:
+        _fail(f"--product: {error}", 2)
+    except PlanningError as error:
+        _fail(f"{_option(error.field)}: {error.problem}", 2)
+    document = documents.dilution_document(check, findings, label_source(chosen, check))
+    if as_json:
+        _emit_json(document)
+    else:
+        render.dilution(stdout, document)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ Figures whose grade is ``unverified`` are marked with a dagger so that nobody mi
 from __future__ import annotations
 
 from collections import Counter
+from itertools import groupby
 from typing import Any
 
 from rich.console import Console
@@ -283,3 +284,72 @@ def audit(console: Console, rows: list[AuditRow], counts: Counter[Grade]) -> Non
         source = row.source + (f" {row.locator}" if row.locator else "")
         table.add_row(*_cells(str(row.grade), row.path, row.value, source, row.note or ""))
     console.print(table)
+
+
+def _findings(console: Console, findings: list[dict[str, Any]]) -> None:
+    if not findings:
+        return
+    table = Table(title="Findings")
+    for column in ("severity", "code", "message", "source"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        table.add_row(*_cells(f["severity"], f["code"], f["message"], _cite(f["source"])))
+    console.print(table)
+
+
+def plan(console: Console, p: dict[str, Any]) -> None:
+    who = ", ".join(
+        part
+        for part in (
+            p["population"],
+            f"{p['age_years']} years" if p["age_years"] is not None else "",
+            f"{p['weight_kg']} kg" if p["weight_kg"] is not None else "",
+        )
+        if part
+    )
+    _say(console, f"Plan: {p['brand']} ({p['product']}) for {p['indication']}, {who}, {p['date']}", "bold")
+    _say(
+        console,
+        f"{p['protocol']['title']} [{p['protocol']['status']}]; {p['route']}; guidance: {', '.join(p['guidance'])}",
+    )
+    names = {m["muscle"]: m["name"] for m in p["muscles"]}
+    table = Table(title=f"{p['total_units']} U in {len(p['sites'])} sites")
+    for column in ("muscle", "side", "sites", "units per site", "mL per site", "units"):
+        table.add_column(column, justify="left" if column in ("muscle", "side") else "right")
+    # Consecutive identical sites print as one row, as a nurse reads the plan.
+    for (muscle, side, units, volume, exact), group in groupby(
+        p["sites"], key=lambda s: (s["muscle"], s["side"], s["units"], s["volume_ml"], s["exact_volume_ml"])
+    ):
+        count = len(list(group))
+        shown = str(volume) if volume == exact else f"{volume} (≈{round(exact, 4)})"
+        table.add_row(*_cells(names[muscle], side, str(count), str(units), shown, str(round(units * count, 4))))
+    console.print(table)
+    vials = Table(title=f"Reconstitution: {p['concentration']['units_per_0_1_ml']} U per 0.1 mL")
+    for column in ("vial (U)", "diluent (mL)", "drawn (U)", "left (U)"):
+        vials.add_column(column, justify="right")
+    for vial in p["vials"]:
+        diluent = "ready to use" if vial["diluent_ml"] is None else str(vial["diluent_ml"])
+        vials.add_row(*_cells(str(vial["vial_units"]), diluent, str(vial["units_drawn"]), str(vial["units_left"])))
+    console.print(vials)
+    _say(
+        console,
+        f"Units drawn {p['units_drawn']} U; waste {p['waste_units']} U; {p['syringes_1_ml']} syringe(s) of 1 mL; "
+        f"HCPCS {p['billing']['hcpcs']} (1 billing unit = {p['billing']['units_per_billing_unit']} U)",
+    )
+    _findings(console, p["findings"])
+    _say(console, "sources: " + "; ".join(_cite(s) for s in p["sources"]), "dim")
+    _notice(console)
+
+
+def dilution(console: Console, d: dict[str, Any]) -> None:
+    _say(
+        console,
+        f"{d['vial_units']} U in {d['diluent_ml']} mL = {d['units_per_ml']} U/mL "
+        f"= {d['units_per_0_1_ml']} U per 0.1 mL",
+        "bold",
+    )
+    _say(console, "listed in the label" if d["in_label"] else "not a verified label dilution")
+    if d["source"]:
+        _say(console, f"source: {_cite(d['source'])}", "dim")
+    _findings(console, d["findings"])
+    _notice(console)

@@ -47,3 +47,12 @@ class KnowledgeError(BontError, ValueError):
         self.file = file
         self.field = field
         self.problem = problem
+
+
+class PlanningError(BontError, ValueError):
+    """A plan cannot be made as asked; ``field`` names the input (e.g. ``weight_kg``, ``muscle``)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem

@@ -11,11 +11,14 @@ from typing import Any
 
 from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose
 from bont.domain.evidence import Citation, Cited, Grade
+from bont.domain.findings import Finding
 from bont.domain.indications import Indication
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.planning import Plan
 from bont.domain.populations import AgeRange
 from bont.domain.products import DoseLimit, Product
 from bont.domain.protocols import MuscleDose, Protocol
+from bont.domain.reconstitution import DilutionCheck
 
 Document = dict[str, Any]
 
@@ -331,4 +334,93 @@ def _product_figures(product: Product) -> dict[str, Cited[Any] | None]:
         "beyond_use_hours": product.beyond_use_hours,
         "beyond_use_storage": product.beyond_use_storage,
         "boxed_warning": product.boxed_warning,
+    }
+
+
+def finding_document(finding: Finding) -> Document:
+    return {
+        "severity": str(finding.severity),
+        "code": finding.code,
+        "message": finding.message,
+        "source": None if finding.source is None else citation_document(finding.source),
+    }
+
+
+def dilution_document(check: DilutionCheck, findings: tuple[Finding, ...], source: Citation | None) -> Document:
+    return {
+        "product": check.product,
+        "vial_units": number(check.vial_units),
+        "diluent_ml": number(check.diluent_ml),
+        "exact_diluent_ml": number(check.exact_diluent_ml),
+        "units_per_ml": number(check.concentration.units_per_ml),
+        "units_per_0_1_ml": number(check.concentration.units_per_0_1_ml),
+        "in_label": check.in_label,
+        "source": None if source is None else citation_document(source),
+        "findings": [finding_document(f) for f in findings],
+        "notice": DECISION_SUPPORT_NOTICE,
+    }
+
+
+def plan_document(plan: Plan, knowledge: KnowledgeBase) -> Document:
+    product = knowledge.products[plan.product]
+    billing = product.hcpcs.value
+    return {
+        "indication": plan.indication,
+        "product": plan.product,
+        "brand": product.brand,
+        "population": str(plan.population),
+        "date": plan.on.isoformat(),
+        "protocol": {"id": plan.protocol.id, "title": plan.protocol.title, "status": str(plan.protocol.status)},
+        "age_years": None if plan.age_years is None else number(plan.age_years),
+        "weight_kg": None if plan.weight_kg is None else number(plan.weight_kg),
+        "route": str(plan.protocol.route),
+        "guidance": [str(g) for g in plan.protocol.guidance],
+        "total_units": number(plan.total_units.amount),
+        "muscles": [
+            {
+                "muscle": muscle.muscle,
+                "name": knowledge.targets[muscle.muscle].name,
+                "side": str(muscle.laterality),
+                "units": number(muscle.units.amount),
+                "sites": len(muscle.sites),
+                "optional": muscle.optional,
+            }
+            for muscle in plan.muscles
+        ],
+        "sites": [
+            {
+                "muscle": site.muscle,
+                "side": str(site.side),
+                "units": number(site.units.amount),
+                "volume_ml": number(site.volume_ml),
+                "exact_volume_ml": number(site.draw.exact_volume_ml),
+                "units_delivered": number(site.draw.delivered.amount),
+            }
+            for site in plan.sites
+        ],
+        "concentration": {
+            "units_per_ml": number(plan.concentration.units_per_ml),
+            "units_per_0_1_ml": number(plan.concentration.units_per_0_1_ml),
+        },
+        "vials": [
+            {
+                "vial_units": number(vial.vial_units),
+                "diluent_ml": None if vial.diluent_ml is None else number(vial.diluent_ml),
+                "units_per_0_1_ml": number(vial.concentration.units_per_0_1_ml),
+                "units_drawn": number(vial.drawn.amount),
+                "units_left": number(vial.remaining.amount),
+            }
+            for vial in plan.vials
+        ],
+        "syringes_1_ml": plan.syringes,
+        "units_drawn": number(plan.units_drawn.amount),
+        "waste_units": number(plan.waste.amount),
+        "billing": {
+            "hcpcs": str(billing.code),
+            "units_per_billing_unit": number(billing.units_per_billing_unit),
+        },
+        "deviation_reason": plan.deviation_reason,
+        "findings": [finding_document(f) for f in plan.findings],
+        "sources": [citation_document(c) for c in plan.sources],
+        "notice": DECISION_SUPPORT_NOTICE,
     }

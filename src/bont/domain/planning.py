@@ -1,0 +1,670 @@
+"""Dose planning: from a protocol to every injection site, its units and volume, the vials and the waste.
+
+A plan starts from the protocol of the chosen product, indication and population; the clinician may then
+choose muscles, sides, units and sites. Anything outside the protocol is allowed only as an explicit
+deviation with a written reason, and every deviation is reported as a finding.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+
+from bont.domain.doses import Units, WeightCappedDose, format_amount, total_units
+from bont.domain.errors import PlanningError, UnknownIdError
+from bont.domain.evidence import Citation, Grade
+from bont.domain.findings import Finding, Severity
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.populations import ADULT_AGE_YEARS, Population
+from bont.domain.products import Formulation, Product, Reconstitution
+from bont.domain.protocols import LabelStatus, Laterality, MuscleDose, Protocol
+from bont.domain.reconstitution import (
+    SYRINGE_CAPACITY_ML,
+    UNIT_PRECISION,
+    Concentration,
+    Draw,
+    draw,
+    measurable_volume,
+    split_units,
+)
+
+
+class Side(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    MIDLINE = "midline"
+
+
+class SideChoice(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    BOTH = "both"
+
+    @property
+    def sides(self) -> tuple[Side, ...]:
+        if self is SideChoice.BOTH:
+            return (Side.LEFT, Side.RIGHT)
+        return (Side(self.value),)
+
+
+@dataclass(frozen=True)
+class MuscleChoice:
+    """A clinician's choice for one muscle; ``units`` and ``sites`` are as the protocol row states them
+    (per treated side for ``per-side`` rows, the total for ``bilateral`` rows)."""
+
+    muscle: str
+    side: SideChoice | None = None
+    units: Decimal | None = None
+    sites: int | None = None
+    optional: bool = False  # one of the protocol's optional rows, e.g. follow-the-pain
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    indication: str
+    product: str
+    on: date
+    population: Population | None = None
+    variant: str | None = None
+    age_years: Decimal | None = None
+    weight_kg: Decimal | None = None
+    side: SideChoice | None = None  # default for per-side rows
+    muscles: tuple[MuscleChoice, ...] = ()  # empty: the protocol's standard rows
+    optional: tuple[MuscleChoice, ...] = ()
+    deviation_reason: str | None = None
+    vial_units: Decimal | None = None
+    diluent_ml: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PlannedSite:
+    muscle: str
+    side: Side
+    units: Units
+    draw: Draw
+
+    @property
+    def volume_ml(self) -> Decimal:
+        return self.draw.volume_ml
+
+
+@dataclass(frozen=True)
+class PlannedMuscle:
+    muscle: str
+    laterality: Laterality
+    units: Units  # all sides together
+    sites: tuple[PlannedSite, ...]
+    optional: bool
+
+
+@dataclass(frozen=True)
+class VialUse:
+    """One vial opened for the session and what is drawn from it."""
+
+    vial_units: Decimal
+    diluent_ml: Decimal | None  # None for a ready-to-use solution
+    concentration: Concentration
+    drawn: Units
+
+    @property
+    def remaining(self) -> Units:
+        return Units(self.drawn.product, self.vial_units) - self.drawn
+
+
+@dataclass(frozen=True)
+class Plan:
+    indication: str
+    product: str
+    population: Population
+    on: date
+    protocol: Protocol
+    age_years: Decimal | None
+    weight_kg: Decimal | None
+    muscles: tuple[PlannedMuscle, ...]
+    concentration: Concentration
+    vials: tuple[VialUse, ...]
+    syringes: int
+    findings: tuple[Finding, ...]
+    sources: tuple[Citation, ...]
+    deviation_reason: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def sites(self) -> tuple[PlannedSite, ...]:
+        return tuple(site for muscle in self.muscles for site in muscle.sites)
+
+    @property
+    def total_units(self) -> Units:
+        return total_units(self.product, [muscle.units for muscle in self.muscles])
+
+    @property
+    def units_drawn(self) -> Units:
+        return Units(self.product, _drawn(self.sites))
+
+    @property
+    def vial_units_opened(self) -> Units:
+        return Units(self.product, sum((vial.vial_units for vial in self.vials), Decimal(0)))
+
+    @property
+    def waste(self) -> Units:
+        return self.vial_units_opened - self.units_drawn
+
+
+def choose_protocol(knowledge: KnowledgeBase, request: PlanRequest, population: Population) -> Protocol:
+    indication = knowledge.indication(request.indication)
+    product = knowledge.product(request.product)
+    candidates = indication.protocols_for(product.id, population)
+    if request.variant is not None:
+        candidates = tuple(p for p in candidates if p.variant == request.variant)
+    if not candidates:
+        available = sorted({f"{p.product} ({p.population})" for p in indication.protocols}) or ["none"]
+        raise PlanningError(
+            "product",
+            f"no {population} protocol for {product.id} in {indication.id}; "
+            f"protocols exist for: {', '.join(available)}",
+        )
+    if len(candidates) > 1:
+        variants = ", ".join(str(p.variant) for p in candidates)
+        raise PlanningError("variant", f"{indication.id} has several {product.id} protocols; choose one of: {variants}")
+    return candidates[0]
+
+
+def _population(request: PlanRequest) -> Population:
+    if request.population is not None:
+        return request.population
+    if request.age_years is not None:
+        return Population.ADULT if request.age_years >= ADULT_AGE_YEARS else Population.PEDIATRIC
+    return Population.ADULT
+
+
+def _quantize(amount: Decimal) -> Decimal:
+    return amount.quantize(UNIT_PRECISION, rounding=ROUND_HALF_EVEN)
+
+
+class _Planner:
+    def __init__(self, knowledge: KnowledgeBase, request: PlanRequest) -> None:
+        self.knowledge = knowledge
+        self.request = request
+        self.findings: list[Finding] = []
+        self.deviations: list[str] = []
+        if request.weight_kg is not None and request.weight_kg <= 0:
+            raise PlanningError("weight_kg", f"must be more than 0 kg, got {request.weight_kg}")
+        if request.age_years is not None and request.age_years < 0:
+            raise PlanningError("age_years", "cannot be negative")
+        self.population = _population(request)
+        self.protocol = choose_protocol(knowledge, request, self.population)
+        self.product: Product = knowledge.product(self.protocol.product)
+
+    def units(self, amount: Decimal) -> Units:
+        return Units(self.product.id, amount)
+
+    def report(self, finding: Finding) -> None:
+        if finding not in self.findings:
+            self.findings.append(finding)
+
+    def deviate(self, code: str, message: str, source: Citation | None) -> None:
+        """Record a departure from the protocol; allowed only with a written reason."""
+        if not self.request.deviation_reason:
+            raise PlanningError("deviation_reason", f"{message}; a deviation from the protocol needs a written reason")
+        self.deviations.append(message)
+        self.report(Finding(Severity.WARN, code, f"{message} (deviation: {self.request.deviation_reason})", source))
+
+    # -- choosing rows and doses
+
+    def row_for(self, choice: MuscleChoice) -> MuscleDose | None:
+        try:
+            target = self.knowledge.target(choice.muscle)
+        except UnknownIdError as error:
+            raise PlanningError("muscle", str(error)) from error
+        return next(
+            (row for row in self.protocol.muscles if row.muscle == target.id and row.optional == choice.optional),
+            None,
+        )
+
+    def default_units(self, row: MuscleDose) -> Decimal | None:
+        band = self.weight_band_units(row)
+        if band is not None:
+            return band
+        if row.units is not None:
+            return row.units.value.minimum
+        if row.units_per_kg is not None:
+            weight = self.require_weight()
+            return _quantize(row.units_per_kg.value.minimum * weight)
+        return None
+
+    def weight_band_units(self, row: MuscleDose) -> Decimal | None:
+        if not self.protocol.weight_bands:
+            return None
+        weight = self.require_weight()
+        band = self.protocol.weight_band(weight)
+        if band is None:
+            lowest = min(b.value.minimum_kg for b in self.protocol.weight_bands)
+            raise PlanningError(
+                "weight_kg", f"no dosing band for {format_amount(weight)} kg (the label gives none below {lowest} kg)"
+            )
+        per_side = dict(band.value.muscle_units)
+        if row.muscle in per_side:
+            factor = 2 if row.laterality is Laterality.BILATERAL else 1
+            return per_side[row.muscle] * factor
+        if len(self.protocol.muscles) == 1:
+            return band.value.total_units
+        return None
+
+    def require_weight(self) -> Decimal:
+        if self.request.weight_kg is None:
+            raise PlanningError("weight_kg", f"{self.protocol.id} doses by body weight; give the weight in kg")
+        return self.request.weight_kg
+
+    def check_units(self, row: MuscleDose | None, choice: MuscleChoice, units: Decimal) -> None:
+        if units <= 0:
+            raise PlanningError("muscle", f"{choice.muscle}: units must be more than 0, got {units}")
+        if row is None:
+            return
+        if row.units is not None and not row.units.value.contains(self.units(units)):
+            self.deviate(
+                "units-outside-protocol-range",
+                f"{row.muscle}: {format_amount(units)} U is outside the protocol's {row.units.value}",
+                row.units.citation,
+            )
+        elif row.units_per_kg is not None and self.request.weight_kg is not None:
+            allowed = row.units_per_kg.value.for_weight(self.request.weight_kg)
+            if not (_quantize(allowed.minimum) <= units <= _quantize(allowed.maximum)):
+                self.deviate(
+                    "units-outside-protocol-range",
+                    f"{row.muscle}: {format_amount(units)} U is outside {row.units_per_kg.value} × "
+                    f"{format_amount(self.request.weight_kg)} kg = {format_amount(_quantize(allowed.minimum))}–"
+                    f"{format_amount(_quantize(allowed.maximum))} U",
+                    row.units_per_kg.citation,
+                )
+
+    def sites_for(self, row: MuscleDose | None, choice: MuscleChoice, units: Decimal) -> int:
+        if choice.sites is not None:
+            if choice.sites <= 0:
+                raise PlanningError("muscle", f"{choice.muscle}: sites must be at least 1, got {choice.sites}")
+            if row is not None and row.sites is not None:
+                allowed = row.sites.value
+                if not allowed.minimum <= choice.sites <= allowed.maximum:
+                    self.deviate(
+                        "sites-outside-protocol-range",
+                        f"{row.muscle}: {choice.sites} sites is outside the protocol's {allowed}",
+                        row.sites.citation,
+                    )
+            return choice.sites
+        if row is not None and row.sites is not None:
+            return row.sites.value.minimum
+        per_site_cap = self.protocol.max_units_per_site
+        if per_site_cap is not None:
+            return max(1, math.ceil(units / per_site_cap.value))
+        return 1
+
+    def sides_for(self, row: MuscleDose | None, choice: MuscleChoice) -> tuple[Side, ...]:
+        laterality = row.laterality if row is not None else self.default_laterality(choice)
+        if laterality is Laterality.MIDLINE:
+            return (Side.MIDLINE,)
+        if laterality is Laterality.BILATERAL:
+            return (Side.LEFT, Side.RIGHT)
+        side = choice.side or self.request.side
+        if side is None:
+            raise PlanningError("side", f"{choice.muscle} is dosed per treated side; choose left, right or both")
+        return side.sides
+
+    def default_laterality(self, choice: MuscleChoice) -> Laterality:
+        target = self.knowledge.target(choice.muscle)
+        return Laterality.PER_SIDE if target.paired else Laterality.MIDLINE
+
+    # -- building the plan
+
+    def plan(self) -> Plan:
+        protocol = self.protocol
+        self.note_context()
+        choices = self.request.muscles or tuple(
+            MuscleChoice(row.muscle) for row in protocol.muscles if not row.optional
+        )
+        choices = choices + tuple(
+            MuscleChoice(c.muscle, c.side, c.units, c.sites, optional=True) for c in self.request.optional
+        )
+        muscles = [self.plan_muscle(choice) for choice in choices]
+        muscles = self.apply_session_cap(muscles)
+        largest_site = max((units / sites for _, _, units, sites in muscles), default=Decimal(0))
+        concentration, dilution_source = self.concentration(largest_site)
+        planned = tuple(self.place_sites(m, concentration) for m in muscles)
+        sites = [site for muscle in planned for site in muscle.sites]
+        self.check_sites(sites)
+        vials = self.open_vials(sites, concentration)
+        if any(site.draw.rounded for site in sites):
+            worst = max(abs(site.draw.delivered.amount - site.units.amount) for site in sites)
+            self.report(
+                Finding(
+                    Severity.INFO,
+                    "volume-rounded",
+                    f"volumes are rounded to the 0.01 mL marks of a 1 mL syringe; the largest difference "
+                    f"at one site is {format_amount(round(worst, 4))} U",
+                )
+            )
+        sources = protocol.citations + ((dilution_source,) if dilution_source else ())
+        return Plan(
+            indication=protocol.indication,
+            product=protocol.product,
+            population=self.population,
+            on=self.request.on,
+            protocol=protocol,
+            age_years=self.request.age_years,
+            weight_kg=self.request.weight_kg,
+            muscles=planned,
+            concentration=concentration,
+            vials=vials,
+            syringes=_syringes(planned),
+            findings=tuple(self.findings),
+            sources=tuple(dict.fromkeys(sources)),
+            deviation_reason=self.request.deviation_reason if self.deviations else None,
+        )
+
+    def note_context(self) -> None:
+        protocol = self.protocol
+        if protocol.status is LabelStatus.OFF_LABEL:
+            self.report(
+                Finding(
+                    Severity.INFO,
+                    "off-label-use",
+                    f"{self.product.brand} is not FDA-approved for {protocol.indication} in this population; "
+                    f"the protocol follows {protocol.citation.source.reference}",
+                    protocol.citation,
+                )
+            )
+        if self.request.age_years is not None and not protocol.ages.value.contains(self.request.age_years):
+            self.report(
+                Finding(
+                    Severity.WARN,
+                    "age-outside-protocol",
+                    f"age {format_amount(self.request.age_years)} years is outside the protocol's "
+                    f"{protocol.ages.value}",
+                    protocol.ages.citation,
+                )
+            )
+        unverified = sorted(
+            {
+                row.muscle
+                for row in protocol.muscles
+                for figure in (row.units, row.units_per_kg, row.sites)
+                if figure is not None and figure.citation.grade is Grade.UNVERIFIED
+            }
+        )
+        if protocol.citation.grade is Grade.UNVERIFIED or unverified:
+            what = ", ".join(unverified) if unverified else "the protocol"
+            self.report(
+                Finding(
+                    Severity.WARN,
+                    "unverified-figure",
+                    f"figures for {what} are not verified against the label; check them before use",
+                    protocol.citation,
+                )
+            )
+
+    def plan_muscle(self, choice: MuscleChoice) -> tuple[MuscleChoice, MuscleDose | None, Decimal, int]:
+        row = self.row_for(choice)
+        if row is None:
+            kind = "optional rows" if choice.optional else "muscles"
+            self.deviate(
+                "muscle-not-in-protocol",
+                f"{choice.muscle} is not among the protocol's {kind}",
+                self.protocol.citation,
+            )
+        units = choice.units if choice.units is not None else (self.default_units(row) if row else None)
+        if units is None:
+            raise PlanningError(
+                "muscle",
+                f"the source gives no per-muscle dose for {choice.muscle} in {self.protocol.id}; "
+                f"give the units, e.g. {choice.muscle}=UNITS",
+            )
+        self.check_units(row, choice, units)
+        return choice, row, _quantize(units), self.sites_for(row, choice, units)
+
+    def apply_session_cap(
+        self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]
+    ) -> list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]:
+        """Scale a weight-based default down to "the lesser of X U/kg or Y U" when it would exceed it."""
+        cap_figure = self.protocol.session_maximum
+        if cap_figure is None or self.request.muscles:
+            return muscles
+        cap = cap_figure.value
+        if isinstance(cap, WeightCappedDose):
+            if self.request.weight_kg is None:
+                return muscles
+            limit = cap.for_weight(self.request.weight_kg).amount
+        else:
+            limit = cap.amount
+        planned = sum(
+            (
+                (units * len(self.sides_for(row, choice)) if self.per_side(row) else units)
+                for choice, row, units, _ in muscles
+            ),
+            Decimal(0),
+        )
+        if planned <= limit or not any(row and row.units_per_kg for _, row, _, _ in muscles):
+            return muscles
+        factor = limit / planned
+        self.report(
+            Finding(
+                Severity.INFO,
+                "dose-capped-by-weight",
+                f"the weight-based doses add up to {format_amount(_quantize(planned))} U; scaled to the "
+                f"session maximum, {cap} = {format_amount(_quantize(limit))} U",
+                cap_figure.citation,
+            )
+        )
+        scaled = []
+        for choice, row, units, sites in muscles:
+            reduced = (units * factor).quantize(UNIT_PRECISION, rounding="ROUND_FLOOR")
+            scaled.append((choice, row, reduced, sites))
+        return scaled
+
+    @staticmethod
+    def per_side(row: MuscleDose | None) -> bool:
+        return row is None or row.laterality is Laterality.PER_SIDE
+
+    def place_sites(
+        self, planned: tuple[MuscleChoice, MuscleDose | None, Decimal, int], concentration: Concentration
+    ) -> PlannedMuscle:
+        choice, row, units, sites = planned
+        sides = self.sides_for(row, choice)
+        laterality = row.laterality if row else self.default_laterality(choice)
+        placed: list[PlannedSite] = []
+        if laterality is Laterality.BILATERAL:
+            # Figures are totals for both sides: sites alternate left and right; an odd one needs a side.
+            first = choice.side or self.request.side
+            if sites % 2 and (first is None or first is SideChoice.BOTH):
+                raise PlanningError(
+                    "side", f"{choice.muscle}: {sites} site(s) cannot be split evenly; choose the side for the odd one"
+                )
+            order = (Side.RIGHT, Side.LEFT) if first is SideChoice.RIGHT else (Side.LEFT, Side.RIGHT)
+            for index, amount in enumerate(split_units(units, sites)):
+                placed.append(self.site(choice, order[index % 2], amount, concentration))
+            muscle_units = units
+        else:
+            for side in sides:
+                for amount in split_units(units, sites):
+                    placed.append(self.site(choice, side, amount, concentration))
+            muscle_units = units * len(sides)
+        placed.sort(key=lambda site: (site.side != Side.LEFT, site.side != Side.RIGHT))
+        target = self.knowledge.target(choice.muscle)
+        return PlannedMuscle(
+            muscle=target.id,
+            laterality=laterality,
+            units=self.units(muscle_units),
+            sites=tuple(placed),
+            optional=choice.optional,
+        )
+
+    def site(self, choice: MuscleChoice, side: Side, amount: Decimal, concentration: Concentration) -> PlannedSite:
+        target = self.knowledge.target(choice.muscle)
+        dose = self.units(amount)
+        return PlannedSite(target.id, side, dose, draw(dose, concentration))
+
+    def check_sites(self, sites: Sequence[PlannedSite]) -> None:
+        per_site = self.protocol.max_units_per_site
+        if per_site is not None:
+            over = [s for s in sites if s.units.amount > per_site.value]
+            if over:
+                self.report(
+                    Finding(
+                        Severity.WARN,
+                        "site-units-above-protocol-maximum",
+                        f"{len(over)} site(s) exceed {format_amount(per_site.value)} U per site "
+                        f"(largest {format_amount(max(s.units.amount for s in over))} U)",
+                        per_site.citation,
+                    )
+                )
+        volume_cap = self.protocol.max_volume_per_site_ml
+        if volume_cap is not None:
+            over = [s for s in sites if s.volume_ml > volume_cap.value]
+            if over:
+                self.report(
+                    Finding(
+                        Severity.WARN,
+                        "site-volume-above-protocol-maximum",
+                        f"{len(over)} site(s) exceed {format_amount(volume_cap.value)} mL per site "
+                        f"(largest {format_amount(max(s.volume_ml for s in over))} mL); use a stronger dilution "
+                        "or more sites",
+                        volume_cap.citation,
+                    )
+                )
+
+    # -- reconstitution and vials
+
+    def concentration(self, largest_site_units: Decimal) -> tuple[Concentration, Citation | None]:
+        """The protocol's dilution; else the most dilute verified label dilution whose largest site still
+        fits one syringe and the per-site volume maximum (more dilute means smaller rounding errors)."""
+        product, request = self.product, self.request
+        if product.formulation is Formulation.SOLUTION:
+            vial = product.vials[0]
+            if vial.solution_ml is None:
+                raise PlanningError("product", f"{product.id} has no solution volume recorded")
+            stock = Concentration(product.id, vial.units / vial.solution_ml)
+            if request.diluent_ml is not None or request.vial_units is not None:
+                raise PlanningError(
+                    "diluent_ml", f"{product.brand} is a ready-to-use solution; it is not reconstituted"
+                )
+            return stock, product.diluent.citation
+        if request.diluent_ml is not None:
+            if request.diluent_ml <= 0:
+                raise PlanningError("diluent_ml", f"must be more than 0 mL, got {request.diluent_ml}")
+            vial_units = request.vial_units or max(product.vial_sizes)
+            self.require_vial(vial_units)
+            chosen = Reconstitution(vial_units, request.diluent_ml)
+            return Concentration.of(product.id, vial_units, request.diluent_ml), self.dilution_citation(chosen)
+        label_rows = [r for r in product.reconstitution if r.citation.grade is not Grade.UNVERIFIED]
+        options = list(self.protocol.dilutions) or sorted(label_rows, key=lambda r: r.value.units_per_ml)
+        if request.vial_units is not None:
+            self.require_vial(request.vial_units)
+            options = [o for o in options if o.value.vial_units == request.vial_units]
+        if not options:
+            raise PlanningError(
+                "diluent_ml",
+                f"no verified label dilution is recorded for {product.brand} here; give the diluent volume",
+            )
+        limit = SYRINGE_CAPACITY_ML
+        if self.protocol.max_volume_per_site_ml is not None:
+            limit = min(limit, self.protocol.max_volume_per_site_ml.value)
+        fitting = [o for o in options if largest_site_units / o.value.units_per_ml <= limit]
+        chosen_row = fitting[0] if fitting else max(options, key=lambda o: o.value.units_per_ml)
+        return (
+            Concentration.of(product.id, chosen_row.value.vial_units, chosen_row.value.diluent_ml),
+            chosen_row.citation,
+        )
+
+    def require_vial(self, vial_units: Decimal) -> None:
+        if vial_units not in self.product.vial_sizes:
+            sizes = ", ".join(format_amount(v) for v in self.product.vial_sizes)
+            raise PlanningError("vial_units", f"{self.product.brand} comes in {sizes} U vials, not {vial_units}")
+
+    def dilution_citation(self, chosen: Reconstitution) -> Citation | None:
+        known = [*self.protocol.dilutions, *self.product.reconstitution]
+        match = next((row for row in known if row.value == chosen), None)
+        if match is None or match.citation.grade is Grade.UNVERIFIED:
+            self.report(
+                Finding(
+                    Severity.WARN,
+                    "dilution-not-in-label",
+                    f"{format_amount(chosen.vial_units)} U in {format_amount(chosen.diluent_ml)} mL is not a "
+                    f"verified label dilution for {self.product.brand} (off-label dilution)",
+                    match.citation if match else self.product.diluent.citation,
+                )
+            )
+        return match.citation if match else None
+
+    def open_vials(self, sites: Sequence[PlannedSite], concentration: Concentration) -> tuple[VialUse, ...]:
+        needed = _drawn(sites)
+        solution = self.product.formulation is Formulation.SOLUTION
+        sizes = (self.request.vial_units,) if self.request.vial_units else self.label_vial_sizes(concentration)
+        uses = []
+        remaining = needed
+        for vial_units in _fewest_vials(needed, sizes):
+            drawn = min(vial_units, remaining)
+            remaining -= drawn
+            diluent = None if solution else measurable_volume(concentration.diluent_for(vial_units))
+            if diluent is not None:
+                self.dilution_citation(Reconstitution(vial_units, diluent))
+            uses.append(VialUse(vial_units, diluent, concentration, self.units(drawn)))
+        return tuple(uses)
+
+    def label_vial_sizes(self, concentration: Concentration) -> tuple[Decimal, ...]:
+        """Vial sizes that the label (or protocol) reconstitutes to this concentration; else every size."""
+        verified = {
+            row.value.vial_units
+            for row in (*self.protocol.dilutions, *self.product.reconstitution)
+            if row.citation.grade is not Grade.UNVERIFIED and row.value.units_per_ml == concentration.units_per_ml
+        }
+        return tuple(size for size in self.product.vial_sizes if size in verified) or self.product.vial_sizes
+
+
+def _drawn(sites: Sequence[PlannedSite]) -> Decimal:
+    """Units drawn for all sites, to 0.0001 U: a concentration such as 200 U in 30 mL does not terminate
+    in decimal, and the digits beyond that are arithmetic, not medicine."""
+    return sum((site.draw.delivered.amount for site in sites), Decimal(0)).quantize(Decimal("0.0001"))
+
+
+def _fewest_vials(needed: Decimal, sizes: Sequence[Decimal]) -> tuple[Decimal, ...]:
+    """The vials to open: the least content that covers ``needed``, then the fewest vials; largest first."""
+    if needed <= 0:
+        return ()
+    # Products come in at most three sizes, so every combination of counts can be tried.
+    ranges = [range(math.ceil(needed / size) + 1) for size in sizes]
+    best: tuple[Decimal, int, tuple[int, ...]] | None = None
+    for counts in itertools.product(*ranges):
+        content = sum((size * count for size, count in zip(sizes, counts, strict=True)), Decimal(0))
+        if content < needed:
+            continue
+        candidate = (content, sum(counts), counts)
+        if best is None or candidate[:2] < best[:2]:
+            best = candidate
+    assert best is not None
+    chosen = [size for size, count in zip(sizes, best[2], strict=True) for _ in range(count)]
+    return tuple(sorted(chosen, reverse=True))
+
+
+def _syringes(muscles: Sequence[PlannedMuscle]) -> int:
+    """1 mL syringes: each muscle's sites filled in order, a new syringe when the next would overflow."""
+    count = 0
+    for muscle in muscles:
+        filled = SYRINGE_CAPACITY_ML
+        for site in muscle.sites:
+            volume = site.volume_ml
+            if volume > SYRINGE_CAPACITY_ML:
+                count += math.ceil(volume / SYRINGE_CAPACITY_ML)
+                filled = SYRINGE_CAPACITY_ML
+            elif filled + volume > SYRINGE_CAPACITY_ML:
+                count += 1
+                filled = volume
+            else:
+                filled += volume
+    return count
+
+
+def make_plan(knowledge: KnowledgeBase, request: PlanRequest) -> Plan:
+    """Turn a protocol and the clinician's choices into a concrete plan; raises ``PlanningError``."""
+    return _Planner(knowledge, request).plan()
