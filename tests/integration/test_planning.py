@@ -117,6 +117,16 @@ def test_follow_the_pain_sites_are_added_on_request(knowledge: KnowledgeBase) ->
     )
     assert plan.total_units.amount == 165
     assert len(plan.sites) == 33
+    follow_the_pain = next(m for m in plan.muscles if m.optional)
+    assert [site.side.value for site in follow_the_pain.sites] == ["left", "left"]  # the painful side
+    assert not [f for f in plan.findings if f.code == "unilateral-injection-of-bilateral-row"]
+
+
+def test_one_sided_standard_row_is_a_deviation(knowledge: KnowledgeBase) -> None:
+    request = PlanRequest("chronic-migraine", "BOTOX", SESSION, muscles=(MuscleChoice("frontalis", SideChoice.RIGHT),))
+    with pytest.raises(PlanningError) as refused:
+        make_plan(knowledge, request)
+    assert refused.value.field == "deviation_reason"
 
 
 def test_overactive_bladder_default_plan(knowledge: KnowledgeBase) -> None:
@@ -245,3 +255,39 @@ def test_a_product_without_a_protocol_is_refused_naming_the_product(knowledge: K
         make_plan(knowledge, PlanRequest("chronic-migraine", "DYSPORT", SESSION))
     assert refused.value.field == "product"
     assert "onabotulinumtoxinA" in refused.value.problem
+
+
+def test_explicit_doses_above_the_weight_cap_are_reported(knowledge: KnowledgeBase) -> None:
+    plan = make_plan(
+        knowledge,
+        PlanRequest(
+            "upper-limb-spasticity",
+            "DYSPORT",
+            SESSION,
+            age_years=Decimal(6),
+            weight_kg=Decimal(20),
+            side=SideChoice.LEFT,
+            muscles=(
+                MuscleChoice("biceps-brachii", units=Decimal(200), sites=2),
+                MuscleChoice("flexor-carpi-radialis", units=Decimal(200), sites=2),
+            ),
+        ),
+    )
+    (above,) = [f for f in plan.findings if f.code == "dose-above-session-maximum"]
+    assert above.severity == "warn"
+    assert "320 U at 20 kg" in above.message  # the lesser of 16 U/kg or 640 U
+    assert "total-outside-protocol-range" in {f.code for f in plan.findings}
+
+
+def test_follow_the_pain_does_not_count_against_the_standard_total(knowledge: KnowledgeBase) -> None:
+    plan = make_plan(
+        knowledge,
+        PlanRequest(
+            "chronic-migraine",
+            "BOTOX",
+            SESSION,
+            optional=(MuscleChoice("trapezius", SideChoice.LEFT, Decimal(20), 4, optional=True),),
+        ),
+    )
+    assert plan.total_units.amount == 175
+    assert not {"total-outside-protocol-range", "dose-above-session-maximum"} & {f.code for f in plan.findings}

@@ -313,6 +313,28 @@ class _Planner:
             raise PlanningError("side", f"{choice.muscle} is dosed per treated side; choose left, right or both")
         return side.sides
 
+    def bilateral_sides(self, row: MuscleDose | None, choice: MuscleChoice, sites: int) -> list[Side]:
+        """Sides for a row whose figures are totals for both sides.
+
+        Sites alternate left and right. A side named on the choice puts every site there: the optional
+        follow-the-pain rows go to the painful side; for a standard row that is a deviation.
+        """
+        if choice.side in (SideChoice.LEFT, SideChoice.RIGHT):
+            if row is not None and not row.optional:
+                self.deviate(
+                    "unilateral-injection-of-bilateral-row",
+                    f"{row.muscle} is injected on both sides in the protocol; only the {choice.side} side is planned",
+                    row.sites.citation if row.sites else self.protocol.citation,
+                )
+            return [Side(choice.side.value)] * sites
+        first = self.request.side
+        if sites % 2 and first not in (SideChoice.LEFT, SideChoice.RIGHT):
+            raise PlanningError(
+                "side", f"{choice.muscle}: {sites} site(s) cannot be split evenly; choose the side for the odd one"
+            )
+        order = (Side.RIGHT, Side.LEFT) if first is SideChoice.RIGHT else (Side.LEFT, Side.RIGHT)
+        return [order[index % 2] for index in range(sites)]
+
     def default_laterality(self, choice: MuscleChoice) -> Laterality:
         target = self.knowledge.target(choice.muscle)
         return Laterality.PER_SIDE if target.paired else Laterality.MIDLINE
@@ -330,6 +352,7 @@ class _Planner:
         )
         muscles = [self.plan_muscle(choice) for choice in choices]
         muscles = self.apply_session_cap(muscles)
+        self.check_total(muscles)
         largest_site = max((units / sites for _, _, units, sites in muscles), default=Decimal(0))
         concentration, dilution_source = self.concentration(largest_site)
         planned = tuple(self.place_sites(m, concentration) for m in muscles)
@@ -438,13 +461,7 @@ class _Planner:
             limit = cap.for_weight(self.request.weight_kg).amount
         else:
             limit = cap.amount
-        planned = sum(
-            (
-                (units * len(self.sides_for(row, choice)) if self.per_side(row) else units)
-                for choice, row, units, _ in muscles
-            ),
-            Decimal(0),
-        )
+        planned = self.planned_total(muscles)
         if planned <= limit or not any(row and row.units_per_kg for _, row, _, _ in muscles):
             return muscles
         factor = limit / planned
@@ -463,6 +480,63 @@ class _Planner:
             scaled.append((choice, row, reduced, sites))
         return scaled
 
+    def check_total(self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]) -> None:
+        """Compare the planned total with the protocol's range and its session maximum."""
+        total = self.planned_total(muscles)
+        # The protocol's total describes its standard rows; optional rows count towards the maximum only.
+        standard = self.planned_total([m for m in muscles if not m[0].optional])
+        protocol, weight = self.protocol, self.request.weight_kg
+        maximum = protocol.session_maximum
+        if maximum is not None:
+            cap = maximum.value
+            limit = cap.for_weight(weight).amount if isinstance(cap, WeightCappedDose) and weight else None
+            if isinstance(cap, Units):
+                limit = cap.amount
+            if limit is not None and total > limit:
+                self.report(
+                    Finding(
+                        Severity.WARN,
+                        "dose-above-session-maximum",
+                        f"the plan totals {format_amount(total)} U; the protocol's session maximum is {cap}"
+                        + (
+                            f" = {format_amount(limit)} U at {format_amount(weight)} kg"
+                            if weight and isinstance(cap, WeightCappedDose)
+                            else ""
+                        ),
+                        maximum.citation,
+                    )
+                )
+        expected = protocol.total_units
+        if expected is not None and not expected.value.minimum <= standard <= expected.value.maximum:
+            self.report(
+                Finding(
+                    Severity.WARN if standard > expected.value.maximum else Severity.INFO,
+                    "total-outside-protocol-range",
+                    f"the protocol's rows total {format_amount(standard)} U; the protocol gives {expected.value}",
+                    expected.citation,
+                )
+            )
+        per_kg = protocol.total_units_per_kg
+        if per_kg is not None and weight is not None and total / weight > per_kg.value.maximum:
+            self.report(
+                Finding(
+                    Severity.WARN,
+                    "total-outside-protocol-range",
+                    f"the plan gives {format_amount(round(total / weight, 2))} U/kg; the protocol gives {per_kg.value}",
+                    per_kg.citation,
+                )
+            )
+
+    def planned_total(self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]) -> Decimal:
+        """Units of all planned muscles, counting per-side rows once for every treated side."""
+        return sum(
+            (
+                units * len(self.sides_for(row, choice)) if self.per_side(row) else units
+                for choice, row, units, _ in muscles
+            ),
+            Decimal(0),
+        )
+
     @staticmethod
     def per_side(row: MuscleDose | None) -> bool:
         return row is None or row.laterality is Laterality.PER_SIDE
@@ -475,15 +549,8 @@ class _Planner:
         laterality = row.laterality if row else self.default_laterality(choice)
         placed: list[PlannedSite] = []
         if laterality is Laterality.BILATERAL:
-            # Figures are totals for both sides: sites alternate left and right; an odd one needs a side.
-            first = choice.side or self.request.side
-            if sites % 2 and (first is None or first is SideChoice.BOTH):
-                raise PlanningError(
-                    "side", f"{choice.muscle}: {sites} site(s) cannot be split evenly; choose the side for the odd one"
-                )
-            order = (Side.RIGHT, Side.LEFT) if first is SideChoice.RIGHT else (Side.LEFT, Side.RIGHT)
-            for index, amount in enumerate(split_units(units, sites)):
-                placed.append(self.site(choice, order[index % 2], amount, concentration))
+            for side, amount in zip(self.bilateral_sides(row, choice, sites), split_units(units, sites), strict=True):
+                placed.append(self.site(choice, side, amount, concentration))
             muscle_units = units
         else:
             for side in sides:

@@ -20,11 +20,20 @@ def _environment() -> Environment:
 def render_procedure_sheet(plan: dict[str, Any]) -> str:
     """HTML for a plan document (``bont.services.documents.plan_document``); patient fields are left blank."""
     names = {muscle["muscle"]: muscle["name"] for muscle in plan["muscles"]}
-    groups = [
-        {"name": names[muscle], "sites": list(sites)}
-        for muscle, sites in groupby(plan["sites"], key=lambda site: site["muscle"])
-    ]
-    for group in groups:
-        group["units"] = sum(site["units"] for site in group["sites"])
-        group["volume_ml"] = round(sum(site["volume_ml"] for site in group["sites"]), 2)
-    return _environment().get_template("procedure_sheet.html").render(plan=plan, groups=groups)
+    # One line per muscle, side and dose, with a box to tick for every site: the sheet stays on one page.
+    rows = []
+    for (muscle, optional, side, units, volume), sites in groupby(
+        plan["sites"], key=lambda s: (s["muscle"], s["optional"], s["side"], s["units"], s["volume_ml"])
+    ):
+        count = len(list(sites))
+        rows.append(
+            {
+                "name": names[muscle] + (" (optional)" if optional else ""),
+                "side": side,
+                "sites": count,
+                "units": units,
+                "volume_ml": volume,
+                "total": round(units * count, 4),
+            }
+        )
+    return _environment().get_template("procedure_sheet.html").render(plan=plan, rows=rows)

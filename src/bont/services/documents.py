@@ -395,8 +395,10 @@ def plan_document(plan: Plan, knowledge: KnowledgeBase) -> Document:
                 "volume_ml": number(site.volume_ml),
                 "exact_volume_ml": number(site.draw.exact_volume_ml),
                 "units_delivered": number(site.draw.delivered.amount),
+                "optional": muscle.optional,
             }
-            for site in plan.sites
+            for muscle in plan.muscles
+            for site in muscle.sites
         ],
         "concentration": {
             "units_per_ml": number(plan.concentration.units_per_ml),
