@@ -26,6 +26,8 @@ from bont.domain.evidence import Grade
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_plan
 from bont.domain.populations import Population
+from bont.domain.safety import SafetyReport, SessionPlan, SessionSite, Verdict, check
+from bont.interop.check_document import InputError, read_check, read_patient_file
 from bont.interop.procedure_sheet import render_procedure_sheet
 from bont.services import documents
 from bont.services.audit import audit
@@ -296,11 +298,29 @@ def plan(
     output_format: Annotated[OutputFormat, typer.Option("--format", help="table, json or html.")] = OutputFormat.TABLE,
     as_json: JsonOption = False,
     output: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+    patient: Annotated[
+        Path | None,
+        typer.Option(help="JSON file with the patient, history and vials: the plan is then safety-checked."),
+    ] = None,
 ) -> None:
-    """Plan a session: sites with units and volumes, vials and diluent, syringes, units drawn and waste."""
+    """Plan a session: sites with units and volumes, vials and diluent, syringes, units drawn and waste.
+
+    With --patient the plan is also checked against the label, the patient and the history; the exit code
+    is then 3 when the check blocks.
+    """
     knowledge = _knowledge()
     session_date = _date("--date", on) or date.today()
     born = _date("--birth-date", birth_date)
+    patient_file = None
+    if patient is not None:
+        try:
+            patient_file = read_patient_file(_read_text("--patient", patient))
+        except InputError as error:
+            _fail(f"--patient: {error.field}: {error.problem}", 2)
+        if born is None and age is None:
+            born = patient_file.patient.birth_date
+        if weight_kg is None and patient_file.patient.weight_kg is not None:
+            weight_kg = str(patient_file.patient.weight_kg)
     request = PlanRequest(
         indication=indication,
         product=product,
@@ -326,6 +346,18 @@ def plan(
     except PlanningError as error:
         _fail(f"{_option(error.field)}: {error.problem}", 2)
     document = documents.plan_document(made, knowledge)
+    report = None
+    if patient_file is not None:
+        session = SessionPlan(
+            product=made.product,
+            indication=made.indication,
+            total_units=made.total_units.amount,
+            sites=tuple(SessionSite(s.muscle, s.side.value, s.units.amount, s.volume_ml) for s in made.sites),
+            variant=made.protocol.variant,
+        )
+        report = check(knowledge, patient_file.request_for(session_date, session))
+        document["verdict"] = str(report.verdict)
+        document["findings"] += documents.safety_document(report)["findings"]
     chosen = OutputFormat.JSON if as_json else output_format
     if chosen is OutputFormat.JSON:
         _write(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
@@ -333,6 +365,41 @@ def plan(
         _write(render_procedure_sheet(document), output)
     else:
         render.plan(stdout, document)
+    if report is not None and report.verdict is Verdict.BLOCK:
+        raise typer.Exit(3)
+
+
+def _read_text(option: str, path: Path) -> str:
+    try:
+        return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as error:
+        _fail(f"{option}: cannot read {path}: {error.strerror}", 2)
+    except UnicodeDecodeError:
+        _fail(f"{option}: {path} is not UTF-8 text", 2)
+
+
+@app.command("check")
+def check_command(
+    document: Annotated[Path, typer.Argument(metavar="FILE|-", help="The check document (JSON); - reads stdin.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Check a plan against the label, the patient's conditions, medicines and allergies, and the whole
+    history. Exit 0 for ok or warn, 3 for block, 2 for an invalid document (the field is named)."""
+    knowledge = _knowledge()
+    try:
+        request = read_check(_read_text("FILE", document))
+        report: SafetyReport = check(knowledge, request)
+    except InputError as error:
+        _fail(f"{error.field}: {error.problem}", 2)
+    except PlanningError as error:
+        _fail(f"{error.field}: {error.problem}", 2)
+    result = documents.safety_document(report)
+    if as_json:
+        _emit_json(result)
+    else:
+        render.safety(stdout, result)
+    if report.verdict is Verdict.BLOCK:
+        raise typer.Exit(3)
 
 
 def _date(option: str, text: str | None) -> date | None:

@@ -353,3 +353,12 @@ def dilution(console: Console, d: dict[str, Any]) -> None:
         _say(console, f"source: {_cite(d['source'])}", "dim")
     _findings(console, d["findings"])
     _notice(console)
+
+
+def safety(console: Console, report: dict[str, Any]) -> None:
+    styles = {"ok": "bold green", "warn": "bold yellow", "block": "bold red"}
+    _say(console, f"verdict: {report['verdict']}", styles[report["verdict"]])
+    if report["protocol"]:
+        _say(console, f"checked against {report['protocol']}", "dim")
+    _findings(console, report["findings"])
+    _notice(console)

@@ -71,6 +71,12 @@ class Citation:
     grade: Grade
     locator: str | None = None  # e.g. "§2.2 Table 2"
     note: str | None = None
+    advisory: bool = False  # the source words the limit as advice ("may reduce", "may cause tolerance")
+
+    @property
+    def may_block(self) -> bool:
+        """Whether a limit resting on this citation may block a session rather than warn."""
+        return self.grade.may_block and not self.advisory
 
     def __str__(self) -> str:
         where = f" {self.locator}" if self.locator else ""

@@ -14,7 +14,7 @@ from bont.domain.indications import Indication, ProductStatus
 from bont.domain.populations import Population
 from bont.domain.products import Product
 from bont.domain.protocols import LabelStatus, Protocol
-from bont.domain.vocabulary import Allergen, Condition, DrugClass
+from bont.domain.vocabulary import Allergen, Caution, Condition, DrugClass
 
 T = TypeVar("T")
 
@@ -56,6 +56,7 @@ class KnowledgeBase:
     conditions: Mapping[str, Condition]
     drug_classes: Mapping[str, DrugClass]
     allergens: Mapping[str, Allergen]
+    cautions: Mapping[str, Caution]
 
     # -- lookups that accept ids, brand names and aliases, and suggest the nearest ids when they fail
 
@@ -82,6 +83,54 @@ class KnowledgeBase:
             for name in (target.id, target.name, *target.aliases)
         }
         return _lookup("muscle", self.targets, wanted, aliases)
+
+    # -- the safety vocabulary: free text and codes matched to known terms (None when unknown)
+
+    def find_condition(self, term: str) -> Condition | None:
+        """A condition by ICD-10-CM code (exact, or a category such as ``G70.0``), name or alias."""
+        wanted = term.strip().upper()
+        for condition in self.conditions.values():
+            if any(str(code) == wanted for code in condition.icd10):
+                return condition
+        for condition in self.conditions.values():
+            if "." in wanted and any(str(code).startswith(wanted) for code in condition.icd10):
+                return condition
+        text = _normalise(term)
+        return next(
+            (
+                c
+                for c in self.conditions.values()
+                if text in {_normalise(c.id), _normalise(c.name), *map(_normalise, c.aliases)}
+            ),
+            None,
+        )
+
+    def find_drug_classes(self, generic_name: str) -> tuple[DrugClass, ...]:
+        text = _normalise(generic_name)
+        return tuple(c for c in self.drug_classes.values() if text in map(_normalise, c.members))
+
+    def find_allergen(self, term: str) -> Allergen | None:
+        text = _normalise(term)
+        return next(
+            (
+                a
+                for a in self.allergens.values()
+                if text in {_normalise(a.id), _normalise(a.name), *map(_normalise, a.aliases)}
+            ),
+            None,
+        )
+
+    def nearest_terms(self, term: str, kind: str) -> tuple[str, ...]:
+        """Known terms close to an unrecognised one, for a "did you mean" hint."""
+        if kind == "medication":
+            vocabulary = [member for c in self.drug_classes.values() for member in c.members]
+        elif kind == "allergy":
+            vocabulary = [name for a in self.allergens.values() for name in (a.name, *a.aliases)]
+        elif kind == "muscle":
+            vocabulary = list(self.targets)
+        else:
+            vocabulary = [name for c in self.conditions.values() for name in (c.name, *c.aliases)]
+        return nearest(term, vocabulary)
 
     # -- derived facts
 

@@ -36,6 +36,20 @@ class Interaction(StrEnum):
 
 
 @dataclass(frozen=True)
+class Caution:
+    """A cited look-back period that calls for caution, e.g. another botulinum toxin within 4 months."""
+
+    id: str
+    name: str
+    days: int
+    citation: Citation
+
+    @property
+    def key(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
 class Condition:
     id: str
     name: str

@@ -26,7 +26,7 @@ from bont.domain.knowledge import KnowledgeBase
 from bont.domain.populations import AgeRange
 from bont.domain.products import Approval, BillingCode, DoseLimit, Product, Reconstitution, Vial
 from bont.domain.protocols import CumulativeLimit, LabelStatus, MuscleDose, Protocol, WeightBand
-from bont.domain.vocabulary import Allergen, Condition, DrugClass
+from bont.domain.vocabulary import Allergen, Caution, Condition, DrugClass
 from bont.domain.windows import Window
 from bont.knowledge import schema as s
 
@@ -99,6 +99,7 @@ class _Builder:
             grade=model.grade or inherited.grade,
             locator=model.at if model.at is not None else None,
             note=model.note,
+            advisory=model.advisory,
         )
 
     def root_citation(self, model: s.CiteModel) -> Citation:
@@ -106,7 +107,7 @@ class _Builder:
             raise self.fail("the file's cite needs a grade")
         if model.source not in self.sources:
             raise self.fail(f"unknown source '{model.source}'")
-        return Citation(self.sources[model.source], model.grade, model.at, model.note)
+        return Citation(self.sources[model.source], model.grade, model.at, model.note, model.advisory)
 
     # ``raw`` is a validated file value: either bare or wrapped with its own citation.
     def cited(self, raw: Any, inherited: Citation, convert: Callable[[Any], V]) -> Cited[V]:
@@ -165,7 +166,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     builder = _Builder(sources)
 
     targets = _load_targets(root / "targets.yaml", builder)
-    conditions, drug_classes, allergens = _load_vocabulary(root / "vocabulary.yaml", builder)
+    conditions, drug_classes, allergens, cautions = _load_vocabulary(root / "vocabulary.yaml", builder)
     products = _load_all(root / "products", s.ProductFile, builder, _build_product)
     indications = _load_all(root / "indications", s.IndicationFile, builder, _build_indication)
 
@@ -177,6 +178,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         conditions=conditions,
         drug_classes=drug_classes,
         allergens=allergens,
+        cautions=cautions,
     )
     _check_references(knowledge, root)
     return knowledge
@@ -224,7 +226,7 @@ def _load_targets(path: Path, builder: _Builder) -> dict[str, Target]:
 
 def _load_vocabulary(
     path: Path, builder: _Builder
-) -> tuple[dict[str, Condition], dict[str, DrugClass], dict[str, Allergen]]:
+) -> tuple[dict[str, Condition], dict[str, DrugClass], dict[str, Allergen], dict[str, Caution]]:
     parsed = _read(path, s.VocabularyFile)
     builder.file, builder.field = path.name, ""
     conditions: dict[str, Condition] = {}
@@ -257,7 +259,13 @@ def _load_vocabulary(
                 aliases=tuple(allergen.aliases),
                 citation=builder.root_citation(allergen.cite),
             )
-    return conditions, drug_classes, allergens
+    cautions: dict[str, Caution] = {}
+    for index, caution in enumerate(parsed.cautions):
+        with builder.at(f"cautions.{index}"):
+            cautions[_unique(builder, cautions, caution.id)] = Caution(
+                id=caution.id, name=caution.name, days=caution.days, citation=builder.root_citation(caution.cite)
+            )
+    return conditions, drug_classes, allergens, cautions
 
 
 def _unique(builder: _Builder, existing: dict[str, Any], item_id: str) -> str:

@@ -33,6 +33,7 @@ class CiteModel(Strict):
     grade: Grade | None = None
     at: str | None = None
     note: str | None = None
+    advisory: bool = False
 
 
 class CitedValue(Strict, Generic[T]):
@@ -290,7 +291,15 @@ class AllergenModel(Strict):
     cite: CiteModel
 
 
+class CautionModel(Strict):
+    id: str
+    name: str
+    days: int = Field(gt=0)
+    cite: CiteModel
+
+
 class VocabularyFile(Strict):
+    cautions: list[CautionModel]
     conditions: list[ConditionModel]
     drug_classes: list[DrugClassModel]
     allergens: list[AllergenModel]

@@ -19,6 +19,7 @@ from bont.domain.populations import AgeRange
 from bont.domain.products import DoseLimit, Product
 from bont.domain.protocols import MuscleDose, Protocol
 from bont.domain.reconstitution import DilutionCheck
+from bont.domain.safety import SafetyReport
 
 Document = dict[str, Any]
 
@@ -424,5 +425,14 @@ def plan_document(plan: Plan, knowledge: KnowledgeBase) -> Document:
         "deviation_reason": plan.deviation_reason,
         "findings": [finding_document(f) for f in plan.findings],
         "sources": [citation_document(c) for c in plan.sources],
+        "notice": DECISION_SUPPORT_NOTICE,
+    }
+
+
+def safety_document(report: SafetyReport) -> Document:
+    return {
+        "verdict": str(report.verdict),
+        "findings": [finding_document(f) for f in report.findings],
+        "protocol": report.protocol,
         "notice": DECISION_SUPPORT_NOTICE,
     }

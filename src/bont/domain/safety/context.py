@@ -1,0 +1,86 @@
+"""What every rule needs, worked out once: the product, indication, population, protocol and history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from bont.domain.doses import Units, WeightCappedDose, format_amount
+from bont.domain.evidence import Citation
+from bont.domain.findings import Finding, Severity
+from bont.domain.indications import Indication
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.populations import ADULT_AGE_YEARS, Population
+from bont.domain.products import Product
+from bont.domain.protocols import Protocol
+from bont.domain.safety.model import Administration, CheckRequest
+from bont.domain.windows import Window
+
+
+@dataclass(frozen=True)
+class Context:
+    knowledge: KnowledgeBase
+    request: CheckRequest
+    product: Product
+    indication: Indication
+    population: Population
+    age_years: Decimal | None
+    protocol: Protocol | None
+    history: tuple[Administration, ...]  # earlier administrations of known products, up to the session date
+
+    @property
+    def on(self) -> date:
+        return self.request.on
+
+    @property
+    def at(self) -> datetime:
+        return self.request.at or datetime.combine(self.on, time(12))
+
+    @property
+    def weight_kg(self) -> Decimal | None:
+        return self.request.patient.weight_kg
+
+    @property
+    def planned(self) -> Units:
+        return Units(self.product.id, self.request.plan.units)
+
+    def same_product_within(self, window: Window, indications: tuple[str, ...] | None = None) -> Units:
+        """Units of this product given in the window that ends on the session date (never another product's)."""
+        start = window.start(self.on)
+        doses = [
+            Units(self.product.id, item.units)
+            for item in self.history
+            if item.product == self.product.id
+            and start <= item.on <= self.on
+            and (indications is None or item.indication in indications)
+        ]
+        return sum(doses, Units.zero(self.product.id))
+
+    def limit_amount(self, maximum: Units | WeightCappedDose) -> Decimal | None:
+        """The limit in units for this patient; None when a weight-based limit meets an unknown weight."""
+        if isinstance(maximum, Units):
+            return maximum.amount
+        if self.weight_kg is None:
+            return None
+        return maximum.for_weight(self.weight_kg).amount
+
+
+def limit_finding(code: str, citation: Citation, message: str) -> Finding:
+    """A limit blocks when its source is the label and words it as a limit; otherwise it warns."""
+    if citation.may_block:
+        return Finding(Severity.BLOCK, code, message, citation)
+    reason = "advice in the label" if citation.advisory else f"a {citation.grade} figure"
+    return Finding(Severity.WARN, code, f"{message} (warning only: {reason})", citation)
+
+
+def describe_limit(maximum: Units | WeightCappedDose, weight_kg: Decimal | None) -> str:
+    if isinstance(maximum, Units):
+        return f"{format_amount(maximum.amount)} U"
+    if weight_kg is None:
+        return str(maximum)
+    return f"{maximum} = {format_amount(maximum.for_weight(weight_kg).amount)} U at {format_amount(weight_kg)} kg"
+
+
+def population_for(age_years: Decimal | None) -> Population:
+    return Population.ADULT if age_years is None or age_years >= ADULT_AGE_YEARS else Population.PEDIATRIC

@@ -1,0 +1,77 @@
+"""What the safety check reads: the patient, every earlier administration, the plan and the vials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Patient:
+    birth_date: date | None = None
+    sex: str | None = None  # "female", "male", "other" or unknown
+    weight_kg: Decimal | None = None
+    conditions: tuple[str, ...] = ()  # ICD-10-CM codes or names, as recorded
+    medications: tuple[str, ...] = ()  # generic names
+    allergies: tuple[str, ...] = ()
+    pregnant: bool = False
+    breastfeeding: bool = False
+    catheterizes: bool = False  # performs clean intermittent self-catheterisation
+
+    def age_on(self, day: date) -> Decimal | None:
+        if self.birth_date is None:
+            return None
+        years = day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+        return Decimal(years)
+
+
+@dataclass(frozen=True)
+class Administration:
+    """An earlier session: its date, product, indication and total units of that product."""
+
+    on: date
+    product: str
+    indication: str
+    units: Decimal
+
+
+@dataclass(frozen=True)
+class SessionSite:
+    muscle: str
+    side: str | None
+    units: Decimal
+    volume_ml: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    product: str
+    indication: str
+    total_units: Decimal | None = None  # when absent, the sum of the sites
+    sites: tuple[SessionSite, ...] = ()
+    variant: str | None = None
+
+    @property
+    def units(self) -> Decimal:
+        if self.total_units is not None:
+            return self.total_units
+        return sum((site.units for site in self.sites), Decimal(0))
+
+
+@dataclass(frozen=True)
+class VialInUse:
+    product: str
+    lot: str | None = None
+    lot_expiry: date | None = None
+    reconstituted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    on: date
+    patient: Patient
+    plan: SessionPlan
+    history: tuple[Administration, ...] = ()
+    vials: tuple[VialInUse, ...] = ()
+    at: datetime | None = None  # the moment of drawing, for beyond-use times (default: noon on ``on``)

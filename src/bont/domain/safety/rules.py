@@ -1,0 +1,571 @@
+"""The safety rules. Each is a small function of the check's context that yields findings; its docstring
+names where the rule comes from. Codes are stable strings that other programs rely on.
+
+Rules are grouped by what they look at: dose limits, intervals, the patient's age, label status, the
+patient's history (contraindications, conditions, medicines, pregnancy), unknown terms and the vials.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from decimal import Decimal
+
+from bont.domain.doses import Units, WeightCappedDose, format_amount
+from bont.domain.evidence import Citation
+from bont.domain.findings import Finding, Severity
+from bont.domain.products import LimitScope
+from bont.domain.protocols import LabelStatus, Route
+from bont.domain.safety.context import Context, describe_limit, limit_finding
+from bont.domain.vocabulary import Concern, Interaction
+
+Rule = Callable[[Context], Iterator[Finding]]
+
+BLADDER_ROUTES = (Route.INTRADETRUSOR,)
+PROCEDURAL_ROUTES = (
+    Route.INTRADETRUSOR,
+    Route.ENDOSCOPIC_INTRASPHINCTERIC,
+    Route.ENDOSCOPIC_INTRAPYLORIC,
+    Route.INTRASPHINCTERIC,
+)
+CERVICAL_INDICATIONS = ("cervical-dystonia", "sialorrhea")
+# bont's own threshold, not a label figure: a session at 75% or more of the product's maximum is called
+# high-dose when explaining dysphagia and breathing risk (it changes a message, never a severity).
+HIGH_DOSE_FRACTION = Decimal("0.75")
+
+
+def _u(amount: Decimal) -> str:
+    return f"{format_amount(amount)} U"
+
+
+# -- dose limits
+
+
+def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
+    """The plan's total above a fixed per-session maximum: the protocol's (e.g. XEOMIN blepharospasm 100 U)
+    or the product's (XEOMIN: 400 U per session for any indications, §2.1; DYSPORT adult spasticity: 1500 U
+    per session, upper and lower limbs combined). Same-day doses of the same product count as one session."""
+    limits: list[tuple[Units, Citation, tuple[str, ...] | None, str]] = []
+    if ctx.protocol is not None and ctx.protocol.session_maximum is not None:
+        protocol_maximum = ctx.protocol.session_maximum
+        if isinstance(protocol_maximum.value, Units):
+            limits.append((protocol_maximum.value, protocol_maximum.citation, (ctx.indication.id,), "the protocol's"))
+    for limit in ctx.product.limits:
+        value = limit.value
+        if (
+            value.window is None
+            and isinstance(value.maximum, Units)
+            and value.applies_to(ctx.indication.id, ctx.population)
+        ):
+            scope = None if value.scope is LimitScope.ALL_INDICATIONS else value.indications
+            limits.append((value.maximum, limit.citation, scope, f"{ctx.product.brand}'s"))
+    for maximum, citation, scope, whose in limits:
+        same_day = sum(
+            (
+                item.units
+                for item in ctx.history
+                if item.on == ctx.on and item.product == ctx.product.id and (scope is None or item.indication in scope)
+            ),
+            Decimal(0),
+        )
+        total = ctx.planned.amount + same_day
+        if total > maximum.amount:
+            earlier = f" with {_u(same_day)} already given today" if same_day else ""
+            yield limit_finding(
+                "session-dose-exceeds-maximum",
+                citation,
+                f"{_u(total)} of {ctx.product.brand} in this session{earlier} is above {whose} per-session "
+                f"maximum of {_u(maximum.amount)}",
+            )
+
+
+def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
+    """This product's units in the label's window, plan included, above its cumulative maximum: BOTOX adults
+    400 U in any 3 months for all indications together (§2.1); pediatric the lesser of 10 U/kg or 340 U
+    (unverified: warns only); BOTOX blepharospasm 200 U in 30 days. Other products are never summed in."""
+    for limit in ctx.product.limits:
+        value = limit.value
+        if value.window is None or not value.applies_to(ctx.indication.id, ctx.population):
+            continue
+        scope = None if value.scope is LimitScope.ALL_INDICATIONS else value.indications
+        earlier = ctx.same_product_within(value.window, scope)
+        amount = ctx.limit_amount(value.maximum)
+        if amount is None:
+            yield Finding(
+                Severity.WARN,
+                "cumulative-dose-exceeds-maximum",
+                f"the weight is needed to check {ctx.product.brand}'s cumulative limit of {value.maximum} "
+                f"in any {value.window}",
+                limit.citation,
+            )
+            continue
+        total = earlier + ctx.planned
+        if total.amount > amount:
+            yield limit_finding(
+                "cumulative-dose-exceeds-maximum",
+                limit.citation,
+                f"{_u(earlier.amount)} of {ctx.product.brand} in the last {value.window} plus {_u(ctx.planned.amount)} "
+                f"planned = {_u(total.amount)}, above the maximum of {describe_limit(value.maximum, ctx.weight_kg)} "
+                f"in any {value.window}",
+            )
+    protocol = ctx.protocol
+    if protocol is not None and protocol.cumulative_limit is not None:
+        cumulative = protocol.cumulative_limit
+        earlier = ctx.same_product_within(cumulative.value.window, (ctx.indication.id,))
+        total = earlier + ctx.planned
+        if total > cumulative.value.maximum:
+            yield limit_finding(
+                "cumulative-dose-exceeds-maximum",
+                cumulative.citation,
+                f"{_u(earlier.amount)} for {ctx.indication.name.lower()} in the last {cumulative.value.window} plus "
+                f"{_u(ctx.planned.amount)} planned = {_u(total.amount)}, above "
+                f"{_u(cumulative.value.maximum.amount)} in any {cumulative.value.window}",
+            )
+
+
+def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
+    """A weight-based maximum exceeded: "the lesser of X U/kg or Y U" per session (BOTOX pediatric upper limb
+    6 U/kg or 200 U; DYSPORT pediatric upper limb 16 U/kg or 640 U, lower limb 15 or 30 U/kg or 1000 U,
+    both together 30 U/kg or 1000 U; BOTOX pediatric NDO 6 U/kg or 200 U) and the protocol's U/kg range."""
+    caps = []
+    if ctx.protocol is not None and ctx.protocol.session_maximum is not None:
+        maximum = ctx.protocol.session_maximum
+        if isinstance(maximum.value, WeightCappedDose):
+            caps.append((maximum.value, maximum.citation))
+    for limit in ctx.product.limits:
+        value = limit.value
+        if (
+            value.window is None
+            and isinstance(value.maximum, WeightCappedDose)
+            and value.applies_to(ctx.indication.id, ctx.population)
+        ):
+            caps.append((value.maximum, limit.citation))
+    for cap, citation in caps:
+        if ctx.weight_kg is None:
+            yield Finding(
+                Severity.WARN,
+                "weight-based-dose-exceeds-maximum",
+                f"the maximum is {cap}: record the patient's weight to check it",
+                citation,
+            )
+            continue
+        allowed = cap.for_weight(ctx.weight_kg).amount
+        if ctx.planned.amount > allowed:
+            yield limit_finding(
+                "weight-based-dose-exceeds-maximum",
+                citation,
+                f"{_u(ctx.planned.amount)} is above {describe_limit(cap, ctx.weight_kg)}",
+            )
+    per_kg = ctx.protocol.total_units_per_kg if ctx.protocol else None
+    if per_kg is not None and ctx.weight_kg is not None:
+        dose_per_kg = ctx.planned.amount / ctx.weight_kg
+        if dose_per_kg > per_kg.value.maximum:
+            yield limit_finding(
+                "weight-based-dose-exceeds-maximum",
+                per_kg.citation,
+                f"{format_amount(round(dose_per_kg, 2))} U/kg is above the label's {per_kg.value}",
+            )
+
+
+def site_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
+    """Units or volume at one site, or units in one muscle, above the label's limit: BOTOX cervical dystonia
+    no more than 50 U per site; the sternocleidomastoid limited to 100 U (advice, to reduce dysphagia);
+    blepharospasm little benefit above 5 U per site (advice); DYSPORT 1 mL (adults) or 0.5 mL (children)
+    per site; strabismus 25 U in one muscle."""
+    protocol = ctx.protocol
+    if protocol is None:
+        return
+    sites = ctx.request.plan.sites
+    if protocol.max_units_per_site is not None:
+        cap = protocol.max_units_per_site
+        over = [site for site in sites if site.units > cap.value]
+        if over:
+            worst = max(site.units for site in over)
+            yield limit_finding(
+                "site-dose-exceeds-maximum",
+                cap.citation,
+                f"{len(over)} site(s) above {_u(cap.value)} per site (largest {_u(worst)} in {over[0].muscle})",
+            )
+    if protocol.max_volume_per_site_ml is not None:
+        cap_ml = protocol.max_volume_per_site_ml
+        over = [site for site in sites if site.volume_ml is not None and site.volume_ml > cap_ml.value]
+        if over:
+            yield limit_finding(
+                "site-dose-exceeds-maximum",
+                cap_ml.citation,
+                f"{len(over)} site(s) above {format_amount(cap_ml.value)} mL per site",
+            )
+    per_muscle: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
+    for site in sites:
+        per_muscle[(site.muscle, site.side)] += site.units
+    for row in protocol.muscles:
+        if row.max_units is None:
+            continue
+        for (muscle, side), units in per_muscle.items():
+            if muscle == row.muscle and units > row.max_units.value:
+                where = f" ({side})" if side else ""
+                yield limit_finding(
+                    "site-dose-exceeds-maximum",
+                    row.max_units.citation,
+                    f"{_u(units)} in {muscle}{where} is above {_u(row.max_units.value)}",
+                )
+
+
+# -- intervals
+
+
+def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
+    """A new session of the same indication sooner than the label's minimum interval (BOTOX bladder and
+    spasticity: no sooner than 12 weeks; DYSPORT pediatric upper limb: 16 weeks; XEOMIN sialorrhea:
+    16 weeks; MYOBLOC sialorrhea: every 3 months). Says the earliest allowed date."""
+    protocol = ctx.protocol
+    if protocol is None or protocol.min_interval_days is None:
+        return
+    earlier = [item for item in ctx.history if item.indication == ctx.indication.id and item.on < ctx.on]
+    if not earlier:
+        return
+    last = max(earlier, key=lambda item: item.on)
+    days = (ctx.on - last.on).days
+    minimum = protocol.min_interval_days
+    if days < minimum.value:
+        earliest = last.on + timedelta(days=minimum.value)
+        yield limit_finding(
+            "retreatment-interval-too-short",
+            minimum.citation,
+            f"the last {ctx.indication.name.lower()} session was {days} days ago ({last.on.isoformat()}, "
+            f"{ctx.knowledge.products[last.product].brand}); the minimum interval is {minimum.value} days, "
+            f"so the earliest date is {earliest.isoformat()}",
+        )
+
+
+def other_botulinum_toxin_recently(ctx: Context) -> Iterator[Finding]:
+    """A different botulinum toxin product given within about 4 months: the labels warn that the effect of
+    giving different toxins at the same time or within several months is unknown and weakness may be
+    potentiated. The other product's units are reported on their own, never summed with this product's."""
+    caution = ctx.knowledge.cautions["other-botulinum-toxin"]
+    start = ctx.on - timedelta(days=caution.days)
+    others = [item for item in ctx.history if item.product != ctx.product.id and start <= item.on <= ctx.on]
+    citation = caution.citation
+    for item in sorted(others, key=lambda i: i.on):
+        brand = ctx.knowledge.products[item.product].brand
+        yield Finding(
+            Severity.WARN,
+            "other-botulinum-toxin-recently",
+            f"{_u(item.units)} of {brand} on {item.on.isoformat()} for {item.indication} "
+            f"({(ctx.on - item.on).days} days ago); {brand} units are not {ctx.product.brand} units and are not "
+            "added to this session's total",
+            citation,
+        )
+
+
+# -- age and label status
+
+
+def age_outside_label(ctx: Context) -> Iterator[Finding]:
+    """The patient's age outside the approved population for this product and indication (§1 of each
+    label), e.g. BOTOX blepharospasm below 12 years, or a pediatric use approved only for adults."""
+    age = ctx.age_years
+    if age is None:
+        yield Finding(
+            Severity.WARN,
+            "age-outside-label",
+            "no birth date was given, so the approved age range cannot be checked; adult limits are used",
+        )
+        return
+    approvals = [a for a in ctx.product.approvals if a.value.indication == ctx.indication.id]
+    if not approvals or any(a.value.ages.contains(age) for a in approvals):
+        return
+    ranges = "; ".join(f"{a.value.population} {a.value.ages}" for a in approvals)
+    yield Finding(
+        Severity.WARN,
+        "age-outside-label",
+        f"{ctx.product.brand} is approved for {ctx.indication.name.lower()} in {ranges}; the patient is "
+        f"{format_amount(age)} years old (off-label for this age)",
+        approvals[0].citation,
+    )
+
+
+def off_label_use(ctx: Context) -> Iterator[Finding]:
+    """The product is not FDA-approved for this indication: info when a cited study protocol exists, a warning
+    when there is none. Unapproved uses carry the boxed warning's risk of serious weakness and dysphagia."""
+    status = ctx.knowledge.status(ctx.indication.id, ctx.product.id)
+    if status.status is LabelStatus.APPROVED:
+        return
+    has_protocol = ctx.protocol is not None
+    source = ctx.protocol.citation if ctx.protocol else (status.citations[-1] if status.citations else None)
+    yield Finding(
+        Severity.INFO if has_protocol else Severity.WARN,
+        "off-label-use",
+        f"{ctx.product.brand} is not FDA-approved for {ctx.indication.name.lower()}; "
+        + (
+            f"dosing follows {ctx.protocol.citation.source.reference}"
+            if ctx.protocol
+            else f"bont has no {ctx.product.brand} protocol for it: {status.explanation}"
+        ),
+        source,
+    )
+
+
+# -- the patient's history
+
+
+def contraindication(ctx: Context) -> Iterator[Finding]:
+    """Contraindications (§4 of the labels): hypersensitivity to any botulinum toxin or to a formulation
+    component (cow's milk protein for DYSPORT); infection at the injection site; for intradetrusor use a
+    urinary tract infection, or urinary retention in a patient who does not catheterise."""
+    patient = ctx.request.patient
+    excipients = {e.value: e.citation for e in ctx.product.excipients}
+    toxin = ctx.knowledge.allergens["botulinum-toxin"]
+    for allergy in patient.allergies:
+        allergen = ctx.knowledge.find_allergen(allergy)
+        if allergen is None:
+            continue
+        if allergen.id == toxin.id:
+            yield Finding(
+                Severity.BLOCK, "contraindication", f"hypersensitivity to a botulinum toxin ({allergy})", toxin.citation
+            )
+        elif allergen.id in excipients:
+            yield Finding(
+                Severity.BLOCK,
+                "contraindication",
+                f"{ctx.product.brand} contains {allergen.name.lower()} and the patient is allergic to {allergy}",
+                allergen.citation,
+            )
+    bladder = ctx.protocol is not None and ctx.protocol.route in BLADDER_ROUTES
+    for term in patient.conditions:
+        condition = ctx.knowledge.find_condition(term)
+        if condition is None:
+            continue
+        if condition.concern is Concern.INJECTION_SITE_INFECTION:
+            yield Finding(
+                Severity.BLOCK, "contraindication", f"infection at the injection site ({term})", condition.citation
+            )
+        elif bladder and condition.concern is Concern.URINARY_TRACT_INFECTION:
+            yield Finding(
+                Severity.BLOCK,
+                "contraindication",
+                f"urinary tract infection ({term}): intradetrusor injection is contraindicated until it is treated",
+                condition.citation,
+            )
+        elif bladder and condition.concern is Concern.URINARY_RETENTION:
+            if patient.catheterizes:
+                yield Finding(
+                    Severity.INFO,
+                    "contraindication",
+                    f"urinary retention ({term}) in a patient who catheterises: not a contraindication",
+                    condition.citation,
+                )
+            else:
+                yield Finding(
+                    Severity.BLOCK,
+                    "contraindication",
+                    f"urinary retention ({term}) in a patient who does not catheterise",
+                    condition.citation,
+                )
+
+
+def neuromuscular_disorder(ctx: Context) -> Iterator[Finding]:
+    """Pre-existing neuromuscular disorders (myasthenia gravis, Lambert-Eaton syndrome, ALS / motor
+    neuropathy): the labels warn of severe dysphagia and respiratory compromise at therapeutic doses."""
+    for term in ctx.request.patient.conditions:
+        condition = ctx.knowledge.find_condition(term)
+        if condition is not None and condition.concern is Concern.NEUROMUSCULAR_DISORDER:
+            yield Finding(
+                Severity.WARN,
+                "neuromuscular-disorder",
+                f"{condition.name} ({term}): risk of clinically significant weakness, dysphagia and respiratory "
+                "compromise even at usual doses; use the lowest dose and monitor closely",
+                condition.citation,
+            )
+
+
+def swallowing_or_breathing_risk(ctx: Context) -> Iterator[Finding]:
+    """Pre-existing dysphagia or compromised respiratory status (labels' warnings on dysphagia and breathing
+    difficulty), especially for neck injections and high-dose sessions."""
+    neck = ctx.indication.id in CERVICAL_INDICATIONS
+    high = _is_high_dose(ctx)
+    for term in ctx.request.patient.conditions:
+        condition = ctx.knowledge.find_condition(term)
+        if condition is None or condition.concern not in (Concern.DYSPHAGIA, Concern.RESPIRATORY_COMPROMISE):
+            continue
+        why = []
+        if neck:
+            why.append("the neck or salivary glands are injected")
+        if high:
+            why.append("the dose is high")
+        extra = f"; more so because {' and '.join(why)}" if why else ""
+        yield Finding(
+            Severity.WARN,
+            "swallowing-or-breathing-risk",
+            f"{condition.name} ({term}): toxin spread can worsen swallowing or breathing{extra}",
+            condition.citation,
+        )
+
+
+def _is_high_dose(ctx: Context) -> bool:
+    for limit in ctx.product.limits:
+        amount = ctx.limit_amount(limit.value.maximum)
+        if (
+            amount
+            and limit.value.applies_to(ctx.indication.id, ctx.population)
+            and ctx.planned.amount >= amount * HIGH_DOSE_FRACTION
+        ):
+            return True
+    return False
+
+
+def drug_interaction(ctx: Context) -> Iterator[Finding]:
+    """Medicines that interact (labels' §7): aminoglycosides and other agents interfering with neuromuscular
+    transmission, muscle relaxants (potentiated weakness), anticholinergics (potentiated systemic
+    anticholinergic effects); anticoagulants and antiplatelets before intradetrusor or endoscopic injection."""
+    procedural = ctx.protocol is not None and ctx.protocol.route in PROCEDURAL_ROUTES
+    for medication in ctx.request.patient.medications:
+        for drug_class in ctx.knowledge.find_drug_classes(medication):
+            if drug_class.interaction is Interaction.PROCEDURAL_BLEEDING:
+                severity = Severity.WARN if procedural else Severity.INFO
+                effect = (
+                    "bleeding risk at an intradetrusor or endoscopic injection: the label asks to stop antiplatelets "
+                    "at least 3 days before and to manage anticoagulants"
+                    if procedural
+                    else "bruising at the injection sites"
+                )
+            else:
+                severity = Severity.WARN
+                effect = {
+                    Interaction.NEUROMUSCULAR_POTENTIATION: "may potentiate the toxin's effect",
+                    Interaction.MUSCLE_WEAKNESS: "may add to muscle weakness",
+                    Interaction.ANTICHOLINERGIC_EFFECTS: "may potentiate systemic anticholinergic effects",
+                }[drug_class.interaction]
+            yield Finding(
+                severity,
+                "drug-interaction",
+                f"{medication} ({drug_class.name.lower()}): {effect}",
+                drug_class.citation,
+            )
+
+
+def pregnancy_or_lactation(ctx: Context) -> Iterator[Finding]:
+    """Pregnancy: no adequate human data; animal studies showed developmental toxicity (§8.1). Lactation:
+    the label's statement was not read (§8.2); weigh benefit and risk."""
+    patient = ctx.request.patient
+    conditions = {c.concern for c in (ctx.knowledge.find_condition(t) for t in patient.conditions) if c is not None}
+    if patient.pregnant or Concern.PREGNANCY in conditions:
+        pregnancy = ctx.knowledge.conditions["pregnancy"]
+        yield Finding(
+            Severity.WARN,
+            "pregnancy-or-lactation",
+            "the patient is pregnant: no adequate human data; use only if the benefit justifies the risk",
+            pregnancy.citation,
+        )
+    if patient.breastfeeding or Concern.LACTATION in conditions:
+        lactation = ctx.knowledge.conditions["lactation"]
+        yield Finding(
+            Severity.WARN,
+            "pregnancy-or-lactation",
+            "the patient is breastfeeding: whether the toxin passes into milk is not established in the label",
+            lactation.citation,
+        )
+
+
+# -- terms bont does not know
+
+
+def unrecognized_term(ctx: Context) -> Iterator[Finding]:
+    """Every condition, medicine, allergy or muscle that bont cannot match is reported, never ignored: it may
+    hide a risk that no rule could see."""
+    patient = ctx.request.patient
+    for term in patient.conditions:
+        if ctx.knowledge.find_condition(term) is None:
+            yield _unknown(ctx, "condition", term, Severity.INFO)
+    for medication in patient.medications:
+        if not ctx.knowledge.find_drug_classes(medication):
+            yield _unknown(ctx, "medication", medication, Severity.INFO)
+    for allergy in patient.allergies:
+        if ctx.knowledge.find_allergen(allergy) is None:
+            yield _unknown(ctx, "allergy", allergy, Severity.WARN)
+    for site in ctx.request.plan.sites:
+        if site.muscle not in ctx.knowledge.targets:
+            yield _unknown(ctx, "muscle", site.muscle, Severity.WARN)
+        elif ctx.protocol is not None and site.muscle not in {row.muscle for row in ctx.protocol.muscles}:
+            yield Finding(
+                Severity.WARN,
+                "muscle-not-in-protocol",
+                f"{site.muscle} is not among the muscles of {ctx.protocol.title}",
+                ctx.protocol.citation,
+            )
+    for item in ctx.request.history:
+        if item.product not in ctx.knowledge.products:
+            yield _unknown(ctx, "product in the history", item.product, Severity.WARN)
+        elif item.indication not in ctx.knowledge.indications:
+            yield _unknown(ctx, "indication in the history", item.indication, Severity.INFO)
+
+
+def _unknown(ctx: Context, kind: str, term: str, severity: Severity) -> Finding:
+    lookup = kind.split()[0]
+    vocabulary_kind = {"product": "medication", "indication": "condition"}.get(lookup, lookup)
+    near = ctx.knowledge.nearest_terms(term, vocabulary_kind)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    # A near miss of a known term is worth a warning: "gentamycin" may be gentamicin.
+    if near and severity is Severity.INFO:
+        severity = Severity.WARN
+    return Finding(
+        severity,
+        "unrecognized-term",
+        f"{kind} '{term}' is not in bont's vocabulary, so no rule could check it{hint}",
+    )
+
+
+# -- vials
+
+
+def vial_checks(ctx: Context) -> Iterator[Finding]:
+    """Vials in hand: a reconstituted vial past its beyond-use time (BOTOX, XEOMIN, DYSPORT: 24 hours
+    refrigerated), a lot past its expiry date, or a vial of another product than the plan's."""
+    for vial in ctx.request.vials:
+        label = f"lot {vial.lot}" if vial.lot else "a vial"
+        if vial.product != ctx.product.id:
+            other = ctx.knowledge.products.get(vial.product)
+            name = other.brand if other else vial.product
+            yield Finding(
+                Severity.BLOCK,
+                "product-mismatch",
+                f"{label} is {name}, but the plan is in {ctx.product.brand} units",
+                ctx.product.boxed_warning.citation,
+            )
+            continue
+        if vial.lot_expiry is not None and vial.lot_expiry < ctx.on:
+            yield Finding(
+                Severity.BLOCK,
+                "lot-expired",
+                f"{label} expired on {vial.lot_expiry.isoformat()}",
+                ctx.product.storage_unopened.citation,
+            )
+        beyond_use = ctx.product.beyond_use_hours
+        if vial.reconstituted_at is not None and beyond_use is not None:
+            hours = (ctx.at - vial.reconstituted_at).total_seconds() / 3600
+            if hours > beyond_use.value:
+                yield limit_finding(
+                    "reconstituted-vial-expired",
+                    beyond_use.citation,
+                    f"{label} was reconstituted {hours:.1f} hours ago; use within {beyond_use.value} hours",
+                )
+
+
+RULES: tuple[Rule, ...] = (
+    session_dose_exceeds_maximum,
+    cumulative_dose_exceeds_maximum,
+    weight_based_dose_exceeds_maximum,
+    site_dose_exceeds_maximum,
+    retreatment_interval_too_short,
+    other_botulinum_toxin_recently,
+    age_outside_label,
+    off_label_use,
+    contraindication,
+    neuromuscular_disorder,
+    swallowing_or_breathing_risk,
+    drug_interaction,
+    pregnancy_or_lactation,
+    unrecognized_term,
+    vial_checks,
+)

@@ -1,0 +1,161 @@
+"""The JSON document that ``bont check`` reads, validated with pydantic and turned into domain objects.
+
+Unknown keys are errors, so a misspelt field is never silently ignored. Error messages name the field
+and never repeat its value: the document holds patient data.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bont.domain.errors import BontError
+from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, SessionSite, VialInUse
+
+
+class InputError(BontError, ValueError):
+    """The check document is not valid; ``field`` names where."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PatientIn(_Strict):
+    birth_date: date | None = None
+    sex: str | None = None
+    weight_kg: Decimal | None = Field(default=None, gt=0, le=500)
+    conditions: list[str] = []
+    medications: list[str] = []
+    allergies: list[str] = []
+    pregnant: bool = False
+    breastfeeding: bool = False
+    catheterizes: bool = False
+
+    def to_domain(self) -> Patient:
+        return Patient(
+            birth_date=self.birth_date,
+            sex=self.sex,
+            weight_kg=self.weight_kg,
+            conditions=tuple(self.conditions),
+            medications=tuple(self.medications),
+            allergies=tuple(self.allergies),
+            pregnant=self.pregnant,
+            breastfeeding=self.breastfeeding,
+            catheterizes=self.catheterizes,
+        )
+
+
+class HistoryIn(_Strict):
+    date: date
+    product: str
+    indication: str
+    units: Decimal = Field(gt=0)
+    sites: list[dict[str, Any]] = []  # recorded for reference; the check uses the units
+
+
+class SiteIn(_Strict):
+    muscle: str
+    side: str | None = None
+    units: Decimal = Field(gt=0)
+    volume_ml: Decimal | None = Field(default=None, gt=0)
+
+
+class PlanIn(_Strict):
+    product: str
+    indication: str
+    total_units: Decimal | None = Field(default=None, gt=0)
+    sites: list[SiteIn] = []
+    variant: str | None = None
+
+
+class VialIn(_Strict):
+    product: str
+    lot: str | None = None
+    lot_expiry: date | None = None
+    reconstituted_at: datetime | None = None
+
+
+class CheckIn(_Strict):
+    date: date
+    at: datetime | None = None
+    patient: PatientIn
+    history: list[HistoryIn] = []
+    plan: PlanIn
+    vials: list[VialIn] = []
+
+    def to_domain(self) -> CheckRequest:
+        if self.plan.total_units is None and not self.plan.sites:
+            raise InputError("plan", "give total_units and/or sites")
+        return CheckRequest(
+            on=self.date,
+            at=self.at,
+            patient=self.patient.to_domain(),
+            plan=SessionPlan(
+                product=self.plan.product,
+                indication=self.plan.indication,
+                total_units=self.plan.total_units,
+                sites=tuple(SessionSite(s.muscle, s.side, s.units, s.volume_ml) for s in self.plan.sites),
+                variant=self.plan.variant,
+            ),
+            history=_history(self.history),
+            vials=_vials(self.vials),
+        )
+
+
+class PatientFile(_Strict):
+    """What ``bont plan --patient FILE`` reads: the patient, their history and any vials in hand."""
+
+    patient: PatientIn
+    history: list[HistoryIn] = []
+    vials: list[VialIn] = []
+
+    def request_for(self, on: date, plan: SessionPlan) -> CheckRequest:
+        return CheckRequest(
+            on=on, patient=self.patient.to_domain(), plan=plan, history=_history(self.history), vials=_vials(self.vials)
+        )
+
+
+def _history(items: list[HistoryIn]) -> tuple[Administration, ...]:
+    return tuple(Administration(h.date, h.product, h.indication, h.units) for h in items)
+
+
+def _vials(items: list[VialIn]) -> tuple[VialInUse, ...]:
+    return tuple(VialInUse(v.product, v.lot, v.lot_expiry, v.reconstituted_at) for v in items)
+
+
+def _first_error(error: ValidationError) -> InputError:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(document)"
+    return InputError(field, first["msg"])
+
+
+def parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise InputError("(document)", f"not valid JSON (line {error.lineno}, column {error.colno})") from error
+
+
+def read_check(text: str) -> CheckRequest:
+    """Parse and validate a check document; raises ``InputError`` naming the first bad field."""
+    try:
+        return CheckIn.model_validate(parse_json(text)).to_domain()
+    except ValidationError as error:
+        raise _first_error(error) from error
+
+
+def read_patient_file(text: str) -> PatientFile:
+    try:
+        return PatientFile.model_validate(parse_json(text))
+    except ValidationError as error:
+        raise _first_error(error) from error
