@@ -35,6 +35,7 @@ test: check
 
 bench: $(STAMP)
 	$(BIN)/python bench/knowledge_load.py
+	$(BIN)/python bench/safety_history.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

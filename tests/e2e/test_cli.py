@@ -269,3 +269,115 @@ def test_dilute_off_label_volume_is_a_finding_and_bad_volume_exits_2() -> None:
     wrong_vial = bont("dilute", "--product", "botox", "--vial-units", "300", "--diluent-ml", "3")
     assert wrong_vial.returncode == 2
     assert wrong_vial.stderr.startswith("error: --vial-units:")
+
+
+# -- safety check
+
+CHECK = {
+    "date": "2026-11-21",
+    "patient": {"birth_date": "1975-03-10", "sex": "female", "weight_kg": 68},
+    "history": [],
+    "plan": {"product": "onabotulinumtoxinA", "indication": "chronic-migraine", "total_units": 155},
+}
+
+
+def run_check(document: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [BONT, "check", "-", *args], input=json.dumps(document), capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_check_ok_exits_0_with_the_verdict() -> None:
+    result = run_check(CHECK, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "ok"
+
+
+def test_check_block_exits_3_and_explains_with_a_source() -> None:
+    history = [{"date": "2026-10-01", "product": "onabotulinumtoxinA", "indication": "cervical-dystonia", "units": 300}]
+    result = run_check({**CHECK, "history": history}, "--json")
+    assert result.returncode == 3
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "block"
+    (finding,) = [f for f in report["findings"] if f["severity"] == "block"]
+    assert finding["code"] == "cumulative-dose-exceeds-maximum"
+    assert "455 U" in finding["message"]
+    assert finding["source"]["grade"] in ("label", "label-secondary")
+
+
+def test_check_warn_exits_0() -> None:
+    patient = {**CHECK["patient"], "medications": ["gentamicin"]}
+    result = run_check({**CHECK, "patient": patient}, "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["verdict"] == "warn"
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({**CHECK, "plan": {**CHECK["plan"], "total_units": -5}}, "plan.total_units"),
+        ({**CHECK, "patient": {**CHECK["patient"], "weight_kg": 0}}, "patient.weight_kg"),
+        ({**CHECK, "date": "21/11/2026"}, "date"),
+        ({**CHECK, "plan": {**CHECK["plan"], "product": "botux"}}, "plan.product"),
+        ({**CHECK, "patient": {**CHECK["patient"], "weigth_kg": 60}}, "patient.weigth_kg"),
+        ({key: value for key, value in CHECK.items() if key != "plan"}, "plan"),
+    ],
+)
+def test_check_invalid_input_exits_2_naming_the_field(document: dict[str, Any], field: str) -> None:
+    result = run_check(document)
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith(f"error: {field}:"), result.stderr
+
+
+def test_check_refuses_text_that_is_not_json() -> None:
+    result = subprocess.run([BONT, "check", "-"], input="{not json", capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "not valid JSON" in result.stderr
+
+
+def test_check_errors_never_echo_patient_values() -> None:
+    patient = {**CHECK["patient"], "birth_date": "Jane Doe"}
+    result = run_check({**CHECK, "patient": patient})
+    assert result.returncode == 2
+    assert "Jane" not in result.stderr
+
+
+def test_plan_with_a_patient_file_includes_the_safety_check(tmp_path: Path) -> None:
+    patient_file = tmp_path / "patient.json"
+    patient_file.write_text(
+        json.dumps(
+            {
+                "patient": {"birth_date": "2018-03-01", "weight_kg": 20, "conditions": ["N39.0"]},
+                "history": [
+                    {
+                        "date": "2026-11-01",
+                        "product": "onabotulinumtoxinA",
+                        "indication": "upper-limb-spasticity",
+                        "units": 100,
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = bont(
+        "plan",
+        "--indication",
+        "upper-limb-spasticity",
+        "--product",
+        "botox",
+        "--side",
+        "left",
+        "--date",
+        "2026-11-21",
+        "--patient",
+        str(patient_file),
+        "--json",
+    )
+    assert result.returncode == 3, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["verdict"] == "block"
+    codes = {f["code"] for f in plan["findings"]}
+    assert "retreatment-interval-too-short" in codes
+    assert plan["age_years"] == 8
+    assert plan["weight_kg"] == 20

@@ -23,10 +23,10 @@ def _normalise(text: str) -> str:
     return " ".join(text.casefold().replace("_", " ").replace("-", " ").split())
 
 
-def nearest(wanted: str, candidates: list[str], limit: int = 3) -> tuple[str, ...]:
-    """The ids closest to a mistyped one, best first."""
+def nearest(wanted: str, candidates: list[str], limit: int = 3, cutoff: float = 0.5) -> tuple[str, ...]:
+    """The ids closest to a mistyped one, best first (``cutoff``: difflib similarity, 0–1)."""
     by_norm = {_normalise(candidate): candidate for candidate in candidates}
-    matches = difflib.get_close_matches(_normalise(wanted), list(by_norm), n=limit, cutoff=0.5)
+    matches = difflib.get_close_matches(_normalise(wanted), list(by_norm), n=limit, cutoff=cutoff)
     return tuple(by_norm[match] for match in matches)
 
 
@@ -120,7 +120,7 @@ class KnowledgeBase:
             None,
         )
 
-    def nearest_terms(self, term: str, kind: str) -> tuple[str, ...]:
+    def nearest_terms(self, term: str, kind: str, cutoff: float = 0.5) -> tuple[str, ...]:
         """Known terms close to an unrecognised one, for a "did you mean" hint."""
         if kind == "medication":
             vocabulary = [member for c in self.drug_classes.values() for member in c.members]
@@ -130,7 +130,7 @@ class KnowledgeBase:
             vocabulary = list(self.targets)
         else:
             vocabulary = [name for c in self.conditions.values() for name in (c.name, *c.aliases)]
-        return nearest(term, vocabulary)
+        return nearest(term, vocabulary, cutoff=cutoff)
 
     # -- derived facts
 

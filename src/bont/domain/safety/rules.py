@@ -33,6 +33,7 @@ CERVICAL_INDICATIONS = ("cervical-dystonia", "sialorrhea")
 # bont's own threshold, not a label figure: a session at 75% or more of the product's maximum is called
 # high-dose when explaining dysphagia and breathing risk (it changes a message, never a severity).
 HIGH_DOSE_FRACTION = Decimal("0.75")
+NEAR_MISS = 0.85  # spelling similarity above which an unknown term is probably a misspelt known one
 
 
 def _u(amount: Decimal) -> str:
@@ -506,8 +507,8 @@ def _unknown(ctx: Context, kind: str, term: str, severity: Severity) -> Finding:
     vocabulary_kind = {"product": "medication", "indication": "condition"}.get(lookup, lookup)
     near = ctx.knowledge.nearest_terms(term, vocabulary_kind)
     hint = f"; did you mean {', '.join(near)}?" if near else ""
-    # A near miss of a known term is worth a warning: "gentamycin" may be gentamicin.
-    if near and severity is Severity.INFO:
+    # A near miss of a known term is worth a warning: "gentamycin" may well be gentamicin.
+    if severity is Severity.INFO and ctx.knowledge.nearest_terms(term, vocabulary_kind, cutoff=NEAR_MISS):
         severity = Severity.WARN
     return Finding(
         severity,

@@ -1,0 +1,37 @@
+"""The safety scenario suite: one JSON case per file in tests/scenarios, each with the expected verdict and
+the exact set of warning and blocking codes (information findings are listed only where they matter)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bont.domain.findings import Severity
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.safety import check
+from bont.interop.check_document import read_check
+
+SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.json"))
+
+
+def test_the_suite_has_at_least_sixty_cases() -> None:
+    assert len(SCENARIOS) >= 60
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(knowledge: KnowledgeBase, path: Path) -> None:
+    case: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    report = check(knowledge, read_check(json.dumps(case["input"])))
+    expected = case["expected"]
+    serious = sorted({f.code for f in report.findings if f.severity is not Severity.INFO})
+    info = {f.code for f in report.findings if f.severity is Severity.INFO}
+    details = "\n".join(f"{f.severity} {f.code}: {f.message}" for f in report.findings)
+    assert (report.verdict.value, serious) == (expected["verdict"], expected["codes"]), details
+    assert set(expected.get("info", [])) <= info, details
+    for finding in report.findings:
+        assert finding.message
+        if finding.severity is Severity.BLOCK:
+            assert finding.source is not None and finding.source.may_block, details
