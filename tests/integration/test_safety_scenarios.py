@@ -34,4 +34,5 @@ def test_scenario(knowledge: KnowledgeBase, path: Path) -> None:
     for finding in report.findings:
         assert finding.message
         if finding.severity is Severity.BLOCK:
-            assert finding.source is not None and finding.source.may_block, details
+            assert finding.source is not None, details
+            assert finding.source.may_block, details
