@@ -381,3 +381,33 @@ def test_plan_with_a_patient_file_includes_the_safety_check(tmp_path: Path) -> N
     assert "retreatment-interval-too-short" in codes
     assert plan["age_years"] == 8
     assert plan["weight_kg"] == 20
+
+
+EXAMPLES = Path(__file__).parent.parent.parent / "examples"
+
+
+def test_the_readme_examples_run() -> None:
+    blocked = bont("check", str(EXAMPLES / "check-cumulative-block.json"), "--json")
+    assert blocked.returncode == 3
+    report = json.loads(blocked.stdout)
+    assert {"cumulative-dose-exceeds-maximum", "other-botulinum-toxin-recently"} <= {
+        f["code"] for f in report["findings"]
+    }
+    child = bont(
+        "plan",
+        "--indication",
+        "upper-limb-spasticity",
+        "--product",
+        "BOTOX",
+        "--side",
+        "left",
+        "--date",
+        "2026-11-21",
+        "--patient",
+        str(EXAMPLES / "patient-child.json"),
+        "--json",
+    )
+    assert child.returncode == 0, child.stderr  # the pediatric cumulative cap is unverified: it warns
+    plan = json.loads(child.stdout)
+    assert plan["verdict"] == "warn"
+    assert "cumulative-dose-exceeds-maximum" in {f["code"] for f in plan["findings"]}

@@ -105,6 +105,11 @@ class KnowledgeBase:
             None,
         )
 
+    def indications_coded(self, code: str) -> tuple[Indication, ...]:
+        """Indications that list this ICD-10-CM code: a known diagnosis, though not a safety concern."""
+        wanted = code.strip().upper()
+        return tuple(i for i in self.indications.values() if any(str(c.value.code) == wanted for c in i.icd10))
+
     def find_drug_classes(self, generic_name: str) -> tuple[DrugClass, ...]:
         text = _normalise(generic_name)
         return tuple(c for c in self.drug_classes.values() if text in map(_normalise, c.members))

@@ -33,6 +33,10 @@ from bont.domain.reconstitution import (
     split_units,
 )
 
+# bont's preference, not a label figure: when the label gives no dilution or per-site volume, choose the
+# dilution that keeps each site at or under 0.5 mL, a usual intramuscular volume.
+PREFERRED_SITE_VOLUME_ML = Decimal("0.5")
+
 
 class Side(StrEnum):
     LEFT = "left"
@@ -634,11 +638,19 @@ class _Planner:
                 "diluent_ml",
                 f"no verified label dilution is recorded for {product.brand} here; give the diluent volume",
             )
-        limit = SYRINGE_CAPACITY_ML
-        if self.protocol.max_volume_per_site_ml is not None:
-            limit = min(limit, self.protocol.max_volume_per_site_ml.value)
-        fitting = [o for o in options if largest_site_units / o.value.units_per_ml <= limit]
-        chosen_row = fitting[0] if fitting else max(options, key=lambda o: o.value.units_per_ml)
+        # Prefer the label's per-site volume maximum, else bont's default of 0.5 mL per intramuscular site,
+        # then what one syringe holds; failing all, the most concentrated label dilution.
+        preferred = (
+            self.protocol.max_volume_per_site_ml.value
+            if self.protocol.max_volume_per_site_ml is not None
+            else PREFERRED_SITE_VOLUME_ML
+        )
+        chosen_row = max(options, key=lambda o: o.value.units_per_ml)
+        for limit in (min(preferred, SYRINGE_CAPACITY_ML), SYRINGE_CAPACITY_ML):
+            fitting = [o for o in options if largest_site_units / o.value.units_per_ml <= limit]
+            if fitting:
+                chosen_row = fitting[0]
+                break
         return (
             Concentration.of(product.id, chosen_row.value.vial_units, chosen_row.value.diluent_ml),
             chosen_row.citation,

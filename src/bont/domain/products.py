@@ -119,6 +119,7 @@ class Approval:
     population: Population
     ages: AgeRange
     wording: str
+    excludes: tuple[str, ...] = ()  # ICD-10-CM codes or categories the approval leaves out, e.g. G80 (cerebral palsy)
 
     @property
     def key(self) -> str:

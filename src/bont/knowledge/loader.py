@@ -303,7 +303,13 @@ def _build_product(model: s.ProductFile, b: _Builder) -> Product:
         with b.at(f"approvals.{index}"):
             approvals.append(
                 Cited(
-                    Approval(approval.indication, approval.population, _ages(approval.ages), approval.wording),
+                    Approval(
+                        approval.indication,
+                        approval.population,
+                        _ages(approval.ages),
+                        approval.wording,
+                        tuple(approval.excludes),
+                    ),
                     b.citation(approval.cite, root),
                 )
             )

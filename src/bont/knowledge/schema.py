@@ -101,6 +101,7 @@ class ApprovalModel(Strict):
     population: Population
     ages: AgesModel
     wording: str
+    excludes: list[str] = []
     cite: CiteModel | None = None
 
 

@@ -70,7 +70,7 @@ def limit_finding(code: str, citation: Citation, message: str) -> Finding:
     """A limit blocks when its source is the label and words it as a limit; otherwise it warns."""
     if citation.may_block:
         return Finding(Severity.BLOCK, code, message, citation)
-    reason = "advice in the label" if citation.advisory else f"a {citation.grade} figure"
+    reason = "advice in the label" if citation.advisory else f"the figure is graded {citation.grade}"
     return Finding(Severity.WARN, code, f"{message} (warning only: {reason})", citation)
 
 

@@ -292,6 +292,7 @@ def off_label_use(ctx: Context) -> Iterator[Finding]:
     when there is none. Unapproved uses carry the boxed warning's risk of serious weakness and dysphagia."""
     status = ctx.knowledge.status(ctx.indication.id, ctx.product.id)
     if status.status is LabelStatus.APPROVED:
+        yield from _excluded_by_the_approval(ctx)
         return
     has_protocol = ctx.protocol is not None
     source = ctx.protocol.citation if ctx.protocol else (status.citations[-1] if status.citations else None)
@@ -306,6 +307,23 @@ def off_label_use(ctx: Context) -> Iterator[Finding]:
         ),
         source,
     )
+
+
+def _excluded_by_the_approval(ctx: Context) -> Iterator[Finding]:
+    """An approval that leaves out a cause, e.g. XEOMIN pediatric upper limb spasticity excludes cerebral palsy."""
+    for approval in ctx.product.approvals:
+        value = approval.value
+        if value.indication != ctx.indication.id or value.population is not ctx.population:
+            continue
+        for term in ctx.request.patient.conditions:
+            code = term.strip().upper()
+            if any(code.startswith(prefix) for prefix in value.excludes):
+                yield Finding(
+                    Severity.WARN,
+                    "off-label-use",
+                    f"{term}: the {ctx.product.brand} approval ({value.wording}) does not cover this cause",
+                    approval.citation,
+                )
 
 
 # -- the patient's history
@@ -477,7 +495,7 @@ def unrecognized_term(ctx: Context) -> Iterator[Finding]:
     hide a risk that no rule could see."""
     patient = ctx.request.patient
     for term in patient.conditions:
-        if ctx.knowledge.find_condition(term) is None:
+        if ctx.knowledge.find_condition(term) is None and not ctx.knowledge.indications_coded(term):
             yield _unknown(ctx, "condition", term, Severity.INFO)
     for medication in patient.medications:
         if not ctx.knowledge.find_drug_classes(medication):
