@@ -29,8 +29,9 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## test: set up, run the checks and the whole test suite
+## test: set up, run the checks and the whole test suite (SQLite and a throwaway PostgreSQL)
 test: check
+	./scripts/ensure-postgres.sh
 	$(BIN)/pytest
 
 bench: $(STAMP)

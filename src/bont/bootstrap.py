@@ -8,9 +8,16 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bont.domain.knowledge import KnowledgeBase
 from bont.knowledge import load_knowledge
+from bont.settings import BontSettings
+
+if TYPE_CHECKING:
+    from bont.services.ports import ClinicalRecords
+
+DJANGO_SETTINGS = "bont.clinic.django_settings"
 
 KNOWLEDGE_DIR_VARIABLE = "BONT_KNOWLEDGE_DIR"
 
@@ -25,3 +32,27 @@ def knowledge_dir() -> Path | None:
 def build_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     """Load and validate the knowledge base once per process."""
     return load_knowledge(data_dir if data_dir is not None else knowledge_dir())
+
+
+@cache
+def setup_database(migrate: bool = True) -> BontSettings:
+    """Configure Django for the database of ``DATABASE_URL`` (default: SQLite in the user's data folder),
+    create the SQLite folder, and bring the schema up to date. Called by commands that need records."""
+    settings = BontSettings()
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DJANGO_SETTINGS)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    if migrate:
+        call_command("migrate", interactive=False, verbosity=0)
+    return settings
+
+
+def clinical_records() -> ClinicalRecords:
+    setup_database()
+    from bont.clinic.repositories import DjangoClinicalRecords
+
+    return DjangoClinicalRecords()

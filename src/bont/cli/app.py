@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 
 from bont.bootstrap import build_knowledge
-from bont.cli import render
+from bont.cli import records, render
 from bont.domain.dilution import dilute, label_source
 from bont.domain.errors import KnowledgeError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
@@ -45,6 +45,11 @@ knowledge_app = typer.Typer(help="The knowledge base itself: audit and validatio
 app.add_typer(product_app, name="product")
 app.add_typer(indication_app, name="indication")
 app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(records.db_app, name="db")
+app.add_typer(records.user_app, name="user")
+app.add_typer(records.patient_app, name="patient")
+app.add_typer(records.lot_app, name="lot")
+app.add_typer(records.session_app, name="session")
 
 stdout = Console()
 stderr = Console(stderr=True)

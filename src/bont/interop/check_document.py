@@ -26,11 +26,11 @@ class InputError(BontError, ValueError):
         self.problem = problem
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PatientIn(_Strict):
+class PatientIn(StrictModel):
     birth_date: date | None = None
     sex: str | None = None
     weight_kg: Decimal | None = Field(default=None, gt=0, le=500)
@@ -55,7 +55,7 @@ class PatientIn(_Strict):
         )
 
 
-class HistoryIn(_Strict):
+class HistoryIn(StrictModel):
     date: date
     product: str
     indication: str
@@ -63,14 +63,14 @@ class HistoryIn(_Strict):
     sites: list[dict[str, Any]] = []  # recorded for reference; the check uses the units
 
 
-class SiteIn(_Strict):
+class SiteIn(StrictModel):
     muscle: str
     side: str | None = None
     units: Decimal = Field(gt=0)
     volume_ml: Decimal | None = Field(default=None, gt=0)
 
 
-class PlanIn(_Strict):
+class PlanIn(StrictModel):
     product: str
     indication: str
     total_units: Decimal | None = Field(default=None, gt=0)
@@ -78,14 +78,14 @@ class PlanIn(_Strict):
     variant: str | None = None
 
 
-class VialIn(_Strict):
+class VialIn(StrictModel):
     product: str
     lot: str | None = None
     lot_expiry: date | None = None
     reconstituted_at: datetime | None = None
 
 
-class CheckIn(_Strict):
+class CheckIn(StrictModel):
     date: date
     at: datetime | None = None
     patient: PatientIn
@@ -112,7 +112,7 @@ class CheckIn(_Strict):
         )
 
 
-class PatientFile(_Strict):
+class PatientFile(StrictModel):
     """What ``bont plan --patient FILE`` reads: the patient, their history and any vials in hand."""
 
     patient: PatientIn
@@ -133,7 +133,7 @@ def _vials(items: list[VialIn]) -> tuple[VialInUse, ...]:
     return tuple(VialInUse(v.product, v.lot, v.lot_expiry, v.reconstituted_at) for v in items)
 
 
-def _first_error(error: ValidationError) -> InputError:
+def first_error(error: ValidationError) -> InputError:
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "(document)"
     return InputError(field, first["msg"])
@@ -151,11 +151,11 @@ def read_check(text: str) -> CheckRequest:
     try:
         return CheckIn.model_validate(parse_json(text)).to_domain()
     except ValidationError as error:
-        raise _first_error(error) from error
+        raise first_error(error) from error
 
 
 def read_patient_file(text: str) -> PatientFile:
     try:
         return PatientFile.model_validate(parse_json(text))
     except ValidationError as error:
-        raise _first_error(error) from error
+        raise first_error(error) from error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from bont.domain.doses import Units, WeightCappedDose, format_amount
@@ -35,7 +35,8 @@ class Context:
 
     @property
     def at(self) -> datetime:
-        return self.request.at or datetime.combine(self.on, time(12))
+        """The moment of drawing, in UTC (a time given without a zone is taken as UTC)."""
+        return as_utc(self.request.at or datetime.combine(self.on, time(12)))
 
     @property
     def weight_kg(self) -> Decimal | None:
@@ -64,6 +65,10 @@ class Context:
         if self.weight_kg is None:
             return None
         return maximum.for_weight(self.weight_kg).amount
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def limit_finding(code: str, citation: Citation, message: str) -> Finding:

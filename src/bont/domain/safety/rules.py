@@ -17,7 +17,7 @@ from bont.domain.evidence import Citation
 from bont.domain.findings import Finding, Severity
 from bont.domain.products import LimitScope
 from bont.domain.protocols import LabelStatus, Route
-from bont.domain.safety.context import Context, describe_limit, limit_finding
+from bont.domain.safety.context import Context, as_utc, describe_limit, limit_finding
 from bont.domain.vocabulary import Concern, Interaction
 
 Rule = Callable[[Context], Iterator[Finding]]
@@ -562,7 +562,7 @@ def vial_checks(ctx: Context) -> Iterator[Finding]:
             )
         beyond_use = ctx.product.beyond_use_hours
         if vial.reconstituted_at is not None and beyond_use is not None:
-            hours = (ctx.at - vial.reconstituted_at).total_seconds() / 3600
+            hours = (ctx.at - as_utc(vial.reconstituted_at)).total_seconds() / 3600
             if hours > beyond_use.value:
                 yield limit_finding(
                     "reconstituted-vial-expired",

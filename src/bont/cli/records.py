@@ -1,0 +1,338 @@
+"""The record-keeping commands: database, users, patients, lots and vials, sessions and recalls.
+
+They need the database, so Django is set up only when one of them runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bont.bootstrap import build_knowledge, clinical_records, setup_database
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+db_app = typer.Typer(help="The database: where it is and its schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+patient_app = typer.Typer(help="Patients.", no_args_is_help=True)
+lot_app = typer.Typer(help="Lots and vials: receiving, reconstitution, recall.", no_args_is_help=True)
+session_app = typer.Typer(help="Treatment sessions.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _emit(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _parse_date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option}: '{text}' is not a date (YYYY-MM-DD)")
+
+
+def _decimal(option: str, text: str | None) -> Any:
+    from decimal import Decimal, InvalidOperation
+
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        _fail(f"{option}: '{text}' is not a number")
+    if not value.is_finite() or value <= 0:
+        _fail(f"{option}: must be more than 0")
+    return value
+
+
+@db_app.command("info")
+def db_info(as_json: JsonOption = False) -> None:
+    """Where the records are kept (DATABASE_URL, or the default SQLite file) and the schema state."""
+    settings = setup_database(migrate=False)
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    vendor = connection.vendor
+    where = str(settings.sqlite_path) if settings.database_url is None else _redacted(settings.database_url)
+    info = {"engine": vendor, "location": where, "pending_migrations": len(pending)}
+    if as_json:
+        _emit(info)
+    else:
+        stdout.print(f"engine: {vendor}\nlocation: {where}\npending migrations: {len(pending)}", highlight=False)
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Create or update the database schema."""
+    setup_database()
+    stdout.print("database is up to date")
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="clinician, nurse, billing, researcher or admin")],
+    password: Annotated[str | None, typer.Option(help="Password for signing in to the web app.")] = None,
+) -> None:
+    """Add a user with a role."""
+    setup_database()
+    from bont.clinic.registry import RecordsError, add_user
+
+    try:
+        add_user(username, role, password)
+    except RecordsError as error:
+        _fail(f"--{error.field}: {error.problem}")
+    stdout.print(f"added user with role {role}")
+
+
+@patient_app.command("add")
+def patient_add(
+    mrn: Annotated[str, typer.Option(help="Medical record number (unique in the clinic).")],
+    given_name: Annotated[str, typer.Option()],
+    family_name: Annotated[str, typer.Option()],
+    birth_date: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    sex: Annotated[str, typer.Option(help="female, male, other or unknown")] = "unknown",
+    weight_kg: Annotated[str | None, typer.Option()] = None,
+    condition: Annotated[list[str] | None, typer.Option(help="ICD-10-CM code or name; repeat.")] = None,
+    medication: Annotated[list[str] | None, typer.Option(help="Generic name; repeat.")] = None,
+    allergy: Annotated[list[str] | None, typer.Option(help="Substance; repeat.")] = None,
+    catheterizes: Annotated[bool, typer.Option(help="Performs clean intermittent self-catheterisation.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a patient."""
+    setup_database()
+    from bont.clinic.registry import NewPatient, RecordsError, add_patient
+
+    try:
+        new_id = add_patient(
+            NewPatient(
+                mrn=mrn,
+                given_name=given_name,
+                family_name=family_name,
+                birth_date=_parse_date("--birth-date", birth_date),
+                sex=sex,
+                weight_kg=_decimal("--weight-kg", weight_kg),
+                conditions=tuple(condition or ()),
+                medications=tuple(medication or ()),
+                allergies=tuple(allergy or ()),
+                catheterizes=catheterizes,
+            )
+        )
+    except RecordsError as error:
+        _fail(f"--{error.field.replace('_', '-')}: {error.problem}")
+    if as_json:
+        _emit({"patient_id": new_id})
+    else:
+        stdout.print(f"patient {new_id} registered")
+
+
+@patient_app.command("show")
+def patient_show(mrn: str, as_json: JsonOption = False) -> None:
+    """A patient's record: conditions, medicines, allergies and every session."""
+    setup_database()
+    from bont.clinic import models
+    from bont.clinic.registry import RecordsError, patient_id
+
+    try:
+        row = models.Patient.objects.get(pk=patient_id(mrn))
+    except RecordsError as error:
+        _fail(f"MRN: {error.problem}")
+    document: dict[str, Any] = {
+        "mrn": row.mrn,
+        "name": f"{row.family_name}, {row.given_name}",
+        "birth_date": row.birth_date.isoformat(),
+        "sex": row.sex,
+        "weights": [{"date": w.measured_on.isoformat(), "kg": float(w.weight_kg)} for w in row.weights.all()],
+        "conditions": [c.term for c in row.conditions.all()],
+        "medications": [m.generic_name for m in row.medications.all()],
+        "allergies": [a.substance for a in row.allergies.all()],
+        "sessions": [
+            {
+                "id": s.pk,
+                "date": s.date.isoformat(),
+                "product": s.product,
+                "indication": s.indication,
+                "units": float(s.total_units),
+                "verdict": s.verdict,
+                "withdrawn": bool(s.withdrawn_reason),
+            }
+            for s in row.sessions.order_by("date")
+        ],
+    }
+    if as_json:
+        _emit(document)
+        return
+    stdout.print(f"{document['name']} · MRN {document['mrn']} · born {document['birth_date']}", highlight=False)
+    table = Table(title="Sessions")
+    for column in ("id", "date", "product", "indication", "units", "verdict"):
+        table.add_column(column)
+    for s in document["sessions"]:
+        table.add_row(*(escape(str(s[k])) for k in ("id", "date", "product", "indication", "units", "verdict")))
+    stdout.print(table)
+
+
+@lot_app.command("add")
+def lot_add(
+    product: Annotated[str, typer.Option()],
+    lot: Annotated[str, typer.Option(help="Lot number as printed on the carton (scan-friendly).")],
+    expiry: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    quantity: Annotated[int, typer.Option(help="Vials received.")],
+    vial_units: Annotated[str | None, typer.Option(help="Vial size (default: the product's smallest).")] = None,
+    ndc: Annotated[str, typer.Option()] = "",
+    received: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Receive a lot of vials into the inventory."""
+    knowledge = build_knowledge()
+    from bont.domain.errors import UnknownIdError
+
+    try:
+        chosen = knowledge.product(product)
+    except UnknownIdError as error:
+        _fail(f"--product: {error}")
+    size = _decimal("--vial-units", vial_units) if vial_units else min(chosen.vial_sizes)
+    if size not in chosen.vial_sizes:
+        _fail(f"--vial-units: {chosen.brand} comes in {', '.join(str(v) for v in chosen.vial_sizes)} U vials")
+    setup_database()
+    from bont.clinic.registry import RecordsError, add_lot
+
+    try:
+        vials = add_lot(
+            chosen.id,
+            lot,
+            _parse_date("--expiry", expiry),
+            size,
+            quantity,
+            _parse_date("--received", received) if received else date.today(),
+            ndc,
+        )
+    except RecordsError as error:
+        _fail(f"--{error.field}: {error.problem}")
+    if as_json:
+        _emit({"product": chosen.id, "lot": lot, "vials": vials})
+    else:
+        stdout.print(f"received {len(vials)} vial(s) of {chosen.brand}: ids {vials[0]}–{vials[-1]}")
+
+
+@lot_app.command("reconstitute")
+def lot_reconstitute(
+    vial: Annotated[int, typer.Argument(help="Vial id.")],
+    diluent_ml: Annotated[str | None, typer.Option()] = None,
+    at: Annotated[str | None, typer.Option(help="YYYY-MM-DDTHH:MM (default: now)")] = None,
+) -> None:
+    """Record that a vial was reconstituted, and when (its beyond-use time starts then)."""
+    setup_database()
+    from django.utils import timezone
+
+    from bont.clinic.registry import RecordsError, reconstitute_vial
+
+    try:
+        moment = datetime.fromisoformat(at) if at else timezone.now()
+    except ValueError:
+        _fail(f"--at: '{at}' is not a date and time (YYYY-MM-DDTHH:MM)")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    try:
+        reconstitute_vial(vial, _decimal("--diluent-ml", diluent_ml), moment)
+    except RecordsError as error:
+        _fail(f"VIAL: {error.problem}")
+    stdout.print(f"vial {vial} reconstituted")
+
+
+@lot_app.command("recall")
+def lot_recall(
+    lot: Annotated[str, typer.Argument(metavar="LOT")],
+    product: Annotated[str, typer.Option()],
+    as_json: JsonOption = False,
+) -> None:
+    """Every patient who received a vial of this lot."""
+    knowledge = build_knowledge()
+    from bont.domain.errors import UnknownIdError
+
+    try:
+        chosen = knowledge.product(product)
+    except UnknownIdError as error:
+        _fail(f"--product: {error}")
+    setup_database()
+    from bont.clinic.registry import recall
+
+    rows = recall(chosen.id, lot)
+    if as_json:
+        _emit({"product": chosen.id, "lot": lot, "patients": rows})
+        return
+    table = Table(title=f"Patients who received {chosen.brand} lot {escape(lot)}")
+    for column in ("MRN", "name", "born", "sessions"):
+        table.add_column(column)
+    for row in rows:
+        sessions = ", ".join(f"{s['date']} ({s['units']} U)" for s in row["sessions"])
+        table.add_row(escape(row["mrn"]), escape(row["name"]), row["birth_date"], sessions)
+    stdout.print(table)
+
+
+@session_app.command("record")
+def session_record(
+    document: Annotated[Path, typer.Argument(metavar="FILE|-", help="The session document (JSON).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Record a session: the safety check runs again on the stored history in the same transaction.
+
+    Exit 0 when recorded, 3 when the check blocks and no clinician override is given, 2 for bad input.
+    Nothing is written unless everything is.
+    """
+    knowledge = build_knowledge()
+    from bont.interop.check_document import InputError
+    from bont.interop.session_document import read_session
+
+    try:
+        text = sys.stdin.read() if str(document) == "-" else document.read_text(encoding="utf-8")
+    except OSError as error:
+        _fail(f"FILE: cannot read it: {error.strerror}")
+    try:
+        parsed = read_session(text)
+    except InputError as error:
+        _fail(f"{error.field}: {error.problem}")
+    records = clinical_records()
+    from bont.clinic.registry import RecordsError, patient_id
+    from bont.domain.errors import PlanningError
+    from bont.services.records import RecordingError, record_session
+
+    try:
+        session_id = record_session(records, knowledge, parsed.to_command(patient_id(parsed.patient_mrn)))
+    except RecordsError as error:
+        _fail(f"patient_mrn: {error.problem}")
+    except PlanningError as error:
+        _fail(f"{error.field}: {error.problem}")
+    except RecordingError as error:
+        _fail(f"{error.field}: {error.problem}", 3 if error.field == "override_reason" else 2)
+    if as_json:
+        _emit({"session_id": session_id})
+    else:
+        stdout.print(f"session {session_id} recorded")

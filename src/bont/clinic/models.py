@@ -1,0 +1,213 @@
+"""The clinic's records. Clinical rows are never hard-deleted: a correction is a new version, kept by
+django-simple-history with who changed what and when; a withdrawn row is marked, not removed.
+
+Rows are persistence only: repositories turn them into domain objects for the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+def units_field(**options: Any) -> models.DecimalField[Any, Any]:
+    """Units of one product, to hundredths."""
+    return models.DecimalField(max_digits=10, decimal_places=2, **options)
+
+
+def volume_field(**options: Any) -> models.DecimalField[Any, Any]:
+    """Millilitres, to the 0.01 mL marks of a syringe."""
+    return models.DecimalField(max_digits=7, decimal_places=2, **options)
+
+
+class NeverDelete(models.Model):
+    """Clinical data is corrected by a new version, never deleted."""
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(f"{type(self).__name__} rows are never deleted; record a correction instead")
+
+
+class Patient(NeverDelete):
+    class Sex(models.TextChoices):
+        FEMALE = "female"
+        MALE = "male"
+        OTHER = "other"
+        UNKNOWN = "unknown"
+
+    mrn = models.CharField("medical record number", max_length=40, unique=True)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    catheterizes = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"patient {self.pk}"  # never the name or MRN: strings end up in logs
+
+
+class WeightMeasurement(NeverDelete):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="weights")
+    measured_on = models.DateField()
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["measured_on"]
+
+
+class PatientCondition(NeverDelete):
+    """A condition as recorded: an ICD-10-CM code or a name."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="conditions")
+    term = models.CharField(max_length=120)
+    onset = models.DateField(null=True, blank=True)
+    resolved_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+
+class PatientMedication(NeverDelete):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="medications")
+    generic_name = models.CharField(max_length=120)
+    started_on = models.DateField(null=True, blank=True)
+    stopped_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+
+class PatientAllergy(NeverDelete):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
+    substance = models.CharField(max_length=120)
+    recorded_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+
+class ReproductiveStatus(NeverDelete):
+    class Status(models.TextChoices):
+        PREGNANT = "pregnant"
+        BREASTFEEDING = "breastfeeding"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reproductive_statuses")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    from_date = models.DateField()
+    to_date = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+
+class Lot(NeverDelete):
+    product = models.CharField(max_length=40)
+    lot_number = models.CharField(max_length=40)
+    expiry = models.DateField()
+    ndc = models.CharField(max_length=20, blank=True)
+    vial_units = units_field()
+    quantity_received = models.PositiveIntegerField()
+    received_on = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["product", "lot_number"], name="unique_lot_per_product")
+        ]
+
+
+class Vial(NeverDelete):
+    class State(models.TextChoices):
+        SEALED = "sealed"
+        RECONSTITUTED = "reconstituted"
+        USED_UP = "used-up"
+        DISCARDED = "discarded"
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="vials")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.SEALED)
+    reconstituted_at = models.DateTimeField(null=True, blank=True)
+    diluent_ml = volume_field(null=True, blank=True)
+    units_drawn = units_field(default=0)
+    discarded_units = units_field(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=models.Q(units_drawn__gte=0), name="vial_units_drawn_not_negative")
+        ]
+
+
+class TreatmentSession(NeverDelete):
+    class Verdict(models.TextChoices):
+        OK = "ok"
+        WARN = "warn"
+        BLOCK = "block"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sessions")
+    date = models.DateField()
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    indication = models.CharField(max_length=60)
+    product = models.CharField(max_length=40)
+    protocol = models.CharField(max_length=120, blank=True)
+    guidance = models.CharField(max_length=120, blank=True)
+    total_units = units_field()
+    deviation_reason = models.TextField(blank=True)
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    override_reason = models.TextField(blank=True)
+    plan = models.JSONField(default=dict)
+    withdrawn_reason = models.TextField(blank=True)  # a session entered in error is withdrawn, not deleted
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["patient", "date"])]
+
+
+class SessionSite(NeverDelete):
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="sites")
+    muscle = models.CharField(max_length=60)
+    side = models.CharField(max_length=10, blank=True)
+    units = units_field()
+    volume_ml = volume_field(null=True, blank=True)
+    history = HistoricalRecords()
+
+
+class SessionFinding(NeverDelete):
+    """A finding shown when the session was recorded, and who acknowledged it and why."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="findings")
+    severity = models.CharField(max_length=10)
+    code = models.CharField(max_length=60)
+    message = models.TextField()
+    source = models.CharField(max_length=200, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledgement = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+
+class VialDraw(NeverDelete):
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="draws")
+    vial = models.ForeignKey(Vial, on_delete=models.PROTECT, related_name="draws")
+    units = units_field()
+    history = HistoricalRecords()
+
+
+class AdverseEvent(NeverDelete):
+    class Severity(models.TextChoices):
+        MILD = "mild"
+        MODERATE = "moderate"
+        SEVERE = "severe"
+        SERIOUS = "serious"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
+    suspected_session = models.ForeignKey(
+        TreatmentSession, null=True, blank=True, on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    event = models.CharField(max_length=60)  # ptosis, dysphagia, neck-weakness, urinary-retention, uti, ...
+    onset = models.DateField()
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    outcome = models.CharField(max_length=60, blank=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()

@@ -1,0 +1,149 @@
+"""Record keeping around the sessions: patients, users, lots and vials, and the lot recall query.
+
+Each function is one transaction. Errors never repeat identifiers (MRN, names): messages may be logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+
+from bont.clinic import models
+from bont.domain.errors import BontError
+
+ROLES = ("clinician", "nurse", "billing", "researcher", "admin")
+
+
+class RecordsError(BontError, ValueError):
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class NewPatient:
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: str = "unknown"
+    weight_kg: Decimal | None = None
+    conditions: tuple[str, ...] = ()
+    medications: tuple[str, ...] = ()
+    allergies: tuple[str, ...] = ()
+    catheterizes: bool = False
+    recorded_on: date = field(default_factory=date.today)
+
+
+def add_user(username: str, role: str, password: str | None = None) -> None:
+    if role not in ROLES:
+        raise RecordsError("role", f"must be one of {', '.join(ROLES)}")
+    with transaction.atomic():
+        user_model = get_user_model()
+        if user_model.objects.filter(username=username).exists():
+            raise RecordsError("username", "that user already exists")
+        user = user_model.objects.create_user(username=username, password=password)
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+
+
+def add_patient(new: NewPatient) -> int:
+    if new.sex not in models.Patient.Sex.values:
+        raise RecordsError("sex", f"must be one of {', '.join(models.Patient.Sex.values)}")
+    if new.birth_date > new.recorded_on:
+        raise RecordsError("birth_date", "is in the future")
+    try:
+        with transaction.atomic():
+            patient = models.Patient.objects.create(
+                mrn=new.mrn,
+                given_name=new.given_name,
+                family_name=new.family_name,
+                birth_date=new.birth_date,
+                sex=new.sex,
+                catheterizes=new.catheterizes,
+            )
+            if new.weight_kg is not None:
+                patient.weights.create(measured_on=new.recorded_on, weight_kg=new.weight_kg)
+            for term in new.conditions:
+                patient.conditions.create(term=term)
+            for name in new.medications:
+                patient.medications.create(generic_name=name.casefold())
+            for substance in new.allergies:
+                patient.allergies.create(substance=substance, recorded_on=new.recorded_on)
+    except IntegrityError as error:
+        raise RecordsError("mrn", "a patient with this MRN already exists") from error
+    return int(patient.pk)
+
+
+def patient_id(mrn: str) -> int:
+    row = models.Patient.objects.filter(mrn=mrn).values_list("pk", flat=True).first()
+    if row is None:
+        raise RecordsError("mrn", "no patient has this MRN")
+    return int(row)
+
+
+def add_lot(
+    product: str, lot_number: str, expiry: date, vial_units: Decimal, quantity: int, received_on: date, ndc: str = ""
+) -> list[int]:
+    """Receive a lot: the lot and its sealed vials; returns the vial ids."""
+    if quantity <= 0:
+        raise RecordsError("quantity", "must be at least 1")
+    try:
+        with transaction.atomic():
+            lot = models.Lot.objects.create(
+                product=product,
+                lot_number=lot_number,
+                expiry=expiry,
+                ndc=ndc,
+                vial_units=vial_units,
+                quantity_received=quantity,
+                received_on=received_on,
+            )
+            vials = models.Vial.objects.bulk_create(models.Vial(lot=lot) for _ in range(quantity))
+    except IntegrityError as error:
+        raise RecordsError("lot", "this lot number is already recorded for the product") from error
+    return [int(vial.pk) for vial in vials]
+
+
+def reconstitute_vial(vial_id: int, diluent_ml: Decimal | None, at: datetime) -> None:
+    with transaction.atomic():
+        vial = models.Vial.objects.select_for_update().filter(pk=vial_id).first()
+        if vial is None:
+            raise RecordsError("vial", f"vial {vial_id} does not exist")
+        if vial.state != models.Vial.State.SEALED:
+            raise RecordsError("vial", f"vial {vial_id} is {vial.state}, not sealed")
+        vial.state = models.Vial.State.RECONSTITUTED
+        vial.reconstituted_at = at
+        vial.diluent_ml = diluent_ml
+        vial.save()
+
+
+def recall(product: str, lot_number: str) -> list[dict[str, Any]]:
+    """Every patient who received a vial of this lot, with the sessions concerned."""
+    draws = (
+        models.VialDraw.objects.filter(vial__lot__product=product, vial__lot__lot_number=lot_number)
+        .select_related("session__patient")
+        .order_by("session__date")
+    )
+    rows: dict[int, dict[str, Any]] = {}
+    for draw in draws:
+        patient = draw.session.patient
+        entry = rows.setdefault(
+            patient.pk,
+            {
+                "mrn": patient.mrn,
+                "name": f"{patient.family_name}, {patient.given_name}",
+                "birth_date": patient.birth_date.isoformat(),
+                "sessions": [],
+            },
+        )
+        entry["sessions"].append(
+            {"session": draw.session.pk, "date": draw.session.date.isoformat(), "units": float(draw.units)}
+        )
+    return list(rows.values())

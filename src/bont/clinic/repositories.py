@@ -1,0 +1,141 @@
+"""The Django implementation of the record-keeping ports. Rows go in, domain objects come out."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from types import TracebackType
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Q
+
+from bont.clinic import models
+from bont.domain.safety import Administration, Patient
+from bont.services.ports import ClinicalRecords, SessionRecord, VialState
+
+CLINICIAN_GROUP = "clinician"
+
+
+class DjangoClinicalRecords(ClinicalRecords):
+    """A unit of work in one database transaction; rows read through it are locked until it ends."""
+
+    def __init__(self) -> None:
+        self._atomic: transaction.Atomic | None = None
+
+    def __enter__(self) -> DjangoClinicalRecords:
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        assert self._atomic is not None
+        self._atomic.__exit__(kind, error, trace)
+        self._atomic = None
+
+    def lock_patient(self, patient_id: int, on: date) -> tuple[Patient, tuple[Administration, ...]]:
+        # SELECT ... FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction already holds the write lock.
+        row = models.Patient.objects.select_for_update().filter(pk=patient_id).first()
+        if row is None:
+            from bont.services.records import RecordingError
+
+            raise RecordingError("patient", f"no patient with id {patient_id}")
+        current = Q(resolved_on__isnull=True) | Q(resolved_on__gte=on)
+        weight = row.weights.filter(measured_on__lte=on).order_by("-measured_on").first()
+        statuses = {
+            s.status
+            for s in row.reproductive_statuses.filter(from_date__lte=on).filter(
+                Q(to_date__isnull=True) | Q(to_date__gte=on)
+            )
+        }
+        patient = Patient(
+            birth_date=row.birth_date,
+            sex=row.sex,
+            weight_kg=weight.weight_kg if weight else None,
+            conditions=tuple(c.term for c in row.conditions.filter(current)),
+            medications=tuple(
+                m.generic_name for m in row.medications.filter(Q(stopped_on__isnull=True) | Q(stopped_on__gte=on))
+            ),
+            allergies=tuple(a.substance for a in row.allergies.all()),
+            pregnant=models.ReproductiveStatus.Status.PREGNANT in statuses,
+            breastfeeding=models.ReproductiveStatus.Status.BREASTFEEDING in statuses,
+            catheterizes=row.catheterizes,
+        )
+        history = tuple(
+            Administration(s.date, s.product, s.indication, s.total_units)
+            for s in row.sessions.filter(withdrawn_reason="").order_by("date")
+        )
+        return patient, history
+
+    def lock_vials(self, vial_ids: tuple[int, ...]) -> dict[int, VialState]:
+        rows = models.Vial.objects.select_for_update().select_related("lot").filter(pk__in=vial_ids)
+        return {
+            row.pk: VialState(
+                vial_id=row.pk,
+                product=row.lot.product,
+                lot=row.lot.lot_number,
+                lot_expiry=row.lot.expiry,
+                vial_units=row.lot.vial_units,
+                units_drawn=row.units_drawn,
+                reconstituted_at=row.reconstituted_at,
+                state=row.state,
+            )
+            for row in rows
+        }
+
+    def add_session(self, record: SessionRecord) -> int:
+        user_model = get_user_model()
+        clinician = user_model.objects.get(username=record.clinician)
+        session = models.TreatmentSession.objects.create(
+            patient_id=record.patient_id,
+            date=record.on,
+            clinician=clinician,
+            indication=record.indication,
+            product=record.product,
+            protocol=record.protocol or "",
+            guidance=record.guidance,
+            total_units=record.total_units,
+            deviation_reason=record.deviation_reason,
+            verdict=record.verdict,
+            override_reason=record.override_reason,
+        )
+        models.SessionSite.objects.bulk_create(
+            models.SessionSite(
+                session=session, muscle=s.muscle, side=s.side or "", units=s.units, volume_ml=s.volume_ml
+            )
+            for s in record.sites
+        )
+        for finding in record.findings:
+            reason = record.acknowledgements.get(finding.code, "")
+            if finding.severity == "block":
+                reason = record.override_reason
+            models.SessionFinding.objects.create(
+                session=session,
+                severity=str(finding.severity),
+                code=finding.code,
+                message=finding.message,
+                source=str(finding.source) if finding.source else "",
+                acknowledged_by=clinician if reason else None,
+                acknowledgement=reason,
+            )
+        for vial_id, units in record.draws:
+            models.VialDraw.objects.create(session=session, vial_id=vial_id, units=units)
+            # The database refuses a draw past the vial's content even if two writers race.
+            updated = models.Vial.objects.filter(pk=vial_id, units_drawn__lte=F("lot__vial_units") - units).update(
+                units_drawn=F("units_drawn") + units, state=models.Vial.State.RECONSTITUTED
+            )
+            if updated != 1:
+                from bont.services.records import RecordingError
+
+                raise RecordingError("draws", f"vial {vial_id} does not hold {units} U")
+        return int(session.pk)
+
+    def user_may_override(self, username: str) -> bool:
+        user = get_user_model().objects.filter(username=username).first()
+        return bool(user and user.groups.filter(name=CLINICIAN_GROUP).exists())
+
+
+def units(amount: Decimal | int | str) -> Decimal:
+    return Decimal(amount)

@@ -1,0 +1,78 @@
+"""The ports the record-keeping services need; the Django adapter in ``bont.clinic`` implements them."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from types import TracebackType
+
+from bont.domain.findings import Finding
+from bont.domain.safety import Administration, Patient, SessionSite
+
+
+@dataclass(frozen=True)
+class VialState:
+    vial_id: int
+    product: str
+    lot: str
+    lot_expiry: date
+    vial_units: Decimal
+    units_drawn: Decimal
+    reconstituted_at: datetime | None
+    state: str
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.vial_units - self.units_drawn
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A session as it is written: what was given, the findings shown and how each was acknowledged."""
+
+    patient_id: int
+    on: date
+    clinician: str
+    indication: str
+    product: str
+    protocol: str | None
+    guidance: str
+    total_units: Decimal
+    sites: tuple[SessionSite, ...]
+    draws: tuple[tuple[int, Decimal], ...]  # (vial id, units)
+    findings: tuple[Finding, ...]
+    acknowledgements: dict[str, str]  # finding code -> the clinician's reason
+    verdict: str
+    override_reason: str
+    deviation_reason: str
+
+
+class ClinicalRecords(abc.ABC):
+    """One unit of work over the clinic's records: everything read and written inside it commits together,
+    or not at all."""
+
+    @abc.abstractmethod
+    def __enter__(self) -> ClinicalRecords: ...
+
+    @abc.abstractmethod
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def lock_patient(self, patient_id: int, on: date) -> tuple[Patient, tuple[Administration, ...]]:
+        """The patient as of ``on`` and every recorded administration, locked until the unit of work ends."""
+
+    @abc.abstractmethod
+    def lock_vials(self, vial_ids: tuple[int, ...]) -> dict[int, VialState]:
+        """The vials to draw from, locked until the unit of work ends."""
+
+    @abc.abstractmethod
+    def add_session(self, record: SessionRecord) -> int:
+        """Write the session, its sites, findings and draws, and update the vials; returns the session id."""
+
+    @abc.abstractmethod
+    def user_may_override(self, username: str) -> bool:
+        """Whether this user is a clinician who may override a blocking finding."""

@@ -1,0 +1,77 @@
+"""Real databases for the records tests: a fresh SQLite file, or a fresh database on a throwaway
+PostgreSQL server that the tests start themselves (or on the server named by BONT_TEST_POSTGRES_URL)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    # initdb refuses to run as root; the Debian package creates the postgres user.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield the URL of a PostgreSQL server's maintenance database; stop the server afterwards."""
+    given = os.environ.get("BONT_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not binaries:
+        raise RuntimeError("PostgreSQL is not installed: run scripts/ensure-postgres.sh (make test does)")
+    bin_dir = Path(binaries[-1])
+    root = Path(tempfile.mkdtemp(prefix="bont-pg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    port = _free_port()
+    subprocess.run(
+        _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    name = f"bont_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def fresh_sqlite_database(folder: Path) -> str:
+    return f"sqlite:///{folder / 'bont.sqlite3'}"

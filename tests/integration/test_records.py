@@ -1,0 +1,323 @@
+"""Clinical records on real SQLite and PostgreSQL databases, through the installed ``bont`` command:
+sessions are refused exactly as the safety engine says, concurrent writers cannot both pass a limit or
+overdraw a vial, a crash mid-write leaves nothing behind, and every change is audited."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+BONT = str(Path(sys.executable).with_name("bont"))
+
+
+class Clinic:
+    """One fresh database and the commands a clinic would run against it."""
+
+    def __init__(self, database_url: str, folder: Path) -> None:
+        self.env = {**os.environ, "DATABASE_URL": database_url}
+        self.folder = folder
+
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [BONT, *args], input=stdin, capture_output=True, text=True, env=self.env, timeout=120, check=False
+        )
+
+    def ok(self, *args: str) -> Any:
+        result = self.run(*args, "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def session_file(self, name: str, **fields: Any) -> Path:
+        document = {
+            "patient_mrn": "FICT-0001",
+            "date": "2026-11-21",
+            "at": "2026-11-21T10:00:00",
+            "clinician": "dr-fictional",
+            "indication": "chronic-migraine",
+            "product": "onabotulinumtoxinA",
+            "sites": [
+                {"muscle": "frontalis", "side": "left", "units": 10},
+                {"muscle": "frontalis", "side": "right", "units": 10},
+            ],
+            "draws": [],
+            "acknowledgements": {},
+            **fields,
+        }
+        path = self.folder / f"{name}.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        return path
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([BONT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+
+
+def set_up(database_url: str, folder: Path) -> Clinic:
+    clinic = Clinic(database_url, folder)
+    assert clinic.run("db", "migrate").returncode == 0
+    assert clinic.run("user", "add", "dr-fictional", "--role", "clinician").returncode == 0
+    assert clinic.run("user", "add", "nurse-fictional", "--role", "nurse").returncode == 0
+    clinic.ok(
+        "patient",
+        "add",
+        "--mrn",
+        "FICT-0001",
+        "--given-name",
+        "Test",
+        "--family-name",
+        "Fictional",
+        "--birth-date",
+        "1971-02-03",
+        "--sex",
+        "female",
+        "--weight-kg",
+        "64",
+    )
+    return clinic
+
+
+def sessions(clinic: Clinic) -> list[dict[str, Any]]:
+    return clinic.ok("patient", "show", "FICT-0001")["sessions"]
+
+
+def test_db_info_names_the_engine(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    info = clinic.ok("db", "info")
+    assert info["engine"] in ("sqlite", "postgresql")
+    assert info["pending_migrations"] == 0
+    assert "***" in info["location"] or ":" not in info["location"].split("@")[0].split("//")[-1]
+
+
+def test_a_session_is_recorded_and_a_cumulative_overdose_is_refused(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    first = clinic.session_file(
+        "first",
+        indication="cervical-dystonia",
+        sites=[
+            {"muscle": "splenius-capitis", "side": "left", "units": 50},
+            {"muscle": "trapezius", "side": "left", "units": 50},
+            {"muscle": "levator-scapulae", "side": "left", "units": 50},
+            {"muscle": "splenius-capitis", "side": "right", "units": 50},
+            {"muscle": "trapezius", "side": "right", "units": 50},
+        ],
+        date="2026-10-01",
+    )
+    assert clinic.run("session", "record", str(first)).returncode == 0
+    overdose = clinic.session_file(
+        "second",
+        sites=[
+            {"muscle": "temporalis", "side": "left", "units": 40},
+            {"muscle": "temporalis", "side": "right", "units": 40},
+            {"muscle": "trapezius", "side": "left", "units": 40},
+            {"muscle": "trapezius", "side": "right", "units": 35},
+        ],
+    )
+    refused = clinic.run("session", "record", str(overdose))
+    assert refused.returncode == 3
+    assert refused.stderr.startswith("error: override_reason:")
+    assert "cumulative-dose-exceeds-maximum" in refused.stderr
+    assert "FICT" not in refused.stderr  # no identifiers in error messages
+    assert len(sessions(clinic)) == 1  # nothing written
+    # Only a clinician's written override records it, and the override is kept.
+    by_nurse = clinic.session_file(
+        "nurse", clinician="nurse-fictional", override_reason="ok", sites=json.loads(overdose.read_text())["sites"]
+    )
+    assert clinic.run("session", "record", str(by_nurse)).stderr.startswith("error: clinician:")
+    overridden = clinic.session_file(
+        "override",
+        override_reason="previous dose partly wasted, documented",
+        sites=json.loads(overdose.read_text())["sites"],
+    )
+    assert clinic.run("session", "record", str(overridden)).returncode == 0
+    assert [s["verdict"] for s in sessions(clinic)] == ["ok", "block"]
+
+
+def test_two_sessions_recorded_at_once_cannot_both_pass_the_cumulative_limit(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    sites = [{"muscle": "temporalis", "side": side, "units": 45} for side in ("left", "right")] + [
+        {"muscle": "occipitalis", "side": side, "units": 40} for side in ("left", "right")
+    ]  # 170 U: alone, 200 + 170 = 370 U passes; both racers, 540 U in 3 months, must not
+    heavy = clinic.session_file(
+        "heavy",
+        date="2026-10-15",
+        indication="cervical-dystonia",
+        sites=[{"muscle": "trapezius", "side": s, "units": 50} for s in ("left", "right")]
+        + [{"muscle": "splenius-capitis", "side": s, "units": 50} for s in ("left", "right")],
+    )
+    assert clinic.run("session", "record", str(heavy)).returncode == 0  # 200 U of BOTOX so far
+    racers = [clinic.session_file(f"racer-{n}", sites=sites) for n in (1, 2)]
+    processes = [clinic.start("session", "record", str(path)) for path in racers]
+    outcomes = sorted(process.wait(timeout=120) for process in processes)
+    assert outcomes == [0, 3], [p.stderr.read() if p.stderr else "" for p in processes]
+    assert len(sessions(clinic)) == 2
+
+
+def test_a_vial_cannot_be_overdrawn_even_by_two_users_at_once(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    clinic.ok(
+        "patient",
+        "add",
+        "--mrn",
+        "FICT-0002",
+        "--given-name",
+        "Other",
+        "--family-name",
+        "Fictional",
+        "--birth-date",
+        "1980-01-01",
+        "--sex",
+        "male",
+        "--weight-kg",
+        "80",
+    )
+    vials = clinic.ok(
+        "lot",
+        "add",
+        "--product",
+        "BOTOX",
+        "--lot",
+        "FAKE-LOT-1",
+        "--expiry",
+        "2027-12-31",
+        "--quantity",
+        "1",
+        "--vial-units",
+        "200",
+    )["vials"]
+    assert (
+        clinic.run("lot", "reconstitute", str(vials[0]), "--diluent-ml", "4", "--at", "2026-11-21T09:00").returncode
+        == 0
+    )
+    sites = [{"muscle": "temporalis", "side": s, "units": 60} for s in ("left", "right")]
+    draw = [{"vial": vials[0], "units": 120}]
+    files = [
+        clinic.session_file("a", sites=sites, draws=draw),
+        clinic.session_file("b", patient_mrn="FICT-0002", sites=sites, draws=draw),
+    ]
+    processes = [clinic.start("session", "record", str(path)) for path in files]
+    outcomes = sorted(process.wait(timeout=120) for process in processes)
+    assert outcomes == [0, 2]
+    recalled = clinic.ok("lot", "recall", "FAKE-LOT-1", "--product", "onabotulinumtoxinA")["patients"]
+    assert len(recalled) == 1
+    assert recalled[0]["sessions"][0]["units"] == 120
+
+
+def test_an_expired_lot_is_refused_at_the_moment_of_drawing(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    vials = clinic.ok(
+        "lot",
+        "add",
+        "--product",
+        "BOTOX",
+        "--lot",
+        "OLD-LOT",
+        "--expiry",
+        "2026-11-20",
+        "--quantity",
+        "1",
+        "--vial-units",
+        "100",
+    )["vials"]
+    session = clinic.session_file("expired", draws=[{"vial": vials[0], "units": 20}])
+    result = clinic.run("session", "record", str(session))
+    assert result.returncode == 3
+    assert "lot-expired" in result.stderr
+    assert sessions(clinic) == []
+
+
+def test_bad_input_names_the_field_and_writes_nothing(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    bad = clinic.session_file("bad", sites=[{"muscle": "frontalis", "side": "left", "units": -5}])
+    result = clinic.run("session", "record", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: sites.0.units:")
+    unknown_patient = clinic.session_file("nobody", patient_mrn="FICT-9999")
+    result = clinic.run("session", "record", str(unknown_patient))
+    assert result.returncode == 2
+    assert "FICT-9999" not in result.stderr
+    assert sessions(clinic) == []
+
+
+def test_a_crash_in_the_middle_of_a_write_leaves_the_database_as_it_was(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    vials = clinic.ok(
+        "lot",
+        "add",
+        "--product",
+        "BOTOX",
+        "--lot",
+        "CRASH-LOT",
+        "--expiry",
+        "2027-12-31",
+        "--quantity",
+        "1",
+        "--vial-units",
+        "100",
+    )["vials"]
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from datetime import date
+        from decimal import Decimal
+        from bont.bootstrap import clinical_records
+        from bont.domain.findings import Finding, Severity
+        from bont.domain.safety import SessionSite
+        from bont.services.ports import SessionRecord
+        records = clinical_records()
+        with records:
+            patient, history = records.lock_patient(1, date(2026, 11, 21))
+            records.add_session(SessionRecord(
+                patient_id=1, on=date(2026, 11, 21), clinician="dr-fictional", indication="chronic-migraine",
+                product="onabotulinumtoxinA", protocol=None, guidance="", total_units=Decimal(20),
+                sites=(SessionSite("frontalis", "left", Decimal(20)),), draws=(({vials[0]}, Decimal(20)),),
+                findings=(Finding(Severity.INFO, "test", "written before the crash"),), acknowledgements={{}},
+                verdict="ok", override_reason="", deviation_reason=""))
+            os.kill(os.getpid(), signal.SIGKILL)  # the process dies with the transaction open
+        """
+    )
+    crashed = subprocess.run(
+        [sys.executable, "-c", script], env=clinic.env, capture_output=True, text=True, timeout=120
+    )
+    assert crashed.returncode == -9, crashed.stderr
+    assert sessions(clinic) == []
+    assert clinic.ok("lot", "recall", "CRASH-LOT", "--product", "BOTOX")["patients"] == []
+
+
+def test_every_change_is_audited_and_nothing_is_hard_deleted(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    assert clinic.run("session", "record", str(clinic.session_file("one"))).returncode == 0
+    script = textwrap.dedent(
+        """
+        import json
+        from bont.bootstrap import setup_database
+        setup_database()
+        from bont.clinic import models
+        session = models.TreatmentSession.objects.get()
+        session.withdrawn_reason = "entered for the wrong patient"
+        session._change_reason = "correction"
+        session.save()
+        try:
+            session.delete()
+            deleted = True
+        except PermissionError:
+            deleted = False
+        print(json.dumps({
+            "versions": [h.history_type for h in session.history.order_by("history_id")],
+            "patient_versions": models.Patient.history.count(),
+            "finding_rows": models.SessionFinding.objects.count(),
+            "deleted": deleted,
+        }))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=clinic.env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    audit = json.loads(result.stdout)
+    assert audit["versions"] == ["+", "~"]
+    assert audit["patient_versions"] >= 1
+    assert audit["deleted"] is False
+    withdrawn = sessions(clinic)
+    assert withdrawn[0]["withdrawn"] is True
