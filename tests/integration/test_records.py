@@ -321,3 +321,49 @@ def test_every_change_is_audited_and_nothing_is_hard_deleted(database_url: str, 
     assert audit["deleted"] is False
     withdrawn = sessions(clinic)
     assert withdrawn[0]["withdrawn"] is True
+
+
+def test_demo_clinic_and_billing_export(database_url: str, tmp_path: Path) -> None:
+    clinic = Clinic(database_url, tmp_path)
+    loaded = clinic.run("demo")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "fictional" in loaded.stdout
+    again = clinic.run("demo")
+    assert again.returncode == 2  # never mixed into a database that holds patients
+    export = clinic.run("billing", "export", "--from", "2000-01-01", "--to", "2100-12-31")
+    assert export.returncode == 0, export.stderr
+    lines = export.stdout.splitlines()
+    assert lines[0] == "session_id,date,patient_mrn,product,indication,hcpcs,modifier,units,billing_units,cpt"
+    rows = [line.split(",") for line in lines[1:]]
+    assert len(rows) > 80
+    assert all(row[2].startswith("DEMO-") for row in rows)
+    assert {row[6] for row in rows} <= {"", "JW", "JZ"}
+    dysport = [row for row in rows if row[5] == "J0586" and row[6] == ""]
+    assert dysport
+    assert all(float(row[8]) == float(row[7]) / 5 for row in dysport)  # J0586 is per 5 units
+    assert clinic.ok("patient", "show", "DEMO-0001")["sessions"]
+
+
+def test_backup_and_restore_on_sqlite(tmp_path: Path) -> None:
+    clinic = set_up(f"sqlite:///{tmp_path / 'live.sqlite3'}", tmp_path)
+    assert clinic.run("session", "record", str(clinic.session_file("one"))).returncode == 0
+    backup = tmp_path / "backup.sqlite3"
+    assert clinic.run("backup", str(backup)).returncode == 0
+    assert clinic.run("backup", str(backup)).returncode == 2  # never overwrites a backup
+    assert clinic.run("session", "record", str(clinic.session_file("two", date="2027-03-01"))).returncode == 0
+    assert len(sessions(clinic)) == 2
+    assert clinic.run("restore", str(backup)).returncode == 2  # needs --yes
+    assert clinic.run("restore", str(backup), "--yes").returncode == 0
+    assert len(sessions(clinic)) == 1
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("hello", encoding="utf-8")
+    assert clinic.run("restore", str(not_a_backup), "--yes").returncode == 2
+
+
+def test_backup_on_postgresql_gives_pg_dump_guidance(postgres_server_url: str, tmp_path: Path) -> None:
+    from tests.databases import fresh_postgres_database
+
+    clinic = Clinic(fresh_postgres_database(postgres_server_url), tmp_path)
+    result = clinic.run("backup", str(tmp_path / "x.sqlite3"))
+    assert result.returncode == 2
+    assert "pg_dump" in result.stderr

@@ -336,3 +336,160 @@ def session_record(
         _emit({"session_id": session_id})
     else:
         stdout.print(f"session {session_id} recorded")
+
+
+billing_app = typer.Typer(help="Billing: HCPCS units, JW/JZ and CPT codes.", no_args_is_help=True)
+event_app = typer.Typer(help="Adverse events.", no_args_is_help=True)
+
+BILLING_COLUMNS = (
+    "session_id",
+    "date",
+    "patient_mrn",
+    "product",
+    "indication",
+    "hcpcs",
+    "modifier",
+    "units",
+    "billing_units",
+    "cpt",
+)
+
+
+@billing_app.command("export")
+def billing_export(
+    start: Annotated[str, typer.Option("--from", help="First session date, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last session date, YYYY-MM-DD.")],
+    output: Annotated[Path | None, typer.Option(help="CSV file to write (default: stdout).")] = None,
+) -> None:
+    """Claim lines for a date range as CSV: administered units (JZ when nothing was discarded) and a JW
+    line for discarded units, with the HCPCS billing units and the CPT codes."""
+    import csv
+    import io
+
+    first, last = _parse_date("--from", start), _parse_date("--to", end)
+    if last < first:
+        _fail("--to: is before --from")
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic.registry import billing_lines
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(BILLING_COLUMNS)
+    for line in billing_lines(knowledge, first, last):
+        writer.writerow(
+            [
+                line.session_id,
+                line.date.isoformat(),
+                line.patient_mrn,
+                line.product,
+                line.indication,
+                line.hcpcs,
+                line.modifier,
+                f"{line.units.normalize():f}",
+                f"{line.billing_units.normalize():f}",
+                line.cpt,
+            ]
+        )
+    if output is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        try:
+            output.write_text(buffer.getvalue(), encoding="utf-8")
+        except OSError as error:
+            _fail(f"--output: cannot write it: {error.strerror}")
+        stderr.print(f"wrote {output}")
+
+
+@event_app.command("add")
+def event_add(
+    mrn: Annotated[str, typer.Option()],
+    event: Annotated[str, typer.Option(help="ptosis, dysphagia, neck-weakness, urinary-retention, uti, ...")],
+    onset: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    severity: Annotated[str, typer.Option(help="mild, moderate, severe or serious")],
+    session: Annotated[int | None, typer.Option(help="The suspected session's id.")] = None,
+    outcome: Annotated[str, typer.Option()] = "",
+    notes: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Record an adverse event and the session suspected of causing it."""
+    setup_database()
+    from bont.clinic.registry import RecordsError, add_adverse_event
+
+    try:
+        event_id = add_adverse_event(mrn, event, _parse_date("--onset", onset), severity, session, outcome, notes)
+    except RecordsError as error:
+        _fail(f"--{error.field}: {error.problem}")
+    stdout.print(f"adverse event {event_id} recorded")
+
+
+def backup(path: Annotated[Path, typer.Argument(help="File to write the backup to.")]) -> None:
+    """Back up the SQLite database while it is in use (online backup). For PostgreSQL, use pg_dump."""
+    settings = setup_database()
+    if settings.database_url is not None and not settings.database_url.startswith("sqlite"):
+        _fail(
+            "DATABASE_URL: this is PostgreSQL; back it up with pg_dump, e.g. pg_dump --format=custom "
+            "--file=bont.dump DBNAME, and restore with pg_restore"
+        )
+    import sqlite3
+
+    from django.db import connection
+
+    source_path = connection.settings_dict["NAME"]
+    if path.exists():
+        _fail("PATH: the file exists; choose a new name so no backup is overwritten")
+    with sqlite3.connect(source_path) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    stdout.print(f"backed up to {path}")
+
+
+def restore(
+    path: Annotated[Path, typer.Argument(help="A backup made by bont backup.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace the current database.")] = False,
+) -> None:
+    """Replace the SQLite database with a backup (the current one is kept beside it as .before-restore)."""
+    import sqlite3
+
+    from bont.settings import BontSettings
+
+    settings = BontSettings()
+    if settings.database_url is not None and not settings.database_url.startswith("sqlite"):
+        _fail("DATABASE_URL: this is PostgreSQL; restore it with pg_restore")
+    if not path.is_file():
+        _fail("PATH: no such backup file")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as probe:
+            tables = {row[0] for row in probe.execute("select name from sqlite_master where type='table'")}
+            healthy = probe.execute("pragma integrity_check").fetchone()[0] == "ok"
+    except sqlite3.DatabaseError:
+        _fail("PATH: not an SQLite database")
+    if "clinic_patient" not in tables or not healthy:
+        _fail("PATH: not a bont backup, or damaged")
+    if not yes:
+        _fail("--yes: restoring replaces the current records; confirm with --yes")
+    url = settings.effective_database_url
+    target = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else settings.sqlite_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        with sqlite3.connect(target) as live, sqlite3.connect(target.with_suffix(".before-restore")) as keep:
+            live.backup(keep)
+    with sqlite3.connect(path) as source, sqlite3.connect(target) as live:
+        source.backup(live)
+    stdout.print("restored; the previous database is kept as .before-restore")
+
+
+def demo() -> None:
+    """Load the fictional demo clinic (users, lots, patients, two years of sessions) into an empty database."""
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic.demo import DEMO_PASSWORD, USERS, load_demo
+    from bont.services.records import RecordingError
+
+    try:
+        counts = load_demo(knowledge)
+    except RecordingError as error:
+        _fail(f"{error.field}: {error.problem}")
+    stdout.print(
+        f"demo clinic loaded: {counts['patients']} fictional patients, {counts['sessions']} sessions "
+        f"({counts['refused']} planned sessions were refused by the safety check and not recorded)"
+    )
+    stdout.print("demo users (password " + DEMO_PASSWORD + "): " + ", ".join(f"{u} ({r})" for u, r in USERS))

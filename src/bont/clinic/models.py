@@ -151,6 +151,7 @@ class TreatmentSession(NeverDelete):
     protocol = models.CharField(max_length=120, blank=True)
     guidance = models.CharField(max_length=120, blank=True)
     total_units = units_field()
+    units_discarded = units_field(default=0)  # left in vials this session opened and discarded (JW/JZ)
     deviation_reason = models.TextField(blank=True)
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
     override_reason = models.TextField(blank=True)

@@ -147,3 +147,87 @@ def recall(product: str, lot_number: str) -> list[dict[str, Any]]:
             {"session": draw.session.pk, "date": draw.session.date.isoformat(), "units": float(draw.units)}
         )
     return list(rows.values())
+
+
+def add_adverse_event(
+    mrn: str, event: str, onset: date, severity: str, session_id: int | None, outcome: str, notes: str
+) -> int:
+    if severity not in models.AdverseEvent.Severity.values:
+        raise RecordsError("severity", f"must be one of {', '.join(models.AdverseEvent.Severity.values)}")
+    with transaction.atomic():
+        patient = patient_id(mrn)
+        if (
+            session_id is not None
+            and not models.TreatmentSession.objects.filter(pk=session_id, patient_id=patient).exists()
+        ):
+            raise RecordsError("session", "no session with this id for this patient")
+        row = models.AdverseEvent.objects.create(
+            patient_id=patient,
+            suspected_session_id=session_id,
+            event=event,
+            onset=onset,
+            severity=severity,
+            outcome=outcome,
+            notes=notes,
+        )
+    return int(row.pk)
+
+
+@dataclass(frozen=True)
+class BillingLine:
+    session_id: int
+    date: date
+    patient_mrn: str
+    product: str
+    indication: str
+    hcpcs: str
+    modifier: str
+    units: Decimal
+    billing_units: Decimal
+    cpt: str
+
+
+def billing_lines(knowledge: Any, start: date, end: date) -> list[BillingLine]:
+    """Claim lines for the sessions in [start, end]: the administered units (with JZ when nothing was
+    discarded), and a separate JW line for the discarded units."""
+    from bont.domain.billing import BilledSite, bill
+    from bont.domain.protocols import Guidance
+
+    lines: list[BillingLine] = []
+    sessions = (
+        models.TreatmentSession.objects.filter(date__gte=start, date__lte=end, withdrawn_reason="")
+        .select_related("patient")
+        .prefetch_related("sites")
+        .order_by("date", "pk")
+    )
+    for session in sessions:
+        guidance = [Guidance(g) for g in session.guidance.split(",") if g.strip() in Guidance._value2member_map_]
+        summary = bill(
+            knowledge,
+            session.product,
+            knowledge.indication(session.indication),
+            [BilledSite(site.muscle, site.side or None) for site in session.sites.all()],
+            session.total_units,
+            session.units_discarded,
+            guidance,
+        )
+
+        lines.append(_line(session, summary, "JZ" if summary.modifier == "JZ" else "", summary.units_administered))
+        if summary.modifier == "JW":
+            lines.append(_line(session, summary, "JW", summary.units_discarded))
+    return lines
+
+
+def _line(session: models.TreatmentSession, summary: Any, modifier: str, units: Decimal) -> BillingLine:
+    return BillingLine(
+        session_id=session.pk,
+        date=session.date,
+        patient_mrn=session.patient.mrn,
+        product=session.product,
+        indication=session.indication,
+        hcpcs=summary.hcpcs,
+        modifier=modifier,
+        units=units,
+        billing_units=units / summary.units_per_billing_unit,
+        cpt=" ".join(summary.cpt),
+    )

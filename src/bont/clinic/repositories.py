@@ -97,6 +97,7 @@ class DjangoClinicalRecords(ClinicalRecords):
             protocol=record.protocol or "",
             guidance=record.guidance,
             total_units=record.total_units,
+            units_discarded=sum((units for _, units in record.discards), Decimal(0)),
             deviation_reason=record.deviation_reason,
             verdict=record.verdict,
             override_reason=record.override_reason,
@@ -130,7 +131,12 @@ class DjangoClinicalRecords(ClinicalRecords):
                 from bont.services.records import RecordingError
 
                 raise RecordingError("draws", f"vial {vial_id} does not hold {units} U")
+        for vial_id, units in record.discards:
+            models.Vial.objects.filter(pk=vial_id).update(state=models.Vial.State.DISCARDED, discarded_units=units)
         return int(session.pk)
+
+    def discard_changes(self) -> None:
+        transaction.set_rollback(True)
 
     def user_may_override(self, username: str) -> bool:
         user = get_user_model().objects.filter(username=username).first()

@@ -302,9 +302,11 @@ class _Planner:
         if row is not None and row.sites is not None:
             return row.sites.value.minimum
         per_site_cap = self.protocol.max_units_per_site
-        if per_site_cap is not None:
-            return max(1, math.ceil(units / per_site_cap.value))
-        return 1
+        count = max(1, math.ceil(units / per_site_cap.value)) if per_site_cap is not None else 1
+        # The source gives no site count: at least one site on each side of a bilateral row.
+        if row is not None and row.laterality is Laterality.BILATERAL:
+            count += count % 2
+        return count
 
     def sides_for(self, row: MuscleDose | None, choice: MuscleChoice) -> tuple[Side, ...]:
         laterality = row.laterality if row is not None else self.default_laterality(choice)

@@ -27,6 +27,7 @@ class SessionIn(StrictModel):
     guidance: str = ""
     sites: list[SiteIn] = Field(min_length=1)
     draws: list[DrawIn] = Field(default_factory=list)
+    discard: list[int] = Field(default_factory=list)
     acknowledgements: dict[str, str] = Field(default_factory=dict)
     override_reason: str = ""
     deviation_reason: str = ""
@@ -42,6 +43,7 @@ class SessionIn(StrictModel):
             guidance=self.guidance,
             sites=tuple(SessionSite(s.muscle, s.side, s.units, s.volume_ml) for s in self.sites),
             draws=tuple((d.vial, d.units) for d in self.draws),
+            discard=tuple(self.discard),
             acknowledgements=tuple(self.acknowledgements.items()),
             override_reason=self.override_reason,
             deviation_reason=self.deviation_reason,

@@ -42,6 +42,7 @@ class SessionRecord:
     total_units: Decimal
     sites: tuple[SessionSite, ...]
     draws: tuple[tuple[int, Decimal], ...]  # (vial id, units)
+    discards: tuple[tuple[int, Decimal], ...]  # (vial id, units left in it and discarded)
     findings: tuple[Finding, ...]
     acknowledgements: dict[str, str]  # finding code -> the clinician's reason
     verdict: str
@@ -72,6 +73,10 @@ class ClinicalRecords(abc.ABC):
     @abc.abstractmethod
     def add_session(self, record: SessionRecord) -> int:
         """Write the session, its sites, findings and draws, and update the vials; returns the session id."""
+
+    @abc.abstractmethod
+    def discard_changes(self) -> None:
+        """Roll back everything done in this unit of work when it ends (a preview writes nothing)."""
 
     @abc.abstractmethod
     def user_may_override(self, username: str) -> bool:

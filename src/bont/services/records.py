@@ -11,8 +11,8 @@ from decimal import Decimal
 from bont.domain.errors import BontError
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.safety import CheckRequest, SessionPlan, SessionSite, VialInUse, check
-from bont.services.ports import ClinicalRecords, SessionRecord
+from bont.domain.safety import CheckRequest, SafetyReport, SessionPlan, SessionSite, VialInUse, check
+from bont.services.ports import ClinicalRecords, SessionRecord, VialState
 
 
 class RecordingError(BontError, ValueError):
@@ -33,46 +33,81 @@ class RecordSession:
     product: str
     sites: tuple[SessionSite, ...]
     draws: tuple[tuple[int, Decimal], ...] = ()
+    discard: tuple[int, ...] = ()  # vials whose remaining contents are discarded after this session
     guidance: str = ""
     acknowledgements: tuple[tuple[str, str], ...] = ()  # (finding code, reason)
     override_reason: str = ""
     deviation_reason: str = ""
     at: datetime | None = None
 
+    @property
+    def total_units(self) -> Decimal:
+        return sum((site.units for site in self.sites), Decimal(0))
 
-def record_session(records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession) -> int:
-    """Check and write one session atomically; raises ``RecordingError`` (nothing written) when refused."""
+
+def _validated_draws(command: RecordSession, vials: dict[int, VialState]) -> tuple[tuple[int, Decimal], ...]:
+    """Check every draw against what its vial holds; returns the units each discarded vial still holds."""
+    for vial_id, units in command.draws:
+        vial = vials.get(vial_id)
+        if vial is None:
+            raise RecordingError("draws", f"vial {vial_id} does not exist")
+        if units <= 0:
+            raise RecordingError("draws", f"units drawn from vial {vial_id} must be more than 0")
+        if vial.state in ("discarded", "used-up"):
+            raise RecordingError("draws", f"vial {vial_id} is {vial.state}")
+        if units > vial.remaining:
+            raise RecordingError(
+                "draws", f"vial {vial_id} has {vial.remaining} U left; {units} U cannot be drawn from it"
+            )
+    drawn_now = dict(command.draws)
+    discards = []
+    for vial_id in command.discard:
+        if vial_id not in vials:
+            raise RecordingError("discard", f"vial {vial_id} must also be drawn from in this session")
+        discards.append((vial_id, vials[vial_id].remaining - drawn_now.get(vial_id, Decimal(0))))
+    return tuple(discards)
+
+
+def _checked(
+    records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession
+) -> tuple[SafetyReport, tuple[tuple[int, Decimal], ...]]:
+    """Inside an open unit of work: lock the patient and vials, validate the draws and run the check."""
     if not command.sites:
         raise RecordingError("sites", "a session needs at least one injection site")
-    total = sum((site.units for site in command.sites), Decimal(0))
+    total = command.total_units
     drawn = sum((units for _, units in command.draws), Decimal(0))
     if command.draws and drawn < total:
         raise RecordingError("draws", f"{drawn} U drawn from vials is less than the {total} U given")
+    patient, history = records.lock_patient(command.patient_id, command.on)
+    vials = records.lock_vials(tuple(vial_id for vial_id, _ in command.draws))
+    discards = _validated_draws(command, vials)
+    report = check(
+        knowledge,
+        CheckRequest(
+            on=command.on,
+            at=command.at,
+            patient=patient,
+            plan=SessionPlan(command.product, command.indication, total, command.sites),
+            history=history,
+            vials=tuple(VialInUse(v.product, v.lot, v.lot_expiry, v.reconstituted_at) for v in vials.values()),
+        ),
+    )
+    return report, discards
+
+
+def preview_session(records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession) -> SafetyReport:
+    """The findings that recording this session would meet now, against the stored history; writes nothing."""
+    with records:
+        report, _ = _checked(records, knowledge, command)
+        records.discard_changes()
+    return report
+
+
+def record_session(records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession) -> int:
+    """Check and write one session atomically; raises ``RecordingError`` (nothing written) when refused."""
     acknowledged = dict(command.acknowledgements)
     with records:
-        patient, history = records.lock_patient(command.patient_id, command.on)
-        vials = records.lock_vials(tuple(vial_id for vial_id, _ in command.draws))
-        for vial_id, units in command.draws:
-            vial = vials.get(vial_id)
-            if vial is None:
-                raise RecordingError("draws", f"vial {vial_id} does not exist")
-            if units <= 0:
-                raise RecordingError("draws", f"units drawn from vial {vial_id} must be more than 0")
-            if units > vial.remaining:
-                raise RecordingError(
-                    "draws", f"vial {vial_id} has {vial.remaining} U left; {units} U cannot be drawn from it"
-                )
-        report = check(
-            knowledge,
-            CheckRequest(
-                on=command.on,
-                at=command.at,
-                patient=patient,
-                plan=SessionPlan(command.product, command.indication, total, command.sites),
-                history=history,
-                vials=tuple(VialInUse(v.product, v.lot, v.lot_expiry, v.reconstituted_at) for v in vials.values()),
-            ),
-        )
+        report, discards = _checked(records, knowledge, command)
         blocking = [f for f in report.findings if f.severity is Severity.BLOCK]
         if blocking:
             if not command.override_reason.strip():
@@ -98,9 +133,10 @@ def record_session(records: ClinicalRecords, knowledge: KnowledgeBase, command: 
                 product=knowledge.product(command.product).id,
                 protocol=report.protocol,
                 guidance=command.guidance,
-                total_units=total,
+                total_units=command.total_units,
                 sites=command.sites,
                 draws=command.draws,
+                discards=discards,
                 findings=report.findings,
                 acknowledgements=acknowledged,
                 verdict=str(report.verdict),

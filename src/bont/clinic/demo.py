@@ -1,0 +1,384 @@
+"""A plainly fictional demo clinic: users, lots, patients across most indications and two years of
+sessions, each planned by the planner and recorded through the same safety-checked service as real ones.
+
+Every name is fictional ("Demo" family names, "DEMO-" record numbers); the demo password is printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from bont.clinic import models
+from bont.clinic.registry import NewPatient, add_lot, add_patient, add_user
+from bont.clinic.repositories import DjangoClinicalRecords
+from bont.domain.findings import Severity
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_plan
+from bont.domain.safety import SessionSite
+from bont.services.records import RecordingError, RecordSession, preview_session, record_session
+
+DEMO_PASSWORD = "demo-password"  # fictional clinic, local demo only
+USERS = (
+    ("demo-clinician", "clinician"),
+    ("demo-nurse", "nurse"),
+    ("demo-billing", "billing"),
+    ("demo-researcher", "researcher"),
+    ("demo-admin", "admin"),
+)
+
+
+@dataclass(frozen=True)
+class DemoCourse:
+    given_name: str
+    birth_date: date
+    sex: str
+    weight_kg: Decimal
+    indication: str
+    product: str
+    every_days: int
+    variant: str | None = None
+    side: SideChoice | None = None
+    muscles: tuple[MuscleChoice, ...] = ()
+    conditions: tuple[str, ...] = ()
+    medications: tuple[str, ...] = ()
+    allergies: tuple[str, ...] = ()
+    catheterizes: bool = False
+
+
+def _m(muscle: str, units: int, sites: int, side: SideChoice | None = None) -> MuscleChoice:
+    return MuscleChoice(muscle, side, Decimal(units), sites)
+
+
+COURSES = (
+    DemoCourse(
+        "Alma",
+        date(1979, 4, 2),
+        "female",
+        Decimal(61),
+        "chronic-migraine",
+        "onabotulinumtoxinA",
+        91,
+        conditions=("G43.709",),
+        medications=("topiramate",),
+    ),
+    DemoCourse(
+        "Bruno",
+        date(1962, 9, 14),
+        "male",
+        Decimal(84),
+        "cervical-dystonia",
+        "abobotulinumtoxinA",
+        98,
+        muscles=(
+            _m("sternocleidomastoid", 100, 2, SideChoice.LEFT),
+            _m("splenius-capitis", 150, 2, SideChoice.RIGHT),
+            _m("trapezius", 150, 2, SideChoice.RIGHT),
+            _m("levator-scapulae", 100, 2, SideChoice.RIGHT),
+        ),
+        conditions=("G24.3",),
+    ),
+    DemoCourse(
+        "Chiara",
+        date(1958, 1, 30),
+        "female",
+        Decimal(70),
+        "cervical-dystonia",
+        "incobotulinumtoxinA",
+        98,
+        muscles=(
+            _m("sternocleidomastoid", 30, 1, SideChoice.RIGHT),
+            _m("splenius-capitis", 50, 2, SideChoice.LEFT),
+            _m("trapezius", 40, 2, SideChoice.LEFT),
+        ),
+        conditions=("G24.3",),
+    ),
+    DemoCourse(
+        "Dmitri",
+        date(1970, 6, 8),
+        "male",
+        Decimal(90),
+        "cervical-dystonia",
+        "rimabotulinumtoxinB",
+        105,
+        muscles=(_m("splenius-capitis", 2500, 2, SideChoice.LEFT), _m("trapezius", 2500, 2, SideChoice.LEFT)),
+        conditions=("G24.3",),
+    ),
+    DemoCourse(
+        "Elif",
+        date(1981, 11, 21),
+        "female",
+        Decimal(58),
+        "cervical-dystonia",
+        "daxibotulinumtoxinA",
+        112,
+        muscles=(
+            _m("splenius-capitis", 100, 2, SideChoice.RIGHT),
+            _m("levator-scapulae", 75, 1, SideChoice.RIGHT),
+            _m("trapezius", 75, 2, SideChoice.RIGHT),
+        ),
+        conditions=("G24.3",),
+    ),
+    DemoCourse(
+        "Farid",
+        date(1951, 3, 3),
+        "male",
+        Decimal(77),
+        "blepharospasm",
+        "onabotulinumtoxinA",
+        91,
+        side=SideChoice.BOTH,
+        conditions=("G24.5",),
+    ),
+    DemoCourse(
+        "Greta",
+        date(1966, 12, 12),
+        "female",
+        Decimal(66),
+        "upper-limb-spasticity",
+        "onabotulinumtoxinA",
+        91,
+        muscles=(
+            _m("biceps-brachii", 100, 4, SideChoice.LEFT),
+            _m("flexor-carpi-radialis", 50, 1, SideChoice.LEFT),
+            _m("flexor-carpi-ulnaris", 40, 1, SideChoice.LEFT),
+            _m("flexor-digitorum-superficialis", 40, 1, SideChoice.LEFT),
+        ),
+        conditions=("G81.14",),
+        medications=("baclofen",),
+    ),
+    DemoCourse(
+        "Hugo",
+        date(1973, 5, 19),
+        "male",
+        Decimal(82),
+        "lower-limb-spasticity",
+        "abobotulinumtoxinA",
+        98,
+        muscles=(
+            _m("gastrocnemius-medial", 300, 2, SideChoice.RIGHT),
+            _m("gastrocnemius-lateral", 200, 2, SideChoice.RIGHT),
+            _m("soleus", 300, 2, SideChoice.RIGHT),
+            _m("tibialis-posterior", 200, 2, SideChoice.RIGHT),
+        ),
+        conditions=("G81.11",),
+    ),
+    DemoCourse(
+        "Ines",
+        date(2016, 8, 25),
+        "female",
+        Decimal(24),
+        "upper-limb-spasticity",
+        "onabotulinumtoxinA",
+        105,
+        side=SideChoice.RIGHT,
+        conditions=("G80.2",),
+    ),
+    DemoCourse(
+        "Jonas",
+        date(2017, 2, 11),
+        "male",
+        Decimal(20),
+        "lower-limb-spasticity",
+        "abobotulinumtoxinA",
+        98,
+        variant="unilateral",
+        muscles=(
+            _m("gastrocnemius-medial", 100, 2, SideChoice.LEFT),
+            _m("soleus", 80, 2, SideChoice.LEFT),
+            _m("gastrocnemius-lateral", 80, 2, SideChoice.LEFT),
+        ),
+        conditions=("G80.1",),
+    ),
+    DemoCourse(
+        "Kaya",
+        date(1960, 10, 5),
+        "female",
+        Decimal(72),
+        "overactive-bladder",
+        "onabotulinumtoxinA",
+        168,
+        conditions=("N32.81",),
+    ),
+    DemoCourse(
+        "Lorenz",
+        date(1985, 7, 7),
+        "male",
+        Decimal(75),
+        "neurogenic-detrusor-overactivity",
+        "onabotulinumtoxinA",
+        280,
+        conditions=("N31.9", "G82.20"),
+        catheterizes=True,
+    ),
+    DemoCourse(
+        "Mira",
+        date(1990, 1, 17),
+        "female",
+        Decimal(63),
+        "axillary-hyperhidrosis",
+        "onabotulinumtoxinA",
+        182,
+        conditions=("L74.510",),
+    ),
+    DemoCourse(
+        "Nils",
+        date(1948, 4, 28),
+        "male",
+        Decimal(69),
+        "sialorrhea",
+        "incobotulinumtoxinA",
+        119,
+        conditions=("K11.7", "G20.A1"),
+    ),
+    DemoCourse(
+        "Olga",
+        date(1955, 2, 2),
+        "female",
+        Decimal(59),
+        "sialorrhea",
+        "rimabotulinumtoxinB",
+        98,
+        conditions=("K11.7",),
+        allergies=("penicillin",),
+    ),
+    DemoCourse(
+        "Pavel",
+        date(1977, 3, 9),
+        "male",
+        Decimal(80),
+        "temporomandibular-disorder",
+        "onabotulinumtoxinA",
+        120,
+        conditions=("M26.603",),
+    ),
+)
+
+LOT_EXPIRY_DAYS = 400
+UNREAD_DILUTIONS = ("incobotulinumtoxinA", "daxibotulinumtoxinA")
+
+
+@transaction.atomic
+def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, int]:
+    """Create the demo clinic in one transaction; refuses when any patient exists, so real records are
+    never mixed in."""
+    today = today or date.today()
+    if models.Patient.objects.exists():
+        raise RecordingError("database", "it already holds patients; the demo loads only into an empty database")
+    existing = set(get_user_model().objects.values_list("username", flat=True))
+    for username, role in USERS:
+        if username not in existing:
+            add_user(username, role, DEMO_PASSWORD)
+    counts = {"patients": 0, "sessions": 0, "refused": 0}
+    for number, course in enumerate(COURSES, 1):
+        patient = add_patient(
+            NewPatient(
+                mrn=f"DEMO-{number:04d}",
+                given_name=course.given_name,
+                family_name="Demo",
+                birth_date=course.birth_date,
+                sex=course.sex,
+                weight_kg=course.weight_kg,
+                conditions=course.conditions,
+                medications=course.medications,
+                allergies=course.allergies,
+                catheterizes=course.catheterizes,
+                recorded_on=today - timedelta(days=730),
+            )
+        )
+        counts["patients"] += 1
+        day = today - timedelta(days=728 - number)
+        while day <= today - timedelta(days=3):
+            if _session(knowledge, patient, course, day, number):
+                counts["sessions"] += 1
+            else:
+                counts["refused"] += 1
+            day += timedelta(days=course.every_days)
+    _adverse_events()
+    return counts
+
+
+def _session(knowledge: KnowledgeBase, patient_id: int, course: DemoCourse, day: date, number: int) -> bool:
+    age = Decimal(
+        day.year - course.birth_date.year - ((day.month, day.day) < (course.birth_date.month, course.birth_date.day))
+    )
+    plan = make_plan(
+        knowledge,
+        PlanRequest(
+            indication=course.indication,
+            product=course.product,
+            on=day,
+            age_years=age,
+            weight_kg=course.weight_kg,
+            variant=course.variant,
+            side=course.side,
+            muscles=course.muscles,
+            # No verified label dilution is recorded for these two products: the demo clinic chooses one,
+            # and the plan reports it as an off-label dilution.
+            diluent_ml=Decimal(2) if course.product in UNREAD_DILUTIONS else None,
+            vial_units=Decimal(100) if course.product in UNREAD_DILUTIONS else None,
+        ),
+    )
+    drawn_at = datetime.combine(day, time(9, 0), tzinfo=UTC)
+    draws, discard = [], []
+    for index, vial in enumerate(plan.vials):
+        vial_id = _open_vial(course.product, vial.vial_units, day, drawn_at, vial.diluent_ml, f"{number}-{index}")
+        draws.append((vial_id, vial.drawn.amount))
+        discard.append(vial_id)
+    command = RecordSession(
+        patient_id=patient_id,
+        on=day,
+        at=drawn_at + timedelta(hours=1),
+        clinician="demo-clinician",
+        indication=course.indication,
+        product=course.product,
+        sites=tuple(SessionSite(s.muscle, s.side.value, s.units.amount, s.volume_ml) for s in plan.sites),
+        draws=tuple(draws),
+        discard=tuple(discard),
+        guidance=",".join(str(g) for g in plan.protocol.guidance),
+        deviation_reason="",
+    )
+    # The demo clinician reads the findings first and acknowledges every warning, as a clinician would.
+    report = preview_session(DjangoClinicalRecords(), knowledge, command)
+    if any(f.severity is Severity.BLOCK for f in report.findings):
+        return False
+    warnings = sorted({f.code for f in report.findings if f.severity is Severity.WARN})
+    command = replace(command, acknowledgements=tuple((code, "demo: reviewed with the patient") for code in warnings))
+    record_session(DjangoClinicalRecords(), knowledge, command)
+    return True
+
+
+def _open_vial(product: str, vial_units: Decimal, day: date, at: datetime, diluent_ml: Decimal | None, tag: str) -> int:
+    lot_number = f"DEMO{day:%y%m}{product[:3].upper()}{int(vial_units)}"
+    with transaction.atomic():
+        lot = models.Lot.objects.filter(product=product, lot_number=lot_number, vial_units=vial_units).first()
+        if lot is None:
+            add_lot(product, lot_number, day + timedelta(days=LOT_EXPIRY_DAYS), vial_units, 1, day - timedelta(days=20))
+            lot = models.Lot.objects.get(product=product, lot_number=lot_number)
+        vial = models.Vial.objects.create(
+            lot=lot, state=models.Vial.State.RECONSTITUTED, reconstituted_at=at, diluent_ml=diluent_ml
+        )
+        models.Lot.objects.filter(pk=lot.pk).update(quantity_received=lot.vials.count())
+    return int(vial.pk)
+
+
+def _adverse_events() -> None:
+    for given_name, event, severity in (("Farid", "ptosis", "mild"), ("Bruno", "dysphagia", "moderate")):
+        session = models.TreatmentSession.objects.filter(patient__given_name=given_name).order_by("date").first()
+        if session is not None:
+            models.AdverseEvent.objects.create(
+                patient=session.patient,
+                suspected_session=session,
+                event=event,
+                onset=session.date + timedelta(days=6),
+                severity=severity,
+                outcome="resolved",
+                notes="fictional demo event",
+            )
+
+
+__all__ = ["DEMO_PASSWORD", "USERS", "load_demo"]
