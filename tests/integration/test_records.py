@@ -273,7 +273,7 @@ def test_a_crash_in_the_middle_of_a_write_leaves_the_database_as_it_was(database
             records.add_session(SessionRecord(
                 patient_id=1, on=date(2026, 11, 21), clinician="dr-fictional", indication="chronic-migraine",
                 product="onabotulinumtoxinA", protocol=None, guidance="", total_units=Decimal(20),
-                sites=(SessionSite("frontalis", "left", Decimal(20)),), draws=(({vials[0]}, Decimal(20)),),
+                sites=(SessionSite("frontalis", "left", Decimal(20)),), draws=(({vials[0]}, Decimal(20)),), discards=(),
                 findings=(Finding(Severity.INFO, "test", "written before the crash"),), acknowledgements={{}},
                 verdict="ok", override_reason="", deviation_reason=""))
             os.kill(os.getpid(), signal.SIGKILL)  # the process dies with the transaction open
