@@ -411,3 +411,90 @@ def test_the_readme_examples_run() -> None:
     plan = json.loads(child.stdout)
     assert plan["verdict"] == "warn"
     assert "cumulative-dose-exceeds-maximum" in {f["code"] for f in plan["findings"]}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        (
+            {"plan": {**CHECK["plan"], "sites": [{"muscle": "frontalis", "side": "left", "units": 500}]}},
+            "plan.total_units",
+        ),
+        (
+            {"history": [{"date": "2027-01-01", "product": "BOTOX", "indication": "chronic-migraine", "units": 100}]},
+            "history.0.date",
+        ),
+        ({"patient": {**CHECK["patient"], "birth_date": "2030-01-01"}}, "patient.birth_date"),
+        ({"plan": {**CHECK["plan"], "total_units": 1e300}}, "plan.total_units"),
+        (
+            {
+                "plan": {
+                    "product": "BOTOX",
+                    "indication": "chronic-migraine",
+                    "sites": [{"muscle": "frontalis", "side": "upwards", "units": 5}],
+                }
+            },
+            "plan.sites.0.side",
+        ),
+    ],
+)
+def test_check_refuses_inconsistent_input_naming_the_field(changes: dict[str, Any], field: str) -> None:
+    result = run_check({**CHECK, **changes})
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith(f"error: {field}:"), result.stderr
+    assert "2030" not in result.stderr  # dates are not echoed
+
+
+def test_check_refuses_deeply_nested_json() -> None:
+    result = subprocess.run([BONT, "check", "-"], input="[" * 100_000, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["plan"],
+        ["check"],
+        ["dilute"],
+        ["indication", "show"],
+        ["product", "show"],
+        ["knowledge", "audit"],
+        ["session", "record"],
+        ["patient", "add"],
+        ["lot", "add"],
+        ["billing", "export"],
+    ],
+)
+def test_every_help_page_renders(command: list[str]) -> None:
+    result = bont(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_plan_option_values_are_not_echoed_in_errors() -> None:
+    result = bont("plan", "--indication", "upper-limb-spasticity", "--product", "BOTOX", "--birth-date", "1999-99-99")
+    assert result.returncode == 2
+    assert "1999" not in result.stderr
+    huge = bont("plan", "--indication", "upper-limb-spasticity", "--product", "BOTOX", "--weight-kg", "1e999999")
+    assert huge.returncode == 2
+    assert huge.stderr.startswith("error: --weight-kg:")
+
+
+def test_plan_and_patient_file_must_agree() -> None:
+    result = bont(
+        "plan",
+        "--indication",
+        "upper-limb-spasticity",
+        "--product",
+        "BOTOX",
+        "--side",
+        "left",
+        "--weight-kg",
+        "30",
+        "--patient",
+        str(EXAMPLES / "patient-child.json"),
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --weight-kg: differs from the weight in the patient file")

@@ -15,7 +15,7 @@ from bont.domain.errors import PlanningError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import MuscleChoice, Plan, PlanRequest, SideChoice, make_plan
 from bont.domain.populations import Population
-from bont.domain.protocols import LabelStatus, Laterality, Protocol
+from bont.domain.protocols import LabelStatus, Protocol
 
 SESSION = date(2026, 11, 21)
 
@@ -35,7 +35,7 @@ def request_for(protocol: Protocol, weight: Decimal = Decimal(20), **changes: ob
         "variant": protocol.variant,
         "age_years": age,
         "weight_kg": weight,
-        "side": SideChoice.BOTH,
+        "side": SideChoice.LEFT,
     }
     fields.update(changes)
     return PlanRequest(**fields)  # type: ignore[arg-type]
@@ -75,7 +75,7 @@ def assert_reproduces_the_table(protocol: Protocol, plan: Plan) -> None:
     by_muscle = {m.muscle: m for m in plan.muscles}
     for row in (r for r in protocol.muscles if not r.optional):
         planned = by_muscle[row.muscle]
-        sides = 1 if row.laterality is not Laterality.PER_SIDE else 2  # side=both
+        sides = 1  # per-side rows on the left only; bilateral rows are totals
         per_side = planned.units.amount / sides
         if protocol.weight_bands:
             continue  # checked against the band table below
@@ -84,7 +84,7 @@ def assert_reproduces_the_table(protocol: Protocol, plan: Plan) -> None:
             if row.units.value.is_fixed:
                 assert per_side == row.units.value.minimum, (protocol.id, row.muscle)
         if row.sites is not None and row.sites.value.is_fixed:
-            assert len(planned.sites) == row.sites.value.minimum * sides, (protocol.id, row.muscle)
+            assert len(planned.sites) == row.sites.value.minimum, (protocol.id, row.muscle)
     if protocol.total_units is not None and protocol.total_units.value.is_fixed and not protocol.weight_bands:
         assert plan.total_units.amount == protocol.total_units.value.minimum, protocol.id
     if protocol.sites is not None and protocol.sites.value.is_fixed:
@@ -204,6 +204,7 @@ def test_pediatric_plans_respect_the_weight_based_cap(
     assert cap is not None
     assert isinstance(cap.value, WeightCappedDose)
     assert plan.total_units.amount <= cap.value.for_weight(weight).amount
+    assert plan.units_drawn.amount <= cap.value.for_weight(weight).amount  # volume rounding never crosses the cap
     for vial in plan.vials:
         assert vial.drawn.amount <= vial.vial_units  # no vial is drawn past its content
     assert plan.units_drawn.amount <= plan.vial_units_opened.amount
@@ -257,7 +258,19 @@ def test_a_product_without_a_protocol_is_refused_naming_the_product(knowledge: K
     assert "onabotulinumtoxinA" in refused.value.problem
 
 
-def test_explicit_doses_above_the_weight_cap_are_reported(knowledge: KnowledgeBase) -> None:
+def test_explicit_doses_above_the_weight_cap_need_a_reason_and_are_reported(knowledge: KnowledgeBase) -> None:
+    without_reason = PlanRequest(
+        "upper-limb-spasticity",
+        "DYSPORT",
+        SESSION,
+        age_years=Decimal(6),
+        weight_kg=Decimal(20),
+        side=SideChoice.LEFT,
+        muscles=(MuscleChoice("biceps-brachii", units=Decimal(400), sites=4),),
+    )
+    with pytest.raises(PlanningError) as refused:
+        make_plan(knowledge, without_reason)
+    assert refused.value.field == "deviation_reason"
     plan = make_plan(
         knowledge,
         PlanRequest(
@@ -271,11 +284,13 @@ def test_explicit_doses_above_the_weight_cap_are_reported(knowledge: KnowledgeBa
                 MuscleChoice("biceps-brachii", units=Decimal(200), sites=2),
                 MuscleChoice("flexor-carpi-radialis", units=Decimal(200), sites=2),
             ),
+            deviation_reason="severe spasticity, discussed with the family",
         ),
     )
     (above,) = [f for f in plan.findings if f.code == "dose-above-session-maximum"]
     assert above.severity == "warn"
-    assert "320 U at 20 kg" in above.message  # the lesser of 16 U/kg or 640 U
+    assert "320 U at this weight" in above.message  # the lesser of 16 U/kg or 640 U
+    assert plan.deviation_reason
     assert "total-outside-protocol-range" in {f.code for f in plan.findings}
 
 

@@ -138,9 +138,10 @@ def test_a_session_is_recorded_and_a_cumulative_overdose_is_refused(database_url
 
 def test_two_sessions_recorded_at_once_cannot_both_pass_the_cumulative_limit(database_url: str, tmp_path: Path) -> None:
     clinic = set_up(database_url, tmp_path)
-    sites = [{"muscle": "temporalis", "side": side, "units": 45} for side in ("left", "right")] + [
-        {"muscle": "occipitalis", "side": side, "units": 40} for side in ("left", "right")
-    ]  # 170 U: alone, 200 + 170 = 370 U passes; both racers, 540 U in 3 months, must not
+    sites = [{"muscle": "temporalis", "side": side, "units": 40} for side in ("left", "right")] + [
+        {"muscle": "occipitalis", "side": "left", "units": 40},
+        {"muscle": "occipitalis", "side": "right", "units": 35},
+    ]  # 155 U: alone, 200 + 155 = 355 U passes; both racers, 510 U in 3 months, must not
     heavy = clinic.session_file(
         "heavy",
         date="2026-10-15",

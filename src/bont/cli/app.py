@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -221,15 +222,20 @@ def _option(field: str) -> str:
     return OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
+MAXIMUM_NUMBER = Decimal(1_000_000)
+
+
 def _decimal(option: str, text: str | None, *, positive: bool = True) -> Decimal | None:
+    """A number from the command line; the message names the option, never the value (it may be a
+    patient's weight or age)."""
     if text is None:
         return None
     try:
         value = Decimal(text)
     except InvalidOperation:
-        _fail(f"{option}: '{text}' is not a number", 2)
-    if not value.is_finite() or (positive and value <= 0):
-        _fail(f"{option}: must be a number more than 0, got {text}", 2)
+        _fail(f"{option}: is not a number", 2)
+    if not value.is_finite() or value > MAXIMUM_NUMBER or value < 0 or (positive and value <= 0):
+        _fail(f"{option}: must be a number more than 0 and at most 1000000", 2)
     return value
 
 
@@ -238,7 +244,7 @@ def _muscle_choices(option: str, specs: list[str]) -> tuple[MuscleChoice, ...]:
     for spec in specs:
         match = MUSCLE_SPEC.match(spec.strip())
         if match is None:
-            _fail(f"{option}: '{spec}' is not MUSCLE[:left|right|both][=UNITS][/SITES]", 2)
+            _fail(f"{option}: '{spec}' is not MUSCLE:SIDE=UNITS/SITES (e.g. biceps-brachii:left=100/4)", 2)
         sites_text = match["sites"]
         if sites_text is not None and not sites_text.isdigit():
             _fail(f"{option}: sites must be a whole number, got '{sites_text}'", 2)
@@ -294,7 +300,8 @@ def plan(
     muscle: Annotated[
         list[str] | None,
         typer.Option(
-            help="Choose a muscle: MUSCLE[:left|right|both][=UNITS][/SITES]; repeat. Default: the protocol's."
+            help="Choose a muscle as MUSCLE:SIDE=UNITS/SITES, side, units and sites optional "
+            "(e.g. biceps-brachii:left=100/4); repeat. Default: the protocol's muscles."
         ),
     ] = None,
     optional: Annotated[
@@ -327,10 +334,19 @@ def plan(
             patient_file = read_patient_file(_read_text("--patient", patient))
         except InputError as error:
             _fail(f"--patient: {error.field}: {error.problem}", 2)
-        if born is None and age is None:
-            born = patient_file.patient.birth_date
-        if weight_kg is None and patient_file.patient.weight_kg is not None:
-            weight_kg = str(patient_file.patient.weight_kg)
+        recorded = patient_file.patient
+        # The plan and its check must be about the same patient: the file's values are used, and the options
+        # may only repeat them.
+        if recorded.birth_date is not None:
+            if born is not None and born != recorded.birth_date:
+                _fail("--birth-date: differs from the birth date in the patient file", 2)
+            if age is not None and _decimal("--age", age, positive=False) != recorded.age_years_on(session_date):
+                _fail("--age: differs from the age given by the patient file's birth date", 2)
+            born, age = recorded.birth_date, None
+        if recorded.weight_kg is not None:
+            if weight_kg is not None and _decimal("--weight-kg", weight_kg) != recorded.weight_kg:
+                _fail("--weight-kg: differs from the weight in the patient file", 2)
+            weight_kg = str(recorded.weight_kg)
     request = PlanRequest(
         indication=indication,
         product=product,
@@ -365,7 +381,15 @@ def plan(
             sites=tuple(SessionSite(s.muscle, s.side.value, s.units.amount, s.volume_ml) for s in made.sites),
             variant=made.protocol.variant,
         )
-        report = check(knowledge, patient_file.request_for(session_date, session))
+        checked_patient = replace(
+            patient_file.patient.to_domain(),
+            weight_kg=request.weight_kg,
+            age_years=request.age_years,
+        )
+        try:
+            report = check(knowledge, replace(patient_file.request_for(session_date, session), patient=checked_patient))
+        except PlanningError as error:
+            _fail(f"--patient: {error.field}: {error.problem}", 2)
         document["verdict"] = str(report.verdict)
         document["findings"] += documents.safety_document(report)["findings"]
     chosen = OutputFormat.JSON if as_json else output_format
@@ -383,9 +407,9 @@ def _read_text(option: str, path: Path) -> str:
     try:
         return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except OSError as error:
-        _fail(f"{option}: cannot read {path}: {error.strerror}", 2)
+        _fail(f"{option}: cannot read the file ({error.strerror})", 2)
     except UnicodeDecodeError:
-        _fail(f"{option}: {path} is not UTF-8 text", 2)
+        _fail(f"{option}: the file is not UTF-8 text", 2)
 
 
 @app.command("check")
@@ -418,7 +442,7 @@ def _date(option: str, text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        _fail(f"{option}: '{text}' is not a date (YYYY-MM-DD)", 2)
+        _fail(f"{option}: is not a date (YYYY-MM-DD)", 2)
 
 
 @app.command("dilute")

@@ -336,6 +336,9 @@ def plan(console: Console, p: dict[str, Any]) -> None:
         f"Units drawn {p['units_drawn']} U; waste {p['waste_units']} U; {p['syringes_1_ml']} syringe(s) of 1 mL; "
         f"HCPCS {p['billing']['hcpcs']} (1 billing unit = {p['billing']['units_per_billing_unit']} U)",
     )
+    if "verdict" in p:
+        styles = {"ok": "bold green", "warn": "bold yellow", "block": "bold red"}
+        _say(console, f"safety check: {p['verdict']}", styles[p["verdict"]])
     _findings(console, p["findings"])
     _say(console, "sources: " + "; ".join(_cite(s) for s in p["sources"]), "dim")
     _notice(console)

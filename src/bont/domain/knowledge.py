@@ -93,7 +93,8 @@ class KnowledgeBase:
             if any(str(code) == wanted for code in condition.icd10):
                 return condition
         for condition in self.conditions.values():
-            if "." in wanted and any(str(code).startswith(wanted) for code in condition.icd10):
+            # A category such as "G70" or "G70.0" covers the codes below it.
+            if len(wanted) >= 3 and any(str(code).startswith(wanted) for code in condition.icd10):
                 return condition
         text = _normalise(term)
         return next(
@@ -111,8 +112,9 @@ class KnowledgeBase:
         return tuple(i for i in self.indications.values() if any(str(c.value.code) == wanted for c in i.icd10))
 
     def find_drug_classes(self, generic_name: str) -> tuple[DrugClass, ...]:
-        text = _normalise(generic_name)
-        return tuple(c for c in self.drug_classes.values() if text in map(_normalise, c.members))
+        """Drug classes of a generic name; salts and strengths are ignored ("gentamicin sulfate 80 mg")."""
+        words = f" {_normalise(generic_name)} "
+        return tuple(c for c in self.drug_classes.values() if any(f" {_normalise(m)} " in words for m in c.members))
 
     def find_allergen(self, term: str) -> Allergen | None:
         text = _normalise(term)
@@ -133,6 +135,10 @@ class KnowledgeBase:
             vocabulary = [name for a in self.allergens.values() for name in (a.name, *a.aliases)]
         elif kind == "muscle":
             vocabulary = list(self.targets)
+        elif kind == "product":
+            vocabulary = [name for p in self.products.values() for name in (p.id, p.brand)]
+        elif kind == "indication":
+            vocabulary = list(self.indications)
         else:
             vocabulary = [name for c in self.conditions.values() for name in (c.name, *c.aliases)]
         return nearest(term, vocabulary, cutoff=cutoff)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
@@ -25,6 +25,7 @@ from bont.domain.products import Formulation, Product, Reconstitution
 from bont.domain.protocols import LabelStatus, Laterality, MuscleDose, Protocol
 from bont.domain.reconstitution import (
     SYRINGE_CAPACITY_ML,
+    SYRINGE_MARK_ML,
     UNIT_PRECISION,
     Concentration,
     Draw,
@@ -197,7 +198,7 @@ class _Planner:
         self.findings: list[Finding] = []
         self.deviations: list[str] = []
         if request.weight_kg is not None and request.weight_kg <= 0:
-            raise PlanningError("weight_kg", f"must be more than 0 kg, got {request.weight_kg}")
+            raise PlanningError("weight_kg", "must be more than 0 kg")
         if request.age_years is not None and request.age_years < 0:
             raise PlanningError("age_years", "cannot be negative")
         self.population = _population(request)
@@ -249,7 +250,7 @@ class _Planner:
         if band is None:
             lowest = min(b.value.minimum_kg for b in self.protocol.weight_bands)
             raise PlanningError(
-                "weight_kg", f"no dosing band for {format_amount(weight)} kg (the label gives none below {lowest} kg)"
+                "weight_kg", f"no dosing band for this weight (the label gives none below {format_amount(lowest)} kg)"
             )
         per_side = dict(band.value.muscle_units)
         if row.muscle in per_side:
@@ -357,11 +358,14 @@ class _Planner:
             MuscleChoice(c.muscle, c.side, c.units, c.sites, optional=True) for c in self.request.optional
         )
         muscles = [self.plan_muscle(choice) for choice in choices]
+        for choice, _, units, count in muscles:
+            if units < UNIT_PRECISION * count:
+                raise PlanningError("muscle", f"{choice.muscle}: the dose is too small to give in {count} site(s)")
         muscles = self.apply_session_cap(muscles)
         self.check_total(muscles)
-        largest_site = max((units / sites for _, _, units, sites in muscles), default=Decimal(0))
+        largest_site = max((units / count for _, _, units, count in muscles), default=Decimal(0))
         concentration, dilution_source = self.concentration(largest_site)
-        planned = tuple(self.place_sites(m, concentration) for m in muscles)
+        planned = self.within_session_limit(tuple(self.place_sites(m, concentration) for m in muscles))
         sites = [site for muscle in planned for site in muscle.sites]
         self.check_sites(sites)
         vials = self.open_vials(sites, concentration)
@@ -468,8 +472,14 @@ class _Planner:
         else:
             limit = cap.amount
         planned = self.planned_total(muscles)
-        if planned <= limit or not any(row and row.units_per_kg for _, row, _, _ in muscles):
+        if planned <= limit:
             return muscles
+        if not any(row and row.units_per_kg for _, row, _, _ in muscles):
+            raise PlanningError(
+                "muscle",
+                f"the protocol's standard rows add up to {format_amount(planned)} U, above its session maximum of "
+                f"{format_amount(limit)} U; choose the muscles to treat",
+            )
         factor = limit / planned
         self.report(
             Finding(
@@ -486,6 +496,37 @@ class _Planner:
             scaled.append((choice, row, reduced, sites))
         return scaled
 
+    def session_limit(self) -> Decimal | None:
+        maximum = self.protocol.session_maximum
+        if maximum is None:
+            return None
+        if isinstance(maximum.value, Units):
+            return maximum.value.amount
+        weight = self.request.weight_kg
+        return maximum.value.for_weight(weight).amount if weight is not None else None
+
+    def within_session_limit(self, planned: tuple[PlannedMuscle, ...]) -> tuple[PlannedMuscle, ...]:
+        """Volume rounding must not carry a capped dose over its cap: take one syringe mark off the largest
+        sites until the units delivered fit again (199.8 U planned must not become 200 U drawn)."""
+        limit = self.session_limit()
+        sites = [site for muscle in planned for site in muscle.sites]
+        if limit is None or _drawn(sites) <= limit or sum(s.units.amount for s in sites) > limit:
+            return planned
+        muscles = [list(muscle.sites) for muscle in planned]
+        while _drawn([site for group in muscles for site in group]) > limit:
+            group, index = max(
+                ((g, i) for g, group in enumerate(muscles) for i in range(len(group))),
+                key=lambda gi: muscles[gi[0]][gi[1]].volume_ml,
+            )
+            site = muscles[group][index]
+            volume = site.volume_ml - SYRINGE_MARK_ML
+            concentration = site.draw.delivered.amount / site.volume_ml
+            muscles[group][index] = replace(
+                site,
+                draw=replace(site.draw, volume_ml=volume, delivered=self.units(volume * concentration)),
+            )
+        return tuple(replace(muscle, sites=tuple(group)) for muscle, group in zip(planned, muscles, strict=True))
+
     def check_total(self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]) -> None:
         """Compare the planned total with the protocol's range and its session maximum."""
         total = self.planned_total(muscles)
@@ -499,19 +540,16 @@ class _Planner:
             if isinstance(cap, Units):
                 limit = cap.amount
             if limit is not None and total > limit:
-                self.report(
-                    Finding(
-                        Severity.WARN,
-                        "dose-above-session-maximum",
-                        f"the plan totals {format_amount(total)} U; the protocol's session maximum is {cap}"
-                        + (
-                            f" = {format_amount(limit)} U at {format_amount(weight)} kg"
-                            if weight and isinstance(cap, WeightCappedDose)
-                            else ""
-                        ),
-                        maximum.citation,
-                    )
+                message = f"the plan totals {format_amount(total)} U; the protocol's session maximum is {cap}" + (
+                    f" = {format_amount(limit)} U at this weight"
+                    if weight and isinstance(cap, WeightCappedDose)
+                    else ""
                 )
+                if maximum.citation.may_block:
+                    # Above a label maximum the plan is a deviation: allowed only with a written reason.
+                    self.deviate("dose-above-session-maximum", message, maximum.citation)
+                else:
+                    self.report(Finding(Severity.WARN, "dose-above-session-maximum", message, maximum.citation))
         expected = protocol.total_units
         if expected is not None and not expected.value.minimum <= standard <= expected.value.maximum:
             self.report(

@@ -33,13 +33,16 @@ class StrictModel(BaseModel):
 class PatientIn(StrictModel):
     birth_date: date | None = None
     sex: str | None = None
-    weight_kg: Decimal | None = Field(default=None, gt=0, le=500)
+    weight_kg: Decimal | None = Field(default=None, ge=Decimal("0.3"), le=500)
     conditions: list[str] = []
     medications: list[str] = []
     allergies: list[str] = []
     pregnant: bool = False
     breastfeeding: bool = False
     catheterizes: bool = False
+
+    def age_years_on(self, day: date) -> Decimal | None:
+        return self.to_domain().age_on(day)
 
     def to_domain(self) -> Patient:
         return Patient(
@@ -59,21 +62,21 @@ class HistoryIn(StrictModel):
     date: date
     product: str
     indication: str
-    units: Decimal = Field(gt=0)
+    units: Decimal = Field(gt=0, le=100_000)
     sites: list[dict[str, Any]] = []  # recorded for reference; the check uses the units
 
 
 class SiteIn(StrictModel):
     muscle: str
     side: str | None = None
-    units: Decimal = Field(gt=0)
-    volume_ml: Decimal | None = Field(default=None, gt=0)
+    units: Decimal = Field(gt=0, le=100_000)
+    volume_ml: Decimal | None = Field(default=None, gt=0, le=1000)
 
 
 class PlanIn(StrictModel):
     product: str
     indication: str
-    total_units: Decimal | None = Field(default=None, gt=0)
+    total_units: Decimal | None = Field(default=None, gt=0, le=100_000)
     sites: list[SiteIn] = []
     variant: str | None = None
 
@@ -139,11 +142,18 @@ def first_error(error: ValidationError) -> InputError:
     return InputError(field, first["msg"])
 
 
+MAX_DOCUMENT_CHARACTERS = 5_000_000
+
+
 def parse_json(text: str) -> Any:
+    if len(text) > MAX_DOCUMENT_CHARACTERS:
+        raise InputError("(document)", "is too large")
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
         raise InputError("(document)", f"not valid JSON (line {error.lineno}, column {error.colno})") from error
+    except RecursionError as error:
+        raise InputError("(document)", "is nested too deeply") from error
 
 
 def read_check(text: str) -> CheckRequest:

@@ -13,7 +13,7 @@ from bont.domain.indications import Indication
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.populations import ADULT_AGE_YEARS, Population
 from bont.domain.products import Product
-from bont.domain.protocols import Protocol
+from bont.domain.protocols import Protocol, Route
 from bont.domain.safety.model import Administration, CheckRequest
 from bont.domain.windows import Window
 
@@ -27,6 +27,7 @@ class Context:
     population: Population
     age_years: Decimal | None
     protocol: Protocol | None
+    limits_protocol: Protocol | None  # the protocol whose limits apply (the adult one for a minor without one)
     history: tuple[Administration, ...]  # earlier administrations of known products, up to the session date
 
     @property
@@ -41,6 +42,12 @@ class Context:
     @property
     def weight_kg(self) -> Decimal | None:
         return self.request.patient.weight_kg
+
+    @property
+    def routes(self) -> frozenset[Route]:
+        """Every route the indication is given by, whatever the product: a bladder indication stays a bladder
+        indication even when no protocol exists for this product or age."""
+        return frozenset(protocol.route for protocol in self.indication.protocols)
 
     @property
     def planned(self) -> Units:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from enum import StrEnum
 
 from bont.domain.errors import PlanningError, UnknownIdError
 from bont.domain.findings import Finding, Severity
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.populations import Population
 from bont.domain.protocols import Protocol
-from bont.domain.safety.context import Context, population_for
+from bont.domain.safety.context import Context, as_utc, population_for
 from bont.domain.safety.model import CheckRequest
 from bont.domain.safety.rules import RULES
+
+MAX_UNITS = Decimal(100000)
 
 
 class Verdict(StrEnum):
@@ -58,21 +62,96 @@ def _protocol(ctx_protocols: tuple[Protocol, ...], request: CheckRequest) -> Pro
     return ctx_protocols[0]
 
 
-def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
-    """Check a plan against the label, the patient and the whole history; raises ``PlanningError`` (naming
-    the field) when the plan's product or indication is not known, since nothing could then be checked."""
+SIDES = ("left", "right", "midline")
+
+
+def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> CheckRequest:
+    """Validate the request and resolve brand names and aliases to ids, so that "BOTOX" in the history
+    counts as onabotulinumtoxinA; raises ``PlanningError`` naming the field for anything that cannot be
+    checked at all. Unknown history products and indications are kept, to be reported as findings."""
     try:
-        product = knowledge.product(request.plan.product)
+        product = knowledge.product(request.plan.product).id
     except UnknownIdError as error:
         raise PlanningError("plan.product", str(error)) from error
     try:
-        indication = knowledge.indication(request.plan.indication)
+        indication = knowledge.indication(request.plan.indication).id
     except UnknownIdError as error:
         raise PlanningError("plan.indication", str(error)) from error
-    if request.plan.units < 0 or any(site.units <= 0 for site in request.plan.sites):
-        raise PlanningError("plan.sites", "units must be more than 0")
+    patient = request.patient
+    if patient.birth_date is not None and patient.birth_date > request.on:
+        raise PlanningError("patient.birth_date", "is after the session date")
+    if patient.weight_kg is not None and not Decimal("0.3") <= patient.weight_kg <= 500:
+        raise PlanningError("patient.weight_kg", "must be between 0.3 and 500 kg")
+    sites = []
+    for index, site in enumerate(request.plan.sites):
+        if not Decimal("0.01") <= site.units <= MAX_UNITS:
+            raise PlanningError(f"plan.sites.{index}.units", "must be between 0.01 and 100000")
+        side = site.side.casefold() if site.side else None
+        if side is not None and side not in SIDES:
+            raise PlanningError(f"plan.sites.{index}.side", "must be left, right or midline")
+        try:
+            muscle = knowledge.target(site.muscle).id
+        except UnknownIdError:
+            muscle = site.muscle  # reported as an unrecognised term
+        sites.append(replace(site, muscle=muscle, side=side))
+    total = request.plan.total_units
+    site_sum = sum((site.units for site in sites), Decimal(0))
+    if total is not None and not Decimal(0) < total <= MAX_UNITS:
+        raise PlanningError("plan.total_units", "must be between 0 and 100000")
+    if total is not None and sites and total != site_sum:
+        raise PlanningError("plan.total_units", "differs from the sum of the sites' units")
+    history = []
+    for index, item in enumerate(request.history):
+        if item.on > request.on:
+            raise PlanningError(f"history.{index}.date", "is after the session date")
+        if not Decimal(0) < item.units <= MAX_UNITS:
+            raise PlanningError(f"history.{index}.units", "must be between 0 and 100000")
+        history.append(
+            replace(
+                item,
+                product=_product_id(knowledge, item.product),
+                indication=_indication_id(knowledge, item.indication),
+            )
+        )
+    at = request.at
+    vials = []
+    for index, vial in enumerate(request.vials):
+        if vial.reconstituted_at is not None and at is not None and as_utc(vial.reconstituted_at) > as_utc(at):
+            raise PlanningError(f"vials.{index}.reconstituted_at", "is after the moment of drawing")
+        vials.append(replace(vial, product=_product_id(knowledge, vial.product)))
+    return replace(
+        request,
+        plan=replace(request.plan, product=product, indication=indication, sites=tuple(sites)),
+        history=tuple(history),
+        vials=tuple(vials),
+    )
+
+
+def _product_id(knowledge: KnowledgeBase, name: str) -> str:
+    try:
+        return knowledge.product(name).id
+    except UnknownIdError:
+        return name
+
+
+def _indication_id(knowledge: KnowledgeBase, name: str) -> str:
+    try:
+        return knowledge.indication(name).id
+    except UnknownIdError:
+        return name
+
+
+def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
+    """Check a plan against the label, the patient and the whole history; raises ``PlanningError`` (naming
+    the field) for input that cannot be checked at all (an unknown plan product, a date in the future)."""
+    request = _resolved(knowledge, request)
+    product = knowledge.products[request.plan.product]
+    indication = knowledge.indications[request.plan.indication]
     age = request.patient.age_on(request.on)
     population = population_for(age)
+    protocols = indication.protocols_for(product.id, population)
+    # A minor with no protocol of their own is held at least to the adult protocol's limits.
+    limits_from = protocols or indication.protocols_for(product.id, Population.ADULT)
     ctx = Context(
         knowledge=knowledge,
         request=request,
@@ -80,8 +159,9 @@ def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
         indication=indication,
         population=population,
         age_years=age,
-        protocol=_protocol(indication.protocols_for(product.id, population), request),
-        history=tuple(item for item in request.history if item.product in knowledge.products and item.on <= request.on),
+        protocol=_protocol(protocols, request),
+        limits_protocol=_protocol(limits_from, request),
+        history=tuple(item for item in request.history if item.product in knowledge.products),
     )
-    findings = tuple(finding for rule in RULES for finding in rule(ctx))
+    findings = tuple(dict.fromkeys(finding for rule in RULES for finding in rule(ctx)))
     return SafetyReport(_verdict(findings), findings, ctx.protocol.id if ctx.protocol else None)

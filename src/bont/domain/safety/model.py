@@ -18,10 +18,11 @@ class Patient:
     pregnant: bool = False
     breastfeeding: bool = False
     catheterizes: bool = False  # performs clean intermittent self-catheterisation
+    age_years: Decimal | None = None  # when only the age is known, not the birth date
 
     def age_on(self, day: date) -> Decimal | None:
         if self.birth_date is None:
-            return None
+            return self.age_years
         years = day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
         return Decimal(years)
 

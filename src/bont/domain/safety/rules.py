@@ -19,6 +19,7 @@ from bont.domain.products import LimitScope
 from bont.domain.protocols import LabelStatus, Route
 from bont.domain.safety.context import Context, as_utc, describe_limit, limit_finding
 from bont.domain.vocabulary import Concern, Interaction
+from bont.domain.windows import Window
 
 Rule = Callable[[Context], Iterator[Finding]]
 
@@ -33,7 +34,13 @@ CERVICAL_INDICATIONS = ("cervical-dystonia", "sialorrhea")
 # bont's own threshold, not a label figure: a session at 75% or more of the product's maximum is called
 # high-dose when explaining dysphagia and breathing risk (it changes a message, never a severity).
 HIGH_DOSE_FRACTION = Decimal("0.75")
-NEAR_MISS = 0.85  # spelling similarity above which an unknown term is probably a misspelt known one
+EYELID_INDICATIONS = ("blepharospasm", "hemifacial-spasm")
+CONCERN_CODES = {
+    Concern.AUTONOMIC_DYSREFLEXIA: "autonomic-dysreflexia-risk",
+    Concern.CORNEAL_EXPOSURE: "corneal-exposure-risk",
+    Concern.BLEEDING_RISK: "bleeding-risk",
+    Concern.CARDIOVASCULAR_DISEASE: "cardiovascular-disease",
+}
 
 
 def _u(amount: Decimal) -> str:
@@ -48,10 +55,34 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     or the product's (XEOMIN: 400 U per session for any indications, §2.1; DYSPORT adult spasticity: 1500 U
     per session, upper and lower limbs combined). Same-day doses of the same product count as one session."""
     limits: list[tuple[Units, Citation, tuple[str, ...] | None, str]] = []
-    if ctx.protocol is not None and ctx.protocol.session_maximum is not None:
-        protocol_maximum = ctx.protocol.session_maximum
+    protocol = ctx.limits_protocol
+    owner = "the protocol's" if protocol is ctx.protocol else "the adult protocol's"
+    if protocol is not None and protocol.session_maximum is not None:
+        protocol_maximum = protocol.session_maximum
         if isinstance(protocol_maximum.value, Units):
-            limits.append((protocol_maximum.value, protocol_maximum.citation, (ctx.indication.id,), "the protocol's"))
+            limits.append(
+                (
+                    protocol_maximum.value,
+                    protocol_maximum.citation,
+                    (ctx.indication.id,),
+                    f"{owner} per-session maximum",
+                )
+            )
+    if protocol is not None and protocol.total_units is not None:
+        # The label's dose (the top of its range) is also a limit; where the label gives it as advice, it warns.
+        top = protocol.total_units
+        limits.append((Units(ctx.product.id, top.value.maximum), top.citation, (ctx.indication.id,), f"{owner} dose"))
+    if protocol is not None and protocol.weight_bands and ctx.weight_kg is not None:
+        band = protocol.weight_band(ctx.weight_kg)
+        if band is not None:
+            limits.append(
+                (
+                    Units(ctx.product.id, band.value.total_units),
+                    band.citation,
+                    (ctx.indication.id,),
+                    "the weight band's dose",
+                )
+            )
     for limit in ctx.product.limits:
         value = limit.value
         if (
@@ -60,7 +91,7 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
             and value.applies_to(ctx.indication.id, ctx.population)
         ):
             scope = None if value.scope is LimitScope.ALL_INDICATIONS else value.indications
-            limits.append((value.maximum, limit.citation, scope, f"{ctx.product.brand}'s"))
+            limits.append((value.maximum, limit.citation, scope, f"{ctx.product.brand}'s per-session maximum"))
     for maximum, citation, scope, whose in limits:
         same_day = sum(
             (
@@ -76,8 +107,7 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
             yield limit_finding(
                 "session-dose-exceeds-maximum",
                 citation,
-                f"{_u(total)} of {ctx.product.brand} in this session{earlier} is above {whose} per-session "
-                f"maximum of {_u(maximum.amount)}",
+                f"{_u(total)} of {ctx.product.brand} in this session{earlier} is above {whose} of {_u(maximum.amount)}",
             )
 
 
@@ -130,8 +160,9 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     6 U/kg or 200 U; DYSPORT pediatric upper limb 16 U/kg or 640 U, lower limb 15 or 30 U/kg or 1000 U,
     both together 30 U/kg or 1000 U; BOTOX pediatric NDO 6 U/kg or 200 U) and the protocol's U/kg range."""
     caps = []
-    if ctx.protocol is not None and ctx.protocol.session_maximum is not None:
-        maximum = ctx.protocol.session_maximum
+    protocol = ctx.limits_protocol
+    if protocol is not None and protocol.session_maximum is not None:
+        maximum = protocol.session_maximum
         if isinstance(maximum.value, WeightCappedDose):
             caps.append((maximum.value, maximum.citation))
     for limit in ctx.product.limits:
@@ -158,14 +189,21 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 citation,
                 f"{_u(ctx.planned.amount)} is above {describe_limit(cap, ctx.weight_kg)}",
             )
-    per_kg = ctx.protocol.total_units_per_kg if ctx.protocol else None
-    if per_kg is not None and ctx.weight_kg is not None:
-        dose_per_kg = ctx.planned.amount / ctx.weight_kg
-        if dose_per_kg > per_kg.value.maximum:
+    per_kg = protocol.total_units_per_kg if protocol else None
+    if per_kg is not None and ctx.weight_kg is None:
+        yield Finding(
+            Severity.WARN,
+            "weight-based-dose-exceeds-maximum",
+            f"the dose is {per_kg.value}: record the patient's weight to check it",
+            per_kg.citation,
+        )
+    elif per_kg is not None and ctx.weight_kg is not None:
+        allowed = per_kg.value.maximum * ctx.weight_kg
+        if ctx.planned.amount > allowed:
             yield limit_finding(
                 "weight-based-dose-exceeds-maximum",
                 per_kg.citation,
-                f"{format_amount(round(dose_per_kg, 2))} U/kg is above the label's {per_kg.value}",
+                f"{_u(ctx.planned.amount)} is above {per_kg.value} × {format_amount(ctx.weight_kg)} kg = {_u(allowed)}",
             )
 
 
@@ -174,7 +212,7 @@ def site_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     no more than 50 U per site; the sternocleidomastoid limited to 100 U (advice, to reduce dysphagia);
     blepharospasm little benefit above 5 U per site (advice); DYSPORT 1 mL (adults) or 0.5 mL (children)
     per site; strabismus 25 U in one muscle."""
-    protocol = ctx.protocol
+    protocol = ctx.limits_protocol
     if protocol is None:
         return
     sites = ctx.request.plan.sites
@@ -220,10 +258,16 @@ def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
     """A new session of the same indication sooner than the label's minimum interval (BOTOX bladder and
     spasticity: no sooner than 12 weeks; DYSPORT pediatric upper limb: 16 weeks; XEOMIN sialorrhea:
     16 weeks; MYOBLOC sialorrhea: every 3 months). Says the earliest allowed date."""
-    protocol = ctx.protocol
+    protocol = ctx.limits_protocol
     if protocol is None or protocol.min_interval_days is None:
         return
-    earlier = [item for item in ctx.history if item.indication == ctx.indication.id and item.on < ctx.on]
+    # BOTOX bladder injections count together: "no sooner than 12 weeks after the prior bladder injection".
+    group = {ctx.indication.id}
+    if Route.INTRADETRUSOR in ctx.routes:
+        group |= {
+            i.id for i in ctx.knowledge.indications.values() if any(p.route is Route.INTRADETRUSOR for p in i.protocols)
+        }
+    earlier = [item for item in ctx.history if item.indication in group and item.on < ctx.on]
     if not earlier:
         return
     last = max(earlier, key=lambda item: item.on)
@@ -234,7 +278,8 @@ def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
         yield limit_finding(
             "retreatment-interval-too-short",
             minimum.citation,
-            f"the last {ctx.indication.name.lower()} session was {days} days ago ({last.on.isoformat()}, "
+            f"the last {ctx.knowledge.indications[last.indication].name.lower()} session was {days} days ago "
+            f"({last.on.isoformat()}, "
             f"{ctx.knowledge.products[last.product].brand}); the minimum interval is {minimum.value} days, "
             f"so the earliest date is {earliest.isoformat()}",
         )
@@ -245,7 +290,7 @@ def other_botulinum_toxin_recently(ctx: Context) -> Iterator[Finding]:
     giving different toxins at the same time or within several months is unknown and weakness may be
     potentiated. The other product's units are reported on their own, never summed with this product's."""
     caution = ctx.knowledge.cautions["other-botulinum-toxin"]
-    start = ctx.on - timedelta(days=caution.days)
+    start = Window(days=caution.days).start(ctx.on)
     others = [item for item in ctx.history if item.product != ctx.product.id and start <= item.on <= ctx.on]
     citation = caution.citation
     for item in sorted(others, key=lambda i: i.on):
@@ -341,17 +386,17 @@ def contraindication(ctx: Context) -> Iterator[Finding]:
         if allergen is None:
             continue
         if allergen.id == toxin.id:
-            yield Finding(
-                Severity.BLOCK, "contraindication", f"hypersensitivity to a botulinum toxin ({allergy})", toxin.citation
+            yield limit_finding(
+                "contraindication", toxin.citation, f"hypersensitivity to a botulinum toxin ({allergy})"
             )
         elif allergen.id in excipients:
-            yield Finding(
-                Severity.BLOCK,
+            # The excipient's own citation decides: an unverified excipient warns instead of blocking.
+            yield limit_finding(
                 "contraindication",
+                excipients[allergen.id],
                 f"{ctx.product.brand} contains {allergen.name.lower()} and the patient is allergic to {allergy}",
-                allergen.citation,
             )
-    bladder = ctx.protocol is not None and ctx.protocol.route in BLADDER_ROUTES
+    bladder = bool(ctx.routes & set(BLADDER_ROUTES))
     for term in patient.conditions:
         condition = ctx.knowledge.find_condition(term)
         if condition is None:
@@ -438,7 +483,7 @@ def drug_interaction(ctx: Context) -> Iterator[Finding]:
     """Medicines that interact (labels' §7): aminoglycosides and other agents interfering with neuromuscular
     transmission, muscle relaxants (potentiated weakness), anticholinergics (potentiated systemic
     anticholinergic effects); anticoagulants and antiplatelets before intradetrusor or endoscopic injection."""
-    procedural = ctx.protocol is not None and ctx.protocol.route in PROCEDURAL_ROUTES
+    procedural = bool(ctx.routes & set(PROCEDURAL_ROUTES))
     for medication in ctx.request.patient.medications:
         for drug_class in ctx.knowledge.find_drug_classes(medication):
             if drug_class.interaction is Interaction.PROCEDURAL_BLEEDING:
@@ -487,6 +532,39 @@ def pregnancy_or_lactation(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def other_recorded_conditions(ctx: Context) -> Iterator[Finding]:
+    """The remaining label warnings about the patient's conditions: autonomic dysreflexia with intradetrusor
+    injection (BOTOX §5.11), reduced blinking and corneal exposure with facial-nerve disorders in blepharospasm,
+    bleeding disorders before intradetrusor or endoscopic injection, and pre-existing cardiovascular disease
+    (DAXXIFY warnings). With the rules above, every recognised condition is read by some rule."""
+    relevant = {
+        Concern.AUTONOMIC_DYSREFLEXIA: (
+            bool(ctx.routes & set(BLADDER_ROUTES)),
+            "autonomic dysreflexia may follow intradetrusor injection; monitor during and after",
+        ),
+        Concern.CORNEAL_EXPOSURE: (
+            ctx.indication.id in EYELID_INDICATIONS,
+            "reduced blinking after eyelid injection can expose the cornea; protect the eye",
+        ),
+        Concern.BLEEDING_RISK: (
+            bool(ctx.routes & set(PROCEDURAL_ROUTES)),
+            "bleeding risk at an intradetrusor or endoscopic injection",
+        ),
+        Concern.CARDIOVASCULAR_DISEASE: (True, "pre-existing cardiovascular disease: use with caution"),
+    }
+    for term in ctx.request.patient.conditions:
+        condition = ctx.knowledge.find_condition(term)
+        if condition is None or condition.concern not in relevant:
+            continue
+        applies, text = relevant[condition.concern]
+        yield Finding(
+            Severity.WARN if applies else Severity.INFO,
+            CONCERN_CODES[condition.concern],
+            f"{condition.name} ({term}): {text if applies else 'noted; not relevant to this injection'}",
+            condition.citation,
+        )
+
+
 # -- terms bont does not know
 
 
@@ -496,10 +574,10 @@ def unrecognized_term(ctx: Context) -> Iterator[Finding]:
     patient = ctx.request.patient
     for term in patient.conditions:
         if ctx.knowledge.find_condition(term) is None and not ctx.knowledge.indications_coded(term):
-            yield _unknown(ctx, "condition", term, Severity.INFO)
+            yield _unknown(ctx, "condition", term, Severity.WARN)
     for medication in patient.medications:
         if not ctx.knowledge.find_drug_classes(medication):
-            yield _unknown(ctx, "medication", medication, Severity.INFO)
+            yield _unknown(ctx, "medication", medication, Severity.WARN)
     for allergy in patient.allergies:
         if ctx.knowledge.find_allergen(allergy) is None:
             yield _unknown(ctx, "allergy", allergy, Severity.WARN)
@@ -517,17 +595,12 @@ def unrecognized_term(ctx: Context) -> Iterator[Finding]:
         if item.product not in ctx.knowledge.products:
             yield _unknown(ctx, "product in the history", item.product, Severity.WARN)
         elif item.indication not in ctx.knowledge.indications:
-            yield _unknown(ctx, "indication in the history", item.indication, Severity.INFO)
+            yield _unknown(ctx, "indication in the history", item.indication, Severity.WARN)
 
 
 def _unknown(ctx: Context, kind: str, term: str, severity: Severity) -> Finding:
-    lookup = kind.split()[0]
-    vocabulary_kind = {"product": "medication", "indication": "condition"}.get(lookup, lookup)
-    near = ctx.knowledge.nearest_terms(term, vocabulary_kind)
+    near = ctx.knowledge.nearest_terms(term, kind.split()[0])
     hint = f"; did you mean {', '.join(near)}?" if near else ""
-    # A near miss of a known term is worth a warning: "gentamycin" may well be gentamicin.
-    if severity is Severity.INFO and ctx.knowledge.nearest_terms(term, vocabulary_kind, cutoff=NEAR_MISS):
-        severity = Severity.WARN
     return Finding(
         severity,
         "unrecognized-term",
@@ -585,6 +658,7 @@ RULES: tuple[Rule, ...] = (
     swallowing_or_breathing_risk,
     drug_interaction,
     pregnancy_or_lactation,
+    other_recorded_conditions,
     unrecognized_term,
     vial_checks,
 )
