@@ -368,3 +368,79 @@ def test_backup_on_postgresql_gives_pg_dump_guidance(postgres_server_url: str, t
     result = clinic.run("backup", str(tmp_path / "x.sqlite3"))
     assert result.returncode == 2
     assert "pg_dump" in result.stderr
+
+
+def test_patient_updates_are_dated_and_feed_the_check(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    assert (
+        clinic.run(
+            "patient",
+            "update",
+            "FICT-0001",
+            "--date",
+            "2026-11-01",
+            "--add-medication",
+            "gentamicin",
+            "--pregnant",
+            "--weight-kg",
+            "66",
+        ).returncode
+        == 0
+    )
+    shown = clinic.ok("patient", "show", "FICT-0001")
+    assert shown["medications"] == ["gentamicin"]
+    assert shown["reproductive_status"][0]["status"] == "pregnant"
+    assert sorted(w["kg"] for w in shown["weights"]) == [64.0, 66.0]
+    refused = clinic.run("session", "record", str(clinic.session_file("one")))
+    assert refused.returncode == 2
+    assert "drug-interaction" in refused.stderr
+    assert "pregnancy-or-lactation" in refused.stderr
+    acknowledged = clinic.session_file(
+        "two", acknowledgements={"drug-interaction": "stopped yesterday", "pregnancy-or-lactation": "discussed"}
+    )
+    assert clinic.run("session", "record", str(acknowledged)).returncode == 0
+    assert clinic.run("patient", "update", "FICT-0001", "--stop-medication", "warfarin").returncode == 2
+    assert [p["mrn"] for p in clinic.ok("patient", "list", "--search", "fictional")] == ["FICT-0001"]
+
+
+def test_session_billing_summary(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    vials = clinic.ok(
+        "lot",
+        "add",
+        "--product",
+        "DYSPORT",
+        "--lot",
+        "BILL-LOT",
+        "--expiry",
+        "2027-12-31",
+        "--quantity",
+        "1",
+        "--vial-units",
+        "500",
+    )["vials"]
+    assert (
+        clinic.run("lot", "reconstitute", str(vials[0]), "--diluent-ml", "2.5", "--at", "2026-11-21T09:00").returncode
+        == 0
+    )
+    session = clinic.session_file(
+        "dysport",
+        product="DYSPORT",
+        indication="cervical-dystonia",
+        guidance="emg",
+        sites=[
+            {"muscle": "splenius-capitis", "side": "left", "units": 200},
+            {"muscle": "trapezius", "side": "left", "units": 200},
+        ],
+        draws=[{"vial": vials[0], "units": 400}],
+        discard=[vials[0]],
+    )
+    recorded = clinic.run("session", "record", str(session), "--json")
+    assert recorded.returncode == 0, recorded.stderr
+    session_id = json.loads(recorded.stdout)["session_id"]
+    lines = clinic.ok("billing", "session", str(session_id))["lines"]
+    assert [(line["modifier"], line["units"], line["billing_units"]) for line in lines] == [
+        ("", 400, 80),
+        ("JW", 100, 20),
+    ]
+    assert lines[0]["cpt"] == ["64616", "95874"]

@@ -174,6 +174,20 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
         "conditions": [c.term for c in row.conditions.all()],
         "medications": [m.generic_name for m in row.medications.all()],
         "allergies": [a.substance for a in row.allergies.all()],
+        "reproductive_status": [
+            {"status": r.status, "from": r.from_date.isoformat(), "to": r.to_date.isoformat() if r.to_date else None}
+            for r in row.reproductive_statuses.all()
+        ],
+        "adverse_events": [
+            {
+                "event": e.event,
+                "onset": e.onset.isoformat(),
+                "severity": e.severity,
+                "session": e.suspected_session_id,
+                "outcome": e.outcome,
+            }
+            for e in row.adverse_events.order_by("onset")
+        ],
         "sessions": [
             {
                 "id": s.pk,
@@ -197,6 +211,11 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
     for s in document["sessions"]:
         table.add_row(*(escape(str(s[k])) for k in ("id", "date", "product", "indication", "units", "verdict")))
     stdout.print(table)
+    for event in document["adverse_events"]:
+        stdout.print(
+            f"adverse event: {event['event']} ({event['severity']}) from {event['onset']}, session {event['session']}",
+            highlight=False,
+        )
 
 
 @lot_app.command("add")
@@ -493,3 +512,96 @@ def demo() -> None:
         f"({counts['refused']} planned sessions were refused by the safety check and not recorded)"
     )
     stdout.print("demo users (password " + DEMO_PASSWORD + "): " + ", ".join(f"{u} ({r})" for u, r in USERS))
+
+
+@patient_app.command("list")
+def patient_list(
+    search: Annotated[str, typer.Option(help="Part of a name or MRN.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """List patients (at most 500), optionally searching by name or MRN."""
+    setup_database()
+    from bont.clinic.registry import list_patients
+
+    rows = list_patients(search)
+    if as_json:
+        _emit(rows)
+        return
+    table = Table(title="Patients")
+    for column in ("MRN", "name", "born", "sessions"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(escape(row["mrn"]), escape(row["name"]), row["birth_date"], str(row["sessions"]))
+    stdout.print(table)
+
+
+@patient_app.command("update")
+def patient_update(
+    mrn: str,
+    on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+    weight_kg: Annotated[str | None, typer.Option(help="A new weight measurement.")] = None,
+    add_condition: Annotated[list[str] | None, typer.Option(help="ICD-10-CM code or name; repeat.")] = None,
+    resolve_condition: Annotated[list[str] | None, typer.Option(help="Mark a recorded condition resolved.")] = None,
+    add_medication: Annotated[list[str] | None, typer.Option()] = None,
+    stop_medication: Annotated[list[str] | None, typer.Option()] = None,
+    add_allergy: Annotated[list[str] | None, typer.Option()] = None,
+    pregnant: Annotated[bool | None, typer.Option("--pregnant/--not-pregnant")] = None,
+    breastfeeding: Annotated[bool | None, typer.Option("--breastfeeding/--not-breastfeeding")] = None,
+    catheterizes: Annotated[bool | None, typer.Option("--catheterizes/--no-catheterizes")] = None,
+) -> None:
+    """Add to a patient's record: a weight, conditions, medicines, allergies, pregnancy or breastfeeding.
+    Nothing is overwritten; every change is dated and audited."""
+    setup_database()
+    from bont.clinic.registry import PatientUpdate, RecordsError, update_patient
+
+    try:
+        update_patient(
+            mrn,
+            PatientUpdate(
+                on=_parse_date("--date", on) if on else date.today(),
+                weight_kg=_decimal("--weight-kg", weight_kg),
+                add_conditions=tuple(add_condition or ()),
+                resolve_conditions=tuple(resolve_condition or ()),
+                add_medications=tuple(add_medication or ()),
+                stop_medications=tuple(stop_medication or ()),
+                add_allergies=tuple(add_allergy or ()),
+                pregnant=pregnant,
+                breastfeeding=breastfeeding,
+                catheterizes=catheterizes,
+            ),
+        )
+    except RecordsError as error:
+        _fail(f"{'MRN' if error.field == 'mrn' else '--' + error.field}: {error.problem}")
+    stdout.print("patient record updated")
+
+
+@billing_app.command("session")
+def billing_session(session: Annotated[int, typer.Argument(help="Session id.")], as_json: JsonOption = False) -> None:
+    """The billing summary of one session: HCPCS units administered and discarded (JW/JZ) and CPT codes."""
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic.registry import RecordsError, session_billing
+
+    try:
+        lines = session_billing(knowledge, session)
+    except RecordsError as error:
+        _fail(f"SESSION: {error.problem}")
+    rows: list[dict[str, Any]] = [
+        {
+            "hcpcs": line.hcpcs,
+            "modifier": line.modifier,
+            "units": float(line.units),
+            "billing_units": float(line.billing_units),
+            "cpt": line.cpt.split(),
+        }
+        for line in lines
+    ]
+    if as_json:
+        _emit({"session_id": session, "lines": rows})
+        return
+    table = Table(title=f"Billing for session {session}")
+    for column in ("HCPCS", "modifier", "units", "billing units", "CPT"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["hcpcs"], row["modifier"], str(row["units"]), str(row["billing_units"]), " ".join(row["cpt"]))
+    stdout.print(table)

@@ -231,3 +231,88 @@ def _line(session: models.TreatmentSession, summary: Any, modifier: str, units: 
         billing_units=units / summary.units_per_billing_unit,
         cpt=" ".join(summary.cpt),
     )
+
+
+@dataclass(frozen=True)
+class PatientUpdate:
+    """Additions to a patient's record; nothing is overwritten, each becomes a new, dated row."""
+
+    on: date
+    weight_kg: Decimal | None = None
+    add_conditions: tuple[str, ...] = ()
+    resolve_conditions: tuple[str, ...] = ()
+    add_medications: tuple[str, ...] = ()
+    stop_medications: tuple[str, ...] = ()
+    add_allergies: tuple[str, ...] = ()
+    pregnant: bool | None = None
+    breastfeeding: bool | None = None
+    catheterizes: bool | None = None
+
+
+def update_patient(mrn: str, update: PatientUpdate) -> None:
+    with transaction.atomic():
+        patient = models.Patient.objects.select_for_update().get(pk=patient_id(mrn))
+        if update.weight_kg is not None:
+            patient.weights.create(measured_on=update.on, weight_kg=update.weight_kg)
+        for term in update.add_conditions:
+            patient.conditions.create(term=term, onset=update.on)
+        for term in update.resolve_conditions:
+            rows = patient.conditions.filter(term=term, resolved_on__isnull=True)
+            if not rows.exists():
+                raise RecordsError("resolve-condition", "the patient has no such open condition")
+            for condition in rows:
+                condition.resolved_on = update.on
+                condition.save()
+        for name in update.add_medications:
+            patient.medications.create(generic_name=name.casefold(), started_on=update.on)
+        for name in update.stop_medications:
+            taken = patient.medications.filter(generic_name=name.casefold(), stopped_on__isnull=True)
+            if not taken.exists():
+                raise RecordsError("stop-medication", "the patient takes no such medication")
+            for medication in taken:
+                medication.stopped_on = update.on
+                medication.save()
+        for substance in update.add_allergies:
+            patient.allergies.create(substance=substance, recorded_on=update.on)
+        for status, flag in (
+            (models.ReproductiveStatus.Status.PREGNANT, update.pregnant),
+            (models.ReproductiveStatus.Status.BREASTFEEDING, update.breastfeeding),
+        ):
+            if flag is None:
+                continue
+            open_rows = patient.reproductive_statuses.filter(status=status, to_date__isnull=True)
+            if flag and not open_rows.exists():
+                patient.reproductive_statuses.create(status=status, from_date=update.on)
+            if not flag:
+                for period in open_rows:
+                    period.to_date = update.on
+                    period.save()
+        if update.catheterizes is not None:
+            patient.catheterizes = update.catheterizes
+            patient.save()
+
+
+def list_patients(search: str = "") -> list[dict[str, Any]]:
+    rows = models.Patient.objects.order_by("family_name", "given_name")
+    if search:
+        from django.db.models import Q
+
+        rows = rows.filter(
+            Q(mrn__icontains=search) | Q(family_name__icontains=search) | Q(given_name__icontains=search)
+        )
+    return [
+        {
+            "mrn": row.mrn,
+            "name": f"{row.family_name}, {row.given_name}",
+            "birth_date": row.birth_date.isoformat(),
+            "sessions": row.sessions.count(),
+        }
+        for row in rows[:500]
+    ]
+
+
+def session_billing(knowledge: Any, session_id: int) -> list[BillingLine]:
+    session = models.TreatmentSession.objects.filter(pk=session_id).first()
+    if session is None:
+        raise RecordsError("session", "no session with this id")
+    return [line for line in billing_lines(knowledge, session.date, session.date) if line.session_id == session_id]

@@ -88,7 +88,7 @@ class DjangoClinicalRecords(ClinicalRecords):
     def add_session(self, record: SessionRecord) -> int:
         user_model = get_user_model()
         clinician = user_model.objects.get(username=record.clinician)
-        session = models.TreatmentSession.objects.create(
+        session = models.TreatmentSession(
             patient_id=record.patient_id,
             date=record.on,
             clinician=clinician,
@@ -102,6 +102,8 @@ class DjangoClinicalRecords(ClinicalRecords):
             verdict=record.verdict,
             override_reason=record.override_reason,
         )
+        session._history_user = clinician  # type: ignore[attr-defined]  # django-simple-history reads it: who wrote it
+        session.save()
         models.SessionSite.objects.bulk_create(
             models.SessionSite(
                 session=session, muscle=s.muscle, side=s.side or "", units=s.units, volume_ml=s.volume_ml
@@ -131,6 +133,9 @@ class DjangoClinicalRecords(ClinicalRecords):
                 from bont.services.records import RecordingError
 
                 raise RecordingError("draws", f"vial {vial_id} does not hold {units} U")
+            models.Vial.objects.filter(pk=vial_id, units_drawn=F("lot__vial_units")).update(
+                state=models.Vial.State.USED_UP
+            )
         for vial_id, units in record.discards:
             models.Vial.objects.filter(pk=vial_id).update(state=models.Vial.State.DISCARDED, discarded_units=units)
         return int(session.pk)
