@@ -39,6 +39,16 @@ def _emit(document: Any) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def _product(name: str) -> Any:
+    """The product named by --product, or exit 2 suggesting the nearest ids."""
+    from bont.domain.errors import UnknownIdError
+
+    try:
+        return build_knowledge().product(name)
+    except UnknownIdError as error:
+        _fail(f"--product: {error}")
+
+
 def _parse_date(option: str, text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -230,13 +240,7 @@ def lot_add(
     as_json: JsonOption = False,
 ) -> None:
     """Receive a lot of vials into the inventory."""
-    knowledge = build_knowledge()
-    from bont.domain.errors import UnknownIdError
-
-    try:
-        chosen = knowledge.product(product)
-    except UnknownIdError as error:
-        _fail(f"--product: {error}")
+    chosen = _product(product)
     size = _decimal("--vial-units", vial_units) if vial_units else min(chosen.vial_sizes)
     if size not in chosen.vial_sizes:
         _fail(f"--vial-units: {chosen.brand} comes in {', '.join(str(v) for v in chosen.vial_sizes)} U vials")
@@ -293,13 +297,7 @@ def lot_recall(
     as_json: JsonOption = False,
 ) -> None:
     """Every patient who received a vial of this lot."""
-    knowledge = build_knowledge()
-    from bont.domain.errors import UnknownIdError
-
-    try:
-        chosen = knowledge.product(product)
-    except UnknownIdError as error:
-        _fail(f"--product: {error}")
+    chosen = _product(product)
     setup_database()
     from bont.clinic.registry import recall
 

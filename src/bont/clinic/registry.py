@@ -15,16 +15,13 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
 from bont.clinic import models
-from bont.domain.errors import BontError
+from bont.domain.errors import FieldError
 
 ROLES = ("clinician", "nurse", "billing", "researcher", "admin")
 
 
-class RecordsError(BontError, ValueError):
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
+class RecordsError(FieldError):
+    """A record-keeping command was refused; nothing was written."""
 
 
 @dataclass(frozen=True)

@@ -49,10 +49,14 @@ class KnowledgeError(BontError, ValueError):
         self.problem = problem
 
 
-class PlanningError(BontError, ValueError):
-    """A plan cannot be made as asked; ``field`` names the input (e.g. ``weight_kg``, ``muscle``)."""
+class FieldError(BontError, ValueError):
+    """Input that was refused; ``field`` names where (e.g. ``weight_kg``, ``plan.sites.0.units``)."""
 
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+class PlanningError(FieldError):
+    """A plan or a safety check cannot be made from the input given."""

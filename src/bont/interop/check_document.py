@@ -13,17 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bont.domain.errors import BontError
+from bont.domain.errors import FieldError
 from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, SessionSite, VialInUse
 
 
-class InputError(BontError, ValueError):
+class InputError(FieldError):
     """The check document is not valid; ``field`` names where."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
 
 
 class StrictModel(BaseModel):

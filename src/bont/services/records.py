@@ -8,20 +8,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from bont.domain.errors import BontError
+from bont.domain.errors import FieldError
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import CheckRequest, SafetyReport, SessionPlan, SessionSite, VialInUse, check
 from bont.services.ports import ClinicalRecords, SessionRecord, VialState
 
 
-class RecordingError(BontError, ValueError):
+class RecordingError(FieldError):
     """The session was not recorded; ``field`` names the input at fault. Nothing was written."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
 
 
 @dataclass(frozen=True)
