@@ -13,14 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: set up and start bont (until the web app exists, the CLI on the embedded knowledge base)
+## run: set up and serve the clinic web app on http://127.0.0.1:8000 (embedded SQLite; demo clinic on first start)
 run: $(STAMP)
 	$(BIN)/bont knowledge validate
-	$(BIN)/bont indications
-	@echo
-	@echo "Try:  $(BIN)/bont indication show chronic-migraine"
-	@echo "      $(BIN)/bont product show onabotulinumtoxinA --json"
-	@echo "      $(BIN)/bont knowledge audit --grade unverified"
+	$(BIN)/bont serve
 
 ## check: lint, types (mypy --strict), and the import direction of STYLE.md
 check: $(STAMP)
@@ -32,6 +28,7 @@ check: $(STAMP)
 ## test: set up, run the checks and the whole test suite (SQLite and a throwaway PostgreSQL)
 test: check
 	./scripts/ensure-postgres.sh
+	./scripts/ensure-chromium.sh
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -20,6 +20,8 @@ class BontSettings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     secret_key: str = "bont-development-key-change-me-in-production"
     debug: bool = False
+    secure_cookies: bool = False  # set BONT_SECURE_COOKIES=true behind HTTPS
+    allowed_hosts: list[str] = []
 
     @property
     def sqlite_path(self) -> Path:

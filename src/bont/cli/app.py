@@ -56,6 +56,7 @@ app.add_typer(records.event_app, name="adverse-event")
 app.command("backup")(records.backup)
 app.command("restore")(records.restore)
 app.command("demo")(records.demo)
+app.command("serve")(records.serve)
 
 stdout = Console()
 stderr = Console(stderr=True)

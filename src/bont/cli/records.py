@@ -603,3 +603,38 @@ def billing_session(session: Annotated[int, typer.Argument(help="Session id.")],
     for row in rows:
         table.add_row(row["hcpcs"], row["modifier"], str(row["units"]), str(row["billing_units"]), " ".join(row["cpt"]))
     stdout.print(table)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="Load the fictional demo clinic into an empty database "
+            "(default: on the first start of the embedded SQLite database).",
+        ),
+    ] = None,
+) -> None:
+    """Serve the clinic web app: applies migrations, honours DATABASE_URL, prints the demo sign-in."""
+    knowledge = build_knowledge()
+    settings = setup_database()
+    import waitress
+    from django.contrib.auth import get_user_model
+    from django.core.wsgi import get_wsgi_application
+
+    from bont.clinic import models
+    from bont.clinic.demo import DEMO_PASSWORD, USERS, load_demo
+
+    empty = not models.Patient.objects.exists()
+    if empty and (demo if demo is not None else settings.database_url is None):
+        counts = load_demo(knowledge)
+        stdout.print(f"loaded the fictional demo clinic: {counts['patients']} patients, {counts['sessions']} sessions")
+    application = get_wsgi_application()
+    stdout.print(f"bont is serving on http://{host}:{port}/  (decision support, not a prescriber)", highlight=False)
+    if get_user_model().objects.filter(username=USERS[0][0]).exists():
+        stdout.print(
+            "demo sign-in: " + ", ".join(name for name, _ in USERS) + f"  password: {DEMO_PASSWORD}", highlight=False
+        )
+    waitress.serve(application, host=host, port=port, threads=8, _quiet=True)

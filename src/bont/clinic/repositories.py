@@ -42,32 +42,7 @@ class DjangoClinicalRecords(ClinicalRecords):
             from bont.services.records import RecordingError
 
             raise RecordingError("patient", f"no patient with id {patient_id}")
-        current = Q(resolved_on__isnull=True) | Q(resolved_on__gte=on)
-        weight = row.weights.filter(measured_on__lte=on).order_by("-measured_on").first()
-        statuses = {
-            s.status
-            for s in row.reproductive_statuses.filter(from_date__lte=on).filter(
-                Q(to_date__isnull=True) | Q(to_date__gte=on)
-            )
-        }
-        patient = Patient(
-            birth_date=row.birth_date,
-            sex=row.sex,
-            weight_kg=weight.weight_kg if weight else None,
-            conditions=tuple(c.term for c in row.conditions.filter(current)),
-            medications=tuple(
-                m.generic_name for m in row.medications.filter(Q(stopped_on__isnull=True) | Q(stopped_on__gte=on))
-            ),
-            allergies=tuple(a.substance for a in row.allergies.all()),
-            pregnant=models.ReproductiveStatus.Status.PREGNANT in statuses,
-            breastfeeding=models.ReproductiveStatus.Status.BREASTFEEDING in statuses,
-            catheterizes=row.catheterizes,
-        )
-        history = tuple(
-            Administration(s.date, s.product, s.indication, s.total_units)
-            for s in row.sessions.filter(withdrawn_reason="").order_by("date")
-        )
-        return patient, history
+        return patient_snapshot(row, on)
 
     def lock_vials(self, vial_ids: tuple[int, ...]) -> dict[int, VialState]:
         rows = models.Vial.objects.select_for_update().select_related("lot").filter(pk__in=vial_ids)
@@ -146,6 +121,36 @@ class DjangoClinicalRecords(ClinicalRecords):
     def user_may_override(self, username: str) -> bool:
         user = get_user_model().objects.filter(username=username).first()
         return bool(user and user.groups.filter(name=CLINICIAN_GROUP).exists())
+
+
+def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Administration, ...]]:
+    """The patient as of ``on`` (conditions, medicines, weight, pregnancy) and every recorded administration."""
+    current = Q(resolved_on__isnull=True) | Q(resolved_on__gte=on)
+    weight = row.weights.filter(measured_on__lte=on).order_by("-measured_on").first()
+    statuses = {
+        s.status
+        for s in row.reproductive_statuses.filter(from_date__lte=on).filter(
+            Q(to_date__isnull=True) | Q(to_date__gte=on)
+        )
+    }
+    patient = Patient(
+        birth_date=row.birth_date,
+        sex=row.sex,
+        weight_kg=weight.weight_kg if weight else None,
+        conditions=tuple(c.term for c in row.conditions.filter(current)),
+        medications=tuple(
+            m.generic_name for m in row.medications.filter(Q(stopped_on__isnull=True) | Q(stopped_on__gte=on))
+        ),
+        allergies=tuple(a.substance for a in row.allergies.all()),
+        pregnant=models.ReproductiveStatus.Status.PREGNANT in statuses,
+        breastfeeding=models.ReproductiveStatus.Status.BREASTFEEDING in statuses,
+        catheterizes=row.catheterizes,
+    )
+    history = tuple(
+        Administration(s.date, s.product, s.indication, s.total_units)
+        for s in row.sessions.filter(withdrawn_reason="").order_by("date")
+    )
+    return patient, history
 
 
 def units(amount: Decimal | int | str) -> Decimal:

@@ -1,0 +1,78 @@
+"""What a patient's chart shows beside the timeline: for each product the units in its current cumulative
+window against the maximum, and for each indication the earliest date the next session is allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from bont.domain.doses import WeightCappedDose
+from bont.domain.evidence import Citation
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.populations import Population
+from bont.domain.safety import Administration, Patient
+from bont.domain.safety.context import population_for
+
+
+@dataclass(frozen=True)
+class WindowGauge:
+    product: str
+    brand: str
+    window: str
+    used: Decimal
+    maximum: Decimal | None  # None: a weight-based maximum with no weight recorded
+    citation: Citation
+
+    @property
+    def fraction(self) -> Decimal:
+        if not self.maximum:
+            return Decimal(0)
+        return min(Decimal(1), self.used / self.maximum)
+
+
+@dataclass(frozen=True)
+class NextSession:
+    indication: str
+    last: date
+    earliest: date
+    citation: Citation
+
+
+def gauges(
+    knowledge: KnowledgeBase, patient: Patient, history: tuple[Administration, ...], on: date
+) -> list[WindowGauge]:
+    population = population_for(patient.age_on(on))
+    result = []
+    for product_id in sorted({item.product for item in history if item.product in knowledge.products}):
+        product = knowledge.products[product_id]
+        for limit in product.limits:
+            value = limit.value
+            if value.window is None or value.population is not population:
+                continue
+            start = value.window.start(on)
+            used = sum((i.units for i in history if i.product == product_id and start <= i.on <= on), Decimal(0))
+            if isinstance(value.maximum, WeightCappedDose):
+                maximum = value.maximum.for_weight(patient.weight_kg).amount if patient.weight_kg else None
+            else:
+                maximum = value.maximum.amount
+            result.append(WindowGauge(product_id, product.brand, str(value.window), used, maximum, limit.citation))
+    return result
+
+
+def next_sessions(
+    knowledge: KnowledgeBase, patient: Patient, history: tuple[Administration, ...], on: date
+) -> list[NextSession]:
+    population = population_for(patient.age_on(on))
+    result = []
+    for indication_id in sorted({item.indication for item in history if item.indication in knowledge.indications}):
+        items = [i for i in history if i.indication == indication_id]
+        last = max(items, key=lambda i: i.on)
+        protocols = knowledge.indications[indication_id].protocols_for(last.product, population) or (
+            knowledge.indications[indication_id].protocols_for(last.product, Population.ADULT)
+        )
+        interval = next((p.min_interval_days for p in protocols if p.min_interval_days is not None), None)
+        if interval is None:
+            continue
+        result.append(NextSession(indication_id, last.on, last.on + timedelta(days=interval.value), interval.citation))
+    return result

@@ -1,0 +1,135 @@
+"""The clinic web app in a real browser (Debian's Chromium driven by Playwright) against a live server on
+a fresh SQLite database with the fictional demo clinic. Screenshots of the main pages are saved under
+artifacts/screenshots for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+BONT = str(Path(sys.executable).with_name("bont"))
+SCREENSHOTS = Path(__file__).parent.parent.parent / "artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("web")
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}"}
+    process = subprocess.Popen(
+        [BONT, "serve", "--port", str(port), "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/login/", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("the server did not start")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page: Page, server: str, username: str, password: str = "demo-password") -> None:
+    page.goto(f"{server}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_clinician_signs_in_finds_a_patient_and_reads_the_chart(server: str, page: Page) -> None:
+    page.goto(f"{server}/login/")
+    shoot(page, "01-sign-in")
+    sign_in(page, server, "demo-clinician")
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+    shoot(page, "02-patients")
+    page.get_by_label("Search by name or MRN").fill("DEMO-0001")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="DEMO-0001").click()
+    expect(page.get_by_role("heading", name="Demo, Alma")).to_be_visible()
+    expect(page.get_by_text("History across all indications and products")).to_be_visible()
+    expect(page.locator(".gauge[data-product='onabotulinumtoxinA']")).to_contain_text("of 400 U in 3 months")
+    expect(page.get_by_text("Chronic migraine: last")).to_be_visible()
+    expect(page.get_by_text("not a prescriber")).to_be_visible()
+    shoot(page, "03-chart")
+
+
+def test_a_researcher_sees_only_de_identified_counts(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-researcher")
+    expect(page.get_by_role("heading", name="Registry (de-identified)")).to_be_visible()
+    expect(page.get_by_text("DEMO-0001")).to_have_count(0)
+    shoot(page, "04-research")
+    response = page.goto(f"{server}/patients/DEMO-0001/")
+    assert response is not None
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Not permitted")).to_be_visible()
+    assert page.goto(f"{server}/patients/").status == 403  # type: ignore[union-attr]
+
+
+def test_billing_staff_cannot_open_a_chart(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-billing")
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+    assert page.goto(f"{server}/patients/DEMO-0002/").status == 403  # type: ignore[union-attr]
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-nurse", "not-the-password")
+    expect(page.get_by_role("alert")).to_contain_text("username or password is not right")
+
+
+def test_pages_need_a_signed_in_user(server: str, page: Page) -> None:
+    page.goto(f"{server}/patients/DEMO-0001/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
