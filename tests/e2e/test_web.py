@@ -4,6 +4,7 @@ artifacts/screenshots for a person to look at."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,10 +38,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("web")
+    return {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}"}
+
+
+@pytest.fixture(scope="module")
+def server(database_env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}"}
+    env = database_env
     process = subprocess.Popen(
         [BONT, "serve", "--port", str(port), "--demo"],
         env=env,
@@ -133,3 +140,46 @@ def test_a_wrong_password_is_refused_without_saying_which_part(server: str, page
 def test_pages_need_a_signed_in_user(server: str, page: Page) -> None:
     page.goto(f"{server}/patients/DEMO-0001/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_chronic_migraine_plan_shows_31_sites_on_the_body_map(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.get_by_role("link", name="Plan a session").click()
+    page.get_by_label("Indication").select_option("chronic-migraine")
+    page.get_by_label("Product").select_option("onabotulinumtoxinA")
+    page.get_by_role("button", name="Update the plan").click()
+    expect(page.get_by_role("heading", name="155 U of BOTOX in 31 sites")).to_be_visible()
+    sites = page.locator("circle.site").evaluate_all("dots => dots.map(d => Number(d.dataset.sites))")
+    assert sum(sites) == 31
+    shoot(page, "05-plan-chronic-migraine")
+
+
+def test_a_plan_over_the_cumulative_maximum_is_blocked(
+    server: str, page: Page, database_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A cervical dystonia session of 300 U BOTOX a week ago, recorded by another clinic's user.
+    session = {
+        "patient_mrn": "DEMO-0017",
+        "date": (date.today() - timedelta(days=7)).isoformat(),
+        "clinician": "demo-clinician",
+        "indication": "cervical-dystonia",
+        "product": "BOTOX",
+        "sites": [
+            {"muscle": m, "side": "left", "units": 50} for m in ("splenius-capitis", "trapezius", "levator-scapulae")
+        ]
+        + [{"muscle": m, "side": "right", "units": 50} for m in ("splenius-capitis", "trapezius", "levator-scapulae")],
+        "acknowledgements": dict.fromkeys(
+            ("cumulative-dose-exceeds-maximum", "other-botulinum-toxin-recently"), "reviewed"
+        ),
+    }
+    document = tmp_path / "session.json"
+    document.write_text(json.dumps(session), encoding="utf-8")
+    recorded = subprocess.run(
+        [BONT, "session", "record", str(document)], env=database_env, capture_output=True, text=True
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/plan/?indication=chronic-migraine&product=onabotulinumtoxinA&mrn=DEMO-0017")
+    expect(page.locator("#verdict")).to_have_text("block")
+    expect(page.get_by_text("cumulative-dose-exceeds-maximum")).to_be_visible()
+    shoot(page, "06-plan-blocked")

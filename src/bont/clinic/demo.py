@@ -141,7 +141,7 @@ COURSES = (
         Decimal(66),
         "upper-limb-spasticity",
         "onabotulinumtoxinA",
-        91,
+        98,
         muscles=(
             _m("biceps-brachii", 100, 4, SideChoice.LEFT),
             _m("flexor-carpi-radialis", 50, 1, SideChoice.LEFT),

@@ -10,4 +10,5 @@ urlpatterns = [
     path("patients/", views.patients, name="patients"),
     path("patients/<str:mrn>/", views.chart, name="chart"),
     path("research/", views.research, name="research"),
+    path("plan/", views.plan_builder, name="plan"),
 ]

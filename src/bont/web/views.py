@@ -102,3 +102,131 @@ def research(request: HttpRequest) -> HttpResponse:
         if row["indication"] in knowledge.indications and row["product"] in knowledge.products
     ]
     return render(request, "web/research.html", {"rows": table})
+
+
+@require_role(*IDENTIFIED)
+def plan_builder(request: HttpRequest) -> HttpResponse:
+    """Choose indication and product; the protocol fills in; adjust the units; the plan, its findings and the
+    body map are recomputed on every submit. With a patient, the safety check runs on the stored history."""
+    from decimal import Decimal, InvalidOperation
+
+    from bont.domain.anatomy import DiagramView
+    from bont.domain.errors import FieldError, UnknownIdError
+    from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_plan
+    from bont.domain.safety import CheckRequest, SessionPlan, SessionSite, check
+    from bont.services.documents import plan_document
+    from bont.web.bodymap import VIEW_TITLES, dots
+
+    knowledge = build_knowledge()
+    params = request.GET
+    context: dict[str, object] = {
+        "indications": sorted(knowledge.indications.values(), key=lambda i: i.name),
+        "products": list(knowledge.products.values()),
+        "params": params,
+        "sides": [s.value for s in SideChoice],
+    }
+    indication_id, product_id = params.get("indication", ""), params.get("product", "")
+    if not indication_id or not product_id:
+        return render(request, "web/plan.html", context)
+
+    def number(name: str) -> Decimal | None:
+        text = params.get(name, "").strip()
+        if not text:
+            return None
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise FieldError(name, "is not a number") from None
+        if not value.is_finite() or value <= 0 or value > 100000:
+            raise FieldError(name, "must be a number more than 0")
+        return value
+
+    errors: dict[str, str] = {}
+    try:
+        patient_row = None
+        age = number("age")
+        weight = number("weight_kg")
+        if params.get("mrn"):
+            patient_row = models.Patient.objects.filter(mrn=params["mrn"]).first()
+            if patient_row is None:
+                raise FieldError("mrn", "no patient has this MRN")
+        today = date.today()
+        snapshot = patient_snapshot(patient_row, today) if patient_row else None
+        if snapshot is not None:
+            age = age or snapshot[0].age_on(today)
+            weight = weight or snapshot[0].weight_kg
+        chosen_rows = [key.removeprefix("units:") for key in params if key.startswith("units:")]
+        muscles = tuple(
+            MuscleChoice(muscle, units=number(f"units:{muscle}"))
+            for muscle in chosen_rows
+            if params.get(f"include:{muscle}") == "on"
+        )
+        side = params.get("side") or None
+        plan = make_plan(
+            knowledge,
+            PlanRequest(
+                indication=indication_id,
+                product=product_id,
+                on=today,
+                age_years=age,
+                weight_kg=weight,
+                side=SideChoice(side) if side else None,
+                variant=params.get("variant") or None,
+                muscles=muscles,
+                deviation_reason=params.get("deviation_reason") or None,
+            ),
+        )
+        document = plan_document(plan, knowledge)
+        if snapshot is not None:
+            report = check(
+                knowledge,
+                CheckRequest(
+                    on=today,
+                    patient=snapshot[0],
+                    plan=SessionPlan(
+                        plan.product,
+                        plan.indication,
+                        plan.total_units.amount,
+                        tuple(SessionSite(s.muscle, s.side.value, s.units.amount, s.volume_ml) for s in plan.sites),
+                    ),
+                    history=snapshot[1],
+                ),
+            )
+            document["verdict"] = str(report.verdict)
+            document["findings"] += [
+                {
+                    "severity": str(f.severity),
+                    "code": f.code,
+                    "message": f.message,
+                    "source": {"id": f.source.source.id, "grade": str(f.source.grade)} if f.source else None,
+                }
+                for f in report.findings
+            ]
+        context.update(
+            {
+                "plan": document,
+                "protocol": plan.protocol,
+                "rows": [
+                    {
+                        "muscle": row.muscle,
+                        "name": knowledge.targets[row.muscle].name,
+                        "side": str(row.laterality),
+                        "planned": next((m["units"] for m in document["muscles"] if m["muscle"] == row.muscle), None),
+                        "range": str(row.units.value)
+                        if row.units
+                        else (str(row.units_per_kg.value) if row.units_per_kg else "—"),
+                    }
+                    for row in plan.protocol.muscles
+                    if not row.optional
+                ],
+                "map": [
+                    {"title": VIEW_TITLES[DiagramView(view)], "view": view, "dots": points}
+                    for view, points in dots(knowledge, plan).items()
+                ],
+            }
+        )
+    except (FieldError, UnknownIdError) as error:
+        field = getattr(error, "field", "indication")
+        errors[field] = getattr(error, "problem", str(error))
+    context["errors"] = errors
+    return render(request, "web/plan.html", context)
