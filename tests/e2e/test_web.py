@@ -47,12 +47,10 @@ def database_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def server(database_env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     env = database_env
+    log = open(Path(env["DATABASE_URL"].removeprefix("sqlite:///")).with_suffix(".log"), "w")  # noqa: SIM115
+    # The server's output goes to a file: an undrained pipe could fill and stall it.
     process = subprocess.Popen(
-        [BONT, "serve", "--port", str(port), "--demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        [BONT, "serve", "--port", str(port), "--demo"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -68,6 +66,7 @@ def server(database_env: dict[str, str]) -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(timeout=30)
+    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +182,50 @@ def test_a_plan_over_the_cumulative_maximum_is_blocked(
     expect(page.locator("#verdict")).to_have_text("block")
     expect(page.get_by_text("cumulative-dose-exceeds-maximum")).to_be_visible()
     shoot(page, "06-plan-blocked")
+
+
+def _token(database_env: dict[str, str], username: str) -> str:
+    made = subprocess.run([BONT, "user", "token", username], env=database_env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip().rsplit(" ", 1)[-1]
+
+
+def _api(server: str, path: str, token: str, body: dict[str, object] | None = None) -> tuple[int, object]:
+    request = urllib.request.Request(
+        f"{server}/api{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_the_json_api_with_tokens_and_the_same_permissions(server: str, database_env: dict[str, str]) -> None:
+    clinician = _token(database_env, "demo-clinician")
+    status, indications = _api(server, "/indications", clinician)
+    assert status == 200
+    assert len(indications) == 24  # type: ignore[arg-type]
+    status, plan = _api(server, "/plan", clinician, {"indication": "chronic-migraine", "product": "BOTOX"})
+    assert status == 200
+    assert plan["total_units"] == 155  # type: ignore[index]
+    status, error = _api(server, "/plan", clinician, {"indication": "chronic-migraine", "product": "DYSPORT"})
+    assert status == 400
+    assert "product" in error["detail"]  # type: ignore[index]
+    researcher = _token(database_env, "demo-researcher")
+    assert _api(server, "/patients", researcher)[0] == 403
+    assert _api(server, "/patients/DEMO-0001", researcher)[0] == 403
+    assert _api(server, "/patients/DEMO-0001", clinician)[0] == 200
+    assert _api(server, "/indications", "not-a-token")[0] == 401
+
+
+def test_openapi_documentation_is_served(server: str, page: Page) -> None:
+    with urllib.request.urlopen(f"{server}/api/openapi.json", timeout=30) as response:
+        schema = json.loads(response.read())
+    assert {"/api/plan", "/api/check", "/api/patients", "/api/lots"} <= set(schema["paths"])
+    page.goto(f"{server}/api/docs")
+    expect(page.get_by_text("/api/plan").first).to_be_visible(timeout=15000)
+    shoot(page, "07-api-docs")

@@ -638,3 +638,16 @@ def serve(
             "demo sign-in: " + ", ".join(name for name, _ in USERS) + f"  password: {DEMO_PASSWORD}", highlight=False
         )
     waitress.serve(application, host=host, port=port, threads=8, _quiet=True)
+
+
+@user_app.command("token")
+def user_token(username: str) -> None:
+    """Create a bearer token for the JSON API; it is shown once and only its hash is kept."""
+    setup_database()
+    from bont.clinic.registry import RecordsError, create_api_token
+
+    try:
+        token = create_api_token(username)
+    except RecordsError:
+        _fail("USERNAME: no such user")
+    stdout.print(f"token (shown once): {token}", highlight=False)

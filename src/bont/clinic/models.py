@@ -212,3 +212,11 @@ class AdverseEvent(NeverDelete):
     outcome = models.CharField(max_length=60, blank=True)
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API; only its SHA-256 hash is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)

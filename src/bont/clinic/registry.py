@@ -5,6 +5,8 @@ Each function is one transaction. Errors never repeat identifiers (MRN, names): 
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -313,3 +315,17 @@ def session_billing(knowledge: Any, session_id: int) -> list[BillingLine]:
     if session is None:
         raise RecordsError("session", "no session with this id")
     return [line for line in billing_lines(knowledge, session.date, session.date) if line.session_id == session_id]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(username: str) -> str:
+    """A new bearer token for the JSON API; returned once, only its hash is stored."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise RecordsError("username", "no such user")
+    token = secrets.token_urlsafe(32)
+    models.ApiToken.objects.create(user=user, key_hash=hash_token(token))
+    return token

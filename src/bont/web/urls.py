@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from bont.web import views
+from bont.web.api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,4 +12,5 @@ urlpatterns = [
     path("patients/<str:mrn>/", views.chart, name="chart"),
     path("research/", views.research, name="research"),
     path("plan/", views.plan_builder, name="plan"),
+    path("api/", api.urls),
 ]

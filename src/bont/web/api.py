@@ -1,0 +1,203 @@
+"""The JSON API under /api/ (django-ninja, OpenAPI at /api/docs): indications, products, plan, check,
+patients and lots, with the same role permissions as the pages. Session or bearer-token authentication."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+from ninja.security import HttpBearer, django_auth
+from pydantic import Field
+
+from bont.bootstrap import build_knowledge
+from bont.clinic import models
+from bont.clinic.registry import hash_token
+from bont.clinic.repositories import patient_snapshot
+from bont.domain.errors import FieldError, UnknownIdError
+from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_plan
+from bont.domain.populations import Population
+from bont.domain.safety import check
+from bont.interop.check_document import CheckIn
+from bont.services import documents
+from bont.services.chart import gauges, next_sessions
+from bont.web.access import IDENTIFIED, PATIENT_LIST
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        row = models.ApiToken.objects.select_related("user").filter(key_hash=hash_token(token)).first()
+        if row is None or not row.user.is_active:
+            return None
+        request.user = row.user
+        return row.user
+
+
+api = NinjaAPI(
+    title="bont",
+    description="Decision support for the therapeutic use of botulinum toxin; not a prescriber.",
+    auth=[BearerToken(), django_auth],  # a bearer token first: token clients send no session cookie or CSRF token
+    urls_namespace="api",
+)
+
+
+def _require(request: HttpRequest, roles: tuple[str, ...]) -> None:
+    user = request.user
+    names = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+    if user.is_superuser:
+        names.add("admin")
+    if not names & set(roles):
+        raise HttpError(403, "your role does not allow this")
+
+
+def _field_error(error: FieldError | UnknownIdError) -> HttpError:
+    field = getattr(error, "field", "id")
+    return HttpError(400, f"{field}: {getattr(error, 'problem', str(error))}")
+
+
+@api.get("/indications")
+def indications(request: HttpRequest) -> list[dict[str, Any]]:
+    knowledge = build_knowledge()
+    return [documents.indication_summary(i, knowledge) for i in knowledge.indications.values()]
+
+
+@api.get("/indications/{indication_id}")
+def indication(request: HttpRequest, indication_id: str) -> dict[str, Any]:
+    knowledge = build_knowledge()
+    try:
+        return documents.indication_document(knowledge.indication(indication_id), knowledge)
+    except UnknownIdError as error:
+        raise HttpError(404, str(error)) from error
+
+
+@api.get("/products")
+def products(request: HttpRequest) -> list[dict[str, Any]]:
+    return [documents.product_summary(p) for p in build_knowledge().products.values()]
+
+
+@api.get("/products/{product_id}")
+def product(request: HttpRequest, product_id: str) -> dict[str, Any]:
+    try:
+        return documents.product_document(build_knowledge().product(product_id))
+    except UnknownIdError as error:
+        raise HttpError(404, str(error)) from error
+
+
+class MuscleIn(Schema):
+    muscle: str
+    side: SideChoice | None = None
+    units: Decimal | None = None
+    sites: int | None = None
+
+
+class PlanIn(Schema):
+    indication: str
+    product: str
+    session_date: date | None = Field(default=None, alias="date")  # the field may not shadow the type
+    population: Population | None = None
+    variant: str | None = None
+    age_years: Decimal | None = None
+    weight_kg: Decimal | None = None
+    side: SideChoice | None = None
+    muscles: list[MuscleIn] = Field(default_factory=list)
+    optional: list[MuscleIn] = Field(default_factory=list)
+    deviation_reason: str | None = None
+    vial_units: Decimal | None = None
+    diluent_ml: Decimal | None = None
+
+
+@api.post("/plan")
+def plan(request: HttpRequest, body: PlanIn) -> dict[str, Any]:
+    _require(request, IDENTIFIED)
+    knowledge = build_knowledge()
+    try:
+        made = make_plan(
+            knowledge,
+            PlanRequest(
+                indication=body.indication,
+                product=body.product,
+                on=body.session_date or date.today(),
+                population=body.population,
+                variant=body.variant,
+                age_years=body.age_years,
+                weight_kg=body.weight_kg,
+                side=body.side,
+                muscles=tuple(MuscleChoice(m.muscle, m.side, m.units, m.sites) for m in body.muscles),
+                optional=tuple(MuscleChoice(m.muscle, m.side, m.units, m.sites, optional=True) for m in body.optional),
+                deviation_reason=body.deviation_reason,
+                vial_units=body.vial_units,
+                diluent_ml=body.diluent_ml,
+            ),
+        )
+    except (FieldError, UnknownIdError) as error:
+        raise _field_error(error) from error
+    return documents.plan_document(made, knowledge)
+
+
+@api.post("/check")
+def check_plan(request: HttpRequest, body: CheckIn) -> dict[str, Any]:
+    _require(request, IDENTIFIED)
+    try:
+        report = check(build_knowledge(), body.to_domain())
+    except (FieldError, UnknownIdError) as error:
+        raise _field_error(error) from error
+    return documents.safety_document(report)
+
+
+@api.get("/patients")
+def patients(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
+    _require(request, PATIENT_LIST)
+    from bont.clinic.registry import list_patients
+
+    return list_patients(q)
+
+
+@api.get("/patients/{mrn}")
+def patient(request: HttpRequest, mrn: str) -> dict[str, Any]:
+    _require(request, IDENTIFIED)
+    knowledge = build_knowledge()
+    row = models.Patient.objects.filter(mrn=mrn).first()
+    if row is None:
+        raise HttpError(404, "no patient has this MRN")
+    today = date.today()
+    snapshot, history = patient_snapshot(row, today)
+    return {
+        "mrn": row.mrn,
+        "birth_date": row.birth_date.isoformat(),
+        "sessions": [
+            {"date": h.on.isoformat(), "product": h.product, "indication": h.indication, "units": float(h.units)}
+            for h in history
+        ],
+        "cumulative_windows": [
+            {
+                "product": g.product,
+                "window": g.window,
+                "used": float(g.used),
+                "maximum": None if g.maximum is None else float(g.maximum),
+            }
+            for g in gauges(knowledge, snapshot, history, today)
+        ],
+        "next_sessions": [
+            {"indication": n.indication, "last": n.last.isoformat(), "earliest": n.earliest.isoformat()}
+            for n in next_sessions(knowledge, snapshot, history, today)
+        ],
+    }
+
+
+@api.get("/lots")
+def lots(request: HttpRequest) -> list[dict[str, Any]]:
+    _require(request, (*IDENTIFIED, "billing"))
+    return [
+        {
+            "product": lot.product,
+            "lot": lot.lot_number,
+            "expiry": lot.expiry.isoformat(),
+            "vial_units": float(lot.vial_units),
+            "vials": lot.vials.count(),
+            "sealed": lot.vials.filter(state=models.Vial.State.SEALED).count(),
+        }
+        for lot in models.Lot.objects.order_by("expiry")[:500]
+    ]
