@@ -229,3 +229,24 @@ def test_openapi_documentation_is_served(server: str, page: Page) -> None:
     page.goto(f"{server}/api/docs")
     expect(page.get_by_text("/api/plan").first).to_be_visible(timeout=15000)
     shoot(page, "07-api-docs")
+
+
+def test_inventory_lists_lots_and_finds_a_recalled_lot(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-nurse")
+    page.get_by_role("link", name="Inventory").click()
+    expect(page.get_by_role("heading", name="Lots by expiry")).to_be_visible()
+    lot = page.locator("table.list").last.locator("tbody tr td").nth(1).inner_text()
+    page.get_by_label("Recall: lot number").fill(lot)
+    page.get_by_role("button", name="Find patients").click()
+    expect(page.get_by_text("administration(s)")).to_be_visible()
+    expect(page.get_by_text("DEMO-").first).to_be_visible()
+    shoot(page, "08-inventory")
+
+
+def test_the_audit_history_of_a_chart(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/patients/DEMO-0002/")
+    page.get_by_role("link", name="audit history").click()
+    expect(page.get_by_role("heading", name="Audit history: Demo, Bruno")).to_be_visible()
+    expect(page.get_by_text("session").first).to_be_visible()
+    shoot(page, "09-audit")

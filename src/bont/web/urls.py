@@ -12,5 +12,7 @@ urlpatterns = [
     path("patients/<str:mrn>/", views.chart, name="chart"),
     path("research/", views.research, name="research"),
     path("plan/", views.plan_builder, name="plan"),
+    path("inventory/", views.inventory, name="inventory"),
+    path("patients/<str:mrn>/audit/", views.audit, name="audit"),
     path("api/", api.urls),
 ]

@@ -230,3 +230,87 @@ def plan_builder(request: HttpRequest) -> HttpResponse:
         errors[field] = getattr(error, "problem", str(error))
     context["errors"] = errors
     return render(request, "web/plan.html", context)
+
+
+@require_role("clinician", "nurse", "billing", "admin")
+def inventory(request: HttpRequest) -> HttpResponse:
+    """Lots by expiry (those expiring within 60 days flagged), open vials with their remaining beyond-use time,
+    and a recall look-up by lot number."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    knowledge = build_knowledge()
+    today = date.today()
+    lots = []
+    for lot in models.Lot.objects.order_by("expiry")[:300]:
+        brand = knowledge.products[lot.product].brand if lot.product in knowledge.products else lot.product
+        sealed = lot.vials.filter(state=models.Vial.State.SEALED).count()
+        lots.append(
+            {
+                "lot": lot,
+                "brand": brand,
+                "sealed": sealed,
+                "soon": lot.expiry <= today + timedelta(days=60),
+                "expired": lot.expiry < today,
+            }
+        )
+    now = timezone.now()
+    open_vials = []
+    for vial in models.Vial.objects.filter(state=models.Vial.State.RECONSTITUTED).select_related("lot")[:300]:
+        product = knowledge.products.get(vial.lot.product)
+        hours = product.beyond_use_hours.value if product and product.beyond_use_hours else None
+        left = None
+        if hours is not None and vial.reconstituted_at is not None:
+            left = round((vial.reconstituted_at + timedelta(hours=hours) - now).total_seconds() / 3600, 1)
+        open_vials.append(
+            {
+                "vial": vial,
+                "brand": product.brand if product else vial.lot.product,
+                "remaining_units": vial.lot.vial_units - vial.units_drawn,
+                "hours_left": left,
+            }
+        )
+    recall_lot = request.GET.get("recall", "").strip()
+    recalled = None
+    if recall_lot:
+        draws = models.VialDraw.objects.filter(vial__lot__lot_number=recall_lot).select_related("session__patient")
+        recalled = sorted({(d.session.patient.mrn, d.session.date.isoformat()) for d in draws})
+        if (
+            "clinician" not in roles_of(request)
+            and "nurse" not in roles_of(request)
+            and "admin" not in roles_of(request)
+        ):
+            recalled = [("(identified: ask a clinician)", day) for _, day in recalled]
+    return render(
+        request,
+        "web/inventory.html",
+        {"lots": lots, "open_vials": open_vials, "recall": recall_lot, "recalled": recalled},
+    )
+
+
+@require_role(*IDENTIFIED)
+def audit(request: HttpRequest, mrn: str) -> HttpResponse:
+    """Every version of the patient's record and sessions: who changed what, and when."""
+    row = get_object_or_404(models.Patient, mrn=mrn)
+    entries = []
+    for version in row.history.all():
+        entries.append(
+            {
+                "when": version.history_date,
+                "who": version.history_user,
+                "what": "patient record",
+                "type": version.get_history_type_display(),
+            }
+        )
+    for version in models.TreatmentSession.history.filter(patient_id=row.pk):
+        entries.append(
+            {
+                "when": version.history_date,
+                "who": version.history_user,
+                "what": f"session {version.id} ({version.date:%Y-%m-%d}, {version.indication})",
+                "type": version.get_history_type_display(),
+            }
+        )
+    entries.sort(key=lambda e: e["when"], reverse=True)
+    return render(request, "web/audit.html", {"patient": row, "entries": entries})
