@@ -52,6 +52,24 @@ class Clinic:
         path.write_text(json.dumps(document), encoding="utf-8")
         return path
 
+    def receive_lot(self, product: str, lot: str, vial_units: str, expiry: str = "2027-12-31") -> list[int]:
+        """One vial of a new lot; returns the vial ids."""
+        received = self.ok(
+            "lot",
+            "add",
+            "--product",
+            product,
+            "--lot",
+            lot,
+            "--expiry",
+            expiry,
+            "--quantity",
+            "1",
+            "--vial-units",
+            vial_units,
+        )
+        return list(received["vials"])
+
     def start(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen([BONT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
 
@@ -175,20 +193,7 @@ def test_a_vial_cannot_be_overdrawn_even_by_two_users_at_once(database_url: str,
         "--weight-kg",
         "80",
     )
-    vials = clinic.ok(
-        "lot",
-        "add",
-        "--product",
-        "BOTOX",
-        "--lot",
-        "FAKE-LOT-1",
-        "--expiry",
-        "2027-12-31",
-        "--quantity",
-        "1",
-        "--vial-units",
-        "200",
-    )["vials"]
+    vials = clinic.receive_lot("BOTOX", "FAKE-LOT-1", "200", expiry="2027-12-31")
     assert (
         clinic.run("lot", "reconstitute", str(vials[0]), "--diluent-ml", "4", "--at", "2026-11-21T09:00").returncode
         == 0
@@ -209,20 +214,7 @@ def test_a_vial_cannot_be_overdrawn_even_by_two_users_at_once(database_url: str,
 
 def test_an_expired_lot_is_refused_at_the_moment_of_drawing(database_url: str, tmp_path: Path) -> None:
     clinic = set_up(database_url, tmp_path)
-    vials = clinic.ok(
-        "lot",
-        "add",
-        "--product",
-        "BOTOX",
-        "--lot",
-        "OLD-LOT",
-        "--expiry",
-        "2026-11-20",
-        "--quantity",
-        "1",
-        "--vial-units",
-        "100",
-    )["vials"]
+    vials = clinic.receive_lot("BOTOX", "OLD-LOT", "100", expiry="2026-11-20")
     session = clinic.session_file("expired", draws=[{"vial": vials[0], "units": 20}])
     result = clinic.run("session", "record", str(session))
     assert result.returncode == 3
@@ -245,20 +237,7 @@ def test_bad_input_names_the_field_and_writes_nothing(database_url: str, tmp_pat
 
 def test_a_crash_in_the_middle_of_a_write_leaves_the_database_as_it_was(database_url: str, tmp_path: Path) -> None:
     clinic = set_up(database_url, tmp_path)
-    vials = clinic.ok(
-        "lot",
-        "add",
-        "--product",
-        "BOTOX",
-        "--lot",
-        "CRASH-LOT",
-        "--expiry",
-        "2027-12-31",
-        "--quantity",
-        "1",
-        "--vial-units",
-        "100",
-    )["vials"]
+    vials = clinic.receive_lot("BOTOX", "CRASH-LOT", "100", expiry="2027-12-31")
     script = textwrap.dedent(
         f"""
         import os, signal
@@ -405,20 +384,7 @@ def test_patient_updates_are_dated_and_feed_the_check(database_url: str, tmp_pat
 
 def test_session_billing_summary(database_url: str, tmp_path: Path) -> None:
     clinic = set_up(database_url, tmp_path)
-    vials = clinic.ok(
-        "lot",
-        "add",
-        "--product",
-        "DYSPORT",
-        "--lot",
-        "BILL-LOT",
-        "--expiry",
-        "2027-12-31",
-        "--quantity",
-        "1",
-        "--vial-units",
-        "500",
-    )["vials"]
+    vials = clinic.receive_lot("DYSPORT", "BILL-LOT", "500", expiry="2027-12-31")
     assert (
         clinic.run("lot", "reconstitute", str(vials[0]), "--diluent-ml", "2.5", "--at", "2026-11-21T09:00").returncode
         == 0

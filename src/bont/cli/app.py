@@ -11,16 +11,16 @@ import re
 import sys
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from bont.bootstrap import build_knowledge
 from bont.cli import records, render
+from bont.cli.common import JsonOption, date_option, decimal_option, emit_json, fail, read_text, stderr, stdout
 from bont.domain.dilution import dilute, label_source
 from bont.domain.errors import KnowledgeError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
@@ -58,26 +58,12 @@ app.command("restore")(records.restore)
 app.command("demo")(records.demo)
 app.command("serve")(records.serve)
 
-stdout = Console()
-stderr = Console(stderr=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
 
 def _knowledge() -> KnowledgeBase:
     try:
         return build_knowledge()
     except KnowledgeError as error:
-        _fail(f"the knowledge base failed to load: {error}", 1)
-
-
-def _emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        fail(f"the knowledge base failed to load: {error}", 1)
 
 
 @app.command("products")
@@ -86,7 +72,7 @@ def list_products(as_json: JsonOption = False) -> None:
     knowledge = _knowledge()
     summaries = [documents.product_summary(product) for product in knowledge.products.values()]
     if as_json:
-        _emit_json(summaries)
+        emit_json(summaries)
     else:
         render.products_table(stdout, summaries)
 
@@ -98,10 +84,10 @@ def show_product(product_id: Annotated[str, typer.Argument(metavar="ID")], as_js
     try:
         product = knowledge.product(product_id)
     except UnknownIdError as error:
-        _fail(str(error), 2)
+        fail(str(error), 2)
     document = documents.product_document(product)
     if as_json:
-        _emit_json(document)
+        emit_json(document)
     else:
         render.product(stdout, document)
 
@@ -112,7 +98,7 @@ def list_indications(as_json: JsonOption = False) -> None:
     knowledge = _knowledge()
     summaries = [documents.indication_summary(i, knowledge) for i in knowledge.indications.values()]
     if as_json:
-        _emit_json(summaries)
+        emit_json(summaries)
     else:
         render.indications_table(stdout, summaries)
 
@@ -124,10 +110,10 @@ def show_indication(indication_id: Annotated[str, typer.Argument(metavar="ID")],
     try:
         indication = knowledge.indication(indication_id)
     except UnknownIdError as error:
-        _fail(str(error), 2)
+        fail(str(error), 2)
     document = documents.indication_document(indication, knowledge)
     if as_json:
-        _emit_json(document)
+        emit_json(document)
     else:
         render.indication(stdout, document)
 
@@ -151,7 +137,7 @@ def list_muscles(as_json: JsonOption = False) -> None:
         for target in knowledge.targets.values()
     ]
     if as_json:
-        _emit_json(rows)
+        emit_json(rows)
     else:
         render.muscles_table(stdout, rows)
 
@@ -165,7 +151,7 @@ def audit_knowledge(
     knowledge = _knowledge()
     rows, counts = audit(knowledge, grade)
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "counts": {str(g): counts.get(g, 0) for g in Grade},
                 "figures": [
@@ -196,7 +182,7 @@ def validate_knowledge(
     try:
         knowledge = build_knowledge(data_dir)
     except KnowledgeError as error:
-        _fail(str(error), 1)
+        fail(str(error), 1)
     protocols = sum(1 for _ in knowledge.protocols())
     figures = sum(1 for _ in knowledge.figures())
     stdout.print(
@@ -223,40 +209,23 @@ def _option(field: str) -> str:
     return OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
-MAXIMUM_NUMBER = Decimal(1_000_000)
-
-
-def _decimal(option: str, text: str | None, *, positive: bool = True) -> Decimal | None:
-    """A number from the command line; the message names the option, never the value (it may be a
-    patient's weight or age)."""
-    if text is None:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        _fail(f"{option}: is not a number", 2)
-    if not value.is_finite() or value > MAXIMUM_NUMBER or value < 0 or (positive and value <= 0):
-        _fail(f"{option}: must be a number more than 0 and at most 1000000", 2)
-    return value
-
-
 def _muscle_choices(option: str, specs: list[str]) -> tuple[MuscleChoice, ...]:
     choices = []
     for spec in specs:
         match = MUSCLE_SPEC.match(spec.strip())
         if match is None:
-            _fail(f"{option}: '{spec}' is not MUSCLE:SIDE=UNITS/SITES (e.g. biceps-brachii:left=100/4)", 2)
+            fail(f"{option}: '{spec}' is not MUSCLE:SIDE=UNITS/SITES (e.g. biceps-brachii:left=100/4)", 2)
         sites_text = match["sites"]
         if sites_text is not None and not sites_text.isdigit():
-            _fail(f"{option}: sites must be a whole number, got '{sites_text}'", 2)
+            fail(f"{option}: sites must be a whole number, got '{sites_text}'", 2)
         sites = int(sites_text) if sites_text is not None else None
         if sites == 0:
-            _fail(f"{option}: {match['muscle']} needs at least 1 site", 2)
+            fail(f"{option}: {match['muscle']} needs at least 1 site", 2)
         choices.append(
             MuscleChoice(
                 muscle=match["muscle"].strip(),
                 side=SideChoice(match["side"]) if match["side"] else None,
-                units=_decimal(option, match["units"]),
+                units=decimal_option(option, match["units"]),
                 sites=sites,
             )
         )
@@ -265,13 +234,13 @@ def _muscle_choices(option: str, specs: list[str]) -> tuple[MuscleChoice, ...]:
 
 def _age(age: str | None, birth_date: date | None, on: date) -> Decimal | None:
     if age is not None and birth_date is not None:
-        _fail("--age: give either --age or --birth-date, not both", 2)
+        fail("--age: give either --age or --birth-date, not both", 2)
     if birth_date is not None:
         if birth_date > on:
-            _fail("--birth-date: is after the session date", 2)
+            fail("--birth-date: is after the session date", 2)
         years = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
         return Decimal(years)
-    return _decimal("--age", age, positive=False)
+    return decimal_option("--age", age, positive=False)
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -281,7 +250,7 @@ def _write(text: str, output: Path | None) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as error:
-        _fail(f"--output: cannot write {output}: {error.strerror}", 2)
+        fail(f"--output: cannot write {output}: {error.strerror}", 2)
     stderr.print(f"wrote {output}", highlight=False)
 
 
@@ -327,26 +296,26 @@ def plan(
     is then 3 when the check blocks.
     """
     knowledge = _knowledge()
-    session_date = _date("--date", on) or date.today()
-    born = _date("--birth-date", birth_date)
+    session_date = date_option("--date", on) or date.today()
+    born = date_option("--birth-date", birth_date)
     patient_file = None
     if patient is not None:
         try:
-            patient_file = read_patient_file(_read_text("--patient", patient))
+            patient_file = read_patient_file(read_text("--patient", patient))
         except InputError as error:
-            _fail(f"--patient: {error.field}: {error.problem}", 2)
+            fail(f"--patient: {error.field}: {error.problem}", 2)
         recorded = patient_file.patient
         # The plan and its check must be about the same patient: the file's values are used, and the options
         # may only repeat them.
         if recorded.birth_date is not None:
             if born is not None and born != recorded.birth_date:
-                _fail("--birth-date: differs from the birth date in the patient file", 2)
-            if age is not None and _decimal("--age", age, positive=False) != recorded.age_years_on(session_date):
-                _fail("--age: differs from the age given by the patient file's birth date", 2)
+                fail("--birth-date: differs from the birth date in the patient file", 2)
+            if age is not None and decimal_option("--age", age, positive=False) != recorded.age_years_on(session_date):
+                fail("--age: differs from the age given by the patient file's birth date", 2)
             born, age = recorded.birth_date, None
         if recorded.weight_kg is not None:
-            if weight_kg is not None and _decimal("--weight-kg", weight_kg) != recorded.weight_kg:
-                _fail("--weight-kg: differs from the weight in the patient file", 2)
+            if weight_kg is not None and decimal_option("--weight-kg", weight_kg) != recorded.weight_kg:
+                fail("--weight-kg: differs from the weight in the patient file", 2)
             weight_kg = str(recorded.weight_kg)
     request = PlanRequest(
         indication=indication,
@@ -355,7 +324,7 @@ def plan(
         population=population,
         variant=variant,
         age_years=_age(age, born, session_date),
-        weight_kg=_decimal("--weight-kg", weight_kg),
+        weight_kg=decimal_option("--weight-kg", weight_kg),
         side=side,
         muscles=_muscle_choices("--muscle", muscle or []),
         optional=tuple(
@@ -363,15 +332,15 @@ def plan(
             for c in _muscle_choices("--optional", optional or [])
         ),
         deviation_reason=deviation_reason,
-        vial_units=_decimal("--vial-units", vial_units),
-        diluent_ml=_decimal("--diluent-ml", diluent_ml),
+        vial_units=decimal_option("--vial-units", vial_units),
+        diluent_ml=decimal_option("--diluent-ml", diluent_ml),
     )
     try:
         made = make_plan(knowledge, request)
     except UnknownIdError as error:
-        _fail(f"--{error.kind}: {error}", 2)
+        fail(f"--{error.kind}: {error}", 2)
     except PlanningError as error:
-        _fail(f"{_option(error.field)}: {error.problem}", 2)
+        fail(f"{_option(error.field)}: {error.problem}", 2)
     document = documents.plan_document(made, knowledge)
     report = None
     if patient_file is not None:
@@ -390,7 +359,7 @@ def plan(
         try:
             report = check(knowledge, replace(patient_file.request_for(session_date, session), patient=checked_patient))
         except PlanningError as error:
-            _fail(f"--patient: {error.field}: {error.problem}", 2)
+            fail(f"--patient: {error.field}: {error.problem}", 2)
         document["verdict"] = str(report.verdict)
         document["findings"] += documents.safety_document(report)["findings"]
     chosen = OutputFormat.JSON if as_json else output_format
@@ -404,15 +373,6 @@ def plan(
         raise typer.Exit(3)
 
 
-def _read_text(option: str, path: Path) -> str:
-    try:
-        return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except OSError as error:
-        _fail(f"{option}: cannot read the file ({error.strerror})", 2)
-    except UnicodeDecodeError:
-        _fail(f"{option}: the file is not UTF-8 text", 2)
-
-
 @app.command("check")
 def check_command(
     document: Annotated[Path, typer.Argument(metavar="FILE|-", help="The check document (JSON); - reads stdin.")],
@@ -422,28 +382,19 @@ def check_command(
     history. Exit 0 for ok or warn, 3 for block, 2 for an invalid document (the field is named)."""
     knowledge = _knowledge()
     try:
-        request = read_check(_read_text("FILE", document))
+        request = read_check(read_text("FILE", document))
         report: SafetyReport = check(knowledge, request)
     except InputError as error:
-        _fail(f"{error.field}: {error.problem}", 2)
+        fail(f"{error.field}: {error.problem}", 2)
     except PlanningError as error:
-        _fail(f"{error.field}: {error.problem}", 2)
+        fail(f"{error.field}: {error.problem}", 2)
     result = documents.safety_document(report)
     if as_json:
-        _emit_json(result)
+        emit_json(result)
     else:
         render.safety(stdout, result)
     if report.verdict is Verdict.BLOCK:
         raise typer.Exit(3)
-
-
-def _date(option: str, text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        _fail(f"{option}: is not a date (YYYY-MM-DD)", 2)
 
 
 @app.command("dilute")
@@ -462,17 +413,17 @@ def dilute_command(
         chosen = knowledge.product(product)
         check, findings = dilute(
             chosen,
-            _decimal("--vial-units", vial_units) or Decimal(0),
-            _decimal("--diluent-ml", diluent_ml),
-            _decimal("--units-per-0.1-ml", units_per_0_1_ml),
+            decimal_option("--vial-units", vial_units) or Decimal(0),
+            decimal_option("--diluent-ml", diluent_ml),
+            decimal_option("--units-per-0.1-ml", units_per_0_1_ml),
         )
     except UnknownIdError as error:
-        _fail(f"--product: {error}", 2)
+        fail(f"--product: {error}", 2)
     except PlanningError as error:
-        _fail(f"{_option(error.field)}: {error.problem}", 2)
+        fail(f"{_option(error.field)}: {error.problem}", 2)
     document = documents.dilution_document(check, findings, label_source(chosen, check))
     if as_json:
-        _emit_json(document)
+        emit_json(document)
     else:
         render.dilution(stdout, document)
 

@@ -5,38 +5,23 @@ They need the database, so Django is set up only when one of them runs.
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from bont.bootstrap import build_knowledge, clinical_records, setup_database
-
-stdout = Console()
-stderr = Console(stderr=True)
+from bont.cli.common import JsonOption, decimal_option, emit_json, fail, required_date, stderr, stdout
 
 db_app = typer.Typer(help="The database: where it is and its schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 patient_app = typer.Typer(help="Patients.", no_args_is_help=True)
 lot_app = typer.Typer(help="Lots and vials: receiving, reconstitution, recall.", no_args_is_help=True)
 session_app = typer.Typer(help="Treatment sessions.", no_args_is_help=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _emit(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def _product(name: str) -> Any:
@@ -46,28 +31,7 @@ def _product(name: str) -> Any:
     try:
         return build_knowledge().product(name)
     except UnknownIdError as error:
-        _fail(f"--product: {error}")
-
-
-def _parse_date(option: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        _fail(f"{option}: '{text}' is not a date (YYYY-MM-DD)")
-
-
-def _decimal(option: str, text: str | None) -> Any:
-    from decimal import Decimal, InvalidOperation
-
-    if text is None:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        _fail(f"{option}: '{text}' is not a number")
-    if not value.is_finite() or value <= 0:
-        _fail(f"{option}: must be more than 0")
-    return value
+        fail(f"--product: {error}")
 
 
 @db_app.command("info")
@@ -83,7 +47,7 @@ def db_info(as_json: JsonOption = False) -> None:
     where = str(settings.sqlite_path) if settings.database_url is None else _redacted(settings.database_url)
     info = {"engine": vendor, "location": where, "pending_migrations": len(pending)}
     if as_json:
-        _emit(info)
+        emit_json(info)
     else:
         stdout.print(f"engine: {vendor}\nlocation: {where}\npending migrations: {len(pending)}", highlight=False)
 
@@ -119,7 +83,7 @@ def user_add(
     try:
         add_user(username, role, password)
     except RecordsError as error:
-        _fail(f"--{error.field}: {error.problem}")
+        fail(f"--{error.field}: {error.problem}")
     stdout.print(f"added user with role {role}")
 
 
@@ -147,9 +111,9 @@ def patient_add(
                 mrn=mrn,
                 given_name=given_name,
                 family_name=family_name,
-                birth_date=_parse_date("--birth-date", birth_date),
+                birth_date=required_date("--birth-date", birth_date),
                 sex=sex,
-                weight_kg=_decimal("--weight-kg", weight_kg),
+                weight_kg=decimal_option("--weight-kg", weight_kg),
                 conditions=tuple(condition or ()),
                 medications=tuple(medication or ()),
                 allergies=tuple(allergy or ()),
@@ -157,9 +121,9 @@ def patient_add(
             )
         )
     except RecordsError as error:
-        _fail(f"--{error.field.replace('_', '-')}: {error.problem}")
+        fail(f"--{error.field.replace('_', '-')}: {error.problem}")
     if as_json:
-        _emit({"patient_id": new_id})
+        emit_json({"patient_id": new_id})
     else:
         stdout.print(f"patient {new_id} registered")
 
@@ -174,7 +138,7 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
     try:
         row = models.Patient.objects.get(pk=patient_id(mrn))
     except RecordsError as error:
-        _fail(f"MRN: {error.problem}")
+        fail(f"MRN: {error.problem}")
     document: dict[str, Any] = {
         "mrn": row.mrn,
         "name": f"{row.family_name}, {row.given_name}",
@@ -212,7 +176,7 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
         ],
     }
     if as_json:
-        _emit(document)
+        emit_json(document)
         return
     stdout.print(f"{document['name']} · MRN {document['mrn']} · born {document['birth_date']}", highlight=False)
     table = Table(title="Sessions")
@@ -241,9 +205,9 @@ def lot_add(
 ) -> None:
     """Receive a lot of vials into the inventory."""
     chosen = _product(product)
-    size = _decimal("--vial-units", vial_units) if vial_units else min(chosen.vial_sizes)
+    size = decimal_option("--vial-units", vial_units) or min(chosen.vial_sizes)
     if size not in chosen.vial_sizes:
-        _fail(f"--vial-units: {chosen.brand} comes in {', '.join(str(v) for v in chosen.vial_sizes)} U vials")
+        fail(f"--vial-units: {chosen.brand} comes in {', '.join(str(v) for v in chosen.vial_sizes)} U vials")
     setup_database()
     from bont.clinic.registry import RecordsError, add_lot
 
@@ -251,16 +215,16 @@ def lot_add(
         vials = add_lot(
             chosen.id,
             lot,
-            _parse_date("--expiry", expiry),
+            required_date("--expiry", expiry),
             size,
             quantity,
-            _parse_date("--received", received) if received else date.today(),
+            required_date("--received", received) if received else date.today(),
             ndc,
         )
     except RecordsError as error:
-        _fail(f"--{error.field}: {error.problem}")
+        fail(f"--{error.field}: {error.problem}")
     if as_json:
-        _emit({"product": chosen.id, "lot": lot, "vials": vials})
+        emit_json({"product": chosen.id, "lot": lot, "vials": vials})
     else:
         stdout.print(f"received {len(vials)} vial(s) of {chosen.brand}: ids {vials[0]}–{vials[-1]}")
 
@@ -280,13 +244,13 @@ def lot_reconstitute(
     try:
         moment = datetime.fromisoformat(at) if at else timezone.now()
     except ValueError:
-        _fail(f"--at: '{at}' is not a date and time (YYYY-MM-DDTHH:MM)")
+        fail(f"--at: '{at}' is not a date and time (YYYY-MM-DDTHH:MM)")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     try:
-        reconstitute_vial(vial, _decimal("--diluent-ml", diluent_ml), moment)
+        reconstitute_vial(vial, decimal_option("--diluent-ml", diluent_ml), moment)
     except RecordsError as error:
-        _fail(f"VIAL: {error.problem}")
+        fail(f"VIAL: {error.problem}")
     stdout.print(f"vial {vial} reconstituted")
 
 
@@ -303,7 +267,7 @@ def lot_recall(
 
     rows = recall(chosen.id, lot)
     if as_json:
-        _emit({"product": chosen.id, "lot": lot, "patients": rows})
+        emit_json({"product": chosen.id, "lot": lot, "patients": rows})
         return
     table = Table(title=f"Patients who received {chosen.brand} lot {escape(lot)}")
     for column in ("MRN", "name", "born", "sessions"):
@@ -331,11 +295,11 @@ def session_record(
     try:
         text = sys.stdin.read() if str(document) == "-" else document.read_text(encoding="utf-8")
     except OSError as error:
-        _fail(f"FILE: cannot read it: {error.strerror}")
+        fail(f"FILE: cannot read it: {error.strerror}")
     try:
         parsed = read_session(text)
     except InputError as error:
-        _fail(f"{error.field}: {error.problem}")
+        fail(f"{error.field}: {error.problem}")
     records = clinical_records()
     from bont.clinic.registry import RecordsError, patient_id
     from bont.domain.errors import PlanningError
@@ -344,13 +308,13 @@ def session_record(
     try:
         session_id = record_session(records, knowledge, parsed.to_command(patient_id(parsed.patient_mrn)))
     except RecordsError as error:
-        _fail(f"patient_mrn: {error.problem}")
+        fail(f"patient_mrn: {error.problem}")
     except PlanningError as error:
-        _fail(f"{error.field}: {error.problem}")
+        fail(f"{error.field}: {error.problem}")
     except RecordingError as error:
-        _fail(f"{error.field}: {error.problem}", 3 if error.field == "override_reason" else 2)
+        fail(f"{error.field}: {error.problem}", 3 if error.field == "override_reason" else 2)
     if as_json:
-        _emit({"session_id": session_id})
+        emit_json({"session_id": session_id})
     else:
         stdout.print(f"session {session_id} recorded")
 
@@ -383,9 +347,9 @@ def billing_export(
     import csv
     import io
 
-    first, last = _parse_date("--from", start), _parse_date("--to", end)
+    first, last = required_date("--from", start), required_date("--to", end)
     if last < first:
-        _fail("--to: is before --from")
+        fail("--to: is before --from")
     knowledge = build_knowledge()
     setup_database()
     from bont.clinic.registry import billing_lines
@@ -414,7 +378,7 @@ def billing_export(
         try:
             output.write_text(buffer.getvalue(), encoding="utf-8")
         except OSError as error:
-            _fail(f"--output: cannot write it: {error.strerror}")
+            fail(f"--output: cannot write it: {error.strerror}")
         stderr.print(f"wrote {output}")
 
 
@@ -433,9 +397,9 @@ def event_add(
     from bont.clinic.registry import RecordsError, add_adverse_event
 
     try:
-        event_id = add_adverse_event(mrn, event, _parse_date("--onset", onset), severity, session, outcome, notes)
+        event_id = add_adverse_event(mrn, event, required_date("--onset", onset), severity, session, outcome, notes)
     except RecordsError as error:
-        _fail(f"--{error.field}: {error.problem}")
+        fail(f"--{error.field}: {error.problem}")
     stdout.print(f"adverse event {event_id} recorded")
 
 
@@ -443,7 +407,7 @@ def backup(path: Annotated[Path, typer.Argument(help="File to write the backup t
     """Back up the SQLite database while it is in use (online backup). For PostgreSQL, use pg_dump."""
     settings = setup_database()
     if settings.database_url is not None and not settings.database_url.startswith("sqlite"):
-        _fail(
+        fail(
             "DATABASE_URL: this is PostgreSQL; back it up with pg_dump, e.g. pg_dump --format=custom "
             "--file=bont.dump DBNAME, and restore with pg_restore"
         )
@@ -453,7 +417,7 @@ def backup(path: Annotated[Path, typer.Argument(help="File to write the backup t
 
     source_path = connection.settings_dict["NAME"]
     if path.exists():
-        _fail("PATH: the file exists; choose a new name so no backup is overwritten")
+        fail("PATH: the file exists; choose a new name so no backup is overwritten")
     with sqlite3.connect(source_path) as source, sqlite3.connect(path) as target:
         source.backup(target)
     stdout.print(f"backed up to {path}")
@@ -470,19 +434,19 @@ def restore(
 
     settings = BontSettings()
     if settings.database_url is not None and not settings.database_url.startswith("sqlite"):
-        _fail("DATABASE_URL: this is PostgreSQL; restore it with pg_restore")
+        fail("DATABASE_URL: this is PostgreSQL; restore it with pg_restore")
     if not path.is_file():
-        _fail("PATH: no such backup file")
+        fail("PATH: no such backup file")
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as probe:
             tables = {row[0] for row in probe.execute("select name from sqlite_master where type='table'")}
             healthy = probe.execute("pragma integrity_check").fetchone()[0] == "ok"
     except sqlite3.DatabaseError:
-        _fail("PATH: not an SQLite database")
+        fail("PATH: not an SQLite database")
     if "clinic_patient" not in tables or not healthy:
-        _fail("PATH: not a bont backup, or damaged")
+        fail("PATH: not a bont backup, or damaged")
     if not yes:
-        _fail("--yes: restoring replaces the current records; confirm with --yes")
+        fail("--yes: restoring replaces the current records; confirm with --yes")
     url = settings.effective_database_url
     target = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else settings.sqlite_path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -504,7 +468,7 @@ def demo() -> None:
     try:
         counts = load_demo(knowledge)
     except RecordingError as error:
-        _fail(f"{error.field}: {error.problem}")
+        fail(f"{error.field}: {error.problem}")
     stdout.print(
         f"demo clinic loaded: {counts['patients']} fictional patients, {counts['sessions']} sessions "
         f"({counts['refused']} planned sessions were refused by the safety check and not recorded)"
@@ -523,7 +487,7 @@ def patient_list(
 
     rows = list_patients(search)
     if as_json:
-        _emit(rows)
+        emit_json(rows)
         return
     table = Table(title="Patients")
     for column in ("MRN", "name", "born", "sessions"):
@@ -556,8 +520,8 @@ def patient_update(
         update_patient(
             mrn,
             PatientUpdate(
-                on=_parse_date("--date", on) if on else date.today(),
-                weight_kg=_decimal("--weight-kg", weight_kg),
+                on=required_date("--date", on) if on else date.today(),
+                weight_kg=decimal_option("--weight-kg", weight_kg),
                 add_conditions=tuple(add_condition or ()),
                 resolve_conditions=tuple(resolve_condition or ()),
                 add_medications=tuple(add_medication or ()),
@@ -569,7 +533,7 @@ def patient_update(
             ),
         )
     except RecordsError as error:
-        _fail(f"{'MRN' if error.field == 'mrn' else '--' + error.field}: {error.problem}")
+        fail(f"{'MRN' if error.field == 'mrn' else '--' + error.field}: {error.problem}")
     stdout.print("patient record updated")
 
 
@@ -583,7 +547,7 @@ def billing_session(session: Annotated[int, typer.Argument(help="Session id.")],
     try:
         lines = session_billing(knowledge, session)
     except RecordsError as error:
-        _fail(f"SESSION: {error.problem}")
+        fail(f"SESSION: {error.problem}")
     rows: list[dict[str, Any]] = [
         {
             "hcpcs": line.hcpcs,
@@ -595,7 +559,7 @@ def billing_session(session: Annotated[int, typer.Argument(help="Session id.")],
         for line in lines
     ]
     if as_json:
-        _emit({"session_id": session, "lines": rows})
+        emit_json({"session_id": session, "lines": rows})
         return
     table = Table(title=f"Billing for session {session}")
     for column in ("HCPCS", "modifier", "units", "billing units", "CPT"):
@@ -649,5 +613,5 @@ def user_token(username: str) -> None:
     try:
         token = create_api_token(username)
     except RecordsError:
-        _fail("USERNAME: no such user")
+        fail("USERNAME: no such user")
     stdout.print(f"token (shown once): {token}", highlight=False)

@@ -151,7 +151,3 @@ def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Admi
         for s in row.sessions.filter(withdrawn_reason="").order_by("date")
     )
     return patient, history
-
-
-def units(amount: Decimal | int | str) -> Decimal:
-    return Decimal(amount)

@@ -79,6 +79,11 @@ class Indication:
             if protocol.product == product and (population is None or protocol.population is population)
         )
 
+    def limiting_protocols(self, product: str, population: Population) -> tuple[Protocol, ...]:
+        """The protocols whose limits apply: the population's own, or for a minor without one the adult
+        protocols (a child is never allowed more than an adult)."""
+        return self.protocols_for(product, population) or self.protocols_for(product, Population.ADULT)
+
     def evidence_for(self, product: str) -> tuple[EvidenceItem, ...]:
         return tuple(item for item in self.evidence if product in item.products)
 

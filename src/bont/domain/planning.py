@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
@@ -137,7 +137,6 @@ class Plan:
     findings: tuple[Finding, ...]
     sources: tuple[Citation, ...]
     deviation_reason: str | None = None
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def sites(self) -> tuple[PlannedSite, ...]:

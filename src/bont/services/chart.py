@@ -10,7 +10,6 @@ from decimal import Decimal
 from bont.domain.doses import WeightCappedDose
 from bont.domain.evidence import Citation
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.populations import Population
 from bont.domain.safety import Administration, Patient
 from bont.domain.safety.context import population_for
 
@@ -68,9 +67,7 @@ def next_sessions(
     for indication_id in sorted({item.indication for item in history if item.indication in knowledge.indications}):
         items = [i for i in history if i.indication == indication_id]
         last = max(items, key=lambda i: i.on)
-        protocols = knowledge.indications[indication_id].protocols_for(last.product, population) or (
-            knowledge.indications[indication_id].protocols_for(last.product, Population.ADULT)
-        )
+        protocols = knowledge.indications[indication_id].limiting_protocols(last.product, population)
         interval = next((p.min_interval_days for p in protocols if p.min_interval_days is not None), None)
         if interval is None:
             continue

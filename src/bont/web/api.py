@@ -24,7 +24,7 @@ from bont.domain.safety import check
 from bont.interop.check_document import CheckIn
 from bont.services import documents
 from bont.services.chart import gauges, next_sessions
-from bont.web.access import IDENTIFIED, PATIENT_LIST
+from bont.web.access import IDENTIFIED, PATIENT_LIST, roles_of
 
 
 class BearerToken(HttpBearer):
@@ -45,11 +45,7 @@ api = NinjaAPI(
 
 
 def _require(request: HttpRequest, roles: tuple[str, ...]) -> None:
-    user = request.user
-    names = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
-    if user.is_superuser:
-        names.add("admin")
-    if not names & set(roles):
+    if not roles_of(request) & set(roles):
         raise HttpError(403, "your role does not allow this")
 
 

@@ -9,7 +9,6 @@ from enum import StrEnum
 from bont.domain.errors import PlanningError, UnknownIdError
 from bont.domain.findings import Finding, Severity
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.populations import Population
 from bont.domain.protocols import Protocol
 from bont.domain.safety.context import Context, as_utc, population_for
 from bont.domain.safety.model import CheckRequest
@@ -150,8 +149,6 @@ def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
     age = request.patient.age_on(request.on)
     population = population_for(age)
     protocols = indication.protocols_for(product.id, population)
-    # A minor with no protocol of their own is held at least to the adult protocol's limits.
-    limits_from = protocols or indication.protocols_for(product.id, Population.ADULT)
     ctx = Context(
         knowledge=knowledge,
         request=request,
@@ -160,7 +157,7 @@ def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
         population=population,
         age_years=age,
         protocol=_protocol(protocols, request),
-        limits_protocol=_protocol(limits_from, request),
+        limits_protocol=_protocol(indication.limiting_protocols(product.id, population), request),
         history=tuple(item for item in request.history if item.product in knowledge.products),
     )
     findings = tuple(dict.fromkeys(finding for rule in RULES for finding in rule(ctx)))
