@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bont.domain.errors import KnowledgeError
-from bont.knowledge import DEFAULT_DATA_DIR, load_knowledge
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    copy = tmp_path / "data"
-    shutil.copytree(DEFAULT_DATA_DIR, copy)
-    return copy
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"test setup: {old!r} not in {path.name}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+from bont.knowledge import load_knowledge
+from tests.integration.knowledge_files import edit
 
 
 def test_a_copy_of_the_shipped_files_loads(data_dir: Path) -> None:

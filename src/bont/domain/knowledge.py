@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bont.domain.anatomy import Target
 from bont.domain.errors import UnknownIdError
 from bont.domain.evidence import Citation, Cited, Grade, Source, cited_figures
 from bont.domain.indications import Indication, ProductStatus
+from bont.domain.outcomes import ContinuationRule, HeadacheDayRules, Instrument, ResponderDefinition
 from bont.domain.populations import Population
 from bont.domain.products import Product
 from bont.domain.protocols import LabelStatus, Protocol
@@ -57,6 +58,12 @@ class KnowledgeBase:
     drug_classes: Mapping[str, DrugClass]
     allergens: Mapping[str, Allergen]
     cautions: Mapping[str, Caution]
+    # Outcome instruments (instruments.yaml): the scales, the diary rules, responder definitions and the
+    # default continuation rules. Defaults keep a base built without them valid.
+    instruments: Mapping[str, Instrument] = field(default_factory=dict)
+    headache_day_rules: HeadacheDayRules | None = None
+    responder_definitions: tuple[ResponderDefinition, ...] = ()
+    continuation_rules: tuple[ContinuationRule, ...] = ()
 
     # -- lookups that accept ids, brand names and aliases, and suggest the nearest ids when they fail
 
@@ -83,6 +90,28 @@ class KnowledgeBase:
             for name in (target.id, target.name, *target.aliases)
         }
         return _lookup("muscle", self.targets, wanted, aliases)
+
+    def instrument(self, wanted: str) -> Instrument:
+        aliases = {
+            _normalise(name): instrument.id
+            for instrument in self.instruments.values()
+            for name in (instrument.id, instrument.name)
+        }
+        return _lookup("instrument", self.instruments, wanted, aliases)
+
+    def instruments_for(self, indication_id: str) -> tuple[Instrument, ...]:
+        """The outcome instruments used for an indication, in the order of the knowledge file."""
+        indication = self.indication(indication_id).id
+        return tuple(i for i in self.instruments.values() if indication in i.indications)
+
+    def responder_definitions_for(self, indication_id: str) -> tuple[ResponderDefinition, ...]:
+        indication = self.indication(indication_id).id
+        return tuple(d for d in self.responder_definitions if d.indication == indication)
+
+    def continuation_rules_for(self, indication_id: str) -> tuple[ContinuationRule, ...]:
+        """bont's default continuation rules for an indication; a clinic may configure its own."""
+        indication = self.indication(indication_id).id
+        return tuple(r for r in self.continuation_rules if r.indication == indication)
 
     # -- the safety vocabulary: free text and codes matched to known terms (None when unknown)
 
@@ -197,6 +226,17 @@ class KnowledgeBase:
         for protocol in self.protocols():
             # The principal citation of a protocol is itself a claim about the whole protocol.
             yield KnowledgeFigure(f"protocol/{protocol.id}", Cited(protocol.title, protocol.citation))
+        for instrument in self.instruments.values():
+            path = f"instrument/{instrument.id}"
+            yield KnowledgeFigure(f"{path}.scoring", Cited(instrument.range_text(), instrument.citation))
+            yield KnowledgeFigure(f"{path}.licence", Cited(str(instrument.licence.status), instrument.licence.citation))
+        if self.headache_day_rules is not None:
+            for path, figure in cited_figures(self.headache_day_rules, "headache-day-rules"):
+                yield KnowledgeFigure(path, figure)
+        for definition in self.responder_definitions:
+            yield KnowledgeFigure(f"responder/{definition.id}", Cited(definition.threshold_text, definition.citation))
+        for rule in self.continuation_rules:
+            yield KnowledgeFigure(f"continuation/{rule.id}", Cited(rule.description, rule.citation))
 
 
 def _study_citation(source: Source) -> Citation:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +24,17 @@ from bont.domain.errors import KnowledgeError
 from bont.domain.evidence import Citation, Cited, Grade, Source
 from bont.domain.indications import DiagnosisCode, EvidenceItem, Indication, ProcedureCode
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.outcomes import (
+    Band,
+    ContinuationRule,
+    HeadacheDayRules,
+    Instrument,
+    InstrumentKind,
+    Item,
+    Licence,
+    ResponderDefinition,
+    ResponderRule,
+)
 from bont.domain.populations import AgeRange
 from bont.domain.products import Approval, BillingCode, DoseLimit, Product, Reconstitution, Vial
 from bont.domain.protocols import CumulativeLimit, LabelStatus, MuscleDose, Protocol, WeightBand
@@ -169,6 +181,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     conditions, drug_classes, allergens, cautions = _load_vocabulary(root / "vocabulary.yaml", builder)
     products = _load_all(root / "products", s.ProductFile, builder, _build_product)
     indications = _load_all(root / "indications", s.IndicationFile, builder, _build_indication)
+    outcomes = _load_instruments(root / "instruments.yaml", builder, set(indications))
 
     knowledge = KnowledgeBase(
         sources=sources,
@@ -179,6 +192,10 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         drug_classes=drug_classes,
         allergens=allergens,
         cautions=cautions,
+        instruments=outcomes.instruments,
+        headache_day_rules=outcomes.headache_day_rules,
+        responder_definitions=outcomes.responder_definitions,
+        continuation_rules=outcomes.continuation_rules,
     )
     _check_references(knowledge, root)
     return knowledge
@@ -266,6 +283,171 @@ def _load_vocabulary(
                 id=caution.id, name=caution.name, days=caution.days, citation=builder.root_citation(caution.cite)
             )
     return conditions, drug_classes, allergens, cautions
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    instruments: dict[str, Instrument]
+    headache_day_rules: HeadacheDayRules
+    responder_definitions: tuple[ResponderDefinition, ...]
+    continuation_rules: tuple[ContinuationRule, ...]
+
+
+_NUMERIC_KINDS = (
+    InstrumentKind.COUNT,
+    InstrumentKind.TOTAL,
+    InstrumentKind.MEASUREMENT,
+    InstrumentKind.ITEMS,
+    InstrumentKind.ANGLES,
+    InstrumentKind.GOALS,
+)
+_GRADED_KINDS = (InstrumentKind.GRADE, InstrumentKind.BINARY)
+
+
+def _load_instruments(path: Path, builder: _Builder, indications: set[str]) -> _Outcomes:
+    """The outcome instruments, the headache-day rules, responder definitions and continuation rules."""
+    parsed = _read(path, s.InstrumentsFile)
+    builder.file, builder.field = path.name, ""
+    instruments: dict[str, Instrument] = {}
+    for index, model in enumerate(parsed.instruments):
+        with builder.at(f"instruments.{index}"):
+            instruments[_unique(builder, instruments, model.id)] = _build_instrument(model, builder, indications)
+    rules = parsed.headache_day_rules
+    with builder.at("headache_day_rules"):
+        root = builder.root_citation(rules.cite)
+        headache_day_rules = HeadacheDayRules(
+            min_headache_minutes=builder.cited(rules.min_headache_minutes, root, int),
+            min_pain_features=builder.cited(rules.min_pain_features, root, int),
+            min_aura_minutes=builder.cited(rules.min_aura_minutes, root, int),
+            max_aura_minutes=builder.cited(rules.max_aura_minutes, root, int),
+            migraine_specific_medication_makes_migraine_day=builder.cited(
+                rules.migraine_specific_medication_makes_migraine_day, root, bool
+            ),
+        )
+    responders: list[ResponderDefinition] = []
+    for index, responder in enumerate(parsed.responders):
+        with builder.at(f"responders.{index}"):
+            _unique(builder, {r.id: r for r in responders}, responder.id)
+            instrument = _outcome_target(builder, instruments, indications, responder.indication, responder.instrument)
+            if responder.rule.uses_grades != (instrument.kind in _GRADED_KINDS):
+                raise builder.fail(f"rule '{responder.rule}' does not fit a {instrument.kind} instrument")
+            if responder.rule is ResponderRule.REACHES_GRADE:
+                if responder.target_grade not in instrument.grades:
+                    raise builder.fail(f"target_grade must be one of {instrument.range_text()}")
+            elif responder.threshold is None:
+                raise builder.fail(f"rule '{responder.rule}' needs a threshold")
+            responders.append(
+                ResponderDefinition(
+                    id=responder.id,
+                    indication=responder.indication,
+                    instrument=responder.instrument,
+                    rule=responder.rule,
+                    description=responder.description,
+                    citation=builder.root_citation(responder.cite),
+                    threshold=responder.threshold,
+                    target_grade=responder.target_grade,
+                )
+            )
+    continuation: list[ContinuationRule] = []
+    for index, rule in enumerate(parsed.continuation):
+        with builder.at(f"continuation.{index}"):
+            _unique(builder, {r.id: r for r in continuation}, rule.id)
+            instrument = _outcome_target(builder, instruments, indications, rule.indication, rule.instrument)
+            if instrument.kind not in _NUMERIC_KINDS:
+                raise builder.fail(f"a continuation rule needs a numeric instrument, not a {instrument.kind}")
+            continuation.append(
+                ContinuationRule(
+                    id=rule.id,
+                    indication=rule.indication,
+                    instrument=rule.instrument,
+                    kind=rule.kind,
+                    threshold=rule.threshold,
+                    description=rule.description,
+                    citation=builder.root_citation(rule.cite),
+                    cycles=rule.cycles,
+                    months=rule.months,
+                )
+            )
+    return _Outcomes(instruments, headache_day_rules, tuple(responders), tuple(continuation))
+
+
+def _outcome_target(
+    builder: _Builder, instruments: dict[str, Instrument], indications: set[str], indication: str, instrument_id: str
+) -> Instrument:
+    if indication not in indications:
+        raise builder.fail(f"unknown indication '{indication}'")
+    if instrument_id not in instruments:
+        raise builder.fail(f"unknown instrument '{instrument_id}'")
+    instrument = instruments[instrument_id]
+    if indication not in instrument.indications:
+        raise builder.fail(f"instrument '{instrument_id}' is not listed for {indication}")
+    return instrument
+
+
+def _build_instrument(model: s.InstrumentModel, b: _Builder, indications: set[str]) -> Instrument:
+    for index, indication in enumerate(model.indications):
+        if indication not in indications:
+            with b.at(f"indications.{index}"):
+                raise b.fail(f"unknown indication '{indication}'")
+    with b.at("cite"):
+        citation = b.root_citation(model.cite)
+    with b.at("licence.cite"):
+        licence = Licence(model.licence.status, model.licence.why, b.root_citation(model.licence.cite))
+    if model.items and not licence.items_bundled:
+        with b.at("items"):
+            raise b.fail(f"a {model.licence.status} instrument holds no items: record its total only")
+    low = model.range.min if model.range else None
+    high = model.range.max if model.range else None
+    kind = model.kind
+    with b.at("range"):
+        if kind in _GRADED_KINDS and model.range is not None:
+            raise b.fail("a graded instrument has grades, not a range")
+        if kind in _NUMERIC_KINDS and kind is not InstrumentKind.GOALS and low is None:
+            raise b.fail(f"a {kind} instrument needs a minimum")
+        if low is not None and high is not None and low > high:
+            raise b.fail("min is greater than max")
+    with b.at("grades"):
+        if (kind in _GRADED_KINDS) != bool(model.grades):
+            raise b.fail(f"a {kind} instrument {'needs' if kind in _GRADED_KINDS else 'has no'} grades")
+        if kind is InstrumentKind.BINARY and len(model.grades) != 2:
+            raise b.fail("a binary instrument has exactly two grades: not reached, reached")
+        if len(set(model.grades)) != len(model.grades):
+            raise b.fail("a grade is listed twice")
+    with b.at("items"):
+        if (kind is InstrumentKind.ITEMS) != bool(model.items):
+            raise b.fail(f"a {kind} instrument {'needs' if kind is InstrumentKind.ITEMS else 'has no'} items")
+        if high is not None and sum(item.max for item in model.items) > high:
+            raise b.fail("the items add up to more than the range's max")
+    with b.at("rho"):
+        if (kind is InstrumentKind.GOALS) != (model.rho is not None):
+            raise b.fail("rho is given for Goal Attainment Scaling, and only for it")
+        if model.rho is not None and not Decimal(0) <= model.rho < Decimal(1):
+            raise b.fail("rho must be at least 0 and below 1")
+    bands = []
+    for index, band in enumerate(model.bands):
+        with b.at(f"bands.{index}"):
+            if band.max is not None and band.min > band.max:
+                raise b.fail("min is greater than max")
+            bands.append(Band(band.label, band.min, band.max))
+    return Instrument(
+        id=model.id,
+        name=model.name,
+        indications=tuple(model.indications),
+        kind=kind,
+        direction=model.direction,
+        licence=licence,
+        citation=citation,
+        unit=model.unit,
+        minimum=low,
+        maximum=high,
+        whole=model.whole,
+        grades=tuple(model.grades),
+        items=tuple(Item(item.key, item.min, item.max) for item in model.items),
+        bands=tuple(bands),
+        rho=model.rho,
+        loinc=model.loinc,
+        note=model.note,
+    )
 
 
 def _unique(builder: _Builder, existing: dict[str, Any], item_id: str) -> str:

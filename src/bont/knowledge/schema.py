@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bont.domain.anatomy import BodyRegion, DiagramView, TargetKind
 from bont.domain.evidence import Grade, SourceKind
 from bont.domain.indications import Specialty
+from bont.domain.outcomes import ContinuationKind, Direction, InstrumentKind, LicenceStatus, ResponderRule
 from bont.domain.populations import Population
 from bont.domain.products import Formulation, LimitScope, Serotype
 from bont.domain.protocols import Guidance, LabelStatus, Laterality, Route
@@ -304,3 +305,87 @@ class VocabularyFile(Strict):
     conditions: list[ConditionModel]
     drug_classes: list[DrugClassModel]
     allergens: list[AllergenModel]
+
+
+# -- outcome instruments, responder definitions and continuation rules (instruments.yaml)
+
+
+class LicenceModel(Strict):
+    status: LicenceStatus
+    why: str
+    cite: CiteModel
+
+
+class ItemModel(Strict):
+    key: str
+    min: int
+    max: int
+
+
+class BandModel(Strict):
+    label: str
+    min: Decimal
+    max: Decimal | None = None
+
+
+class InstrumentRangeModel(Strict):
+    min: Decimal | None = None
+    max: Decimal | None = None
+
+
+class InstrumentModel(Strict):
+    id: str
+    name: str
+    indications: list[str] = Field(min_length=1)
+    kind: InstrumentKind
+    direction: Direction
+    licence: LicenceModel
+    cite: CiteModel
+    unit: str | None = None
+    range: InstrumentRangeModel | None = None
+    whole: bool = False
+    grades: list[str] = []
+    items: list[ItemModel] = []
+    bands: list[BandModel] = []
+    rho: Decimal | None = None
+    loinc: str | None = None
+    note: str | None = None
+
+
+class HeadacheDayRulesModel(Strict):
+    cite: CiteModel
+    min_headache_minutes: int | CitedValue[int]
+    min_pain_features: int | CitedValue[int]
+    min_aura_minutes: int | CitedValue[int]
+    max_aura_minutes: int | CitedValue[int]
+    migraine_specific_medication_makes_migraine_day: bool | CitedValue[bool]
+
+
+class ResponderModel(Strict):
+    id: str
+    indication: str
+    instrument: str
+    rule: ResponderRule
+    threshold: Decimal | None = None
+    target_grade: str | None = None
+    description: str
+    cite: CiteModel
+
+
+class ContinuationModel(Strict):
+    id: str
+    indication: str
+    instrument: str
+    kind: ContinuationKind
+    threshold: Decimal
+    cycles: int | None = Field(default=None, ge=1)
+    months: int | None = Field(default=None, ge=1)
+    description: str
+    cite: CiteModel
+
+
+class InstrumentsFile(Strict):
+    instruments: list[InstrumentModel]
+    headache_day_rules: HeadacheDayRulesModel
+    responders: list[ResponderModel]
+    continuation: list[ContinuationModel]
