@@ -250,3 +250,231 @@ def test_the_audit_history_of_a_chart(server: str, page: Page) -> None:
     expect(page.get_by_role("heading", name="Audit history: Demo, Bruno")).to_be_visible()
     expect(page.get_by_text("session").first).to_be_visible()
     shoot(page, "09-audit")
+
+
+def _gauge_units(page: Page, product: str) -> float:
+    text = page.locator(f".gauge[data-product='{product}'] .gauge-label").inner_text()
+    return float(text.split(":", 1)[1].split("U of", 1)[0])
+
+
+def _session_count(database_env: dict[str, str], mrn: str) -> int:
+    shown = subprocess.run(
+        [BONT, "patient", "show", mrn, "--json"], env=database_env, capture_output=True, text=True, check=True
+    )
+    return len(json.loads(shown.stdout)["sessions"])
+
+
+def _plan_for(page: Page, server: str, mrn: str) -> None:
+    """Open the plan builder from the chart and let the live update fill in a chronic migraine plan."""
+    page.goto(f"{server}/patients/{mrn}/")
+    page.locator(".actions").get_by_role("link", name="Plan a session").click()
+    page.get_by_label("Indication").select_option("chronic-migraine")
+    page.get_by_label("Product").select_option("onabotulinumtoxinA")
+    expect(page.get_by_role("heading", name="155 U of BOTOX in 31 sites")).to_be_visible()
+
+
+def _acknowledge_warnings(page: Page) -> None:
+    for field in page.locator("input[name^='ack:']").all():
+        field.fill("reviewed with the patient")
+
+
+def test_a_clinician_records_a_session_drawing_from_a_vial_and_the_gauge_changes(
+    server: str, page: Page, database_env: dict[str, str]
+) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/patients/DEMO-0001/")
+    before = _gauge_units(page, "onabotulinumtoxinA")
+    _plan_for(page, server, "DEMO-0001")
+    page.get_by_role("link", name="Record this session").click()
+    expect(page.get_by_role("heading", name="Record a session: Demo, Alma")).to_be_visible()
+    # A barcode scanner types the lot number; the vial comes from the scanned lot.
+    page.get_by_label("vial 1", exact=True).select_option("")
+    page.get_by_label("lot number, vial 1").fill("DEMO-STOCK-BOT200")
+    page.get_by_label("units drawn, vial 1").fill("155")
+    page.get_by_label("diluent mL, vial 1").fill("4")
+    _acknowledge_warnings(page)
+    shoot(page, "10-record-session")
+    page.get_by_role("button", name="Record the session").click()
+    expect(page.get_by_text("recorded.")).to_be_visible()
+    expect(page.locator("#session-total")).to_have_text("155 U of BOTOX")
+    expect(page.get_by_role("cell", name="DEMO-STOCK-BOT200")).to_be_visible()
+    expect(page.get_by_role("cell", name="J0585")).to_be_visible()
+    shoot(page, "11-session")
+    page.get_by_role("link", name="Demo, Alma (DEMO-0001)").click()
+    assert _gauge_units(page, "onabotulinumtoxinA") == before + 155
+    page.goto(f"{server}/inventory/")
+    expect(page.get_by_role("row").filter(has_text="DEMO-STOCK-BOT200").filter(has_text="45")).to_have_count(1)
+
+
+def test_a_blocked_session_is_written_only_with_a_clinicians_override(
+    server: str, page: Page, database_env: dict[str, str], tmp_path: Path
+) -> None:
+    # 300 U BOTOX for cervical dystonia a week ago: a 155 U migraine session now passes 400 U in 3 months.
+    session = {
+        "patient_mrn": "DEMO-0016",
+        "date": (date.today() - timedelta(days=7)).isoformat(),
+        "clinician": "demo-clinician",
+        "indication": "cervical-dystonia",
+        "product": "BOTOX",
+        "sites": [
+            {"muscle": m, "side": side, "units": 50}
+            for m in ("splenius-capitis", "trapezius", "levator-scapulae")
+            for side in ("left", "right")
+        ],
+        "acknowledgements": dict.fromkeys(
+            ("cumulative-dose-exceeds-maximum", "other-botulinum-toxin-recently", "unrecognized-term"), "reviewed"
+        ),
+        "override_reason": "test set-up",
+    }
+    document = tmp_path / "session.json"
+    document.write_text(json.dumps(session), encoding="utf-8")
+    recorded = subprocess.run(
+        [BONT, "session", "record", str(document)], env=database_env, capture_output=True, text=True
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    count = _session_count(database_env, "DEMO-0016")
+
+    sign_in(page, server, "demo-nurse")
+    _plan_for(page, server, "DEMO-0016")
+    page.get_by_role("link", name="Record this session").click()
+    expect(page.get_by_text("only a clinician can override it")).to_be_visible()
+    _acknowledge_warnings(page)
+    page.get_by_role("button", name="Record the session").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was recorded")
+    assert _session_count(database_env, "DEMO-0016") == count
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, server, "demo-clinician")
+    _plan_for(page, server, "DEMO-0016")
+    page.get_by_role("link", name="Record this session").click()
+    _acknowledge_warnings(page)
+    page.get_by_role("button", name="Record the session").click()
+    expect(page.locator("p.error").filter(has_text="only a clinician's written override")).to_be_visible()
+    assert _session_count(database_env, "DEMO-0016") == count
+    page.get_by_label("Clinician's override of the block").fill("neurologist's decision: dystonia dose was split")
+    _acknowledge_warnings(page)
+    page.get_by_role("button", name="Record the session").click()
+    expect(page.get_by_text("recorded.")).to_be_visible()
+    expect(page.get_by_text("neurologist's decision: dystonia dose was split").first).to_be_visible()
+    assert _session_count(database_env, "DEMO-0016") == count + 1
+
+
+def test_refused_record_fields_are_named_beside_them_and_nothing_is_saved(
+    server: str, page: Page, database_env: dict[str, str]
+) -> None:
+    count = _session_count(database_env, "DEMO-0008")
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/patients/DEMO-0008/record/?indication=chronic-migraine&product=onabotulinumtoxinA")
+    page.get_by_label("vial 1", exact=True).select_option("")
+    page.get_by_label("lot number, vial 1").fill("NO-SUCH-LOT")
+    page.get_by_label("units given in Procerus midline (site 3)").fill("five")
+    page.get_by_label("Date given").fill((date.today() + timedelta(days=2)).isoformat())
+    page.get_by_role("button", name="Record the session").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was recorded")
+    expect(page.locator("tr.row-error")).to_contain_text("no lot of this product has that number")
+    expect(page.locator("p.error").filter(has_text="is in the future")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("site_units:2: is not a number")
+    expect(page.get_by_role("row", name="Procerus midline").locator("p.error")).to_have_text("is not a number")
+    # What was typed stays in the form.
+    expect(page.get_by_label("lot number, vial 1")).to_have_value("NO-SUCH-LOT")
+    shoot(page, "12-record-errors")
+    assert _session_count(database_env, "DEMO-0008") == count
+
+
+def test_the_plan_follows_the_clinicians_changes_as_they_type(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/plan/?indication=chronic-migraine&product=onabotulinumtoxinA")
+    expect(page.get_by_role("heading", name="155 U of BOTOX in 31 sites")).to_be_visible()
+    page.get_by_label("give Temporalis (optional)").check()
+    expect(page.locator("#plan-errors")).to_contain_text("choose the side")
+    page.get_by_label("side for Temporalis (optional)").select_option("right")
+    expect(page.locator("#plan-result h2").first).to_contain_text("32 sites")
+    page.get_by_label("units for Procerus").fill("10")
+    expect(page.locator("#plan-errors")).to_contain_text("deviation_reason")
+    page.get_by_label("Reason for any deviation from the protocol").fill("prominent procerus pain")
+    expect(page.locator("#plan-errors")).to_be_empty()
+    heading = page.locator("#plan-result h2").first
+    expect(heading).to_contain_text("U of BOTOX")
+    assert "155 U" not in heading.inner_text()
+    shoot(page, "13-plan-live")
+
+
+def test_the_procedure_sheet_prints_from_the_plan(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/plan/?indication=chronic-migraine&product=onabotulinumtoxinA&mrn=DEMO-0001")
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security" in message.text else None)
+    with page.expect_popup() as popup:
+        page.get_by_role("link", name="Print procedure sheet").click()
+    sheet = popup.value
+    sheet.wait_for_load_state()
+    expect(sheet.get_by_text("Decision support, not a prescription")).to_be_visible()
+    assert sheet.evaluate("getComputedStyle(document.querySelector('h1')).fontSize") != "32px"  # the sheet's own styles
+    shoot(sheet, "14-procedure-sheet")
+    assert not violations
+
+
+def test_an_adverse_event_is_reported_from_the_chart(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-nurse")
+    page.goto(f"{server}/patients/DEMO-0003/")
+    page.get_by_role("link", name="Report an adverse event").click()
+    page.get_by_role("button", name="Record the event").click()
+    expect(page.locator("p.error").filter(has_text="describe the event")).to_be_visible()
+    expect(page.locator("p.error").filter(has_text="choose how severe it was")).to_be_visible()
+    page.get_by_label("Event").fill("ptosis")
+    page.get_by_label("Onset").fill((date.today() - timedelta(days=1)).isoformat())
+    page.get_by_label("Severity").select_option("mild")
+    page.get_by_label("Suspected session").select_option(index=1)
+    shoot(page, "15-adverse-event")
+    page.get_by_role("button", name="Record the event").click()
+    expect(page.get_by_text("Adverse event recorded.")).to_be_visible()
+    expect(page.get_by_text("Adverse event: ptosis (mild)")).to_be_visible()
+    page.get_by_role("link", name="Adverse events").click()
+    expect(page.get_by_role("row").filter(has_text="DEMO-0003").filter(has_text="ptosis")).to_have_count(1)
+    shoot(page, "16-adverse-events")
+
+
+def test_billing_staff_see_claim_lines_and_export_them(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-billing")
+    page.get_by_role("link", name="Billing").click()
+    page.get_by_label("From").fill((date.today() - timedelta(days=800)).isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#claim-lines tbody tr").first).to_be_visible()
+    expect(page.get_by_role("cell", name="JW").first).to_be_visible()
+    shoot(page, "17-billing")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("session_id,date,patient_mrn,product")
+    assert len(text.splitlines()) > 100
+    assert page.goto(f"{server}/plan/").status == 403  # type: ignore[union-attr]
+
+
+def test_sessions_through_the_json_api(server: str, database_env: dict[str, str]) -> None:
+    clinician = _token(database_env, "demo-clinician")
+    status, sessions = _api(server, "/patients/DEMO-0002/sessions", clinician)
+    assert status == 200
+    assert sessions  # type: ignore[truthy-function]
+    first = sessions[0]  # type: ignore[index]
+    status, detail = _api(server, f"/sessions/{first['id']}", clinician)
+    assert status == 200
+    assert detail["sites"]  # type: ignore[index]
+    assert detail["draws"]  # type: ignore[index]
+    body = {
+        "patient_mrn": "DEMO-0002",
+        "date": date.today().isoformat(),
+        "clinician": "demo-nurse",
+        "indication": "cervical-dystonia",
+        "product": "DYSPORT",
+        "sites": [{"muscle": "splenius-capitis", "side": "left", "units": 100}],
+    }
+    assert _api(server, "/sessions", clinician, body)[0] == 403  # only as oneself
+    researcher = _token(database_env, "demo-researcher")
+    assert _api(server, "/patients/DEMO-0002/sessions", researcher)[0] == 403
+    assert _api(server, "/sessions", clinician, {**body, "clinician": "demo-clinician", "sites": []})[0] == 422
+    # Two days after its last session: the check refuses (interval warnings unacknowledged, or a block).
+    count = _session_count(database_env, "DEMO-0002")
+    status, refused = _api(server, "/sessions", clinician, {**body, "clinician": "demo-clinician"})
+    assert status in (400, 409)
+    assert refused["detail"].split(":")[0] in ("acknowledgements", "override_reason")  # type: ignore[index]
+    assert _session_count(database_env, "DEMO-0002") == count

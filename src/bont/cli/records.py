@@ -322,19 +322,6 @@ def session_record(
 billing_app = typer.Typer(help="Billing: HCPCS units, JW/JZ and CPT codes.", no_args_is_help=True)
 event_app = typer.Typer(help="Adverse events.", no_args_is_help=True)
 
-BILLING_COLUMNS = (
-    "session_id",
-    "date",
-    "patient_mrn",
-    "product",
-    "indication",
-    "hcpcs",
-    "modifier",
-    "units",
-    "billing_units",
-    "cpt",
-)
-
 
 @billing_app.command("export")
 def billing_export(
@@ -344,39 +331,19 @@ def billing_export(
 ) -> None:
     """Claim lines for a date range as CSV: administered units (JZ when nothing was discarded) and a JW
     line for discarded units, with the HCPCS billing units and the CPT codes."""
-    import csv
-    import io
-
     first, last = required_date("--from", start), required_date("--to", end)
     if last < first:
         fail("--to: is before --from")
     knowledge = build_knowledge()
     setup_database()
-    from bont.clinic.registry import billing_lines
+    from bont.clinic.registry import billing_csv, billing_lines
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(BILLING_COLUMNS)
-    for line in billing_lines(knowledge, first, last):
-        writer.writerow(
-            [
-                line.session_id,
-                line.date.isoformat(),
-                line.patient_mrn,
-                line.product,
-                line.indication,
-                line.hcpcs,
-                line.modifier,
-                f"{line.units.normalize():f}",
-                f"{line.billing_units.normalize():f}",
-                line.cpt,
-            ]
-        )
+    text = billing_csv(billing_lines(knowledge, first, last))
     if output is None:
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(text)
     else:
         try:
-            output.write_text(buffer.getvalue(), encoding="utf-8")
+            output.write_text(text, encoding="utf-8")
         except OSError as error:
             fail(f"--output: cannot write it: {error.strerror}")
         stderr.print(f"wrote {output}")

@@ -363,6 +363,7 @@ COURSES = (
 )
 
 LOT_EXPIRY_DAYS = 400
+STOCK_VIALS = 6
 UNREAD_DILUTIONS = ("incobotulinumtoxinA", "daxibotulinumtoxinA")
 
 
@@ -397,16 +398,17 @@ def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, 
         counts["patients"] += 1
         day = today - timedelta(days=728 - number)
         while day <= today - timedelta(days=3):
-            if _session(knowledge, patient, course, day, number):
+            if _session(knowledge, patient, course, day):
                 counts["sessions"] += 1
             else:
                 counts["refused"] += 1
             day += timedelta(days=course.every_days)
     _adverse_events()
+    _stock(knowledge, today)
     return counts
 
 
-def _session(knowledge: KnowledgeBase, patient_id: int, course: DemoCourse, day: date, number: int) -> bool:
+def _session(knowledge: KnowledgeBase, patient_id: int, course: DemoCourse, day: date) -> bool:
     age = Decimal(
         day.year - course.birth_date.year - ((day.month, day.day) < (course.birth_date.month, course.birth_date.day))
     )
@@ -429,8 +431,8 @@ def _session(knowledge: KnowledgeBase, patient_id: int, course: DemoCourse, day:
     )
     drawn_at = datetime.combine(day, time(9, 0), tzinfo=UTC)
     draws, discard = [], []
-    for index, vial in enumerate(plan.vials):
-        vial_id = _open_vial(course.product, vial.vial_units, day, drawn_at, vial.diluent_ml, f"{number}-{index}")
+    for vial in plan.vials:
+        vial_id = _open_vial(course.product, vial.vial_units, day, drawn_at, vial.diluent_ml)
         draws.append((vial_id, vial.drawn.amount))
         discard.append(vial_id)
     command = RecordSession(
@@ -456,18 +458,35 @@ def _session(knowledge: KnowledgeBase, patient_id: int, course: DemoCourse, day:
     return True
 
 
-def _open_vial(product: str, vial_units: Decimal, day: date, at: datetime, diluent_ml: Decimal | None, tag: str) -> int:
+def _open_vial(product: str, vial_units: Decimal, day: date, at: datetime, diluent_ml: Decimal | None) -> int:
+    """Reconstitute a vial of the month's lot: the lot's sealed vial when it has one, else one more received."""
     lot_number = f"DEMO{day:%y%m}{product[:3].upper()}{int(vial_units)}"
     with transaction.atomic():
         lot = models.Lot.objects.filter(product=product, lot_number=lot_number, vial_units=vial_units).first()
         if lot is None:
             add_lot(product, lot_number, day + timedelta(days=LOT_EXPIRY_DAYS), vial_units, 1, day - timedelta(days=20))
             lot = models.Lot.objects.get(product=product, lot_number=lot_number)
-        vial = models.Vial.objects.create(
-            lot=lot, state=models.Vial.State.RECONSTITUTED, reconstituted_at=at, diluent_ml=diluent_ml
-        )
+        vial = lot.vials.filter(state=models.Vial.State.SEALED).first() or models.Vial(lot=lot)
+        vial.state = models.Vial.State.RECONSTITUTED
+        vial.reconstituted_at = at
+        vial.diluent_ml = diluent_ml
+        vial.save()
         models.Lot.objects.filter(pk=lot.pk).update(quantity_received=lot.vials.count())
     return int(vial.pk)
+
+
+def _stock(knowledge: KnowledgeBase, today: date) -> None:
+    """Today's shelf: one unexpired lot of sealed vials per product and vial size, for new sessions."""
+    for product in knowledge.products.values():
+        for vial_units in product.vial_sizes:
+            add_lot(
+                product.id,
+                f"DEMO-STOCK-{product.brand[:3].upper()}{int(vial_units)}",
+                today + timedelta(days=300),
+                vial_units,
+                STOCK_VIALS,
+                today - timedelta(days=10),
+            )
 
 
 def _adverse_events() -> None:

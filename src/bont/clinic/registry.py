@@ -5,7 +5,9 @@ Each function is one transaction. Errors never repeat identifiers (MRN, names): 
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -215,6 +217,43 @@ def billing_lines(knowledge: Any, start: date, end: date) -> list[BillingLine]:
         if summary.modifier == "JW":
             lines.append(_line(session, summary, "JW", summary.units_discarded))
     return lines
+
+
+BILLING_COLUMNS = (
+    "session_id",
+    "date",
+    "patient_mrn",
+    "product",
+    "indication",
+    "hcpcs",
+    "modifier",
+    "units",
+    "billing_units",
+    "cpt",
+)
+
+
+def billing_csv(lines: list[BillingLine]) -> str:
+    """Claim lines as CSV, one row per line, in ``BILLING_COLUMNS`` order."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(BILLING_COLUMNS)
+    for line in lines:
+        writer.writerow(
+            [
+                line.session_id,
+                line.date.isoformat(),
+                line.patient_mrn,
+                line.product,
+                line.indication,
+                line.hcpcs,
+                line.modifier,
+                f"{line.units.normalize():f}",
+                f"{line.billing_units.normalize():f}",
+                line.cpt,
+            ]
+        )
+    return buffer.getvalue()
 
 
 def _line(session: models.TreatmentSession, summary: Any, modifier: str, units: Decimal) -> BillingLine:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 
@@ -59,6 +59,13 @@ class DjangoClinicalRecords(ClinicalRecords):
             )
             for row in rows
         }
+
+    def open_vial(self, vial_id: int, at: datetime, diluent_ml: Decimal | None) -> None:
+        vial = models.Vial.objects.get(pk=vial_id)
+        vial.state = models.Vial.State.RECONSTITUTED
+        vial.reconstituted_at = at
+        vial.diluent_ml = diluent_ml
+        vial.save()
 
     def add_session(self, record: SessionRecord) -> int:
         user_model = get_user_model()

@@ -178,6 +178,11 @@ def choose_protocol(knowledge: KnowledgeBase, request: PlanRequest, population: 
     return candidates[0]
 
 
+def protocol_for(knowledge: KnowledgeBase, request: PlanRequest) -> Protocol:
+    """The protocol ``make_plan`` would follow for this request (before any muscle choices)."""
+    return choose_protocol(knowledge, request, _population(request))
+
+
 def _population(request: PlanRequest) -> Population:
     if request.population is not None:
         return request.population

@@ -17,10 +17,10 @@ def _environment() -> Environment:
     )
 
 
-def render_procedure_sheet(plan: dict[str, Any]) -> str:
-    """HTML for a plan document (``bont.services.documents.plan_document``); patient fields are left blank."""
+def site_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """One line per muscle, side and dose with its number of sites (a plan document's sites grouped), so a
+    sheet or a page stays short."""
     names = {muscle["muscle"]: muscle["name"] for muscle in plan["muscles"]}
-    # One line per muscle, side and dose, with a box to tick for every site: the sheet stays on one page.
     rows = []
     for (muscle, optional, side, units, volume), sites in groupby(
         plan["sites"], key=lambda s: (s["muscle"], s["optional"], s["side"], s["units"], s["volume_ml"])
@@ -36,4 +36,15 @@ def render_procedure_sheet(plan: dict[str, Any]) -> str:
                 "total": round(units * count, 4),
             }
         )
-    return _environment().get_template("procedure_sheet.html").render(plan=plan, rows=rows)
+    return rows
+
+
+def render_procedure_sheet(plan: dict[str, Any], style_nonce: str | None = None) -> str:
+    """HTML for a plan document (``bont.services.documents.plan_document``); patient fields are left blank.
+    ``style_nonce`` lets a page served under a strict content security policy keep the sheet's styles."""
+    # A box to tick for every site, one line per muscle, side and dose: the sheet stays on one page.
+    return (
+        _environment()
+        .get_template("procedure_sheet.html")
+        .render(plan=plan, rows=site_rows(plan), style_nonce=style_nonce)
+    )

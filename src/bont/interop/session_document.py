@@ -9,12 +9,18 @@ from pydantic import Field, ValidationError
 
 from bont.domain.safety import SessionSite
 from bont.interop.check_document import InputError, SiteIn, StrictModel, first_error, parse_json
-from bont.services.records import RecordSession
+from bont.services.records import RecordSession, VialOpening
 
 
 class DrawIn(StrictModel):
     vial: int = Field(gt=0)
     units: Decimal = Field(gt=0)
+
+
+class OpeningIn(StrictModel):
+    vial: int = Field(gt=0)
+    at: datetime
+    diluent_ml: Decimal | None = Field(default=None, gt=0, le=20)
 
 
 class SessionIn(StrictModel):
@@ -28,6 +34,7 @@ class SessionIn(StrictModel):
     sites: list[SiteIn] = Field(min_length=1)
     draws: list[DrawIn] = Field(default_factory=list)
     discard: list[int] = Field(default_factory=list)
+    openings: list[OpeningIn] = Field(default_factory=list)
     acknowledgements: dict[str, str] = Field(default_factory=dict)
     override_reason: str = ""
     deviation_reason: str = ""
@@ -44,6 +51,7 @@ class SessionIn(StrictModel):
             sites=tuple(SessionSite(s.muscle, s.side, s.units, s.volume_ml) for s in self.sites),
             draws=tuple((d.vial, d.units) for d in self.draws),
             discard=tuple(self.discard),
+            openings=tuple(VialOpening(o.vial, o.at, o.diluent_ml) for o in self.openings),
             acknowledgements=tuple(self.acknowledgements.items()),
             override_reason=self.override_reason,
             deviation_reason=self.deviation_reason,

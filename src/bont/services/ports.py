@@ -71,6 +71,10 @@ class ClinicalRecords(abc.ABC):
         """The vials to draw from, locked until the unit of work ends."""
 
     @abc.abstractmethod
+    def open_vial(self, vial_id: int, at: datetime, diluent_ml: Decimal | None) -> None:
+        """Mark a sealed vial reconstituted at ``at`` with ``diluent_ml`` of diluent."""
+
+    @abc.abstractmethod
     def add_session(self, record: SessionRecord) -> int:
         """Write the session, its sites, findings and draws, and update the vials; returns the session id."""
 

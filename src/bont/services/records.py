@@ -4,7 +4,7 @@ cumulative limit, and no vial gives more than it holds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -17,6 +17,15 @@ from bont.services.ports import ClinicalRecords, SessionRecord, VialState
 
 class RecordingError(FieldError):
     """The session was not recorded; ``field`` names the input at fault. Nothing was written."""
+
+
+@dataclass(frozen=True)
+class VialOpening:
+    """A sealed vial reconstituted for this session: when, and with how much diluent."""
+
+    vial_id: int
+    at: datetime
+    diluent_ml: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,7 @@ class RecordSession:
     override_reason: str = ""
     deviation_reason: str = ""
     at: datetime | None = None
+    openings: tuple[VialOpening, ...] = ()  # sealed vials opened for this session, written with it
 
     @property
     def total_units(self) -> Decimal:
@@ -63,6 +73,25 @@ def _validated_draws(command: RecordSession, vials: dict[int, VialState]) -> tup
     return tuple(discards)
 
 
+def _opened(records: ClinicalRecords, command: RecordSession, vials: dict[int, VialState]) -> dict[int, VialState]:
+    """Reconstitute the vials this session opens, in the same unit of work, so the check sees their opening
+    time (beyond-use) and a refused session leaves them sealed."""
+    opened = dict(vials)
+    for opening in command.openings:
+        vial = vials.get(opening.vial_id)
+        if vial is None:
+            raise RecordingError("openings", f"vial {opening.vial_id} must also be drawn from in this session")
+        if vial.state != "sealed":
+            raise RecordingError("openings", f"vial {opening.vial_id} is {vial.state}, not sealed")
+        if opening.diluent_ml is not None and not Decimal(0) < opening.diluent_ml <= Decimal(20):
+            raise RecordingError(
+                "openings", f"the diluent for vial {opening.vial_id} must be more than 0 and at most 20 mL"
+            )
+        records.open_vial(opening.vial_id, opening.at, opening.diluent_ml)
+        opened[opening.vial_id] = replace(vial, state="reconstituted", reconstituted_at=opening.at)
+    return opened
+
+
 def _checked(
     records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession
 ) -> tuple[SafetyReport, tuple[tuple[int, Decimal], ...]]:
@@ -74,7 +103,7 @@ def _checked(
     if command.draws and drawn < total:
         raise RecordingError("draws", f"{drawn} U drawn from vials is less than the {total} U given")
     patient, history = records.lock_patient(command.patient_id, command.on)
-    vials = records.lock_vials(tuple(vial_id for vial_id, _ in command.draws))
+    vials = _opened(records, command, records.lock_vials(tuple(vial_id for vial_id, _ in command.draws)))
     discards = _validated_draws(command, vials)
     report = check(
         knowledge,

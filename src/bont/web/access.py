@@ -8,11 +8,14 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 IDENTIFIED = ("clinician", "nurse", "admin")  # may open identified charts
 PATIENT_LIST = (*IDENTIFIED, "billing")
 RESEARCH = ("researcher", "admin")
+RECORDING = ("clinician", "nurse")  # may record a session (only a clinician may override a block)
+BILLING = ("billing", "admin", "clinician")
+INVENTORY = ("clinician", "nurse", "billing", "admin")
 
 
 def roles_of(request: HttpRequest) -> set[str]:
@@ -22,11 +25,11 @@ def roles_of(request: HttpRequest) -> set[str]:
     return set(user.groups.values_list("name", flat=True)) | ({"admin"} if user.is_superuser else set())
 
 
-def require_role(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def require_role(*roles: str) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @login_required
         @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not roles_of(request) & set(roles):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -34,3 +37,18 @@ def require_role(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callabl
         return guarded
 
     return decorate
+
+
+def navigation(request: HttpRequest) -> dict[str, set[str]]:
+    """A template context processor: the menu shows the pages the user's role may open (the pages check
+    again themselves)."""
+    roles = roles_of(request)
+    pages = {
+        "patients": PATIENT_LIST,
+        "plan": IDENTIFIED,
+        "events": IDENTIFIED,
+        "inventory": INVENTORY,
+        "billing": BILLING,
+        "research": RESEARCH,
+    }
+    return {"nav": {page for page, allowed in pages.items() if roles & set(allowed)}}

@@ -1,5 +1,5 @@
 """The JSON API under /api/ (django-ninja, OpenAPI at /api/docs): indications, products, plan, check,
-patients and lots, with the same role permissions as the pages. Session or bearer-token authentication."""
+patients, sessions and lots, with the same role permissions as the pages. Session or bearer-token authentication."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
 from pydantic import Field
 
-from bont.bootstrap import build_knowledge
+from bont.bootstrap import build_knowledge, clinical_records
 from bont.clinic import models
 from bont.clinic.registry import hash_token
 from bont.clinic.repositories import patient_snapshot
@@ -22,9 +22,11 @@ from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_pla
 from bont.domain.populations import Population
 from bont.domain.safety import check
 from bont.interop.check_document import CheckIn
+from bont.interop.session_document import SessionIn
 from bont.services import documents
 from bont.services.chart import gauges, next_sessions
-from bont.web.access import IDENTIFIED, PATIENT_LIST, roles_of
+from bont.services.records import RecordingError, record_session
+from bont.web.access import IDENTIFIED, PATIENT_LIST, RECORDING, roles_of
 
 
 class BearerToken(HttpBearer):
@@ -197,3 +199,92 @@ def lots(request: HttpRequest) -> list[dict[str, Any]]:
         }
         for lot in models.Lot.objects.order_by("expiry")[:500]
     ]
+
+
+def _session_summary(row: models.TreatmentSession) -> dict[str, Any]:
+    return {
+        "id": row.pk,
+        "date": row.date.isoformat(),
+        "product": row.product,
+        "indication": row.indication,
+        "protocol": row.protocol,
+        "total_units": float(row.total_units),
+        "units_discarded": float(row.units_discarded),
+        "verdict": row.verdict,
+        "withdrawn_reason": row.withdrawn_reason or None,
+    }
+
+
+@api.get("/patients/{mrn}/sessions")
+def patient_sessions(request: HttpRequest, mrn: str) -> list[dict[str, Any]]:
+    _require(request, IDENTIFIED)
+    row = models.Patient.objects.filter(mrn=mrn).first()
+    if row is None:
+        raise HttpError(404, "no patient has this MRN")
+    return [_session_summary(s) for s in row.sessions.order_by("date", "pk")]
+
+
+@api.get("/sessions/{session_id}")
+def session(request: HttpRequest, session_id: int) -> dict[str, Any]:
+    """One session: what was given where, the vials and lots, the findings shown and how each was answered."""
+    _require(request, IDENTIFIED)
+    row = models.TreatmentSession.objects.select_related("patient", "clinician").filter(pk=session_id).first()
+    if row is None:
+        raise HttpError(404, "no session with this id")
+    return {
+        **_session_summary(row),
+        "patient_mrn": row.patient.mrn,
+        "clinician": row.clinician.get_username(),
+        "override_reason": row.override_reason or None,
+        "deviation_reason": row.deviation_reason or None,
+        "sites": [
+            {
+                "muscle": s.muscle,
+                "side": s.side or None,
+                "units": float(s.units),
+                "volume_ml": None if s.volume_ml is None else float(s.volume_ml),
+            }
+            for s in row.sites.order_by("pk")
+        ],
+        "draws": [
+            {
+                "vial": d.vial_id,
+                "lot": d.vial.lot.lot_number,
+                "expiry": d.vial.lot.expiry.isoformat(),
+                "units": float(d.units),
+            }
+            for d in row.draws.select_related("vial__lot").order_by("pk")
+        ],
+        "findings": [
+            {
+                "severity": f.severity,
+                "code": f.code,
+                "message": f.message,
+                "source": f.source or None,
+                "acknowledgement": f.acknowledgement or None,
+            }
+            for f in row.findings.order_by("pk")
+        ],
+    }
+
+
+@api.post("/sessions", response={201: dict[str, Any]})
+def record(request: HttpRequest, body: SessionIn) -> tuple[int, dict[str, Any]]:
+    """Record a session (the document of ``bont session record``, as the signed-in user). The safety check
+    runs again on the stored history; 409 when it blocks and no clinician's override is given; nothing is
+    written unless everything is."""
+    _require(request, RECORDING)
+    if body.clinician != request.user.get_username():
+        raise HttpError(403, "clinician: sessions are recorded as the signed-in user")
+    from bont.clinic.registry import RecordsError, patient_id
+
+    knowledge = build_knowledge()
+    try:
+        session_id = record_session(clinical_records(), knowledge, body.to_command(patient_id(body.patient_mrn)))
+    except RecordsError as error:
+        raise HttpError(404, f"patient_mrn: {error.problem}") from error
+    except RecordingError as error:
+        raise HttpError(409 if error.field == "override_reason" else 400, f"{error.field}: {error.problem}") from error
+    except (FieldError, UnknownIdError) as error:
+        raise _field_error(error) from error
+    return 201, {"session_id": session_id}

@@ -1,18 +1,25 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from bont.web import views
 from bont.web.api import api
+from bont.web.views import billing, events, inventory, patients, planning, research, sessions
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", patients.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("patients/", views.patients, name="patients"),
-    path("patients/<str:mrn>/", views.chart, name="chart"),
-    path("research/", views.research, name="research"),
-    path("plan/", views.plan_builder, name="plan"),
-    path("inventory/", views.inventory, name="inventory"),
-    path("patients/<str:mrn>/audit/", views.audit, name="audit"),
+    path("patients/", patients.patients, name="patients"),
+    path("patients/<str:mrn>/", patients.chart, name="chart"),
+    path("patients/<str:mrn>/audit/", patients.audit, name="audit"),
+    path("patients/<str:mrn>/record/", sessions.record, name="record"),
+    path("patients/<str:mrn>/adverse-events/new/", events.event_new, name="event_new"),
+    path("sessions/<int:session_id>/", sessions.session, name="session"),
+    path("plan/", planning.plan_builder, name="plan"),
+    path("plan/sheet/", planning.procedure_sheet, name="plan_sheet"),
+    path("inventory/", inventory.inventory, name="inventory"),
+    path("billing/", billing.billing, name="billing"),
+    path("billing/export.csv", billing.billing_export, name="billing_export"),
+    path("adverse-events/", events.events, name="events"),
+    path("research/", research.research, name="research"),
     path("api/", api.urls),
 ]

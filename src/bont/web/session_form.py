@@ -1,0 +1,185 @@
+"""Reading the record-session form into a ``RecordSession`` command, with every refused field named.
+
+The form posts one row per injection site (``site_muscle:N``, ``site_side:N``, ``site_units:N``; a blank or
+zero dose means the site was not injected) and up to ``DRAW_ROWS`` vial rows (``lot:N`` scanned or typed,
+``vial:N`` chosen from the list, ``drawn:N`` units, ``opened_at:N`` and ``diluent:N`` for a sealed vial,
+``discard:N`` to discard what is left). Warnings are acknowledged with ``ack:<code>``; a block needs a
+clinician's ``override_reason``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.http import QueryDict
+from django.utils import timezone
+
+from bont.clinic import models
+from bont.domain.errors import FieldError
+from bont.domain.safety import SessionSite
+from bont.services.records import RecordSession, VialOpening
+from bont.web.plan_form import form_number
+
+DRAW_ROWS = 3
+MAXIMUM_UNITS = Decimal(10000)
+MILLILITRE_MARK = Decimal("0.01")
+
+
+@dataclass
+class SessionForm:
+    command: RecordSession | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _units(params: QueryDict, name: str) -> Decimal | None:
+    return form_number(params, name, zero_allowed=True, maximum=MAXIMUM_UNITS)
+
+
+def _moment(params: QueryDict, name: str, now: datetime) -> datetime:
+    text = params.get(name, "").strip()
+    if not text:
+        raise FieldError(name, "give the time the vial was reconstituted")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise FieldError(name, "is not a date and time (YYYY-MM-DDTHH:MM)") from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    if moment > now:
+        raise FieldError(name, "is in the future")
+    return moment
+
+
+def _sites(params: QueryDict, units_per_ml: Decimal | None) -> tuple[SessionSite, ...]:
+    sites = []
+    indexes = sorted(int(key.split(":")[1]) for key in params if key.startswith("site_muscle:"))
+    for index in indexes:
+        units = _units(params, f"site_units:{index}")
+        if not units:
+            continue  # not injected at this site
+        volume = (units / units_per_ml).quantize(MILLILITRE_MARK, ROUND_HALF_EVEN) if units_per_ml else None
+        muscle, side = params.get(f"site_muscle:{index}", ""), params.get(f"site_side:{index}", "")
+        sites.append(SessionSite(muscle, side or None, units, volume))
+    if not sites:
+        raise FieldError("sites", "enter the units given at one site at least")
+    return tuple(sites)
+
+
+def _vial_for_lot(product: str, lot_number: str, units: Decimal, taken: set[int], field_name: str) -> models.Vial:
+    """The vial a scanned lot number means: an open vial of the lot holding enough, else its next sealed one."""
+    lot = models.Lot.objects.filter(product=product, lot_number=lot_number).first()
+    if lot is None:
+        raise FieldError(field_name, "no lot of this product has that number")
+    candidates = lot.vials.exclude(pk__in=taken).order_by("pk")
+    for vial in candidates.filter(state=models.Vial.State.RECONSTITUTED):
+        if lot.vial_units - vial.units_drawn >= units:
+            return vial
+    sealed = candidates.filter(state=models.Vial.State.SEALED).first()
+    if sealed is None:
+        raise FieldError(field_name, "this lot has no sealed vial left and no open vial holding that many units")
+    return sealed
+
+
+def read_session_form(
+    params: QueryDict,
+    *,
+    patient_id: int,
+    clinician: str,
+    indication: str,
+    product: str,
+    units_per_ml: Decimal | None,
+    deviation_reason: str,
+    guidance: str,
+    today: date,
+    now: datetime,
+) -> SessionForm:
+    form = SessionForm()
+    errors = form.errors
+    sites: tuple[SessionSite, ...] = ()
+    try:
+        sites = _sites(params, units_per_ml)
+    except FieldError as error:
+        errors[error.field] = error.problem
+    on = today
+    try:
+        on = date.fromisoformat(params.get("date", ""))
+    except ValueError:
+        errors["date"] = "is not a date (YYYY-MM-DD)"
+    if on > today:
+        errors["date"] = "is in the future"
+    draws: list[tuple[int, Decimal]] = []
+    openings: list[VialOpening] = []
+    discard: list[int] = []
+    taken: set[int] = set()
+    for row in range(1, DRAW_ROWS + 1):
+        try:
+            choice, lot_number = params.get(f"vial:{row}", ""), params.get(f"lot:{row}", "").strip()
+            units = _units(params, f"drawn:{row}")
+            if not choice and not lot_number:
+                if units:
+                    raise FieldError(f"vial:{row}", "scan the lot or choose the vial these units came from")
+                continue
+            if not units:
+                raise FieldError(f"drawn:{row}", "enter the units drawn from this vial")
+            vial = _chosen_vial(product, choice, lot_number, units, taken, row)
+            taken.add(vial.pk)
+            draws.append((vial.pk, units))
+            if vial.state == models.Vial.State.SEALED:
+                diluent = _units(params, f"diluent:{row}")
+                openings.append(VialOpening(vial.pk, _moment(params, f"opened_at:{row}", now), diluent or None))
+            if params.get(f"discard:{row}") == "on":
+                discard.append(vial.pk)
+        except FieldError as error:
+            errors[error.field] = error.problem
+    row_fields = ("vial", "lot", "drawn", "opened_at", "diluent")
+    if not draws and not any(key.partition(":")[0] in row_fields for key in errors):
+        errors["vial:1"] = "scan the lot or choose the vial the doses were drawn from"
+    if errors:
+        return form
+    form.command = RecordSession(
+        patient_id=patient_id,
+        on=on,
+        at=now if on == today else None,
+        clinician=clinician,
+        indication=indication,
+        product=product,
+        sites=sites,
+        draws=tuple(draws),
+        discard=tuple(discard),
+        openings=tuple(openings),
+        guidance=guidance,
+        acknowledgements=tuple(
+            (key.removeprefix("ack:"), params.get(key, "").strip())
+            for key in params
+            if key.startswith("ack:") and params.get(key, "").strip()
+        ),
+        override_reason=params.get("override_reason", "").strip(),
+        deviation_reason=deviation_reason,
+    )
+    return form
+
+
+def _chosen_vial(product: str, choice: str, lot_number: str, units: Decimal, taken: set[int], row: int) -> models.Vial:
+    kind, _, key = choice.partition(":")
+    if not choice:
+        return _vial_for_lot(product, lot_number, units, taken, f"lot:{row}")
+    if kind not in ("vial", "lot") or not key.isdigit():
+        raise FieldError(f"vial:{row}", "choose a vial from the list")
+    if kind == "vial":
+        vial = models.Vial.objects.select_related("lot").filter(pk=int(key), lot__product=product).first()
+        if vial is None:
+            raise FieldError(f"vial:{row}", "that vial is not one of this product's")
+        if vial.pk in taken:
+            raise FieldError(f"vial:{row}", "this vial is already listed above")
+    else:
+        lot = models.Lot.objects.filter(pk=int(key), product=product).first()
+        if lot is None:
+            raise FieldError(f"vial:{row}", "that lot is not one of this product's")
+        vial = lot.vials.exclude(pk__in=taken).filter(state=models.Vial.State.SEALED).order_by("pk").first()
+        if vial is None:
+            raise FieldError(f"vial:{row}", "this lot has no sealed vial left")
+    if lot_number and vial.lot.lot_number != lot_number:
+        raise FieldError(f"lot:{row}", "the scanned lot is not the lot of the chosen vial")
+    return vial

@@ -1,0 +1,200 @@
+"""Recording a session from a plan, and a recorded session's page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from bont.bootstrap import build_knowledge, clinical_records
+from bont.clinic import models
+from bont.clinic.registry import session_billing
+from bont.domain.errors import FieldError
+from bont.domain.findings import Severity
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.planning import Plan
+from bont.domain.safety import SafetyReport, Verdict
+from bont.services.records import RecordSession, preview_session, record_session
+from bont.web.access import PATIENT_LIST, RECORDING, require_role, roles_of
+from bont.web.plan_form import PlanForm, read_plan_form
+from bont.web.session_form import DRAW_ROWS, read_session_form
+from bont.web.vials import VialOption, vial_options
+
+
+def _default_draws(options: list[VialOption], plan: Plan) -> list[tuple[VialOption, Decimal, Decimal | None]]:
+    """Prefill the vial rows: an open vial of the plan's dilution holding the whole dose if there is one, else
+    one new vial per vial of the plan, of its size where the shelf has it, from the lots that expire first."""
+    total = plan.units_drawn.amount
+    first = plan.vials[0] if plan.vials else None
+    for option in options:
+        if (
+            option.vial_id is not None
+            and first is not None
+            and option.units_left >= total
+            and option.diluent_ml == first.diluent_ml
+        ):
+            return [(option, total, None)]
+    rows = []
+    lots = [o for o in options if o.vial_id is None]
+    available = {o.value: o.sealed_count for o in lots}
+    for planned in plan.vials:
+        fitting = [o for o in lots if available[o.value] > 0]
+        lot = next((o for o in fitting if o.units_left == planned.vial_units), fitting[0] if fitting else None)
+        if lot is None:
+            break
+        available[lot.value] -= 1
+        rows.append((lot, planned.drawn.amount, planned.diluent_ml))
+    return rows
+
+
+def _preview(knowledge: KnowledgeBase, command: RecordSession | None) -> tuple[SafetyReport | None, str]:
+    """The findings recording would meet now, or why the check cannot run yet."""
+    if command is None:
+        return None, "correct the fields marked below"
+    try:
+        return preview_session(clinical_records(), knowledge, command), ""
+    except FieldError as error:
+        return None, f"{error.field}: {error.problem}"
+
+
+def _plan_or_redirect(request: HttpRequest, mrn: str) -> tuple[PlanForm, HttpResponse | None]:
+    params = request.GET.copy()
+    params["mrn"] = mrn
+    form = read_plan_form(build_knowledge(), params, date.today())
+    if form.plan is None or form.patient_row is None:
+        return form, redirect(f"{reverse('plan')}?{params.urlencode()}")
+    return form, None
+
+
+def _planned_values(plan: Plan, options: list[VialOption], today: date, now: datetime) -> QueryDict:
+    """The form as first shown: the plan's sites and doses, and vials prefilled from the stock."""
+    values = QueryDict(mutable=True)
+    values["date"] = today.isoformat()
+    for index, site in enumerate(plan.sites):
+        values[f"site_muscle:{index}"] = site.muscle
+        values[f"site_side:{index}"] = str(site.side)
+        values[f"site_units:{index}"] = f"{site.units.amount.normalize():f}"
+    opened_at = timezone.localtime(now).strftime("%Y-%m-%dT%H:%M")
+    for row in range(1, DRAW_ROWS + 1):
+        values[f"opened_at:{row}"] = opened_at
+    for row, (option, drawn, diluent_ml) in enumerate(_default_draws(options, plan), start=1):
+        values[f"vial:{row}"] = option.value
+        values[f"lot:{row}"] = option.lot_number
+        values[f"drawn:{row}"] = f"{drawn.normalize():f}"
+        values[f"diluent:{row}"] = "" if diluent_ml is None else f"{diluent_ml.normalize():f}"
+    return values
+
+
+@require_role(*RECORDING)
+def record(request: HttpRequest, mrn: str) -> HttpResponse:
+    """Record the plan of the plan builder (its choices arrive in the query string) as given: the sites and
+    units actually injected, the vials drawn from, acknowledgements and any override. The safety check runs
+    again when the session is written; a refused session writes nothing."""
+    knowledge = build_knowledge()
+    form, elsewhere = _plan_or_redirect(request, mrn)
+    if elsewhere is not None or form.plan is None or form.patient_row is None:
+        return elsewhere or redirect("plan")
+    plan, patient = form.plan, form.patient_row
+    today, now = date.today(), timezone.now()
+    options = vial_options(knowledge, plan.product, today, now)
+    values = request.POST if request.method == "POST" else _planned_values(plan, options, today, now)
+    read = read_session_form(
+        values,
+        patient_id=patient.pk,
+        clinician=request.user.get_username(),
+        indication=plan.indication,
+        product=plan.product,
+        units_per_ml=plan.concentration.units_per_ml,
+        deviation_reason=plan.deviation_reason or "",
+        guidance=",".join(str(g) for g in plan.protocol.guidance),
+        today=today,
+        now=now,
+    )
+    errors = dict(read.errors) if request.method == "POST" else {}
+    if request.method == "POST" and read.command is not None:
+        try:
+            session_id = record_session(clinical_records(), knowledge, read.command)
+        except FieldError as error:
+            errors[error.field] = error.problem
+        else:
+            messages.success(request, f"Session {session_id} recorded.")
+            return redirect("session", session_id=session_id)
+    report, check_problem = _preview(knowledge, read.command)
+    sites = sorted(
+        (
+            {
+                "index": int(key.partition(":")[2]),
+                "muscle": values.get(key, ""),
+                "name": knowledge.targets[values.get(key, "")].name if values.get(key) in knowledge.targets else "",
+                "side": values.get(f"site_side:{key.partition(':')[2]}", ""),
+                "units": values.get(f"site_units:{key.partition(':')[2]}", ""),
+                "error": errors.get(f"site_units:{key.partition(':')[2]}", ""),
+            }
+            for key in values
+            if key.startswith("site_muscle:") and key.partition(":")[2].isdigit()
+        ),
+        key=lambda site: int(str(site["index"])),
+    )
+    draws = [
+        {
+            "row": row,
+            **{key: values.get(f"{key}:{row}", "") for key in ("vial", "lot", "drawn", "opened_at", "diluent")},
+            "discard": values.get(f"discard:{row}") == "on",
+            "error": errors.get(f"vial:{row}") or errors.get(f"lot:{row}") or "",
+            "drawn_error": errors.get(f"drawn:{row}") or errors.get(f"opened_at:{row}") or "",
+        }
+        for row in range(1, DRAW_ROWS + 1)
+    ]
+    findings = [
+        {"finding": f, "acknowledgement": values.get(f"ack:{f.code}", "")}
+        for f in (report.findings if report else ())
+        if f.severity is not Severity.INFO
+    ]
+    context = {
+        "patient": patient,
+        "plan": plan,
+        "brand": knowledge.products[plan.product].brand,
+        "indication": knowledge.indications[plan.indication].name,
+        "sites": sites,
+        "draws": draws,
+        "options": options,
+        "date": values.get("date", ""),
+        "errors": errors,
+        "findings": findings,
+        "check_problem": check_problem,
+        "blocked": report is not None and report.verdict is Verdict.BLOCK,
+        "may_override": "clinician" in roles_of(request),
+        "override_reason": values.get("override_reason", ""),
+        "query": request.GET.urlencode(),
+        "units_per_0_1_ml": plan.concentration.units_per_0_1_ml,
+    }
+    return render(request, "web/record.html", context, status=400 if errors else 200)
+
+
+@require_role(*PATIENT_LIST)
+def session(request: HttpRequest, session_id: int) -> HttpResponse:
+    """One recorded session: sites, vials and lots, findings with their acknowledgements, billing, events."""
+    knowledge = build_knowledge()
+    row = get_object_or_404(models.TreatmentSession.objects.select_related("patient", "clinician"), pk=session_id)
+    context = {
+        "session": row,
+        "patient": row.patient,
+        "brand": knowledge.products[row.product].brand if row.product in knowledge.products else row.product,
+        "indication": knowledge.indications[row.indication].name
+        if row.indication in knowledge.indications
+        else row.indication,
+        "sites": [
+            {"site": s, "name": knowledge.targets[s.muscle].name if s.muscle in knowledge.targets else s.muscle}
+            for s in row.sites.order_by("pk")
+        ],
+        "draws": row.draws.select_related("vial__lot").order_by("pk"),
+        "findings": row.findings.select_related("acknowledged_by").order_by("pk"),
+        "billing": session_billing(knowledge, row.pk) if not row.withdrawn_reason else [],
+        "adverse_events": row.adverse_events.order_by("onset"),
+    }
+    return render(request, "web/session.html", context)
