@@ -133,10 +133,11 @@ def test_validate_reports_a_broken_clinic_copy_and_exits_1(tmp_path: Path) -> No
 def test_the_clinic_copy_named_by_the_environment_is_used(tmp_path: Path) -> None:
     copy = tmp_path / "data"
     shutil.copytree(DEFAULT_DATA_DIR, copy)
-    (copy / "indications" / "bruxism.yaml").unlink()
+    path = copy / "indications" / "bruxism.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("name: Bruxism", "name: Bruxism (clinic copy)", 1))
     result = bont("indications", "--json", env={"BONT_KNOWLEDGE_DIR": str(copy)})
     assert result.returncode == 0, result.stderr
-    assert "bruxism" not in {i["id"] for i in json.loads(result.stdout)}
+    assert "Bruxism (clinic copy)" in {i["name"] for i in json.loads(result.stdout)}
 
 
 # -- planning and reconstitution

@@ -478,3 +478,79 @@ def test_sessions_through_the_json_api(server: str, database_env: dict[str, str]
     assert status in (400, 409)
     assert refused["detail"].split(":")[0] in ("acknowledgements", "override_reason")  # type: ignore[index]
     assert _session_count(database_env, "DEMO-0002") == count
+
+
+def test_every_demo_indication_shows_its_outcomes_over_cycles(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-clinician")
+    for number in range(1, 28):
+        html = page.request.get(f"{server}/patients/DEMO-{number:04d}/").text()
+        assert 'class="outcome" data-indication=' in html, number
+        assert html.count('class="point"') >= 2, number  # follow-ups after more than one session
+    page.goto(f"{server}/patients/DEMO-0001/")
+    expect(page.locator("[data-verdict='headache-days']")).to_have_text("responder")
+    page.locator("#outcomes").screenshot(path=str(SCREENSHOTS / "18-chart-outcomes.png"))
+
+
+def test_a_clinician_records_an_outcome_and_a_wrong_total_is_refused(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/patients/DEMO-0005/")
+    page.locator("[data-indication='cervical-dystonia']").get_by_role("link", name="Record an outcome").click()
+    page.get_by_label("Value").fill("99")
+    page.get_by_role("button", name="Record", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was recorded")
+    expect(page.locator("p.error").first).to_be_visible()
+    shoot(page, "19-outcome-error")
+    page.get_by_label("Value").fill("20")
+    page.get_by_role("button", name="Record", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("TWSTRS total")
+    expect(page.locator("[data-verdict='twstrs']")).to_have_text("responder")
+
+
+def test_the_continuation_report_prints_as_a_page_and_a_pdf(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/patients/DEMO-0001/")
+    page.locator("[data-indication='chronic-migraine']").get_by_role("link", name="Continuation report").click()
+    expect(page.get_by_role("heading", name="Continuation report: Chronic migraine")).to_be_visible()
+    expect(page.get_by_text("19.00 → 7.00").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Doses")).to_be_visible()
+    shoot(page, "20-continuation-report")
+    page.emulate_media(media="print")
+    shoot(page, "21-continuation-report-print")
+    pdf = page.request.get(f"{page.url}?format=pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF")
+
+
+def test_a_patient_fills_a_headache_diary_through_a_personal_link(server: str, page: Page, browser: Browser) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/patients/DEMO-0008/")
+    page.get_by_label("Patient diary link").select_option("headache")
+    page.get_by_role("button", name="Create a personal diary link").click()
+    link = page.locator(".messages").inner_text().split("(shown once): ", 1)[1].strip()
+    patient = browser.new_context().new_page()  # no sign-in: the link is the key
+    patient.goto(link)
+    expect(patient.get_by_role("heading", name="Your headache diary")).to_be_visible()
+    assert "DEMO-0008" not in patient.content()
+    assert "Hugo" not in patient.content()
+    patient.get_by_label("Hours of headache").fill("lots")
+    patient.get_by_role("button", name="Save this day").click()
+    expect(patient.locator("p.error")).to_contain_text("is not a number of hours")
+    patient.get_by_label("Hours of headache").fill("5")
+    patient.get_by_label("throbbing").check()
+    patient.get_by_label("nausea or vomiting").check()
+    patient.get_by_role("button", name="Save this day").click()
+    expect(patient.get_by_text("Thank you.")).to_be_visible()
+    shoot(patient, "22-patient-diary")
+    assert patient.goto(f"{server}/diary/not-a-real-link/").status == 404  # type: ignore[union-attr]
+
+
+def test_follow_up_lists_and_de_identified_responder_rates(server: str, page: Page) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.get_by_role("link", name="Follow-up").click()
+    expect(page.get_by_role("heading", name="Next session allowed")).to_be_visible()
+    shoot(page, "23-follow-up")
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, server, "demo-researcher")
+    expect(page.locator("#responder-rates")).to_contain_text("Chronic migraine")
+    assert "DEMO-" not in page.content()
+    shoot(page, "24-responder-rates")

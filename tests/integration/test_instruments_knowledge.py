@@ -153,7 +153,9 @@ def test_every_indication_with_an_instrument_can_be_looked_up(knowledge: Knowled
         "migraine-days",
         "acute-medication-days",
     ]
-    assert knowledge.instruments_for("strabismus") == ()
+    # Goal Attainment Scaling serves the indications without a disease-specific scale.
+    assert [i.id for i in knowledge.instruments_for("strabismus")] == ["goal-attainment-scaling"]
+    assert all(knowledge.instruments_for(indication) for indication in knowledge.indications)
     assert knowledge.instrument("PHQ-9").id == "phq-9"
 
 
@@ -201,7 +203,7 @@ def test_a_chronic_migraine_patient_is_judged_with_the_shipped_definitions(knowl
         (
             "indication: achalasia\n",
             "indication: bruxism\n",
-            "responders.20: instrument 'eckardt' is not listed for bruxism",
+            "responders.23: instrument 'eckardt' is not listed for bruxism",
         ),
         ("instrument: hdss\n", "instrument: hdsss\n", "responders.3: unknown instrument 'hdsss'"),
         (

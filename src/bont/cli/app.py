@@ -21,6 +21,7 @@ import typer
 from bont.bootstrap import build_knowledge
 from bont.cli import records, render
 from bont.cli.common import JsonOption, date_option, decimal_option, emit_json, fail, read_text, stderr, stdout
+from bont.cli.outcomes import outcome_app
 from bont.domain.dilution import dilute, label_source
 from bont.domain.errors import KnowledgeError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
@@ -53,6 +54,7 @@ app.add_typer(records.lot_app, name="lot")
 app.add_typer(records.session_app, name="session")
 app.add_typer(records.billing_app, name="billing")
 app.add_typer(records.event_app, name="adverse-event")
+app.add_typer(outcome_app, name="outcome")
 app.command("backup")(records.backup)
 app.command("restore")(records.restore)
 app.command("demo")(records.demo)

@@ -561,7 +561,10 @@ def serve(
     empty = not models.Patient.objects.exists()
     if empty and (demo if demo is not None else settings.database_url is None):
         counts = load_demo(knowledge)
-        stdout.print(f"loaded the fictional demo clinic: {counts['patients']} patients, {counts['sessions']} sessions")
+        stdout.print(
+            f"loaded the fictional demo clinic: {counts['patients']} patients, {counts['sessions']} sessions, "
+            f"{counts['outcomes']} outcome entries and diary days"
+        )
     application = get_wsgi_application()
     stdout.print(f"bont is serving on http://{host}:{port}/  (decision support, not a prescriber)", highlight=False)
     if get_user_model().objects.filter(username=USERS[0][0]).exists():

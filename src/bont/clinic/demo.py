@@ -14,10 +14,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from bont.clinic import models
+from bont.clinic.outcomes import record_outcome, save_diary_day
 from bont.clinic.registry import NewPatient, add_lot, add_patient, add_user
 from bont.clinic.repositories import DjangoClinicalRecords
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.outcomes import Direction, GoalRating, Instrument, InstrumentKind, TardieuAngles
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_plan
 from bont.domain.safety import SessionSite
 from bont.services.records import RecordingError, RecordSession, preview_session, record_session
@@ -378,7 +380,7 @@ def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, 
     for username, role in USERS:
         if username not in existing:
             add_user(username, role, DEMO_PASSWORD)
-    counts = {"patients": 0, "sessions": 0, "refused": 0}
+    counts = {"patients": 0, "sessions": 0, "refused": 0, "outcomes": 0}
     for number, course in enumerate(COURSES, 1):
         patient = add_patient(
             NewPatient(
@@ -405,6 +407,10 @@ def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, 
             day += timedelta(days=course.every_days)
     _adverse_events()
     _stock(knowledge, today)
+    for number, course in enumerate(COURSES, 1):
+        counts["outcomes"] = counts.get("outcomes", 0) + _outcomes(
+            knowledge, f"DEMO-{number:04d}", course, number, today
+        )
     return counts
 
 
@@ -487,6 +493,112 @@ def _stock(knowledge: KnowledgeBase, today: date) -> None:
                 STOCK_VIALS,
                 today - timedelta(days=10),
             )
+
+
+def _responds(number: int) -> bool:
+    """Most demo patients respond; every fifth does not, so the verdicts and the continuation advice show."""
+    return number % 5 != 3
+
+
+def _outcomes(knowledge: KnowledgeBase, mrn: str, course: DemoCourse, number: int, today: date) -> int:
+    """Fictional outcomes for the course's indication: a baseline on the first session's day and a review
+    six weeks into each cycle, entered through the same validated path as a clinician's; diaries for the
+    headache-day and bladder endpoints."""
+    patient = models.Patient.objects.get(mrn=mrn)
+    sessions = sorted(set(patient.sessions.filter(withdrawn_reason="").values_list("date", flat=True)))
+    if not sessions:
+        return 0
+    instruments = knowledge.instruments_for(course.indication)
+    ids = {i.id for i in instruments}
+    responds = _responds(number)
+    if "headache-days" in ids:
+        return _headache_diary(patient, sessions, responds, today)
+    if "ui-episodes-per-day" in ids:
+        return _bladder_diary(patient, sessions, responds, today)
+    primary = next(
+        (
+            i
+            for i in instruments
+            if any(d.instrument == i.id for d in knowledge.responder_definitions_for(course.indication))
+        ),
+        instruments[0],
+    )
+    reviews = [(sessions[0], 0)] + [
+        (day + timedelta(days=42), cycle) for cycle, day in enumerate(sessions, 1) if day + timedelta(days=42) < today
+    ]
+    recorded = 0
+    for day, cycle in reviews:
+        raw = _demo_raw(primary, cycle, responds)
+        if raw is None:
+            continue
+        record_outcome(knowledge, mrn, course.indication, primary.id, day, raw, "demo-clinician")
+        recorded += 1
+    return recorded
+
+
+def _demo_raw(instrument: Instrument, cycle: int, responds: bool) -> object:
+    """A plausible entry for the instrument: poor at baseline, better after treatment when the patient
+    responds. ``None`` when the instrument has no baseline (GAS goals are set at baseline, rated later)."""
+    better = responds and cycle > 0
+    lower_is_better = instrument.direction is Direction.LOWER_IS_BETTER
+    if instrument.kind is InstrumentKind.GOALS:
+        return None if cycle == 0 else [GoalRating(1 if better else -1), GoalRating(0 if better else -1)]
+    if instrument.kind is InstrumentKind.BINARY:
+        return better
+    if instrument.kind is InstrumentKind.GRADE:
+        worst = len(instrument.grades) - 1 if lower_is_better else 0
+        step = (3 if len(instrument.grades) > 4 else 2) if better else 0
+        return instrument.grades[worst - step if lower_is_better else worst + step]
+    if instrument.kind is InstrumentKind.ANGLES:
+        return TardieuAngles(Decimal(95 if better else 60), Decimal(125))
+    if instrument.kind is InstrumentKind.ITEMS:
+        fraction = Decimal("0.25") if better else Decimal("0.75")
+        return {item.key: int(item.minimum + (item.maximum - item.minimum) * fraction) for item in instrument.items}
+    low = instrument.minimum if instrument.minimum is not None else Decimal(0)
+    high = instrument.maximum if instrument.maximum is not None else low + 200
+    fraction = Decimal("0.3") if better else Decimal("0.75")
+    if not lower_is_better:
+        fraction = 1 - fraction
+    value = low + (high - low) * fraction
+    return value.quantize(Decimal(1)) if instrument.whole else value.quantize(Decimal("0.1"))
+
+
+def _headache_diary(patient: models.Patient, sessions: list[date], responds: bool, today: date) -> int:
+    """28 days of headache diary before each session and the last 28 days: about 19 headache days per 28
+    before treatment; after it about 7 in a responder and 14 in a non-responder."""
+    periods = [*sessions, today - timedelta(days=1)]
+    days = {end - timedelta(days=offset) for end in periods for offset in range(28)}
+    for day in sorted(days):
+        ordinal = day.toordinal()
+        treated_pattern = ordinal % 4 == 0 if responds else ordinal % 2 == 0
+        headache = ordinal % 3 != 0 if day <= sessions[0] else treated_pattern
+        values = {
+            "headache_minutes": 360 if headache else 0,
+            "features": ["pulsating", "moderate-or-severe"] if headache else [],
+            "nausea_or_vomiting": headache and ordinal % 2 == 1,
+            "acute_medication": ("migraine-specific" if ordinal % 3 else "other") if headache else "none",
+        }
+        save_diary_day(patient, models.DiaryDay.Kind.HEADACHE, day, values)
+    return len(days)
+
+
+def _bladder_diary(patient: models.Patient, sessions: list[date], responds: bool, today: date) -> int:
+    """A three-day bladder diary before each session and in the last week."""
+    ends = [*sessions, today - timedelta(days=1)]
+    count = 0
+    for end in ends:
+        treated = end > sessions[0]
+        for offset in range(3):
+            day = end - timedelta(days=offset)
+            leaks = (1 if responds else 3) if treated else 4
+            save_diary_day(
+                patient,
+                models.DiaryDay.Kind.BLADDER,
+                day,
+                {"voids": 9 if treated and responds else 13, "incontinence_episodes": leaks + offset % 2},
+            )
+            count += 1
+    return count
 
 
 def _adverse_events() -> None:

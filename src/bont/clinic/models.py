@@ -220,3 +220,76 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class OutcomeRecord(NeverDelete):
+    """One validated outcome measurement for a patient and indication: a clinician's entry, or a diary
+    period's summary. Kept as the instrument scored it (a grade stays a grade)."""
+
+    class Source(models.TextChoices):
+        CLINIC = "clinic"
+        DIARY = "diary"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="outcomes")
+    indication = models.CharField(max_length=60)
+    instrument = models.CharField(max_length=60)
+    measured_on = models.DateField()
+    period_start = models.DateField(null=True, blank=True)  # for a period measure (a diary): its first day
+    value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    grade = models.CharField(max_length=20, blank=True)
+    rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    band = models.CharField(max_length=60, blank=True)
+    items = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLINIC)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_reason = models.TextField(blank=True)  # entered in error: withdrawn, not deleted
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["patient", "indication", "measured_on"])]
+
+
+class DiaryDay(NeverDelete):
+    """One day of a patient's headache or bladder diary, as the patient (or the clinic) entered it."""
+
+    class Kind(models.TextChoices):
+        HEADACHE = "headache"
+        BLADDER = "bladder"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="diary_days")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    day = models.DateField()
+    entry = models.JSONField(default=dict)  # the fields of the domain's HeadacheDiaryDay or BladderDiaryDay
+    entered_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["patient", "kind", "day"], name="one_diary_entry_per_day")
+        ]
+
+
+class DiaryLink(models.Model):
+    """A patient's personal link to fill a diary between visits; only the token's SHA-256 hash is stored."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="diary_links")
+    kind = models.CharField(max_length=10, choices=DiaryDay.Kind.choices)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_on = models.DateField()
+    revoked = models.BooleanField(default=False)
+
+
+class ContinuationSetting(models.Model):
+    """A clinic's own version of one of bont's cited continuation rules (payers and guidelines differ):
+    switched off, or with another threshold, number of cycles or months, and why."""
+
+    rule = models.CharField(max_length=80, unique=True)  # the knowledge base's continuation rule id
+    enabled = models.BooleanField(default=True)
+    threshold = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    cycles = models.PositiveSmallIntegerField(null=True, blank=True)
+    months = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.TextField()
+    history = HistoricalRecords()

@@ -46,6 +46,7 @@ def navigation(request: HttpRequest) -> dict[str, set[str]]:
     pages = {
         "patients": PATIENT_LIST,
         "plan": IDENTIFIED,
+        "follow_up": IDENTIFIED,
         "events": IDENTIFIED,
         "inventory": INVENTORY,
         "billing": BILLING,

@@ -11,10 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from bont.bootstrap import build_knowledge
 from bont.clinic import models
+from bont.clinic.outcomes import patient_outcomes
 from bont.clinic.repositories import patient_snapshot
 from bont.domain.findings import Severity
 from bont.services.chart import gauges, next_sessions
 from bont.web.access import IDENTIFIED, PATIENT_LIST, RESEARCH, require_role, roles_of
+from bont.web.views.outcomes import outcome_sections
 
 
 @login_required
@@ -78,6 +80,10 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
         ],
         "warnings": warnings,
         "adverse_events": row.adverse_events.order_by("-onset"),
+        "outcomes": [
+            {"indication": o.indication, "sections": outcome_sections(o)}
+            for o in patient_outcomes(knowledge, row, today)
+        ],
     }
     return render(request, "web/chart.html", context)
 

@@ -1,0 +1,161 @@
+"""``bont outcome``: enter a scale, show the verdicts per indication, write the continuation report."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bont.bootstrap import build_knowledge, setup_database
+from bont.cli.common import JsonOption, decimal_option, emit_json, fail, required_date, stdout
+
+outcome_app = typer.Typer(help="Outcomes: scales, diaries, responder verdicts, continuation.", no_args_is_help=True)
+
+
+@outcome_app.command("add")
+def outcome_add(
+    mrn: Annotated[str, typer.Option()],
+    indication: Annotated[str, typer.Option()],
+    instrument: Annotated[str, typer.Option(help="e.g. hdss, modified-ashworth, phq-9, twstrs")],
+    on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+    value: Annotated[
+        str,
+        typer.Option(help='A total, a grade ("1+"), yes/no, or JSON: items {"item-1": 2, ...}, {"r1": 60, "r2": 120}'),
+    ],
+    clinician: Annotated[str | None, typer.Option(help="Who entered it.")] = None,
+) -> None:
+    """Record one outcome measurement; its scale validates it (a Modified Ashworth grade of 5 is refused)."""
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic.outcomes import record_outcome
+    from bont.domain.errors import FieldError, UnknownIdError
+
+    raw: Any = value
+    if value.lstrip().startswith(("{", "[")):
+        try:
+            raw = json.loads(value)
+        except json.JSONDecodeError:
+            fail("--value: is not valid JSON")
+    try:
+        row = record_outcome(knowledge, mrn, indication, instrument, required_date("--date", on), raw, clinician)
+    except UnknownIdError as error:
+        fail(f"--{error.kind}: {error}")
+    except FieldError as error:
+        fail(f"--{error.field.replace('_', '-')}: {error.problem}")
+    stdout.print(f"outcome {row} recorded")
+
+
+def _verdict(verdict: Any) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {
+        "cycle": verdict.cycle,
+        "status": str(verdict.status),
+        "reason": verdict.reason,
+        "threshold": verdict.threshold,
+        "source": verdict.citation.source.id,
+        "grade": str(verdict.citation.grade),
+        "unverified": list(verdict.unverified),
+    }
+
+
+@outcome_app.command("show")
+def outcome_show(mrn: str, as_json: JsonOption = False) -> None:
+    """Every indication's outcomes over cycles, the responder verdicts and the continuation advice."""
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic import models
+    from bont.clinic.outcomes import patient_outcomes
+
+    patient = models.Patient.objects.filter(mrn=mrn).first()
+    if patient is None:
+        fail("MRN: no patient has this MRN")
+    document: list[dict[str, Any]] = [
+        {
+            "indication": outcomes.indication.id,
+            "sessions": [day.isoformat() for day in outcomes.sessions],
+            "measures": [
+                {
+                    "instrument": series.instrument.id,
+                    "points": [
+                        {"date": m.on.isoformat(), "cycle": cycle, "score": str(m.score)} for m, cycle in series.points
+                    ],
+                    "verdicts": [
+                        {"definition": j.definition.id, "per_cycle": [_verdict(v) for v in j.verdicts]}
+                        for j in series.judgements
+                    ],
+                    "latest": _verdict(series.latest_verdict),
+                    "continuation": [
+                        {"rule": d.rule.id, "advice": str(d.advice), "reason": d.reason} for d in series.continuation
+                    ],
+                }
+                for series in outcomes.series
+            ],
+        }
+        for outcomes in patient_outcomes(knowledge, patient, date.today())
+    ]
+    if as_json:
+        emit_json(document)
+        return
+    for entry in document:
+        stdout.print(f"[bold]{entry['indication']}[/bold] ({len(entry['sessions'])} sessions)")
+        for measure in entry["measures"]:
+            latest = measure["latest"]
+            said = f"{latest['status']}: {latest['reason']}" if latest else "no responder definition"
+            stdout.print(f"  {measure['instrument']}: {len(measure['points'])} measurements; {said}", highlight=False)
+
+
+@outcome_app.command("report")
+def outcome_report(
+    mrn: str,
+    indication: Annotated[str, typer.Option()],
+    output: Annotated[Path, typer.Option(help="The PDF file to write.")],
+) -> None:
+    """Write the continuation report (PDF) for a patient and indication."""
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic import models
+    from bont.clinic.outcomes import continuation_document
+    from bont.interop.continuation_pdf import render_continuation_pdf
+
+    patient = models.Patient.objects.filter(mrn=mrn).first()
+    if patient is None:
+        fail("MRN: no patient has this MRN")
+    if indication not in knowledge.indications:
+        fail("--indication: unknown indication")
+    try:
+        output.write_bytes(render_continuation_pdf(continuation_document(knowledge, patient, indication, date.today())))
+    except OSError as error:
+        fail(f"--output: cannot write it: {error.strerror}")
+    stdout.print(f"wrote {output}")
+
+
+@outcome_app.command("rule")
+def outcome_rule(
+    rule: Annotated[str, typer.Argument(help="A continuation rule id, e.g. nice-ta260-two-cycles.")],
+    reason: Annotated[str, typer.Option(help="Why the clinic differs (payer, guideline).")],
+    threshold: Annotated[str | None, typer.Option(help="Percent or level.")] = None,
+    cycles: Annotated[int | None, typer.Option(min=1, max=20)] = None,
+    months: Annotated[int | None, typer.Option(min=1, max=24)] = None,
+    disable: Annotated[bool, typer.Option("--disable", help="Do not apply this rule in this clinic.")] = False,
+) -> None:
+    """Configure one of bont's cited continuation rules for this clinic (payers and guidelines differ)."""
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic.models import ContinuationSetting
+
+    if rule not in {r.id for r in knowledge.continuation_rules}:
+        fail(f"RULE: unknown; one of {', '.join(r.id for r in knowledge.continuation_rules)}")
+    if not reason.strip():
+        fail("--reason: say why the clinic's rule differs")
+    value = decimal_option("--threshold", threshold)
+    if value is not None and not 0 < value <= 100:
+        fail("--threshold: must be more than 0 and at most 100")
+    ContinuationSetting.objects.update_or_create(
+        rule=rule,
+        defaults={"enabled": not disable, "threshold": value, "cycles": cycles, "months": months, "reason": reason},
+    )
+    stdout.print(f"continuation rule {rule} configured for this clinic")

@@ -1,0 +1,211 @@
+"""Outcomes: entering a scale, the continuation report (HTML and PDF), the follow-up list, and the
+patient's own diary page reached by a personal link."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from bont.bootstrap import build_knowledge
+from bont.clinic import models
+from bont.clinic.outcomes import (
+    IndicationOutcomes,
+    continuation_document,
+    continuation_report,
+    create_diary_link,
+    diary_link,
+    follow_up_list,
+    record_outcome,
+    save_diary_day,
+)
+from bont.domain.errors import FieldError, UnknownIdError
+from bont.domain.outcomes import GoalRating, Instrument, InstrumentKind
+from bont.interop.continuation_pdf import render_continuation_pdf
+from bont.web.access import IDENTIFIED, RECORDING, require_role
+from bont.web.plots import outcome_plot
+
+GOAL_ROWS = 5
+
+
+def outcome_sections(outcomes: IndicationOutcomes) -> list[dict[str, Any]]:
+    """Each instrument's series with its plot, verdicts and continuation advice, for a template."""
+    return [
+        {
+            "series": series,
+            "plot": outcome_plot(series, outcomes.sessions),
+            "verdict": series.latest_verdict,
+            "judgements": series.judgements,
+        }
+        for series in outcomes.series
+    ]
+
+
+def _raw(instrument: Instrument, values: Any) -> object:
+    """What the form posted, in the shape ``score`` takes for this kind of instrument."""
+    if instrument.kind is InstrumentKind.ITEMS:
+        return {item.key: values.get(f"item:{item.key}", "").strip() for item in instrument.items}
+    if instrument.kind is InstrumentKind.ANGLES:
+        return {"r1": values.get("r1", "").strip(), "r2": values.get("r2", "").strip()}
+    if instrument.kind is InstrumentKind.GOALS:
+        goals = []
+        for row in range(1, GOAL_ROWS + 1):
+            attainment = values.get(f"goal:{row}", "").strip()
+            if not attainment:
+                continue
+            try:
+                weight = Decimal(values.get(f"weight:{row}", "").strip() or "1")
+                goals.append(GoalRating(int(attainment), weight))
+            except (ValueError, ArithmeticError):
+                raise FieldError(f"goal:{row}", "rate the goal from −2 to +2, with a weight of 1 or more") from None
+        return goals
+    if instrument.kind is InstrumentKind.BINARY:
+        return values.get("value", "")
+    return values.get("value", "").strip()
+
+
+@require_role(*RECORDING)
+def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
+    """Enter one outcome measurement for an indication the patient is treated for; validated by its scale."""
+    knowledge = build_knowledge()
+    patient = get_object_or_404(models.Patient, mrn=mrn)
+    values = request.POST if request.method == "POST" else request.GET
+    indication_id = values.get("indication", "")
+    if indication_id not in knowledge.indications:
+        raise Http404("unknown indication")
+    instruments = knowledge.instruments_for(indication_id)
+    instrument = next((i for i in instruments if i.id == values.get("instrument")), instruments[0])
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            on = date.fromisoformat(values.get("measured_on", ""))
+        except ValueError:
+            errors["measured_on"] = "is not a date (YYYY-MM-DD)"
+        else:
+            try:
+                record_outcome(
+                    knowledge,
+                    mrn,
+                    indication_id,
+                    instrument.id,
+                    on,
+                    _raw(instrument, values),
+                    request.user.get_username(),
+                )
+            except (FieldError, UnknownIdError) as error:
+                errors[getattr(error, "field", "instrument")] = getattr(error, "problem", str(error))
+            else:
+                messages.success(request, f"{instrument.name} recorded.")
+                return redirect(f"{reverse('chart', args=[mrn])}#outcomes")
+    return render(
+        request,
+        "web/outcome_new.html",
+        {
+            "patient": patient,
+            "indication": knowledge.indications[indication_id],
+            "instruments": instruments,
+            "instrument": instrument,
+            "values": values,
+            "errors": errors,
+            "goal_rows": range(1, GOAL_ROWS + 1),
+            "measured_on": values.get("measured_on") or date.today().isoformat(),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@require_role(*IDENTIFIED)
+def report(request: HttpRequest, mrn: str, indication: str) -> HttpResponse:
+    knowledge = build_knowledge()
+    patient = get_object_or_404(models.Patient, mrn=mrn)
+    if indication not in knowledge.indications:
+        raise Http404("unknown indication")
+    if request.GET.get("format") == "pdf":
+        document = continuation_document(knowledge, patient, indication, date.today())
+        response = HttpResponse(render_continuation_pdf(document), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="continuation-{indication}.pdf"'
+        return response
+    data = continuation_report(knowledge, patient, indication, date.today())
+    for measure in data["measures"]:
+        measure["plot"] = outcome_plot(measure["series"], data["sessions"])
+    return render(request, "web/continuation_report.html", data)
+
+
+@require_role(*IDENTIFIED)
+def follow_up(request: HttpRequest) -> HttpResponse:
+    """Patients due or overdue for a follow-up assessment, and patients whose next session is allowed."""
+    rows = follow_up_list(build_knowledge(), date.today())
+    return render(
+        request,
+        "web/follow_up.html",
+        {
+            "assessments": [r for r in rows if r["what"] == "assessment"],
+            "sessions": [r for r in rows if r["what"] == "next session"],
+        },
+    )
+
+
+@require_POST
+@require_role(*RECORDING)
+def diary_link_new(request: HttpRequest, mrn: str) -> HttpResponse:
+    """A personal diary link for the patient, shown once (only its hash is kept)."""
+    try:
+        token = create_diary_link(mrn, request.POST.get("kind", ""), date.today())
+    except FieldError as error:
+        messages.error(request, f"{error.field}: {error.problem}")
+    else:
+        url = request.build_absolute_uri(reverse("diary", args=[token]))
+        messages.success(request, f"Give the patient this diary link (shown once): {url}")
+    return redirect("chart", mrn=mrn)
+
+
+def diary(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient's diary page: no sign-in, the link is the key, so the page shows no identifier at all."""
+    link = diary_link(token, date.today())
+    if link is None:
+        return render(request, "web/diary_closed.html", status=404)
+    errors: dict[str, str] = {}
+    values = request.POST if request.method == "POST" else request.GET
+    if request.method == "POST":
+        try:
+            day = date.fromisoformat(values.get("day", ""))
+        except ValueError:
+            errors["day"] = "is not a date"
+        else:
+            entry: dict[str, Any] = {
+                key: values.get(key) for key in values if key not in ("csrfmiddlewaretoken", "day", "features")
+            }
+            entry["features"] = values.getlist("features")
+            if "headache_hours" in values:
+                try:
+                    entry["headache_minutes"] = str(round(Decimal(values.get("headache_hours") or "0") * 60))
+                except ArithmeticError:
+                    errors["headache_minutes"] = "is not a number of hours"
+            if not errors:
+                try:
+                    save_diary_day(link.patient, link.kind, day, entry)
+                except FieldError as error:
+                    errors[error.field] = error.problem
+                else:
+                    messages.success(request, f"Saved {day:%A %d %B}. Thank you.")
+                    return redirect("diary", token=token)
+    recent = link.patient.diary_days.filter(kind=link.kind).order_by("-day")[:14]
+    return render(
+        request,
+        "web/diary.html",
+        {
+            "link": link,
+            "errors": errors,
+            "values": values,
+            "recent": recent,
+            "today": date.today(),
+            "day": values.get("day") or date.today().isoformat(),
+        },
+        status=400 if errors else 200,
+    )
