@@ -55,10 +55,6 @@ def form_number(
     return value
 
 
-def positive_number(params: QueryDict, name: str) -> Decimal | None:
-    return form_number(params, name)
-
-
 def side_choice(params: QueryDict, name: str) -> SideChoice | None:
     text = params.get(name, "")
     if not text:
@@ -75,7 +71,7 @@ def read_plan_form(knowledge: KnowledgeBase, params: QueryDict, today: date) -> 
     if not indication or not product:
         return form
     try:
-        age, weight = positive_number(params, "age"), positive_number(params, "weight_kg")
+        age, weight = form_number(params, "age"), form_number(params, "weight_kg")
         mrn = params.get("mrn", "").strip()
         if mrn:
             form.patient_row = models.Patient.objects.filter(mrn=mrn).first()
@@ -104,7 +100,7 @@ def read_plan_form(knowledge: KnowledgeBase, params: QueryDict, today: date) -> 
                 choice = MuscleChoice(
                     row.muscle,
                     side=side_choice(params, f"side:{index}"),
-                    units=positive_number(params, f"units:{index}"),
+                    units=form_number(params, f"units:{index}"),
                     optional=row.optional,
                 )
                 (optional if row.optional else standard).append(choice)
