@@ -112,3 +112,18 @@ def _advice(clinic: Clinic) -> str:
     shown = clinic.ok("outcome", "show", "FICT-0001")
     measure = next(m for entry in shown for m in entry["measures"] if m["instrument"] == "headache-days")
     return str(next(d["advice"] for d in measure["continuation"] if d["rule"] == "nice-ta260-two-cycles"))
+
+
+def test_an_adverse_event_dated_in_the_future_is_refused_on_the_command_line(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    refused = clinic.run(
+        "adverse-event", "add", "--mrn", "FICT-0001", "--event", "ptosis", "--onset", "2999-01-01", "--severity", "mild"
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "--onset: is in the future" in refused.stderr
+    late = clinic.run(
+        "outcome", "add", "--mrn", "FICT-0001", "--indication", "upper-limb-spasticity",
+        "--instrument", "modified-ashworth", "--date", "2999-01-01", "--value", "2",
+    )  # fmt: skip
+    assert late.returncode == 2
+    assert "--date: is in the future" in late.stderr

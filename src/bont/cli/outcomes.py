@@ -44,7 +44,8 @@ def outcome_add(
     except UnknownIdError as error:
         fail(f"--{error.kind}: {error}")
     except FieldError as error:
-        fail(f"--{error.field.replace('_', '-')}: {error.problem}")
+        option = "date" if error.field == "measured_on" else error.field.replace("_", "-")
+        fail(f"--{option}: {error.problem}")
     stdout.print(f"outcome {row} recorded")
 
 
@@ -67,12 +68,13 @@ def outcome_show(mrn: str, as_json: JsonOption = False) -> None:
     """Every indication's outcomes over cycles, the responder verdicts and the continuation advice."""
     knowledge = build_knowledge()
     setup_database()
-    from bont.clinic import models
     from bont.clinic.outcomes import patient_outcomes
+    from bont.clinic.registry import RecordsError, patient_by_mrn
 
-    patient = models.Patient.objects.filter(mrn=mrn).first()
-    if patient is None:
-        fail("MRN: no patient has this MRN")
+    try:
+        patient = patient_by_mrn(mrn)
+    except RecordsError as error:
+        fail(f"MRN: {error.problem}")
     document: list[dict[str, Any]] = [
         {
             "indication": outcomes.indication.id,
@@ -117,13 +119,14 @@ def outcome_report(
     """Write the continuation report (PDF) for a patient and indication."""
     knowledge = build_knowledge()
     setup_database()
-    from bont.clinic import models
     from bont.clinic.outcomes import continuation_document
+    from bont.clinic.registry import RecordsError, patient_by_mrn
     from bont.interop.continuation_pdf import render_continuation_pdf
 
-    patient = models.Patient.objects.filter(mrn=mrn).first()
-    if patient is None:
-        fail("MRN: no patient has this MRN")
+    try:
+        patient = patient_by_mrn(mrn)
+    except RecordsError as error:
+        fail(f"MRN: {error.problem}")
     if indication not in knowledge.indications:
         fail("--indication: unknown indication")
     try:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from bont.clinic import models
-from bont.clinic.registry import RecordsError, hash_token
+from bont.clinic.registry import RecordsError, check_day, hash_token, patient_by_mrn
 from bont.domain.errors import FieldError
 from bont.domain.indications import Indication
 from bont.domain.knowledge import KnowledgeBase
@@ -67,17 +67,12 @@ def record_outcome(
     period_start: date | None = None,
 ) -> int:
     """Validate and score one measurement, then store it; raises ``FieldError`` naming the field."""
-    patient = models.Patient.objects.filter(mrn=mrn).first()
-    if patient is None:
-        raise RecordsError("mrn", "no patient has this MRN")
+    patient = patient_by_mrn(mrn)
     indication_id = knowledge.indication(indication).id
     instrument = knowledge.instrument(instrument_id)
     if indication_id not in instrument.indications:
         raise RecordsError("instrument", f"{instrument.name} is not an outcome of this indication")
-    if on > date.today():
-        raise RecordsError("measured_on", "is in the future")
-    if on < patient.birth_date:
-        raise RecordsError("measured_on", "is before the patient's birth")
+    check_day(patient, on, "measured_on")
     if period_start is not None and period_start > on:
         raise RecordsError("period_start", "is after the day measured")
     scored = score(instrument, raw, field="value")
@@ -157,10 +152,7 @@ def bladder_entry(values: dict[str, Any], day: date) -> BladderDiaryDay:
 
 def save_diary_day(patient: models.Patient, kind: str, day: date, values: dict[str, Any]) -> None:
     """Store (or correct) one diary day; the values are validated first, a correction is a new version."""
-    if day > date.today():
-        raise FieldError("day", "is in the future")
-    if day < patient.birth_date:
-        raise FieldError("day", "is before the patient's birth")
+    check_day(patient, day, "day")
     entry = headache_entry(values, day) if kind == models.DiaryDay.Kind.HEADACHE else bladder_entry(values, day)
     stored: dict[str, Any] = {
         key: (sorted(str(v) for v in value) if isinstance(value, frozenset) else str(value))
@@ -207,9 +199,7 @@ def diary_measurements(
 
 def create_diary_link(mrn: str, kind: str, today: date) -> str:
     """A personal link token for the patient to fill a diary; returned once, only its hash is stored."""
-    patient = models.Patient.objects.filter(mrn=mrn).first()
-    if patient is None:
-        raise RecordsError("mrn", "no patient has this MRN")
+    patient = patient_by_mrn(mrn)
     if kind not in models.DiaryDay.Kind.values:
         raise RecordsError("kind", f"must be one of {', '.join(models.DiaryDay.Kind.values)}")
     token = secrets.token_urlsafe(24)
@@ -300,10 +290,11 @@ def indication_outcomes(
     for row in patient.outcomes.filter(indication=indication.id, withdrawn_reason="").order_by("measured_on", "pk"):
         by_instrument.setdefault(row.instrument, []).append(Measurement(row.measured_on, _score(row), row.period_start))
     instruments = knowledge.instruments_for(indication.id)
+    measured_here = {i.id for i in instruments}
     for kind, produced in DIARY_INSTRUMENTS.items():
-        if any(i.id in produced for i in instruments):
+        if measured_here & set(produced):
             for measurement in diary_measurements(knowledge, patient, kind, sessions, today):
-                if measurement.score.instrument in {i.id for i in instruments}:
+                if measurement.score.instrument in measured_here:
                     by_instrument.setdefault(measurement.score.instrument, []).append(measurement)
     series = []
     for instrument in instruments:

@@ -82,11 +82,23 @@ def add_patient(new: NewPatient) -> int:
     return int(patient.pk)
 
 
-def patient_id(mrn: str) -> int:
-    row = models.Patient.objects.filter(mrn=mrn).values_list("pk", flat=True).first()
+def patient_by_mrn(mrn: str) -> models.Patient:
+    row = models.Patient.objects.filter(mrn=mrn).first()
     if row is None:
         raise RecordsError("mrn", "no patient has this MRN")
-    return int(row)
+    return row
+
+
+def patient_id(mrn: str) -> int:
+    return int(patient_by_mrn(mrn).pk)
+
+
+def check_day(patient: models.Patient, day: date, field: str) -> None:
+    """A day something happened to the patient: not in the future, not before their birth."""
+    if day > date.today():
+        raise RecordsError(field, "is in the future")
+    if day < patient.birth_date:
+        raise RecordsError(field, "is before the patient's birth")
 
 
 def add_lot(
@@ -156,14 +168,16 @@ def add_adverse_event(
     if severity not in models.AdverseEvent.Severity.values:
         raise RecordsError("severity", f"must be one of {', '.join(models.AdverseEvent.Severity.values)}")
     with transaction.atomic():
-        patient = patient_id(mrn)
-        if (
-            session_id is not None
-            and not models.TreatmentSession.objects.filter(pk=session_id, patient_id=patient).exists()
-        ):
-            raise RecordsError("session", "no session with this id for this patient")
+        patient = patient_by_mrn(mrn)
+        check_day(patient, onset, "onset")
+        if session_id is not None:
+            suspected = models.TreatmentSession.objects.filter(pk=session_id, patient=patient).first()
+            if suspected is None:
+                raise RecordsError("session", "no session with this id for this patient")
+            if onset < suspected.date:
+                raise RecordsError("onset", "is before the suspected session")
         row = models.AdverseEvent.objects.create(
-            patient_id=patient,
+            patient=patient,
             suspected_session_id=session_id,
             event=event,
             onset=onset,

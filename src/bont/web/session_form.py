@@ -67,16 +67,21 @@ def _sites(params: QueryDict, units_per_ml: Decimal | None) -> tuple[SessionSite
     return tuple(sites)
 
 
+def _next_sealed(lot: models.Lot, taken: set[int]) -> models.Vial | None:
+    """The lot's next sealed vial not already listed in this session."""
+    return lot.vials.exclude(pk__in=taken).filter(state=models.Vial.State.SEALED).order_by("pk").first()
+
+
 def _vial_for_lot(product: str, lot_number: str, units: Decimal, taken: set[int], field_name: str) -> models.Vial:
     """The vial a scanned lot number means: an open vial of the lot holding enough, else its next sealed one."""
     lot = models.Lot.objects.filter(product=product, lot_number=lot_number).first()
     if lot is None:
         raise FieldError(field_name, "no lot of this product has that number")
-    candidates = lot.vials.exclude(pk__in=taken).order_by("pk")
-    for vial in candidates.filter(state=models.Vial.State.RECONSTITUTED):
+    opened = lot.vials.exclude(pk__in=taken).filter(state=models.Vial.State.RECONSTITUTED).order_by("pk")
+    for vial in opened:
         if lot.vial_units - vial.units_drawn >= units:
             return vial
-    sealed = candidates.filter(state=models.Vial.State.SEALED).first()
+    sealed = _next_sealed(lot, taken)
     if sealed is None:
         raise FieldError(field_name, "this lot has no sealed vial left and no open vial holding that many units")
     return sealed
@@ -177,7 +182,7 @@ def _chosen_vial(product: str, choice: str, lot_number: str, units: Decimal, tak
         lot = models.Lot.objects.filter(pk=int(key), product=product).first()
         if lot is None:
             raise FieldError(f"vial:{row}", "that lot is not one of this product's")
-        vial = lot.vials.exclude(pk__in=taken).filter(state=models.Vial.State.SEALED).order_by("pk").first()
+        vial = _next_sealed(lot, taken)
         if vial is None:
             raise FieldError(f"vial:{row}", "this lot has no sealed vial left")
     if lot_number and vial.lot.lot_number != lot_number:

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from bont.bootstrap import build_knowledge
 from bont.clinic import models
-from bont.clinic.registry import RecordsError, add_adverse_event
+from bont.clinic.registry import RecordsError, add_adverse_event, check_day
 from bont.web.access import IDENTIFIED, RECORDING, require_role
 
 # Offered as suggestions only: the event is free text, because patients report what they report.
@@ -87,10 +87,10 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
                 if onset is not None and onset < suspected.date:
                     errors["onset"] = "is before the suspected session"
         if onset is not None and "onset" not in errors:
-            if onset > date.today():
-                errors["onset"] = "is in the future"
-            elif onset < patient.birth_date:
-                errors["onset"] = "is before the patient's birth"
+            try:
+                check_day(patient, onset, "onset")
+            except RecordsError as error:
+                errors[error.field] = error.problem
         if values.get("severity") not in models.AdverseEvent.Severity.values:
             errors["severity"] = "choose how severe it was"
         if not errors and onset is not None:
