@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from bont.domain.knowledge import KnowledgeBase
 from bont.knowledge import load_knowledge
+from bont.services.clock import Clock, SystemClock
 from bont.settings import BontSettings
 
 if TYPE_CHECKING:
-    from bont.services.ports import ClinicalRecords
+    from bont.services.ports import ClinicalRecords, PatientCharts
 
 DJANGO_SETTINGS = "bont.clinic.django_settings"
 
@@ -32,6 +33,13 @@ def knowledge_dir() -> Path | None:
 def build_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     """Load and validate the knowledge base once per process."""
     return load_knowledge(data_dir if data_dir is not None else knowledge_dir())
+
+
+@cache
+def clock() -> Clock:
+    """The clinic's clock, in the clinic's time zone (``BONT_TIME_ZONE``, default the machine's zone); read
+    once per process, as Django's ``TIME_ZONE`` is."""
+    return SystemClock(BontSettings().time_zone)
 
 
 @cache
@@ -56,3 +64,10 @@ def clinical_records() -> ClinicalRecords:
     from bont.clinic.repositories import DjangoClinicalRecords
 
     return DjangoClinicalRecords()
+
+
+def patient_charts() -> PatientCharts:
+    setup_database()
+    from bont.clinic.repositories import DjangoPatientCharts
+
+    return DjangoPatientCharts()

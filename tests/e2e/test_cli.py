@@ -168,8 +168,9 @@ def test_plan_json_has_the_interface_fields() -> None:
     assert (plan["units_drawn"], plan["waste_units"]) == (155, 45)
     assert plan["date"] == "2026-11-21"
     assert plan["sources"]
-    for finding in plan["findings"]:
+    for finding in plan["findings"] + plan["notes"]:
         assert {"severity", "code", "message", "source"} <= finding.keys()
+    assert plan["verdict"] == "warn"  # no birth date was given: the approved age range cannot be checked
 
 
 def test_pediatric_plan_from_birth_date_and_weight() -> None:
@@ -191,7 +192,7 @@ def test_pediatric_plan_from_birth_date_and_weight() -> None:
     assert plan["population"] == "pediatric"
     assert plan["age_years"] == 8
     assert plan["total_units"] <= 200  # the lesser of 6 U/kg (240 U) or 200 U
-    assert "dose-capped-by-weight" in {f["code"] for f in plan["findings"]}
+    assert "dose-capped-by-weight" in {f["code"] for f in plan["notes"]}  # how the plan was made
 
 
 @pytest.mark.parametrize(
@@ -227,9 +228,10 @@ def test_a_recorded_deviation_is_reported_as_a_finding() -> None:
         "--deviation-reason",
         "wide forehead",
     )
-    codes = {f["code"] for f in plan["findings"]}
+    codes = {f["code"] for f in plan["notes"]}
     assert {"units-outside-protocol-range", "sites-outside-protocol-range"} <= codes
     assert plan["deviation_reason"] == "wide forehead"
+    assert not codes & {f["code"] for f in plan["findings"]}  # a planning note is never also a finding
 
 
 def test_procedure_sheet_is_written_as_html(tmp_path: Path) -> None:

@@ -12,8 +12,10 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date, timedelta
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -45,12 +47,17 @@ def database_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(database_env: dict[str, str]) -> Iterator[str]:
+    with _serving(database_env, "--demo") as url:
+        yield url
+
+
+@contextmanager
+def _serving(env: dict[str, str], *options: str) -> Iterator[str]:
     port = _free_port()
-    env = database_env
     log = open(Path(env["DATABASE_URL"].removeprefix("sqlite:///")).with_suffix(".log"), "w")  # noqa: SIM115
     # The server's output goes to a file: an undrained pipe could fill and stall it.
     process = subprocess.Popen(
-        [BONT, "serve", "--port", str(port), "--demo"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [BONT, "serve", "--port", str(port), *options], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -554,3 +561,57 @@ def test_follow_up_lists_and_de_identified_responder_rates(server: str, page: Pa
     expect(page.locator("#responder-rates")).to_contain_text("Chronic migraine")
     assert "DEMO-" not in page.content()
     shoot(page, "24-responder-rates")
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(scope="module")
+def berlin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A clinic in Berlin (UTC+1 in winter), whatever zone this machine runs in: a nurse, a patient, a lot."""
+    folder = tmp_path_factory.mktemp("berlin")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}", "BONT_TIME_ZONE": "Europe/Berlin"}
+    expiry = (date.today() + timedelta(days=400)).isoformat()
+    for command in (
+        "user add nurse-berlin --role nurse --password berlin-password",
+        "patient add --mrn BERLIN-1 --given-name Test --family-name Berlin --birth-date 1975-05-05 --sex female",
+        f"lot add --product BOTOX --lot BERLIN-LOT --expiry {expiry} --quantity 2 --vial-units 200",
+    ):
+        done = subprocess.run([BONT, *command.split()], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    return env
+
+
+@pytest.fixture(scope="module")
+def berlin_server(berlin_env: dict[str, str]) -> Iterator[str]:
+    with _serving(berlin_env, "--no-demo") as url:
+        yield url
+
+
+def _wall_clock(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M}"  # what a datetime-local field shows and sends
+
+
+def test_a_nurse_in_berlin_types_the_true_reconstitution_time_and_it_is_not_in_the_future(
+    berlin_server: str, berlin_env: dict[str, str], page: Page
+) -> None:
+    record_page = f"{berlin_server}/patients/BERLIN-1/record/?indication=chronic-migraine&product=onabotulinumtoxinA"
+    sign_in(page, berlin_server, "nurse-berlin", "berlin-password")
+    page.goto(record_page)
+    opened_at = page.get_by_label("reconstituted at, vial 1")
+    # The form offers the clinic's wall-clock time, not the server's or UTC's.
+    offered = datetime.fromisoformat(opened_at.input_value()).replace(tzinfo=BERLIN)
+    assert abs(offered - datetime.now(BERLIN)) < timedelta(minutes=2)
+
+    opened_at.fill(_wall_clock(datetime.now(BERLIN) + timedelta(minutes=30)))
+    _acknowledge_warnings(page)
+    page.get_by_role("button", name="Record the session").click()
+    expect(page.locator("tr.row-error")).to_contain_text("is in the future")
+    assert _session_count(berlin_env, "BERLIN-1") == 0
+
+    page.goto(record_page)
+    page.get_by_label("reconstituted at, vial 1").fill(_wall_clock(datetime.now(BERLIN) - timedelta(minutes=30)))
+    _acknowledge_warnings(page)
+    page.get_by_role("button", name="Record the session").click()
+    expect(page.get_by_text("recorded.")).to_be_visible()
+    assert _session_count(berlin_env, "BERLIN-1") == 1

@@ -16,6 +16,7 @@ from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import MuscleChoice, Plan, PlanRequest, SideChoice, make_plan
 from bont.domain.populations import Population
 from bont.domain.protocols import LabelStatus, Protocol
+from bont.services.planning import plan_session
 
 SESSION = date(2026, 11, 21)
 
@@ -50,7 +51,7 @@ def plan_or_supply_dilution(knowledge: KnowledgeBase, request: PlanRequest) -> P
     # No verified label dilution (XEOMIN's table was not read): the clinician must choose one, and it is flagged.
     vial = max(knowledge.product(request.product).vial_sizes)
     plan = make_plan(knowledge, PlanRequest(**{**request.__dict__, "vial_units": vial, "diluent_ml": Decimal(2)}))
-    assert "dilution-not-in-label" in {f.code for f in plan.findings}
+    assert "dilution-not-in-label" in {f.code for f in plan.notes}
     return plan
 
 
@@ -102,7 +103,7 @@ def test_chronic_migraine_default_plan(knowledge: KnowledgeBase) -> None:
     assert [(v.vial_units, v.diluent_ml) for v in plan.vials] == [(200, 4)]
     assert plan.waste.amount == 45
     assert [s.side.value for s in plan.sites if s.muscle == "procerus"] == ["midline"]
-    assert not [f for f in plan.findings if f.severity != "info"]
+    assert not [f for f in plan.notes if f.severity != "info"]
 
 
 def test_follow_the_pain_sites_are_added_on_request(knowledge: KnowledgeBase) -> None:
@@ -119,7 +120,7 @@ def test_follow_the_pain_sites_are_added_on_request(knowledge: KnowledgeBase) ->
     assert len(plan.sites) == 33
     follow_the_pain = next(m for m in plan.muscles if m.optional)
     assert [site.side.value for site in follow_the_pain.sites] == ["left", "left"]  # the painful side
-    assert not [f for f in plan.findings if f.code == "unilateral-injection-of-bilateral-row"]
+    assert not [f for f in plan.notes if f.code == "unilateral-injection-of-bilateral-row"]
 
 
 def test_one_sided_standard_row_is_a_deviation(knowledge: KnowledgeBase) -> None:
@@ -238,17 +239,18 @@ def test_a_muscle_outside_the_protocol_needs_a_reason_and_is_reported(knowledge:
     with pytest.raises(PlanningError) as refused:
         make_plan(knowledge, request)
     assert refused.value.field == "deviation_reason"
-    plan = make_plan(knowledge, PlanRequest(**{**request.__dict__, "deviation_reason": "bruxism pain"}))
-    (finding,) = [f for f in plan.findings if f.code == "muscle-not-in-protocol"]
+    checked = plan_session(knowledge, PlanRequest(**{**request.__dict__, "deviation_reason": "bruxism pain"}))
+    # The check reports the muscle once (the planner only asks for the reason), with the reason given.
+    (finding,) = [f for f in checked.report.findings if f.code == "muscle-not-in-protocol"]
     assert finding.severity == "warn"
     assert "bruxism pain" in finding.message
-    assert plan.deviation_reason == "bruxism pain"
+    assert checked.plan.deviation_reason == "bruxism pain"
 
 
 def test_an_off_label_plan_says_so(knowledge: KnowledgeBase) -> None:
-    plan = make_plan(knowledge, PlanRequest("myofascial-pain", "DYSPORT", SESSION))
-    assert plan.total_units.amount == 400
-    assert "off-label-use" in {f.code for f in plan.findings}
+    checked = plan_session(knowledge, PlanRequest("myofascial-pain", "DYSPORT", SESSION))
+    assert checked.plan.total_units.amount == 400
+    assert "off-label-use" in {f.code for f in checked.report.findings}
 
 
 def test_a_product_without_a_protocol_is_refused_naming_the_product(knowledge: KnowledgeBase) -> None:
@@ -258,8 +260,8 @@ def test_a_product_without_a_protocol_is_refused_naming_the_product(knowledge: K
     assert "onabotulinumtoxinA" in refused.value.problem
 
 
-def test_explicit_doses_above_the_weight_cap_need_a_reason_and_are_reported(knowledge: KnowledgeBase) -> None:
-    without_reason = PlanRequest(
+def test_doses_above_the_weight_cap_are_planned_and_blocked_once_by_the_check(knowledge: KnowledgeBase) -> None:
+    one_muscle = PlanRequest(
         "upper-limb-spasticity",
         "DYSPORT",
         SESSION,
@@ -268,10 +270,12 @@ def test_explicit_doses_above_the_weight_cap_need_a_reason_and_are_reported(know
         side=SideChoice.LEFT,
         muscles=(MuscleChoice("biceps-brachii", units=Decimal(400), sites=4),),
     )
-    with pytest.raises(PlanningError) as refused:
-        make_plan(knowledge, without_reason)
-    assert refused.value.field == "deviation_reason"
-    plan = make_plan(
+    blocked = plan_session(knowledge, one_muscle)
+    assert blocked.report.verdict == "block"
+    assert [(f.code, f.message) for f in blocked.report.findings if f.severity == "block"] == [
+        ("weight-based-dose-exceeds-maximum", "400 U is above the lesser of 16 U/kg or 640 U = 320 U at 20 kg")
+    ]
+    checked = plan_session(
         knowledge,
         PlanRequest(
             "upper-limb-spasticity",
@@ -287,15 +291,15 @@ def test_explicit_doses_above_the_weight_cap_need_a_reason_and_are_reported(know
             deviation_reason="severe spasticity, discussed with the family",
         ),
     )
-    (above,) = [f for f in plan.findings if f.code == "dose-above-session-maximum"]
-    assert above.severity == "warn"
-    assert "320 U at this weight" in above.message  # the lesser of 16 U/kg or 640 U
-    assert plan.deviation_reason
-    assert "total-outside-protocol-range" in {f.code for f in plan.findings}
+    # The planner does not judge the limit; the check does, once, with the figure at this weight.
+    (above,) = [f for f in checked.report.findings if f.code == "weight-based-dose-exceeds-maximum"]
+    assert above.severity == "block"
+    assert above.message == "400 U is above the lesser of 16 U/kg or 640 U = 320 U at 20 kg"
+    assert not {f.code for f in checked.notes} & {f.code for f in checked.report.findings}
 
 
 def test_follow_the_pain_does_not_count_against_the_standard_total(knowledge: KnowledgeBase) -> None:
-    plan = make_plan(
+    checked = plan_session(
         knowledge,
         PlanRequest(
             "chronic-migraine",
@@ -304,5 +308,5 @@ def test_follow_the_pain_does_not_count_against_the_standard_total(knowledge: Kn
             optional=(MuscleChoice("trapezius", SideChoice.LEFT, Decimal(20), 4, optional=True),),
         ),
     )
-    assert plan.total_units.amount == 175
-    assert not {"total-outside-protocol-range", "dose-above-session-maximum"} & {f.code for f in plan.findings}
+    assert checked.plan.total_units.amount == 175
+    assert "session-dose-exceeds-maximum" not in {f.code for f in checked.report.findings}

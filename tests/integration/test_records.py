@@ -9,10 +9,38 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 BONT = str(Path(sys.executable).with_name("bont"))
+# One writer of a race: ``python -c RACER GATE_FD FILE`` does everything before the gate opens that a
+# ``bont session record FILE`` would do before its transaction (load the knowledge, set up Django, open the
+# connection, build the command), says "ready", waits for end-of-file on the gate, then runs the command,
+# whose exit code it keeps. Without the gate, one process could finish before the other had imported Django.
+RACER = textwrap.dedent(
+    """
+    import os
+    import sys
+
+    import typer.main
+
+    from bont.bootstrap import build_knowledge, setup_database
+    from bont.cli.app import app
+
+    gate, document = int(sys.argv[1]), sys.argv[2]
+    build_knowledge()
+    setup_database()
+    from django.db import connection
+
+    connection.ensure_connection()
+    command = typer.main.get_command(app)
+    print("ready", flush=True)
+    os.read(gate, 1)
+    command.main(["session", "record", document], prog_name="bont")
+    """
+)
 
 
 class Clinic:
@@ -70,8 +98,34 @@ class Clinic:
         )
         return list(received["vials"])
 
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([BONT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+    def race(self, *documents: Path) -> list[subprocess.CompletedProcess[str]]:
+        """Record the documents at once, one process each: every racer is ready (Django set up, its
+        connection open, the command built) before one gate releases them all together."""
+        gate, opener = os.pipe()
+        try:
+            racers = [
+                subprocess.Popen(
+                    [sys.executable, "-c", RACER, str(gate), str(document)],
+                    pass_fds=(gate,),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=self.env,
+                )
+                for document in documents
+            ]
+        finally:
+            os.close(gate)
+        try:
+            # A racer that fails while getting ready closes its stdout, so this never waits for ever.
+            ready = [racer.stdout.readline() if racer.stdout else "" for racer in racers]
+        finally:
+            os.close(opener)  # every racer reads end-of-file on the gate at the same instant
+        finished = [(racer, *racer.communicate(timeout=120)) for racer in racers]
+        results = [subprocess.CompletedProcess(r.args, r.returncode, out, err) for r, out, err in finished]
+        assert ready == ["ready\n"] * len(racers), [result.stderr for result in results]
+        return results
 
 
 def set_up(database_url: str, folder: Path) -> Clinic:
@@ -169,9 +223,9 @@ def test_two_sessions_recorded_at_once_cannot_both_pass_the_cumulative_limit(dat
     )
     assert clinic.run("session", "record", str(heavy)).returncode == 0  # 200 U of BOTOX so far
     racers = [clinic.session_file(f"racer-{n}", sites=sites) for n in (1, 2)]
-    processes = [clinic.start("session", "record", str(path)) for path in racers]
-    outcomes = sorted(process.wait(timeout=120) for process in processes)
-    assert outcomes == [0, 3], [p.stderr.read() if p.stderr else "" for p in processes]
+    results = sorted(clinic.race(*racers), key=lambda result: result.returncode)
+    assert [result.returncode for result in results] == [0, 3], [result.stderr for result in results]
+    assert "cumulative-dose-exceeds-maximum" in results[1].stderr
     assert len(sessions(clinic)) == 2
 
 
@@ -204,9 +258,9 @@ def test_a_vial_cannot_be_overdrawn_even_by_two_users_at_once(database_url: str,
         clinic.session_file("a", sites=sites, draws=draw),
         clinic.session_file("b", patient_mrn="FICT-0002", sites=sites, draws=draw),
     ]
-    processes = [clinic.start("session", "record", str(path)) for path in files]
-    outcomes = sorted(process.wait(timeout=120) for process in processes)
-    assert outcomes == [0, 2]
+    results = sorted(clinic.race(*files), key=lambda result: result.returncode)
+    assert [result.returncode for result in results] == [0, 2], [result.stderr for result in results]
+    assert results[1].stderr.startswith("error: draws:"), results[1].stderr
     recalled = clinic.ok("lot", "recall", "FAKE-LOT-1", "--product", "onabotulinumtoxinA")["patients"]
     assert len(recalled) == 1
     assert recalled[0]["sessions"][0]["units"] == 120
@@ -410,3 +464,24 @@ def test_session_billing_summary(database_url: str, tmp_path: Path) -> None:
         ("JW", 100, 20),
     ]
     assert lines[0]["cpt"] == ["64616", "95874"]
+
+
+def test_a_reconstitution_time_is_typed_in_the_clinics_time_zone(database_url: str, tmp_path: Path) -> None:
+    # A nurse in Berlin (UTC+1 in winter) types the wall-clock time she reconstituted the vial, whatever zone
+    # the server runs in: half an hour ago is accepted, half an hour ahead is in the future.
+    clinic = set_up(database_url, tmp_path)
+    clinic.env["BONT_TIME_ZONE"] = "Europe/Berlin"
+    berlin_now = datetime.now(ZoneInfo("Europe/Berlin"))
+    opened, other = clinic.receive_lot("BOTOX", "TZ-LOT-1", "100") + clinic.receive_lot("BOTOX", "TZ-LOT-2", "100")
+    half_an_hour = timedelta(minutes=30)
+    ahead = clinic.run("lot", "reconstitute", str(other), "--at", f"{berlin_now + half_an_hour:%Y-%m-%dT%H:%M}")
+    assert ahead.returncode == 2
+    assert "--at: is in the future" in ahead.stderr
+    earlier = clinic.run("lot", "reconstitute", str(opened), "--at", f"{berlin_now - half_an_hour:%Y-%m-%dT%H:%M}")
+    assert earlier.returncode == 0, earlier.stderr
+    # Drawn now: had the typed time been read as UTC, the vial would have been opened after the drawing.
+    session = clinic.session_file(
+        "now", date=berlin_now.date().isoformat(), at=berlin_now.isoformat(), draws=[{"vial": opened, "units": 20}]
+    )
+    recorded = clinic.run("session", "record", str(session))
+    assert recorded.returncode == 0, recorded.stderr

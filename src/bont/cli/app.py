@@ -7,7 +7,6 @@ Exit codes: 0 success, 1 the knowledge base failed to load, 2 bad input (an unkn
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import replace
 from datetime import date
@@ -18,21 +17,32 @@ from typing import Annotated
 
 import typer
 
-from bont.bootstrap import build_knowledge
-from bont.cli import records, render
-from bont.cli.common import JsonOption, date_option, decimal_option, emit_json, fail, read_text, stderr, stdout
+from bont.bootstrap import build_knowledge, clock
+from bont.cli import patients, records, render
+from bont.cli.common import (
+    JsonOption,
+    date_option,
+    decimal_option,
+    emit_json,
+    fail,
+    muscle_choices,
+    read_text,
+    stderr,
+    stdout,
+)
 from bont.cli.outcomes import outcome_app
 from bont.domain.dilution import dilute, label_source
 from bont.domain.errors import KnowledgeError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_plan
+from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice
 from bont.domain.populations import Population
-from bont.domain.safety import SafetyReport, SessionPlan, SessionSite, Verdict, check
+from bont.domain.safety import SafetyReport, SessionPlan, Verdict, check
 from bont.interop.check_document import InputError, read_check, read_patient_file
 from bont.interop.procedure_sheet import render_procedure_sheet
 from bont.services import documents
 from bont.services.audit import audit
+from bont.services.planning import plan_session
 
 app = typer.Typer(
     name="bont",
@@ -49,7 +59,7 @@ app.add_typer(indication_app, name="indication")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(records.db_app, name="db")
 app.add_typer(records.user_app, name="user")
-app.add_typer(records.patient_app, name="patient")
+app.add_typer(patients.patient_app, name="patient")  # records.py's commands and next, check
 app.add_typer(records.lot_app, name="lot")
 app.add_typer(records.session_app, name="session")
 app.add_typer(records.billing_app, name="billing")
@@ -196,9 +206,6 @@ def validate_knowledge(
 # -- planning and reconstitution
 
 OPTION_NAMES = {"age_years": "--age", "units_per_0_1_ml": "--units-per-0.1-ml"}
-MUSCLE_SPEC = re.compile(
-    r"^(?P<muscle>[^:=/]+?)(?::(?P<side>left|right|both))?(?:=(?P<units>[^/]+))?(?:/(?P<sites>[^/]+))?$"
-)
 
 
 class OutputFormat(StrEnum):
@@ -209,29 +216,6 @@ class OutputFormat(StrEnum):
 
 def _option(field: str) -> str:
     return OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
-
-
-def _muscle_choices(option: str, specs: list[str]) -> tuple[MuscleChoice, ...]:
-    choices = []
-    for spec in specs:
-        match = MUSCLE_SPEC.match(spec.strip())
-        if match is None:
-            fail(f"{option}: '{spec}' is not MUSCLE:SIDE=UNITS/SITES (e.g. biceps-brachii:left=100/4)", 2)
-        sites_text = match["sites"]
-        if sites_text is not None and not sites_text.isdigit():
-            fail(f"{option}: sites must be a whole number, got '{sites_text}'", 2)
-        sites = int(sites_text) if sites_text is not None else None
-        if sites == 0:
-            fail(f"{option}: {match['muscle']} needs at least 1 site", 2)
-        choices.append(
-            MuscleChoice(
-                muscle=match["muscle"].strip(),
-                side=SideChoice(match["side"]) if match["side"] else None,
-                units=decimal_option(option, match["units"]),
-                sites=sites,
-            )
-        )
-    return tuple(choices)
 
 
 def _age(age: str | None, birth_date: date | None, on: date) -> Decimal | None:
@@ -298,7 +282,7 @@ def plan(
     is then 3 when the check blocks.
     """
     knowledge = _knowledge()
-    session_date = date_option("--date", on) or date.today()
+    session_date = date_option("--date", on) or clock().today()
     born = date_option("--birth-date", birth_date)
     patient_file = None
     if patient is not None:
@@ -328,42 +312,36 @@ def plan(
         age_years=_age(age, born, session_date),
         weight_kg=decimal_option("--weight-kg", weight_kg),
         side=side,
-        muscles=_muscle_choices("--muscle", muscle or []),
+        muscles=muscle_choices("--muscle", muscle or []),
         optional=tuple(
             MuscleChoice(c.muscle, c.side, c.units, c.sites, optional=True)
-            for c in _muscle_choices("--optional", optional or [])
+            for c in muscle_choices("--optional", optional or [])
         ),
         deviation_reason=deviation_reason,
         vial_units=decimal_option("--vial-units", vial_units),
         diluent_ml=decimal_option("--diluent-ml", diluent_ml),
     )
     try:
-        made = make_plan(knowledge, request)
+        if patient_file is None:
+            checked = plan_session(knowledge, request)
+        else:
+            # The file's patient, history and vials; the plan's age and weight are the file's (see above).
+            stored = patient_file.request_for(session_date, SessionPlan(request.product, request.indication), clock())
+            checked = plan_session(
+                knowledge,
+                request,
+                replace(stored.patient, weight_kg=request.weight_kg, age_years=request.age_years),
+                stored.history,
+                stored.vials,
+                stored.at,
+            )
     except UnknownIdError as error:
         fail(f"--{error.kind}: {error}", 2)
     except PlanningError as error:
-        fail(f"{_option(error.field)}: {error.problem}", 2)
-    document = documents.plan_document(made, knowledge)
-    report = None
-    if patient_file is not None:
-        session = SessionPlan(
-            product=made.product,
-            indication=made.indication,
-            total_units=made.total_units.amount,
-            sites=tuple(SessionSite(s.muscle, s.side.value, s.units.amount, s.volume_ml) for s in made.sites),
-            variant=made.protocol.variant,
-        )
-        checked_patient = replace(
-            patient_file.patient.to_domain(),
-            weight_kg=request.weight_kg,
-            age_years=request.age_years,
-        )
-        try:
-            report = check(knowledge, replace(patient_file.request_for(session_date, session), patient=checked_patient))
-        except PlanningError as error:
-            fail(f"--patient: {error.field}: {error.problem}", 2)
-        document["verdict"] = str(report.verdict)
-        document["findings"] += documents.safety_document(report)["findings"]
+        field = error.field
+        fail(f"--patient: {field}: {error.problem}" if "." in field else f"{_option(field)}: {error.problem}", 2)
+    document = documents.plan_document(checked, knowledge)
+    report = checked.report
     chosen = OutputFormat.JSON if as_json else output_format
     if chosen is OutputFormat.JSON:
         _write(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
@@ -384,7 +362,7 @@ def check_command(
     history. Exit 0 for ok or warn, 3 for block, 2 for an invalid document (the field is named)."""
     knowledge = _knowledge()
     try:
-        request = read_check(read_text("FILE", document))
+        request = read_check(read_text("FILE", document), clock())
         report: SafetyReport = check(knowledge, request)
     except InputError as error:
         fail(f"{error.field}: {error.problem}", 2)

@@ -4,6 +4,7 @@ and never repeats its value (it may be a patient's weight, age or birth date).""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -13,6 +14,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from bont.domain.planning import MuscleChoice, SideChoice
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -65,3 +68,32 @@ def read_text(option: str, path: Path) -> str:
         fail(f"{option}: cannot read the file ({error.strerror})")
     except UnicodeDecodeError:
         fail(f"{option}: the file is not UTF-8 text")
+
+
+MUSCLE_SPEC = re.compile(
+    r"^(?P<muscle>[^:=/]+?)(?::(?P<side>left|right|both))?(?:=(?P<units>[^/]+))?(?:/(?P<sites>[^/]+))?$"
+)
+
+
+def muscle_choices(option: str, specs: list[str]) -> tuple[MuscleChoice, ...]:
+    """``--muscle MUSCLE[:left|right|both][=UNITS][/SITES]`` choices, each validated (exit 2 naming the option)."""
+    choices = []
+    for spec in specs:
+        match = MUSCLE_SPEC.match(spec.strip())
+        if match is None:
+            fail(f"{option}: '{spec}' is not MUSCLE:SIDE=UNITS/SITES (e.g. biceps-brachii:left=100/4)", 2)
+        sites_text = match["sites"]
+        if sites_text is not None and not sites_text.isdigit():
+            fail(f"{option}: sites must be a whole number, got '{sites_text}'", 2)
+        sites = int(sites_text) if sites_text is not None else None
+        if sites == 0:
+            fail(f"{option}: {match['muscle']} needs at least 1 site", 2)
+        choices.append(
+            MuscleChoice(
+                muscle=match["muscle"].strip(),
+                side=SideChoice(match["side"]) if match["side"] else None,
+                units=decimal_option(option, match["units"]),
+                sites=sites,
+            )
+        )
+    return tuple(choices)

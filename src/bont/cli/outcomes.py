@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bont.bootstrap import build_knowledge, setup_database
+from bont.bootstrap import build_knowledge, clock, setup_database
 from bont.cli.common import JsonOption, decimal_option, emit_json, fail, required_date, stdout
 
 outcome_app = typer.Typer(help="Outcomes: scales, diaries, responder verdicts, continuation.", no_args_is_help=True)
@@ -97,7 +96,7 @@ def outcome_show(mrn: str, as_json: JsonOption = False) -> None:
                 for series in outcomes.series
             ],
         }
-        for outcomes in patient_outcomes(knowledge, patient, date.today())
+        for outcomes in patient_outcomes(knowledge, patient, clock().today())
     ]
     if as_json:
         emit_json(document)
@@ -130,7 +129,8 @@ def outcome_report(
     if indication not in knowledge.indications:
         fail("--indication: unknown indication")
     try:
-        output.write_bytes(render_continuation_pdf(continuation_document(knowledge, patient, indication, date.today())))
+        document = continuation_document(knowledge, patient, indication, clock().today())
+        output.write_bytes(render_continuation_pdf(document))
     except OSError as error:
         fail(f"--output: cannot write it: {error.strerror}")
     stdout.print(f"wrote {output}")

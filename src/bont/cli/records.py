@@ -6,7 +6,6 @@ They need the database, so Django is set up only when one of them runs.
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,8 +13,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bont.bootstrap import build_knowledge, clinical_records, setup_database
+from bont.bootstrap import build_knowledge, clinical_records, clock, setup_database
 from bont.cli.common import JsonOption, decimal_option, emit_json, fail, required_date, stderr, stdout
+from bont.domain.errors import FieldError
+from bont.services.clock import read_moment
 
 db_app = typer.Typer(help="The database: where it is and its schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
@@ -218,7 +219,7 @@ def lot_add(
             required_date("--expiry", expiry),
             size,
             quantity,
-            required_date("--received", received) if received else date.today(),
+            required_date("--received", received) if received else clock().today(),
             ndc,
         )
     except RecordsError as error:
@@ -233,20 +234,18 @@ def lot_add(
 def lot_reconstitute(
     vial: Annotated[int, typer.Argument(help="Vial id.")],
     diluent_ml: Annotated[str | None, typer.Option()] = None,
-    at: Annotated[str | None, typer.Option(help="YYYY-MM-DDTHH:MM (default: now)")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DDTHH:MM, the clinic's local time (BONT_TIME_ZONE; default: now)")
+    ] = None,
 ) -> None:
     """Record that a vial was reconstituted, and when (its beyond-use time starts then)."""
     setup_database()
-    from django.utils import timezone
-
     from bont.clinic.registry import RecordsError, reconstitute_vial
 
     try:
-        moment = datetime.fromisoformat(at) if at else timezone.now()
-    except ValueError:
-        fail(f"--at: '{at}' is not a date and time (YYYY-MM-DDTHH:MM)")
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+        moment = read_moment(at, "--at", clock()) if at else clock().now()
+    except FieldError as error:
+        fail(f"{error.field}: {error.problem}")
     try:
         reconstitute_vial(vial, decimal_option("--diluent-ml", diluent_ml), moment)
     except RecordsError as error:
@@ -306,7 +305,7 @@ def session_record(
     from bont.services.records import RecordingError, record_session
 
     try:
-        session_id = record_session(records, knowledge, parsed.to_command(patient_id(parsed.patient_mrn)))
+        session_id = record_session(records, knowledge, parsed.to_command(patient_id(parsed.patient_mrn), clock()))
     except RecordsError as error:
         fail(f"patient_mrn: {error.problem}")
     except PlanningError as error:
@@ -433,7 +432,7 @@ def demo() -> None:
     from bont.services.records import RecordingError
 
     try:
-        counts = load_demo(knowledge)
+        counts = load_demo(knowledge, clock().today())
     except RecordingError as error:
         fail(f"{error.field}: {error.problem}")
     stdout.print(
@@ -487,7 +486,7 @@ def patient_update(
         update_patient(
             mrn,
             PatientUpdate(
-                on=required_date("--date", on) if on else date.today(),
+                on=required_date("--date", on) if on else clock().today(),
                 weight_kg=decimal_option("--weight-kg", weight_kg),
                 add_conditions=tuple(add_condition or ()),
                 resolve_conditions=tuple(resolve_condition or ()),
@@ -560,7 +559,7 @@ def serve(
 
     empty = not models.Patient.objects.exists()
     if empty and (demo if demo is not None else settings.database_url is None):
-        counts = load_demo(knowledge)
+        counts = load_demo(knowledge, clock().today())
         stdout.print(
             f"loaded the fictional demo clinic: {counts['patients']} patients, {counts['sessions']} sessions, "
             f"{counts['outcomes']} outcome entries and diary days"

@@ -286,10 +286,13 @@ def audit(console: Console, rows: list[AuditRow], counts: Counter[Grade]) -> Non
     console.print(table)
 
 
-def _findings(console: Console, findings: list[dict[str, Any]]) -> None:
+VERDICT_STYLES = {"ok": "bold green", "warn": "bold yellow", "block": "bold red"}
+
+
+def _findings(console: Console, findings: list[dict[str, Any]], title: str = "Findings") -> None:
     if not findings:
         return
-    table = Table(title="Findings")
+    table = Table(title=title)
     for column in ("severity", "code", "message", "source"):
         table.add_column(column, overflow="fold")
     for f in findings:
@@ -336,9 +339,8 @@ def plan(console: Console, p: dict[str, Any]) -> None:
         f"Units drawn {p['units_drawn']} U; waste {p['waste_units']} U; {p['syringes_1_ml']} syringe(s) of 1 mL; "
         f"HCPCS {p['billing']['hcpcs']} (1 billing unit = {p['billing']['units_per_billing_unit']} U)",
     )
-    if "verdict" in p:
-        styles = {"ok": "bold green", "warn": "bold yellow", "block": "bold red"}
-        _say(console, f"safety check: {p['verdict']}", styles[p["verdict"]])
+    _findings(console, p["notes"], "Planning notes")
+    _say(console, f"safety check: {p['verdict']}", VERDICT_STYLES[p["verdict"]])
     _findings(console, p["findings"])
     _say(console, "sources: " + "; ".join(_cite(s) for s in p["sources"]), "dim")
     _notice(console)
@@ -359,9 +361,33 @@ def dilution(console: Console, d: dict[str, Any]) -> None:
 
 
 def safety(console: Console, report: dict[str, Any]) -> None:
-    styles = {"ok": "bold green", "warn": "bold yellow", "block": "bold red"}
-    _say(console, f"verdict: {report['verdict']}", styles[report["verdict"]])
+    _say(console, f"verdict: {report['verdict']}", VERDICT_STYLES[report["verdict"]])
     if report["protocol"]:
         _say(console, f"checked against {report['protocol']}", "dim")
     _findings(console, report["findings"])
+    _notice(console)
+
+
+def next_sessions(console: Console, rows: list[dict[str, Any]]) -> None:
+    """When each indication's next session is allowed (the check does not block repeating the last one) and
+    recommended (no interval or cumulative finding)."""
+    if not rows:
+        _say(console, "no session recorded")
+        return
+    table = Table(title="Next session")
+    for column in ("indication", "product", "last", "last units", "earliest", "recommended", "limited by"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            *_cells(
+                row["indication"],
+                row["product"],
+                row["last"],
+                str(row["last_units"]),
+                row["earliest"] or "blocked (18 months)",
+                row["recommended"] or "not within 18 months",
+                ", ".join(row["limited_by"]),
+            )
+        )
+    console.print(table)
     _notice(console)

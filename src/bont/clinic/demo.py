@@ -7,11 +7,12 @@ Every name is fictional ("Demo" family names, "DEMO-" record numbers); the demo 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from bont.clinic import models
 from bont.clinic.outcomes import record_outcome, save_diary_day
@@ -373,7 +374,7 @@ UNREAD_DILUTIONS = ("incobotulinumtoxinA", "daxibotulinumtoxinA")
 def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, int]:
     """Create the demo clinic in one transaction; refuses when any patient exists, so real records are
     never mixed in."""
-    today = today or date.today()
+    today = today or timezone.localdate()  # the clinic's day (Django's TIME_ZONE is BONT_TIME_ZONE)
     if models.Patient.objects.exists():
         raise RecordingError("database", "it already holds patients; the demo loads only into an empty database")
     existing = set(get_user_model().objects.values_list("username", flat=True))
@@ -435,7 +436,7 @@ def _session(knowledge: KnowledgeBase, patient_id: int, course: DemoCourse, day:
             vial_units=Decimal(100) if course.product in UNREAD_DILUTIONS else None,
         ),
     )
-    drawn_at = datetime.combine(day, time(9, 0), tzinfo=UTC)
+    drawn_at = datetime.combine(day, time(9, 0), tzinfo=timezone.get_default_timezone())  # 9 a.m. at the clinic
     draws, discard = [], []
     for vial in plan.vials:
         vial_id = _open_vial(course.product, vial.vial_units, day, drawn_at, vial.diluent_ml)

@@ -102,8 +102,8 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_RESET_ON_SUCCESS = True
 DATABASES = {"default": database_config(_settings.effective_database_url)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-USE_TZ = True
-TIME_ZONE = "UTC"
+USE_TZ = True  # moments are stored in UTC and shown in the clinic's zone
+TIME_ZONE = _settings.time_zone
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

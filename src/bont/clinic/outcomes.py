@@ -366,7 +366,7 @@ def follow_up_list(knowledge: KnowledgeBase, today: date, assessment_after_days:
     """Patients due (or overdue) for a follow-up assessment: treated at least ``assessment_after_days`` ago
     (a clinic setting) with no outcome measured since the session, and patients whose next session is due."""
     from bont.clinic.repositories import patient_snapshot
-    from bont.services.chart import next_sessions
+    from bont.services.next_session import next_sessions
 
     rows = []
     for patient in models.Patient.objects.order_by("family_name", "given_name"):
@@ -376,17 +376,19 @@ def follow_up_list(knowledge: KnowledgeBase, today: date, assessment_after_days:
         if not last_by_indication:
             continue
         snapshot, history = patient_snapshot(patient, today)
-        due_sessions = {n.indication: n for n in next_sessions(knowledge, snapshot, history, today)}
+        allowed_now = [n for n in next_sessions(knowledge, snapshot, history, today) if n.earliest == today]
         for indication, last in sorted(last_by_indication.items()):
             measured_since = patient.outcomes.filter(indication=indication, measured_on__gt=last).exists() or any(
                 day > last for day in _diary_days_for(patient, indication, knowledge)
             )
             assessment_due = last + timedelta(days=assessment_after_days)
-            next_session = due_sessions.get(indication)
             if not measured_since and assessment_due <= today:
                 rows.append(_follow_up(patient, knowledge, indication, "assessment", assessment_due, today))
-            if next_session is not None and next_session.earliest <= today:
-                rows.append(_follow_up(patient, knowledge, indication, "next session", next_session.earliest, today))
+        for allowed in allowed_now:
+            # The chart's answer: the check does not block repeating the last session today.
+            row = _follow_up(patient, knowledge, allowed.indication, "next session", today, today)
+            row.update(brand=knowledge.products[allowed.product].brand, recommended=allowed.recommended)
+            rows.append(row)
     return sorted(rows, key=lambda r: r["due"])
 
 

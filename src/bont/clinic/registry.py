@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from bont.clinic import models
 from bont.domain.errors import FieldError
@@ -40,7 +41,7 @@ class NewPatient:
     medications: tuple[str, ...] = ()
     allergies: tuple[str, ...] = ()
     catheterizes: bool = False
-    recorded_on: date = field(default_factory=date.today)
+    recorded_on: date = field(default_factory=timezone.localdate)  # the clinic's day
 
 
 def add_user(username: str, role: str, password: str | None = None) -> None:
@@ -95,7 +96,8 @@ def patient_id(mrn: str) -> int:
 
 def check_day(patient: models.Patient, day: date, field: str) -> None:
     """A day something happened to the patient: not in the future, not before their birth."""
-    if day > date.today():
+    # The clinic's day: Django's TIME_ZONE is the clinic's zone (BONT_TIME_ZONE), as bootstrap.clock()'s is.
+    if day > timezone.localdate():
         raise RecordsError(field, "is in the future")
     if day < patient.birth_date:
         raise RecordsError(field, "is before the patient's birth")

@@ -12,7 +12,7 @@ from django.db.models import F, Q
 
 from bont.clinic import models
 from bont.domain.safety import Administration, Patient
-from bont.services.ports import ClinicalRecords, SessionRecord, VialState
+from bont.services.ports import ClinicalRecords, PatientCharts, SessionRecord, UnknownPatientError, VialState
 
 CLINICIAN_GROUP = "clinician"
 
@@ -130,6 +130,14 @@ class DjangoClinicalRecords(ClinicalRecords):
         return bool(user and user.groups.filter(name=CLINICIAN_GROUP).exists())
 
 
+class DjangoPatientCharts(PatientCharts):
+    def chart(self, mrn: str, on: date) -> tuple[Patient, tuple[Administration, ...]]:
+        row = models.Patient.objects.filter(mrn=mrn).first()
+        if row is None:
+            raise UnknownPatientError()
+        return patient_snapshot(row, on)
+
+
 def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Administration, ...]]:
     """The patient as of ``on`` (conditions, medicines, weight, pregnancy) and every recorded administration."""
     current = Q(resolved_on__isnull=True) | Q(resolved_on__gte=on)
@@ -154,7 +162,7 @@ def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Admi
         catheterizes=row.catheterizes,
     )
     history = tuple(
-        Administration(s.date, s.product, s.indication, s.total_units)
+        Administration(s.date, s.product, s.indication, s.total_units, s.protocol or None)
         for s in row.sessions.filter(withdrawn_reason="").order_by("date")
     )
     return patient, history

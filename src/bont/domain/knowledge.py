@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 from bont.domain.anatomy import Target
@@ -67,29 +68,39 @@ class KnowledgeBase:
 
     # -- lookups that accept ids, brand names and aliases, and suggest the nearest ids when they fail
 
-    def product(self, wanted: str) -> Product:
-        aliases = {
+    # The alias tables are built once per knowledge base: the check looks names up for every history item.
+    @cached_property
+    def _product_aliases(self) -> dict[str, str]:
+        return {
             _normalise(name): product.id
             for product in self.products.values()
             for name in (product.id, product.brand, product.established_name)
         }
-        return _lookup("product", self.products, wanted, aliases)
 
-    def indication(self, wanted: str) -> Indication:
-        aliases = {
+    @cached_property
+    def _indication_aliases(self) -> dict[str, str]:
+        return {
             _normalise(name): indication.id
             for indication in self.indications.values()
             for name in (indication.id, indication.name, *indication.aliases)
         }
-        return _lookup("indication", self.indications, wanted, aliases)
 
-    def target(self, wanted: str) -> Target:
-        aliases = {
+    @cached_property
+    def _target_aliases(self) -> dict[str, str]:
+        return {
             _normalise(name): target.id
             for target in self.targets.values()
             for name in (target.id, target.name, *target.aliases)
         }
-        return _lookup("muscle", self.targets, wanted, aliases)
+
+    def product(self, wanted: str) -> Product:
+        return _lookup("product", self.products, wanted, self._product_aliases)
+
+    def indication(self, wanted: str) -> Indication:
+        return _lookup("indication", self.indications, wanted, self._indication_aliases)
+
+    def target(self, wanted: str) -> Target:
+        return _lookup("muscle", self.targets, wanted, self._target_aliases)
 
     def instrument(self, wanted: str) -> Instrument:
         aliases = {

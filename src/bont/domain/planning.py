@@ -15,14 +15,14 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
-from bont.domain.doses import Units, WeightCappedDose, format_amount, total_units
+from bont.domain.doses import Units, format_amount, total_units
 from bont.domain.errors import PlanningError, UnknownIdError
 from bont.domain.evidence import Citation, Grade
 from bont.domain.findings import Finding, Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.populations import ADULT_AGE_YEARS, Population
 from bont.domain.products import Formulation, Product, Reconstitution
-from bont.domain.protocols import LabelStatus, Laterality, MuscleDose, Protocol
+from bont.domain.protocols import Laterality, MuscleDose, Protocol
 from bont.domain.reconstitution import (
     SYRINGE_CAPACITY_ML,
     SYRINGE_MARK_ML,
@@ -134,7 +134,7 @@ class Plan:
     concentration: Concentration
     vials: tuple[VialUse, ...]
     syringes: int
-    findings: tuple[Finding, ...]
+    notes: tuple[Finding, ...]  # how the plan was made (rounding, scaling, deviations); never a safety verdict
     sources: tuple[Citation, ...]
     deviation_reason: str | None = None
 
@@ -199,7 +199,7 @@ class _Planner:
     def __init__(self, knowledge: KnowledgeBase, request: PlanRequest) -> None:
         self.knowledge = knowledge
         self.request = request
-        self.findings: list[Finding] = []
+        self.notes: list[Finding] = []
         self.deviations: list[str] = []
         if request.weight_kg is not None and request.weight_kg <= 0:
             raise PlanningError("weight_kg", "must be more than 0 kg")
@@ -213,14 +213,18 @@ class _Planner:
         return Units(self.product.id, amount)
 
     def report(self, finding: Finding) -> None:
-        if finding not in self.findings:
-            self.findings.append(finding)
+        if finding not in self.notes:
+            self.notes.append(finding)
 
-    def deviate(self, code: str, message: str, source: Citation | None) -> None:
-        """Record a departure from the protocol; allowed only with a written reason."""
+    def require_reason(self, message: str) -> None:
+        """A departure from the protocol is allowed only with a written reason."""
         if not self.request.deviation_reason:
             raise PlanningError("deviation_reason", f"{message}; a deviation from the protocol needs a written reason")
         self.deviations.append(message)
+
+    def deviate(self, code: str, message: str, source: Citation | None) -> None:
+        """Record a departure from the protocol as a planning note; allowed only with a written reason."""
+        self.require_reason(message)
         self.report(Finding(Severity.WARN, code, f"{message} (deviation: {self.request.deviation_reason})", source))
 
     # -- choosing rows and doses
@@ -354,7 +358,6 @@ class _Planner:
 
     def plan(self) -> Plan:
         protocol = self.protocol
-        self.note_context()
         choices = self.request.muscles or tuple(
             MuscleChoice(row.muscle) for row in protocol.muscles if not row.optional
         )
@@ -371,7 +374,9 @@ class _Planner:
         concentration, dilution_source = self.concentration(largest_site)
         planned = self.within_session_limit(tuple(self.place_sites(m, concentration) for m in muscles))
         sites = [site for muscle in planned for site in muscle.sites]
-        self.check_sites(sites)
+        conflict = protocol.side_conflict({str(site.side) for site in sites})
+        if conflict:
+            raise PlanningError("variant", conflict)
         vials = self.open_vials(sites, concentration)
         if any(site.draw.rounded for site in sites):
             worst = max(abs(site.draw.delivered.amount - site.units.amount) for site in sites)
@@ -396,61 +401,17 @@ class _Planner:
             concentration=concentration,
             vials=vials,
             syringes=_syringes(planned),
-            findings=tuple(self.findings),
+            notes=tuple(self.notes),
             sources=tuple(dict.fromkeys(sources)),
             deviation_reason=self.request.deviation_reason if self.deviations else None,
         )
 
-    def note_context(self) -> None:
-        protocol = self.protocol
-        if protocol.status is LabelStatus.OFF_LABEL:
-            self.report(
-                Finding(
-                    Severity.INFO,
-                    "off-label-use",
-                    f"{self.product.brand} is not FDA-approved for {protocol.indication} in this population; "
-                    f"the protocol follows {protocol.citation.source.reference}",
-                    protocol.citation,
-                )
-            )
-        if self.request.age_years is not None and not protocol.ages.value.contains(self.request.age_years):
-            self.report(
-                Finding(
-                    Severity.WARN,
-                    "age-outside-protocol",
-                    f"age {format_amount(self.request.age_years)} years is outside the protocol's "
-                    f"{protocol.ages.value}",
-                    protocol.ages.citation,
-                )
-            )
-        unverified = sorted(
-            {
-                row.muscle
-                for row in protocol.muscles
-                for figure in (row.units, row.units_per_kg, row.sites)
-                if figure is not None and figure.citation.grade is Grade.UNVERIFIED
-            }
-        )
-        if protocol.citation.grade is Grade.UNVERIFIED or unverified:
-            what = ", ".join(unverified) if unverified else "the protocol"
-            self.report(
-                Finding(
-                    Severity.WARN,
-                    "unverified-figure",
-                    f"figures for {what} are not verified against the label; check them before use",
-                    protocol.citation,
-                )
-            )
-
     def plan_muscle(self, choice: MuscleChoice) -> tuple[MuscleChoice, MuscleDose | None, Decimal, int]:
         row = self.row_for(choice)
         if row is None:
+            # The check reports the muscle (muscle-not-in-protocol); the planner only asks for the reason.
             kind = "optional rows" if choice.optional else "muscles"
-            self.deviate(
-                "muscle-not-in-protocol",
-                f"{choice.muscle} is not among the protocol's {kind}",
-                self.protocol.citation,
-            )
+            self.require_reason(f"{choice.muscle} is not among the protocol's {kind}")
         units = choice.units if choice.units is not None else (self.default_units(row) if row else None)
         if units is None:
             raise PlanningError(
@@ -466,15 +427,10 @@ class _Planner:
     ) -> list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]:
         """Scale a weight-based default down to "the lesser of X U/kg or Y U" when it would exceed it."""
         cap_figure = self.protocol.session_maximum
-        if cap_figure is None or self.request.muscles:
+        limit = self.protocol.session_limit_units(self.request.weight_kg)
+        if cap_figure is None or limit is None or self.request.muscles:
             return muscles
         cap = cap_figure.value
-        if isinstance(cap, WeightCappedDose):
-            if self.request.weight_kg is None:
-                return muscles
-            limit = cap.for_weight(self.request.weight_kg).amount
-        else:
-            limit = cap.amount
         planned = self.planned_total(muscles)
         if planned <= limit:
             return muscles
@@ -500,19 +456,10 @@ class _Planner:
             scaled.append((choice, row, reduced, sites))
         return scaled
 
-    def session_limit(self) -> Decimal | None:
-        maximum = self.protocol.session_maximum
-        if maximum is None:
-            return None
-        if isinstance(maximum.value, Units):
-            return maximum.value.amount
-        weight = self.request.weight_kg
-        return maximum.value.for_weight(weight).amount if weight is not None else None
-
     def within_session_limit(self, planned: tuple[PlannedMuscle, ...]) -> tuple[PlannedMuscle, ...]:
         """Volume rounding must not carry a capped dose over its cap: take one syringe mark off the largest
         sites until the units delivered fit again (199.8 U planned must not become 200 U drawn)."""
-        limit = self.session_limit()
+        limit = self.protocol.session_limit_units(self.request.weight_kg)
         sites = [site for muscle in planned for site in muscle.sites]
         if limit is None or _drawn(sites) <= limit or sum(s.units.amount for s in sites) > limit:
             return planned
@@ -532,46 +479,18 @@ class _Planner:
         return tuple(replace(muscle, sites=tuple(group)) for muscle, group in zip(planned, muscles, strict=True))
 
     def check_total(self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]) -> None:
-        """Compare the planned total with the protocol's range and its session maximum."""
-        total = self.planned_total(muscles)
-        # The protocol's total describes its standard rows; optional rows count towards the maximum only.
+        """Note a plan whose standard rows fall below the protocol's total. Above it, and above any maximum,
+        is for the safety check to judge, not the planner."""
+        # The protocol's total describes its standard rows; optional rows are extra.
         standard = self.planned_total([m for m in muscles if not m[0].optional])
-        protocol, weight = self.protocol, self.request.weight_kg
-        maximum = protocol.session_maximum
-        if maximum is not None:
-            cap = maximum.value
-            limit = cap.for_weight(weight).amount if isinstance(cap, WeightCappedDose) and weight else None
-            if isinstance(cap, Units):
-                limit = cap.amount
-            if limit is not None and total > limit:
-                message = f"the plan totals {format_amount(total)} U; the protocol's session maximum is {cap}" + (
-                    f" = {format_amount(limit)} U at this weight"
-                    if weight and isinstance(cap, WeightCappedDose)
-                    else ""
-                )
-                if maximum.citation.may_block:
-                    # Above a label maximum the plan is a deviation: allowed only with a written reason.
-                    self.deviate("dose-above-session-maximum", message, maximum.citation)
-                else:
-                    self.report(Finding(Severity.WARN, "dose-above-session-maximum", message, maximum.citation))
-        expected = protocol.total_units
-        if expected is not None and not expected.value.minimum <= standard <= expected.value.maximum:
+        expected = self.protocol.total_units
+        if expected is not None and standard < expected.value.minimum:
             self.report(
                 Finding(
-                    Severity.WARN if standard > expected.value.maximum else Severity.INFO,
-                    "total-outside-protocol-range",
+                    Severity.INFO,
+                    "total-below-protocol-range",
                     f"the protocol's rows total {format_amount(standard)} U; the protocol gives {expected.value}",
                     expected.citation,
-                )
-            )
-        per_kg = protocol.total_units_per_kg
-        if per_kg is not None and weight is not None and total / weight > per_kg.value.maximum:
-            self.report(
-                Finding(
-                    Severity.WARN,
-                    "total-outside-protocol-range",
-                    f"the plan gives {format_amount(round(total / weight, 2))} U/kg; the protocol gives {per_kg.value}",
-                    per_kg.citation,
                 )
             )
 
@@ -619,35 +538,6 @@ class _Planner:
         target = self.knowledge.target(choice.muscle)
         dose = self.units(amount)
         return PlannedSite(target.id, side, dose, draw(dose, concentration))
-
-    def check_sites(self, sites: Sequence[PlannedSite]) -> None:
-        per_site = self.protocol.max_units_per_site
-        if per_site is not None:
-            over = [s for s in sites if s.units.amount > per_site.value]
-            if over:
-                self.report(
-                    Finding(
-                        Severity.WARN,
-                        "site-units-above-protocol-maximum",
-                        f"{len(over)} site(s) exceed {format_amount(per_site.value)} U per site "
-                        f"(largest {format_amount(max(s.units.amount for s in over))} U)",
-                        per_site.citation,
-                    )
-                )
-        volume_cap = self.protocol.max_volume_per_site_ml
-        if volume_cap is not None:
-            over = [s for s in sites if s.volume_ml > volume_cap.value]
-            if over:
-                self.report(
-                    Finding(
-                        Severity.WARN,
-                        "site-volume-above-protocol-maximum",
-                        f"{len(over)} site(s) exceed {format_amount(volume_cap.value)} mL per site "
-                        f"(largest {format_amount(max(s.volume_ml for s in over))} mL); use a stronger dilution "
-                        "or more sites",
-                        volume_cap.citation,
-                    )
-                )
 
     # -- reconstitution and vials
 

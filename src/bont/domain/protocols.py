@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose, format_amount
+from bont.domain.errors import PlanningError
 from bont.domain.evidence import Citation, Cited, cited_figures
 from bont.domain.populations import AgeRange, Population
 from bont.domain.products import Reconstitution
@@ -163,3 +164,57 @@ class Protocol:
 
     def weight_band(self, weight_kg: Decimal) -> Cited[WeightBand] | None:
         return next((band for band in self.weight_bands if band.value.contains(weight_kg)), None)
+
+    def session_limit_units(self, weight_kg: Decimal | None) -> Decimal | None:
+        """The per-session maximum in units for this weight: the fixed figure, or "the lesser of X U/kg or
+        Y U"; None when there is none, or when a weight-based one meets an unknown weight."""
+        if self.session_maximum is None:
+            return None
+        maximum = self.session_maximum.value
+        if isinstance(maximum, Units):
+            return maximum.amount
+        return maximum.for_weight(weight_kg).amount if weight_kg is not None else None
+
+    def side_conflict(self, sides: set[str]) -> str | None:
+        """Why sites on these sides do not fit this protocol variant (a one-limb protocol with sites on both
+        sides), or None when they fit. The planner and the check both ask this, so they choose alike."""
+        if self.variant == UNILATERAL and {"left", "right"} <= sides:
+            return (
+                f"the {self.variant} protocol treats one side, but the plan has sites on both sides; "
+                f"choose the {BILATERAL} variant or one side"
+            )
+        return None
+
+
+UNILATERAL = "unilateral"
+BILATERAL = "bilateral"
+
+
+def protocol_for_plan(
+    protocols: tuple[Protocol, ...], variant: str | None, sides: set[str], sex: str | None
+) -> Protocol | None:
+    """The protocol a plan follows, decided in one place for the planner and the check: the named variant,
+    else the variant the plan's sides or the patient's sex select, else the first.
+
+    Raises ``PlanningError`` (field ``variant``) when the named variant does not exist or does not fit the
+    plan's sides.
+    """
+    if not protocols:
+        return None
+    by_variant = {p.variant: p for p in protocols}
+    if variant is not None:
+        if variant not in by_variant:
+            raise PlanningError("variant", f"'{variant}' is not one of: {', '.join(str(p.variant) for p in protocols)}")
+        chosen = by_variant[variant]
+        conflict = chosen.side_conflict(sides)
+        if conflict:
+            raise PlanningError("variant", conflict)
+        return chosen
+    if BILATERAL in by_variant and {"left", "right"} <= sides:
+        return by_variant[BILATERAL]
+    if UNILATERAL in by_variant:
+        return by_variant[UNILATERAL]
+    gender = (sex or "").casefold()
+    if gender in ("female", "male") and {"women", "men"} <= set(by_variant):
+        return by_variant["women" if gender == "female" else "men"]
+    return protocols[0]

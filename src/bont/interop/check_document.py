@@ -1,7 +1,8 @@
 """The JSON document that ``bont check`` reads, validated with pydantic and turned into domain objects.
 
 Unknown keys are errors, so a misspelt field is never silently ignored. Error messages name the field
-and never repeat its value: the document holds patient data.
+and never repeat its value: the document holds patient data. A time without a UTC offset is the clinic's
+wall-clock time (``BONT_TIME_ZONE``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bont.domain.errors import FieldError
 from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, SessionSite, VialInUse
+from bont.services.clock import Clock
 
 
 class InputError(FieldError):
@@ -74,6 +76,7 @@ class PlanIn(StrictModel):
     total_units: Decimal | None = Field(default=None, gt=0, le=100_000)
     sites: list[SiteIn] = []
     variant: str | None = None
+    deviation_reason: str | None = None
 
 
 class VialIn(StrictModel):
@@ -91,12 +94,12 @@ class CheckIn(StrictModel):
     plan: PlanIn
     vials: list[VialIn] = []
 
-    def to_domain(self) -> CheckRequest:
+    def to_domain(self, clock: Clock) -> CheckRequest:
         if self.plan.total_units is None and not self.plan.sites:
             raise InputError("plan", "give total_units and/or sites")
         return CheckRequest(
             on=self.date,
-            at=self.at,
+            at=local_moment(self.at, clock),
             patient=self.patient.to_domain(),
             plan=SessionPlan(
                 product=self.plan.product,
@@ -104,9 +107,10 @@ class CheckIn(StrictModel):
                 total_units=self.plan.total_units,
                 sites=tuple(SessionSite(s.muscle, s.side, s.units, s.volume_ml) for s in self.plan.sites),
                 variant=self.plan.variant,
+                deviation_reason=self.plan.deviation_reason,
             ),
             history=_history(self.history),
-            vials=_vials(self.vials),
+            vials=_vials(self.vials, clock),
         )
 
 
@@ -117,9 +121,13 @@ class PatientFile(StrictModel):
     history: list[HistoryIn] = []
     vials: list[VialIn] = []
 
-    def request_for(self, on: date, plan: SessionPlan) -> CheckRequest:
+    def request_for(self, on: date, plan: SessionPlan, clock: Clock) -> CheckRequest:
         return CheckRequest(
-            on=on, patient=self.patient.to_domain(), plan=plan, history=_history(self.history), vials=_vials(self.vials)
+            on=on,
+            patient=self.patient.to_domain(),
+            plan=plan,
+            history=_history(self.history),
+            vials=_vials(self.vials, clock),
         )
 
 
@@ -127,8 +135,13 @@ def _history(items: list[HistoryIn]) -> tuple[Administration, ...]:
     return tuple(Administration(h.date, h.product, h.indication, h.units) for h in items)
 
 
-def _vials(items: list[VialIn]) -> tuple[VialInUse, ...]:
-    return tuple(VialInUse(v.product, v.lot, v.lot_expiry, v.reconstituted_at) for v in items)
+def _vials(items: list[VialIn], clock: Clock) -> tuple[VialInUse, ...]:
+    return tuple(VialInUse(v.product, v.lot, v.lot_expiry, local_moment(v.reconstituted_at, clock)) for v in items)
+
+
+def local_moment(moment: datetime | None, clock: Clock) -> datetime | None:
+    """A document's moment made timezone-aware: without an offset it is the clinic's wall-clock time."""
+    return None if moment is None else clock.local(moment)
 
 
 def first_error(error: ValidationError) -> InputError:
@@ -151,10 +164,10 @@ def parse_json(text: str) -> Any:
         raise InputError("(document)", "is nested too deeply") from error
 
 
-def read_check(text: str) -> CheckRequest:
+def read_check(text: str, clock: Clock) -> CheckRequest:
     """Parse and validate a check document; raises ``InputError`` naming the first bad field."""
     try:
-        return CheckIn.model_validate(parse_json(text)).to_domain()
+        return CheckIn.model_validate(parse_json(text)).to_domain(clock)
     except ValidationError as error:
         raise first_error(error) from error
 

@@ -1,4 +1,5 @@
-"""The JSON document that ``bont session record`` reads."""
+"""The JSON document that ``bont session record`` reads. A time without a UTC offset is the clinic's
+wall-clock time (``BONT_TIME_ZONE``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from decimal import Decimal
 from pydantic import Field, ValidationError
 
 from bont.domain.safety import SessionSite
-from bont.interop.check_document import InputError, SiteIn, StrictModel, first_error, parse_json
+from bont.interop.check_document import InputError, SiteIn, StrictModel, first_error, local_moment, parse_json
+from bont.services.clock import Clock
 from bont.services.records import RecordSession, VialOpening
 
 
@@ -39,11 +41,11 @@ class SessionIn(StrictModel):
     override_reason: str = ""
     deviation_reason: str = ""
 
-    def to_command(self, patient_id: int) -> RecordSession:
+    def to_command(self, patient_id: int, clock: Clock) -> RecordSession:
         return RecordSession(
             patient_id=patient_id,
             on=self.date,
-            at=self.at,
+            at=local_moment(self.at, clock),
             clinician=self.clinician,
             indication=self.indication,
             product=self.product,
@@ -51,7 +53,7 @@ class SessionIn(StrictModel):
             sites=tuple(SessionSite(s.muscle, s.side, s.units, s.volume_ml) for s in self.sites),
             draws=tuple((d.vial, d.units) for d in self.draws),
             discard=tuple(self.discard),
-            openings=tuple(VialOpening(o.vial, o.at, o.diluent_ml) for o in self.openings),
+            openings=tuple(VialOpening(o.vial, clock.local(o.at), o.diluent_ml) for o in self.openings),
             acknowledgements=tuple(self.acknowledgements.items()),
             override_reason=self.override_reason,
             deviation_reason=self.deviation_reason,

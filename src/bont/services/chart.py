@@ -1,10 +1,10 @@
 """What a patient's chart shows beside the timeline: for each product the units in its current cumulative
-window against the maximum, and for each indication the earliest date the next session is allowed."""
+window against the maximum. (When the next session is allowed is ``bont.services.next_session``'s.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from bont.domain.doses import WeightCappedDose
@@ -30,14 +30,6 @@ class WindowGauge:
         return min(Decimal(1), self.used / self.maximum)
 
 
-@dataclass(frozen=True)
-class NextSession:
-    indication: str
-    last: date
-    earliest: date
-    citation: Citation
-
-
 def gauges(
     knowledge: KnowledgeBase, patient: Patient, history: tuple[Administration, ...], on: date
 ) -> list[WindowGauge]:
@@ -56,20 +48,4 @@ def gauges(
             else:
                 maximum = value.maximum.amount
             result.append(WindowGauge(product_id, product.brand, str(value.window), used, maximum, limit.citation))
-    return result
-
-
-def next_sessions(
-    knowledge: KnowledgeBase, patient: Patient, history: tuple[Administration, ...], on: date
-) -> list[NextSession]:
-    population = population_for(patient.age_on(on))
-    result = []
-    for indication_id in sorted({item.indication for item in history if item.indication in knowledge.indications}):
-        items = [i for i in history if i.indication == indication_id]
-        last = max(items, key=lambda i: i.on)
-        protocols = knowledge.indications[indication_id].limiting_protocols(last.product, population)
-        interval = next((p.min_interval_days for p in protocols if p.min_interval_days is not None), None)
-        if interval is None:
-            continue
-        result.append(NextSession(indication_id, last.on, last.on + timedelta(days=interval.value), interval.citation))
     return result

@@ -14,12 +14,13 @@ from bont.domain.evidence import Citation, Cited, Grade
 from bont.domain.findings import Finding
 from bont.domain.indications import Indication
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.planning import Plan
 from bont.domain.populations import AgeRange
 from bont.domain.products import DoseLimit, Product
 from bont.domain.protocols import MuscleDose, Protocol
 from bont.domain.reconstitution import DilutionCheck
 from bont.domain.safety import SafetyReport
+from bont.services.next_session import NextSession
+from bont.services.planning import CheckedPlan
 
 Document = dict[str, Any]
 
@@ -362,7 +363,9 @@ def dilution_document(check: DilutionCheck, findings: tuple[Finding, ...], sourc
     }
 
 
-def plan_document(plan: Plan, knowledge: KnowledgeBase) -> Document:
+def plan_document(checked: CheckedPlan, knowledge: KnowledgeBase) -> Document:
+    """The plan with the safety check's verdict and findings; ``notes`` say how the plan was made."""
+    plan, report = checked.plan, checked.report
     product = knowledge.products[plan.product]
     billing = product.hcpcs.value
     return {
@@ -423,7 +426,9 @@ def plan_document(plan: Plan, knowledge: KnowledgeBase) -> Document:
             "units_per_billing_unit": number(billing.units_per_billing_unit),
         },
         "deviation_reason": plan.deviation_reason,
-        "findings": [finding_document(f) for f in plan.findings],
+        "verdict": str(report.verdict),
+        "findings": [finding_document(f) for f in report.findings],
+        "notes": [finding_document(f) for f in plan.notes],
         "sources": [citation_document(c) for c in plan.sources],
         "notice": DECISION_SUPPORT_NOTICE,
     }
@@ -435,4 +440,17 @@ def safety_document(report: SafetyReport) -> Document:
         "findings": [finding_document(f) for f in report.findings],
         "protocol": report.protocol,
         "notice": DECISION_SUPPORT_NOTICE,
+    }
+
+
+def next_session_document(next_session: NextSession) -> Document:
+    """When the next session of one indication and product is allowed (``bont patient next --json``, the API)."""
+    return {
+        "indication": next_session.indication,
+        "product": next_session.product,
+        "last": next_session.last.isoformat(),
+        "last_units": number(next_session.last_units),
+        "earliest": None if next_session.earliest is None else next_session.earliest.isoformat(),
+        "recommended": None if next_session.recommended is None else next_session.recommended.isoformat(),
+        "limited_by": list(next_session.limited_by),
     }

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 
+from bont.domain.errors import FieldError
 from bont.domain.findings import Finding
 from bont.domain.safety import Administration, Patient, SessionSite
 
@@ -85,3 +86,19 @@ class ClinicalRecords(abc.ABC):
     @abc.abstractmethod
     def user_may_override(self, username: str) -> bool:
         """Whether this user is a clinician who may override a blocking finding."""
+
+
+class UnknownPatientError(FieldError):
+    """No patient has the MRN given (the message never repeats it)."""
+
+    def __init__(self) -> None:
+        super().__init__("mrn", "no patient has this MRN")
+
+
+class PatientCharts(abc.ABC):
+    """Reads what the safety check needs of a stored patient."""
+
+    @abc.abstractmethod
+    def chart(self, mrn: str, on: date) -> tuple[Patient, tuple[Administration, ...]]:
+        """The patient as of ``on`` and every administration recorded (withdrawn sessions excluded); raises
+        ``UnknownPatientError``."""

@@ -44,6 +44,7 @@ class RecordSession:
     deviation_reason: str = ""
     at: datetime | None = None
     openings: tuple[VialOpening, ...] = ()  # sealed vials opened for this session, written with it
+    variant: str | None = None  # the protocol variant planned (e.g. unilateral); None: the check infers it
 
     @property
     def total_units(self) -> Decimal:
@@ -111,7 +112,14 @@ def _checked(
             on=command.on,
             at=command.at,
             patient=patient,
-            plan=SessionPlan(command.product, command.indication, total, command.sites),
+            plan=SessionPlan(
+                command.product,
+                command.indication,
+                total,
+                command.sites,
+                variant=command.variant,
+                deviation_reason=command.deviation_reason or None,
+            ),
             history=history,
             vials=tuple(VialInUse(v.product, v.lot, v.lot_expiry, v.reconstituted_at) for v in vials.values()),
         ),

@@ -13,18 +13,20 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
 from pydantic import Field
 
-from bont.bootstrap import build_knowledge, clinical_records
+from bont.bootstrap import build_knowledge, clinical_records, clock
 from bont.clinic import models
 from bont.clinic.registry import hash_token
 from bont.clinic.repositories import patient_snapshot
 from bont.domain.errors import FieldError, UnknownIdError
-from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_plan
+from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice
 from bont.domain.populations import Population
 from bont.domain.safety import check
 from bont.interop.check_document import CheckIn
 from bont.interop.session_document import SessionIn
 from bont.services import documents
-from bont.services.chart import gauges, next_sessions
+from bont.services.chart import gauges
+from bont.services.next_session import next_sessions
+from bont.services.planning import plan_session
 from bont.services.records import RecordingError, record_session
 from bont.web.access import IDENTIFIED, PATIENT_LIST, RECORDING, roles_of
 
@@ -112,12 +114,12 @@ def plan(request: HttpRequest, body: PlanIn) -> dict[str, Any]:
     _require(request, IDENTIFIED)
     knowledge = build_knowledge()
     try:
-        made = make_plan(
+        checked = plan_session(
             knowledge,
             PlanRequest(
                 indication=body.indication,
                 product=body.product,
-                on=body.session_date or date.today(),
+                on=body.session_date or clock().today(),
                 population=body.population,
                 variant=body.variant,
                 age_years=body.age_years,
@@ -132,14 +134,14 @@ def plan(request: HttpRequest, body: PlanIn) -> dict[str, Any]:
         )
     except (FieldError, UnknownIdError) as error:
         raise _field_error(error) from error
-    return documents.plan_document(made, knowledge)
+    return documents.plan_document(checked, knowledge)
 
 
 @api.post("/check")
 def check_plan(request: HttpRequest, body: CheckIn) -> dict[str, Any]:
     _require(request, IDENTIFIED)
     try:
-        report = check(build_knowledge(), body.to_domain())
+        report = check(build_knowledge(), body.to_domain(clock()))
     except (FieldError, UnknownIdError) as error:
         raise _field_error(error) from error
     return documents.safety_document(report)
@@ -160,7 +162,7 @@ def patient(request: HttpRequest, mrn: str) -> dict[str, Any]:
     row = models.Patient.objects.filter(mrn=mrn).first()
     if row is None:
         raise HttpError(404, "no patient has this MRN")
-    today = date.today()
+    today = clock().today()
     snapshot, history = patient_snapshot(row, today)
     return {
         "mrn": row.mrn,
@@ -179,8 +181,7 @@ def patient(request: HttpRequest, mrn: str) -> dict[str, Any]:
             for g in gauges(knowledge, snapshot, history, today)
         ],
         "next_sessions": [
-            {"indication": n.indication, "last": n.last.isoformat(), "earliest": n.earliest.isoformat()}
-            for n in next_sessions(knowledge, snapshot, history, today)
+            documents.next_session_document(n) for n in next_sessions(knowledge, snapshot, history, today)
         ],
     }
 
@@ -280,7 +281,8 @@ def record(request: HttpRequest, body: SessionIn) -> tuple[int, dict[str, Any]]:
 
     knowledge = build_knowledge()
     try:
-        session_id = record_session(clinical_records(), knowledge, body.to_command(patient_id(body.patient_mrn)))
+        command = body.to_command(patient_id(body.patient_mrn), clock())
+        session_id = record_session(clinical_records(), knowledge, command)
     except RecordsError as error:
         raise HttpError(404, f"patient_mrn: {error.problem}") from error
     except RecordingError as error:

@@ -18,9 +18,10 @@ from bont.clinic import models
 from bont.clinic.repositories import patient_snapshot
 from bont.domain.errors import FieldError, UnknownIdError
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.planning import MuscleChoice, Plan, PlanRequest, SideChoice, make_plan, protocol_for
+from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, protocol_for
 from bont.domain.protocols import Laterality, MuscleDose, Protocol
 from bont.domain.safety import Administration, Patient
+from bont.services.planning import CheckedPlan, plan_session
 
 MAXIMUM_ENTRY = Decimal(100000)
 
@@ -29,7 +30,7 @@ MAXIMUM_ENTRY = Decimal(100000)
 class PlanForm:
     """What the form produced: a plan when the input allows one, and every refused field with its problem."""
 
-    plan: Plan | None = None
+    plan: CheckedPlan | None = None  # the plan and the safety check's verdict on it
     protocol: Protocol | None = None
     patient_row: models.Patient | None = None
     patient: Patient | None = None
@@ -107,7 +108,7 @@ def read_plan_form(knowledge: KnowledgeBase, params: QueryDict, today: date) -> 
             if not standard:
                 raise FieldError("muscles", "choose at least one of the protocol's muscles")
             request = replace(request, muscles=tuple(standard), optional=tuple(optional))
-        form.plan = make_plan(knowledge, request)
+        form.plan = plan_session(knowledge, request, form.patient, form.history)
     except UnknownIdError as error:
         form.errors["product" if error.kind == "product" else "indication"] = str(error)
     except FieldError as error:
@@ -144,7 +145,7 @@ def protocol_rows(knowledge: KnowledgeBase, form: PlanForm, params: QueryDict) -
     refused, each row shows what was typed, so nothing the clinician entered is lost."""
     if form.protocol is None:
         return []
-    planned = {(m.muscle, m.optional): m for m in form.plan.muscles} if form.plan else {}
+    planned = {(m.muscle, m.optional): m for m in form.plan.plan.muscles} if form.plan else {}
     echo = form.plan is None and params.get("rows_for") == form.protocol.id
     rows = []
     for index, row in enumerate(form.protocol.muscles):

@@ -14,11 +14,11 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.http import QueryDict
-from django.utils import timezone
 
 from bont.clinic import models
 from bont.domain.errors import FieldError
 from bont.domain.safety import SessionSite
+from bont.services.clock import Clock, FixedClock, read_moment
 from bont.services.records import RecordSession, VialOpening
 from bont.web.plan_form import form_number
 
@@ -37,19 +37,12 @@ def _units(params: QueryDict, name: str) -> Decimal | None:
     return form_number(params, name, zero_allowed=True, maximum=MAXIMUM_UNITS)
 
 
-def _moment(params: QueryDict, name: str, now: datetime) -> datetime:
+def _moment(params: QueryDict, name: str, clock: Clock) -> datetime:
+    """The reconstitution time as typed: the clinic's wall-clock time (what the ``datetime-local`` field shows)."""
     text = params.get(name, "").strip()
     if not text:
         raise FieldError(name, "give the time the vial was reconstituted")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise FieldError(name, "is not a date and time (YYYY-MM-DDTHH:MM)") from None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    if moment > now:
-        raise FieldError(name, "is in the future")
-    return moment
+    return read_moment(text, name, clock)
 
 
 def _sites(params: QueryDict, units_per_ml: Decimal | None) -> tuple[SessionSite, ...]:
@@ -96,10 +89,13 @@ def read_session_form(
     product: str,
     units_per_ml: Decimal | None,
     deviation_reason: str,
+    variant: str | None,
     guidance: str,
-    today: date,
-    now: datetime,
+    clock: Clock,
 ) -> SessionForm:
+    # The whole form is read as of one moment: no reconstitution time it accepts is after the session's.
+    now = clock.now()
+    today, stopped = now.date(), FixedClock(now, clock.zone)
     form = SessionForm()
     errors = form.errors
     sites: tuple[SessionSite, ...] = ()
@@ -133,7 +129,7 @@ def read_session_form(
             draws.append((vial.pk, units))
             if vial.state == models.Vial.State.SEALED:
                 diluent = _units(params, f"diluent:{row}")
-                openings.append(VialOpening(vial.pk, _moment(params, f"opened_at:{row}", now), diluent or None))
+                openings.append(VialOpening(vial.pk, _moment(params, f"opened_at:{row}", stopped), diluent or None))
             if params.get(f"discard:{row}") == "on":
                 discard.append(vial.pk)
         except FieldError as error:
@@ -162,6 +158,7 @@ def read_session_form(
         ),
         override_reason=params.get("override_reason", "").strip(),
         deviation_reason=deviation_reason,
+        variant=variant,
     )
     return form
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from bont.domain.errors import PlanningError, UnknownIdError
 from bont.domain.findings import Finding, Severity
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.protocols import Protocol
+from bont.domain.protocols import Protocol, protocol_for_plan
 from bont.domain.safety.context import Context, as_utc, population_for
 from bont.domain.safety.model import CheckRequest
 from bont.domain.safety.rules import RULES
@@ -39,26 +39,14 @@ def _verdict(findings: tuple[Finding, ...]) -> Verdict:
     return Verdict.OK
 
 
-def _protocol(ctx_protocols: tuple[Protocol, ...], request: CheckRequest) -> Protocol | None:
-    """The protocol for the plan; where there are variants, the named one or the one the plan's shape fits."""
-    if not ctx_protocols:
-        return None
-    if request.plan.variant is not None:
-        named = [p for p in ctx_protocols if p.variant == request.plan.variant]
-        if not named:
-            variants = ", ".join(str(p.variant) for p in ctx_protocols)
-            raise PlanningError("plan.variant", f"'{request.plan.variant}' is not one of: {variants}")
-        return named[0]
-    sides = {site.side for site in request.plan.sites}
-    by_variant = {p.variant: p for p in ctx_protocols}
-    if "bilateral" in by_variant and {"left", "right"} <= sides:
-        return by_variant["bilateral"]
-    if "unilateral" in by_variant:
-        return by_variant["unilateral"]
-    sex = (request.patient.sex or "").casefold()
-    if sex in ("female", "male") and {"women", "men"} <= set(by_variant):
-        return by_variant["women" if sex == "female" else "men"]
-    return ctx_protocols[0]
+def _protocol(protocols: tuple[Protocol, ...], request: CheckRequest) -> Protocol | None:
+    """The protocol for the plan, chosen exactly as the planner chooses it."""
+    try:
+        return protocol_for_plan(
+            protocols, request.plan.variant, {site.side or "" for site in request.plan.sites}, request.patient.sex
+        )
+    except PlanningError as error:
+        raise PlanningError("plan.variant", error.problem) from error
 
 
 SIDES = ("left", "right", "midline")

@@ -35,6 +35,7 @@ class Administration:
     product: str
     indication: str
     units: Decimal
+    protocol: str | None = None  # the protocol id the session followed, where it is known
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class SessionPlan:
     indication: str
     total_units: Decimal | None = None  # when absent, the sum of the sites
     sites: tuple[SessionSite, ...] = ()
-    variant: str | None = None
+    variant: str | None = None  # the protocol variant the plan follows (e.g. unilateral); None: inferred
+    deviation_reason: str | None = None  # the clinician's written reason for departing from the protocol
 
     @property
     def units(self) -> Decimal:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from bont.domain.doses import Units, WeightCappedDose, format_amount
-from bont.domain.evidence import Citation
+from bont.domain.evidence import Citation, Grade
 from bont.domain.findings import Finding, Severity
 from bont.domain.products import LimitScope
-from bont.domain.protocols import LabelStatus, Route
+from bont.domain.protocols import LabelStatus, Protocol, Route
 from bont.domain.safety.context import Context, as_utc, describe_limit, limit_finding
 from bont.domain.vocabulary import Concern, Interaction
 from bont.domain.windows import Window
@@ -50,6 +51,29 @@ def _u(amount: Decimal) -> str:
 # -- dose limits
 
 
+@dataclass(frozen=True)
+class _Cap:
+    """One limit on a total, worked out for this patient: what is counted against it and what it allows."""
+
+    total: Decimal
+    allowed: Decimal
+    citation: Citation
+    message: str
+
+
+def _exceeded(caps: list[_Cap]) -> Iterator[_Cap]:
+    """One finding per limit: caps that allow the same amount are one limit (the figure that may block
+    speaks for it); of the exceeded ones, the strictest that may block, and a stricter advisory or
+    unverified one if there is one, so that the same limit is never reported twice in other words."""
+    over = sorted((cap for cap in caps if cap.total > cap.allowed), key=lambda c: (c.allowed, not c.citation.may_block))
+    blocking = next((cap for cap in over if cap.citation.may_block), None)
+    advisory = next((cap for cap in over if not cap.citation.may_block), None)
+    if advisory is not None and (blocking is None or advisory.allowed < blocking.allowed):
+        yield advisory
+    if blocking is not None:
+        yield blocking
+
+
 def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     """The plan's total above a fixed per-session maximum: the protocol's (e.g. XEOMIN blepharospasm 100 U)
     or the product's (XEOMIN: 400 U per session for any indications, §2.1; DYSPORT adult spasticity: 1500 U
@@ -68,7 +92,7 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                     f"{owner} per-session maximum",
                 )
             )
-    if protocol is not None and protocol.total_units is not None:
+    if protocol is not None and protocol.total_units is not None and not _total_is_for_standard_rows(protocol):
         # The label's dose (the top of its range) is also a limit; where the label gives it as advice, it warns.
         top = protocol.total_units
         limits.append((Units(ctx.product.id, top.value.maximum), top.citation, (ctx.indication.id,), f"{owner} dose"))
@@ -92,6 +116,7 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
         ):
             scope = None if value.scope is LimitScope.ALL_INDICATIONS else value.indications
             limits.append((value.maximum, limit.citation, scope, f"{ctx.product.brand}'s per-session maximum"))
+    caps = []
     for maximum, citation, scope, whose in limits:
         same_day = sum(
             (
@@ -102,13 +127,23 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
             Decimal(0),
         )
         total = ctx.planned.amount + same_day
-        if total > maximum.amount:
-            earlier = f" with {_u(same_day)} already given today" if same_day else ""
-            yield limit_finding(
-                "session-dose-exceeds-maximum",
+        earlier = f" with {_u(same_day)} already given today" if same_day else ""
+        caps.append(
+            _Cap(
+                total,
+                maximum.amount,
                 citation,
                 f"{_u(total)} of {ctx.product.brand} in this session{earlier} is above {whose} of {_u(maximum.amount)}",
             )
+        )
+    for cap in _exceeded(caps):
+        yield limit_finding("session-dose-exceeds-maximum", cap.citation, cap.message)
+
+
+def _total_is_for_standard_rows(protocol: Protocol) -> bool:
+    """A protocol with optional rows (chronic migraine's follow-the-pain sites) gives its total for the
+    standard rows and a session maximum that includes the optional ones: only the maximum limits the session."""
+    return protocol.session_maximum is not None and any(row.optional for row in protocol.muscles)
 
 
 def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
@@ -173,38 +208,39 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
             and value.applies_to(ctx.indication.id, ctx.population)
         ):
             caps.append((value.maximum, limit.citation))
-    for cap, citation in caps:
-        if ctx.weight_kg is None:
+    per_kg = protocol.total_units_per_kg if protocol else None
+    if ctx.weight_kg is None:
+        needed = [(str(cap), citation) for cap, citation in caps]
+        if per_kg is not None:
+            needed.append((str(per_kg.value), per_kg.citation))
+        if needed:
+            # Without a weight no weight-based limit can be checked: one finding says so.
+            what, citation = needed[0]
             yield Finding(
                 Severity.WARN,
                 "weight-based-dose-exceeds-maximum",
-                f"the maximum is {cap}: record the patient's weight to check it",
+                f"the dose is limited by weight ({what}): record the patient's weight to check it",
                 citation,
             )
-            continue
-        allowed = cap.for_weight(ctx.weight_kg).amount
-        if ctx.planned.amount > allowed:
-            yield limit_finding(
-                "weight-based-dose-exceeds-maximum",
-                citation,
-                f"{_u(ctx.planned.amount)} is above {describe_limit(cap, ctx.weight_kg)}",
-            )
-    per_kg = protocol.total_units_per_kg if protocol else None
-    if per_kg is not None and ctx.weight_kg is None:
-        yield Finding(
-            Severity.WARN,
-            "weight-based-dose-exceeds-maximum",
-            f"the dose is {per_kg.value}: record the patient's weight to check it",
-            per_kg.citation,
-        )
-    elif per_kg is not None and ctx.weight_kg is not None:
-        allowed = per_kg.value.maximum * ctx.weight_kg
-        if ctx.planned.amount > allowed:
-            yield limit_finding(
-                "weight-based-dose-exceeds-maximum",
+        return
+    weight = ctx.weight_kg
+    planned = ctx.planned.amount
+    limits = [
+        _Cap(planned, cap.for_weight(weight).amount, citation, f"{_u(planned)} is above {describe_limit(cap, weight)}")
+        for cap, citation in caps
+    ]
+    if per_kg is not None:
+        allowed = per_kg.value.maximum * weight
+        limits.append(
+            _Cap(
+                planned,
+                allowed,
                 per_kg.citation,
-                f"{_u(ctx.planned.amount)} is above {per_kg.value} × {format_amount(ctx.weight_kg)} kg = {_u(allowed)}",
+                f"{_u(planned)} is above {per_kg.value} × {format_amount(weight)} kg = {_u(allowed)}",
             )
+        )
+    for exceeded in _exceeded(limits):
+        yield limit_finding("weight-based-dose-exceeds-maximum", exceeded.citation, exceeded.message)
 
 
 def site_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
@@ -330,6 +366,47 @@ def age_outside_label(ctx: Context) -> Iterator[Finding]:
         f"{format_amount(age)} years old (off-label for this age)",
         approvals[0].citation,
     )
+
+
+def age_outside_protocol(ctx: Context) -> Iterator[Finding]:
+    """For an off-label use, the patient's age outside the population of the study whose protocol is
+    followed (the approved age ranges are ``age_outside_label``'s)."""
+    protocol, age = ctx.protocol, ctx.age_years
+    if protocol is None or age is None or protocol.status is LabelStatus.APPROVED:
+        return
+    if not protocol.ages.value.contains(age):
+        yield Finding(
+            Severity.WARN,
+            "age-outside-protocol",
+            f"age {format_amount(age)} years is outside the protocol's {protocol.ages.value}",
+            protocol.ages.citation,
+        )
+
+
+def unverified_figures(ctx: Context) -> Iterator[Finding]:
+    """The protocol followed, or the rows of the muscles planned, rest on figures not verified against the
+    label or study: they are shown for reference and must be checked before use."""
+    protocol = ctx.protocol
+    if protocol is None:
+        return
+    planned = {site.muscle for site in ctx.request.plan.sites}
+    unverified = sorted(
+        {
+            row.muscle
+            for row in protocol.muscles
+            if row.muscle in planned
+            for figure in (row.units, row.units_per_kg, row.sites)
+            if figure is not None and figure.citation.grade is Grade.UNVERIFIED
+        }
+    )
+    if protocol.citation.grade is Grade.UNVERIFIED or unverified:
+        what = ", ".join(unverified) if unverified else "the protocol"
+        yield Finding(
+            Severity.WARN,
+            "unverified-figure",
+            f"figures for {what} are not verified against the label; check them before use",
+            protocol.citation,
+        )
 
 
 def off_label_use(ctx: Context) -> Iterator[Finding]:
@@ -585,10 +662,12 @@ def unrecognized_term(ctx: Context) -> Iterator[Finding]:
         if site.muscle not in ctx.knowledge.targets:
             yield _unknown(ctx, "muscle", site.muscle, Severity.WARN)
         elif ctx.protocol is not None and site.muscle not in {row.muscle for row in ctx.protocol.muscles}:
+            reason = ctx.request.plan.deviation_reason
             yield Finding(
                 Severity.WARN,
                 "muscle-not-in-protocol",
-                f"{site.muscle} is not among the muscles of {ctx.protocol.title}",
+                f"{site.muscle} is not among the muscles of {ctx.protocol.title}"
+                + (f" (deviation: {reason})" if reason else ""),
                 ctx.protocol.citation,
             )
     for item in ctx.request.history:
@@ -652,7 +731,9 @@ RULES: tuple[Rule, ...] = (
     retreatment_interval_too_short,
     other_botulinum_toxin_recently,
     age_outside_label,
+    age_outside_protocol,
     off_label_use,
+    unverified_figures,
     contraindication,
     neuromuscular_disorder,
     swallowing_or_breathing_risk,

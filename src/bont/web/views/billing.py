@@ -9,14 +9,14 @@ from decimal import Decimal
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from bont.bootstrap import build_knowledge
+from bont.bootstrap import build_knowledge, clock
 from bont.clinic.registry import billing_csv, billing_lines
 from bont.web.access import BILLING, require_role
 
 
 def _period(request: HttpRequest) -> tuple[date, date, dict[str, str]]:
     """The date range asked for (default: this month so far), and any refused field."""
-    today = date.today()
+    today = clock().today()
     start, end = today.replace(day=1), today
     errors: dict[str, str] = {}
     for name in ("start", "end"):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
-from bont.bootstrap import build_knowledge
+from bont.bootstrap import build_knowledge, clock
 from bont.clinic import models
 from bont.web.access import IDENTIFIED, INVENTORY, require_role, roles_of
 from bont.web.vials import hours_left
@@ -19,7 +18,8 @@ def inventory(request: HttpRequest) -> HttpResponse:
     """Lots by expiry (those expiring within 60 days flagged), open vials with their remaining beyond-use time,
     and a recall look-up by lot number."""
     knowledge = build_knowledge()
-    today = date.today()
+    now = clock().now()
+    today = now.date()
     lots = []
     for lot in models.Lot.objects.order_by("expiry")[:300]:
         brand = knowledge.products[lot.product].brand if lot.product in knowledge.products else lot.product
@@ -33,7 +33,6 @@ def inventory(request: HttpRequest) -> HttpResponse:
                 "expired": lot.expiry < today,
             }
         )
-    now = timezone.now()
     open_vials = []
     for vial in models.Vial.objects.filter(state=models.Vial.State.RECONSTITUTED).select_related("lot")[:300]:
         product = knowledge.products.get(vial.lot.product)

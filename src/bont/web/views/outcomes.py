@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from bont.bootstrap import build_knowledge
+from bont.bootstrap import build_knowledge, clock
 from bont.clinic import models
 from bont.clinic.outcomes import (
     IndicationOutcomes,
@@ -114,7 +114,7 @@ def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
             "values": values,
             "errors": errors,
             "goal_rows": range(1, GOAL_ROWS + 1),
-            "measured_on": values.get("measured_on") or date.today().isoformat(),
+            "measured_on": values.get("measured_on") or clock().today().isoformat(),
         },
         status=400 if errors else 200,
     )
@@ -127,11 +127,11 @@ def report(request: HttpRequest, mrn: str, indication: str) -> HttpResponse:
     if indication not in knowledge.indications:
         raise Http404("unknown indication")
     if request.GET.get("format") == "pdf":
-        document = continuation_document(knowledge, patient, indication, date.today())
+        document = continuation_document(knowledge, patient, indication, clock().today())
         response = HttpResponse(render_continuation_pdf(document), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="continuation-{indication}.pdf"'
         return response
-    data = continuation_report(knowledge, patient, indication, date.today())
+    data = continuation_report(knowledge, patient, indication, clock().today())
     for measure in data["measures"]:
         measure["plot"] = outcome_plot(measure["series"], data["sessions"])
     return render(request, "web/continuation_report.html", data)
@@ -140,7 +140,7 @@ def report(request: HttpRequest, mrn: str, indication: str) -> HttpResponse:
 @require_role(*IDENTIFIED)
 def follow_up(request: HttpRequest) -> HttpResponse:
     """Patients due or overdue for a follow-up assessment, and patients whose next session is allowed."""
-    rows = follow_up_list(build_knowledge(), date.today())
+    rows = follow_up_list(build_knowledge(), clock().today())
     return render(
         request,
         "web/follow_up.html",
@@ -156,7 +156,7 @@ def follow_up(request: HttpRequest) -> HttpResponse:
 def diary_link_new(request: HttpRequest, mrn: str) -> HttpResponse:
     """A personal diary link for the patient, shown once (only its hash is kept)."""
     try:
-        token = create_diary_link(mrn, request.POST.get("kind", ""), date.today())
+        token = create_diary_link(mrn, request.POST.get("kind", ""), clock().today())
     except FieldError as error:
         messages.error(request, f"{error.field}: {error.problem}")
     else:
@@ -167,7 +167,7 @@ def diary_link_new(request: HttpRequest, mrn: str) -> HttpResponse:
 
 def diary(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's diary page: no sign-in, the link is the key, so the page shows no identifier at all."""
-    link = diary_link(token, date.today())
+    link = diary_link(token, clock().today())
     if link is None:
         return render(request, "web/diary_closed.html", status=404)
     errors: dict[str, str] = {}
@@ -204,8 +204,8 @@ def diary(request: HttpRequest, token: str) -> HttpResponse:
             "errors": errors,
             "values": values,
             "recent": recent,
-            "today": date.today(),
-            "day": values.get("day") or date.today().isoformat(),
+            "today": clock().today(),
+            "day": values.get("day") or clock().today().isoformat(),
         },
         status=400 if errors else 200,
     )

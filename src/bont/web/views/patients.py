@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from bont.bootstrap import build_knowledge
+from bont.bootstrap import build_knowledge, clock
 from bont.clinic import models
 from bont.clinic.outcomes import patient_outcomes
 from bont.clinic.repositories import patient_snapshot
 from bont.domain.findings import Severity
-from bont.services.chart import gauges, next_sessions
+from bont.services.chart import gauges
+from bont.services.next_session import next_sessions
 from bont.web.access import IDENTIFIED, PATIENT_LIST, RESEARCH, require_role, roles_of
 from bont.web.views.outcomes import outcome_sections
 
@@ -42,7 +41,7 @@ def patients(request: HttpRequest) -> HttpResponse:
 def chart(request: HttpRequest, mrn: str) -> HttpResponse:
     knowledge = build_knowledge()
     row = get_object_or_404(models.Patient, mrn=mrn)
-    today = date.today()
+    today = clock().today()
     patient, history = patient_snapshot(row, today)
     sessions = row.sessions.order_by("-date").prefetch_related("findings")
     warnings = []
@@ -75,7 +74,13 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
         ],
         "gauges": [{"gauge": g, "percent": int(g.fraction * 100)} for g in gauges(knowledge, patient, history, today)],
         "next_sessions": [
-            {"next": n, "name": knowledge.indications[n.indication].name, "due": n.earliest <= today}
+            {
+                "next": n,
+                "name": knowledge.indications[n.indication].name,
+                "brand": knowledge.products[n.product].brand,
+                "now": n.earliest == today,
+                "later_recommended": n.recommended is not None and n.recommended != n.earliest,
+            }
             for n in next_sessions(knowledge, patient, history, today)
         ],
         "warnings": warnings,

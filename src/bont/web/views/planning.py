@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from csp.constants import NONCE
@@ -11,49 +10,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from bont.bootstrap import build_knowledge
+from bont.bootstrap import build_knowledge, clock
 from bont.domain.anatomy import DiagramView
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import SideChoice
-from bont.domain.safety import CheckRequest, SafetyReport, SessionPlan, SessionSite, check
 from bont.interop.procedure_sheet import render_procedure_sheet, site_rows
-from bont.services.documents import finding_document, plan_document
+from bont.services.documents import plan_document
 from bont.web.access import IDENTIFIED, RECORDING, require_role, roles_of
 from bont.web.bodymap import VIEW_TITLES, dots
 from bont.web.plan_form import PlanForm, protocol_rows, read_plan_form
 
 
-def checked_plan(knowledge: KnowledgeBase, form: PlanForm, today: date) -> SafetyReport | None:
-    """The safety check of the form's plan against the patient's stored history (None without a patient)."""
-    if form.plan is None or form.patient is None:
-        return None
-    plan = form.plan
-    return check(
-        knowledge,
-        CheckRequest(
-            on=today,
-            patient=form.patient,
-            plan=SessionPlan(
-                plan.product,
-                plan.indication,
-                plan.total_units.amount,
-                tuple(SessionSite(s.muscle, s.side.value, s.units.amount, s.volume_ml) for s in plan.sites),
-            ),
-            history=form.history,
-        ),
-    )
-
-
-def _document(knowledge: KnowledgeBase, form: PlanForm, today: date) -> dict[str, Any] | None:
-    """The plan as a document, with the patient check's verdict and findings added to the planning ones."""
-    if form.plan is None:
-        return None
-    document = plan_document(form.plan, knowledge)
-    report = checked_plan(knowledge, form, today)
-    if report is not None:
-        document["verdict"] = str(report.verdict)
-        document["findings"] += [finding_document(f) for f in report.findings]
-    return document
+def _document(knowledge: KnowledgeBase, form: PlanForm) -> dict[str, Any] | None:
+    """The plan as a document, with the safety check's verdict and findings (against the stored history when
+    a patient is chosen)."""
+    return plan_document(form.plan, knowledge) if form.plan is not None else None
 
 
 def _variants(knowledge: KnowledgeBase, indication: str, product: str) -> list[str]:
@@ -70,7 +41,7 @@ def plan_builder(request: HttpRequest) -> HttpResponse:
     and the Update button does the same without it)."""
     knowledge = build_knowledge()
     params = request.GET
-    today = date.today()
+    today = clock().today()
     form = read_plan_form(knowledge, params, today)
     context: dict[str, Any] = {
         "indications": sorted(knowledge.indications.values(), key=lambda i: i.name),
@@ -86,14 +57,14 @@ def plan_builder(request: HttpRequest) -> HttpResponse:
         "rows": protocol_rows(knowledge, form, params),
     }
     if form.plan is not None:
-        document = _document(knowledge, form, today)
+        document = _document(knowledge, form)
         context.update(
             {
                 "plan": document,
                 "site_rows": site_rows(document) if document else [],
                 "map": [
                     {"title": VIEW_TITLES[DiagramView(view)], "view": view, "dots": points}
-                    for view, points in dots(knowledge, form.plan).items()
+                    for view, points in dots(knowledge, form.plan.plan).items()
                 ],
             }
         )
@@ -105,9 +76,9 @@ def plan_builder(request: HttpRequest) -> HttpResponse:
 def procedure_sheet(request: HttpRequest) -> HttpResponse:
     """The one-page procedure sheet of the plan builder's current plan, for printing."""
     knowledge = build_knowledge()
-    today = date.today()
+    today = clock().today()
     form = read_plan_form(knowledge, request.GET, today)
-    document = _document(knowledge, form, today)
+    document = _document(knowledge, form)
     if document is None:  # nothing to print: back to the builder, which shows why
         return redirect(f"{reverse('plan')}?{request.GET.urlencode()}")
     nonce = str(request.csp_nonce)  # type: ignore[attr-defined]  # set by django-csp's middleware

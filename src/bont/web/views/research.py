@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from bont.bootstrap import build_knowledge
+from bont.bootstrap import build_knowledge, clock
 from bont.clinic import models
 from bont.clinic.outcomes import responder_rates
 from bont.web.access import RESEARCH, require_role
@@ -33,4 +31,5 @@ def research(request: HttpRequest) -> HttpResponse:
         for row in rows
         if row["indication"] in knowledge.indications and row["product"] in knowledge.products
     ]
-    return render(request, "web/research.html", {"rows": table, "responders": responder_rates(knowledge, date.today())})
+    responders = responder_rates(knowledge, clock().today())
+    return render(request, "web/research.html", {"rows": table, "responders": responders})

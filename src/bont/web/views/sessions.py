@@ -9,9 +9,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 
-from bont.bootstrap import build_knowledge, clinical_records
+from bont.bootstrap import build_knowledge, clinical_records, clock
 from bont.clinic import models
 from bont.clinic.registry import session_billing
 from bont.domain.errors import FieldError
@@ -65,7 +64,7 @@ def _preview(knowledge: KnowledgeBase, command: RecordSession | None) -> tuple[S
 def _plan_or_redirect(request: HttpRequest, mrn: str) -> tuple[PlanForm, HttpResponse | None]:
     params = request.GET.copy()
     params["mrn"] = mrn
-    form = read_plan_form(build_knowledge(), params, date.today())
+    form = read_plan_form(build_knowledge(), params, clock().today())
     if form.plan is None or form.patient_row is None:
         return form, redirect(f"{reverse('plan')}?{params.urlencode()}")
     return form, None
@@ -79,7 +78,7 @@ def _planned_values(plan: Plan, options: list[VialOption], today: date, now: dat
         values[f"site_muscle:{index}"] = site.muscle
         values[f"site_side:{index}"] = str(site.side)
         values[f"site_units:{index}"] = f"{site.units.amount.normalize():f}"
-    opened_at = timezone.localtime(now).strftime("%Y-%m-%dT%H:%M")
+    opened_at = clock().local(now).strftime("%Y-%m-%dT%H:%M")  # the clinic's wall-clock time
     for row in range(1, DRAW_ROWS + 1):
         values[f"opened_at:{row}"] = opened_at
     for row, (option, drawn, diluent_ml) in enumerate(_default_draws(options, plan), start=1):
@@ -99,8 +98,9 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
     form, elsewhere = _plan_or_redirect(request, mrn)
     if elsewhere is not None or form.plan is None or form.patient_row is None:
         return elsewhere or redirect("plan")
-    plan, patient = form.plan, form.patient_row
-    today, now = date.today(), timezone.now()
+    plan, patient = form.plan.plan, form.patient_row
+    now = clock().now()
+    today = now.date()
     options = vial_options(knowledge, plan.product, today, now)
     values = request.POST if request.method == "POST" else _planned_values(plan, options, today, now)
     read = read_session_form(
@@ -111,9 +111,9 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
         product=plan.product,
         units_per_ml=plan.concentration.units_per_ml,
         deviation_reason=plan.deviation_reason or "",
+        variant=plan.protocol.variant,
         guidance=",".join(str(g) for g in plan.protocol.guidance),
-        today=today,
-        now=now,
+        clock=clock(),
     )
     errors = dict(read.errors) if request.method == "POST" else {}
     if request.method == "POST" and read.command is not None:
