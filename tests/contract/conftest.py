@@ -1,0 +1,100 @@
+"""Contract tests: what every implementation of a port must do, run against the in-memory fake in the main
+test run and against the Django adapter on SQLite and on PostgreSQL.
+
+``tests/integration/test_contracts.py`` runs this folder again in a subprocess per engine with
+``BONT_CONTRACT_DATABASE_URL`` set (Django is configured once per process, for one database). Each contract
+test takes the ``adapters`` fixture: the ports plus an ``arrange`` helper that stores what the test needs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pytest
+
+from bont.services.ports import ClinicalRecords, PatientCharts
+from tests.fakes import FakeClinic, FakeClinicalRecords, FakePatientCharts
+
+DATABASE_VARIABLE = "BONT_CONTRACT_DATABASE_URL"
+
+
+class Arrange(Protocol):
+    """Stores a test's starting records the way the adapter under test keeps them."""
+
+    def patient(self, mrn: str, **fields: Any) -> int: ...
+
+    def clinician(self, username: str) -> None: ...
+
+
+@dataclass
+class Adapters:
+    records: ClinicalRecords
+    charts: PatientCharts
+    arrange: Arrange
+    engine: str
+
+
+class FakeArrange:
+    def __init__(self, clinic: FakeClinic) -> None:
+        self.clinic = clinic
+
+    def patient(self, mrn: str, **fields: Any) -> int:
+        from bont.domain.safety import Patient
+
+        return self.clinic.add_patient(mrn, Patient(**fields))
+
+    def clinician(self, username: str) -> None:
+        self.clinic.clinicians.add(username)
+
+
+class DjangoArrange:
+    def patient(self, mrn: str, **fields: Any) -> int:
+        from bont.clinic.registry import NewPatient, add_patient
+
+        return add_patient(
+            NewPatient(
+                mrn=mrn,
+                given_name="Fictional",
+                family_name="Contract",
+                birth_date=fields["birth_date"],
+                sex=fields.get("sex") or "unknown",
+                weight_kg=fields.get("weight_kg"),
+                conditions=tuple(fields.get("conditions", ())),
+                medications=tuple(fields.get("medications", ())),
+                allergies=tuple(fields.get("allergies", ())),
+                recorded_on=fields["birth_date"],
+            )
+        )
+
+    def clinician(self, username: str) -> None:
+        from bont.clinic.registry import add_user
+
+        add_user(username, "clinician")
+
+
+@pytest.fixture(scope="session")
+def database() -> str | None:
+    url = os.environ.get(DATABASE_VARIABLE)
+    if url:
+        os.environ["DATABASE_URL"] = url
+        from bont.bootstrap import setup_database
+
+        setup_database()
+    return url
+
+
+@pytest.fixture
+def adapters(database: str | None) -> Iterator[Adapters]:
+    if database is None:
+        clinic = FakeClinic()
+        yield Adapters(FakeClinicalRecords(clinic), FakePatientCharts(clinic), FakeArrange(clinic), "fake")
+        return
+    from django.core.management import call_command
+
+    from bont.bootstrap import clinical_records, patient_charts
+
+    call_command("flush", interactive=False, verbosity=0)
+    yield Adapters(clinical_records(), patient_charts(), DjangoArrange(), database.split(":", 1)[0])
