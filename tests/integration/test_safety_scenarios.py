@@ -1,5 +1,7 @@
-"""The safety scenario suite: one JSON case per file in tests/scenarios, each with the expected verdict and
-the exact set of warning and blocking codes (information findings are listed only where they matter)."""
+"""The safety scenario suite: one JSON case per file in tests/scenarios, each with the expected verdict, the
+exact set of warning and blocking codes, and every warning and blocking finding with its message, so that
+the numbers in a message and the count of findings are pinned (information findings are listed only where
+they matter)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,12 @@ def test_scenario(knowledge: KnowledgeBase, path: Path) -> None:
     details = "\n".join(f"{f.severity} {f.code}: {f.message}" for f in report.findings)
     assert (report.verdict.value, serious) == (expected["verdict"], expected["codes"]), details
     assert set(expected.get("info", [])) <= info, details
+    pinned = [
+        {"severity": str(f.severity), "code": f.code, "message": f.message}
+        for f in report.findings
+        if f.severity is not Severity.INFO
+    ]
+    assert pinned == expected["findings"], details
     for finding in report.findings:
         assert finding.message
         if finding.severity is Severity.BLOCK:
