@@ -1,0 +1,70 @@
+"""``bont patient next`` and ``bont patient check`` read the stored record and agree with the recorder: the
+day ``next`` gives is the first on which ``check`` (and recording) of the same session does not block."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+from tests.integration.test_records import set_up
+
+NECK = [
+    {"muscle": "splenius-capitis", "side": "left", "units": 50},
+    {"muscle": "trapezius", "side": "left", "units": 50},
+    {"muscle": "levator-scapulae", "side": "left", "units": 50},
+    {"muscle": "splenius-capitis", "side": "right", "units": 50},
+    {"muscle": "trapezius", "side": "right", "units": 50},
+]
+
+
+def test_the_next_session_day_is_the_first_day_the_check_and_the_recorder_allow(
+    database_url: str, tmp_path: Path
+) -> None:
+    clinic = set_up(database_url, tmp_path)
+    first = clinic.session_file("first", indication="cervical-dystonia", sites=NECK, date="2026-10-01")
+    assert clinic.run("session", "record", str(first)).returncode == 0
+    (row,) = clinic.ok("patient", "next", "FICT-0001", "--on", "2026-11-21")
+    assert (row["indication"], row["product"], row["last"], row["last_units"]) == (
+        "cervical-dystonia",
+        "onabotulinumtoxinA",
+        "2026-10-01",
+        250,
+    )
+    earliest = date.fromisoformat(row["earliest"])
+    assert earliest > date(2026, 11, 21)
+    assert row["limited_by"]
+
+    def check(day: date) -> int:
+        return clinic.run(
+            "patient", "check", "FICT-0001", "--indication", "cervical-dystonia", "--product", "BOTOX",
+            "--units", "250", "--on", day.isoformat(), "--json",
+        ).returncode  # fmt: skip
+
+    assert check(earliest - timedelta(days=1)) == 3
+    assert check(earliest) == 0
+    blocked = clinic.run(
+        "patient", "check", "FICT-0001", "--indication", "cervical-dystonia", "--product", "BOTOX",
+        "--units", "250", "--on", (earliest - timedelta(days=1)).isoformat(), "--json",
+    )  # fmt: skip
+    report = json.loads(blocked.stdout)
+    assert report["verdict"] == "block"
+    assert {f["code"] for f in report["findings"] if f["severity"] == "block"} <= set(row["limited_by"])
+    # The recorder refuses the same session the day before and records it on the day.
+    before = clinic.session_file(
+        "before", indication="cervical-dystonia", sites=NECK, date=(earliest - timedelta(days=1)).isoformat()
+    )
+    assert clinic.run("session", "record", str(before)).returncode == 3
+
+
+def test_patient_check_names_a_bad_option_and_an_unknown_patient(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    unknown = clinic.run(
+        "patient", "check", "FICT-NOBODY", "--indication", "cervical-dystonia", "--product", "BOTOX", "--units", "100"
+    )
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("error: MRN:")
+    assert "FICT-NOBODY" not in unknown.stderr
+    both = clinic.run("patient", "check", "FICT-0001", "--indication", "cervical-dystonia", "--product", "BOTOX")
+    assert both.returncode == 2
+    assert both.stderr.startswith("error: --units:")
