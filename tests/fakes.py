@@ -5,12 +5,25 @@ asked), so the services can be tested without a database."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
+from typing import Any
 
 from bont.domain.safety import Administration, Patient
+from bont.services.outcome_ports import (
+    ContinuationSetting,
+    GivenSession,
+    NewOutcome,
+    OutcomeRecords,
+    PatientIdentity,
+    SessionCount,
+    StoredAdverseEvent,
+    StoredDiaryLink,
+    StoredOutcome,
+)
 from bont.services.ports import ClinicalRecords, PatientCharts, SessionRecord, UnknownPatientError, VialState
 
 
@@ -85,3 +98,440 @@ class FakePatientCharts(PatientCharts):
             if known == mrn:
                 return patient, tuple(self.clinic.history[patient_id])
         raise UnknownPatientError()
+
+
+# -- outcomes, diaries, continuation settings and the registry (bont.services.outcome_ports)
+
+
+@dataclass
+class FakeOutcomeClinic:
+    """Patients by id, their sessions, measurements, diaries and adverse events, the diary links by token
+    hash, and the clinic's continuation settings."""
+
+    patients: dict[int, PatientIdentity] = field(default_factory=dict)
+    sessions: dict[int, list[GivenSession]] = field(default_factory=dict)
+    outcomes: dict[int, list[StoredOutcome]] = field(default_factory=dict)
+    diaries: dict[tuple[int, str], dict[date, dict[str, Any]]] = field(default_factory=dict)
+    links: dict[str, StoredDiaryLink] = field(default_factory=dict)
+    settings: dict[str, ContinuationSetting] = field(default_factory=dict)
+    adverse_events: dict[int, list[tuple[str, StoredAdverseEvent]]] = field(default_factory=dict)
+    entered_by: dict[int, str | None] = field(default_factory=dict)  # outcome id -> username
+
+    def add_patient(self, mrn: str, birth_date: date, given_name: str = "Fictional", family_name: str = "Fake") -> int:
+        patient_id = len(self.patients) + 1
+        self.patients[patient_id] = PatientIdentity(patient_id, mrn, given_name, family_name, birth_date)
+        return patient_id
+
+    def add_session(self, patient_id: int, session: GivenSession) -> None:
+        self.sessions.setdefault(patient_id, []).append(session)
+
+
+class FakeOutcomeRecords(OutcomeRecords):
+    def __init__(self, clinic: FakeOutcomeClinic) -> None:
+        self.clinic = clinic
+
+    def patient(self, mrn: str) -> PatientIdentity:
+        for patient in self.clinic.patients.values():
+            if patient.mrn == mrn:
+                return patient
+        raise UnknownPatientError()
+
+    def patient_by_id(self, patient_id: int) -> PatientIdentity:
+        return self.clinic.patients[patient_id]
+
+    def patients(self) -> tuple[PatientIdentity, ...]:
+        return tuple(sorted(self.clinic.patients.values(), key=lambda p: (p.family_name, p.given_name)))
+
+    def sessions(self, patient_id: int) -> tuple[GivenSession, ...]:
+        return tuple(sorted(self.clinic.sessions.get(patient_id, []), key=lambda s: s.on))
+
+    def outcomes(self, patient_id: int) -> tuple[StoredOutcome, ...]:
+        return tuple(sorted(self.clinic.outcomes.get(patient_id, []), key=lambda o: o.measured_on))
+
+    def add_outcome(self, outcome: NewOutcome) -> int:
+        stored = StoredOutcome(
+            outcome.indication, outcome.instrument, outcome.measured_on, outcome.period_start, outcome.score
+        )
+        self.clinic.outcomes.setdefault(outcome.patient_id, []).append(stored)
+        number = sum(len(rows) for rows in self.clinic.outcomes.values())
+        self.clinic.entered_by[number] = outcome.entered_by
+        return number
+
+    def diary_days(self, patient_id: int, kind: str) -> dict[date, dict[str, Any]]:
+        return dict(self.clinic.diaries.get((patient_id, kind), {}))
+
+    def save_diary_day(self, patient_id: int, kind: str, day: date, values: Mapping[str, Any]) -> None:
+        self.clinic.diaries.setdefault((patient_id, kind), {})[day] = dict(values)
+
+    def add_diary_link(self, patient_id: int, kind: str, key_hash: str, expires_on: date) -> None:
+        self.clinic.links[key_hash] = StoredDiaryLink(patient_id, kind, expires_on, revoked=False)
+
+    def diary_link(self, key_hash: str) -> StoredDiaryLink | None:
+        return self.clinic.links.get(key_hash)
+
+    def continuation_settings(self) -> dict[str, ContinuationSetting]:
+        return dict(self.clinic.settings)
+
+    def set_continuation(self, setting: ContinuationSetting) -> None:
+        self.clinic.settings[setting.rule] = setting
+
+    def adverse_events(self, patient_id: int, indication: str) -> tuple[StoredAdverseEvent, ...]:
+        events = [event for on, event in self.clinic.adverse_events.get(patient_id, []) if on == indication]
+        return tuple(sorted(events, key=lambda e: e.onset))
+
+    def session_counts(self) -> tuple[SessionCount, ...]:
+        counts: dict[tuple[str, str], tuple[int, set[int]]] = {}
+        for patient_id, sessions in self.clinic.sessions.items():
+            for session in sessions:
+                number, patients = counts.get((session.indication, session.product), (0, set()))
+                counts[(session.indication, session.product)] = (number + 1, patients | {patient_id})
+        return tuple(
+            SessionCount(indication, product, number, len(patients))
+            for (indication, product), (number, patients) in sorted(counts.items())
+        )
+
+    def patients_with_outcomes(self) -> tuple[int, ...]:
+        diarists = {patient_id for (patient_id, _), days in self.clinic.diaries.items() if days}
+        return tuple(sorted({p for p, rows in self.clinic.outcomes.items() if rows} | diarists))
+
+
+# Patients, users and API tokens, adverse events.
+from bont.services.adverse_events import (  # noqa: E402
+    AdverseEventReport,
+    AdverseEventRow,
+    AdverseEvents,
+    ReportingContext,
+    SuspectableSession,
+)
+from bont.services.patients import (  # noqa: E402
+    AdverseEventEntry,
+    AuditEntry,
+    NewPatient,
+    PatientHeader,
+    PatientListRow,
+    PatientRecord,
+    PatientRecordError,
+    PatientRegistry,
+    PatientUpdate,
+    SessionEntry,
+    WeightEntry,
+)
+from bont.services.users import AccountError, UserAccounts  # noqa: E402
+
+
+@dataclass
+class FakeRegistry:
+    """Patients' stored records (by MRN), their sessions and adverse events, users and token hashes."""
+
+    patients: dict[str, NewPatient] = field(default_factory=dict)
+    weights: dict[str, list[WeightEntry]] = field(default_factory=dict)
+    conditions: dict[str, list[str]] = field(default_factory=dict)
+    sessions: dict[str, list[SessionEntry]] = field(default_factory=dict)
+    events: list[tuple[int, AdverseEventReport]] = field(default_factory=list)
+    users: dict[str, tuple[str, bool]] = field(default_factory=dict)  # username -> (role, active)
+    tokens: dict[str, str] = field(default_factory=dict)  # hash -> username
+
+
+class FakePatientRegistry(PatientRegistry):
+    def __init__(self, registry: FakeRegistry) -> None:
+        self.registry = registry
+
+    def add(self, new: NewPatient, recorded_on: date) -> int:
+        if new.mrn in self.registry.patients:
+            raise PatientRecordError("mrn", "a patient with this MRN already exists")
+        self.registry.patients[new.mrn] = new
+        self.registry.weights[new.mrn] = [WeightEntry(recorded_on, new.weight_kg)] if new.weight_kg else []
+        self.registry.conditions[new.mrn] = list(new.conditions)
+        self.registry.sessions[new.mrn] = []
+        return len(self.registry.patients)
+
+    def update(self, mrn: str, update: PatientUpdate) -> None:
+        if mrn not in self.registry.patients:
+            raise UnknownPatientError()
+        for term in update.resolve_conditions:
+            if term not in self.registry.conditions[mrn]:
+                raise PatientRecordError("resolve-condition", "the patient has no such open condition")
+        if update.weight_kg is not None:
+            self.registry.weights[mrn].append(WeightEntry(update.on, update.weight_kg))
+        conditions = [c for c in self.registry.conditions[mrn] if c not in update.resolve_conditions]
+        self.registry.conditions[mrn] = conditions + list(update.add_conditions)
+
+    def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
+        rows = [
+            PatientListRow(mrn, p.family_name, p.given_name, p.birth_date, len(self.registry.sessions[mrn]))
+            for mrn, p in self.registry.patients.items()
+            if any(query.casefold() in text.casefold() for text in (mrn, p.family_name, p.given_name))
+        ]
+        return tuple(sorted(rows, key=lambda r: (r.family_name, r.given_name))[:limit])
+
+    def record(self, mrn: str) -> PatientRecord:
+        if mrn not in self.registry.patients:
+            raise UnknownPatientError()
+        p = self.registry.patients[mrn]
+        return PatientRecord(
+            header=PatientHeader(mrn, p.given_name, p.family_name, p.birth_date, p.sex, p.catheterizes),
+            weights=tuple(self.registry.weights[mrn]),
+            conditions=tuple(self.registry.conditions[mrn]),
+            medications=tuple(m.casefold() for m in p.medications),
+            allergies=p.allergies,
+            reproductive_statuses=(),
+            adverse_events=tuple(
+                AdverseEventEntry(r.event, r.onset, r.severity, r.session_id, r.outcome)
+                for _, r in sorted(self.registry.events, key=lambda e: (e[1].onset, e[0]))
+                if r.mrn == mrn
+            ),
+            sessions=tuple(sorted(self.registry.sessions[mrn], key=lambda s: (s.on, s.id))),
+        )
+
+    def audit_trail(self, mrn: str) -> tuple[AuditEntry, ...]:
+        if mrn not in self.registry.patients:
+            raise UnknownPatientError()
+        return ()
+
+
+class FakeUserAccounts(UserAccounts):
+    def __init__(self, registry: FakeRegistry) -> None:
+        self.registry = registry
+
+    def add(self, username: str, role: str, password: str | None) -> None:
+        if username in self.registry.users:
+            raise AccountError("username", "that user already exists")
+        self.registry.users[username] = (role, True)
+
+    def exists(self, username: str) -> bool:
+        return username in self.registry.users
+
+    def store_token(self, username: str, key_hash: str) -> None:
+        self.registry.tokens[key_hash] = username
+
+    def username_for_token(self, key_hash: str) -> str | None:
+        username = self.registry.tokens.get(key_hash)
+        if username is None or not self.registry.users[username][1]:
+            return None
+        return username
+
+
+class FakeAdverseEvents(AdverseEvents):
+    def __init__(self, registry: FakeRegistry) -> None:
+        self.registry = registry
+
+    def reporting_context(self, mrn: str) -> ReportingContext:
+        if mrn not in self.registry.patients:
+            raise UnknownPatientError()
+        p = self.registry.patients[mrn]
+        return ReportingContext(
+            mrn,
+            p.given_name,
+            p.family_name,
+            p.birth_date,
+            tuple(
+                SuspectableSession(s.id, s.on, s.product, s.total_units, bool(s.withdrawn_reason))
+                for s in sorted(self.registry.sessions[mrn], key=lambda s: (s.on, s.id))
+            ),
+        )
+
+    def add(self, report: AdverseEventReport) -> int:
+        event_id = len(self.registry.events) + 1
+        self.registry.events.append((event_id, report))
+        return event_id
+
+    def listing(self, product: str | None, limit: int) -> tuple[AdverseEventRow, ...]:
+        sessions = {s.id: s for rows in self.registry.sessions.values() for s in rows}
+        rows = []
+        for event_id, r in self.registry.events:
+            suspected = sessions.get(r.session_id) if r.session_id is not None else None
+            if product and (suspected is None or suspected.product != product):
+                continue
+            rows.append(
+                AdverseEventRow(
+                    event_id,
+                    r.mrn,
+                    r.event,
+                    r.onset,
+                    r.severity,
+                    r.outcome,
+                    r.session_id,
+                    suspected.on if suspected else None,
+                    suspected.product if suspected else None,
+                )
+            )
+        return tuple(sorted(rows, key=lambda row: (row.onset, row.id), reverse=True)[:limit])
+
+
+# -- lots and vials (bont.services.inventory), recorded sessions (bont.services.sessions), billing
+# (imported here, with their fakes, so that this section stays one block)
+
+from bont.services.billing import BillableSession, BillingRecords  # noqa: E402
+from bont.services.inventory import Inventory, InventoryError, LotDraw, NewLot, StockLot, StockVial  # noqa: E402
+from bont.services.sessions import GivenSite, PatientRef, SessionDetail, SessionRecords, SessionSummary  # noqa: E402
+
+
+@dataclass
+class FakeStockroom:
+    """Lots as received (by id), their vials (by id), and the draws made from them with the patient."""
+
+    lots: dict[int, NewLot] = field(default_factory=dict)
+    vials: dict[int, StockVial] = field(default_factory=dict)
+    draws: list[LotDraw] = field(default_factory=list)
+
+
+class FakeInventory(Inventory):
+    def __init__(self, stockroom: FakeStockroom) -> None:
+        self.stockroom = stockroom
+
+    def _lot(self, lot_id: int) -> StockLot:
+        new = self.stockroom.lots[lot_id]
+        vials = [v for v in self.stockroom.vials.values() if v.lot_id == lot_id]
+        sealed = sum(1 for v in vials if v.state == "sealed")
+        return StockLot(lot_id, new.product, new.lot_number, new.expiry, new.vial_units, len(vials), sealed)
+
+    def add_lot(self, new: NewLot) -> tuple[int, ...]:
+        if any((n.product, n.lot_number) == (new.product, new.lot_number) for n in self.stockroom.lots.values()):
+            raise InventoryError("lot", "this lot number is already recorded for the product")
+        lot_id = len(self.stockroom.lots) + 1
+        self.stockroom.lots[lot_id] = new
+        first = len(self.stockroom.vials) + 1
+        ids = tuple(range(first, first + new.quantity))
+        for vial_id in ids:
+            self.stockroom.vials[vial_id] = StockVial(
+                vial_id,
+                lot_id,
+                new.product,
+                new.lot_number,
+                new.expiry,
+                new.vial_units,
+                Decimal(0),
+                "sealed",
+                None,
+                None,
+            )
+        return ids
+
+    def open_sealed_vial(self, vial_id: int, at: datetime, diluent_ml: Decimal | None) -> StockVial | None:
+        found = self.stockroom.vials.get(vial_id)
+        if found is not None and found.state == "sealed":
+            opened = replace(found, state="reconstituted", reconstituted_at=at, diluent_ml=diluent_ml)
+            self.stockroom.vials[vial_id] = opened
+        return found
+
+    def lots(self, product: str | None = None, limit: int | None = None) -> tuple[StockLot, ...]:
+        lots = sorted(
+            (self._lot(lot_id) for lot_id, new in self.stockroom.lots.items() if product in (None, new.product)),
+            key=lambda lot: (lot.expiry, lot.lot_id),
+        )
+        return tuple(lots[:limit] if limit is not None else lots)
+
+    def find_lot(self, product: str, *, lot_number: str | None = None, lot_id: int | None = None) -> StockLot | None:
+        for known, new in self.stockroom.lots.items():
+            if new.product == product and lot_number in (None, new.lot_number) and lot_id in (None, known):
+                return self._lot(known)
+        return None
+
+    def lot_vials(self, lot_id: int) -> tuple[StockVial, ...]:
+        return tuple(v for _, v in sorted(self.stockroom.vials.items()) if v.lot_id == lot_id)
+
+    def vial(self, vial_id: int) -> StockVial | None:
+        return self.stockroom.vials.get(vial_id)
+
+    def open_vials(self, product: str | None = None, limit: int | None = None) -> tuple[StockVial, ...]:
+        vials = [
+            v
+            for _, v in sorted(self.stockroom.vials.items())
+            if v.state == "reconstituted" and product in (None, v.product)
+        ]
+        return tuple(vials[:limit] if limit is not None else vials)
+
+    def draws_from_lot(self, lot_number: str, product: str | None = None) -> tuple[LotDraw, ...]:
+        found = [d for d in self.stockroom.draws if d.lot_number == lot_number and product in (None, d.product)]
+        return tuple(sorted(found, key=lambda d: (d.on, d.session_id)))
+
+
+@dataclass
+class FakeSessionBook:
+    """Recorded sessions by id, the patients by id, each session's guidance, and who withdrew a session."""
+
+    patients: dict[int, PatientRef] = field(default_factory=dict)
+    sessions: dict[int, SessionDetail] = field(default_factory=dict)
+    guidance: dict[int, str] = field(default_factory=dict)
+    withdrawn_by: dict[int, str | None] = field(default_factory=dict)
+
+    def add_patient(self, mrn: str, birth_date: date = date(1970, 1, 1)) -> PatientRef:
+        patient = PatientRef(len(self.patients) + 1, mrn, "Fictional", "Fake", birth_date)
+        self.patients[patient.id] = patient
+        return patient
+
+    def add_session(
+        self,
+        patient: PatientRef,
+        on: date,
+        product: str,
+        indication: str,
+        sites: tuple[tuple[str, str, Decimal], ...],  # (muscle, side or "", units)
+        units_discarded: Decimal = Decimal(0),
+        guidance: str = "",
+        clinician: str = "dr-fake",
+    ) -> int:
+        session_id = len(self.sessions) + 1
+        total = sum((units for _, _, units in sites), Decimal(0))
+        summary = SessionSummary(session_id, on, product, indication, "", total, units_discarded, "ok", "")
+        given = tuple(GivenSite(muscle, side, units, None) for muscle, side, units in sites)
+        self.sessions[session_id] = SessionDetail(summary, patient, clinician, "", "", given, (), (), ())
+        self.guidance[session_id] = guidance
+        return session_id
+
+
+class FakeSessionRecords(SessionRecords):
+    def __init__(self, book: FakeSessionBook) -> None:
+        self.book = book
+
+    def patient(self, mrn: str) -> PatientRef:
+        for patient in self.book.patients.values():
+            if patient.mrn == mrn:
+                return patient
+        raise UnknownPatientError()
+
+    def sessions(self, patient_id: int) -> tuple[SessionSummary, ...]:
+        found = [s.summary for s in self.book.sessions.values() if s.patient.id == patient_id]
+        return tuple(sorted(found, key=lambda s: (s.on, s.id)))
+
+    def session(self, session_id: int) -> SessionDetail | None:
+        return self.book.sessions.get(session_id)
+
+    def withdraw(self, session_id: int, reason: str, by: str | None) -> str | None:
+        found = self.book.sessions.get(session_id)
+        if found is None:
+            return None
+        if found.summary.withdrawn_reason:
+            return found.summary.withdrawn_reason
+        self.book.sessions[session_id] = replace(found, summary=replace(found.summary, withdrawn_reason=reason))
+        self.book.withdrawn_by[session_id] = by
+        return ""
+
+
+class FakeBillingRecords(BillingRecords):
+    def __init__(self, book: FakeSessionBook) -> None:
+        self.book = book
+
+    def sessions(self, start: date, end: date) -> tuple[BillableSession, ...]:
+        given = sorted(
+            (s for s in self.book.sessions.values() if start <= s.summary.on <= end and not s.withdrawn),
+            key=lambda s: (s.summary.on, s.id),
+        )
+        return tuple(
+            BillableSession(
+                s.id,
+                s.summary.on,
+                s.patient.mrn,
+                s.summary.product,
+                s.summary.indication,
+                self.book.guidance.get(s.id, ""),
+                tuple((site.muscle, site.side or None) for site in s.sites),
+                s.summary.total_units,
+                s.summary.units_discarded,
+            )
+            for s in given
+        )
+
+    def session_date(self, session_id: int) -> date | None:
+        found = self.book.sessions.get(session_id)
+        return None if found is None else found.summary.on

@@ -16,6 +16,7 @@ from bont.services.clock import Clock, SystemClock
 from bont.settings import BontSettings
 
 if TYPE_CHECKING:
+    from bont.services.outcome_ports import OutcomeRecords
     from bont.services.ports import ClinicalRecords, PatientCharts
 
 DJANGO_SETTINGS = "bont.clinic.django_settings"
@@ -71,3 +72,120 @@ def patient_charts() -> PatientCharts:
     from bont.clinic.repositories import DjangoPatientCharts
 
     return DjangoPatientCharts()
+
+
+def outcome_records() -> OutcomeRecords:
+    """The outcome port (measurements, diaries, diary links, continuation settings, registry counts)."""
+    setup_database()
+    from bont.clinic.outcome_records import DjangoOutcomeRecords
+
+    return DjangoOutcomeRecords()
+
+
+# Patients, users and API tokens, adverse events, the database and the demo clinic.
+if TYPE_CHECKING:
+    from datetime import date as _date
+
+    from bont.clinic.database import DatabaseState
+    from bont.services.adverse_events import AdverseEvents
+    from bont.services.patients import PatientRegistry
+    from bont.services.users import UserAccounts
+
+
+def patient_registry() -> PatientRegistry:
+    setup_database()
+    from bont.clinic.patient_records import DjangoPatientRegistry
+
+    return DjangoPatientRegistry()
+
+
+def user_accounts() -> UserAccounts:
+    setup_database()
+    from bont.clinic.accounts import DjangoUserAccounts
+
+    return DjangoUserAccounts()
+
+
+def adverse_events() -> AdverseEvents:
+    setup_database()
+    from bont.clinic.adverse_events import DjangoAdverseEvents
+
+    return DjangoAdverseEvents()
+
+
+def database_info() -> tuple[BontSettings, DatabaseState]:
+    """The settings and the state of the configured database (engine, pending migrations), without migrating."""
+    settings = setup_database(migrate=False)
+    from bont.clinic.database import database_state
+
+    return settings, database_state()
+
+
+def load_demo_clinic(today: _date) -> dict[str, int]:
+    """Load the fictional demo clinic into an empty database; returns what was loaded (patients, sessions,
+    refused, outcomes)."""
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic.demo import load_demo
+
+    return load_demo(knowledge, today)
+
+
+def demo_sign_in() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The demo clinic's password and its users with their roles."""
+    from bont.clinic.demo import DEMO_PASSWORD, USERS
+
+    return DEMO_PASSWORD, tuple(USERS)
+
+
+# Lots and vials, billing and recorded sessions.
+if TYPE_CHECKING:
+    from bont.services.billing import BillingRecords
+    from bont.services.inventory import Inventory
+    from bont.services.sessions import SessionRecords
+
+
+def inventory() -> Inventory:
+    """The lots and vials (receiving, reconstitution, recall, the vials a session can draw from)."""
+    setup_database()
+    from bont.clinic.inventory_records import DjangoInventory
+
+    return DjangoInventory()
+
+
+def billing_records() -> BillingRecords:
+    setup_database()
+    from bont.clinic.billing_records import DjangoBillingRecords
+
+    return DjangoBillingRecords()
+
+
+def session_records() -> SessionRecords:
+    """The recorded sessions (a session's page, a patient's sessions, withdrawing one entered in error)."""
+    setup_database()
+    from bont.clinic.session_records import DjangoSessionRecords
+
+    return DjangoSessionRecords()
+
+
+# The database itself: backup and the first start of the web app.
+def sqlite_database_file() -> Path:
+    """The SQLite file in use (call only when DATABASE_URL is unset or names SQLite)."""
+    setup_database()
+    from bont.clinic.database import sqlite_file
+
+    return Path(sqlite_file())
+
+
+def clinic_is_empty() -> bool:
+    setup_database()
+    from bont.clinic.database import holds_no_patient
+
+    return holds_no_patient()
+
+
+def user_exists(username: str) -> bool:
+    setup_database()
+    from bont.clinic.database import has_user
+
+    return has_user(username)

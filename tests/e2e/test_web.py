@@ -13,12 +13,17 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bont.domain.knowledge import KnowledgeBase
+from bont.services.planning import plan_session
+from tests.unit import test_one_decision as one_decision
 
 BONT = str(Path(sys.executable).with_name("bont"))
 SCREENSHOTS = Path(__file__).parent.parent.parent / "artifacts" / "screenshots"
@@ -228,6 +233,35 @@ def test_the_json_api_with_tokens_and_the_same_permissions(server: str, database
     assert _api(server, "/patients/DEMO-0001", researcher)[0] == 403
     assert _api(server, "/patients/DEMO-0001", clinician)[0] == 200
     assert _api(server, "/indications", "not-a-token")[0] == 401
+
+
+def test_the_api_gives_the_verdict_and_findings_of_the_one_check(
+    server: str, database_env: dict[str, str], knowledge: KnowledgeBase, tmp_path: Path
+) -> None:
+    """/api/plan and /api/check join the table of tests/unit/test_one_decision.py: the same plans, the same
+    verdicts and findings as bont plan, bont check, the builder's service and the recorder."""
+    clinician = _token(database_env, "demo-clinician")
+    for case in one_decision.CASES:
+        request = case.request
+        age = case.patient.age_on(one_decision.DAY)
+        body: dict[str, object] = {
+            "indication": request.indication,
+            "product": request.product,
+            "date": one_decision.DAY.isoformat(),
+            "variant": request.variant,
+            "age_years": str(age),
+            "weight_kg": str(case.patient.weight_kg),
+            "side": request.side.value if request.side else None,
+            "muscles": [{"muscle": m.muscle, "units": str(m.units), "sites": m.sites} for m in request.muscles],
+        }
+        status, planned = _api(server, "/plan", clinician, body)
+        assert status == 200, planned
+        alone = plan_session(knowledge, replace(request, age_years=age, weight_kg=case.patient.weight_kg))
+        assert one_decision.from_document(planned) == one_decision.from_report(alone.report), case.name  # type: ignore[arg-type]
+        document = json.loads(one_decision.check_document(knowledge, case))
+        status, checked = _api(server, "/check", clinician, document)
+        assert status == 200, checked
+        assert one_decision.from_document(checked) == one_decision.via_planner(knowledge, case, tmp_path), case.name  # type: ignore[arg-type]
 
 
 def test_openapi_documentation_is_served(server: str, page: Page) -> None:

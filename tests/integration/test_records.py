@@ -485,3 +485,24 @@ def test_a_reconstitution_time_is_typed_in_the_clinics_time_zone(database_url: s
     )
     recorded = clinic.run("session", "record", str(session))
     assert recorded.returncode == 0, recorded.stderr
+
+
+def test_a_session_entered_in_error_is_withdrawn_once_with_its_reason(database_url: str, tmp_path: Path) -> None:
+    clinic = set_up(database_url, tmp_path)
+    recorded = clinic.run("session", "record", str(clinic.session_file("one")), "--json")
+    assert recorded.returncode == 0, recorded.stderr
+    session_id = str(json.loads(recorded.stdout)["session_id"])
+    no_reason = clinic.run("session", "withdraw", session_id, "--reason", " ")
+    assert (no_reason.returncode, "--reason:" in no_reason.stderr) == (2, True)
+    assert clinic.ok("session", "withdraw", session_id, "--reason", "entered for the wrong patient") == {
+        "session_id": int(session_id),
+        "withdrawn": True,
+    }
+    again = clinic.run("session", "withdraw", session_id, "--reason", "twice")
+    assert again.returncode == 2
+    assert "already withdrawn" in again.stderr
+    unknown = clinic.run("session", "withdraw", "987654", "--reason", "no such session")
+    assert unknown.returncode == 2
+    assert "987654" not in unknown.stderr
+    assert sessions(clinic)[0]["withdrawn"] is True
+    assert clinic.ok("billing", "session", session_id)["lines"] == []

@@ -164,7 +164,8 @@ def via_plan_command(knowledge: KnowledgeBase, case: Case, folder: Path) -> Answ
     return from_document(cli(args))
 
 
-def via_check_command(knowledge: KnowledgeBase, case: Case, folder: Path) -> Answer:
+def check_document(knowledge: KnowledgeBase, case: Case) -> str:
+    """The check document of the planned sites, as a program sends it to bont check or /api/check."""
     plan = planned(knowledge, case).plan
     document = {
         "date": DAY.isoformat(),
@@ -180,8 +181,12 @@ def via_check_command(knowledge: KnowledgeBase, case: Case, folder: Path) -> Ans
             ],
         },
     }
+    return json.dumps(document)
+
+
+def via_check_command(knowledge: KnowledgeBase, case: Case, folder: Path) -> Answer:
     file = folder / "check.json"
-    file.write_text(json.dumps(document), encoding="utf-8")
+    file.write_text(check_document(knowledge, case), encoding="utf-8")
     return from_document(cli(["check", str(file), "--json"]))
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bont.bootstrap import build_knowledge, clock, setup_database
+from bont.bootstrap import build_knowledge, clock, outcome_records
 from bont.cli.common import JsonOption, decimal_option, emit_json, fail, required_date, stdout
 
 outcome_app = typer.Typer(help="Outcomes: scales, diaries, responder verdicts, continuation.", no_args_is_help=True)
@@ -28,9 +28,9 @@ def outcome_add(
 ) -> None:
     """Record one outcome measurement; its scale validates it (a Modified Ashworth grade of 5 is refused)."""
     knowledge = build_knowledge()
-    setup_database()
-    from bont.clinic.outcomes import record_outcome
+    records = outcome_records()
     from bont.domain.errors import FieldError, UnknownIdError
+    from bont.services.outcomes import record_outcome
 
     raw: Any = value
     if value.lstrip().startswith(("{", "[")):
@@ -39,7 +39,17 @@ def outcome_add(
         except json.JSONDecodeError:
             fail("--value: is not valid JSON")
     try:
-        row = record_outcome(knowledge, mrn, indication, instrument, required_date("--date", on), raw, clinician)
+        row = record_outcome(
+            records,
+            knowledge,
+            mrn,
+            indication,
+            instrument,
+            required_date("--date", on),
+            raw,
+            clinician,
+            clock().today(),
+        )
     except UnknownIdError as error:
         fail(f"--{error.kind}: {error}")
     except FieldError as error:
@@ -66,13 +76,13 @@ def _verdict(verdict: Any) -> dict[str, Any] | None:
 def outcome_show(mrn: str, as_json: JsonOption = False) -> None:
     """Every indication's outcomes over cycles, the responder verdicts and the continuation advice."""
     knowledge = build_knowledge()
-    setup_database()
-    from bont.clinic.outcomes import patient_outcomes
-    from bont.clinic.registry import RecordsError, patient_by_mrn
+    records = outcome_records()
+    from bont.services.outcomes import patient_outcomes
+    from bont.services.ports import UnknownPatientError
 
     try:
-        patient = patient_by_mrn(mrn)
-    except RecordsError as error:
+        found = patient_outcomes(records, knowledge, mrn, clock().today())
+    except UnknownPatientError as error:
         fail(f"MRN: {error.problem}")
     document: list[dict[str, Any]] = [
         {
@@ -96,7 +106,7 @@ def outcome_show(mrn: str, as_json: JsonOption = False) -> None:
                 for series in outcomes.series
             ],
         }
-        for outcomes in patient_outcomes(knowledge, patient, clock().today())
+        for outcomes in found
     ]
     if as_json:
         emit_json(document)
@@ -117,19 +127,19 @@ def outcome_report(
 ) -> None:
     """Write the continuation report (PDF) for a patient and indication."""
     knowledge = build_knowledge()
-    setup_database()
-    from bont.clinic.outcomes import continuation_document
-    from bont.clinic.registry import RecordsError, patient_by_mrn
+    records = outcome_records()
+    from bont.domain.errors import UnknownIdError
     from bont.interop.continuation_pdf import render_continuation_pdf
+    from bont.services.outcomes import continuation_document
+    from bont.services.ports import UnknownPatientError
 
     try:
-        patient = patient_by_mrn(mrn)
-    except RecordsError as error:
+        document = continuation_document(records, knowledge, mrn, indication, clock().today())
+    except UnknownPatientError as error:
         fail(f"MRN: {error.problem}")
-    if indication not in knowledge.indications:
+    except UnknownIdError:
         fail("--indication: unknown indication")
     try:
-        document = continuation_document(knowledge, patient, indication, clock().today())
         output.write_bytes(render_continuation_pdf(document))
     except OSError as error:
         fail(f"--output: cannot write it: {error.strerror}")
@@ -147,18 +157,13 @@ def outcome_rule(
 ) -> None:
     """Configure one of bont's cited continuation rules for this clinic (payers and guidelines differ)."""
     knowledge = build_knowledge()
-    setup_database()
-    from bont.clinic.models import ContinuationSetting
+    records = outcome_records()
+    from bont.domain.errors import FieldError
+    from bont.services.outcomes import configure_continuation_rule
 
-    if rule not in {r.id for r in knowledge.continuation_rules}:
-        fail(f"RULE: unknown; one of {', '.join(r.id for r in knowledge.continuation_rules)}")
-    if not reason.strip():
-        fail("--reason: say why the clinic's rule differs")
     value = decimal_option("--threshold", threshold)
-    if value is not None and not 0 < value <= 100:
-        fail("--threshold: must be more than 0 and at most 100")
-    ContinuationSetting.objects.update_or_create(
-        rule=rule,
-        defaults={"enabled": not disable, "threshold": value, "cycles": cycles, "months": months, "reason": reason},
-    )
+    try:
+        configure_continuation_rule(records, knowledge, rule, reason, value, cycles, months, enabled=not disable)
+    except FieldError as error:
+        fail(f"{'RULE' if error.field == 'rule' else '--' + error.field}: {error.problem}")
     stdout.print(f"continuation rule {rule} configured for this clinic")

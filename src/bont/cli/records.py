@@ -38,19 +38,16 @@ def _product(name: str) -> Any:
 @db_app.command("info")
 def db_info(as_json: JsonOption = False) -> None:
     """Where the records are kept (DATABASE_URL, or the default SQLite file) and the schema state."""
-    settings = setup_database(migrate=False)
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
+    from bont.bootstrap import database_info
 
-    executor = MigrationExecutor(connection)
-    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    vendor = connection.vendor
+    settings, state = database_info()
+    vendor, pending = state.engine, state.pending_migrations
     where = str(settings.sqlite_path) if settings.database_url is None else _redacted(settings.database_url)
-    info = {"engine": vendor, "location": where, "pending_migrations": len(pending)}
+    info = {"engine": vendor, "location": where, "pending_migrations": pending}
     if as_json:
         emit_json(info)
     else:
-        stdout.print(f"engine: {vendor}\nlocation: {where}\npending migrations: {len(pending)}", highlight=False)
+        stdout.print(f"engine: {vendor}\nlocation: {where}\npending migrations: {pending}", highlight=False)
 
 
 def _redacted(url: str) -> str:
@@ -78,12 +75,12 @@ def user_add(
     password: Annotated[str | None, typer.Option(help="Password for signing in to the web app.")] = None,
 ) -> None:
     """Add a user with a role."""
-    setup_database()
-    from bont.clinic.registry import RecordsError, add_user
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, add_user
 
     try:
-        add_user(username, role, password)
-    except RecordsError as error:
+        add_user(user_accounts(), username, role, password)
+    except AccountError as error:
         fail(f"--{error.field}: {error.problem}")
     stdout.print(f"added user with role {role}")
 
@@ -103,11 +100,13 @@ def patient_add(
     as_json: JsonOption = False,
 ) -> None:
     """Register a patient."""
-    setup_database()
-    from bont.clinic.registry import NewPatient, RecordsError, add_patient
+    from bont.bootstrap import patient_registry
+    from bont.services.patients import NewPatient, PatientRecordError, register_patient
 
     try:
-        new_id = add_patient(
+        new_id = register_patient(
+            patient_registry(),
+            clock(),
             NewPatient(
                 mrn=mrn,
                 given_name=given_name,
@@ -119,9 +118,9 @@ def patient_add(
                 medications=tuple(medication or ()),
                 allergies=tuple(allergy or ()),
                 catheterizes=catheterizes,
-            )
+            ),
         )
-    except RecordsError as error:
+    except PatientRecordError as error:
         fail(f"--{error.field.replace('_', '-')}: {error.problem}")
     if as_json:
         emit_json({"patient_id": new_id})
@@ -132,48 +131,49 @@ def patient_add(
 @patient_app.command("show")
 def patient_show(mrn: str, as_json: JsonOption = False) -> None:
     """A patient's record: conditions, medicines, allergies and every session."""
-    setup_database()
-    from bont.clinic import models
-    from bont.clinic.registry import RecordsError, patient_id
+    from bont.bootstrap import patient_registry
+    from bont.services.patients import patient_record
+    from bont.services.ports import UnknownPatientError
 
     try:
-        row = models.Patient.objects.get(pk=patient_id(mrn))
-    except RecordsError as error:
+        record = patient_record(patient_registry(), mrn)
+    except UnknownPatientError as error:
         fail(f"MRN: {error.problem}")
+    header = record.header
     document: dict[str, Any] = {
-        "mrn": row.mrn,
-        "name": f"{row.family_name}, {row.given_name}",
-        "birth_date": row.birth_date.isoformat(),
-        "sex": row.sex,
-        "weights": [{"date": w.measured_on.isoformat(), "kg": float(w.weight_kg)} for w in row.weights.all()],
-        "conditions": [c.term for c in row.conditions.all()],
-        "medications": [m.generic_name for m in row.medications.all()],
-        "allergies": [a.substance for a in row.allergies.all()],
+        "mrn": header.mrn,
+        "name": header.name,
+        "birth_date": header.birth_date.isoformat(),
+        "sex": header.sex,
+        "weights": [{"date": w.on.isoformat(), "kg": float(w.kg)} for w in record.weights],
+        "conditions": list(record.conditions),
+        "medications": list(record.medications),
+        "allergies": list(record.allergies),
         "reproductive_status": [
-            {"status": r.status, "from": r.from_date.isoformat(), "to": r.to_date.isoformat() if r.to_date else None}
-            for r in row.reproductive_statuses.all()
+            {"status": r.status, "from": r.start.isoformat(), "to": r.end.isoformat() if r.end else None}
+            for r in record.reproductive_statuses
         ],
         "adverse_events": [
             {
                 "event": e.event,
                 "onset": e.onset.isoformat(),
                 "severity": e.severity,
-                "session": e.suspected_session_id,
+                "session": e.session_id,
                 "outcome": e.outcome,
             }
-            for e in row.adverse_events.order_by("onset")
+            for e in record.adverse_events
         ],
         "sessions": [
             {
-                "id": s.pk,
-                "date": s.date.isoformat(),
+                "id": s.id,
+                "date": s.on.isoformat(),
                 "product": s.product,
                 "indication": s.indication,
                 "units": float(s.total_units),
                 "verdict": s.verdict,
                 "withdrawn": bool(s.withdrawn_reason),
             }
-            for s in row.sessions.order_by("date")
+            for s in record.sessions
         ],
     }
     if as_json:
@@ -209,20 +209,21 @@ def lot_add(
     size = decimal_option("--vial-units", vial_units) or min(chosen.vial_sizes)
     if size not in chosen.vial_sizes:
         fail(f"--vial-units: {chosen.brand} comes in {', '.join(str(v) for v in chosen.vial_sizes)} U vials")
-    setup_database()
-    from bont.clinic.registry import RecordsError, add_lot
+    from bont.bootstrap import inventory
+    from bont.services.inventory import InventoryError, NewLot, receive_lot
 
+    new = NewLot(
+        chosen.id,
+        lot,
+        required_date("--expiry", expiry),
+        size,
+        quantity,
+        required_date("--received", received) if received else clock().today(),
+        ndc,
+    )
     try:
-        vials = add_lot(
-            chosen.id,
-            lot,
-            required_date("--expiry", expiry),
-            size,
-            quantity,
-            required_date("--received", received) if received else clock().today(),
-            ndc,
-        )
-    except RecordsError as error:
+        vials = receive_lot(inventory(), new)
+    except InventoryError as error:
         fail(f"--{error.field}: {error.problem}")
     if as_json:
         emit_json({"product": chosen.id, "lot": lot, "vials": vials})
@@ -239,16 +240,17 @@ def lot_reconstitute(
     ] = None,
 ) -> None:
     """Record that a vial was reconstituted, and when (its beyond-use time starts then)."""
-    setup_database()
-    from bont.clinic.registry import RecordsError, reconstitute_vial
+    from bont.bootstrap import inventory
+    from bont.services.inventory import InventoryError, reconstitute_vial
 
+    stock = inventory()
     try:
         moment = read_moment(at, "--at", clock()) if at else clock().now()
     except FieldError as error:
         fail(f"{error.field}: {error.problem}")
     try:
-        reconstitute_vial(vial, decimal_option("--diluent-ml", diluent_ml), moment)
-    except RecordsError as error:
+        reconstitute_vial(stock, vial, decimal_option("--diluent-ml", diluent_ml), moment)
+    except InventoryError as error:
         fail(f"VIAL: {error.problem}")
     stdout.print(f"vial {vial} reconstituted")
 
@@ -261,10 +263,20 @@ def lot_recall(
 ) -> None:
     """Every patient who received a vial of this lot."""
     chosen = _product(product)
-    setup_database()
-    from bont.clinic.registry import recall
+    from bont.bootstrap import inventory
+    from bont.services.inventory import recall
 
-    rows = recall(chosen.id, lot)
+    rows: list[dict[str, Any]] = [
+        {
+            "mrn": patient.mrn,
+            "name": patient.name,
+            "birth_date": patient.birth_date.isoformat(),
+            "sessions": [
+                {"session": s.session_id, "date": s.on.isoformat(), "units": float(s.units)} for s in patient.sessions
+            ],
+        }
+        for patient in recall(inventory(), lot, chosen.id)
+    ]
     if as_json:
         emit_json({"product": chosen.id, "lot": lot, "patients": rows})
         return
@@ -300,13 +312,15 @@ def session_record(
     except InputError as error:
         fail(f"{error.field}: {error.problem}")
     records = clinical_records()
-    from bont.clinic.registry import RecordsError, patient_id
+    from bont.bootstrap import session_records
     from bont.domain.errors import PlanningError
+    from bont.services.ports import UnknownPatientError
     from bont.services.records import RecordingError, record_session
 
     try:
-        session_id = record_session(records, knowledge, parsed.to_command(patient_id(parsed.patient_mrn), clock()))
-    except RecordsError as error:
+        patient = session_records().patient(parsed.patient_mrn)
+        session_id = record_session(records, knowledge, parsed.to_command(patient.id, clock()))
+    except UnknownPatientError as error:
         fail(f"patient_mrn: {error.problem}")
     except PlanningError as error:
         fail(f"{error.field}: {error.problem}")
@@ -316,6 +330,28 @@ def session_record(
         emit_json({"session_id": session_id})
     else:
         stdout.print(f"session {session_id} recorded")
+
+
+@session_app.command("withdraw")
+def session_withdraw(
+    session: Annotated[int, typer.Argument(help="Session id.")],
+    reason: Annotated[str, typer.Option(help="Why the session was entered in error.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw a session entered in error: its row is kept with the reason (and in the audit history), and it
+    no longer counts for the safety check or billing. Exit 2 when there is no such session, it is already
+    withdrawn, or no reason is given."""
+    from bont.bootstrap import session_records
+    from bont.services.sessions import SessionError, withdraw_session
+
+    try:
+        withdraw_session(session_records(), session, reason)
+    except SessionError as error:
+        fail(f"--reason: {error.problem}" if error.field == "reason" else f"SESSION: {error.problem}")
+    if as_json:
+        emit_json({"session_id": session, "withdrawn": True})
+    else:
+        stdout.print(f"session {session} withdrawn")
 
 
 billing_app = typer.Typer(help="Billing: HCPCS units, JW/JZ and CPT codes.", no_args_is_help=True)
@@ -334,10 +370,10 @@ def billing_export(
     if last < first:
         fail("--to: is before --from")
     knowledge = build_knowledge()
-    setup_database()
-    from bont.clinic.registry import billing_csv, billing_lines
+    from bont.bootstrap import billing_records
+    from bont.services.billing import billing_csv, billing_lines
 
-    text = billing_csv(billing_lines(knowledge, first, last))
+    text = billing_csv(billing_lines(billing_records(), knowledge, first, last))
     if output is None:
         sys.stdout.write(text)
     else:
@@ -359,12 +395,16 @@ def event_add(
     notes: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Record an adverse event and the session suspected of causing it."""
-    setup_database()
-    from bont.clinic.registry import RecordsError, add_adverse_event
+    from bont.bootstrap import adverse_events
+    from bont.services.adverse_events import AdverseEventReport, report_adverse_event
 
     try:
-        event_id = add_adverse_event(mrn, event, required_date("--onset", onset), severity, session, outcome, notes)
-    except RecordsError as error:
+        event_id = report_adverse_event(
+            adverse_events(),
+            clock(),
+            AdverseEventReport(mrn, event, required_date("--onset", onset), severity, session, outcome, notes),
+        )
+    except FieldError as error:
         fail(f"--{error.field}: {error.problem}")
     stdout.print(f"adverse event {event_id} recorded")
 
@@ -379,9 +419,9 @@ def backup(path: Annotated[Path, typer.Argument(help="File to write the backup t
         )
     import sqlite3
 
-    from django.db import connection
+    from bont.bootstrap import sqlite_database_file
 
-    source_path = connection.settings_dict["NAME"]
+    source_path = sqlite_database_file()
     if path.exists():
         fail("PATH: the file exists; choose a new name so no backup is overwritten")
     with sqlite3.connect(source_path) as source, sqlite3.connect(path) as target:
@@ -426,20 +466,19 @@ def restore(
 
 def demo() -> None:
     """Load the fictional demo clinic (users, lots, patients, two years of sessions) into an empty database."""
-    knowledge = build_knowledge()
-    setup_database()
-    from bont.clinic.demo import DEMO_PASSWORD, USERS, load_demo
+    from bont.bootstrap import demo_sign_in, load_demo_clinic
     from bont.services.records import RecordingError
 
     try:
-        counts = load_demo(knowledge, clock().today())
+        counts = load_demo_clinic(clock().today())
     except RecordingError as error:
         fail(f"{error.field}: {error.problem}")
     stdout.print(
         f"demo clinic loaded: {counts['patients']} fictional patients, {counts['sessions']} sessions "
         f"({counts['refused']} planned sessions were refused by the safety check and not recorded)"
     )
-    stdout.print("demo users (password " + DEMO_PASSWORD + "): " + ", ".join(f"{u} ({r})" for u, r in USERS))
+    password, users = demo_sign_in()
+    stdout.print("demo users (password " + password + "): " + ", ".join(f"{u} ({r})" for u, r in users))
 
 
 @patient_app.command("list")
@@ -448,10 +487,13 @@ def patient_list(
     as_json: JsonOption = False,
 ) -> None:
     """List patients (at most 500), optionally searching by name or MRN."""
-    setup_database()
-    from bont.clinic.registry import list_patients
+    from bont.bootstrap import patient_registry
+    from bont.services.patients import find_patients
 
-    rows = list_patients(search)
+    rows: list[dict[str, Any]] = [
+        {"mrn": row.mrn, "name": row.name, "birth_date": row.birth_date.isoformat(), "sessions": row.session_count}
+        for row in find_patients(patient_registry(), search)
+    ]
     if as_json:
         emit_json(rows)
         return
@@ -479,11 +521,12 @@ def patient_update(
 ) -> None:
     """Add to a patient's record: a weight, conditions, medicines, allergies, pregnancy or breastfeeding.
     Nothing is overwritten; every change is dated and audited."""
-    setup_database()
-    from bont.clinic.registry import PatientUpdate, RecordsError, update_patient
+    from bont.bootstrap import patient_registry
+    from bont.services.patients import PatientUpdate, update_patient
 
     try:
         update_patient(
+            patient_registry(),
             mrn,
             PatientUpdate(
                 on=required_date("--date", on) if on else clock().today(),
@@ -498,7 +541,7 @@ def patient_update(
                 catheterizes=catheterizes,
             ),
         )
-    except RecordsError as error:
+    except FieldError as error:
         fail(f"{'MRN' if error.field == 'mrn' else '--' + error.field}: {error.problem}")
     stdout.print("patient record updated")
 
@@ -507,12 +550,12 @@ def patient_update(
 def billing_session(session: Annotated[int, typer.Argument(help="Session id.")], as_json: JsonOption = False) -> None:
     """The billing summary of one session: HCPCS units administered and discarded (JW/JZ) and CPT codes."""
     knowledge = build_knowledge()
-    setup_database()
-    from bont.clinic.registry import RecordsError, session_billing
+    from bont.bootstrap import billing_records
+    from bont.services.billing import BillingError, session_billing
 
     try:
-        lines = session_billing(knowledge, session)
-    except RecordsError as error:
+        lines = session_billing(billing_records(), knowledge, session)
+    except BillingError as error:
         fail(f"SESSION: {error.problem}")
     rows: list[dict[str, Any]] = [
         {
@@ -548,27 +591,25 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the clinic web app: applies migrations, honours DATABASE_URL, prints the demo sign-in."""
-    knowledge = build_knowledge()
+    build_knowledge()  # a knowledge base that does not load stops the server before it starts
     settings = setup_database()
     import waitress
-    from django.contrib.auth import get_user_model
     from django.core.wsgi import get_wsgi_application
 
-    from bont.clinic import models
-    from bont.clinic.demo import DEMO_PASSWORD, USERS, load_demo
+    from bont.bootstrap import clinic_is_empty, demo_sign_in, load_demo_clinic, user_exists
 
-    empty = not models.Patient.objects.exists()
-    if empty and (demo if demo is not None else settings.database_url is None):
-        counts = load_demo(knowledge, clock().today())
+    if clinic_is_empty() and (demo if demo is not None else settings.database_url is None):
+        counts = load_demo_clinic(clock().today())
         stdout.print(
             f"loaded the fictional demo clinic: {counts['patients']} patients, {counts['sessions']} sessions, "
             f"{counts['outcomes']} outcome entries and diary days"
         )
     application = get_wsgi_application()
     stdout.print(f"bont is serving on http://{host}:{port}/  (decision support, not a prescriber)", highlight=False)
-    if get_user_model().objects.filter(username=USERS[0][0]).exists():
+    password, users = demo_sign_in()
+    if user_exists(users[0][0]):
         stdout.print(
-            "demo sign-in: " + ", ".join(name for name, _ in USERS) + f"  password: {DEMO_PASSWORD}", highlight=False
+            "demo sign-in: " + ", ".join(name for name, _ in users) + f"  password: {password}", highlight=False
         )
     waitress.serve(application, host=host, port=port, threads=8, _quiet=True)
 
@@ -576,11 +617,11 @@ def serve(
 @user_app.command("token")
 def user_token(username: str) -> None:
     """Create a bearer token for the JSON API; it is shown once and only its hash is kept."""
-    setup_database()
-    from bont.clinic.registry import RecordsError, create_api_token
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, issue_api_token
 
     try:
-        token = create_api_token(username)
-    except RecordsError:
+        token = issue_api_token(user_accounts(), username)
+    except AccountError:
         fail("USERNAME: no such user")
     stdout.print(f"token (shown once): {token}", highlight=False)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bont.clinic import models
-from bont.clinic.outcomes import record_outcome, save_diary_day
+from bont.clinic.outcome_records import DjangoOutcomeRecords
 from bont.clinic.registry import NewPatient, add_lot, add_patient, add_user
 from bont.clinic.repositories import DjangoClinicalRecords
 from bont.domain.findings import Severity
@@ -23,6 +23,7 @@ from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import Direction, GoalRating, Instrument, InstrumentKind, TardieuAngles
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, make_plan
 from bont.domain.safety import SessionSite
+from bont.services.outcomes import record_outcome, save_diary_day
 from bont.services.records import RecordingError, RecordSession, preview_session, record_session
 
 DEMO_PASSWORD = "demo-password"  # fictional clinic, local demo only
@@ -532,7 +533,17 @@ def _outcomes(knowledge: KnowledgeBase, mrn: str, course: DemoCourse, number: in
         raw = _demo_raw(primary, cycle, responds)
         if raw is None:
             continue
-        record_outcome(knowledge, mrn, course.indication, primary.id, day, raw, "demo-clinician")
+        record_outcome(
+            DjangoOutcomeRecords(),
+            knowledge,
+            mrn,
+            course.indication,
+            primary.id,
+            day,
+            raw,
+            "demo-clinician",
+            timezone.localdate(),
+        )
         recorded += 1
     return recorded
 
@@ -579,7 +590,9 @@ def _headache_diary(patient: models.Patient, sessions: list[date], responds: boo
             "nausea_or_vomiting": headache and ordinal % 2 == 1,
             "acute_medication": ("migraine-specific" if ordinal % 3 else "other") if headache else "none",
         }
-        save_diary_day(patient, models.DiaryDay.Kind.HEADACHE, day, values)
+        save_diary_day(
+            DjangoOutcomeRecords(), patient.pk, models.DiaryDay.Kind.HEADACHE, day, values, timezone.localdate()
+        )
     return len(days)
 
 
@@ -593,10 +606,12 @@ def _bladder_diary(patient: models.Patient, sessions: list[date], responds: bool
             day = end - timedelta(days=offset)
             leaks = (1 if responds else 3) if treated else 4
             save_diary_day(
-                patient,
+                DjangoOutcomeRecords(),
+                patient.pk,
                 models.DiaryDay.Kind.BLADDER,
                 day,
                 {"voids": 9 if treated and responds else 13, "incontinence_episodes": leaks + offset % 2},
+                timezone.localdate(),
             )
             count += 1
     return count

@@ -7,37 +7,47 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
 from pydantic import Field
 
-from bont.bootstrap import build_knowledge, clinical_records, clock
-from bont.clinic import models
-from bont.clinic.registry import hash_token
-from bont.clinic.repositories import patient_snapshot
+from bont.bootstrap import (
+    build_knowledge,
+    clinical_records,
+    clock,
+    inventory,
+    patient_charts,
+    patient_registry,
+    session_records,
+    user_accounts,
+)
 from bont.domain.errors import FieldError, UnknownIdError
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice
 from bont.domain.populations import Population
-from bont.domain.safety import check
 from bont.interop.check_document import CheckIn
 from bont.interop.session_document import SessionIn
 from bont.services import documents
-from bont.services.chart import gauges
-from bont.services.next_session import next_sessions
-from bont.services.planning import plan_session
+from bont.services.patients import find_patients, patient_chart
+from bont.services.planning import check_session, plan_session
+from bont.services.ports import UnknownPatientError
 from bont.services.records import RecordingError, record_session
+from bont.services.sessions import SessionError, SessionSummary, patient_sessions, session_detail
+from bont.services.users import authenticate_token
 from bont.web.access import IDENTIFIED, PATIENT_LIST, RECORDING, roles_of
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        row = models.ApiToken.objects.select_related("user").filter(key_hash=hash_token(token)).first()
-        if row is None or not row.user.is_active:
+        username = authenticate_token(user_accounts(), token)
+        if username is None:
             return None
-        request.user = row.user
-        return row.user
+        # Django's auth framework carries the user (and its groups, the roles) on the request.
+        user = get_user_model()._default_manager.get_by_natural_key(username)
+        request.user = user
+        return user
 
 
 api = NinjaAPI(
@@ -141,7 +151,7 @@ def plan(request: HttpRequest, body: PlanIn) -> dict[str, Any]:
 def check_plan(request: HttpRequest, body: CheckIn) -> dict[str, Any]:
     _require(request, IDENTIFIED)
     try:
-        report = check(build_knowledge(), body.to_domain(clock()))
+        report = check_session(build_knowledge(), body.to_domain(clock()))
     except (FieldError, UnknownIdError) as error:
         raise _field_error(error) from error
     return documents.safety_document(report)
@@ -150,39 +160,36 @@ def check_plan(request: HttpRequest, body: CheckIn) -> dict[str, Any]:
 @api.get("/patients")
 def patients(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
     _require(request, PATIENT_LIST)
-    from bont.clinic.registry import list_patients
-
-    return list_patients(q)
+    return [
+        {"mrn": row.mrn, "name": row.name, "birth_date": row.birth_date.isoformat(), "sessions": row.session_count}
+        for row in find_patients(patient_registry(), q)
+    ]
 
 
 @api.get("/patients/{mrn}")
 def patient(request: HttpRequest, mrn: str) -> dict[str, Any]:
     _require(request, IDENTIFIED)
-    knowledge = build_knowledge()
-    row = models.Patient.objects.filter(mrn=mrn).first()
-    if row is None:
-        raise HttpError(404, "no patient has this MRN")
-    today = clock().today()
-    snapshot, history = patient_snapshot(row, today)
+    try:
+        chart = patient_chart(patient_registry(), patient_charts(), build_knowledge(), mrn, clock().today())
+    except UnknownPatientError:
+        raise HttpError(404, "no patient has this MRN") from None
     return {
-        "mrn": row.mrn,
-        "birth_date": row.birth_date.isoformat(),
+        "mrn": chart.patient.mrn,
+        "birth_date": chart.patient.birth_date.isoformat(),
         "sessions": [
             {"date": h.on.isoformat(), "product": h.product, "indication": h.indication, "units": float(h.units)}
-            for h in history
+            for h in chart.history
         ],
         "cumulative_windows": [
             {
-                "product": g.product,
-                "window": g.window,
-                "used": float(g.used),
-                "maximum": None if g.maximum is None else float(g.maximum),
+                "product": g.gauge.product,
+                "window": g.gauge.window,
+                "used": float(g.gauge.used),
+                "maximum": None if g.gauge.maximum is None else float(g.gauge.maximum),
             }
-            for g in gauges(knowledge, snapshot, history, today)
+            for g in chart.gauges
         ],
-        "next_sessions": [
-            documents.next_session_document(n) for n in next_sessions(knowledge, snapshot, history, today)
-        ],
+        "next_sessions": [documents.next_session_document(n.next) for n in chart.next_sessions],
     }
 
 
@@ -195,49 +202,51 @@ def lots(request: HttpRequest) -> list[dict[str, Any]]:
             "lot": lot.lot_number,
             "expiry": lot.expiry.isoformat(),
             "vial_units": float(lot.vial_units),
-            "vials": lot.vials.count(),
-            "sealed": lot.vials.filter(state=models.Vial.State.SEALED).count(),
+            "vials": lot.vials,
+            "sealed": lot.sealed,
         }
-        for lot in models.Lot.objects.order_by("expiry")[:500]
+        for lot in inventory().lots(limit=500)
     ]
 
 
-def _session_summary(row: models.TreatmentSession) -> dict[str, Any]:
+def _session_summary(summary: SessionSummary) -> dict[str, Any]:
     return {
-        "id": row.pk,
-        "date": row.date.isoformat(),
-        "product": row.product,
-        "indication": row.indication,
-        "protocol": row.protocol,
-        "total_units": float(row.total_units),
-        "units_discarded": float(row.units_discarded),
-        "verdict": row.verdict,
-        "withdrawn_reason": row.withdrawn_reason or None,
+        "id": summary.id,
+        "date": summary.on.isoformat(),
+        "product": summary.product,
+        "indication": summary.indication,
+        "protocol": summary.protocol,
+        "total_units": float(summary.total_units),
+        "units_discarded": float(summary.units_discarded),
+        "verdict": summary.verdict,
+        "withdrawn_reason": summary.withdrawn_reason or None,
     }
 
 
 @api.get("/patients/{mrn}/sessions")
-def patient_sessions(request: HttpRequest, mrn: str) -> list[dict[str, Any]]:
+def patient_session_list(request: HttpRequest, mrn: str) -> list[dict[str, Any]]:
     _require(request, IDENTIFIED)
-    row = models.Patient.objects.filter(mrn=mrn).first()
-    if row is None:
-        raise HttpError(404, "no patient has this MRN")
-    return [_session_summary(s) for s in row.sessions.order_by("date", "pk")]
+    try:
+        _, sessions = patient_sessions(session_records(), mrn)
+    except UnknownPatientError:
+        raise HttpError(404, "no patient has this MRN") from None
+    return [_session_summary(s) for s in sessions]
 
 
 @api.get("/sessions/{session_id}")
 def session(request: HttpRequest, session_id: int) -> dict[str, Any]:
     """One session: what was given where, the vials and lots, the findings shown and how each was answered."""
     _require(request, IDENTIFIED)
-    row = models.TreatmentSession.objects.select_related("patient", "clinician").filter(pk=session_id).first()
-    if row is None:
-        raise HttpError(404, "no session with this id")
+    try:
+        detail = session_detail(session_records(), session_id)
+    except SessionError:
+        raise HttpError(404, "no session with this id") from None
     return {
-        **_session_summary(row),
-        "patient_mrn": row.patient.mrn,
-        "clinician": row.clinician.get_username(),
-        "override_reason": row.override_reason or None,
-        "deviation_reason": row.deviation_reason or None,
+        **_session_summary(detail.summary),
+        "patient_mrn": detail.patient.mrn,
+        "clinician": detail.clinician,
+        "override_reason": detail.override_reason or None,
+        "deviation_reason": detail.deviation_reason or None,
         "sites": [
             {
                 "muscle": s.muscle,
@@ -245,16 +254,11 @@ def session(request: HttpRequest, session_id: int) -> dict[str, Any]:
                 "units": float(s.units),
                 "volume_ml": None if s.volume_ml is None else float(s.volume_ml),
             }
-            for s in row.sites.order_by("pk")
+            for s in detail.sites
         ],
         "draws": [
-            {
-                "vial": d.vial_id,
-                "lot": d.vial.lot.lot_number,
-                "expiry": d.vial.lot.expiry.isoformat(),
-                "units": float(d.units),
-            }
-            for d in row.draws.select_related("vial__lot").order_by("pk")
+            {"vial": d.vial_id, "lot": d.lot_number, "expiry": d.lot_expiry.isoformat(), "units": float(d.units)}
+            for d in detail.draws
         ],
         "findings": [
             {
@@ -264,7 +268,7 @@ def session(request: HttpRequest, session_id: int) -> dict[str, Any]:
                 "source": f.source or None,
                 "acknowledgement": f.acknowledgement or None,
             }
-            for f in row.findings.order_by("pk")
+            for f in detail.findings
         ],
     }
 
@@ -277,13 +281,11 @@ def record(request: HttpRequest, body: SessionIn) -> tuple[int, dict[str, Any]]:
     _require(request, RECORDING)
     if body.clinician != request.user.get_username():
         raise HttpError(403, "clinician: sessions are recorded as the signed-in user")
-    from bont.clinic.registry import RecordsError, patient_id
-
     knowledge = build_knowledge()
     try:
-        command = body.to_command(patient_id(body.patient_mrn), clock())
+        command = body.to_command(session_records().patient(body.patient_mrn).id, clock())
         session_id = record_session(clinical_records(), knowledge, command)
-    except RecordsError as error:
+    except UnknownPatientError as error:
         raise HttpError(404, f"patient_mrn: {error.problem}") from error
     except RecordingError as error:
         raise HttpError(409 if error.field == "override_reason" else 400, f"{error.field}: {error.problem}") from error

@@ -14,14 +14,15 @@ from decimal import Decimal, InvalidOperation
 
 from django.http import QueryDict
 
-from bont.clinic import models
-from bont.clinic.repositories import patient_snapshot
 from bont.domain.errors import FieldError, UnknownIdError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, protocol_for
 from bont.domain.protocols import Laterality, MuscleDose, Protocol
 from bont.domain.safety import Administration, Patient
+from bont.services.patient_check import plan_for_patient
 from bont.services.planning import CheckedPlan, plan_session
+from bont.services.ports import PatientCharts
+from bont.services.sessions import PatientRef, SessionRecords
 
 MAXIMUM_ENTRY = Decimal(100000)
 
@@ -32,7 +33,7 @@ class PlanForm:
 
     plan: CheckedPlan | None = None  # the plan and the safety check's verdict on it
     protocol: Protocol | None = None
-    patient_row: models.Patient | None = None
+    patient_row: PatientRef | None = None  # the stored patient chosen by MRN: id, MRN and name
     patient: Patient | None = None
     history: tuple[Administration, ...] = ()
     errors: dict[str, str] = field(default_factory=dict)
@@ -66,7 +67,16 @@ def side_choice(params: QueryDict, name: str) -> SideChoice | None:
         raise FieldError(name, f"must be one of {', '.join(s.value for s in SideChoice)}") from None
 
 
-def read_plan_form(knowledge: KnowledgeBase, params: QueryDict, today: date) -> PlanForm:
+def read_plan_form(
+    knowledge: KnowledgeBase,
+    params: QueryDict,
+    today: date,
+    *,
+    charts: PatientCharts | None = None,
+    patients: SessionRecords | None = None,
+) -> PlanForm:
+    """The plan of the form's choices; with an ``mrn``, made for and checked against the stored patient (the
+    ports default to the composition root's)."""
     form = PlanForm()
     indication, product = params.get("indication", ""), params.get("product", "")
     if not indication or not product:
@@ -75,10 +85,11 @@ def read_plan_form(knowledge: KnowledgeBase, params: QueryDict, today: date) -> 
         age, weight = form_number(params, "age"), form_number(params, "weight_kg")
         mrn = params.get("mrn", "").strip()
         if mrn:
-            form.patient_row = models.Patient.objects.filter(mrn=mrn).first()
-            if form.patient_row is None:
-                raise FieldError("mrn", "no patient has this MRN")
-            form.patient, form.history = patient_snapshot(form.patient_row, today)
+            from bont import bootstrap
+
+            charts = charts or bootstrap.patient_charts()
+            form.patient_row = (patients or bootstrap.session_records()).patient(mrn)  # UnknownPatientError: "mrn"
+            form.patient, form.history = charts.chart(mrn, today)
             age = age or form.patient.age_on(today)
             weight = weight or form.patient.weight_kg
         request = PlanRequest(
@@ -108,7 +119,10 @@ def read_plan_form(knowledge: KnowledgeBase, params: QueryDict, today: date) -> 
             if not standard:
                 raise FieldError("muscles", "choose at least one of the protocol's muscles")
             request = replace(request, muscles=tuple(standard), optional=tuple(optional))
-        form.plan = plan_session(knowledge, request, form.patient, form.history)
+        if charts is not None and mrn:
+            form.plan = plan_for_patient(charts, knowledge, mrn, request)
+        else:
+            form.plan = plan_session(knowledge, request)
     except UnknownIdError as error:
         form.errors["product" if error.kind == "product" else "indication"] = str(error)
     except FieldError as error:

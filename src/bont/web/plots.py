@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from bont.clinic.outcomes import OutcomeSeries
 from bont.domain.outcomes import Direction, Measurement
+from bont.services.outcomes import OutcomeSeries
 
 WIDTH, HEIGHT = 320, 140
 LEFT, RIGHT, TOP, BOTTOM = 36, 8, 10, 22

@@ -15,10 +15,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.http import QueryDict
 
-from bont.clinic import models
 from bont.domain.errors import FieldError
 from bont.domain.safety import SessionSite
 from bont.services.clock import Clock, FixedClock, read_moment
+from bont.services.inventory import SEALED, Inventory, chosen_vial
 from bont.services.records import RecordSession, VialOpening
 from bont.web.plan_form import form_number
 
@@ -60,26 +60,6 @@ def _sites(params: QueryDict, units_per_ml: Decimal | None) -> tuple[SessionSite
     return tuple(sites)
 
 
-def _next_sealed(lot: models.Lot, taken: set[int]) -> models.Vial | None:
-    """The lot's next sealed vial not already listed in this session."""
-    return lot.vials.exclude(pk__in=taken).filter(state=models.Vial.State.SEALED).order_by("pk").first()
-
-
-def _vial_for_lot(product: str, lot_number: str, units: Decimal, taken: set[int], field_name: str) -> models.Vial:
-    """The vial a scanned lot number means: an open vial of the lot holding enough, else its next sealed one."""
-    lot = models.Lot.objects.filter(product=product, lot_number=lot_number).first()
-    if lot is None:
-        raise FieldError(field_name, "no lot of this product has that number")
-    opened = lot.vials.exclude(pk__in=taken).filter(state=models.Vial.State.RECONSTITUTED).order_by("pk")
-    for vial in opened:
-        if lot.vial_units - vial.units_drawn >= units:
-            return vial
-    sealed = _next_sealed(lot, taken)
-    if sealed is None:
-        raise FieldError(field_name, "this lot has no sealed vial left and no open vial holding that many units")
-    return sealed
-
-
 def read_session_form(
     params: QueryDict,
     *,
@@ -92,6 +72,7 @@ def read_session_form(
     variant: str | None,
     guidance: str,
     clock: Clock,
+    stock: Inventory,
 ) -> SessionForm:
     # The whole form is read as of one moment: no reconstitution time it accepts is after the session's.
     now = clock.now()
@@ -124,14 +105,16 @@ def read_session_form(
                 continue
             if not units:
                 raise FieldError(f"drawn:{row}", "enter the units drawn from this vial")
-            vial = _chosen_vial(product, choice, lot_number, units, taken, row)
-            taken.add(vial.pk)
-            draws.append((vial.pk, units))
-            if vial.state == models.Vial.State.SEALED:
+            vial = chosen_vial(stock, product, choice, lot_number, units, taken, row)
+            taken.add(vial.vial_id)
+            draws.append((vial.vial_id, units))
+            if vial.state == SEALED:
                 diluent = _units(params, f"diluent:{row}")
-                openings.append(VialOpening(vial.pk, _moment(params, f"opened_at:{row}", stopped), diluent or None))
+                openings.append(
+                    VialOpening(vial.vial_id, _moment(params, f"opened_at:{row}", stopped), diluent or None)
+                )
             if params.get(f"discard:{row}") == "on":
-                discard.append(vial.pk)
+                discard.append(vial.vial_id)
         except FieldError as error:
             errors[error.field] = error.problem
     row_fields = ("vial", "lot", "drawn", "opened_at", "diluent")
@@ -161,27 +144,3 @@ def read_session_form(
         variant=variant,
     )
     return form
-
-
-def _chosen_vial(product: str, choice: str, lot_number: str, units: Decimal, taken: set[int], row: int) -> models.Vial:
-    kind, _, key = choice.partition(":")
-    if not choice:
-        return _vial_for_lot(product, lot_number, units, taken, f"lot:{row}")
-    if kind not in ("vial", "lot") or not key.isdigit():
-        raise FieldError(f"vial:{row}", "choose a vial from the list")
-    if kind == "vial":
-        vial = models.Vial.objects.select_related("lot").filter(pk=int(key), lot__product=product).first()
-        if vial is None:
-            raise FieldError(f"vial:{row}", "that vial is not one of this product's")
-        if vial.pk in taken:
-            raise FieldError(f"vial:{row}", "this vial is already listed above")
-    else:
-        lot = models.Lot.objects.filter(pk=int(key), product=product).first()
-        if lot is None:
-            raise FieldError(f"vial:{row}", "that lot is not one of this product's")
-        vial = _next_sealed(lot, taken)
-        if vial is None:
-            raise FieldError(f"vial:{row}", "this lot has no sealed vial left")
-    if lot_number and vial.lot.lot_number != lot_number:
-        raise FieldError(f"lot:{row}", "the scanned lot is not the lot of the chosen vial")
-    return vial

@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from bont.bootstrap import build_knowledge, clock
-from bont.clinic.registry import billing_csv, billing_lines
+from bont.bootstrap import billing_records, build_knowledge, clock
+from bont.services.billing import billing_csv, billing_lines
 from bont.web.access import BILLING, require_role
 
 
@@ -40,7 +40,7 @@ def _period(request: HttpRequest) -> tuple[date, date, dict[str, str]]:
 @require_role(*BILLING)
 def billing(request: HttpRequest) -> HttpResponse:
     start, end, errors = _period(request)
-    lines = [] if errors else billing_lines(build_knowledge(), start, end)
+    lines = () if errors else billing_lines(billing_records(), build_knowledge(), start, end)
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for line in lines:
         totals[(line.hcpcs, line.modifier)] += line.billing_units
@@ -64,6 +64,8 @@ def billing_export(request: HttpRequest) -> HttpResponse:
     start, end, errors = _period(request)
     if errors:
         return HttpResponse("; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain")
-    response = HttpResponse(billing_csv(billing_lines(build_knowledge(), start, end)), content_type="text/csv")
+    response = HttpResponse(
+        billing_csv(billing_lines(billing_records(), build_knowledge(), start, end)), content_type="text/csv"
+    )
     response["Content-Disposition"] = f'attachment; filename="bont-claims-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
     return response

@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 
-from bont.bootstrap import build_knowledge
-from bont.clinic import models
-from bont.clinic.registry import RecordsError, add_adverse_event, check_day
+from bont.bootstrap import adverse_events, build_knowledge, clock
+from bont.domain.errors import FieldError
+from bont.services.adverse_events import (
+    SEVERITIES,
+    AdverseEventReport,
+    list_adverse_events,
+    onset_problems,
+    report_adverse_event,
+    reporting_form,
+)
+from bont.services.ports import UnknownPatientError
 from bont.web.access import IDENTIFIED, RECORDING, require_role
 
 # Offered as suggestions only: the event is free text, because patients report what they report.
@@ -37,23 +45,12 @@ COMMON_EVENTS = (
 @require_role(*IDENTIFIED)
 def events(request: HttpRequest) -> HttpResponse:
     knowledge = build_knowledge()
-    rows = models.AdverseEvent.objects.select_related("patient", "suspected_session").order_by("-onset", "-pk")
     product = request.GET.get("product", "")
-    if product:
-        rows = rows.filter(suspected_session__product=product)
     return render(
         request,
         "web/events.html",
         {
-            "events": [
-                {
-                    "event": e,
-                    "brand": knowledge.products[e.suspected_session.product].brand
-                    if e.suspected_session and e.suspected_session.product in knowledge.products
-                    else "",
-                }
-                for e in rows[:500]
-            ],
+            "events": list_adverse_events(adverse_events(), knowledge, product),
             "products": list(knowledge.products.values()),
             "product": product,
         },
@@ -62,8 +59,11 @@ def events(request: HttpRequest) -> HttpResponse:
 
 @require_role(*RECORDING)
 def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
-    patient = get_object_or_404(models.Patient, mrn=mrn)
-    sessions = patient.sessions.filter(withdrawn_reason="").order_by("-date")
+    port = adverse_events()
+    try:
+        patient = reporting_form(port, mrn)
+    except UnknownPatientError:
+        raise Http404("no patient has this MRN") from None
     values = request.POST if request.method == "POST" else request.GET
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -79,32 +79,30 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
             errors["onset"] = "is not a date (YYYY-MM-DD)"
         session_id = None
         if values.get("session"):
-            suspected = sessions.filter(pk=values["session"]).first() if values["session"].isdigit() else None
-            if suspected is None:
-                errors["session"] = "choose one of this patient's sessions"
+            if values["session"].isdigit():
+                session_id = int(values["session"])
             else:
-                session_id = suspected.pk
-                if onset is not None and onset < suspected.date:
-                    errors["onset"] = "is before the suspected session"
-        if onset is not None and "onset" not in errors:
-            try:
-                check_day(patient, onset, "onset")
-            except RecordsError as error:
-                errors[error.field] = error.problem
-        if values.get("severity") not in models.AdverseEvent.Severity.values:
+                errors["session"] = "choose one of this patient's sessions"
+        if onset is not None:
+            errors.update(onset_problems(patient, onset, session_id, clock().today()))
+        if values.get("severity") not in SEVERITIES:
             errors["severity"] = "choose how severe it was"
         if not errors and onset is not None:
             try:
-                add_adverse_event(
-                    mrn,
-                    event,
-                    onset,
-                    values["severity"],
-                    session_id,
-                    values.get("outcome", "").strip()[:60],
-                    values.get("notes", "").strip(),
+                report_adverse_event(
+                    port,
+                    clock(),
+                    AdverseEventReport(
+                        mrn=mrn,
+                        event=event,
+                        onset=onset,
+                        severity=values["severity"],
+                        session_id=session_id,
+                        outcome=values.get("outcome", "").strip()[:60],
+                        notes=values.get("notes", "").strip(),
+                    ),
                 )
-            except RecordsError as error:
+            except FieldError as error:
                 errors[error.field] = error.problem
             else:
                 messages.success(request, "Adverse event recorded.")
@@ -114,10 +112,10 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
         "web/event_new.html",
         {
             "patient": patient,
-            "sessions": sessions,
+            "sessions": patient.choices,
             "values": values,
             "errors": errors,
-            "severities": models.AdverseEvent.Severity.values,
+            "severities": SEVERITIES,
             "common_events": COMMON_EVENTS,
         },
         status=400 if errors else 200,

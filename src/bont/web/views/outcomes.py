@@ -3,31 +3,33 @@ patient's own diary page reached by a personal link."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from bont.bootstrap import build_knowledge, clock
-from bont.clinic import models
-from bont.clinic.outcomes import (
+from bont.bootstrap import build_knowledge, clock, outcome_records, patient_charts
+from bont.domain.errors import FieldError, UnknownIdError
+from bont.domain.outcomes import GoalRating, Instrument, InstrumentKind
+from bont.interop.continuation_pdf import render_continuation_pdf
+from bont.services.follow_up import follow_up_list
+from bont.services.outcomes import (
     IndicationOutcomes,
     continuation_document,
     continuation_report,
     create_diary_link,
-    diary_link,
-    follow_up_list,
+    diary_page,
+    outcome_form,
     record_outcome,
-    save_diary_day,
+    save_diary_entry,
 )
-from bont.domain.errors import FieldError, UnknownIdError
-from bont.domain.outcomes import GoalRating, Instrument, InstrumentKind
-from bont.interop.continuation_pdf import render_continuation_pdf
+from bont.services.ports import UnknownPatientError
 from bont.web.access import IDENTIFIED, RECORDING, require_role
 from bont.web.plots import outcome_plot
 
@@ -74,13 +76,16 @@ def _raw(instrument: Instrument, values: Any) -> object:
 def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
     """Enter one outcome measurement for an indication the patient is treated for; validated by its scale."""
     knowledge = build_knowledge()
-    patient = get_object_or_404(models.Patient, mrn=mrn)
+    records = outcome_records()
     values = request.POST if request.method == "POST" else request.GET
     indication_id = values.get("indication", "")
-    if indication_id not in knowledge.indications:
-        raise Http404("unknown indication")
-    instruments = knowledge.instruments_for(indication_id)
-    instrument = next((i for i in instruments if i.id == values.get("instrument")), instruments[0])
+    try:
+        form = outcome_form(records, knowledge, mrn, indication_id, values.get("instrument"))
+    except UnknownPatientError:
+        raise Http404("no patient has this MRN") from None
+    except UnknownIdError:
+        raise Http404("unknown indication") from None
+    instrument = form.instrument
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
@@ -90,6 +95,7 @@ def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
         else:
             try:
                 record_outcome(
+                    records,
                     knowledge,
                     mrn,
                     indication_id,
@@ -97,6 +103,7 @@ def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
                     on,
                     _raw(instrument, values),
                     request.user.get_username(),
+                    clock().today(),
                 )
             except (FieldError, UnknownIdError) as error:
                 errors[getattr(error, "field", "instrument")] = getattr(error, "problem", str(error))
@@ -107,9 +114,9 @@ def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
         request,
         "web/outcome_new.html",
         {
-            "patient": patient,
-            "indication": knowledge.indications[indication_id],
-            "instruments": instruments,
+            "patient": form.patient,
+            "indication": form.indication,
+            "instruments": form.instruments,
             "instrument": instrument,
             "values": values,
             "errors": errors,
@@ -122,33 +129,32 @@ def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
 
 @require_role(*IDENTIFIED)
 def report(request: HttpRequest, mrn: str, indication: str) -> HttpResponse:
-    knowledge = build_knowledge()
-    patient = get_object_or_404(models.Patient, mrn=mrn)
-    if indication not in knowledge.indications:
-        raise Http404("unknown indication")
-    if request.GET.get("format") == "pdf":
-        document = continuation_document(knowledge, patient, indication, clock().today())
-        response = HttpResponse(render_continuation_pdf(document), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="continuation-{indication}.pdf"'
-        return response
-    data = continuation_report(knowledge, patient, indication, clock().today())
-    for measure in data["measures"]:
-        measure["plot"] = outcome_plot(measure["series"], data["sessions"])
-    return render(request, "web/continuation_report.html", data)
+    knowledge, records, today = build_knowledge(), outcome_records(), clock().today()
+    try:
+        if request.GET.get("format") == "pdf":
+            document = continuation_document(records, knowledge, mrn, indication, today)
+            response = HttpResponse(render_continuation_pdf(document), content_type="application/pdf")
+            response["Content-Disposition"] = f'inline; filename="continuation-{indication}.pdf"'
+            return response
+        data = continuation_report(records, knowledge, mrn, indication, today)
+    except UnknownPatientError:
+        raise Http404("no patient has this MRN") from None
+    except UnknownIdError:
+        raise Http404("unknown indication") from None
+    context: dict[str, Any] = {f.name: getattr(data, f.name) for f in fields(data)}
+    context["measures"] = [
+        {f.name: getattr(measure, f.name) for f in fields(measure)}
+        | {"plot": outcome_plot(measure.series, data.sessions)}
+        for measure in data.measures
+    ]
+    return render(request, "web/continuation_report.html", context)
 
 
 @require_role(*IDENTIFIED)
 def follow_up(request: HttpRequest) -> HttpResponse:
     """Patients due or overdue for a follow-up assessment, and patients whose next session is allowed."""
-    rows = follow_up_list(build_knowledge(), clock().today())
-    return render(
-        request,
-        "web/follow_up.html",
-        {
-            "assessments": [r for r in rows if r["what"] == "assessment"],
-            "sessions": [r for r in rows if r["what"] == "next session"],
-        },
-    )
+    rows = follow_up_list(outcome_records(), patient_charts(), build_knowledge(), clock().today())
+    return render(request, "web/follow_up.html", {"assessments": rows.assessments, "sessions": rows.sessions})
 
 
 @require_POST
@@ -156,7 +162,7 @@ def follow_up(request: HttpRequest) -> HttpResponse:
 def diary_link_new(request: HttpRequest, mrn: str) -> HttpResponse:
     """A personal diary link for the patient, shown once (only its hash is kept)."""
     try:
-        token = create_diary_link(mrn, request.POST.get("kind", ""), clock().today())
+        token = create_diary_link(outcome_records(), mrn, request.POST.get("kind", ""), clock().today())
     except FieldError as error:
         messages.error(request, f"{error.field}: {error.problem}")
     else:
@@ -167,8 +173,9 @@ def diary_link_new(request: HttpRequest, mrn: str) -> HttpResponse:
 
 def diary(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's diary page: no sign-in, the link is the key, so the page shows no identifier at all."""
-    link = diary_link(token, clock().today())
-    if link is None:
+    records, today = outcome_records(), clock().today()
+    page = diary_page(records, token, today)
+    if page is None:
         return render(request, "web/diary_closed.html", status=404)
     errors: dict[str, str] = {}
     values = request.POST if request.method == "POST" else request.GET
@@ -189,23 +196,24 @@ def diary(request: HttpRequest, token: str) -> HttpResponse:
                     errors["headache_minutes"] = "is not a number of hours"
             if not errors:
                 try:
-                    save_diary_day(link.patient, link.kind, day, entry)
+                    saved = save_diary_entry(records, token, day, entry, today)
                 except FieldError as error:
                     errors[error.field] = error.problem
                 else:
+                    if not saved:
+                        return render(request, "web/diary_closed.html", status=404)
                     messages.success(request, f"Saved {day:%A %d %B}. Thank you.")
                     return redirect("diary", token=token)
-    recent = link.patient.diary_days.filter(kind=link.kind).order_by("-day")[:14]
     return render(
         request,
         "web/diary.html",
         {
-            "link": link,
+            "link": page,
             "errors": errors,
             "values": values,
-            "recent": recent,
-            "today": clock().today(),
-            "day": values.get("day") or clock().today().isoformat(),
+            "recent": page.recent,
+            "today": today,
+            "day": values.get("day") or today.isoformat(),
         },
         status=400 if errors else 200,
     )

@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from bont.bootstrap import build_knowledge, clinical_records, clock
-from bont.clinic import models
-from bont.clinic.registry import session_billing
+from bont.bootstrap import billing_records, build_knowledge, clinical_records, clock, inventory, session_records
 from bont.domain.errors import FieldError
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import Plan
 from bont.domain.safety import SafetyReport, Verdict
+from bont.services.billing import session_billing
+from bont.services.inventory import VialOption, vial_options
 from bont.services.records import RecordSession, preview_session, record_session
+from bont.services.sessions import SessionError, session_detail
 from bont.web.access import PATIENT_LIST, RECORDING, require_role, roles_of
 from bont.web.plan_form import PlanForm, read_plan_form
 from bont.web.session_form import DRAW_ROWS, read_session_form
-from bont.web.vials import VialOption, vial_options
 
 
-def _default_draws(options: list[VialOption], plan: Plan) -> list[tuple[VialOption, Decimal, Decimal | None]]:
+def _default_draws(options: Sequence[VialOption], plan: Plan) -> list[tuple[VialOption, Decimal, Decimal | None]]:
     """Prefill the vial rows: an open vial of the plan's dilution holding the whole dose if there is one, else
     one new vial per vial of the plan, of its size where the shelf has it, from the lots that expire first."""
     total = plan.units_drawn.amount
@@ -70,7 +71,7 @@ def _plan_or_redirect(request: HttpRequest, mrn: str) -> tuple[PlanForm, HttpRes
     return form, None
 
 
-def _planned_values(plan: Plan, options: list[VialOption], today: date, now: datetime) -> QueryDict:
+def _planned_values(plan: Plan, options: Sequence[VialOption], today: date, now: datetime) -> QueryDict:
     """The form as first shown: the plan's sites and doses, and vials prefilled from the stock."""
     values = QueryDict(mutable=True)
     values["date"] = today.isoformat()
@@ -101,11 +102,12 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
     plan, patient = form.plan.plan, form.patient_row
     now = clock().now()
     today = now.date()
-    options = vial_options(knowledge, plan.product, today, now)
+    stock = inventory()
+    options = vial_options(stock, knowledge, plan.product, now)
     values = request.POST if request.method == "POST" else _planned_values(plan, options, today, now)
     read = read_session_form(
         values,
-        patient_id=patient.pk,
+        patient_id=patient.id,
         clinician=request.user.get_username(),
         indication=plan.indication,
         product=plan.product,
@@ -114,6 +116,7 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
         variant=plan.protocol.variant,
         guidance=",".join(str(g) for g in plan.protocol.guidance),
         clock=clock(),
+        stock=stock,
     )
     errors = dict(read.errors) if request.method == "POST" else {}
     if request.method == "POST" and read.command is not None:
@@ -180,21 +183,25 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
 def session(request: HttpRequest, session_id: int) -> HttpResponse:
     """One recorded session: sites, vials and lots, findings with their acknowledgements, billing, events."""
     knowledge = build_knowledge()
-    row = get_object_or_404(models.TreatmentSession.objects.select_related("patient", "clinician"), pk=session_id)
+    try:
+        detail = session_detail(session_records(), session_id)
+    except SessionError:
+        raise Http404("no session with this id") from None
+    given = detail.summary
     context = {
-        "session": row,
-        "patient": row.patient,
-        "brand": knowledge.products[row.product].brand if row.product in knowledge.products else row.product,
-        "indication": knowledge.indications[row.indication].name
-        if row.indication in knowledge.indications
-        else row.indication,
+        "session": detail,
+        "patient": detail.patient,
+        "brand": knowledge.products[given.product].brand if given.product in knowledge.products else given.product,
+        "indication": knowledge.indications[given.indication].name
+        if given.indication in knowledge.indications
+        else given.indication,
         "sites": [
             {"site": s, "name": knowledge.targets[s.muscle].name if s.muscle in knowledge.targets else s.muscle}
-            for s in row.sites.order_by("pk")
+            for s in detail.sites
         ],
-        "draws": row.draws.select_related("vial__lot").order_by("pk"),
-        "findings": row.findings.select_related("acknowledged_by").order_by("pk"),
-        "billing": session_billing(knowledge, row.pk) if not row.withdrawn_reason else [],
-        "adverse_events": row.adverse_events.order_by("onset"),
+        "draws": detail.draws,
+        "findings": detail.findings,
+        "billing": () if detail.withdrawn else session_billing(billing_records(), knowledge, detail.id),
+        "adverse_events": detail.adverse_events,
     }
     return render(request, "web/session.html", context)

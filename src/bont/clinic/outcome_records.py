@@ -1,0 +1,149 @@
+"""The Django implementation of the outcome port: measurements, diaries, diary links, the clinic's
+continuation settings and the registry's de-identified counts. Rows go in, plain values come out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, Q
+
+from bont.clinic import models
+from bont.domain.outcomes import Score
+from bont.services.outcome_ports import (
+    ContinuationSetting,
+    GivenSession,
+    NewOutcome,
+    OutcomeRecords,
+    PatientIdentity,
+    SessionCount,
+    StoredAdverseEvent,
+    StoredDiaryLink,
+    StoredOutcome,
+)
+from bont.services.ports import UnknownPatientError
+
+
+def _identity(row: models.Patient) -> PatientIdentity:
+    return PatientIdentity(int(row.pk), row.mrn, row.given_name, row.family_name, row.birth_date)
+
+
+def _score(row: models.OutcomeRecord) -> Score:
+    return Score(
+        row.instrument,
+        value=row.value,
+        grade=row.grade or None,
+        rank=row.rank,
+        band=row.band or None,
+        items=tuple((key, int(value)) for key, value in row.items.items()),
+    )
+
+
+class DjangoOutcomeRecords(OutcomeRecords):
+    def patient(self, mrn: str) -> PatientIdentity:
+        row = models.Patient.objects.filter(mrn=mrn).first()
+        if row is None:
+            raise UnknownPatientError()
+        return _identity(row)
+
+    def patient_by_id(self, patient_id: int) -> PatientIdentity:
+        return _identity(models.Patient.objects.get(pk=patient_id))
+
+    def patients(self) -> tuple[PatientIdentity, ...]:
+        return tuple(_identity(row) for row in models.Patient.objects.order_by("family_name", "given_name"))
+
+    def sessions(self, patient_id: int) -> tuple[GivenSession, ...]:
+        rows = models.TreatmentSession.objects.filter(patient_id=patient_id, withdrawn_reason="").order_by("date", "pk")
+        return tuple(GivenSession(s.date, s.indication, s.product, s.total_units, s.verdict) for s in rows)
+
+    def outcomes(self, patient_id: int) -> tuple[StoredOutcome, ...]:
+        rows = models.OutcomeRecord.objects.filter(patient_id=patient_id).order_by("measured_on", "pk")
+        return tuple(
+            StoredOutcome(
+                row.indication,
+                row.instrument,
+                row.measured_on,
+                row.period_start,
+                _score(row),
+                bool(row.withdrawn_reason),
+            )
+            for row in rows
+        )
+
+    def add_outcome(self, outcome: NewOutcome) -> int:
+        user = None
+        if outcome.entered_by:
+            user = get_user_model().objects.filter(username=outcome.entered_by).first()
+        scored = outcome.score
+        row = models.OutcomeRecord.objects.create(
+            patient_id=outcome.patient_id,
+            indication=outcome.indication,
+            instrument=outcome.instrument,
+            measured_on=outcome.measured_on,
+            period_start=outcome.period_start,
+            value=scored.value,
+            grade=scored.grade or "",
+            rank=scored.rank,
+            band=scored.band or "",
+            items=dict(scored.items),
+            entered_by=user,
+        )
+        return int(row.pk)
+
+    def diary_days(self, patient_id: int, kind: str) -> dict[date, dict[str, Any]]:
+        return {row.day: row.entry for row in models.DiaryDay.objects.filter(patient_id=patient_id, kind=kind)}
+
+    def save_diary_day(self, patient_id: int, kind: str, day: date, values: Mapping[str, Any]) -> None:
+        with transaction.atomic():
+            models.DiaryDay.objects.update_or_create(
+                patient_id=patient_id, kind=kind, day=day, defaults={"entry": dict(values)}
+            )
+
+    def add_diary_link(self, patient_id: int, kind: str, key_hash: str, expires_on: date) -> None:
+        models.DiaryLink.objects.create(patient_id=patient_id, kind=kind, key_hash=key_hash, expires_on=expires_on)
+
+    def diary_link(self, key_hash: str) -> StoredDiaryLink | None:
+        row = models.DiaryLink.objects.filter(key_hash=key_hash).first()
+        if row is None:
+            return None
+        return StoredDiaryLink(int(row.patient_id), row.kind, row.expires_on, row.revoked)
+
+    def continuation_settings(self) -> dict[str, ContinuationSetting]:
+        return {
+            s.rule: ContinuationSetting(s.rule, s.enabled, s.threshold, s.cycles, s.months, s.reason)
+            for s in models.ContinuationSetting.objects.all()
+        }
+
+    def set_continuation(self, setting: ContinuationSetting) -> None:
+        models.ContinuationSetting.objects.update_or_create(
+            rule=setting.rule,
+            defaults={
+                "enabled": setting.enabled,
+                "threshold": setting.threshold,
+                "cycles": setting.cycles,
+                "months": setting.months,
+                "reason": setting.reason,
+            },
+        )
+
+    def adverse_events(self, patient_id: int, indication: str) -> tuple[StoredAdverseEvent, ...]:
+        rows = models.AdverseEvent.objects.filter(
+            patient_id=patient_id, suspected_session__indication=indication
+        ).order_by("onset", "pk")
+        return tuple(StoredAdverseEvent(e.onset, e.event, e.severity, e.outcome) for e in rows)
+
+    def session_counts(self) -> tuple[SessionCount, ...]:
+        rows = (
+            models.TreatmentSession.objects.filter(withdrawn_reason="")
+            .values("indication", "product")
+            .annotate(sessions=Count("id"), patients=Count("patient", distinct=True))
+            .order_by("indication", "product")
+        )
+        return tuple(SessionCount(r["indication"], r["product"], r["sessions"], r["patients"]) for r in rows)
+
+    def patients_with_outcomes(self) -> tuple[int, ...]:
+        rows = models.Patient.objects.filter(Q(outcomes__isnull=False) | Q(diary_days__isnull=False)).distinct()
+        return tuple(int(pk) for pk in rows.order_by("pk").values_list("pk", flat=True))

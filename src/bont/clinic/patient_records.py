@@ -1,0 +1,175 @@
+"""The Django implementation of ``bont.services.patients.PatientRegistry``: rows in, read models out."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+
+from bont.clinic import models
+from bont.domain.findings import Severity
+from bont.services.patients import (
+    AdverseEventEntry,
+    AuditEntry,
+    NewPatient,
+    PatientHeader,
+    PatientListRow,
+    PatientRecord,
+    PatientRecordError,
+    PatientRegistry,
+    PatientUpdate,
+    ReproductivePeriod,
+    SessionEntry,
+    WeightEntry,
+)
+from bont.services.ports import UnknownPatientError
+
+
+class DjangoPatientRegistry(PatientRegistry):
+    def add(self, new: NewPatient, recorded_on: date) -> int:
+        try:
+            with transaction.atomic():
+                patient = models.Patient.objects.create(
+                    mrn=new.mrn,
+                    given_name=new.given_name,
+                    family_name=new.family_name,
+                    birth_date=new.birth_date,
+                    sex=new.sex,
+                    catheterizes=new.catheterizes,
+                )
+                if new.weight_kg is not None:
+                    patient.weights.create(measured_on=recorded_on, weight_kg=new.weight_kg)
+                for term in new.conditions:
+                    patient.conditions.create(term=term)
+                for name in new.medications:
+                    patient.medications.create(generic_name=name.casefold())
+                for substance in new.allergies:
+                    patient.allergies.create(substance=substance, recorded_on=recorded_on)
+        except IntegrityError as error:
+            raise PatientRecordError("mrn", "a patient with this MRN already exists") from error
+        return int(patient.pk)
+
+    def update(self, mrn: str, update: PatientUpdate) -> None:
+        with transaction.atomic():
+            patient = models.Patient.objects.select_for_update().filter(mrn=mrn).first()
+            if patient is None:
+                raise UnknownPatientError()
+            if update.weight_kg is not None:
+                patient.weights.create(measured_on=update.on, weight_kg=update.weight_kg)
+            for term in update.add_conditions:
+                patient.conditions.create(term=term, onset=update.on)
+            for term in update.resolve_conditions:
+                rows = patient.conditions.filter(term=term, resolved_on__isnull=True)
+                if not rows.exists():
+                    raise PatientRecordError("resolve-condition", "the patient has no such open condition")
+                for condition in rows:
+                    condition.resolved_on = update.on
+                    condition.save()
+            for name in update.add_medications:
+                patient.medications.create(generic_name=name.casefold(), started_on=update.on)
+            for name in update.stop_medications:
+                taken = patient.medications.filter(generic_name=name.casefold(), stopped_on__isnull=True)
+                if not taken.exists():
+                    raise PatientRecordError("stop-medication", "the patient takes no such medication")
+                for medication in taken:
+                    medication.stopped_on = update.on
+                    medication.save()
+            for substance in update.add_allergies:
+                patient.allergies.create(substance=substance, recorded_on=update.on)
+            for status, flag in (
+                (models.ReproductiveStatus.Status.PREGNANT, update.pregnant),
+                (models.ReproductiveStatus.Status.BREASTFEEDING, update.breastfeeding),
+            ):
+                if flag is None:
+                    continue
+                open_rows = patient.reproductive_statuses.filter(status=status, to_date__isnull=True)
+                if flag and not open_rows.exists():
+                    patient.reproductive_statuses.create(status=status, from_date=update.on)
+                if not flag:
+                    for period in open_rows:
+                        period.to_date = update.on
+                        period.save()
+            if update.catheterizes is not None:
+                patient.catheterizes = update.catheterizes
+                patient.save()
+
+    def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
+        rows = models.Patient.objects.annotate(session_count=Count("sessions")).order_by("family_name", "given_name")
+        if query:
+            rows = rows.filter(
+                Q(mrn__icontains=query) | Q(family_name__icontains=query) | Q(given_name__icontains=query)
+            )
+        return tuple(
+            PatientListRow(row.mrn, row.family_name, row.given_name, row.birth_date, row.session_count)
+            for row in rows[:limit]
+        )
+
+    def record(self, mrn: str) -> PatientRecord:
+        row = _patient(mrn)
+        return PatientRecord(
+            header=_header(row),
+            weights=tuple(WeightEntry(w.measured_on, w.weight_kg) for w in row.weights.all()),
+            conditions=tuple(c.term for c in row.conditions.all()),
+            medications=tuple(m.generic_name for m in row.medications.all()),
+            allergies=tuple(a.substance for a in row.allergies.all()),
+            reproductive_statuses=tuple(
+                ReproductivePeriod(r.status, r.from_date, r.to_date) for r in row.reproductive_statuses.all()
+            ),
+            adverse_events=tuple(
+                AdverseEventEntry(e.event, e.onset, e.severity, e.suspected_session_id, e.outcome)
+                for e in row.adverse_events.order_by("onset", "pk")
+            ),
+            sessions=tuple(
+                SessionEntry(
+                    id=s.pk,
+                    on=s.date,
+                    product=s.product,
+                    indication=s.indication,
+                    total_units=s.total_units,
+                    verdict=s.verdict,
+                    override_reason=s.override_reason,
+                    withdrawn_reason=s.withdrawn_reason,
+                    blocked=any(f.severity == Severity.BLOCK for f in s.findings.all()),
+                )
+                for s in row.sessions.order_by("date", "pk").prefetch_related("findings")
+            ),
+        )
+
+    def audit_trail(self, mrn: str) -> tuple[AuditEntry, ...]:
+        row = _patient(mrn)
+        entries = [
+            AuditEntry(
+                when=version.history_date,
+                who=_who(version.history_user),
+                what="patient record",
+                type=version.get_history_type_display(),
+            )
+            for version in row.history.all()
+        ]
+        entries += [
+            AuditEntry(
+                when=version.history_date,
+                who=_who(version.history_user),
+                what=f"session {version.id} ({version.date:%Y-%m-%d}, {version.indication})",
+                type=version.get_history_type_display(),
+            )
+            for version in models.TreatmentSession.history.filter(patient_id=row.pk)
+        ]
+        entries.sort(key=lambda e: e.when, reverse=True)
+        return tuple(entries)
+
+
+def _patient(mrn: str) -> models.Patient:
+    row = models.Patient.objects.filter(mrn=mrn).first()
+    if row is None:
+        raise UnknownPatientError()
+    return row
+
+
+def _header(row: models.Patient) -> PatientHeader:
+    return PatientHeader(row.mrn, row.given_name, row.family_name, row.birth_date, row.sex, row.catheterizes)
+
+
+def _who(user: object) -> str | None:
+    return None if user is None else str(user)

@@ -1,0 +1,94 @@
+"""The Django implementation of the recorded-sessions port (``bont.services.sessions.SessionRecords``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from bont.clinic import models
+from bont.services.ports import UnknownPatientError
+from bont.services.sessions import (
+    AnsweredFinding,
+    GivenSite,
+    PatientRef,
+    SessionDetail,
+    SessionDraw,
+    SessionEvent,
+    SessionRecords,
+    SessionSummary,
+)
+
+
+def _patient(row: models.Patient) -> PatientRef:
+    return PatientRef(row.pk, row.mrn, row.given_name, row.family_name, row.birth_date)
+
+
+def _summary(row: models.TreatmentSession) -> SessionSummary:
+    return SessionSummary(
+        id=row.pk,
+        on=row.date,
+        product=row.product,
+        indication=row.indication,
+        protocol=row.protocol,
+        total_units=row.total_units,
+        units_discarded=row.units_discarded,
+        verdict=row.verdict,
+        withdrawn_reason=row.withdrawn_reason,
+    )
+
+
+class DjangoSessionRecords(SessionRecords):
+    def patient(self, mrn: str) -> PatientRef:
+        row = models.Patient.objects.filter(mrn=mrn).first()
+        if row is None:
+            raise UnknownPatientError()
+        return _patient(row)
+
+    def sessions(self, patient_id: int) -> tuple[SessionSummary, ...]:
+        rows = models.TreatmentSession.objects.filter(patient_id=patient_id).order_by("date", "pk")
+        return tuple(_summary(row) for row in rows)
+
+    def session(self, session_id: int) -> SessionDetail | None:
+        row = models.TreatmentSession.objects.select_related("patient", "clinician").filter(pk=session_id).first()
+        if row is None:
+            return None
+        return SessionDetail(
+            summary=_summary(row),
+            patient=_patient(row.patient),
+            clinician=row.clinician.get_username(),
+            override_reason=row.override_reason,
+            deviation_reason=row.deviation_reason,
+            sites=tuple(GivenSite(s.muscle, s.side, s.units, s.volume_ml) for s in row.sites.order_by("pk")),
+            draws=tuple(
+                SessionDraw(d.vial_id, d.vial.state, d.vial.lot.lot_number, d.vial.lot.expiry, d.units)
+                for d in row.draws.select_related("vial__lot").order_by("pk")
+            ),
+            findings=tuple(
+                AnsweredFinding(
+                    f.severity,
+                    f.code,
+                    f.message,
+                    f.source,
+                    f.acknowledgement,
+                    f.acknowledged_by.get_username() if f.acknowledged_by else None,
+                )
+                for f in row.findings.select_related("acknowledged_by").order_by("pk")
+            ),
+            adverse_events=tuple(
+                SessionEvent(e.event, e.severity, e.onset) for e in row.adverse_events.order_by("onset", "pk")
+            ),
+        )
+
+    def withdraw(self, session_id: int, reason: str, by: str | None) -> str | None:
+        with transaction.atomic():
+            row = models.TreatmentSession.objects.select_for_update().filter(pk=session_id).first()
+            if row is None:
+                return None
+            if row.withdrawn_reason:
+                return row.withdrawn_reason
+            row.withdrawn_reason = reason
+            if by is not None:
+                # django-simple-history reads it: who withdrew the session
+                row._history_user = get_user_model().objects.filter(username=by).first()  # type: ignore[attr-defined]
+            row.save()
+            return ""

@@ -1,0 +1,291 @@
+"""Use cases: register a patient, add to their record, find patients, and read a patient's record and chart.
+
+The ``PatientRegistry`` port is what these use cases need of the stored records; the Django adapter is
+``bont.clinic.patient_records``. Errors name the field and never repeat an identifier (MRN, name, date of
+birth): their messages may be logged.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from bont.domain.errors import FieldError
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.safety import Administration
+from bont.services.chart import WindowGauge, gauges
+from bont.services.clock import Clock
+from bont.services.next_session import NextSession, next_sessions
+from bont.services.ports import PatientCharts
+
+SEXES = ("female", "male", "other", "unknown")
+SEARCH_LIMIT = 500
+
+
+class PatientRecordError(FieldError):
+    """A change to a patient's record was refused; nothing was written."""
+
+
+@dataclass(frozen=True)
+class NewPatient:
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: str = "unknown"
+    weight_kg: Decimal | None = None
+    conditions: tuple[str, ...] = ()
+    medications: tuple[str, ...] = ()
+    allergies: tuple[str, ...] = ()
+    catheterizes: bool = False
+    recorded_on: date | None = None  # the clinic's day the record is made (default: today)
+
+
+@dataclass(frozen=True)
+class PatientUpdate:
+    """Additions to a patient's record; nothing is overwritten, each becomes a new, dated row."""
+
+    on: date
+    weight_kg: Decimal | None = None
+    add_conditions: tuple[str, ...] = ()
+    resolve_conditions: tuple[str, ...] = ()
+    add_medications: tuple[str, ...] = ()
+    stop_medications: tuple[str, ...] = ()
+    add_allergies: tuple[str, ...] = ()
+    pregnant: bool | None = None
+    breastfeeding: bool | None = None
+    catheterizes: bool | None = None
+
+
+@dataclass(frozen=True)
+class PatientListRow:
+    mrn: str
+    family_name: str
+    given_name: str
+    birth_date: date
+    session_count: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+
+@dataclass(frozen=True)
+class PatientHeader:
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: str
+    catheterizes: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+
+@dataclass(frozen=True)
+class WeightEntry:
+    on: date
+    kg: Decimal
+
+
+@dataclass(frozen=True)
+class ReproductivePeriod:
+    status: str
+    start: date
+    end: date | None
+
+
+@dataclass(frozen=True)
+class AdverseEventEntry:
+    event: str
+    onset: date
+    severity: str
+    session_id: int | None
+    outcome: str
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    id: int
+    on: date
+    product: str
+    indication: str
+    total_units: Decimal
+    verdict: str
+    override_reason: str
+    withdrawn_reason: str
+    blocked: bool  # a blocking finding was shown (and overridden)
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """What is stored about a patient, in the order it was recorded (sessions and events by date)."""
+
+    header: PatientHeader
+    weights: tuple[WeightEntry, ...]
+    conditions: tuple[str, ...]
+    medications: tuple[str, ...]
+    allergies: tuple[str, ...]
+    reproductive_statuses: tuple[ReproductivePeriod, ...]
+    adverse_events: tuple[AdverseEventEntry, ...]  # by onset
+    sessions: tuple[SessionEntry, ...]  # by date, withdrawn ones included
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    when: datetime
+    who: str | None  # None: a change made from the command line
+    what: str
+    type: str
+
+
+@dataclass(frozen=True)
+class ChartSession:
+    session: SessionEntry
+    brand: str
+    indication: str
+
+
+@dataclass(frozen=True)
+class ChartGauge:
+    gauge: WindowGauge
+    percent: int
+
+
+@dataclass(frozen=True)
+class ChartNextSession:
+    next: NextSession
+    name: str
+    brand: str
+    now: bool
+    later_recommended: bool
+
+
+@dataclass(frozen=True)
+class PatientChart:
+    """A patient's chart as of ``today``: header, age and weight, warnings, the window gauges, when each
+    indication's next session is allowed, the sessions (latest first) and the adverse events (latest first)."""
+
+    patient: PatientHeader
+    today: date
+    age: Decimal | None
+    weight: Decimal | None
+    warnings: tuple[str, ...]
+    gauges: tuple[ChartGauge, ...]
+    next_sessions: tuple[ChartNextSession, ...]
+    sessions: tuple[ChartSession, ...]
+    adverse_events: tuple[AdverseEventEntry, ...]
+    history: tuple[Administration, ...]  # what the safety check counts: withdrawn sessions excluded, by date
+
+
+class PatientRegistry(abc.ABC):
+    """The patients' stored records."""
+
+    @abc.abstractmethod
+    def add(self, new: NewPatient, recorded_on: date) -> int:
+        """Store a new patient with their first weight, conditions, medicines and allergies dated
+        ``recorded_on``; returns the patient's id. Raises ``PatientRecordError`` (field ``mrn``) when the MRN
+        is already taken."""
+
+    @abc.abstractmethod
+    def update(self, mrn: str, update: PatientUpdate) -> None:
+        """Add the dated rows of ``update`` in one transaction. Raises ``UnknownPatientError``, or
+        ``PatientRecordError`` naming the option when a condition to resolve or a medicine to stop is not open."""
+
+    @abc.abstractmethod
+    def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
+        """Patients whose MRN or name contains ``query`` (any case; all when empty), by family then given
+        name, at most ``limit``."""
+
+    @abc.abstractmethod
+    def record(self, mrn: str) -> PatientRecord:
+        """What is stored about the patient; raises ``UnknownPatientError``."""
+
+    @abc.abstractmethod
+    def audit_trail(self, mrn: str) -> tuple[AuditEntry, ...]:
+        """Every version of the patient's record and sessions, latest first; raises ``UnknownPatientError``."""
+
+
+def register_patient(registry: PatientRegistry, clock: Clock, new: NewPatient) -> int:
+    """Register a patient; refused, naming the field, when the sex is not one of ``SEXES``, the birth date
+    lies after the day of recording or the MRN is taken."""
+    if new.sex not in SEXES:
+        raise PatientRecordError("sex", f"must be one of {', '.join(SEXES)}")
+    recorded_on = new.recorded_on if new.recorded_on is not None else clock.today()
+    if new.birth_date > recorded_on:
+        raise PatientRecordError("birth_date", "is in the future")
+    return registry.add(new, recorded_on)
+
+
+def update_patient(registry: PatientRegistry, mrn: str, update: PatientUpdate) -> None:
+    """Add to a patient's record: every change is a new dated row."""
+    registry.update(mrn, update)
+
+
+def find_patients(registry: PatientRegistry, query: str = "", limit: int = SEARCH_LIMIT) -> tuple[PatientListRow, ...]:
+    """Patients by name, optionally searching by part of a name or MRN."""
+    return registry.search(query.strip(), limit)
+
+
+def patient_record(registry: PatientRegistry, mrn: str) -> PatientRecord:
+    return registry.record(mrn)
+
+
+def audit_trail(registry: PatientRegistry, mrn: str) -> tuple[PatientHeader, tuple[AuditEntry, ...]]:
+    """The patient and every version of their record and sessions, latest first."""
+    return registry.record(mrn).header, registry.audit_trail(mrn)
+
+
+def patient_chart(
+    registry: PatientRegistry, charts: PatientCharts, knowledge: KnowledgeBase, mrn: str, today: date
+) -> PatientChart:
+    """The chart as of ``today``; the gauges and next sessions come from the same snapshot the check reads."""
+    record = registry.record(mrn)
+    patient, history = charts.chart(mrn, today)
+    warnings: list[str] = []
+    for term in patient.conditions:
+        condition = knowledge.find_condition(term)
+        if condition is not None:
+            warnings.append(f"{condition.name} ({term})")
+    for medication in patient.medications:
+        for drug_class in knowledge.find_drug_classes(medication):
+            warnings.append(f"{medication}: {drug_class.name.lower()}")
+    warnings += [f"allergy: {allergy}" for allergy in patient.allergies]
+    if patient.pregnant:
+        warnings.append("pregnant")
+    if patient.breastfeeding:
+        warnings.append("breastfeeding")
+    return PatientChart(
+        patient=record.header,
+        today=today,
+        age=patient.age_on(today),
+        weight=patient.weight_kg,
+        warnings=tuple(warnings),
+        gauges=tuple(ChartGauge(g, int(g.fraction * 100)) for g in gauges(knowledge, patient, history, today)),
+        next_sessions=tuple(
+            ChartNextSession(
+                next=n,
+                name=knowledge.indications[n.indication].name,
+                brand=knowledge.products[n.product].brand,
+                now=n.earliest == today,
+                later_recommended=n.recommended is not None and n.recommended != n.earliest,
+            )
+            for n in next_sessions(knowledge, patient, history, today)
+        ),
+        sessions=tuple(
+            ChartSession(
+                session=s,
+                brand=knowledge.products[s.product].brand if s.product in knowledge.products else s.product,
+                indication=knowledge.indications[s.indication].name
+                if s.indication in knowledge.indications
+                else s.indication,
+            )
+            for s in sorted(record.sessions, key=lambda s: s.on, reverse=True)
+        ),
+        adverse_events=tuple(sorted(record.adverse_events, key=lambda e: e.onset, reverse=True)),
+        history=history,
+    )

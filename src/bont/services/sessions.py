@@ -1,0 +1,150 @@
+"""Use cases on recorded sessions: a session's page (what was given where, the vials and lots, the findings
+and how each was answered, the adverse events), a patient's sessions, and withdrawing a session entered in
+error. A withdrawn session keeps its row (with the reason); django-simple-history keeps who withdrew it.
+
+The ``SessionRecords`` port reads and marks the sessions; the Django adapter is ``bont.clinic.session_records``.
+Errors name the field and never repeat identifiers.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from bont.domain.errors import FieldError
+
+
+class SessionError(FieldError):
+    """A question or change about a recorded session was refused; ``field`` names the input at fault."""
+
+
+@dataclass(frozen=True)
+class PatientRef:
+    """Who a session is for: the stored patient's id, MRN and name."""
+
+    id: int
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: int
+    on: date
+    product: str
+    indication: str
+    protocol: str
+    total_units: Decimal
+    units_discarded: Decimal
+    verdict: str
+    withdrawn_reason: str  # "" unless withdrawn
+
+
+@dataclass(frozen=True)
+class GivenSite:
+    muscle: str
+    side: str  # "" when the muscle has no side
+    units: Decimal
+    volume_ml: Decimal | None
+
+
+@dataclass(frozen=True)
+class SessionDraw:
+    vial_id: int
+    vial_state: str
+    lot_number: str
+    lot_expiry: date
+    units: Decimal
+
+
+@dataclass(frozen=True)
+class AnsweredFinding:
+    """A finding shown when the session was recorded, and who acknowledged it and why."""
+
+    severity: str
+    code: str
+    message: str
+    source: str
+    acknowledgement: str
+    acknowledged_by: str | None
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    event: str
+    severity: str
+    onset: date
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    summary: SessionSummary
+    patient: PatientRef
+    clinician: str
+    override_reason: str
+    deviation_reason: str
+    sites: tuple[GivenSite, ...]
+    draws: tuple[SessionDraw, ...]
+    findings: tuple[AnsweredFinding, ...]
+    adverse_events: tuple[SessionEvent, ...]  # by onset
+
+    @property
+    def id(self) -> int:
+        return self.summary.id
+
+    @property
+    def withdrawn(self) -> bool:
+        return bool(self.summary.withdrawn_reason)
+
+
+class SessionRecords(abc.ABC):
+    """The recorded sessions."""
+
+    @abc.abstractmethod
+    def patient(self, mrn: str) -> PatientRef:
+        """The patient with this MRN; raises ``UnknownPatientError``."""
+
+    @abc.abstractmethod
+    def sessions(self, patient_id: int) -> tuple[SessionSummary, ...]:
+        """Every session of the patient, withdrawn ones included, by date then id."""
+
+    @abc.abstractmethod
+    def session(self, session_id: int) -> SessionDetail | None:
+        """The session, None when there is no such session."""
+
+    @abc.abstractmethod
+    def withdraw(self, session_id: int, reason: str, by: str | None) -> str | None:
+        """Mark the session withdrawn with ``reason`` (by user ``by``, kept in its history) unless it already
+        is, atomically; returns the withdrawal reason it had before ("" when it had none and is now
+        withdrawn), None when there is no such session."""
+
+
+def patient_sessions(records: SessionRecords, mrn: str) -> tuple[PatientRef, tuple[SessionSummary, ...]]:
+    """The patient and every session, withdrawn ones included, by date; raises ``UnknownPatientError``."""
+    patient = records.patient(mrn)
+    return patient, records.sessions(patient.id)
+
+
+def session_detail(records: SessionRecords, session_id: int) -> SessionDetail:
+    """One recorded session; raises ``SessionError`` (field ``session``) when there is none with this id."""
+    found = records.session(session_id)
+    if found is None:
+        raise SessionError("session", "no session with this id")
+    return found
+
+
+def withdraw_session(records: SessionRecords, session_id: int, reason: str, by: str | None = None) -> None:
+    """Withdraw a session entered in error, with a written reason: its row is kept and marked, it no longer
+    counts for the safety check or billing. Refused when it is already withdrawn."""
+    written = reason.strip()
+    if not written:
+        raise SessionError("reason", "give the reason the session is withdrawn")
+    before = records.withdraw(session_id, written, by)
+    if before is None:
+        raise SessionError("session", "no session with this id")
+    if before:
+        raise SessionError("session", "this session is already withdrawn")

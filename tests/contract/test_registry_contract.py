@@ -1,0 +1,158 @@
+"""What the patient registry, user accounts and adverse events ports promise, on every implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from bont.services.adverse_events import AdverseEventReport, AdverseEvents
+from bont.services.patients import NewPatient, PatientRecordError, PatientRegistry, PatientUpdate
+from bont.services.ports import UnknownPatientError
+from bont.services.users import AccountError, UserAccounts, hash_token
+from tests.fakes import FakeAdverseEvents, FakePatientRegistry, FakeRegistry, FakeUserAccounts, SessionEntry
+
+BORN = date(1975, 3, 9)
+RECORDED = date(2026, 1, 5)
+
+
+class SessionArrange:
+    """Stores a given session for a patient the way the implementation under test keeps it."""
+
+    def __init__(self, registry: FakeRegistry | None) -> None:
+        self.registry = registry
+
+    def session(self, mrn: str, on: date, product: str, units: str, withdrawn: bool = False) -> int:
+        if self.registry is not None:
+            rows = self.registry.sessions[mrn]
+            session_id = sum(len(r) for r in self.registry.sessions.values()) + 1
+            rows.append(
+                SessionEntry(session_id, on, product, "blepharospasm", Decimal(units), "ok", "", "x" * withdrawn, False)
+            )
+            return session_id
+        from django.contrib.auth import get_user_model
+
+        from bont.clinic import models
+
+        clinician, _ = get_user_model().objects.get_or_create(username="dr-registry")
+        row = models.TreatmentSession.objects.create(
+            patient=models.Patient.objects.get(mrn=mrn),
+            date=on,
+            clinician=clinician,
+            indication="blepharospasm",
+            product=product,
+            total_units=Decimal(units),
+            verdict="ok",
+            withdrawn_reason="entered in error" if withdrawn else "",
+        )
+        return int(row.pk)
+
+
+@dataclass
+class Registry:
+    patients: PatientRegistry
+    users: UserAccounts
+    events: AdverseEvents
+    arrange: SessionArrange
+
+
+@pytest.fixture
+def registry(database: str | None) -> Iterator[Registry]:
+    if database is None:
+        state = FakeRegistry()
+        yield Registry(
+            FakePatientRegistry(state), FakeUserAccounts(state), FakeAdverseEvents(state), SessionArrange(state)
+        )
+        return
+    from django.core.management import call_command
+
+    from bont.bootstrap import adverse_events, patient_registry, user_accounts
+
+    call_command("flush", interactive=False, verbosity=0)
+    yield Registry(patient_registry(), user_accounts(), adverse_events(), SessionArrange(None))
+
+
+def new(mrn: str, family: str = "Contract", given: str = "Fictional", **fields: object) -> NewPatient:
+    return NewPatient(mrn=mrn, given_name=given, family_name=family, birth_date=BORN, **fields)  # type: ignore[arg-type]
+
+
+def test_a_registered_patient_reads_back_with_their_first_weight_and_history(registry: Registry) -> None:
+    registry.patients.add(new("FICT-R1", weight_kg=Decimal("70.5"), conditions=("G24.5",)), RECORDED)
+    record = registry.patients.record("FICT-R1")
+    assert (record.header.mrn, record.header.name, record.header.birth_date) == ("FICT-R1", "Contract, Fictional", BORN)
+    assert [(w.on, w.kg) for w in record.weights] == [(RECORDED, Decimal("70.5"))]
+    assert record.conditions == ("G24.5",)
+
+
+def test_a_second_patient_with_the_same_mrn_is_refused_without_repeating_it(registry: Registry) -> None:
+    registry.patients.add(new("FICT-R2"), RECORDED)
+    with pytest.raises(PatientRecordError) as refused:
+        registry.patients.add(new("FICT-R2"), RECORDED)
+    assert refused.value.field == "mrn"
+    assert "FICT-R2" not in str(refused.value)
+
+
+def test_unknown_patients_are_refused_by_field(registry: Registry) -> None:
+    with pytest.raises(UnknownPatientError):
+        registry.patients.record("FICT-NOBODY")
+    with pytest.raises(UnknownPatientError):
+        registry.patients.update("FICT-NOBODY", PatientUpdate(on=RECORDED))
+    with pytest.raises(UnknownPatientError):
+        registry.events.reporting_context("FICT-NOBODY")
+
+
+def test_resolving_a_condition_the_patient_does_not_have_is_refused(registry: Registry) -> None:
+    registry.patients.add(new("FICT-R3"), RECORDED)
+    with pytest.raises(PatientRecordError) as refused:
+        registry.patients.update("FICT-R3", PatientUpdate(on=RECORDED, resolve_conditions=("G35",)))
+    assert refused.value.field == "resolve-condition"
+
+
+def test_search_matches_part_of_a_name_or_mrn_in_any_case_ordered_by_name(registry: Registry) -> None:
+    registry.patients.add(new("FICT-R4", family="Zeta"), RECORDED)
+    registry.patients.add(new("FICT-R5", family="Alpha"), RECORDED)
+    registry.patients.add(new("OTHER-1", family="Beta"), RECORDED)
+    registry.arrange.session("FICT-R4", date(2026, 2, 1), "onabotulinumtoxinA", "50")
+    assert [(r.mrn, r.session_count) for r in registry.patients.search("fict-r", 10)] == [
+        ("FICT-R5", 0),
+        ("FICT-R4", 1),
+    ]
+    assert [r.mrn for r in registry.patients.search("", 2)] == ["FICT-R5", "OTHER-1"]
+
+
+def test_reporting_context_lists_the_sessions_and_marks_withdrawn_ones(registry: Registry) -> None:
+    registry.patients.add(new("FICT-R6"), RECORDED)
+    kept = registry.arrange.session("FICT-R6", date(2026, 2, 1), "onabotulinumtoxinA", "50")
+    gone = registry.arrange.session("FICT-R6", date(2026, 3, 1), "onabotulinumtoxinA", "50", withdrawn=True)
+    context = registry.events.reporting_context("FICT-R6")
+    assert [(s.id, s.withdrawn) for s in context.sessions] == [(kept, False), (gone, True)]
+    assert [s.id for s in context.choices] == [kept]
+
+
+def test_adverse_events_list_latest_first_and_filter_by_the_suspected_product(registry: Registry) -> None:
+    registry.patients.add(new("FICT-R7"), RECORDED)
+    botox = registry.arrange.session("FICT-R7", date(2026, 2, 1), "onabotulinumtoxinA", "50")
+    registry.events.add(AdverseEventReport("FICT-R7", "ptosis", date(2026, 2, 10), "mild", botox))
+    registry.events.add(AdverseEventReport("FICT-R7", "headache", date(2026, 3, 1), "moderate"))
+    assert [(r.event, r.session_on) for r in registry.events.listing(None, 10)] == [
+        ("headache", None),
+        ("ptosis", date(2026, 2, 1)),
+    ]
+    assert [r.event for r in registry.events.listing("onabotulinumtoxinA", 10)] == ["ptosis"]
+    record = registry.patients.record("FICT-R7")
+    assert [(e.event, e.session_id) for e in record.adverse_events] == [("ptosis", botox), ("headache", None)]
+
+
+def test_a_token_finds_its_user_and_a_duplicate_user_is_refused(registry: Registry) -> None:
+    registry.users.add("fict-nurse", "nurse", None)
+    assert registry.users.exists("fict-nurse")
+    assert not registry.users.exists("fict-nobody")
+    with pytest.raises(AccountError) as refused:
+        registry.users.add("fict-nurse", "nurse", None)
+    assert refused.value.field == "username"
+    registry.users.store_token("fict-nurse", hash_token("secret"))
+    assert registry.users.username_for_token(hash_token("secret")) == "fict-nurse"
+    assert registry.users.username_for_token(hash_token("other")) is None

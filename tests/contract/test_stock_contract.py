@@ -1,0 +1,215 @@
+"""What the inventory, recorded-sessions and billing ports promise, on every implementation: the in-memory
+fakes here, the Django adapters on SQLite and PostgreSQL in ``tests/integration/test_contracts.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+import pytest
+
+from bont.services.billing import BillingRecords
+from bont.services.inventory import Inventory, InventoryError, NewLot
+from bont.services.ports import UnknownPatientError
+from bont.services.sessions import SessionRecords
+from tests.fakes import FakeBillingRecords, FakeInventory, FakeSessionBook, FakeSessionRecords, FakeStockroom
+
+BORN = date(1980, 4, 2)
+BOTOX = "onabotulinumtoxinA"
+AT = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
+
+
+class StockArrange(Protocol):
+    def patient(self, mrn: str) -> int: ...
+
+    def session(self, patient_id: int, on: date, units: Decimal, draws: tuple[tuple[int, Decimal], ...]) -> int: ...
+
+
+@dataclass
+class Stock:
+    inventory: Inventory
+    sessions: SessionRecords
+    billing: BillingRecords
+    arrange: StockArrange
+
+
+class FakeStockArrange:
+    def __init__(self, book: FakeSessionBook, stockroom: FakeStockroom) -> None:
+        self.book, self.stockroom = book, stockroom
+
+    def patient(self, mrn: str) -> int:
+        from bont.services.sessions import PatientRef
+
+        patient = PatientRef(len(self.book.patients) + 1, mrn, "Fictional", "Contract", BORN)
+        self.book.patients[patient.id] = patient
+        return patient.id
+
+    def session(self, patient_id: int, on: date, units: Decimal, draws: tuple[tuple[int, Decimal], ...]) -> int:
+        from dataclasses import replace
+
+        from bont.services.inventory import LotDraw
+        from bont.services.sessions import AnsweredFinding, SessionDraw
+
+        patient = self.book.patients[patient_id]
+        session_id = self.book.add_session(
+            patient, on, BOTOX, "cervical-dystonia", (("splenius-capitis", "left", units),), clinician="dr-contract"
+        )
+        given = []
+        for vial_id, drawn in draws:
+            vial = self.stockroom.vials[vial_id]
+            vial = replace(vial, units_drawn=vial.units_drawn + drawn, state="reconstituted")
+            self.stockroom.vials[vial_id] = vial
+            given.append(SessionDraw(vial_id, vial.state, vial.lot_number, vial.lot_expiry, drawn))
+            name = f"{patient.family_name}, {patient.given_name}"
+            self.stockroom.draws.append(
+                LotDraw(vial.product, vial.lot_number, session_id, on, drawn, patient.mrn, name, patient.birth_date)
+            )
+        finding = AnsweredFinding("info", "off-label-use", "fictional note", "", "", None)
+        detail = self.book.sessions[session_id]
+        self.book.sessions[session_id] = replace(detail, draws=tuple(given), findings=(finding,))
+        return session_id
+
+
+class DjangoStockArrange:
+    def patient(self, mrn: str) -> int:
+        from bont.clinic.registry import NewPatient, add_patient
+
+        return add_patient(NewPatient(mrn, "Fictional", "Contract", BORN, recorded_on=BORN))
+
+    def session(self, patient_id: int, on: date, units: Decimal, draws: tuple[tuple[int, Decimal], ...]) -> int:
+        from django.contrib.auth import get_user_model
+
+        from bont.bootstrap import clinical_records
+        from bont.clinic.registry import add_user
+        from bont.domain.findings import Finding, Severity
+        from bont.domain.safety import SessionSite
+        from bont.services.ports import SessionRecord
+
+        if not get_user_model().objects.filter(username="dr-contract").exists():
+            add_user("dr-contract", "clinician")
+        with clinical_records() as records:
+            return records.add_session(
+                SessionRecord(
+                    patient_id=patient_id,
+                    on=on,
+                    clinician="dr-contract",
+                    indication="cervical-dystonia",
+                    product=BOTOX,
+                    protocol=None,
+                    guidance="",
+                    total_units=units,
+                    sites=(SessionSite("splenius-capitis", "left", units),),
+                    draws=draws,
+                    discards=(),
+                    findings=(Finding(Severity.INFO, "off-label-use", "fictional note"),),
+                    acknowledgements={},
+                    verdict="ok",
+                    override_reason="",
+                    deviation_reason="",
+                )
+            )
+
+
+@pytest.fixture
+def stock(database: str | None) -> Iterator[Stock]:
+    if database is None:
+        book, stockroom = FakeSessionBook(), FakeStockroom()
+        arrange = FakeStockArrange(book, stockroom)
+        yield Stock(FakeInventory(stockroom), FakeSessionRecords(book), FakeBillingRecords(book), arrange)
+        return
+    from django.core.management import call_command
+
+    from bont.bootstrap import billing_records, inventory, session_records
+
+    call_command("flush", interactive=False, verbosity=0)
+    yield Stock(inventory(), session_records(), billing_records(), DjangoStockArrange())
+
+
+def lot(number: str, expiry: date, quantity: int = 2) -> NewLot:
+    return NewLot(BOTOX, number, expiry, Decimal(100), quantity, date(2026, 8, 1), "")
+
+
+def test_a_lot_is_stored_with_its_sealed_vials_once_per_product(stock: Stock) -> None:
+    vials = stock.inventory.add_lot(lot("FICT-L1", date(2027, 6, 30), quantity=3))
+    stock.inventory.add_lot(lot("FICT-L0", date(2027, 1, 31)))
+    with pytest.raises(InventoryError) as refused:
+        stock.inventory.add_lot(lot("FICT-L1", date(2027, 6, 30)))
+    assert refused.value.field == "lot"
+    assert [(x.lot_number, x.vials, x.sealed, x.vial_units) for x in stock.inventory.lots()] == [
+        ("FICT-L0", 2, 2, Decimal(100)),
+        ("FICT-L1", 3, 3, Decimal(100)),
+    ]
+    assert stock.inventory.lots("abobotulinumtoxinA") == ()
+    found = stock.inventory.find_lot(BOTOX, lot_number="FICT-L1")
+    assert found is not None
+    assert stock.inventory.find_lot(BOTOX, lot_id=found.lot_id) == found
+    assert stock.inventory.find_lot("abobotulinumtoxinA", lot_number="FICT-L1") is None
+    assert [v.vial_id for v in stock.inventory.lot_vials(found.lot_id)] == list(vials)
+
+
+def test_a_sealed_vial_opens_once(stock: Stock) -> None:
+    (vial_id, _) = stock.inventory.add_lot(lot("FICT-L2", date(2027, 6, 30)))
+    first = stock.inventory.open_sealed_vial(vial_id, AT, Decimal("2.5"))
+    assert first is not None
+    assert first.state == "sealed"
+    again = stock.inventory.open_sealed_vial(vial_id, datetime(2026, 9, 2, tzinfo=UTC), None)
+    assert again is not None
+    assert (again.state, again.reconstituted_at, again.diluent_ml) == ("reconstituted", AT, Decimal("2.5"))
+    assert [v.vial_id for v in stock.inventory.open_vials(BOTOX)] == [vial_id]
+    assert stock.inventory.open_sealed_vial(987654, AT, None) is None
+    assert stock.inventory.vial(987654) is None
+
+
+def test_a_session_is_read_back_withdrawn_once_and_then_never_billed(stock: Stock) -> None:
+    (vial_id, _) = stock.inventory.add_lot(lot("FICT-L3", date(2027, 6, 30)))
+    patient_id = stock.arrange.patient("FICT-S1")
+    session_id = stock.arrange.session(patient_id, date(2026, 9, 1), Decimal(80), ((vial_id, Decimal(80)),))
+    assert stock.sessions.patient("FICT-S1").id == patient_id
+    detail = stock.sessions.session(session_id)
+    assert detail is not None
+    assert (detail.patient.mrn, detail.clinician, detail.summary.total_units) == ("FICT-S1", "dr-contract", 80)
+    assert [(s.muscle, s.side, s.units) for s in detail.sites] == [("splenius-capitis", "left", Decimal(80))]
+    assert [(d.vial_id, d.lot_number, d.units) for d in detail.draws] == [(vial_id, "FICT-L3", Decimal(80))]
+    assert [(f.code, f.acknowledged_by) for f in detail.findings] == [("off-label-use", None)]
+    assert [s.id for s in stock.sessions.sessions(patient_id)] == [session_id]
+    assert stock.billing.session_date(session_id) == date(2026, 9, 1)
+    billed = stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30))
+    assert [(b.session_id, b.patient_mrn, b.sites) for b in billed] == [
+        (session_id, "FICT-S1", (("splenius-capitis", "left"),))
+    ]
+    assert stock.sessions.withdraw(session_id, "entered for the wrong patient", None) == ""
+    assert stock.sessions.withdraw(session_id, "again", None) == "entered for the wrong patient"
+    assert stock.sessions.withdraw(987654, "no such session", None) is None
+    withdrawn = stock.sessions.session(session_id)
+    assert withdrawn is not None
+    assert withdrawn.summary.withdrawn_reason == "entered for the wrong patient"
+    assert stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30)) == ()
+    assert stock.billing.session_date(session_id) == date(2026, 9, 1)
+
+
+def test_a_lot_recall_finds_every_draw_with_its_patient(stock: Stock) -> None:
+    (vial_id, _) = stock.inventory.add_lot(lot("FICT-L4", date(2027, 6, 30)))
+    patient_id = stock.arrange.patient("FICT-S2")
+    later = stock.arrange.session(patient_id, date(2026, 9, 20), Decimal(10), ((vial_id, Decimal(10)),))
+    earlier = stock.arrange.session(patient_id, date(2026, 9, 10), Decimal(20), ((vial_id, Decimal(20)),))
+    draws = stock.inventory.draws_from_lot("FICT-L4", BOTOX)
+    assert [(d.session_id, d.units, d.patient_mrn, d.patient_name) for d in draws] == [
+        (earlier, Decimal(20), "FICT-S2", "Contract, Fictional"),
+        (later, Decimal(10), "FICT-S2", "Contract, Fictional"),
+    ]
+    assert stock.inventory.draws_from_lot("FICT-L4", "abobotulinumtoxinA") == ()
+    assert len(stock.inventory.draws_from_lot("FICT-L4")) == 2
+    vial = stock.inventory.vial(vial_id)
+    assert vial is not None
+    assert vial.units_drawn == 30
+
+
+def test_an_unknown_patient_or_session_is_none_or_refused_without_repeating_it(stock: Stock) -> None:
+    with pytest.raises(UnknownPatientError) as refused:
+        stock.sessions.patient("FICT-NOBODY")
+    assert "FICT-NOBODY" not in str(refused.value)
+    assert stock.sessions.session(987654) is None
+    assert stock.billing.session_date(987654) is None
