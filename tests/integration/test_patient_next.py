@@ -56,9 +56,7 @@ def test_the_next_session_day_is_the_first_day_the_check_and_the_recorder_allow(
     )
     assert clinic.run("session", "record", str(before)).returncode == 3
 
-
-def test_patient_check_names_a_bad_option_and_an_unknown_patient(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
+    # Bad input is named, and an unknown patient is not repeated back.
     unknown = clinic.run(
         "patient", "check", "FICT-NOBODY", "--indication", "cervical-dystonia", "--product", "BOTOX", "--units", "100"
     )
