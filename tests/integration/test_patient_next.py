@@ -50,7 +50,7 @@ def test_the_next_session_day_is_the_first_day_the_check_and_the_recorder_allow(
     report = json.loads(blocked.stdout)
     assert report["verdict"] == "block"
     assert {f["code"] for f in report["findings"] if f["severity"] == "block"} <= set(row["limited_by"])
-    # The recorder refuses the same session the day before and records it on the day.
+    # The recorder refuses the same session the day before, as the check does.
     before = clinic.session_file(
         "before", indication="cervical-dystonia", sites=NECK, date=(earliest - timedelta(days=1)).isoformat()
     )
