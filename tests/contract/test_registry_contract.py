@@ -12,7 +12,8 @@ import pytest
 from bont.services.adverse_events import AdverseEventReport, AdverseEvents
 from bont.services.patients import NewPatient, PatientRecordError, PatientRegistry, PatientUpdate
 from bont.services.ports import UnknownPatientError
-from bont.services.users import AccountError, UserAccounts, hash_token
+from bont.services.tokens import hash_token
+from bont.services.users import AccountError, UserAccounts
 from tests.fakes import FakeAdverseEvents, FakePatientRegistry, FakeRegistry, FakeUserAccounts, SessionEntry
 
 BORN = date(1975, 3, 9)

@@ -20,13 +20,13 @@ from bont.services.outcomes import (
     continuation_report,
     create_diary_link,
     diary_page,
-    hash_token,
     patient_outcomes,
     record_outcome,
     save_diary_entry,
 )
 from bont.services.ports import UnknownPatientError
 from bont.services.research import registry
+from bont.services.tokens import hash_token
 from tests.fakes import FakeClinic, FakeOutcomeClinic, FakeOutcomeRecords, FakePatientCharts
 
 TODAY = date(2026, 11, 29)

@@ -43,7 +43,3 @@ def add_lot(
 
     new = NewLot(product, lot_number, expiry, vial_units, quantity, received_on, ndc)
     return list(receive_lot(DjangoInventory(), new))
-
-
-def hash_token(token: str) -> str:
-    return users.hash_token(token)

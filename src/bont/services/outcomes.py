@@ -8,8 +8,6 @@ through the ``OutcomeRecords`` port. Errors name the field and never repeat iden
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -46,6 +44,7 @@ from bont.services.outcome_ports import (
     PatientIdentity,
     StoredAdverseEvent,
 )
+from bont.services.tokens import hash_token, new_token
 
 HEADACHE = "headache"
 BLADDER = "bladder"
@@ -181,17 +180,12 @@ def save_diary_day(
     records.save_diary_day(patient_id, kind, day, stored)
 
 
-def hash_token(token: str) -> str:
-    """Only this hash of a link's token is stored: the token itself is the key."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_diary_link(records: OutcomeRecords, mrn: str, kind: str, today: date) -> str:
     """A personal link token for the patient to fill a diary; returned once, only its hash is stored."""
     patient = records.patient(mrn)
     if kind not in DIARY_KINDS:
         raise FieldError("kind", f"must be one of {', '.join(DIARY_KINDS)}")
-    token = secrets.token_urlsafe(24)
+    token = new_token(24)
     records.add_diary_link(patient.patient_id, kind, hash_token(token), today + timedelta(days=DIARY_LINK_DAYS))
     return token
 

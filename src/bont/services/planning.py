@@ -75,9 +75,3 @@ def plan_session(
         ),
     )
     return CheckedPlan(made, report)
-
-
-def check_session(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
-    """The verdict and findings on a session described whole (patient, plan, history, vials), as ``bont
-    check`` and ``POST /api/check`` read it from a document: the one safety check, nothing re-derived."""
-    return check(knowledge, request)

@@ -7,10 +7,9 @@ API. The ``UserAccounts`` port is implemented by ``bont.clinic.accounts``.
 from __future__ import annotations
 
 import abc
-import hashlib
-import secrets
 
 from bont.domain.errors import FieldError
+from bont.services.tokens import hash_token, new_token
 
 ROLES = ("clinician", "nurse", "billing", "researcher", "admin")
 
@@ -39,10 +38,6 @@ class UserAccounts(abc.ABC):
         """The active user holding the token with this hash, or None."""
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def add_user(accounts: UserAccounts, username: str, role: str, password: str | None = None) -> None:
     """Add a user with one of ``ROLES``."""
     if role not in ROLES:
@@ -54,7 +49,7 @@ def issue_api_token(accounts: UserAccounts, username: str) -> str:
     """A new bearer token for the JSON API; returned once, only its hash is stored."""
     if not accounts.exists(username):
         raise AccountError("username", "no such user")
-    token = secrets.token_urlsafe(32)
+    token = new_token(32)
     accounts.store_token(username, hash_token(token))
     return token
 

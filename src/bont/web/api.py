@@ -27,11 +27,12 @@ from bont.bootstrap import (
 from bont.domain.errors import FieldError, UnknownIdError
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice
 from bont.domain.populations import Population
+from bont.domain.safety import check
 from bont.interop.check_document import CheckIn
 from bont.interop.session_document import SessionIn
 from bont.services import documents
 from bont.services.patients import find_patients, patient_chart
-from bont.services.planning import check_session, plan_session
+from bont.services.planning import plan_session
 from bont.services.ports import UnknownPatientError
 from bont.services.records import RecordingError, record_session
 from bont.services.sessions import SessionError, SessionSummary, patient_sessions, session_detail
@@ -151,7 +152,7 @@ def plan(request: HttpRequest, body: PlanIn) -> dict[str, Any]:
 def check_plan(request: HttpRequest, body: CheckIn) -> dict[str, Any]:
     _require(request, IDENTIFIED)
     try:
-        report = check_session(build_knowledge(), body.to_domain(clock()))
+        report = check(build_knowledge(), body.to_domain(clock()))  # the one safety check, as bont check runs it
     except (FieldError, UnknownIdError) as error:
         raise _field_error(error) from error
     return documents.safety_document(report)
