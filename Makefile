@@ -34,6 +34,7 @@ test: check
 bench: $(STAMP)
 	$(BIN)/python bench/knowledge_load.py
 	$(BIN)/python bench/safety_history.py
+	$(BIN)/python bench/medicine_lookup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
-from bont.domain.safety import Administration, Patient
+from bont.domain.safety import Administration, Patient, PriorAdverseEvent
 from bont.services.outcome_ports import (
     ContinuationSetting,
     GivenSession,
@@ -29,19 +29,27 @@ from bont.services.ports import ClinicalRecords, PatientCharts, SessionRecord, U
 
 @dataclass
 class FakeClinic:
-    """The clinic's records: patients by id (with their MRN), their history, vials, sessions and clinicians."""
+    """The clinic's records: patients by id (with their MRN), their history, adverse events, vials, sessions and
+    clinicians."""
 
     patients: dict[int, tuple[str, Patient]] = field(default_factory=dict)
     history: dict[int, list[Administration]] = field(default_factory=dict)
     vials: dict[int, VialState] = field(default_factory=dict)
     sessions: list[SessionRecord] = field(default_factory=list)
     clinicians: set[str] = field(default_factory=set)
+    adverse_events: dict[int, list[PriorAdverseEvent]] = field(default_factory=dict)
 
     def add_patient(self, mrn: str, patient: Patient, history: tuple[Administration, ...] = ()) -> int:
         patient_id = len(self.patients) + 1
         self.patients[patient_id] = (mrn, patient)
         self.history[patient_id] = list(history)
         return patient_id
+
+    def add_adverse_event(self, patient_id: int, event: PriorAdverseEvent) -> None:
+        self.adverse_events.setdefault(patient_id, []).append(event)
+
+    def events_until(self, patient_id: int, on: date) -> tuple[PriorAdverseEvent, ...]:
+        return tuple(sorted((e for e in self.adverse_events.get(patient_id, []) if e.on <= on), key=lambda e: e.on))
 
 
 class FakeClinicalRecords(ClinicalRecords):
@@ -65,6 +73,9 @@ class FakeClinicalRecords(ClinicalRecords):
     def lock_patient(self, patient_id: int, on: date) -> tuple[Patient, tuple[Administration, ...]]:
         _, patient = self.clinic.patients[patient_id]
         return patient, tuple(self.clinic.history[patient_id])
+
+    def prior_adverse_events(self, patient_id: int, on: date) -> tuple[PriorAdverseEvent, ...]:
+        return self.clinic.events_until(patient_id, on)
 
     def lock_vials(self, vial_ids: tuple[int, ...]) -> dict[int, VialState]:
         return {vial_id: self.clinic.vials[vial_id] for vial_id in vial_ids if vial_id in self.clinic.vials}
@@ -97,6 +108,12 @@ class FakePatientCharts(PatientCharts):
         for patient_id, (known, patient) in self.clinic.patients.items():
             if known == mrn:
                 return patient, tuple(self.clinic.history[patient_id])
+        raise UnknownPatientError()
+
+    def prior_adverse_events(self, mrn: str, on: date) -> tuple[PriorAdverseEvent, ...]:
+        for patient_id, (known, _) in self.clinic.patients.items():
+            if known == mrn:
+                return self.clinic.events_until(patient_id, on)
         raise UnknownPatientError()
 
 
@@ -276,7 +293,7 @@ class FakePatientRegistry(PatientRegistry):
             allergies=p.allergies,
             reproductive_statuses=(),
             adverse_events=tuple(
-                AdverseEventEntry(r.event, r.onset, r.severity, r.session_id, r.outcome)
+                AdverseEventEntry(r.event, r.onset, r.severity, r.session_id, r.outcome, bool(r.serious))
                 for _, r in sorted(self.registry.events, key=lambda e: (e[1].onset, e[0]))
                 if r.mrn == mrn
             ),
@@ -353,6 +370,7 @@ class FakeAdverseEvents(AdverseEvents):
                     r.session_id,
                     suspected.on if suspected else None,
                     suspected.product if suspected else None,
+                    serious=bool(r.serious),
                 )
             )
         return tuple(sorted(rows, key=lambda row: (row.onset, row.id), reverse=True)[:limit])

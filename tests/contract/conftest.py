@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 import pytest
@@ -27,6 +28,13 @@ class Arrange(Protocol):
     def patient(self, mrn: str, **fields: Any) -> int: ...
 
     def clinician(self, username: str) -> None: ...
+
+    def withdraw_sessions(self, patient_id: int, on: date) -> None: ...
+
+    def adverse_event(
+        self, patient_id: int, onset: date, term: str, severity: str, serious: bool, session_on: date | None = None
+    ) -> None:
+        """An adverse event, suspected of the patient's session on ``session_on`` (if any)."""
 
 
 @dataclass
@@ -48,6 +56,29 @@ class FakeArrange:
 
     def clinician(self, username: str) -> None:
         self.clinic.clinicians.add(username)
+
+    def withdraw_sessions(self, patient_id: int, on: date) -> None:
+        self.clinic.history[patient_id] = [h for h in self.clinic.history[patient_id] if h.on != on]
+
+    def adverse_event(
+        self, patient_id: int, onset: date, term: str, severity: str, serious: bool, session_on: date | None = None
+    ) -> None:
+        from bont.domain.adverse_events import EventSeverity
+        from bont.domain.safety import PriorAdverseEvent
+
+        # A withdrawn session is no longer in the fake's history: its event names no treatment, as in Django.
+        given = next((h for h in self.clinic.history[patient_id] if h.on == session_on), None)
+        self.clinic.add_adverse_event(
+            patient_id,
+            PriorAdverseEvent(
+                onset,
+                term,
+                EventSeverity(severity),
+                serious,
+                given.product if given else None,
+                given.indication if given else None,
+            ),
+        )
 
 
 class DjangoArrange:
@@ -73,6 +104,26 @@ class DjangoArrange:
         from bont.clinic.registry import add_user
 
         add_user(username, "clinician")
+
+    def withdraw_sessions(self, patient_id: int, on: date) -> None:
+        from bont.clinic import models
+
+        models.TreatmentSession.objects.filter(patient_id=patient_id, date=on).update(withdrawn_reason="in error")
+
+    def adverse_event(
+        self, patient_id: int, onset: date, term: str, severity: str, serious: bool, session_on: date | None = None
+    ) -> None:
+        from bont.clinic import models
+
+        session = models.TreatmentSession.objects.filter(patient_id=patient_id, date=session_on).first()
+        models.AdverseEvent.objects.create(
+            patient_id=patient_id,
+            suspected_session=session if session_on else None,
+            event=term,
+            onset=onset,
+            severity=severity,
+            serious=serious,
+        )
 
 
 @pytest.fixture(scope="session")

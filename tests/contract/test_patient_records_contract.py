@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bont.domain.findings import Finding, Severity
-from bont.domain.safety import SessionSite
+from bont.domain.safety import PriorAdverseEvent, SessionSite
 from bont.services.ports import SessionRecord, UnknownPatientError
 from tests.contract.conftest import Adapters
 
@@ -83,3 +83,67 @@ def test_only_a_clinician_may_override(adapters: Adapters) -> None:
     adapters.arrange.clinician("dr-contract")
     assert adapters.records.user_may_override("dr-contract")
     assert not adapters.records.user_may_override("somebody-else")
+
+
+def test_the_adverse_events_up_to_a_day_come_with_their_suspected_treatment(adapters: Adapters) -> None:
+    patient_id = adapters.arrange.patient("FICT-C3", birth_date=BORN)
+    adapters.arrange.clinician("dr-contract")
+    with adapters.records:
+        adapters.records.add_session(session(patient_id, date(2026, 9, 1), "150"))
+        adapters.records.add_session(session(patient_id, date(2026, 10, 1), "150"))
+    adapters.arrange.withdraw_sessions(patient_id, date(2026, 10, 1))
+    adapters.arrange.adverse_event(patient_id, date(2026, 9, 9), "dysphagia", "severe", True, date(2026, 9, 1))
+    adapters.arrange.adverse_event(patient_id, date(2026, 8, 2), "ptosis", "mild", False)
+    adapters.arrange.adverse_event(patient_id, date(2026, 10, 3), "neck weakness", "moderate", False, date(2026, 10, 1))
+    adapters.arrange.adverse_event(patient_id, date(2026, 12, 1), "dry mouth", "mild", False, date(2026, 9, 1))
+    expected = [
+        (date(2026, 8, 2), "ptosis", "mild", False, None, None),
+        (date(2026, 9, 9), "dysphagia", "severe", True, "onabotulinumtoxinA", "cervical-dystonia"),
+        (date(2026, 10, 3), "neck weakness", "moderate", False, None, None),  # its session was withdrawn
+    ]
+    for events in (
+        adapters.charts.prior_adverse_events("FICT-C3", date(2026, 11, 29)),
+        _locked_events(adapters, patient_id, date(2026, 11, 29)),
+    ):
+        assert [(e.on, e.term, str(e.severity), e.serious, e.product, e.indication) for e in events] == expected
+    with pytest.raises(UnknownPatientError):
+        adapters.charts.prior_adverse_events("FICT-NOBODY", date(2026, 11, 29))
+
+
+def _locked_events(adapters: Adapters, patient_id: int, on: date) -> tuple[PriorAdverseEvent, ...]:
+    with adapters.records:
+        return adapters.records.prior_adverse_events(patient_id, on)
+
+
+def test_migration_0005_makes_a_serious_severity_severe_and_serious_and_audits_it(adapters: Adapters) -> None:
+    """An event stored as severity "serious" before migration 0005 becomes severity "severe" with serious = yes;
+    the other severities keep their value and are not serious; the audit trail keeps the version before."""
+    if adapters.engine == "fake":
+        pytest.skip("a migration of the Django adapter's database")
+    from django.core.management import call_command
+    from django.db import connection  # noqa: TID251 (the schema of an older migration, read without the ORM models)
+    from django.db.migrations.executor import MigrationExecutor  # noqa: TID251
+
+    from bont.clinic import models
+
+    call_command("migrate", "clinic", "0004_outcomes_and_diaries", verbosity=0)
+    try:
+        old = MigrationExecutor(connection).loader.project_state(("clinic", "0004_outcomes_and_diaries")).apps
+        patient = old.get_model("clinic", "Patient").objects.create(
+            mrn="FICT-C4", given_name="Fictional", family_name="Contract", birth_date=BORN
+        )
+        events = old.get_model("clinic", "AdverseEvent").objects
+        events.create(patient=patient, event="dysphagia", onset=date(2026, 3, 1), severity="serious")
+        events.create(patient=patient, event="ptosis", onset=date(2026, 4, 1), severity="severe")
+    finally:
+        call_command("migrate", "clinic", verbosity=0)
+    rows = models.AdverseEvent.objects.filter(patient__mrn="FICT-C4").order_by("onset")
+    assert [(e.event, e.severity, e.serious) for e in rows] == [
+        ("dysphagia", "severe", True),
+        ("ptosis", "severe", False),
+    ]
+    versions = models.AdverseEvent.history.filter(event="dysphagia").order_by("history_date")  # type: ignore[attr-defined]
+    assert [(v.history_type, v.severity, v.serious) for v in versions] == [("~", "severe", True)]
+    assert "0005" in versions[0].history_change_reason
+    (dysphagia, _) = adapters.charts.prior_adverse_events("FICT-C4", date(2026, 11, 29))
+    assert (str(dysphagia.severity), dysphagia.serious) == ("severe", True)

@@ -354,9 +354,9 @@ def test_plan_with_a_patient_file_includes_the_safety_check(tmp_path: Path) -> N
                 "history": [
                     {
                         "date": "2026-11-01",
-                        "product": "onabotulinumtoxinA",
+                        "product": "abobotulinumtoxinA",
                         "indication": "upper-limb-spasticity",
-                        "units": 100,
+                        "units": 200,
                     }
                 ],
             }
@@ -368,9 +368,15 @@ def test_plan_with_a_patient_file_includes_the_safety_check(tmp_path: Path) -> N
         "--indication",
         "upper-limb-spasticity",
         "--product",
-        "botox",
+        "dysport",
         "--side",
         "left",
+        "--muscle",
+        "biceps-brachii=200",
+        "--vial-units",
+        "500",
+        "--diluent-ml",
+        "2.5",
         "--date",
         "2026-11-21",
         "--patient",
@@ -380,8 +386,9 @@ def test_plan_with_a_patient_file_includes_the_safety_check(tmp_path: Path) -> N
     assert result.returncode == 3, result.stderr
     plan = json.loads(result.stdout)
     assert plan["verdict"] == "block"
-    codes = {f["code"] for f in plan["findings"]}
-    assert "retreatment-interval-too-short" in codes
+    # DYSPORT's pediatric upper limb interval is a label-worded limit ("no sooner than 16 weeks").
+    blocking = {f["code"] for f in plan["findings"] if f["severity"] == "block"}
+    assert blocking == {"retreatment-interval-too-short"}
     assert plan["age_years"] == 8
     assert plan["weight_kg"] == 20
 

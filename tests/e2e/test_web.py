@@ -122,6 +122,10 @@ def test_a_clinician_signs_in_finds_a_patient_and_reads_the_chart(server: str, p
     expect(page.locator(".gauge[data-product='onabotulinumtoxinA']")).to_contain_text("of 400 U in 3 months")
     # The next session per indication and product, from the safety check (as bont patient next says).
     expect(page.locator(".next-session").filter(has_text="Chronic migraine (BOTOX): last")).to_be_visible()
+    # Each recorded condition, a code with its ICD-10-CM title.
+    expect(page.locator(".conditions")).to_contain_text(
+        "G43.709 — Chronic migraine without aura, not intractable, without status migrainosus"
+    )
     expect(page.get_by_text("not a prescriber")).to_be_visible()
     shoot(page, "03-chart")
 
@@ -463,14 +467,16 @@ def test_an_adverse_event_is_reported_from_the_chart(server: str, page: Page) ->
     page.get_by_role("button", name="Record the event").click()
     expect(page.locator("p.error").filter(has_text="describe the event")).to_be_visible()
     expect(page.locator("p.error").filter(has_text="choose how severe it was")).to_be_visible()
+    expect(page.locator("p.error").filter(has_text="say whether it was serious")).to_be_visible()
     page.get_by_label("Event").fill("ptosis")
     page.get_by_label("Onset").fill((date.today() - timedelta(days=1)).isoformat())
     page.get_by_label("Severity").select_option("mild")
+    page.get_by_label("not serious", exact=True).check()
     page.get_by_label("Suspected session").select_option(index=1)
     shoot(page, "15-adverse-event")
     page.get_by_role("button", name="Record the event").click()
     expect(page.get_by_text("Adverse event recorded.")).to_be_visible()
-    expect(page.get_by_text("Adverse event: ptosis (mild)")).to_be_visible()
+    expect(page.get_by_text("Adverse event: ptosis (mild, not serious)")).to_be_visible()
     page.get_by_role("link", name="Adverse events").click()
     expect(page.get_by_role("row").filter(has_text="DEMO-0003").filter(has_text="ptosis")).to_have_count(1)
     shoot(page, "16-adverse-events")

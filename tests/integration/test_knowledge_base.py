@@ -251,8 +251,8 @@ def test_pediatric_spasticity_caps(knowledge: KnowledgeBase) -> None:
     assert botox_ul.session_maximum is not None
     assert botox_ul.session_maximum.value == WeightCappedDose("onabotulinumtoxinA", Decimal(6), Decimal(200))
     dysport_ul = protocol(knowledge, "upper-limb-spasticity", "abobotulinumtoxinA", Population.PEDIATRIC)
-    assert dysport_ul.session_maximum is not None
-    assert dysport_ul.session_maximum.value == WeightCappedDose("abobotulinumtoxinA", Decimal(16), Decimal(640))
+    assert dysport_ul.per_side_maximum is not None  # "per limb"
+    assert dysport_ul.per_side_maximum.value == WeightCappedDose("abobotulinumtoxinA", Decimal(16), Decimal(640))
     assert dysport_ul.min_interval_days is not None
     assert dysport_ul.min_interval_days.value == 112
     legs = {

@@ -72,6 +72,65 @@ BREAKAGES: list[tuple[str, Callable[[Path], None], str, str]] = [
         "id: id 'gastro-paresis' does not match the file name",
     ),
     (
+        "a maximum written bare, inheriting the protocol's citation",
+        lambda d: edit(
+            d / "indications/upper-limb-spasticity.yaml",
+            "max_units_per_site: {value: 50, cite: {source: botox-pi-copy-spasticity, grade: label-secondary, "
+            'kind: recommendation, at: "§2 Spasticity", quote: "no more than 50 Units per site should generally be '
+            'administered"}}',
+            "max_units_per_site: 50",
+        ),
+        "indications/upper-limb-spasticity.yaml",
+        "protocols.0.max_units_per_site",
+    ),
+    (
+        "a limit without its kind",
+        lambda d: edit(d / "indications/overactive-bladder.yaml", "grade: label, kind: limit, ", "grade: label, "),
+        "indications/overactive-bladder.yaml",
+        "min_interval_days.cite.kind",
+    ),
+    (
+        "a blocking limit without the label's words",
+        lambda d: edit(
+            d / "indications/overactive-bladder.yaml",
+            'kind: limit, quote: "no sooner than 12 weeks from the prior bladder injection"',
+            "kind: limit",
+        ),
+        "indications/overactive-bladder.yaml",
+        "a blocking figure (kind: limit, graded from the label) needs the label's words",
+    ),
+    (
+        "a limit worded as a recommendation",
+        lambda d: edit(
+            d / "indications/chronic-migraine.yaml",
+            'kind: recommendation, at: "§2 Chronic Migraine", quote:',
+            'kind: limit, at: "§2 Chronic Migraine", quote:',
+        ),
+        "indications/chronic-migraine.yaml",
+        "the quoted words read as a recommendation, not a limit",
+    ),
+    (
+        'a limit hedged with "generally"',
+        lambda d: edit(
+            d / "indications/upper-limb-spasticity.yaml",
+            'kind: recommendation, quote: "generally, no sooner than 12 weeks"',
+            'kind: limit, quote: "generally, no sooner than 12 weeks"',
+        ),
+        "indications/upper-limb-spasticity.yaml",
+        "the quoted words read as a recommendation, not a limit",
+    ),
+    (
+        "a dose given as a limit",
+        lambda d: edit(
+            d / "indications/overactive-bladder.yaml",
+            "total_units: 100",
+            "total_units: {value: 100, cite: {source: botox-hcp-oab, kind: limit, "
+            'quote: "should not exceed 100 Units"}}',
+        ),
+        "indications/overactive-bladder.yaml",
+        "protocols.0.total_units: a dose is a recommendation",
+    ),
+    (
         "not YAML",
         lambda d: (d / "vocabulary.yaml").write_text("conditions: [unclosed\n", encoding="utf-8"),
         "vocabulary.yaml",

@@ -117,7 +117,8 @@ def _advice(clinic: Clinic) -> str:
 def test_an_adverse_event_dated_in_the_future_is_refused_on_the_command_line(database_url: str, tmp_path: Path) -> None:
     clinic = set_up(database_url, tmp_path)
     refused = clinic.run(
-        "adverse-event", "add", "--mrn", "FICT-0001", "--event", "ptosis", "--onset", "2999-01-01", "--severity", "mild"
+        "adverse-event", "add", "--mrn", "FICT-0001", "--event", "ptosis", "--onset", "2999-01-01",
+        "--severity", "mild", "--not-serious",
     )  # fmt: skip
     assert refused.returncode == 2
     assert "--onset: is in the future" in refused.stderr

@@ -61,15 +61,26 @@ def test_every_approved_protocol_plans_or_says_which_input_it_needs(knowledge: K
         rows = [row for row in protocol.muscles if not row.optional]
         has_doses = all(r.units or r.units_per_kg for r in rows) or protocol.weight_bands
         request = request_for(protocol)
-        if not has_doses:
+        if not has_doses and protocol.initial_units is None:
             with pytest.raises(PlanningError) as refused:
                 make_plan(knowledge, request)
             assert refused.value.field == "muscle", protocol.id
             continue
         plan = plan_or_supply_dilution(knowledge, request)
-        assert_reproduces_the_table(protocol, plan)
+        if has_doses:
+            assert_reproduces_the_table(protocol, plan)
+        else:
+            assert_starts_from_the_initial_dose(protocol, plan)
         planned += 1
     assert planned >= 12
+
+
+def assert_starts_from_the_initial_dose(protocol: Protocol, plan: Plan) -> None:
+    """No per-muscle table: the label's initial dose, divided evenly (rounded down to 0.01 U per muscle)."""
+    assert protocol.initial_units is not None
+    initial = protocol.initial_units.value.minimum
+    assert initial - Decimal("0.01") * len(plan.muscles) <= plan.total_units.amount <= initial, protocol.id
+    assert "initial-dose" in {note.code for note in plan.notes}, protocol.id
 
 
 def assert_reproduces_the_table(protocol: Protocol, plan: Plan) -> None:
@@ -273,7 +284,10 @@ def test_doses_above_the_weight_cap_are_planned_and_blocked_once_by_the_check(kn
     blocked = plan_session(knowledge, one_muscle)
     assert blocked.report.verdict == "block"
     assert [(f.code, f.message) for f in blocked.report.findings if f.severity == "block"] == [
-        ("weight-based-dose-exceeds-maximum", "400 U is above the lesser of 16 U/kg or 640 U = 320 U at 20 kg")
+        (
+            "limb-dose-exceeds-maximum",
+            "400 U in the left limb is above the lesser of 16 U/kg or 640 U = 320 U at 20 kg per limb",
+        )
     ]
     checked = plan_session(
         knowledge,
@@ -292,9 +306,9 @@ def test_doses_above_the_weight_cap_are_planned_and_blocked_once_by_the_check(kn
         ),
     )
     # The planner does not judge the limit; the check does, once, with the figure at this weight.
-    (above,) = [f for f in checked.report.findings if f.code == "weight-based-dose-exceeds-maximum"]
+    (above,) = [f for f in checked.report.findings if f.code == "limb-dose-exceeds-maximum"]
     assert above.severity == "block"
-    assert above.message == "400 U is above the lesser of 16 U/kg or 640 U = 320 U at 20 kg"
+    assert above.message == "400 U in the left limb is above the lesser of 16 U/kg or 640 U = 320 U at 20 kg per limb"
     assert not {f.code for f in checked.notes} & {f.code for f in checked.report.findings}
 
 

@@ -506,3 +506,17 @@ def test_a_session_entered_in_error_is_withdrawn_once_with_its_reason(database_u
     assert "987654" not in unknown.stderr
     assert sessions(clinic)[0]["withdrawn"] is True
     assert clinic.ok("billing", "session", session_id)["lines"] == []
+
+
+def test_a_condition_code_icd10cm_does_not_hold_is_refused_and_codes_are_shown_with_their_title(
+    database_url: str, tmp_path: Path
+) -> None:
+    clinic = set_up(database_url, tmp_path)
+    refused = clinic.run("patient", "update", "FICT-0001", "--add-condition", "G24.3", "--add-condition", "L03.999")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: --add-condition #2: is written as an ICD-10-CM code")
+    assert "L03.999" not in refused.stderr
+    assert clinic.run("patient", "update", "FICT-0001", "--add-condition", "l03221").returncode == 0
+    shown = clinic.ok("patient", "show", "FICT-0001")
+    assert shown["conditions"] == ["L03.221"]
+    assert shown["condition_details"] == [{"term": "L03.221", "description": "Cellulitis of neck"}]

@@ -28,7 +28,7 @@ def test_the_suite_has_at_least_sixty_cases() -> None:
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_scenario(knowledge: KnowledgeBase, path: Path) -> None:
     case: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    report = check(knowledge, read_check(json.dumps(case["input"]), UTC_CLINIC))
+    report = check(knowledge, read_check(json.dumps(case["input"]), UTC_CLINIC, knowledge))
     expected = case["expected"]
     serious = sorted({f.code for f in report.findings if f.severity is not Severity.INFO})
     info = {f.code for f in report.findings if f.severity is Severity.INFO}

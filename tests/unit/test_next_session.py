@@ -19,15 +19,15 @@ KNOWLEDGE = build_knowledge()
 TODAY = date(2026, 11, 29)
 ADULT = Patient(birth_date=date(1970, 1, 1), sex="female", weight_kg=Decimal(70))
 # Products and indications with label intervals and windows: the cases where the answer is not "today".
-TREATMENTS = (
+TREATMENTS = (  # treatments whose interval or cumulative figure is a label-worded limit, so that days block
     ("onabotulinumtoxinA", "upper-limb-spasticity"),
-    ("onabotulinumtoxinA", "lower-limb-spasticity"),
-    ("onabotulinumtoxinA", "cervical-dystonia"),
     ("onabotulinumtoxinA", "overactive-bladder"),
-    ("onabotulinumtoxinA", "chronic-migraine"),
+    ("onabotulinumtoxinA", "neurogenic-detrusor-overactivity"),
     ("abobotulinumtoxinA", "upper-limb-spasticity"),
+    ("abobotulinumtoxinA", "cervical-dystonia"),
     ("incobotulinumtoxinA", "sialorrhea"),
-    ("incobotulinumtoxinA", "blepharospasm"),
+    ("incobotulinumtoxinA", "upper-limb-spasticity"),
+    ("rimabotulinumtoxinB", "sialorrhea"),
 )
 
 
@@ -94,13 +94,15 @@ def test_upper_limb_spasticity_waits_for_the_3_month_window_not_only_the_12_week
     assert item.limited_by == ("cumulative-dose-exceeds-maximum",)  # the last limit to clear sets the day
 
 
-def test_an_unverified_pediatric_cumulative_figure_moves_only_the_recommended_day() -> None:
+def test_a_recommended_interval_and_an_unverified_cumulative_figure_move_only_the_recommended_day() -> None:
     boy = Patient(birth_date=date(2018, 1, 1), sex="male", weight_kg=Decimal(20))
     history = (
         Administration(date(2026, 10, 25), "onabotulinumtoxinA", "upper-limb-spasticity", Decimal(120)),
         Administration(date(2026, 10, 25), "onabotulinumtoxinA", "lower-limb-spasticity", Decimal(160)),
     )
     for item in next_sessions(KNOWLEDGE, boy, history, TODAY):
-        assert item.earliest == date(2027, 1, 17)  # the 12-week interval blocks
-        assert item.recommended == date(2027, 1, 25)  # the unverified 3-month figure warns until then
+        # "generally, no sooner than 12 weeks" is a recommendation, and the 3-month figure is unverified: nothing
+        # blocks a repeat today, but both warn until the 3-month window ends.
+        assert item.earliest == TODAY
+        assert item.recommended == date(2027, 1, 25)
         assert "cumulative-dose-exceeds-maximum" in item.limited_by

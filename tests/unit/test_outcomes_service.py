@@ -225,7 +225,7 @@ def test_the_continuation_report_holds_the_doses_and_adverse_events_of_the_indic
     document = continuation_document(records, knowledge, "FICT-1", HYPERHIDROSIS, TODAY)
     assert document["patient"].endswith("MRN FICT-1 · born 1980-04-02")
     assert document["doses"][0] == ("2026-01-05", knowledge.products[BOTOX].brand, "100 U", "ok")
-    assert document["adverse_events"] == [("2026-01-08", "compensatory-sweating", "mild", "—")]
+    assert document["adverse_events"] == [("2026-01-08", "compensatory-sweating", "mild", "no", "—")]
 
 
 def test_treated_six_weeks_ago_without_an_assessment_is_due_and_a_measurement_since_clears_it(

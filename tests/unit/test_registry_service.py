@@ -137,7 +137,7 @@ def test_refuses_an_unknown_role_and_a_token_for_nobody() -> None:
         (date(1960, 1, 1), None, "onset", "is before the patient's birth"),
         (date(2026, 2, 1), 1, "onset", "is before the suspected session"),
         (date(2026, 4, 1), 9, "session", "no session with this id for this patient"),
-        (date(2026, 4, 1), None, "severity", "must be one of mild, moderate, severe, serious"),
+        (date(2026, 4, 1), None, "severity", "must be one of mild, moderate, severe"),
     ],
 )
 def test_refuses_an_adverse_event_by_field(onset: date, session: int | None, field: str, problem: str) -> None:
@@ -146,7 +146,9 @@ def test_refuses_an_adverse_event_by_field(onset: date, session: int | None, fie
     severity = "grave" if field == "severity" else "mild"
     with pytest.raises(AdverseEventError) as refused:
         report_adverse_event(
-            FakeAdverseEvents(state), CLOCK, AdverseEventReport(MRN, "ptosis", onset, severity, session)
+            FakeAdverseEvents(state),
+            CLOCK,
+            AdverseEventReport(MRN, "ptosis", onset, severity, session, serious=False),
         )
     assert (refused.value.field, refused.value.problem) == (field, problem)
     assert state.events == []
@@ -154,7 +156,9 @@ def test_refuses_an_adverse_event_by_field(onset: date, session: int | None, fie
 
 def test_an_adverse_event_against_an_unknown_mrn_names_the_field_only() -> None:
     with pytest.raises(UnknownPatientError) as refused:
-        report_adverse_event(FakeAdverseEvents(FakeRegistry()), CLOCK, AdverseEventReport(MRN, "ptosis", TODAY, "mild"))
+        report_adverse_event(
+            FakeAdverseEvents(FakeRegistry()), CLOCK, AdverseEventReport(MRN, "ptosis", TODAY, "mild", serious=False)
+        )
     assert refused.value.field == "mrn"
     assert MRN not in str(refused.value)
 
@@ -172,10 +176,32 @@ def test_the_event_list_names_the_suspected_product_by_brand(knowledge: Knowledg
     state = FakeRegistry()
     registered(state, botox(1, date(2026, 3, 1)))
     events = FakeAdverseEvents(state)
-    report_adverse_event(events, CLOCK, AdverseEventReport(MRN, "ptosis", date(2026, 3, 10), "mild", 1))
-    report_adverse_event(events, CLOCK, AdverseEventReport(MRN, "headache", date(2026, 4, 10), "mild"))
+    report_adverse_event(events, CLOCK, AdverseEventReport(MRN, "ptosis", date(2026, 3, 10), "mild", 1, serious=False))
+    report_adverse_event(events, CLOCK, AdverseEventReport(MRN, "headache", date(2026, 4, 10), "mild", serious=True))
     rows = list_adverse_events(events, knowledge)
-    assert [(r.event, r.brand) for r in rows] == [
-        ("headache", ""),
-        ("ptosis", knowledge.products["onabotulinumtoxinA"].brand),
+    assert [(r.event, r.brand, r.serious) for r in rows] == [
+        ("headache", "", True),
+        ("ptosis", knowledge.products["onabotulinumtoxinA"].brand, False),
     ]
+
+
+def test_serious_is_no_longer_a_severity_and_every_report_says_whether_it_was_serious() -> None:
+    state = FakeRegistry()
+    registered(state, botox(1, date(2026, 3, 1)))
+    events = FakeAdverseEvents(state)
+    with pytest.raises(AdverseEventError) as as_severity:
+        report_adverse_event(events, CLOCK, AdverseEventReport(MRN, "dysphagia", date(2026, 3, 10), "serious", 1))
+    assert as_severity.value.field == "severity"
+    assert "whether the event was serious is stated apart" in as_severity.value.problem
+    with pytest.raises(AdverseEventError) as unstated:
+        report_adverse_event(events, CLOCK, AdverseEventReport(MRN, "dysphagia", date(2026, 3, 10), "severe", 1))
+    assert (unstated.value.field, unstated.value.problem) == (
+        "serious",
+        "say whether the event was serious (yes or no)",
+    )
+    assert state.events == []
+    report_adverse_event(
+        events, CLOCK, AdverseEventReport(MRN, "dysphagia", date(2026, 3, 10), "mild", 1, serious=True)
+    )
+    [entry] = FakePatientRegistry(state).record(MRN).adverse_events
+    assert (entry.severity, entry.serious, entry.grading) == ("mild", True, "mild, serious")

@@ -157,11 +157,15 @@ def list_muscles(as_json: JsonOption = False) -> None:
 @knowledge_app.command("audit")
 def audit_knowledge(
     grade: Annotated[Grade | None, typer.Option(help="Only figures of this grade.", case_sensitive=False)] = None,
+    blocking: Annotated[
+        bool, typer.Option("--blocking", help="Only the figures that can block a session, with quote and source.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """List every cited figure by grade: what rests on the label, on a summary, a study, or nothing verified."""
+    """List every cited figure by grade, kind (limit or recommendation) and wording: what rests on the label, on
+    a summary, a study, or nothing verified, and which figures can block a session."""
     knowledge = _knowledge()
-    rows, counts = audit(knowledge, grade)
+    rows, counts = audit(knowledge, grade, blocking)
     if as_json:
         emit_json(
             {
@@ -171,6 +175,9 @@ def audit_knowledge(
                         "path": row.path,
                         "value": row.value,
                         "grade": str(row.grade),
+                        "kind": str(row.kind) if row.kind else None,
+                        "wording": row.wording,
+                        "blocks": row.blocks,
                         "source": row.source,
                         "locator": row.locator,
                         "note": row.note,
@@ -287,7 +294,7 @@ def plan(
     patient_file = None
     if patient is not None:
         try:
-            patient_file = read_patient_file(read_text("--patient", patient))
+            patient_file = read_patient_file(read_text("--patient", patient), knowledge)
         except InputError as error:
             fail(f"--patient: {error.field}: {error.problem}", 2)
         recorded = patient_file.patient
@@ -325,7 +332,7 @@ def plan(
         if patient_file is None:
             checked = plan_session(knowledge, request)
         else:
-            # The file's patient, history and vials; the plan's age and weight are the file's (see above).
+            # The file's patient, history, vials and adverse events; the plan's age and weight are the file's.
             stored = patient_file.request_for(session_date, SessionPlan(request.product, request.indication), clock())
             checked = plan_session(
                 knowledge,
@@ -334,6 +341,7 @@ def plan(
                 stored.history,
                 stored.vials,
                 stored.at,
+                stored.adverse_events,
             )
     except UnknownIdError as error:
         fail(f"--{error.kind}: {error}", 2)
@@ -362,7 +370,7 @@ def check_command(
     history. Exit 0 for ok or warn, 3 for block, 2 for an invalid document (the field is named)."""
     knowledge = _knowledge()
     try:
-        request = read_check(read_text("FILE", document), clock())
+        request = read_check(read_text("FILE", document), clock(), knowledge)
         report: SafetyReport = check(knowledge, request)
     except InputError as error:
         fail(f"{error.field}: {error.problem}", 2)

@@ -119,20 +119,28 @@ def patient_add(
                 allergies=tuple(allergy or ()),
                 catheterizes=catheterizes,
             ),
+            build_knowledge(),
         )
     except PatientRecordError as error:
-        fail(f"--{error.field.replace('_', '-')}: {error.problem}")
+        fail(f"{_record_option(error.field)}: {error.problem}")
     if as_json:
         emit_json({"patient_id": new_id})
     else:
         stdout.print(f"patient {new_id} registered")
 
 
+def _record_option(field: str) -> str:
+    """The option a refused field of a patient record came from: ``conditions.1`` is the second --condition."""
+    name, _, index = field.partition(".")
+    option = {"conditions": "--condition", "add_conditions": "--add-condition"}.get(name, "--" + name.replace("_", "-"))
+    return f"{option} #{int(index) + 1}" if index.isdigit() else option
+
+
 @patient_app.command("show")
 def patient_show(mrn: str, as_json: JsonOption = False) -> None:
     """A patient's record: conditions, medicines, allergies and every session."""
     from bont.bootstrap import patient_registry
-    from bont.services.patients import patient_record
+    from bont.services.patients import condition_entries, patient_record
     from bont.services.ports import UnknownPatientError
 
     try:
@@ -140,6 +148,7 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
     except UnknownPatientError as error:
         fail(f"MRN: {error.problem}")
     header = record.header
+    conditions = condition_entries(build_knowledge(), record.conditions)
     document: dict[str, Any] = {
         "mrn": header.mrn,
         "name": header.name,
@@ -147,6 +156,8 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
         "sex": header.sex,
         "weights": [{"date": w.on.isoformat(), "kg": float(w.kg)} for w in record.weights],
         "conditions": list(record.conditions),
+        # Each condition with the ICD-10-CM title of a code (null for a name).
+        "condition_details": [{"term": c.term, "description": c.description} for c in conditions],
         "medications": list(record.medications),
         "allergies": list(record.allergies),
         "reproductive_status": [
@@ -158,6 +169,7 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
                 "event": e.event,
                 "onset": e.onset.isoformat(),
                 "severity": e.severity,
+                "serious": e.serious,
                 "session": e.session_id,
                 "outcome": e.outcome,
             }
@@ -180,6 +192,8 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
         emit_json(document)
         return
     stdout.print(f"{document['name']} · MRN {document['mrn']} · born {document['birth_date']}", highlight=False)
+    if conditions:
+        stdout.print("conditions: " + escape("; ".join(c.label for c in conditions)), highlight=False)
     table = Table(title="Sessions")
     for column in ("id", "date", "product", "indication", "units", "verdict"):
         table.add_column(column)
@@ -188,7 +202,8 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
     stdout.print(table)
     for event in document["adverse_events"]:
         stdout.print(
-            f"adverse event: {event['event']} ({event['severity']}) from {event['onset']}, session {event['session']}",
+            f"adverse event: {event['event']} ({event['severity']}, {'serious' if event['serious'] else 'not serious'})"
+            f" from {event['onset']}, session {event['session']}",
             highlight=False,
         )
 
@@ -389,12 +404,21 @@ def event_add(
     mrn: Annotated[str, typer.Option()],
     event: Annotated[str, typer.Option(help="ptosis, dysphagia, neck-weakness, urinary-retention, uti, ...")],
     onset: Annotated[str, typer.Option(help="YYYY-MM-DD")],
-    severity: Annotated[str, typer.Option(help="mild, moderate, severe or serious")],
+    severity: Annotated[str, typer.Option(help="The intensity: mild, moderate or severe.")],
+    serious: Annotated[
+        bool,
+        typer.Option(
+            "--serious/--not-serious",
+            help="Required: serious when it resulted in death, was life-threatening, needed or prolonged a hospital "
+            "stay, caused lasting disability or a congenital anomaly, or was another important medical event "
+            "(ICH E2A).",
+        ),
+    ],
     session: Annotated[int | None, typer.Option(help="The suspected session's id.")] = None,
     outcome: Annotated[str, typer.Option()] = "",
     notes: Annotated[str, typer.Option()] = "",
 ) -> None:
-    """Record an adverse event and the session suspected of causing it."""
+    """Record an adverse event, how intense and whether serious, and the session suspected of causing it."""
     from bont.bootstrap import adverse_events
     from bont.services.adverse_events import AdverseEventReport, report_adverse_event
 
@@ -402,7 +426,9 @@ def event_add(
         event_id = report_adverse_event(
             adverse_events(),
             clock(),
-            AdverseEventReport(mrn, event, required_date("--onset", onset), severity, session, outcome, notes),
+            AdverseEventReport(
+                mrn, event, required_date("--onset", onset), severity, session, outcome, notes, serious=serious
+            ),
         )
     except FieldError as error:
         fail(f"--{error.field}: {error.problem}")
@@ -540,9 +566,10 @@ def patient_update(
                 breastfeeding=breastfeeding,
                 catheterizes=catheterizes,
             ),
+            build_knowledge(),
         )
     except FieldError as error:
-        fail(f"{'MRN' if error.field == 'mrn' else '--' + error.field}: {error.problem}")
+        fail(f"{'MRN' if error.field == 'mrn' else _record_option(error.field)}: {error.problem}")
     stdout.print("patient record updated")
 
 

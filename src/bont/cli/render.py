@@ -47,7 +47,8 @@ def _cite(source: dict[str, Any] | None) -> str:
     if source is None:
         return ""
     where = f" {source['locator']}" if source["locator"] else ""
-    return f"{source['id']}{where} [{source['grade']}]"
+    said = f": “{source['wording']}”" if source.get("wording") else ""
+    return f"{source['id']}{where} [{source['grade']}]{said}"
 
 
 def _notice(console: Console) -> None:
@@ -278,11 +279,13 @@ def audit(console: Console, rows: list[AuditRow], counts: Counter[Grade]) -> Non
         summary.add_row(*_cells(str(grade), str(counts.get(grade, 0)), "yes" if grade.may_block else "no"))
     console.print(summary)
     table = Table(title="Figures")
-    for column in ("grade", "figure", "value", "source", "note"):
+    for column in ("grade", "kind", "figure", "value", "wording", "source", "note"):
         table.add_column(column, overflow="fold")
     for row in rows:
         source = row.source + (f" {row.locator}" if row.locator else "")
-        table.add_row(*_cells(str(row.grade), row.path, row.value, source, row.note or ""))
+        kind = f"{row.kind}{' (blocks)' if row.blocks else ''}" if row.kind else ""
+        wording = f"“{row.wording}”" if row.wording else ""
+        table.add_row(*_cells(str(row.grade), kind, row.path, row.value, wording, source, row.note or ""))
     console.print(table)
 
 
@@ -298,6 +301,12 @@ def _findings(console: Console, findings: list[dict[str, Any]], title: str = "Fi
     for f in findings:
         table.add_row(*_cells(f["severity"], f["code"], f["message"], _cite(f["source"])))
     console.print(table)
+    explicit = [f["acknowledgement"] for f in findings if f.get("acknowledgement")]
+    if explicit:
+        # An unverified limit exceeded: said apart from the table so that nobody misses it.
+        console.print("[bold yellow]Needs an explicit acknowledgement before recording:[/]")
+        for text in explicit:
+            console.print(f"  † {escape(text)}")
 
 
 def plan(console: Console, p: dict[str, Any]) -> None:

@@ -40,6 +40,7 @@ class DjangoAdverseEvents(AdverseEvents):
                 event=report.event,
                 onset=report.onset,
                 severity=report.severity,
+                serious=bool(report.serious),
                 outcome=report.outcome,
                 notes=report.notes,
             )
@@ -60,6 +61,7 @@ class DjangoAdverseEvents(AdverseEvents):
                 session_id=e.suspected_session_id,
                 session_on=e.suspected_session.date if e.suspected_session else None,
                 session_product=e.suspected_session.product if e.suspected_session else None,
+                serious=e.serious,
             )
             for e in rows[:limit]
         )

@@ -164,10 +164,10 @@ COURSES = (
         "abobotulinumtoxinA",
         98,
         muscles=(
-            _m("gastrocnemius-medial", 300, 2, SideChoice.RIGHT),
-            _m("gastrocnemius-lateral", 200, 2, SideChoice.RIGHT),
-            _m("soleus", 300, 2, SideChoice.RIGHT),
-            _m("tibialis-posterior", 200, 2, SideChoice.RIGHT),
+            _m("gastrocnemius-medial", 150, 1, SideChoice.RIGHT),
+            _m("gastrocnemius-lateral", 150, 1, SideChoice.RIGHT),
+            _m("soleus", 400, 3, SideChoice.RIGHT),
+            _m("tibialis-posterior", 300, 2, SideChoice.RIGHT),
         ),
         conditions=("G81.11",),
     ),
@@ -618,6 +618,7 @@ def _bladder_diary(patient: models.Patient, sessions: list[date], responds: bool
 
 
 def _adverse_events() -> None:
+    # Severity is the intensity; neither event was serious (no hospital stay, nothing life-threatening).
     for given_name, event, severity in (("Farid", "ptosis", "mild"), ("Bruno", "dysphagia", "moderate")):
         session = models.TreatmentSession.objects.filter(patient__given_name=given_name).order_by("date").first()
         if session is not None:
@@ -627,6 +628,7 @@ def _adverse_events() -> None:
                 event=event,
                 onset=session.date + timedelta(days=6),
                 severity=severity,
+                serious=False,
                 outcome="resolved",
                 notes="fictional demo event",
             )

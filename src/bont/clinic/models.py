@@ -196,11 +196,14 @@ class VialDraw(NeverDelete):
 
 
 class AdverseEvent(NeverDelete):
+    """An adverse event reported for a patient. ``severity`` is its intensity; ``serious`` is the separate
+    regulatory judgement (death, life-threatening, hospitalisation, disability, congenital anomaly or another
+    important medical event: ICH E2A, 21 CFR 312.32). Before migration 0005 "serious" was a severity."""
+
     class Severity(models.TextChoices):
         MILD = "mild"
         MODERATE = "moderate"
         SEVERE = "severe"
-        SERIOUS = "serious"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
     suspected_session = models.ForeignKey(
@@ -209,6 +212,7 @@ class AdverseEvent(NeverDelete):
     event = models.CharField(max_length=60)  # ptosis, dysphagia, neck-weakness, urinary-retention, uti, ...
     onset = models.DateField()
     severity = models.CharField(max_length=10, choices=Severity.choices)
+    serious = models.BooleanField(default=False)
     outcome = models.CharField(max_length=60, blank=True)
     notes = models.TextField(blank=True)
     history = HistoricalRecords()

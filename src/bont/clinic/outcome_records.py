@@ -133,7 +133,7 @@ class DjangoOutcomeRecords(OutcomeRecords):
         rows = models.AdverseEvent.objects.filter(
             patient_id=patient_id, suspected_session__indication=indication
         ).order_by("onset", "pk")
-        return tuple(StoredAdverseEvent(e.onset, e.event, e.severity, e.outcome) for e in rows)
+        return tuple(StoredAdverseEvent(e.onset, e.event, e.severity, e.outcome, e.serious) for e in rows)
 
     def session_counts(self) -> tuple[SessionCount, ...]:
         rows = (

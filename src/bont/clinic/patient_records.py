@@ -117,7 +117,7 @@ class DjangoPatientRegistry(PatientRegistry):
                 ReproductivePeriod(r.status, r.from_date, r.to_date) for r in row.reproductive_statuses.all()
             ),
             adverse_events=tuple(
-                AdverseEventEntry(e.event, e.onset, e.severity, e.suspected_session_id, e.outcome)
+                AdverseEventEntry(e.event, e.onset, e.severity, e.suspected_session_id, e.outcome, e.serious)
                 for e in row.adverse_events.order_by("onset", "pk")
             ),
             sessions=tuple(

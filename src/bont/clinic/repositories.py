@@ -11,7 +11,8 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from bont.clinic import models
-from bont.domain.safety import Administration, Patient
+from bont.domain.adverse_events import EventSeverity
+from bont.domain.safety import Administration, Patient, PriorAdverseEvent
 from bont.services.ports import ClinicalRecords, PatientCharts, SessionRecord, UnknownPatientError, VialState
 
 CLINICIAN_GROUP = "clinician"
@@ -43,6 +44,9 @@ class DjangoClinicalRecords(ClinicalRecords):
 
             raise RecordingError("patient", f"no patient with id {patient_id}")
         return patient_snapshot(row, on)
+
+    def prior_adverse_events(self, patient_id: int, on: date) -> tuple[PriorAdverseEvent, ...]:
+        return prior_adverse_events(patient_id, on)
 
     def lock_vials(self, vial_ids: tuple[int, ...]) -> dict[int, VialState]:
         rows = models.Vial.objects.select_for_update().select_related("lot").filter(pk__in=vial_ids)
@@ -137,6 +141,12 @@ class DjangoPatientCharts(PatientCharts):
             raise UnknownPatientError()
         return patient_snapshot(row, on)
 
+    def prior_adverse_events(self, mrn: str, on: date) -> tuple[PriorAdverseEvent, ...]:
+        patient_id = models.Patient.objects.filter(mrn=mrn).values_list("pk", flat=True).first()
+        if patient_id is None:
+            raise UnknownPatientError()
+        return prior_adverse_events(patient_id, on)
+
 
 def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Administration, ...]]:
     """The patient as of ``on`` (conditions, medicines, weight, pregnancy) and every recorded administration."""
@@ -166,3 +176,28 @@ def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Admi
         for s in row.sessions.filter(withdrawn_reason="").order_by("date")
     )
     return patient, history
+
+
+def prior_adverse_events(patient_id: int, on: date) -> tuple[PriorAdverseEvent, ...]:
+    """The patient's adverse events with onset on or before ``on``, by onset, with the product and indication
+    of the suspected session; a withdrawn session (entered in error) names no treatment."""
+    rows = (
+        models.AdverseEvent.objects.select_related("suspected_session")
+        .filter(patient_id=patient_id, onset__lte=on)
+        .order_by("onset", "pk")
+    )
+    events = []
+    for row in rows:
+        session = row.suspected_session
+        given = session is not None and not session.withdrawn_reason
+        events.append(
+            PriorAdverseEvent(
+                on=row.onset,
+                term=row.event,
+                severity=EventSeverity(row.severity),
+                serious=row.serious,
+                product=session.product if given and session is not None else None,
+                indication=session.indication if given and session is not None else None,
+            )
+        )
+    return tuple(events)

@@ -75,7 +75,8 @@ class DjangoSessionRecords(SessionRecords):
                 for f in row.findings.select_related("acknowledged_by").order_by("pk")
             ),
             adverse_events=tuple(
-                SessionEvent(e.event, e.severity, e.onset) for e in row.adverse_events.order_by("onset", "pk")
+                SessionEvent(e.event, e.severity, e.onset, e.serious)
+                for e in row.adverse_events.order_by("onset", "pk")
             ),
         )
 

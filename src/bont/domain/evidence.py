@@ -30,6 +30,18 @@ class Grade(StrEnum):
         return self in (Grade.LABEL, Grade.LABEL_SECONDARY)
 
 
+class FigureKind(StrEnum):
+    """What the label's wording makes of a figure: the wording decides, not the number.
+
+    ``limit``: worded as a limit ("should not exceed", "maximum … dose", "no sooner than"): blocks when the
+    figure is read in the label. ``recommendation``: worded as advice ("recommended dose", "recommended initial
+    dose", "in general", "generally", "recommended re-treatment schedule"): warns and says what it recommends.
+    """
+
+    LIMIT = "limit"
+    RECOMMENDATION = "recommendation"
+
+
 class SourceKind(StrEnum):
     LABEL = "label"
     STUDY = "study"
@@ -71,12 +83,17 @@ class Citation:
     grade: Grade
     locator: str | None = None  # e.g. "§2.2 Table 2"
     note: str | None = None
-    advisory: bool = False  # the source words the limit as advice ("may reduce", "may cause tolerance")
+    kind: FigureKind | None = None  # for a maximum, interval or per-site figure: limit or recommendation
+    wording: str | None = None  # the few words of the source the figure rests on, quoted
 
     @property
     def may_block(self) -> bool:
-        """Whether a limit resting on this citation may block a session rather than warn."""
-        return self.grade.may_block and not self.advisory
+        """Whether a finding resting on this citation may block a session rather than warn: a statement read in
+        the label (a contraindication, the product's identity), or a limit read in the label and worded as one
+        (quoted); never a recommendation."""
+        if not self.grade.may_block or self.kind is FigureKind.RECOMMENDATION:
+            return False
+        return self.kind is None or bool(self.wording)
 
     def __str__(self) -> str:
         where = f" {self.locator}" if self.locator else ""

@@ -22,3 +22,6 @@ class Finding:
     code: str  # stable: other programs rely on it
     message: str
     source: Citation | None = None
+    # For a figure that is not yet verified: what the clinician must explicitly acknowledge (the figure and
+    # its status) before the session can be recorded.
+    acknowledgement: str | None = None

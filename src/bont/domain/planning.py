@@ -84,6 +84,9 @@ class PlanRequest:
     deviation_reason: str | None = None
     vial_units: Decimal | None = None
     diluent_ml: Decimal | None = None
+    # Whether this is the patient's first session of this product for this indication: a first session starts
+    # from the label's initial dose; None when no history is known (the initial dose is the starting point).
+    first_session: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -361,7 +364,7 @@ class _Planner:
         choices = self.request.muscles or tuple(
             MuscleChoice(row.muscle) for row in protocol.muscles if not row.optional
         )
-        choices = choices + tuple(
+        choices = self.from_initial_dose(choices) + tuple(
             MuscleChoice(c.muscle, c.side, c.units, c.sites, optional=True) for c in self.request.optional
         )
         muscles = [self.plan_muscle(choice) for choice in choices]
@@ -405,6 +408,47 @@ class _Planner:
             sources=tuple(dict.fromkeys(sources)),
             deviation_reason=self.request.deviation_reason if self.deviations else None,
         )
+
+    def from_initial_dose(self, choices: tuple[MuscleChoice, ...]) -> tuple[MuscleChoice, ...]:
+        """A first session starts from the label's initial dose (XEOMIN cervical dystonia 120 U, DYSPORT 500 U):
+        where the protocol gives no per-muscle dose, the initial dose is divided evenly among the chosen
+        muscles and sides that have no units of their own. A later session's doses are the clinician's."""
+        initial = self.protocol.initial_units
+        if initial is None or self.request.first_session is False:
+            return choices
+        open_slots = [
+            (index, len(self.sides_of(choice)))
+            for index, choice in enumerate(choices)
+            if choice.units is None and (row := self.row_for(choice)) is not None and self.default_units(row) is None
+        ]
+        given = sum(
+            (choice.units * len(self.sides_of(choice)) for choice in choices if choice.units is not None),
+            Decimal(0),
+        )
+        remaining = initial.value.minimum - given
+        if not open_slots or remaining <= 0:
+            return choices
+        slots = sum(count for _, count in open_slots)
+        share = (remaining / slots).quantize(UNIT_PRECISION, rounding="ROUND_FLOOR")
+        known = "" if self.request.first_session else " (no earlier session is on record)"
+        self.report(
+            Finding(
+                Severity.INFO,
+                "initial-dose",
+                f"first session{known}: the initial dose of {format_amount(initial.value.minimum)} U, less the "
+                f"units chosen, is divided evenly: {format_amount(share)} U per muscle and side; adjust it to the "
+                "pattern",
+                initial.citation,
+            )
+        )
+        planned = list(choices)
+        for index, _ in open_slots:
+            planned[index] = replace(planned[index], units=share)
+        return tuple(planned)
+
+    def sides_of(self, choice: MuscleChoice) -> tuple[Side, ...]:
+        side = choice.side or self.request.side
+        return side.sides if side is not None else (Side.LEFT,)
 
     def plan_muscle(self, choice: MuscleChoice) -> tuple[MuscleChoice, MuscleDose | None, Decimal, int]:
         row = self.row_for(choice)

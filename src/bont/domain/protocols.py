@@ -124,9 +124,11 @@ class Protocol:
     guidance: tuple[Guidance, ...]
     muscles: tuple[MuscleDose, ...]
     variant: str | None = None
-    total_units: Cited[UnitRange] | None = None
+    initial_units: Cited[UnitRange] | None = None  # the first session's dose, where the label gives one
+    total_units: Cited[UnitRange] | None = None  # the usual dose (a recommendation)
     total_units_per_kg: Cited[UnitsPerKg] | None = None
-    session_maximum: Cited[Units | WeightCappedDose] | None = None
+    session_maximum: Cited[Units | WeightCappedDose] | None = None  # the most in one session (limit or advice)
+    per_side_maximum: Cited[Units | WeightCappedDose] | None = None  # the most in one limb or side per session
     weight_bands: tuple[Cited[WeightBand], ...] = ()
     sites: Cited[CountRange] | None = None
     max_units_per_site: Cited[Decimal] | None = None
@@ -168,12 +170,11 @@ class Protocol:
     def session_limit_units(self, weight_kg: Decimal | None) -> Decimal | None:
         """The per-session maximum in units for this weight: the fixed figure, or "the lesser of X U/kg or
         Y U"; None when there is none, or when a weight-based one meets an unknown weight."""
-        if self.session_maximum is None:
-            return None
-        maximum = self.session_maximum.value
-        if isinstance(maximum, Units):
-            return maximum.amount
-        return maximum.for_weight(weight_kg).amount if weight_kg is not None else None
+        return _limit_units(self.session_maximum, weight_kg)
+
+    def per_side_limit_units(self, weight_kg: Decimal | None) -> Decimal | None:
+        """The most for one limb or side in a session ("per single upper limb"), as ``session_limit_units``."""
+        return _limit_units(self.per_side_maximum, weight_kg)
 
     def side_conflict(self, sides: set[str]) -> str | None:
         """Why sites on these sides do not fit this protocol variant (a one-limb protocol with sites on both
@@ -184,6 +185,14 @@ class Protocol:
                 f"choose the {BILATERAL} variant or one side"
             )
         return None
+
+
+def _limit_units(figure: Cited[Units | WeightCappedDose] | None, weight_kg: Decimal | None) -> Decimal | None:
+    if figure is None:
+        return None
+    if isinstance(figure.value, Units):
+        return figure.value.amount
+    return figure.value.for_weight(weight_kg).amount if weight_kg is not None else None
 
 
 UNILATERAL = "unilateral"

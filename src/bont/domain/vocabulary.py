@@ -1,8 +1,10 @@
-"""The safety vocabulary: conditions, drug classes and allergens that a safety check must recognise."""
+"""The safety vocabulary: conditions, drug classes, allergens and everyday medicines that a safety check
+must recognise."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bont.domain.codes import ICD10CMCode
@@ -86,3 +88,31 @@ class Allergen:
     @property
     def key(self) -> str:
         return self.id
+
+
+@dataclass(frozen=True)
+class MedicineList:
+    """The everyday medicines bont recognises: each name, an ingredient or an alias of one (a brand, salt
+    or other name), with the ingredients it means (lower case; a combination means several)."""
+
+    names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    citation: Citation | None = None
+
+    @property
+    def ingredients(self) -> frozenset[str]:
+        return frozenset(ingredient for found in self.names.values() for ingredient in found)
+
+
+@dataclass(frozen=True)
+class Medicine:
+    """A medication entry matched to a known medicine: the words it was known by, its ingredients and the
+    interaction classes of any of them (none for most medicines)."""
+
+    name: str
+    ingredients: tuple[str, ...]
+    classes: tuple[DrugClass, ...]
+
+    @property
+    def ingredient(self) -> str:
+        """The ingredients as one name: "topiramate", or "acetaminophen + codeine" for a combination."""
+        return " + ".join(self.ingredients)

@@ -10,12 +10,23 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bont.domain.adverse_events import EventSeverity
+from bont.domain.code_sets import UNKNOWN_CODE
 from bont.domain.errors import FieldError
-from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, SessionSite, VialInUse
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.safety import (
+    Administration,
+    CheckRequest,
+    Patient,
+    PriorAdverseEvent,
+    SessionPlan,
+    SessionSite,
+    VialInUse,
+)
 from bont.services.clock import Clock
 
 
@@ -41,6 +52,15 @@ class PatientIn(StrictModel):
     def age_years_on(self, day: date) -> Decimal | None:
         return self.to_domain().age_on(day)
 
+    def coded(self, knowledge: KnowledgeBase) -> PatientIn:
+        """The patient with every condition written as an ICD-10-CM code in the code set's form (``l03221`` →
+        ``L03.221``); raises ``InputError`` naming ``patient.conditions.N`` for a term written as a code that
+        ICD-10-CM does not hold. Names are kept as written, to be matched or reported as unrecognised."""
+        for index, term in enumerate(self.conditions):
+            if knowledge.is_unknown_code(term):
+                raise InputError(f"patient.conditions.{index}", UNKNOWN_CODE)
+        return self.model_copy(update={"conditions": [knowledge.condition_code(t) or t for t in self.conditions]})
+
     def to_domain(self) -> Patient:
         return Patient(
             birth_date=self.birth_date,
@@ -61,6 +81,24 @@ class HistoryIn(StrictModel):
     indication: str
     units: Decimal = Field(gt=0, le=100_000)
     sites: list[dict[str, Any]] = []  # recorded for reference; the check uses the units
+
+
+class AdverseEventIn(StrictModel):
+    """An earlier adverse event: its onset, the product and indication of the treatment suspected (when
+    known), the term, its intensity and whether it was serious (ICH E2A: death, life-threatening,
+    hospitalisation, disability, congenital anomaly or another important medical event)."""
+
+    date: date
+    product: str | None = Field(default=None, min_length=1, max_length=100)
+    indication: str | None = Field(default=None, min_length=1, max_length=100)
+    term: str = Field(min_length=1, max_length=100)
+    severity: Literal["mild", "moderate", "severe"]
+    serious: bool
+
+    def to_domain(self) -> PriorAdverseEvent:
+        return PriorAdverseEvent(
+            self.date, self.term, EventSeverity(self.severity), self.serious, self.product, self.indication
+        )
 
 
 class SiteIn(StrictModel):
@@ -91,16 +129,20 @@ class CheckIn(StrictModel):
     at: datetime | None = None
     patient: PatientIn
     history: list[HistoryIn] = []
+    adverse_events: list[AdverseEventIn] = []
     plan: PlanIn
     vials: list[VialIn] = []
 
-    def to_domain(self, clock: Clock) -> CheckRequest:
+    def to_domain(self, clock: Clock, knowledge: KnowledgeBase | None = None) -> CheckRequest:
+        """The check request; with the knowledge base, the conditions as in ``PatientIn.coded`` (without it,
+        as written: a unit test's shortcut, every command and the API pass it)."""
         if self.plan.total_units is None and not self.plan.sites:
             raise InputError("plan", "give total_units and/or sites")
+        patient = self.patient if knowledge is None else self.patient.coded(knowledge)
         return CheckRequest(
             on=self.date,
             at=local_moment(self.at, clock),
-            patient=self.patient.to_domain(),
+            patient=patient.to_domain(),
             plan=SessionPlan(
                 product=self.plan.product,
                 indication=self.plan.indication,
@@ -111,14 +153,16 @@ class CheckIn(StrictModel):
             ),
             history=_history(self.history),
             vials=_vials(self.vials, clock),
+            adverse_events=tuple(event.to_domain() for event in self.adverse_events),
         )
 
 
 class PatientFile(StrictModel):
-    """What ``bont plan --patient FILE`` reads: the patient, their history and any vials in hand."""
+    """What ``bont plan --patient FILE`` reads: the patient, their history, adverse events and any vials in hand."""
 
     patient: PatientIn
     history: list[HistoryIn] = []
+    adverse_events: list[AdverseEventIn] = []
     vials: list[VialIn] = []
 
     def request_for(self, on: date, plan: SessionPlan, clock: Clock) -> CheckRequest:
@@ -128,6 +172,7 @@ class PatientFile(StrictModel):
             plan=plan,
             history=_history(self.history),
             vials=_vials(self.vials, clock),
+            adverse_events=tuple(event.to_domain() for event in self.adverse_events),
         )
 
 
@@ -164,16 +209,20 @@ def parse_json(text: str) -> Any:
         raise InputError("(document)", "is nested too deeply") from error
 
 
-def read_check(text: str, clock: Clock) -> CheckRequest:
-    """Parse and validate a check document; raises ``InputError`` naming the first bad field."""
+def read_check(text: str, clock: Clock, knowledge: KnowledgeBase | None = None) -> CheckRequest:
+    """Parse and validate a check document (its conditions against ICD-10-CM when ``knowledge`` is given, as
+    every command does); raises ``InputError`` naming the first bad field."""
     try:
-        return CheckIn.model_validate(parse_json(text)).to_domain(clock)
+        document = CheckIn.model_validate(parse_json(text))
     except ValidationError as error:
         raise first_error(error) from error
+    return document.to_domain(clock, knowledge)
 
 
-def read_patient_file(text: str) -> PatientFile:
+def read_patient_file(text: str, knowledge: KnowledgeBase) -> PatientFile:
+    """Parse and validate a patient file (its conditions as in ``PatientIn.coded``); raises ``InputError``."""
     try:
-        return PatientFile.model_validate(parse_json(text))
+        document = PatientFile.model_validate(parse_json(text))
     except ValidationError as error:
         raise first_error(error) from error
+    return document.model_copy(update={"patient": document.patient.coded(knowledge)})

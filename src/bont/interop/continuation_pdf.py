@@ -64,7 +64,8 @@ def render_continuation_pdf(report: dict[str, Any]) -> bytes:
     _table(pdf, ("Date", "Product", "Units", "Check"), report["doses"], (35, 45, 35, 65))
     _heading(pdf, "Adverse events")
     if report["adverse_events"]:
-        _table(pdf, ("Onset", "Event", "Severity", "Outcome"), report["adverse_events"], (35, 65, 35, 45))
+        header = ("Onset", "Event", "Severity", "Serious", "Outcome")
+        _table(pdf, header, report["adverse_events"], (35, 55, 30, 20, 40))
     else:
         _paragraph(pdf, "None recorded for this indication.")
     return bytes(pdf.output())

@@ -7,21 +7,25 @@ raises ``KnowledgeError`` naming the file and the field.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bont.domain.adverse_events import AdverseEventTerm, ReactionKind, Seriousness, Treatments
 from bont.domain.anatomy import DiagramPoint, Target
 from bont.domain.codes import NDC, CPTCode, HCPCSCode, ICD10CMCode
 from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose
 from bont.domain.errors import KnowledgeError
-from bont.domain.evidence import Citation, Cited, Grade, Source
+from bont.domain.evidence import Citation, Cited, FigureKind, Grade, Source
 from bont.domain.indications import DiagnosisCode, EvidenceItem, Indication, ProcedureCode
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import (
@@ -38,11 +42,26 @@ from bont.domain.outcomes import (
 from bont.domain.populations import AgeRange
 from bont.domain.products import Approval, BillingCode, DoseLimit, Product, Reconstitution, Vial
 from bont.domain.protocols import CumulativeLimit, LabelStatus, MuscleDose, Protocol, WeightBand
-from bont.domain.vocabulary import Allergen, Caution, Condition, DrugClass
+from bont.domain.vocabulary import Allergen, Caution, Condition, DrugClass, MedicineList
 from bont.domain.windows import Window
 from bont.knowledge import schema as s
+from bont.knowledge.icd10cm import SimpleICD10CM
 
 DEFAULT_DATA_DIR = Path(__file__).parent / "data"
+# The label audit's rule (../shared/reference/label-audit.md §1): "in general" and "generally" make any figure
+# advice; "recommended dose" and the like make it advice unless the same words state a limit ("maximum
+# recommended dose", "should not be exceeded").
+HEDGED_WORDING = ("in general", "generally")
+RECOMMENDATION_WORDING = ("recommended dose", "recommended initial", "re-treatment schedule")
+LIMIT_WORDING = (
+    "not exceed",
+    "not be exceeded",
+    "not to exceed",
+    "maximum",
+    "no sooner than",
+    "no more frequently",
+    "contraindicated",
+)
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -106,20 +125,51 @@ class _Builder:
             return inherited
         if model.source not in self.sources:
             raise self.fail(f"unknown source '{model.source}'")
-        return Citation(
+        citation = Citation(
             source=self.sources[model.source],
             grade=model.grade or inherited.grade,
             locator=model.at if model.at is not None else None,
             note=model.note,
-            advisory=model.advisory,
+            kind=model.kind,
+            wording=model.quote,
         )
+        if citation.kind is FigureKind.LIMIT:
+            self._check_limit_wording(citation)
+        return citation
+
+    def _check_limit_wording(self, citation: Citation) -> None:
+        """A label-graded limit blocks, so it must quote the label's words, and those words must read as a
+        limit: "recommended dose" or "in general" make a recommendation, whatever the number."""
+        if not citation.grade.may_block:
+            return
+        if not citation.wording:
+            raise self.fail("a blocking figure (kind: limit, graded from the label) needs the label's words: quote")
+        text = citation.wording.casefold()
+        hedged = any(phrase in text for phrase in HEDGED_WORDING)
+        advice = any(phrase in text for phrase in RECOMMENDATION_WORDING)
+        if hedged or (advice and not any(phrase in text for phrase in LIMIT_WORDING)):
+            raise self.fail(f"the quoted words read as a recommendation, not a limit: '{citation.wording}'")
+
+    def dose(self, name: str, raw: Any, inherited: Citation, convert: Callable[[Any], V]) -> Cited[V] | None:
+        """A dose the label or study gives is a recommendation: a plan above it warns, never blocks; what may
+        block is a maximum (``session_maximum``) stated with its own wording."""
+        figure = self.optional(name, raw, inherited, convert)
+        if figure is None:
+            return None
+        with self.at(name):
+            return Cited(figure.value, self.recommendation(figure.citation))
+
+    def recommendation(self, citation: Citation) -> Citation:
+        if citation.kind is FigureKind.LIMIT:
+            raise self.fail("a dose is a recommendation; give a limit as session_maximum with its wording")
+        return dataclasses.replace(citation, kind=FigureKind.RECOMMENDATION)
 
     def root_citation(self, model: s.CiteModel) -> Citation:
         if model.grade is None:
             raise self.fail("the file's cite needs a grade")
         if model.source not in self.sources:
             raise self.fail(f"unknown source '{model.source}'")
-        return Citation(self.sources[model.source], model.grade, model.at, model.note, model.advisory)
+        return Citation(self.sources[model.source], model.grade, model.at, model.note, model.kind, model.quote)
 
     # ``raw`` is a validated file value: either bare or wrapped with its own citation.
     def cited(self, raw: Any, inherited: Citation, convert: Callable[[Any], V]) -> Cited[V]:
@@ -182,6 +232,8 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     products = _load_all(root / "products", s.ProductFile, builder, _build_product)
     indications = _load_all(root / "indications", s.IndicationFile, builder, _build_indication)
     outcomes = _load_instruments(root / "instruments.yaml", builder, set(indications))
+    adverse_event_terms, seriousness = _load_adverse_events(root / "adverse-events.yaml", builder, indications, targets)
+    medicines = _load_medicines(root / "medicines.yaml", builder)
 
     knowledge = KnowledgeBase(
         sources=sources,
@@ -196,6 +248,10 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         headache_day_rules=outcomes.headache_day_rules,
         responder_definitions=outcomes.responder_definitions,
         continuation_rules=outcomes.continuation_rules,
+        adverse_event_terms=adverse_event_terms,
+        seriousness=seriousness,
+        medicines=medicines,
+        condition_codes=SimpleICD10CM(),  # loads ICD-10-CM on its first question, not here
     )
     _check_references(knowledge, root)
     return knowledge
@@ -283,6 +339,63 @@ def _load_vocabulary(
                 id=caution.id, name=caution.name, days=caution.days, citation=builder.root_citation(caution.cite)
             )
     return conditions, drug_classes, allergens, cautions
+
+
+MEDICINE_COLUMNS = ["name", "kind", "ingredients", "medlineplus"]
+
+
+def _load_medicines(path: Path, builder: _Builder) -> MedicineList:
+    """The everyday medicines: medicines.yaml cites the list, a CSV beside it holds the names. A copy of the
+    knowledge files without medicines.yaml knows none (each medicine outside a drug class then warns)."""
+    if not path.exists():
+        return MedicineList()
+    parsed = _read(path, s.MedicinesFile)
+    builder.file, builder.field = path.name, ""
+    with builder.at("cite"):
+        citation = builder.root_citation(parsed.cite)
+    table = path.parent / parsed.names
+    try:
+        lines = table.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise KnowledgeError(path.name, "names", str(error)) from error
+    comments = next((n for n, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    rows = list(csv.reader(lines[comments:]))  # comment lines open the file; the header follows them
+    if not rows or rows[0] != MEDICINE_COLUMNS:
+        raise KnowledgeError(table.name, f"line {comments + 1}", f"the columns are {','.join(MEDICINE_COLUMNS)}")
+    rows = rows[1:]
+    # Checked in bulk (the table has thousands of rows); only when that fails is the first bad row sought.
+    names = {row[0]: tuple(row[2].split(";")) for row in rows if len(row) == len(MEDICINE_COLUMNS)}
+    listed = "\n" + "\n".join(names) + "\n"
+    ingredients = {name for name, found in names.items() if found == (name,)}
+    valid = (
+        len(names) == len(rows)
+        and listed == listed.casefold()
+        and not any(blank in listed for blank in ("\n\n", "\n ", " \n"))  # no name empty or padded
+        and {row[1] for row in rows} <= {"ingredient", "alias"}
+        and all(names[row[0]] == (row[0],) for row in rows if row[1] == "ingredient")
+        and set(chain.from_iterable(names.values())) <= ingredients
+    )
+    if not valid:
+        seen: set[str] = set()
+        for number, row in enumerate(rows, comments + 2):
+            problem = _medicine_row_problem(row, names) or (f"duplicate name '{row[0]}'" if row[0] in seen else None)
+            if problem:
+                raise KnowledgeError(table.name, f"line {number}", problem)
+            seen.add(row[0])
+    return MedicineList(names, citation)
+
+
+def _medicine_row_problem(row: list[str], names: dict[str, tuple[str, ...]]) -> str | None:
+    if len(row) != len(MEDICINE_COLUMNS):
+        return f"expected {len(MEDICINE_COLUMNS)} columns, found {len(row)}"
+    name, kind, _, _ = row
+    if not name or name != name.strip().casefold() or "" in names[name]:
+        return "a name and its ingredients are lower case and not empty"
+    if kind not in ("ingredient", "alias"):
+        return f"kind '{kind}' is neither ingredient nor alias"
+    if kind == "ingredient" and names[name] != (name,):
+        return f"the ingredient '{name}' must list itself"
+    return next((f"'{i}' is not an ingredient of the list" for i in names[name] if names.get(i) != (i,)), None)
 
 
 @dataclass(frozen=True)
@@ -631,7 +744,7 @@ def _build_protocol(indication: str, model: s.ProtocolModel, b: _Builder) -> Pro
             bands.append(
                 Cited(
                     WeightBand(band.min_kg, band.below_kg, band.units, tuple(band.muscles.items())),
-                    b.citation(band.cite, root),
+                    b.recommendation(b.citation(band.cite, root)),
                 )
             )
     dilutions = []
@@ -661,11 +774,13 @@ def _build_protocol(indication: str, model: s.ProtocolModel, b: _Builder) -> Pro
         guidance=tuple(model.guidance),
         muscles=tuple(muscles),
         variant=model.variant,
-        total_units=b.optional("total_units", model.total_units, root, units),
-        total_units_per_kg=b.optional(
+        initial_units=b.dose("initial_units", model.initial_units, root, units),
+        total_units=b.dose("total_units", model.total_units, root, units),
+        total_units_per_kg=b.dose(
             "total_units_per_kg", model.total_units_per_kg, root, _product_range(UnitsPerKg, product)
         ),
         session_maximum=b.optional("session_maximum", model.session_maximum, root, session_maximum),
+        per_side_maximum=b.optional("per_side_maximum", model.per_side_maximum, root, session_maximum),
         weight_bands=tuple(bands),
         sites=b.optional("sites", model.sites, root, _count),
         max_units_per_site=b.optional("max_units_per_site", model.max_units_per_site, root, _identity),
@@ -740,3 +855,55 @@ def _check_references(knowledge: KnowledgeBase, root: Path) -> None:
         for index, excipient in enumerate(product.excipients):
             if excipient.value not in knowledge.allergens:
                 raise KnowledgeError(file, f"excipients.{index}.allergen", f"unknown allergen '{excipient.value}'")
+
+
+def _load_adverse_events(
+    path: Path, builder: _Builder, indications: dict[str, Any], targets: dict[str, Target]
+) -> tuple[dict[str, AdverseEventTerm], Seriousness]:
+    """The adverse-event terms and the criteria of a serious event. Every indication and muscle a term
+    concerns must exist; a local term concerns at least one treatment; no synonym names two terms."""
+    parsed = _read(path, s.AdverseEventsFile)
+    builder.file, builder.field = path.name, ""
+    with builder.at("seriousness"):
+        seriousness = Seriousness(tuple(parsed.seriousness.criteria), builder.root_citation(parsed.seriousness.cite))
+    terms: dict[str, AdverseEventTerm] = {}
+    names: dict[str, str] = {}
+    for index, model in enumerate(parsed.terms):
+        with builder.at(f"terms.{index}"):
+            _unique(builder, terms, model.id)
+            citation = builder.root_citation(model.cite)
+            concerns = []
+            for number, concern in enumerate(model.concerns):
+                with builder.at(f"concerns.{number}"):
+                    for indication in concern.indications:
+                        if indication not in indications:
+                            raise builder.fail(f"unknown indication '{indication}'")
+                    for target in concern.targets:
+                        if target not in targets:
+                            raise builder.fail(f"unknown muscle '{target}'")
+                    if not (concern.indications or concern.routes or concern.targets):
+                        raise builder.fail("name at least one indication, route or target")
+                    treatments = Treatments(tuple(concern.indications), tuple(concern.routes), tuple(concern.targets))
+                    concerns.append(Cited(treatments, builder.citation(concern.cite, citation)))
+            if model.kind is ReactionKind.LOCAL and not concerns:
+                raise builder.fail("a local reaction names the treatments it concerns")
+            spread = None
+            if model.spread is not None:
+                with builder.at("spread"):
+                    if model.kind is not ReactionKind.LOCAL:
+                        raise builder.fail("only a local term can also be read as distant spread")
+                    spread = builder.root_citation(model.spread)
+            for name in (model.id, model.name, *model.aliases):
+                key = " ".join(name.casefold().replace("-", " ").replace("_", " ").split())
+                if names.setdefault(key, model.id) != model.id:
+                    raise builder.fail(f"'{name}' already names the term '{names[key]}'")
+            terms[model.id] = AdverseEventTerm(
+                id=model.id,
+                name=model.name,
+                kind=model.kind,
+                aliases=tuple(model.aliases),
+                citation=citation,
+                concerns=tuple(concerns),
+                spread=spread,
+            )
+    return terms, seriousness

@@ -2,7 +2,9 @@
 
 A figure may be written bare (``total_units: 155``), inheriting the citation of the block around it
 (``cite:`` on the protocol, row, product or file), or with its own citation
-(``total_units: {value: 155, cite: {source: botox-pi, at: "§2.2", grade: label}}``).
+(``total_units: {value: 155, cite: {source: botox-pi, at: "§2.2", grade: label}}``). A maximum, interval or
+per-site figure is never bare: its citation names its kind (``limit`` or ``recommendation``) and quotes the
+source's words (``quote:``), because the wording, not the number, decides whether it blocks.
 Unknown keys are errors, so a misspelt field never passes silently.
 """
 
@@ -13,8 +15,9 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bont.domain.adverse_events import ReactionKind
 from bont.domain.anatomy import BodyRegion, DiagramView, TargetKind
-from bont.domain.evidence import Grade, SourceKind
+from bont.domain.evidence import FigureKind, Grade, SourceKind
 from bont.domain.indications import Specialty
 from bont.domain.outcomes import ContinuationKind, Direction, InstrumentKind, LicenceStatus, ResponderRule
 from bont.domain.populations import Population
@@ -34,12 +37,26 @@ class CiteModel(Strict):
     grade: Grade | None = None
     at: str | None = None
     note: str | None = None
-    advisory: bool = False
+    kind: FigureKind | None = None
+    quote: str | None = None  # the source's own few words the figure rests on
 
 
 class CitedValue(Strict, Generic[T]):
     value: T
     cite: CiteModel
+
+
+class LimitCiteModel(CiteModel):
+    """The citation of a maximum, interval or per-site figure: it must say its kind, and the loader refuses a
+    blocking one (a label-graded limit) without the label's wording."""
+
+    kind: FigureKind
+
+
+class LimitValue(CitedValue[T], Generic[T]):
+    """A maximum, interval or per-site figure: never bare, so it never inherits its protocol's citation."""
+
+    cite: LimitCiteModel
 
 
 class Range(Strict):
@@ -119,7 +136,7 @@ class DoseLimitModel(Strict):
     per_kg: Decimal | None = None
     cap: Decimal | None = None
     window: WindowModel | None = None
-    cite: CiteModel | None = None
+    cite: LimitCiteModel
 
 
 class ExcipientModel(Strict):
@@ -140,7 +157,7 @@ class ProductFile(Strict):
     diluent: str | CitedValue[str]
     reconstitution: list[ReconstitutionModel]
     storage_unopened: str | CitedValue[str]
-    beyond_use_hours: int | CitedValue[int] | None = None
+    beyond_use_hours: LimitValue[int] | None = None
     beyond_use_storage: str | CitedValue[str] | None = None
     excipients: list[ExcipientModel]
     hcpcs: BillingModel
@@ -158,7 +175,7 @@ class MuscleDoseModel(Strict):
     units: Amount | CitedValue[Amount] | None = None
     units_per_kg: Amount | CitedValue[Amount] | None = None
     sites: Count | CitedValue[Count] | None = None
-    max_units: Decimal | CitedValue[Decimal] | None = None
+    max_units: LimitValue[Decimal] | None = None
     optional: bool = False
     pattern: str | None = None
     note: str | None = None
@@ -205,16 +222,20 @@ class ProtocolModel(Strict):
     route: Route
     guidance: list[Guidance]
     muscles: list[MuscleDoseModel]
+    # Doses: what the label or study gives; exceeding one warns (a dose is a recommendation, never a limit).
+    initial_units: Amount | CitedValue[Amount] | None = None
     total_units: Amount | CitedValue[Amount] | None = None
     total_units_per_kg: Amount | CitedValue[Amount] | None = None
-    session_maximum: Decimal | SessionMaximumModel | CitedValue[Decimal | SessionMaximumModel] | None = None
     weight_bands: list[WeightBandModel] = []
     sites: Count | CitedValue[Count] | None = None
-    max_units_per_site: Decimal | CitedValue[Decimal] | None = None
-    max_volume_per_site_ml: Decimal | CitedValue[Decimal] | None = None
     volume_per_site_ml: Decimal | CitedValue[Decimal] | None = None
-    cumulative_limit: CumulativeModel | CitedValue[CumulativeModel] | None = None
-    min_interval_days: int | CitedValue[int] | None = None
+    # Maximums, intervals and per-site figures: each with its own citation, kind and wording.
+    session_maximum: LimitValue[Decimal | SessionMaximumModel] | None = None
+    per_side_maximum: LimitValue[Decimal | SessionMaximumModel] | None = None
+    max_units_per_site: LimitValue[Decimal] | None = None
+    max_volume_per_site_ml: LimitValue[Decimal] | None = None
+    cumulative_limit: LimitValue[CumulativeModel] | None = None
+    min_interval_days: LimitValue[int] | None = None
     dilutions: list[DilutionModel] = []
     notes: list[str | NoteModel] = []
 
@@ -307,6 +328,13 @@ class VocabularyFile(Strict):
     allergens: list[AllergenModel]
 
 
+class MedicinesFile(Strict):
+    """medicines.yaml: the table of everyday medicine names (a CSV file beside it) and its citation."""
+
+    names: str = Field(pattern=r"^[\w-]+\.csv$")
+    cite: CiteModel
+
+
 # -- outcome instruments, responder definitions and continuation rules (instruments.yaml)
 
 
@@ -389,3 +417,33 @@ class InstrumentsFile(Strict):
     headache_day_rules: HeadacheDayRulesModel
     responders: list[ResponderModel]
     continuation: list[ContinuationModel]
+
+
+# -- adverse-event terms and the criteria of a serious event (adverse-events.yaml)
+
+
+class TreatmentsModel(Strict):
+    indications: list[str] = []
+    routes: list[Route] = []
+    targets: list[str] = []
+    cite: CiteModel | None = None
+
+
+class AdverseEventTermModel(Strict):
+    id: str
+    name: str
+    kind: ReactionKind
+    aliases: list[str] = []
+    cite: CiteModel
+    concerns: list[TreatmentsModel] = []
+    spread: CiteModel | None = None
+
+
+class SeriousnessModel(Strict):
+    criteria: list[str] = Field(min_length=1)
+    cite: CiteModel
+
+
+class AdverseEventsFile(Strict):
+    seriousness: SeriousnessModel
+    terms: list[AdverseEventTermModel]

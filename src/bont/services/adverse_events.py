@@ -2,8 +2,10 @@
 the clinic's adverse events.
 
 The onset is a day that happened to the patient: not in the future (the clinic's day), not before their birth,
-not before the suspected session. The ``AdverseEvents`` port is implemented by ``bont.clinic.adverse_events``.
-Errors name the field and never repeat an identifier.
+not before the suspected session. Severity is the event's intensity (mild, moderate, severe); whether it was
+serious is a separate yes/no that every report states (ICH E2A, 21 CFR 312.32: death, life-threatening,
+hospitalisation, disability, congenital anomaly or another important medical event). The ``AdverseEvents`` port
+is implemented by ``bont.clinic.adverse_events``. Errors name the field and never repeat an identifier.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
+from bont.domain.adverse_events import EventSeverity
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.clock import Clock
 
-SEVERITIES = ("mild", "moderate", "severe", "serious")
+SEVERITIES = tuple(str(severity) for severity in EventSeverity)
 LIST_LIMIT = 500
 
 
@@ -34,6 +37,7 @@ class AdverseEventReport:
     session_id: int | None = None
     outcome: str = ""
     notes: str = ""
+    serious: bool | None = None  # None: not stated, which is refused
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class AdverseEventRow:
     session_on: date | None
     session_product: str | None
     brand: str = ""  # the suspected session's product brand, when the knowledge base knows it
+    serious: bool = False
 
 
 class AdverseEvents(abc.ABC):
@@ -116,10 +121,17 @@ def onset_problems(context: ReportingContext, onset: date, session_id: int | Non
 
 
 def report_adverse_event(events: AdverseEvents, clock: Clock, report: AdverseEventReport) -> int:
-    """Record an adverse event; refused, naming the field, for an unknown severity or MRN, an onset in the
-    future, before the patient's birth or before the suspected session, or a session not the patient's."""
+    """Record an adverse event; refused, naming the field, for an unknown severity or MRN, seriousness not
+    stated, an onset in the future, before the patient's birth or before the suspected session, or a session
+    not the patient's."""
+    if report.severity == "serious":
+        raise AdverseEventError(
+            "severity", "is the intensity (mild, moderate or severe); whether the event was serious is stated apart"
+        )
     if report.severity not in SEVERITIES:
         raise AdverseEventError("severity", f"must be one of {', '.join(SEVERITIES)}")
+    if report.serious is None:
+        raise AdverseEventError("serious", "say whether the event was serious (yes or no)")
     context = events.reporting_context(report.mrn)
     day_problem = _day_problem(context, report.onset, clock.today())
     if day_problem:

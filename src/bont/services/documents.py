@@ -47,6 +47,8 @@ def citation_document(citation: Citation) -> Document:
         "kind": str(source.kind),
         "locator": citation.locator,
         "grade": str(citation.grade),
+        "figure_kind": str(citation.kind) if citation.kind else None,  # limit or recommendation
+        "wording": citation.wording,  # the source's own words the figure rests on
         "note": citation.note,
         "url": source.url,
         "pmid": source.pmid,
@@ -345,6 +347,7 @@ def finding_document(finding: Finding) -> Document:
         "code": finding.code,
         "message": finding.message,
         "source": None if finding.source is None else citation_document(finding.source),
+        "acknowledgement": finding.acknowledgement,  # what the clinician must explicitly acknowledge, if anything
     }
 
 

@@ -73,7 +73,8 @@ def follow_up_list(
         if not last_by_indication:
             continue
         snapshot, history = charts.chart(patient.mrn, today)
-        allowed_now = [n for n in next_sessions(knowledge, snapshot, history, today) if n.earliest == today]
+        events = charts.prior_adverse_events(patient.mrn, today)
+        allowed_now = [n for n in next_sessions(knowledge, snapshot, history, today, events) if n.earliest == today]
         # A measurement withdrawn as entered in error is no assessment.
         measured = [o for o in records.outcomes(patient.patient_id) if not o.withdrawn]
         for indication, last in sorted(last_by_indication.items()):

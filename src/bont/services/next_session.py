@@ -5,8 +5,9 @@ product the patient is treated with, the last session is repeated on each day fr
 ``earliest`` is the first day on which that repeat has no blocking finding. ``recommended`` is the first
 day on which it has no blocking finding and no interval or cumulative finding at all: a warning-only figure
 (such as an unverified pediatric cumulative maximum) moves ``recommended`` but not ``earliest``.
-``limited_by`` names the codes of the findings that cleared last, so set those days. The chart, the
-follow-up list, the API and ``bont patient next`` all show this.
+``limited_by`` names the codes of the findings that cleared last, so set those days. The patient's earlier
+adverse events are checked too; they only ever warn, and are not about timing, so they move neither day. The
+chart, the follow-up list, the API and ``bont patient next`` all show this.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from decimal import Decimal
 
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, check
+from bont.domain.safety import Administration, CheckRequest, Patient, PriorAdverseEvent, SessionPlan, check
 
 # The findings about timing: the retreatment interval and the units already given in a window.
 TIMING_CODES = frozenset({"retreatment-interval-too-short", "cumulative-dose-exceeds-maximum"})
@@ -45,18 +46,24 @@ def _variant(knowledge: KnowledgeBase, item: Administration) -> str | None:
 
 
 def next_sessions(
-    knowledge: KnowledgeBase, patient: Patient, history: tuple[Administration, ...], today: date
+    knowledge: KnowledgeBase,
+    patient: Patient,
+    history: tuple[Administration, ...],
+    today: date,
+    adverse_events: tuple[PriorAdverseEvent, ...] = (),
 ) -> list[NextSession]:
     """For every (indication, product) in the history, the next allowed and the recommended day."""
     known = [i for i in history if i.product in knowledge.products and i.indication in knowledge.indications]
     pairs = sorted({(i.indication, i.product) for i in known})
-    return [_next(knowledge, patient, history, today, indication, product) for indication, product in pairs]
+    events = tuple(event for event in adverse_events if event.on <= today)
+    return [_next(knowledge, patient, history, events, today, indication, product) for indication, product in pairs]
 
 
 def _next(
     knowledge: KnowledgeBase,
     patient: Patient,
     history: tuple[Administration, ...],
+    adverse_events: tuple[PriorAdverseEvent, ...],
     today: date,
     indication: str,
     product: str,
@@ -75,7 +82,9 @@ def _next(
     previous_codes: tuple[set[str], set[str]] = (set(), set())
     for offset in range(HORIZON_DAYS + 1):
         day = start + timedelta(days=offset)
-        report = check(knowledge, CheckRequest(on=day, patient=patient, plan=repeat, history=past))
+        report = check(
+            knowledge, CheckRequest(on=day, patient=patient, plan=repeat, history=past, adverse_events=adverse_events)
+        )
         blocking = {f.code for f in report.findings if f.severity is Severity.BLOCK}
         timing = {f.code for f in report.findings if f.code in TIMING_CODES}
         if earliest is None and not blocking:

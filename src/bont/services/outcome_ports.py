@@ -85,8 +85,14 @@ class ContinuationSetting:
 class StoredAdverseEvent:
     onset: date
     event: str
-    severity: str
+    severity: str  # the intensity: mild, moderate or severe
     outcome: str
+    serious: bool = False
+
+    @property
+    def grading(self) -> str:
+        """The severity and the seriousness in words, e.g. "severe, serious"."""
+        return f"{self.severity}, {'serious' if self.serious else 'not serious'}"
 
 
 @dataclass(frozen=True)

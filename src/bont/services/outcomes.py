@@ -533,7 +533,10 @@ def continuation_document(
             for m in data.measures
         ],
         "doses": [(f"{d.on:%Y-%m-%d}", d.brand, f"{d.units.normalize():f} U", d.verdict) for d in data.doses],
-        "adverse_events": [(f"{e.onset:%Y-%m-%d}", e.event, e.severity, e.outcome or "—") for e in data.adverse_events],
+        "adverse_events": [
+            (f"{e.onset:%Y-%m-%d}", e.event, e.severity, "yes" if e.serious else "no", e.outcome or "—")
+            for e in data.adverse_events
+        ],
     }
 
 

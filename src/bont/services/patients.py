@@ -8,10 +8,11 @@ birth): their messages may be logged.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from bont.domain.code_sets import UNKNOWN_CODE
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration
@@ -103,9 +104,15 @@ class ReproductivePeriod:
 class AdverseEventEntry:
     event: str
     onset: date
-    severity: str
+    severity: str  # the intensity: mild, moderate or severe
     session_id: int | None
     outcome: str
+    serious: bool = False
+
+    @property
+    def grading(self) -> str:
+        """The severity and the seriousness in words, e.g. "severe, serious"."""
+        return f"{self.severity}, {'serious' if self.serious else 'not serious'}"
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,18 @@ class ChartNextSession:
 
 
 @dataclass(frozen=True)
+class ConditionEntry:
+    """A recorded condition as the chart shows it: a code with its ICD-10-CM title, or a name as written."""
+
+    term: str
+    description: str | None  # the ICD-10-CM title when the term is a code
+
+    @property
+    def label(self) -> str:
+        return f"{self.term} — {self.description}" if self.description else self.term
+
+
+@dataclass(frozen=True)
 class PatientChart:
     """A patient's chart as of ``today``: header, age and weight, warnings, the window gauges, when each
     indication's next session is allowed, the sessions (latest first) and the adverse events (latest first)."""
@@ -174,6 +193,7 @@ class PatientChart:
     today: date
     age: Decimal | None
     weight: Decimal | None
+    conditions: tuple[ConditionEntry, ...]  # the current ones, each code with its title
     warnings: tuple[str, ...]
     gauges: tuple[ChartGauge, ...]
     next_sessions: tuple[ChartNextSession, ...]
@@ -210,20 +230,50 @@ class PatientRegistry(abc.ABC):
         """Every version of the patient's record and sessions, latest first; raises ``UnknownPatientError``."""
 
 
-def register_patient(registry: PatientRegistry, clock: Clock, new: NewPatient) -> int:
+def register_patient(
+    registry: PatientRegistry, clock: Clock, new: NewPatient, knowledge: KnowledgeBase | None = None
+) -> int:
     """Register a patient; refused, naming the field, when the sex is not one of ``SEXES``, the birth date
-    lies after the day of recording or the MRN is taken."""
+    lies after the day of recording or the MRN is taken. With the knowledge base (the command line gives it),
+    the conditions are checked and written as in ``coded_conditions`` (field ``conditions.N``)."""
     if new.sex not in SEXES:
         raise PatientRecordError("sex", f"must be one of {', '.join(SEXES)}")
     recorded_on = new.recorded_on if new.recorded_on is not None else clock.today()
     if new.birth_date > recorded_on:
         raise PatientRecordError("birth_date", "is in the future")
+    if knowledge is not None:
+        new = replace(new, conditions=coded_conditions(knowledge, new.conditions, "conditions"))
     return registry.add(new, recorded_on)
 
 
-def update_patient(registry: PatientRegistry, mrn: str, update: PatientUpdate) -> None:
-    """Add to a patient's record: every change is a new dated row."""
+def update_patient(
+    registry: PatientRegistry, mrn: str, update: PatientUpdate, knowledge: KnowledgeBase | None = None
+) -> None:
+    """Add to a patient's record: every change is a new dated row. With the knowledge base, the conditions
+    added are checked and written as in ``coded_conditions`` (field ``add_conditions.N``), and a code to resolve
+    is written the same way, so that ``l03.221`` resolves the ``L03.221`` recorded."""
+    if knowledge is not None:
+        update = replace(
+            update,
+            add_conditions=coded_conditions(knowledge, update.add_conditions, "add_conditions"),
+            resolve_conditions=tuple(knowledge.condition_code(term) or term for term in update.resolve_conditions),
+        )
     registry.update(mrn, update)
+
+
+def coded_conditions(knowledge: KnowledgeBase, terms: tuple[str, ...], field: str) -> tuple[str, ...]:
+    """The conditions with every ICD-10-CM code written as the code set writes it (``l03221`` → ``L03.221``);
+    a term written as a code that ICD-10-CM does not hold (``L03.999``) is refused, naming ``field.N``. Names
+    are kept as written: the check matches them or reports them as unrecognised."""
+    for index, term in enumerate(terms):
+        if knowledge.is_unknown_code(term):
+            raise PatientRecordError(f"{field}.{index}", UNKNOWN_CODE)
+    return tuple(knowledge.condition_code(term) or term for term in terms)
+
+
+def condition_entries(knowledge: KnowledgeBase, terms: tuple[str, ...]) -> tuple[ConditionEntry, ...]:
+    """The conditions with the title of each ICD-10-CM code ("L03.221 — Cellulitis of neck")."""
+    return tuple(ConditionEntry(term, knowledge.describe_code(term)) for term in terms)
 
 
 def find_patients(registry: PatientRegistry, query: str = "", limit: int = SEARCH_LIMIT) -> tuple[PatientListRow, ...]:
@@ -264,6 +314,7 @@ def patient_chart(
         today=today,
         age=patient.age_on(today),
         weight=patient.weight_kg,
+        conditions=condition_entries(knowledge, patient.conditions),
         warnings=tuple(warnings),
         gauges=tuple(ChartGauge(g, int(g.fraction * 100)) for g in gauges(knowledge, patient, history, today)),
         next_sessions=tuple(
@@ -274,7 +325,7 @@ def patient_chart(
                 now=n.earliest == today,
                 later_recommended=n.recommended is not None and n.recommended != n.earliest,
             )
-            for n in next_sessions(knowledge, patient, history, today)
+            for n in next_sessions(knowledge, patient, history, today, charts.prior_adverse_events(mrn, today))
         ),
         sessions=tuple(
             ChartSession(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bont.domain.errors import UnknownIdError
 from bont.domain.findings import Finding
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import Plan, PlanRequest, make_plan
@@ -18,6 +19,7 @@ from bont.domain.safety import (
     Administration,
     CheckRequest,
     Patient,
+    PriorAdverseEvent,
     SafetyReport,
     SessionPlan,
     SessionSite,
@@ -57,13 +59,17 @@ def plan_session(
     history: tuple[Administration, ...] = (),
     vials: tuple[VialInUse, ...] = (),
     at: datetime | None = None,
+    adverse_events: tuple[PriorAdverseEvent, ...] = (),
 ) -> CheckedPlan:
-    """Make the plan and check it against the label, the patient and the history.
+    """Make the plan and check it against the label, the patient, the history and the patient's earlier
+    adverse events.
 
     Without a patient the check knows only what the plan request says (age, weight); with one, the plan's
     weight and age are the patient's. Raises ``PlanningError`` naming the field for input that cannot be
     planned or checked.
     """
+    if request.first_session is None and (patient is not None or history):
+        request = replace(request, first_session=_first_session(knowledge, request, history))
     made = make_plan(knowledge, request)
     checked_patient = patient if patient is not None else Patient(age_years=request.age_years)
     if checked_patient.weight_kg is None and request.weight_kg is not None:
@@ -71,7 +77,22 @@ def plan_session(
     report = check(
         knowledge,
         CheckRequest(
-            on=request.on, patient=checked_patient, plan=session_plan(made), history=history, vials=vials, at=at
+            on=request.on,
+            patient=checked_patient,
+            plan=session_plan(made),
+            history=history,
+            vials=vials,
+            at=at,
+            adverse_events=adverse_events,
         ),
     )
     return CheckedPlan(made, report)
+
+
+def _first_session(knowledge: KnowledgeBase, request: PlanRequest, history: tuple[Administration, ...]) -> bool:
+    """No earlier session of this product for this indication in the patient's history."""
+    try:
+        product, indication = knowledge.product(request.product).id, knowledge.indication(request.indication).id
+    except UnknownIdError:
+        return True  # make_plan refuses the request, naming the field
+    return not any(item.product == product and item.indication == indication for item in history)

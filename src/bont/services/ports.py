@@ -10,7 +10,7 @@ from types import TracebackType
 
 from bont.domain.errors import FieldError
 from bont.domain.findings import Finding
-from bont.domain.safety import Administration, Patient, SessionSite
+from bont.domain.safety import Administration, Patient, PriorAdverseEvent, SessionSite
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,11 @@ class ClinicalRecords(abc.ABC):
         """The patient as of ``on`` and every recorded administration, locked until the unit of work ends."""
 
     @abc.abstractmethod
+    def prior_adverse_events(self, patient_id: int, on: date) -> tuple[PriorAdverseEvent, ...]:
+        """The patient's adverse events with onset on or before ``on``, by onset, each with the product and
+        indication of its suspected session (None when none is named, or it was withdrawn)."""
+
+    @abc.abstractmethod
     def lock_vials(self, vial_ids: tuple[int, ...]) -> dict[int, VialState]:
         """The vials to draw from, locked until the unit of work ends."""
 
@@ -101,4 +106,10 @@ class PatientCharts(abc.ABC):
     @abc.abstractmethod
     def chart(self, mrn: str, on: date) -> tuple[Patient, tuple[Administration, ...]]:
         """The patient as of ``on`` and every administration recorded (withdrawn sessions excluded); raises
+        ``UnknownPatientError``."""
+
+    @abc.abstractmethod
+    def prior_adverse_events(self, mrn: str, on: date) -> tuple[PriorAdverseEvent, ...]:
+        """The patient's adverse events with onset on or before ``on``, by onset, each with the product and
+        indication of its suspected session (None when none is named, or it was withdrawn); raises
         ``UnknownPatientError``."""

@@ -1,6 +1,7 @@
 """Recording a treatment session: the safety check re-runs against the stored history inside the same
 transaction that writes the session, so two sessions recorded at once for one patient cannot both pass a
-cumulative limit, and no vial gives more than it holds."""
+cumulative limit, and no vial gives more than it holds. The patient's recorded adverse events are read in the
+same transaction and checked too."""
 
 from __future__ import annotations
 
@@ -104,6 +105,7 @@ def _checked(
     if command.draws and drawn < total:
         raise RecordingError("draws", f"{drawn} U drawn from vials is less than the {total} U given")
     patient, history = records.lock_patient(command.patient_id, command.on)
+    events = records.prior_adverse_events(command.patient_id, command.on)
     vials = _opened(records, command, records.lock_vials(tuple(vial_id for vial_id, _ in command.draws)))
     discards = _validated_draws(command, vials)
     report = check(
@@ -122,6 +124,7 @@ def _checked(
             ),
             history=history,
             vials=tuple(VialInUse(v.product, v.lot, v.lot_expiry, v.reconstituted_at) for v in vials.values()),
+            adverse_events=events,
         ),
     )
     return report, discards
@@ -153,8 +156,12 @@ def record_session(records: ClinicalRecords, knowledge: KnowledgeBase, command: 
                 raise RecordingError("clinician", "only a clinician may override a blocking finding")
         unacknowledged = sorted({f.code for f in report.findings if f.severity is Severity.WARN} - set(acknowledged))
         if unacknowledged:
+            # An unverified limit is named with its status, so that nobody acknowledges it without reading it.
+            explicit = [f.acknowledgement for f in report.findings if f.acknowledgement and f.code in unacknowledged]
             raise RecordingError(
-                "acknowledgements", f"acknowledge each warning with a reason: {', '.join(unacknowledged)}"
+                "acknowledgements",
+                f"acknowledge each warning with a reason: {', '.join(unacknowledged)}"
+                + "".join(f"; acknowledge explicitly: {text}" for text in explicit),
             )
         return records.add_session(
             SessionRecord(

@@ -76,8 +76,14 @@ class AnsweredFinding:
 @dataclass(frozen=True)
 class SessionEvent:
     event: str
-    severity: str
+    severity: str  # the intensity: mild, moderate or severe
     onset: date
+    serious: bool = False
+
+    @property
+    def grading(self) -> str:
+        """The severity and the seriousness in words, e.g. "severe, serious"."""
+        return f"{self.severity}, {'serious' if self.serious else 'not serious'}"
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ def plan(request: HttpRequest, body: PlanIn) -> dict[str, Any]:
 def check_plan(request: HttpRequest, body: CheckIn) -> dict[str, Any]:
     _require(request, IDENTIFIED)
     try:
-        report = check(build_knowledge(), body.to_domain(clock()))  # the one safety check, as bont check runs it
+        knowledge = build_knowledge()
+        report = check(knowledge, body.to_domain(clock(), knowledge))  # the one safety check, as bont check runs it
     except (FieldError, UnknownIdError) as error:
         raise _field_error(error) from error
     return documents.safety_document(report)

@@ -5,12 +5,21 @@ docstring names its source.
 """
 
 from bont.domain.safety.engine import SafetyReport, Verdict, check
-from bont.domain.safety.model import Administration, CheckRequest, Patient, SessionPlan, SessionSite, VialInUse
+from bont.domain.safety.model import (
+    Administration,
+    CheckRequest,
+    Patient,
+    PriorAdverseEvent,
+    SessionPlan,
+    SessionSite,
+    VialInUse,
+)
 
 __all__ = [
     "Administration",
     "CheckRequest",
     "Patient",
+    "PriorAdverseEvent",
     "SafetyReport",
     "SessionPlan",
     "SessionSite",

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from bont.domain.doses import Units, WeightCappedDose, format_amount
-from bont.domain.evidence import Citation
+from bont.domain.evidence import Citation, FigureKind, Grade
 from bont.domain.findings import Finding, Severity
 from bont.domain.indications import Indication
 from bont.domain.knowledge import KnowledgeBase
@@ -65,6 +65,27 @@ class Context:
         ]
         return sum(doses, Units.zero(self.product.id))
 
+    def same_day_units(self, indications: tuple[str, ...] | None = None) -> Decimal:
+        """Units of this product already given on the session date (for these indications): one session."""
+        return sum(
+            (
+                item.units
+                for item in self.history
+                if item.on == self.on
+                and item.product == self.product.id
+                and (indications is None or item.indication in indications)
+            ),
+            Decimal(0),
+        )
+
+    @property
+    def first_session(self) -> bool:
+        """No earlier session of this product for this indication is on record."""
+        return not any(
+            item.product == self.product.id and item.indication == self.indication.id and item.on < self.on
+            for item in self.history
+        )
+
     def limit_amount(self, maximum: Units | WeightCappedDose) -> Decimal | None:
         """The limit in units for this patient; None when a weight-based limit meets an unknown weight."""
         if isinstance(maximum, Units):
@@ -79,11 +100,26 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def limit_finding(code: str, citation: Citation, message: str) -> Finding:
-    """A limit blocks when its source is the label and words it as a limit; otherwise it warns."""
+    """A figure exceeded. It blocks only when it is a limit, worded as one and read in the label; a
+    recommendation warns and quotes what it recommends; an unverified figure warns, marked †, and needs the
+    clinician's explicit acknowledgement of the figure and its status; a study or reference figure warns."""
     if citation.may_block:
         return Finding(Severity.BLOCK, code, message, citation)
-    reason = "advice in the label" if citation.advisory else f"the figure is graded {citation.grade}"
-    return Finding(Severity.WARN, code, f"{message} (warning only: {reason})", citation)
+    if citation.grade is Grade.UNVERIFIED:
+        unverified = f"{message} † (unverified figure: not yet read in the label, so it warns instead of blocking)"
+        if citation.kind is not FigureKind.LIMIT:
+            return Finding(Severity.WARN, code, unverified, citation)
+        return Finding(
+            Severity.WARN,
+            code,
+            unverified,
+            citation,
+            acknowledgement=f"{message}: this limit is unverified (not yet read in the label); the dose is intended",
+        )
+    if citation.kind is FigureKind.RECOMMENDATION:
+        quoted = f": “{citation.wording}”" if citation.wording else ""
+        return Finding(Severity.WARN, code, f"{message} (a recommendation{quoted})", citation)
+    return Finding(Severity.WARN, code, f"{message} (warning only: the figure is graded {citation.grade})", citation)
 
 
 def describe_limit(maximum: Units | WeightCappedDose, weight_kg: Decimal | None) -> str:

@@ -106,11 +106,25 @@ def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> CheckRequest:
         if vial.reconstituted_at is not None and at is not None and as_utc(vial.reconstituted_at) > as_utc(at):
             raise PlanningError(f"vials.{index}.reconstituted_at", "is after the moment of drawing")
         vials.append(replace(vial, product=_product_id(knowledge, vial.product)))
+    events = []
+    for index, event in enumerate(request.adverse_events):
+        if event.on > request.on:
+            raise PlanningError(f"adverse_events.{index}.date", "is after the session date")
+        if not event.term.strip():
+            raise PlanningError(f"adverse_events.{index}.term", "is empty")
+        events.append(
+            replace(
+                event,
+                product=_product_id(knowledge, event.product) if event.product else None,
+                indication=_indication_id(knowledge, event.indication) if event.indication else None,
+            )
+        )
     return replace(
         request,
         plan=replace(request.plan, product=product, indication=indication, sites=tuple(sites)),
         history=tuple(history),
         vials=tuple(vials),
+        adverse_events=tuple(events),
     )
 
 

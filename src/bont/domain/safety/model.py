@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from bont.domain.adverse_events import EventSeverity
+
 
 @dataclass(frozen=True)
 class Patient:
@@ -71,6 +73,20 @@ class VialInUse:
 
 
 @dataclass(frozen=True)
+class PriorAdverseEvent:
+    """An adverse event the patient had: its onset, the term recorded, its intensity and whether it was
+    serious (ICH E2A / 21 CFR 312.32), and the product and indication of the treatment suspected of causing
+    it (None when no treatment is recorded as suspected)."""
+
+    on: date
+    term: str
+    severity: EventSeverity
+    serious: bool
+    product: str | None = None
+    indication: str | None = None
+
+
+@dataclass(frozen=True)
 class CheckRequest:
     on: date
     patient: Patient
@@ -78,3 +94,4 @@ class CheckRequest:
     history: tuple[Administration, ...] = ()
     vials: tuple[VialInUse, ...] = ()
     at: datetime | None = None  # the moment of drawing, for beyond-use times (default: noon on ``on``)
+    adverse_events: tuple[PriorAdverseEvent, ...] = ()  # the patient's earlier adverse events

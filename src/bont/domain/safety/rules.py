@@ -19,6 +19,7 @@ from bont.domain.findings import Finding, Severity
 from bont.domain.products import LimitScope
 from bont.domain.protocols import LabelStatus, Protocol, Route
 from bont.domain.safety.context import Context, as_utc, describe_limit, limit_finding
+from bont.domain.safety.prior_reactions import prior_adverse_event
 from bont.domain.vocabulary import Concern, Interaction
 from bont.domain.windows import Window
 
@@ -63,21 +64,22 @@ class _Cap:
 
 def _exceeded(caps: list[_Cap]) -> Iterator[_Cap]:
     """One finding per limit: caps that allow the same amount are one limit (the figure that may block
-    speaks for it); of the exceeded ones, the strictest that may block, and a stricter advisory or
+    speaks for it); of the exceeded ones, the strictest that may block, and a stricter recommendation or
     unverified one if there is one, so that the same limit is never reported twice in other words."""
     over = sorted((cap for cap in caps if cap.total > cap.allowed), key=lambda c: (c.allowed, not c.citation.may_block))
     blocking = next((cap for cap in over if cap.citation.may_block), None)
-    advisory = next((cap for cap in over if not cap.citation.may_block), None)
-    if advisory is not None and (blocking is None or advisory.allowed < blocking.allowed):
-        yield advisory
+    warning = next((cap for cap in over if not cap.citation.may_block), None)
+    if warning is not None and (blocking is None or warning.allowed < blocking.allowed):
+        yield warning
     if blocking is not None:
         yield blocking
 
 
 def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
-    """The plan's total above a fixed per-session maximum: the protocol's (e.g. XEOMIN blepharospasm 100 U)
-    or the product's (XEOMIN: 400 U per session for any indications, §2.1; DYSPORT adult spasticity: 1500 U
-    per session, upper and lower limbs combined). Same-day doses of the same product count as one session."""
+    """The plan's total above a fixed per-session figure: the protocol's maximum (XEOMIN: "should not exceed 400
+    Units in a treatment session"; DYSPORT cervical dystonia 1000 U) or the product's (DYSPORT adult
+    spasticity: 1500 U, upper and lower limbs combined), and the protocol's usual dose (a recommendation: it
+    warns). Same-day doses of the same product count as one session."""
     limits: list[tuple[Units, Citation, tuple[str, ...] | None, str]] = []
     protocol = ctx.limits_protocol
     owner = "the protocol's" if protocol is ctx.protocol else "the adult protocol's"
@@ -93,9 +95,10 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 )
             )
     if protocol is not None and protocol.total_units is not None and not _total_is_for_standard_rows(protocol):
-        # The label's dose (the top of its range) is also a limit; where the label gives it as advice, it warns.
         top = protocol.total_units
-        limits.append((Units(ctx.product.id, top.value.maximum), top.citation, (ctx.indication.id,), f"{owner} dose"))
+        limits.append(
+            (Units(ctx.product.id, top.value.maximum), top.citation, (ctx.indication.id,), f"{owner} usual dose")
+        )
     if protocol is not None and protocol.weight_bands and ctx.weight_kg is not None:
         band = protocol.weight_band(ctx.weight_kg)
         if band is not None:
@@ -118,26 +121,41 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
             limits.append((value.maximum, limit.citation, scope, f"{ctx.product.brand}'s per-session maximum"))
     caps = []
     for maximum, citation, scope, whose in limits:
-        same_day = sum(
-            (
-                item.units
-                for item in ctx.history
-                if item.on == ctx.on and item.product == ctx.product.id and (scope is None or item.indication in scope)
-            ),
-            Decimal(0),
-        )
+        same_day = ctx.same_day_units(scope)
         total = ctx.planned.amount + same_day
-        earlier = f" with {_u(same_day)} already given today" if same_day else ""
         caps.append(
             _Cap(
                 total,
                 maximum.amount,
                 citation,
-                f"{_u(total)} of {ctx.product.brand} in this session{earlier} is above {whose} of {_u(maximum.amount)}",
+                f"{_u(total)} of {ctx.product.brand} in this session{_already(same_day)} is above {whose} of "
+                f"{_u(maximum.amount)}",
             )
         )
     for cap in _exceeded(caps):
         yield limit_finding("session-dose-exceeds-maximum", cap.citation, cap.message)
+
+
+def _already(same_day: Decimal) -> str:
+    return f" with {_u(same_day)} already given today" if same_day else ""
+
+
+def initial_dose_exceeded(ctx: Context) -> Iterator[Finding]:
+    """A first session above the label's recommended initial dose (XEOMIN cervical dystonia: "The recommended
+    initial total dose of XEOMIN is 120 Units"; DYSPORT 500 U; MYOBLOC 2,500–5,000 U with prior tolerance of
+    toxin, lower when naive). The initial dose is a recommendation: it warns, and only when no earlier session
+    of this product for this indication is on record."""
+    protocol = ctx.protocol
+    if protocol is None or protocol.initial_units is None or not ctx.first_session:
+        return
+    initial = protocol.initial_units
+    if ctx.planned.amount > initial.value.maximum:
+        yield limit_finding(
+            "initial-dose-exceeded",
+            initial.citation,
+            f"no earlier {ctx.product.brand} session for {ctx.indication.name.lower()} is on record, and "
+            f"{_u(ctx.planned.amount)} is above the initial dose of {initial.value}",
+        )
 
 
 def _total_is_for_standard_rows(protocol: Protocol) -> bool:
@@ -192,14 +210,16 @@ def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
 
 def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     """A weight-based maximum exceeded: "the lesser of X U/kg or Y U" per session (BOTOX pediatric upper limb
-    6 U/kg or 200 U; DYSPORT pediatric upper limb 16 U/kg or 640 U, lower limb 15 or 30 U/kg or 1000 U,
-    both together 30 U/kg or 1000 U; BOTOX pediatric NDO 6 U/kg or 200 U) and the protocol's U/kg range."""
-    caps = []
+    6 U/kg or 200 U; DYSPORT pediatric lower limb 15 U/kg or 1000 U per leg, both legs 30 U/kg or 1000 U;
+    DYSPORT pediatric, more than one limb: 30 U/kg or 1000 U, counting everything given that day; BOTOX
+    pediatric NDO 6 U/kg or 200 U), and the protocol's U/kg dose (a recommendation). Same-day doses of the
+    product count toward a session cap. Caps per limb are ``limb_dose_exceeds_maximum``'s."""
+    caps: list[tuple[WeightCappedDose, Citation, tuple[str, ...] | None]] = []
     protocol = ctx.limits_protocol
     if protocol is not None and protocol.session_maximum is not None:
         maximum = protocol.session_maximum
         if isinstance(maximum.value, WeightCappedDose):
-            caps.append((maximum.value, maximum.citation))
+            caps.append((maximum.value, maximum.citation, (ctx.indication.id,)))
     for limit in ctx.product.limits:
         value = limit.value
         if (
@@ -207,12 +227,15 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
             and isinstance(value.maximum, WeightCappedDose)
             and value.applies_to(ctx.indication.id, ctx.population)
         ):
-            caps.append((value.maximum, limit.citation))
+            scope = None if value.scope is LimitScope.ALL_INDICATIONS else value.indications
+            caps.append((value.maximum, limit.citation, scope))
     per_kg = protocol.total_units_per_kg if protocol else None
     if ctx.weight_kg is None:
-        needed = [(str(cap), citation) for cap, citation in caps]
+        needed = [(str(cap), citation) for cap, citation, _ in caps]
         if per_kg is not None:
             needed.append((str(per_kg.value), per_kg.citation))
+        if protocol is not None and protocol.per_side_maximum is not None:
+            needed.append((str(protocol.per_side_maximum.value), protocol.per_side_maximum.citation))
         if needed:
             # Without a weight no weight-based limit can be checked: one finding says so.
             what, citation = needed[0]
@@ -224,13 +247,21 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
             )
         return
     weight = ctx.weight_kg
-    planned = ctx.planned.amount
-    limits = [
-        _Cap(planned, cap.for_weight(weight).amount, citation, f"{_u(planned)} is above {describe_limit(cap, weight)}")
-        for cap, citation in caps
-    ]
-    if per_kg is not None:
+    limits = []
+    for cap, citation, scope in caps:
+        same_day = ctx.same_day_units(scope)
+        total = ctx.planned.amount + same_day
+        limits.append(
+            _Cap(
+                total,
+                cap.for_weight(weight).amount,
+                citation,
+                f"{_u(total)} of {ctx.product.brand}{_already(same_day)} is above {describe_limit(cap, weight)}",
+            )
+        )
+    if per_kg is not None and (protocol is None or protocol.per_side_maximum is None):
         allowed = per_kg.value.maximum * weight
+        planned = ctx.planned.amount
         limits.append(
             _Cap(
                 planned,
@@ -241,6 +272,38 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
         )
     for exceeded in _exceeded(limits):
         yield limit_finding("weight-based-dose-exceeds-maximum", exceeded.citation, exceeded.message)
+
+
+def limb_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
+    """Units in one limb (one side) above the label's per-limb figure: XEOMIN pediatric upper limb "up to a
+    maximum dose of 200 Units per single upper limb" (8 U/kg); DYSPORT pediatric upper limb 16 U/kg or 640 U
+    per limb; and, where the protocol doses per limb, its U/kg dose per limb (a recommendation)."""
+    protocol = ctx.limits_protocol
+    if protocol is None or protocol.per_side_maximum is None:
+        return
+    weight = ctx.weight_kg  # when unknown, weight_based_dose_exceeds_maximum says so once
+    per_side: dict[str | None, Decimal] = defaultdict(Decimal)
+    for site in ctx.request.plan.sites:
+        per_side[site.side] += site.units
+    if not per_side:
+        per_side[None] = ctx.planned.amount  # a total without sites: as if given in one limb
+    figures: list[tuple[Decimal, Citation, str]] = []
+    maximum = protocol.per_side_maximum
+    allowed = protocol.per_side_limit_units(weight)
+    if allowed is not None:
+        figures.append((allowed, maximum.citation, describe_limit(maximum.value, weight)))
+    per_kg = protocol.total_units_per_kg
+    if per_kg is not None and weight is not None:
+        dose = per_kg.value.maximum * weight
+        figures.append((dose, per_kg.citation, f"{per_kg.value} × {format_amount(weight)} kg = {_u(dose)}"))
+    for side, units in sorted(per_side.items(), key=lambda item: str(item[0])):
+        where = f"the {side} limb" if side in ("left", "right") else "one limb (no sites given)"
+        caps = [
+            _Cap(units, amount, citation, f"{_u(units)} in {where} is above {text} per limb")
+            for amount, citation, text in figures
+        ]
+        for exceeded in _exceeded(caps):
+            yield limit_finding("limb-dose-exceeds-maximum", exceeded.citation, exceeded.message)
 
 
 def site_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
@@ -256,11 +319,11 @@ def site_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
         cap = protocol.max_units_per_site
         over = [site for site in sites if site.units > cap.value]
         if over:
-            worst = max(site.units for site in over)
+            worst = max(over, key=lambda site: site.units)
             yield limit_finding(
                 "site-dose-exceeds-maximum",
                 cap.citation,
-                f"{len(over)} site(s) above {_u(cap.value)} per site (largest {_u(worst)} in {over[0].muscle})",
+                f"{len(over)} site(s) above {_u(cap.value)} per site (largest {_u(worst.units)} in {worst.muscle})",
             )
     if protocol.max_volume_per_site_ml is not None:
         cap_ml = protocol.max_volume_per_site_ml
@@ -291,9 +354,11 @@ def site_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
 
 
 def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
-    """A new session of the same indication sooner than the label's minimum interval (BOTOX bladder and
-    spasticity: no sooner than 12 weeks; DYSPORT pediatric upper limb: 16 weeks; XEOMIN sialorrhea:
-    16 weeks; MYOBLOC sialorrhea: every 3 months). Says the earliest allowed date."""
+    """A new session of the same indication and product sooner than the label's interval: a limit where the
+    label says "no sooner than" (BOTOX bladder: 12 weeks from the prior bladder injection; DYSPORT pediatric
+    upper limb: 16 weeks; XEOMIN: every 12 weeks; MYOBLOC sialorrhea: every 3 months), a recommendation where
+    it says "generally" or gives a schedule (BOTOX spasticity; chronic migraine every 12 weeks). Says the
+    date the interval ends."""
     protocol = ctx.limits_protocol
     if protocol is None or protocol.min_interval_days is None:
         return
@@ -303,7 +368,10 @@ def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
         group |= {
             i.id for i in ctx.knowledge.indications.values() if any(p.route is Route.INTRADETRUSOR for p in i.protocols)
         }
-    earlier = [item for item in ctx.history if item.indication in group and item.on < ctx.on]
+    # The label's interval counts from this product's previous injection; another toxin is the other-toxin warning.
+    earlier = [
+        item for item in ctx.history if item.product == ctx.product.id and item.indication in group and item.on < ctx.on
+    ]
     if not earlier:
         return
     last = max(earlier, key=lambda item: item.on)
@@ -316,8 +384,8 @@ def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
             minimum.citation,
             f"the last {ctx.knowledge.indications[last.indication].name.lower()} session was {days} days ago "
             f"({last.on.isoformat()}, "
-            f"{ctx.knowledge.products[last.product].brand}); the minimum interval is {minimum.value} days, "
-            f"so the earliest date is {earliest.isoformat()}",
+            f"{ctx.knowledge.products[last.product].brand}); the label's interval is {minimum.value} days, "
+            f"which ends on {earliest.isoformat()}",
         )
 
 
@@ -463,13 +531,10 @@ def contraindication(ctx: Context) -> Iterator[Finding]:
         if allergen is None:
             continue
         if allergen.id == toxin.id:
-            yield limit_finding(
-                "contraindication", toxin.citation, f"hypersensitivity to a botulinum toxin ({allergy})"
-            )
+            yield _contraindication(toxin.citation, f"hypersensitivity to a botulinum toxin ({allergy})")
         elif allergen.id in excipients:
             # The excipient's own citation decides: an unverified excipient warns instead of blocking.
-            yield limit_finding(
-                "contraindication",
+            yield _contraindication(
                 excipients[allergen.id],
                 f"{ctx.product.brand} contains {allergen.name.lower()} and the patient is allergic to {allergy}",
             )
@@ -504,6 +569,13 @@ def contraindication(ctx: Context) -> Iterator[Finding]:
                     f"urinary retention ({term}) in a patient who does not catheterise",
                     condition.citation,
                 )
+
+
+def _contraindication(citation: Citation, message: str) -> Finding:
+    """A contraindication (§4) blocks when the label states it; one resting on a weaker source warns."""
+    if citation.may_block:
+        return Finding(Severity.BLOCK, "contraindication", message, citation)
+    return Finding(Severity.WARN, "contraindication", f"{message} (warning only: graded {citation.grade})", citation)
 
 
 def neuromuscular_disorder(ctx: Context) -> Iterator[Finding]:
@@ -559,9 +631,14 @@ def _is_high_dose(ctx: Context) -> bool:
 def drug_interaction(ctx: Context) -> Iterator[Finding]:
     """Medicines that interact (labels' §7): aminoglycosides and other agents interfering with neuromuscular
     transmission, muscle relaxants (potentiated weakness), anticholinergics (potentiated systemic
-    anticholinergic effects); anticoagulants and antiplatelets before intradetrusor or endoscopic injection."""
+    anticholinergic effects); anticoagulants and antiplatelets before intradetrusor or endoscopic injection.
+    A brand is read as its ingredients ("Coumadin" is warfarin)."""
     procedural = bool(ctx.routes & set(PROCEDURAL_ROUTES))
     for medication in ctx.request.patient.medications:
+        medicine = ctx.knowledge.find_medicine(medication)
+        # Name the ingredient when the entry does not ("Garamycin (gentamicin; aminoglycoside antibiotics)").
+        unnamed = [] if medicine is None else [i for i in medicine.ingredients if i not in medication.casefold()]
+        ingredient = f"{medicine.ingredient}; " if medicine is not None and unnamed else ""
         for drug_class in ctx.knowledge.find_drug_classes(medication):
             if drug_class.interaction is Interaction.PROCEDURAL_BLEEDING:
                 severity = Severity.WARN if procedural else Severity.INFO
@@ -581,7 +658,7 @@ def drug_interaction(ctx: Context) -> Iterator[Finding]:
             yield Finding(
                 severity,
                 "drug-interaction",
-                f"{medication} ({drug_class.name.lower()}): {effect}",
+                f"{medication} ({ingredient}{drug_class.name.lower()}): {effect}",
                 drug_class.citation,
             )
 
@@ -647,13 +724,15 @@ def other_recorded_conditions(ctx: Context) -> Iterator[Finding]:
 
 def unrecognized_term(ctx: Context) -> Iterator[Finding]:
     """Every condition, medicine, allergy or muscle that bont cannot match is reported, never ignored: it may
-    hide a risk that no rule could see."""
+    hide a risk that no rule could see. A medicine is known by a drug class or by the list of everyday
+    medicines (medicines.yaml); a misspelt one is offered only names a few letters away."""
     patient = ctx.request.patient
     for term in patient.conditions:
         if ctx.knowledge.find_condition(term) is None and not ctx.knowledge.indications_coded(term):
             yield _unknown(ctx, "condition", term, Severity.WARN)
     for medication in patient.medications:
-        if not ctx.knowledge.find_drug_classes(medication):
+        # A known medicine (a brand, a salt or strength of one) is read; most have no interaction to report.
+        if ctx.knowledge.find_medicine(medication) is None and not ctx.knowledge.find_drug_classes(medication):
             yield _unknown(ctx, "medication", medication, Severity.WARN)
     for allergy in patient.allergies:
         if ctx.knowledge.find_allergen(allergy) is None:
@@ -725,8 +804,10 @@ def vial_checks(ctx: Context) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     session_dose_exceeds_maximum,
+    initial_dose_exceeded,
     cumulative_dose_exceeds_maximum,
     weight_based_dose_exceeds_maximum,
+    limb_dose_exceeds_maximum,
     site_dose_exceeds_maximum,
     retreatment_interval_too_short,
     other_botulinum_toxin_recently,
@@ -742,4 +823,5 @@ RULES: tuple[Rule, ...] = (
     other_recorded_conditions,
     unrecognized_term,
     vial_checks,
+    prior_adverse_event,
 )

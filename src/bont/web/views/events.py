@@ -21,20 +21,12 @@ from bont.services.adverse_events import (
 from bont.services.ports import UnknownPatientError
 from bont.web.access import IDENTIFIED, RECORDING, require_role
 
-# Offered as suggestions only: the event is free text, because patients report what they report.
-COMMON_EVENTS = (
-    "ptosis",
-    "dysphagia",
-    "neck weakness",
-    "dry mouth",
-    "diplopia",
+# Offered as suggestions only, after the terms the safety check recognises (adverse-events.yaml): the event is
+# free text, because patients report what they report.
+OTHER_EVENTS = (
     "injection-site pain",
     "headache",
     "flu-like symptoms",
-    "generalised weakness",
-    "breathing difficulty",
-    "urinary retention",
-    "urinary tract infection",
     "faecal incontinence",
     "facial asymmetry",
     "dry eye",
@@ -60,6 +52,7 @@ def events(request: HttpRequest) -> HttpResponse:
 @require_role(*RECORDING)
 def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
     port = adverse_events()
+    knowledge = build_knowledge()
     try:
         patient = reporting_form(port, mrn)
     except UnknownPatientError:
@@ -87,6 +80,9 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
             errors.update(onset_problems(patient, onset, session_id, clock().today()))
         if values.get("severity") not in SEVERITIES:
             errors["severity"] = "choose how severe it was"
+        serious = {"yes": True, "no": False}.get(values.get("serious", ""))
+        if serious is None:
+            errors["serious"] = "say whether it was serious"
         if not errors and onset is not None:
             try:
                 report_adverse_event(
@@ -97,6 +93,7 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
                         event=event,
                         onset=onset,
                         severity=values["severity"],
+                        serious=serious,
                         session_id=session_id,
                         outcome=values.get("outcome", "").strip()[:60],
                         notes=values.get("notes", "").strip(),
@@ -116,7 +113,9 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
             "values": values,
             "errors": errors,
             "severities": SEVERITIES,
-            "common_events": COMMON_EVENTS,
+            "seriousness": knowledge.seriousness,
+            "common_events": [term.name.lower() for term in knowledge.adverse_event_terms.values()]
+            + list(OTHER_EVENTS),
         },
         status=400 if errors else 200,
     )

@@ -46,6 +46,7 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
         "sessions": read.sessions,
         "gauges": read.gauges,
         "next_sessions": read.next_sessions,
+        "conditions": read.conditions,
         "warnings": read.warnings,
         "adverse_events": read.adverse_events,
         "outcomes": [
