@@ -76,10 +76,10 @@ def test_every_approved_protocol_plans_or_says_which_input_it_needs(knowledge: K
 
 
 def assert_starts_from_the_initial_dose(protocol: Protocol, plan: Plan) -> None:
-    """No per-muscle table: the label's initial dose, divided evenly (rounded down to 0.01 U per muscle)."""
+    """No per-muscle table: the label's initial dose, divided evenly (rounded down to whole units)."""
     assert protocol.initial_units is not None
     initial = protocol.initial_units.value.minimum
-    assert initial - Decimal("0.01") * len(plan.muscles) <= plan.total_units.amount <= initial, protocol.id
+    assert initial - len(plan.muscles) < plan.total_units.amount <= initial, protocol.id
     assert "initial-dose" in {note.code for note in plan.notes}, protocol.id
 
 

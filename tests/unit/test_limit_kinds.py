@@ -67,7 +67,7 @@ def test_an_unverified_limit_exceeded_names_the_figure_and_its_status_for_an_exp
     assert explicit == {
         "weight-based-dose-exceeds-maximum": "300 U of BOTOX is above the lesser of 8 U/kg or 300 U = 160 U at 20 kg: "
         "this limit is unverified (not yet read in the label); the dose is intended",
-        "cumulative-dose-exceeds-maximum": "0 U of BOTOX in the last 3 months plus 300 U planned = 300 U, above the "
+        "cumulative-dose-exceeds-maximum": "300 U of BOTOX planned, with none in the last 3 months, above the "
         "maximum of the lesser of 10 U/kg or 340 U = 200 U at 20 kg in any 3 months: this limit is unverified (not "
         "yet read in the label); the dose is intended",
     }

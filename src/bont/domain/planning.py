@@ -429,7 +429,9 @@ class _Planner:
         if not open_slots or remaining <= 0:
             return choices
         slots = sum(count for _, count in open_slots)
-        share = (remaining / slots).quantize(UNIT_PRECISION, rounding="ROUND_FLOOR")
+        # Whole units, as clinicians write them (83 U, not 83.33 U); below 1 U, the syringe's precision.
+        step = Decimal(1) if remaining >= slots else UNIT_PRECISION
+        share = (remaining / slots).quantize(step, rounding="ROUND_FLOOR")
         known = "" if self.request.first_session else " (no earlier session is on record)"
         self.report(
             Finding(

@@ -189,9 +189,8 @@ def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
             yield limit_finding(
                 "cumulative-dose-exceeds-maximum",
                 limit.citation,
-                f"{_u(earlier.amount)} of {ctx.product.brand} in the last {value.window} plus {_u(ctx.planned.amount)} "
-                f"planned = {_u(total.amount)}, above the maximum of {describe_limit(value.maximum, ctx.weight_kg)} "
-                f"in any {value.window}",
+                f"{_counted(ctx, earlier, value.window, total)}, above the maximum of "
+                f"{describe_limit(value.maximum, ctx.weight_kg)} in any {value.window}",
             )
     protocol = ctx.protocol
     if protocol is not None and protocol.cumulative_limit is not None:
@@ -206,6 +205,15 @@ def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 f"{_u(ctx.planned.amount)} planned = {_u(total.amount)}, above "
                 f"{_u(cumulative.value.maximum.amount)} in any {cumulative.value.window}",
             )
+
+
+def _counted(ctx: Context, earlier: Units, window: Window, total: Units) -> str:
+    if not earlier.amount:
+        return f"{_u(total.amount)} of {ctx.product.brand} planned, with none in the last {window}"
+    return (
+        f"{_u(earlier.amount)} of {ctx.product.brand} in the last {window} plus {_u(ctx.planned.amount)} planned = "
+        f"{_u(total.amount)}"
+    )
 
 
 def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
