@@ -24,7 +24,14 @@ from bont.services.outcome_ports import (
     StoredDiaryLink,
     StoredOutcome,
 )
-from bont.services.ports import ClinicalRecords, PatientCharts, SessionRecord, UnknownPatientError, VialState
+from bont.services.ports import (
+    ClinicalRecords,
+    PatientCharts,
+    SessionRecord,
+    StoredSession,
+    UnknownPatientError,
+    VialState,
+)
 
 
 @dataclass
@@ -38,6 +45,7 @@ class FakeClinic:
     sessions: list[SessionRecord] = field(default_factory=list)
     clinicians: set[str] = field(default_factory=set)
     adverse_events: dict[int, list[PriorAdverseEvent]] = field(default_factory=dict)
+    withdrawn: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # session id -> (reason, by)
 
     def add_patient(self, mrn: str, patient: Patient, history: tuple[Administration, ...] = ()) -> int:
         patient_id = len(self.patients) + 1
@@ -85,19 +93,40 @@ class FakeClinicalRecords(ClinicalRecords):
 
     def add_session(self, record: SessionRecord) -> int:
         self.clinic.sessions.append(record)
-        self.clinic.history[record.patient_id].append(
-            Administration(record.on, record.product, record.indication, record.total_units, record.protocol)
-        )
-        for vial_id, units in record.draws:
+        self.clinic.history[record.patient_id].append(_given(record))
+        for vial_id, units in record.draws:  # carried draws were taken from their vials once already
             vial = self.clinic.vials[vial_id]
             self.clinic.vials[vial_id] = replace(vial, units_drawn=vial.units_drawn + units)
         return len(self.clinic.sessions)
+
+    def lock_session(self, session_id: int) -> StoredSession | None:
+        if not 1 <= session_id <= len(self.clinic.sessions):
+            return None
+        record = self.clinic.sessions[session_id - 1]
+        discarded = sum((units for _, units in record.discards), record.carried_discarded)
+        return StoredSession(
+            session_id,
+            record.patient_id,
+            record.product,
+            self.clinic.withdrawn.get(session_id, ("", None))[0],
+            (*record.draws, *record.carried_draws),
+            discarded,
+        )
+
+    def withdraw_session(self, session_id: int, reason: str, by: str | None) -> None:
+        record = self.clinic.sessions[session_id - 1]
+        self.clinic.withdrawn[session_id] = (reason, by)
+        self.clinic.history[record.patient_id].remove(_given(record))
 
     def discard_changes(self) -> None:
         self._rollback = True
 
     def user_may_override(self, username: str) -> bool:
         return username in self.clinic.clinicians
+
+
+def _given(record: SessionRecord) -> Administration:
+    return Administration(record.on, record.product, record.indication, record.total_units, record.protocol)
 
 
 class FakePatientCharts(PatientCharts):
@@ -166,13 +195,42 @@ class FakeOutcomeRecords(OutcomeRecords):
         return tuple(sorted(self.clinic.outcomes.get(patient_id, []), key=lambda o: o.measured_on))
 
     def add_outcome(self, outcome: NewOutcome) -> int:
+        number = sum(len(rows) for rows in self.clinic.outcomes.values()) + 1
         stored = StoredOutcome(
-            outcome.indication, outcome.instrument, outcome.measured_on, outcome.period_start, outcome.score
+            outcome.indication,
+            outcome.instrument,
+            outcome.measured_on,
+            outcome.period_start,
+            outcome.score,
+            id=number,
+            patient_id=outcome.patient_id,
+            entered_by=outcome.entered_by,
         )
         self.clinic.outcomes.setdefault(outcome.patient_id, []).append(stored)
-        number = sum(len(rows) for rows in self.clinic.outcomes.values())
         self.clinic.entered_by[number] = outcome.entered_by
         return number
+
+    def _find(self, outcome_id: int) -> tuple[int, int] | None:
+        for patient_id, rows in self.clinic.outcomes.items():
+            for index, row in enumerate(rows):
+                if row.id == outcome_id:
+                    return patient_id, index
+        return None
+
+    def outcome(self, outcome_id: int) -> StoredOutcome | None:
+        found = self._find(outcome_id)
+        return None if found is None else self.clinic.outcomes[found[0]][found[1]]
+
+    def withdraw_outcome(self, outcome_id: int, reason: str, by: str | None) -> str | None:
+        found = self._find(outcome_id)
+        if found is None:
+            return None
+        patient_id, index = found
+        row = self.clinic.outcomes[patient_id][index]
+        if row.withdrawn:
+            return row.withdrawn_reason
+        self.clinic.outcomes[patient_id][index] = replace(row, withdrawn=True, withdrawn_reason=reason, withdrawn_by=by)
+        return ""
 
     def diary_days(self, patient_id: int, kind: str) -> dict[date, dict[str, Any]]:
         return dict(self.clinic.diaries.get((patient_id, kind), {}))
@@ -214,10 +272,12 @@ class FakeOutcomeRecords(OutcomeRecords):
 
 # Patients, users and API tokens, adverse events.
 from bont.services.adverse_events import (  # noqa: E402
+    AdverseEventCorrection,
     AdverseEventReport,
     AdverseEventRow,
     AdverseEvents,
     ReportingContext,
+    StoredAdverseEventDetail,
     SuspectableSession,
 )
 from bont.services.patients import (  # noqa: E402
@@ -245,8 +305,11 @@ class FakeRegistry:
     conditions: dict[str, list[str]] = field(default_factory=dict)
     sessions: dict[str, list[SessionEntry]] = field(default_factory=dict)
     events: list[tuple[int, AdverseEventReport]] = field(default_factory=list)
+    withdrawn_events: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # event id -> (reason, by)
+    corrected_by: dict[int, list[str | None]] = field(default_factory=dict)  # event id -> who corrected it
     users: dict[str, tuple[str, bool]] = field(default_factory=dict)  # username -> (role, active)
     tokens: dict[str, str] = field(default_factory=dict)  # hash -> username
+    npis: dict[str, str] = field(default_factory=dict)  # username -> NPI
 
 
 class FakePatientRegistry(PatientRegistry):
@@ -275,7 +338,13 @@ class FakePatientRegistry(PatientRegistry):
 
     def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
         rows = [
-            PatientListRow(mrn, p.family_name, p.given_name, p.birth_date, len(self.registry.sessions[mrn]))
+            PatientListRow(
+                mrn,
+                p.family_name,
+                p.given_name,
+                p.birth_date,
+                sum(1 for s in self.registry.sessions[mrn] if not s.withdrawn_reason),
+            )
             for mrn, p in self.registry.patients.items()
             if any(query.casefold() in text.casefold() for text in (mrn, p.family_name, p.given_name))
         ]
@@ -293,8 +362,18 @@ class FakePatientRegistry(PatientRegistry):
             allergies=p.allergies,
             reproductive_statuses=(),
             adverse_events=tuple(
-                AdverseEventEntry(r.event, r.onset, r.severity, r.session_id, r.outcome, bool(r.serious))
-                for _, r in sorted(self.registry.events, key=lambda e: (e[1].onset, e[0]))
+                AdverseEventEntry(
+                    r.event,
+                    r.onset,
+                    r.severity,
+                    r.session_id,
+                    r.outcome,
+                    bool(r.serious),
+                    id=event_id,
+                    withdrawn_reason=self.registry.withdrawn_events.get(event_id, ("", None))[0],
+                    withdrawn_by=self.registry.withdrawn_events.get(event_id, ("", None))[1],
+                )
+                for event_id, r in sorted(self.registry.events, key=lambda e: (e[1].onset, e[0]))
                 if r.mrn == mrn
             ),
             sessions=tuple(sorted(self.registry.sessions[mrn], key=lambda s: (s.on, s.id))),
@@ -317,6 +396,15 @@ class FakeUserAccounts(UserAccounts):
 
     def exists(self, username: str) -> bool:
         return username in self.registry.users
+
+    def set_npi(self, username: str, npi: str) -> bool:
+        if username not in self.registry.users:
+            return False
+        self.registry.npis[username] = npi
+        return True
+
+    def npi(self, username: str) -> str | None:
+        return self.registry.npis.get(username, "") if username in self.registry.users else None
 
     def store_token(self, username: str, key_hash: str) -> None:
         self.registry.tokens[key_hash] = username
@@ -371,14 +459,51 @@ class FakeAdverseEvents(AdverseEvents):
                     suspected.on if suspected else None,
                     suspected.product if suspected else None,
                     serious=bool(r.serious),
+                    withdrawn_reason=self.registry.withdrawn_events.get(event_id, ("", None))[0],
+                    withdrawn_by=self.registry.withdrawn_events.get(event_id, ("", None))[1],
                 )
             )
         return tuple(sorted(rows, key=lambda row: (row.onset, row.id), reverse=True)[:limit])
+
+    def event(self, event_id: int) -> StoredAdverseEventDetail | None:
+        for known, r in self.registry.events:
+            if known == event_id:
+                reason, by = self.registry.withdrawn_events.get(event_id, ("", None))
+                return StoredAdverseEventDetail(
+                    event_id,
+                    r.mrn,
+                    r.event,
+                    r.onset,
+                    r.severity,
+                    bool(r.serious),
+                    r.outcome,
+                    r.notes,
+                    r.session_id,
+                    reason,
+                    by,
+                )
+        return None
+
+    def correct(self, event_id: int, correction: AdverseEventCorrection, by: str | None) -> None:
+        self.registry.events = [
+            (known, replace(r, **correction.changes()) if known == event_id else r)  # type: ignore[arg-type]
+            for known, r in self.registry.events
+        ]
+        self.registry.corrected_by.setdefault(event_id, []).append(by)
+
+    def withdraw(self, event_id: int, reason: str, by: str | None) -> str | None:
+        if all(known != event_id for known, _ in self.registry.events):
+            return None
+        if event_id in self.registry.withdrawn_events:
+            return self.registry.withdrawn_events[event_id][0]
+        self.registry.withdrawn_events[event_id] = (reason, by)
+        return ""
 
 
 # -- lots and vials (bont.services.inventory), recorded sessions (bont.services.sessions), billing
 # (imported here, with their fakes, so that this section stays one block)
 
+from bont.domain.billing import VialUsed  # noqa: E402
 from bont.services.billing import BillableSession, BillingRecords  # noqa: E402
 from bont.services.inventory import Inventory, InventoryError, LotDraw, NewLot, StockLot, StockVial  # noqa: E402
 from bont.services.sessions import GivenSite, PatientRef, SessionDetail, SessionRecords, SessionSummary  # noqa: E402
@@ -472,6 +597,11 @@ class FakeSessionBook:
     sessions: dict[int, SessionDetail] = field(default_factory=dict)
     guidance: dict[int, str] = field(default_factory=dict)
     withdrawn_by: dict[int, str | None] = field(default_factory=dict)
+    clinicians: set[str] = field(default_factory=lambda: {"dr-fake"})
+    # for billing: each patient's condition terms (by patient id), clinicians' NPIs, the vials a session drew from
+    conditions: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    npis: dict[str, str] = field(default_factory=dict)
+    vials: dict[int, tuple[VialUsed, ...]] = field(default_factory=dict)
 
     def add_patient(self, mrn: str, birth_date: date = date(1970, 1, 1)) -> PatientRef:
         patient = PatientRef(len(self.patients) + 1, mrn, "Fictional", "Fake", birth_date)
@@ -521,9 +651,13 @@ class FakeSessionRecords(SessionRecords):
             return None
         if found.summary.withdrawn_reason:
             return found.summary.withdrawn_reason
-        self.book.sessions[session_id] = replace(found, summary=replace(found.summary, withdrawn_reason=reason))
+        summary = replace(found.summary, withdrawn_reason=reason, withdrawn_by=by)
+        self.book.sessions[session_id] = replace(found, summary=summary)
         self.book.withdrawn_by[session_id] = by
         return ""
+
+    def is_clinician(self, username: str) -> bool:
+        return username in self.book.clinicians
 
 
 class FakeBillingRecords(BillingRecords):
@@ -546,6 +680,12 @@ class FakeBillingRecords(BillingRecords):
                 tuple((site.muscle, site.side or None) for site in s.sites),
                 s.summary.total_units,
                 s.summary.units_discarded,
+                patient_name=f"{s.patient.family_name}, {s.patient.given_name}",
+                conditions=self.book.conditions.get(s.patient.id, ()),
+                protocol=s.summary.protocol,
+                clinician=s.clinician,
+                clinician_npi=self.book.npis.get(s.clinician, ""),
+                vials=self.book.vials.get(s.id, ()),
             )
             for s in given
         )

@@ -160,6 +160,11 @@ def billing_records() -> BillingRecords:
     return DjangoBillingRecords()
 
 
+def place_of_service() -> str | None:
+    """The clinic's place of service on claims (``BONT_PLACE_OF_SERVICE``); None: the knowledge's default."""
+    return BontSettings().place_of_service
+
+
 def session_records() -> SessionRecords:
     """The recorded sessions (a session's page, a patient's sessions, withdrawing one entered in error)."""
     setup_database()

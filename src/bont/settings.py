@@ -52,6 +52,8 @@ class BontSettings(BaseSettings):
     allowed_hosts: list[str] = []
     # The clinic's time zone (IANA name): what "today" is, and the wall-clock time forms show and take.
     time_zone: str = Field(default_factory=machine_time_zone)
+    # The CMS place-of-service code on the clinic's claims (two digits); unset: the knowledge's default, 11 Office.
+    place_of_service: str | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -59,6 +61,15 @@ class BontSettings(BaseSettings):
         if not is_time_zone(name):
             raise ValueError(f"BONT_TIME_ZONE: {name!r} is not a time zone name (IANA, e.g. Europe/Berlin or UTC)")
         return name
+
+    @field_validator("place_of_service")
+    @classmethod
+    def _place_of_service_code(cls, code: str | None) -> str | None:
+        if not code:
+            return None
+        if not (len(code) == 2 and code.isdigit()):
+            raise ValueError(f"BONT_PLACE_OF_SERVICE: {code!r} is not a place-of-service code (two digits, e.g. 11)")
+        return code
 
     @property
     def sqlite_path(self) -> Path:

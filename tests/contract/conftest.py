@@ -31,6 +31,11 @@ class Arrange(Protocol):
 
     def withdraw_sessions(self, patient_id: int, on: date) -> None: ...
 
+    def withdraw_adverse_events(self, patient_id: int) -> None: ...
+
+    def vial(self) -> int:
+        """A reconstituted 200 U vial of BOTOX, nothing drawn yet."""
+
     def adverse_event(
         self, patient_id: int, onset: date, term: str, severity: str, serious: bool, session_on: date | None = None
     ) -> None:
@@ -59,6 +64,29 @@ class FakeArrange:
 
     def withdraw_sessions(self, patient_id: int, on: date) -> None:
         self.clinic.history[patient_id] = [h for h in self.clinic.history[patient_id] if h.on != on]
+
+    def withdraw_adverse_events(self, patient_id: int) -> None:
+        self.clinic.adverse_events[patient_id] = []
+
+    def vial(self) -> int:
+        from datetime import UTC, datetime
+        from decimal import Decimal
+
+        from bont.services.ports import VialState
+
+        vial_id = len(self.clinic.vials) + 1
+        opened = datetime(2026, 9, 1, 9, tzinfo=UTC)
+        self.clinic.vials[vial_id] = VialState(
+            vial_id,
+            "onabotulinumtoxinA",
+            "FICT-LOT",
+            date(2027, 6, 30),
+            Decimal(200),
+            Decimal(0),
+            opened,
+            "reconstituted",
+        )
+        return vial_id
 
     def adverse_event(
         self, patient_id: int, onset: date, term: str, severity: str, serious: bool, session_on: date | None = None
@@ -109,6 +137,24 @@ class DjangoArrange:
         from bont.clinic import models
 
         models.TreatmentSession.objects.filter(patient_id=patient_id, date=on).update(withdrawn_reason="in error")
+
+    def withdraw_adverse_events(self, patient_id: int) -> None:
+        from bont.clinic import models
+
+        models.AdverseEvent.objects.filter(patient_id=patient_id).update(withdrawn_reason="in error")
+
+    def vial(self) -> int:
+        from datetime import UTC, datetime
+        from decimal import Decimal
+
+        from bont.clinic import models
+        from bont.clinic.registry import add_lot
+
+        number = f"FICT-LOT-{models.Lot.objects.count() + 1}"
+        [vial_id] = add_lot("onabotulinumtoxinA", number, date(2027, 6, 30), Decimal(200), 1, date(2026, 8, 1))
+        opened = datetime(2026, 9, 1, 9, tzinfo=UTC)
+        models.Vial.objects.filter(pk=vial_id).update(state="reconstituted", reconstituted_at=opened)
+        return vial_id
 
     def adverse_event(
         self, patient_id: int, onset: date, term: str, severity: str, serious: bool, session_on: date | None = None

@@ -40,7 +40,10 @@ class ArrangeOutcomes(Protocol):
 
     def withdraw_outcomes(self, patient_id: int) -> None: ...
 
-    def adverse_event(self, patient_id: int, indication: str, onset: date, event: str) -> None: ...
+    def adverse_event(self, patient_id: int, indication: str, onset: date, event: str) -> None:
+        """An event suspected of the patient's first session for the indication."""
+
+    def withdraw_adverse_events(self, patient_id: int) -> None: ...
 
 
 @dataclass
@@ -52,6 +55,7 @@ class OutcomeAdapters:
 class FakeArrangeOutcomes:
     def __init__(self, clinic: FakeOutcomeClinic) -> None:
         self.clinic = clinic
+        self.suspected: dict[tuple[int, str], date] = {}  # (patient, event) -> the suspected session's day
 
     def patient(self, mrn: str, given_name: str = "Fictional", family_name: str = "Contract") -> int:
         return self.clinic.add_patient(mrn, BORN, given_name, family_name)
@@ -61,6 +65,15 @@ class FakeArrangeOutcomes:
 
     def withdraw_sessions(self, patient_id: int, on: date) -> None:
         self.clinic.sessions[patient_id] = [s for s in self.clinic.sessions[patient_id] if s.on != on]
+        # An event suspected of a withdrawn session no longer belongs to the indication's treatment.
+        self.clinic.adverse_events[patient_id] = [
+            (indication, e)
+            for indication, e in self.clinic.adverse_events.get(patient_id, [])
+            if self.suspected.get((patient_id, e.event)) != on
+        ]
+
+    def withdraw_adverse_events(self, patient_id: int) -> None:
+        self.clinic.adverse_events[patient_id] = []
 
     def withdraw_outcomes(self, patient_id: int) -> None:
         from dataclasses import replace
@@ -68,6 +81,8 @@ class FakeArrangeOutcomes:
         self.clinic.outcomes[patient_id] = [replace(o, withdrawn=True) for o in self.clinic.outcomes[patient_id]]
 
     def adverse_event(self, patient_id: int, indication: str, onset: date, event: str) -> None:
+        first = next(s.on for s in self.clinic.sessions[patient_id] if s.indication == indication)
+        self.suspected[(patient_id, event)] = first
         self.clinic.adverse_events.setdefault(patient_id, []).append(
             (indication, StoredAdverseEvent(onset, event, "mild", ""))
         )
@@ -129,6 +144,11 @@ class DjangoArrangeOutcomes:
         models.AdverseEvent.objects.create(
             patient_id=patient_id, suspected_session=session, event=event, onset=onset, severity="mild"
         )
+
+    def withdraw_adverse_events(self, patient_id: int) -> None:
+        from bont.clinic import models
+
+        models.AdverseEvent.objects.filter(patient_id=patient_id).update(withdrawn_reason="in error")
 
 
 @pytest.fixture
@@ -260,3 +280,46 @@ def test_the_registry_counts_sessions_and_distinct_patients_per_indication_and_p
         SessionCount("chronic-migraine", BOTOX, 1, 1),
     )
     assert outcomes.records.patients_with_outcomes() == ()
+
+
+def test_a_measurement_is_read_by_id_and_withdrawn_once_with_who_and_why(outcomes: OutcomeAdapters) -> None:
+    patient_id = outcomes.arrange.patient("FICT-O10")
+    grade = Score("hdss", grade="3", rank=2)
+    outcome_id = outcomes.records.add_outcome(
+        NewOutcome(patient_id, "axillary-hyperhidrosis", "hdss", date(2026, 3, 2), None, grade, None)
+    )
+    stored = outcomes.records.outcome(outcome_id)
+    assert stored is not None
+    assert (stored.id, stored.patient_id, stored.instrument, stored.score, stored.withdrawn) == (
+        outcome_id,
+        patient_id,
+        "hdss",
+        grade,
+        False,
+    )
+    assert outcomes.records.outcome(987654) is None
+    assert outcomes.records.withdraw_outcome(outcome_id, "entered for the wrong patient", None) == ""
+    assert outcomes.records.withdraw_outcome(outcome_id, "again", None) == "entered for the wrong patient"
+    assert outcomes.records.withdraw_outcome(987654, "no such measurement", None) is None
+    [withdrawn] = outcomes.records.outcomes(patient_id)
+    assert (withdrawn.id, withdrawn.withdrawn, withdrawn.withdrawn_reason) == (
+        outcome_id,
+        True,
+        "entered for the wrong patient",
+    )
+
+
+def test_the_adverse_events_of_an_indication_leave_out_withdrawn_ones_and_those_of_withdrawn_sessions(
+    outcomes: OutcomeAdapters,
+) -> None:
+    first = outcomes.arrange.patient("FICT-O11")
+    outcomes.arrange.session(first, date(2026, 1, 5), "100")
+    outcomes.arrange.adverse_event(first, DYSTONIA, date(2026, 1, 20), "dysphagia")
+    assert [e.event for e in outcomes.records.adverse_events(first, DYSTONIA)] == ["dysphagia"]
+    outcomes.arrange.withdraw_sessions(first, date(2026, 1, 5))
+    assert outcomes.records.adverse_events(first, DYSTONIA) == ()
+    second = outcomes.arrange.patient("FICT-O12")
+    outcomes.arrange.session(second, date(2026, 1, 5), "100")
+    outcomes.arrange.adverse_event(second, DYSTONIA, date(2026, 1, 9), "neck-weakness")
+    outcomes.arrange.withdraw_adverse_events(second)
+    assert outcomes.records.adverse_events(second, DYSTONIA) == ()

@@ -147,3 +147,80 @@ def test_migration_0005_makes_a_serious_severity_severe_and_serious_and_audits_i
     assert "0005" in versions[0].history_change_reason
     (dysphagia, _) = adapters.charts.prior_adverse_events("FICT-C4", date(2026, 11, 29))
     assert (str(dysphagia.severity), dysphagia.serious) == ("severe", True)
+
+
+# -- the record lifecycle: withdrawing and correcting inside a unit of work
+
+
+def test_a_session_withdrawn_in_a_unit_of_work_leaves_the_history_only_when_it_commits(adapters: Adapters) -> None:
+    patient_id = adapters.arrange.patient("FICT-C5", birth_date=BORN)
+    adapters.arrange.clinician("dr-contract")
+    with adapters.records:
+        session_id = adapters.records.add_session(session(patient_id, date(2026, 9, 1), "100"))
+    with adapters.records:
+        stored = adapters.records.lock_session(session_id)
+        assert stored is not None
+        assert (stored.patient_id, stored.product, stored.withdrawn_reason) == (patient_id, "onabotulinumtoxinA", "")
+        adapters.records.withdraw_session(session_id, "entered in error", "dr-contract")
+        _, inside = adapters.records.lock_patient(patient_id, date(2026, 11, 29))
+        assert inside == ()
+        adapters.records.discard_changes()
+    _, kept = adapters.charts.chart("FICT-C5", date(2026, 11, 29))
+    assert [h.units for h in kept] == [Decimal(100)]
+    with adapters.records:
+        adapters.records.withdraw_session(session_id, "entered in error", "dr-contract")
+    _, history = adapters.charts.chart("FICT-C5", date(2026, 11, 29))
+    assert history == ()
+    with adapters.records:
+        withdrawn = adapters.records.lock_session(session_id)
+        assert withdrawn is not None
+        assert withdrawn.withdrawn_reason == "entered in error"
+        assert adapters.records.lock_session(987654) is None
+
+
+def test_a_correction_keeps_the_draws_of_the_session_it_corrects_without_drawing_again(adapters: Adapters) -> None:
+    from dataclasses import replace
+
+    patient_id = adapters.arrange.patient("FICT-C6", birth_date=BORN)
+    adapters.arrange.clinician("dr-contract")
+    vial_id = adapters.arrange.vial()
+    with adapters.records:
+        first = adapters.records.add_session(
+            replace(
+                session(patient_id, date(2026, 9, 1), "100"),
+                draws=((vial_id, Decimal(120)),),
+                discards=((vial_id, Decimal(80)),),
+            )
+        )
+    with adapters.records:
+        original = adapters.records.lock_session(first)
+        assert original is not None
+        assert (original.draws, original.units_discarded) == (((vial_id, Decimal(120)),), Decimal(80))
+        adapters.records.withdraw_session(first, "90 U were given", "dr-contract")
+        corrected = adapters.records.add_session(
+            replace(
+                session(patient_id, date(2026, 9, 1), "90"),
+                corrects=first,
+                carried_draws=original.draws,
+                carried_discarded=original.units_discarded,
+            )
+        )
+        assert adapters.records.lock_vials((vial_id,))[vial_id].units_drawn == Decimal(120)  # drawn once
+        written = adapters.records.lock_session(corrected)
+        assert written is not None
+        assert (written.draws, written.units_discarded, written.withdrawn_reason) == (
+            ((vial_id, Decimal(120)),),
+            Decimal(80),
+            "",
+        )
+    _, history = adapters.charts.chart("FICT-C6", date(2026, 11, 29))
+    assert [h.units for h in history] == [Decimal(90)]
+
+
+def test_a_withdrawn_adverse_event_is_no_prior_reaction(adapters: Adapters) -> None:
+    patient_id = adapters.arrange.patient("FICT-C7", birth_date=BORN)
+    adapters.arrange.adverse_event(patient_id, date(2026, 9, 9), "dysphagia", "severe", True)
+    assert len(adapters.charts.prior_adverse_events("FICT-C7", date(2026, 11, 29))) == 1
+    adapters.arrange.withdraw_adverse_events(patient_id)
+    assert adapters.charts.prior_adverse_events("FICT-C7", date(2026, 11, 29)) == ()
+    assert _locked_events(adapters, patient_id, date(2026, 11, 29)) == ()

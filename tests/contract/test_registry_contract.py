@@ -157,3 +157,60 @@ def test_a_token_finds_its_user_and_a_duplicate_user_is_refused(registry: Regist
     registry.users.store_token("fict-nurse", hash_token("secret"))
     assert registry.users.username_for_token(hash_token("secret")) == "fict-nurse"
     assert registry.users.username_for_token(hash_token("other")) is None
+
+
+def test_a_users_npi_is_kept_replaced_and_removed(registry: Registry) -> None:
+    registry.users.add("fict-doctor", "clinician", None)
+    assert registry.users.npi("fict-doctor") == ""
+    assert registry.users.npi("fict-nobody") is None
+    assert registry.users.set_npi("fict-doctor", "1234567893")
+    assert registry.users.set_npi("fict-doctor", "1993999998")
+    assert registry.users.npi("fict-doctor") == "1993999998"
+    assert registry.users.set_npi("fict-doctor", "")
+    assert registry.users.npi("fict-doctor") == ""
+    assert not registry.users.set_npi("fict-nobody", "1234567893")
+
+
+def test_an_adverse_event_is_read_corrected_and_withdrawn_once_and_stays_listed(registry: Registry) -> None:
+    from bont.services.adverse_events import AdverseEventCorrection
+
+    registry.patients.add(new("FICT-R8"), RECORDED)
+    botox = registry.arrange.session("FICT-R8", date(2026, 2, 1), "onabotulinumtoxinA", "50")
+    event_id = registry.events.add(
+        AdverseEventReport("FICT-R8", "ptosis", date(2026, 2, 10), "mild", botox, notes="left lid", serious=False)
+    )
+    stored = registry.events.event(event_id)
+    assert stored is not None
+    assert (stored.mrn, stored.event, stored.severity, stored.serious, stored.notes, stored.session_id) == (
+        "FICT-R8",
+        "ptosis",
+        "mild",
+        False,
+        "left lid",
+        botox,
+    )
+    assert registry.events.event(987654) is None
+    registry.events.correct(event_id, AdverseEventCorrection(severity="moderate", serious=True), None)
+    corrected = registry.events.event(event_id)
+    assert corrected is not None
+    assert (corrected.event, corrected.severity, corrected.serious, corrected.notes) == (
+        "ptosis",
+        "moderate",
+        True,
+        "left lid",
+    )
+    assert registry.events.withdraw(event_id, "another patient's event", None) == ""
+    assert registry.events.withdraw(event_id, "again", None) == "another patient's event"
+    assert registry.events.withdraw(987654, "no such event", None) is None
+    [row] = registry.events.listing(None, 10)
+    assert (row.id, row.withdrawn, row.withdrawn_reason) == (event_id, True, "another patient's event")
+    [entry] = registry.patients.record("FICT-R8").adverse_events
+    assert (entry.id, entry.withdrawn_reason) == (event_id, "another patient's event")
+
+
+def test_the_patient_list_counts_the_sessions_that_were_not_withdrawn(registry: Registry) -> None:
+    registry.patients.add(new("FICT-R9"), RECORDED)
+    registry.arrange.session("FICT-R9", date(2026, 2, 1), "onabotulinumtoxinA", "50")
+    registry.arrange.session("FICT-R9", date(2026, 3, 1), "onabotulinumtoxinA", "50", withdrawn=True)
+    assert [(r.mrn, r.session_count) for r in registry.patients.search("FICT-R9", 10)] == [("FICT-R9", 1)]
+    assert len(registry.patients.record("FICT-R9").sessions) == 2

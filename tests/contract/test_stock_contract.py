@@ -11,6 +11,7 @@ from typing import Protocol
 
 import pytest
 
+from bont.domain.billing import VialUsed
 from bont.services.billing import BillingRecords
 from bont.services.inventory import Inventory, InventoryError, NewLot
 from bont.services.ports import UnknownPatientError
@@ -18,6 +19,8 @@ from bont.services.sessions import SessionRecords
 from tests.fakes import FakeBillingRecords, FakeInventory, FakeSessionBook, FakeSessionRecords, FakeStockroom
 
 BORN = date(1980, 4, 2)
+CONDITIONS = ("G24.3", "I10")  # the patient's condition terms, as billing reads them
+NPI = "1234567893"
 BOTOX = "onabotulinumtoxinA"
 AT = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
 
@@ -26,6 +29,11 @@ class StockArrange(Protocol):
     def patient(self, mrn: str) -> int: ...
 
     def session(self, patient_id: int, on: date, units: Decimal, draws: tuple[tuple[int, Decimal], ...]) -> int: ...
+
+    def clinician(self, username: str) -> None: ...
+
+    def correction(self, session_id: int, units: Decimal, by: str) -> int:
+        """Withdraw the session (by ``by``) and record a corrected one of ``units`` in its place."""
 
 
 @dataclass
@@ -45,6 +53,7 @@ class FakeStockArrange:
 
         patient = PatientRef(len(self.book.patients) + 1, mrn, "Fictional", "Contract", BORN)
         self.book.patients[patient.id] = patient
+        self.book.conditions[patient.id] = CONDITIONS
         return patient.id
 
     def session(self, patient_id: int, on: date, units: Decimal, draws: tuple[tuple[int, Decimal], ...]) -> int:
@@ -67,17 +76,42 @@ class FakeStockArrange:
             self.stockroom.draws.append(
                 LotDraw(vial.product, vial.lot_number, session_id, on, drawn, patient.mrn, name, patient.birth_date)
             )
+        self.book.npis["dr-contract"] = NPI
+        self.book.vials[session_id] = tuple(
+            VialUsed(self.stockroom.vials[v].vial_units, drawn, self.stockroom.lots[self.stockroom.vials[v].lot_id].ndc)
+            for v, drawn in draws
+        )
         finding = AnsweredFinding("info", "off-label-use", "fictional note", "", "", None)
         detail = self.book.sessions[session_id]
         self.book.sessions[session_id] = replace(detail, draws=tuple(given), findings=(finding,))
         return session_id
+
+    def clinician(self, username: str) -> None:
+        self.book.clinicians.add(username)
+
+    def correction(self, session_id: int, units: Decimal, by: str) -> int:
+        from dataclasses import replace
+
+        original = self.book.sessions[session_id]
+        corrected = self.book.add_session(
+            original.patient, original.summary.on, BOTOX, "cervical-dystonia", (("splenius-capitis", "left", units),)
+        )
+        summary = replace(original.summary, withdrawn_reason="corrected", withdrawn_by=by, corrected_by=corrected)
+        self.book.sessions[session_id] = replace(original, summary=summary)
+        new = self.book.sessions[corrected]
+        self.book.sessions[corrected] = replace(new, summary=replace(new.summary, corrects=session_id))
+        # The draws go with the correction.
+        self.stockroom.draws = [
+            replace(d, session_id=corrected) if d.session_id == session_id else d for d in self.stockroom.draws
+        ]
+        return corrected
 
 
 class DjangoStockArrange:
     def patient(self, mrn: str) -> int:
         from bont.clinic.registry import NewPatient, add_patient
 
-        return add_patient(NewPatient(mrn, "Fictional", "Contract", BORN, recorded_on=BORN))
+        return add_patient(NewPatient(mrn, "Fictional", "Contract", BORN, conditions=CONDITIONS, recorded_on=BORN))
 
     def session(self, patient_id: int, on: date, units: Decimal, draws: tuple[tuple[int, Decimal], ...]) -> int:
         from django.contrib.auth import get_user_model
@@ -89,7 +123,7 @@ class DjangoStockArrange:
         from bont.services.ports import SessionRecord
 
         if not get_user_model().objects.filter(username="dr-contract").exists():
-            add_user("dr-contract", "clinician")
+            add_user("dr-contract", "clinician", npi=NPI)
         with clinical_records() as records:
             return records.add_session(
                 SessionRecord(
@@ -112,6 +146,43 @@ class DjangoStockArrange:
                 )
             )
 
+    def clinician(self, username: str) -> None:
+        from bont.clinic.registry import add_user
+
+        add_user(username, "clinician")
+
+    def correction(self, session_id: int, units: Decimal, by: str) -> int:
+        from bont.bootstrap import clinical_records
+        from bont.domain.safety import SessionSite
+        from bont.services.ports import SessionRecord
+
+        with clinical_records() as records:
+            original = records.lock_session(session_id)
+            assert original is not None
+            records.withdraw_session(session_id, "corrected", by)
+            return records.add_session(
+                SessionRecord(
+                    patient_id=original.patient_id,
+                    on=date(2026, 9, 1),
+                    clinician="dr-contract",
+                    indication="cervical-dystonia",
+                    product=BOTOX,
+                    protocol=None,
+                    guidance="",
+                    total_units=units,
+                    sites=(SessionSite("splenius-capitis", "left", units),),
+                    draws=(),
+                    discards=(),
+                    findings=(),
+                    acknowledgements={},
+                    verdict="ok",
+                    override_reason="",
+                    deviation_reason="",
+                    corrects=session_id,
+                    carried_draws=original.draws,
+                )
+            )
+
 
 @pytest.fixture
 def stock(database: str | None) -> Iterator[Stock]:
@@ -128,8 +199,8 @@ def stock(database: str | None) -> Iterator[Stock]:
     yield Stock(inventory(), session_records(), billing_records(), DjangoStockArrange())
 
 
-def lot(number: str, expiry: date, quantity: int = 2) -> NewLot:
-    return NewLot(BOTOX, number, expiry, Decimal(100), quantity, date(2026, 8, 1), "")
+def lot(number: str, expiry: date, quantity: int = 2, ndc: str = "") -> NewLot:
+    return NewLot(BOTOX, number, expiry, Decimal(100), quantity, date(2026, 8, 1), ndc)
 
 
 def test_a_lot_is_stored_with_its_sealed_vials_once_per_product(stock: Stock) -> None:
@@ -164,7 +235,7 @@ def test_a_sealed_vial_opens_once(stock: Stock) -> None:
 
 
 def test_a_session_is_read_back_withdrawn_once_and_then_never_billed(stock: Stock) -> None:
-    (vial_id, _) = stock.inventory.add_lot(lot("FICT-L3", date(2027, 6, 30)))
+    (vial_id, _) = stock.inventory.add_lot(lot("FICT-L3", date(2027, 6, 30), ndc="0023-1145-01"))
     patient_id = stock.arrange.patient("FICT-S1")
     session_id = stock.arrange.session(patient_id, date(2026, 9, 1), Decimal(80), ((vial_id, Decimal(80)),))
     assert stock.sessions.patient("FICT-S1").id == patient_id
@@ -180,6 +251,10 @@ def test_a_session_is_read_back_withdrawn_once_and_then_never_billed(stock: Stoc
     assert [(b.session_id, b.patient_mrn, b.sites) for b in billed] == [
         (session_id, "FICT-S1", (("splenius-capitis", "left"),))
     ]
+    assert [(b.patient_name, b.conditions, b.protocol, b.clinician, b.clinician_npi) for b in billed] == [
+        ("Contract, Fictional", CONDITIONS, "", "dr-contract", NPI)
+    ]
+    assert billed[0].vials == (VialUsed(Decimal(100), Decimal(80), "0023-1145-01"),)
     assert stock.sessions.withdraw(session_id, "entered for the wrong patient", None) == ""
     assert stock.sessions.withdraw(session_id, "again", None) == "entered for the wrong patient"
     assert stock.sessions.withdraw(987654, "no such session", None) is None
@@ -213,3 +288,28 @@ def test_an_unknown_patient_or_session_is_none_or_refused_without_repeating_it(s
     assert "FICT-NOBODY" not in str(refused.value)
     assert stock.sessions.session(987654) is None
     assert stock.billing.session_date(987654) is None
+
+
+def test_a_withdrawal_keeps_who_made_it_and_a_correction_is_linked_both_ways(stock: Stock) -> None:
+    (vial_id, _) = stock.inventory.add_lot(lot("FICT-L5", date(2027, 6, 30)))
+    patient_id = stock.arrange.patient("FICT-S3")
+    first = stock.arrange.session(patient_id, date(2026, 9, 1), Decimal(80), ((vial_id, Decimal(80)),))
+    second = stock.arrange.session(patient_id, date(2026, 9, 8), Decimal(20), ())
+    stock.arrange.clinician("dr-withdrawing")
+    assert stock.sessions.is_clinician("dr-withdrawing")
+    assert not stock.sessions.is_clinician("nobody-at-all")
+    assert stock.sessions.withdraw(second, "entered twice", "dr-withdrawing") == ""
+    withdrawn = stock.sessions.session(second)
+    assert withdrawn is not None
+    assert (withdrawn.summary.withdrawn_reason, withdrawn.summary.withdrawn_by) == ("entered twice", "dr-withdrawing")
+    corrected = stock.arrange.correction(first, Decimal(60), "dr-withdrawing")
+    summaries = {s.id: s for s in stock.sessions.sessions(patient_id)}
+    assert (summaries[first].withdrawn_by, summaries[first].corrected_by) == ("dr-withdrawing", corrected)
+    assert (summaries[corrected].corrects, summaries[corrected].withdrawn_reason) == (first, "")
+    detail = stock.sessions.session(first)
+    assert detail is not None
+    assert detail.summary.corrected_by == corrected
+    billed = stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30))
+    assert [(b.session_id, b.total_units) for b in billed] == [(corrected, Decimal(60))]
+    # A recall finds the draw once, with the session that corrects the one it was drawn for.
+    assert [(d.session_id, d.units) for d in stock.inventory.draws_from_lot("FICT-L5")] == [(corrected, Decimal(80))]

@@ -4,6 +4,7 @@ artifacts/screenshots for a person to look at."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -207,12 +209,14 @@ def _token(database_env: dict[str, str], username: str) -> str:
     return made.stdout.strip().rsplit(" ", 1)[-1]
 
 
-def _api(server: str, path: str, token: str, body: dict[str, object] | None = None) -> tuple[int, object]:
+def _api(
+    server: str, path: str, token: str, body: dict[str, object] | None = None, method: str | None = None
+) -> tuple[int, object]:
     request = urllib.request.Request(
         f"{server}/api{path}",
         data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="GET" if body is None else "POST",
+        method=method or ("GET" if body is None else "POST"),
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -489,12 +493,17 @@ def test_billing_staff_see_claim_lines_and_export_them(server: str, page: Page) 
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#claim-lines tbody tr").first).to_be_visible()
     expect(page.get_by_role("cell", name="JW").first).to_be_visible()
+    expect(page.get_by_role("cell", name="1234567893").first).to_be_visible()  # the rendering NPI
     shoot(page, "17-billing")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    assert text.splitlines()[0].startswith("session_id,date,patient_mrn,product")
+    assert text.splitlines()[0].startswith("session_id,date_of_service,patient_mrn,patient_name,icd10_cm,code")
     assert len(text.splitlines()) > 100
+    rows = list(csv.DictReader(text.splitlines()))
+    assert all(row["billing_units"].isdigit() for row in rows)  # whole billing units only
+    assert {row["rendering_npi"] for row in rows} == {"1234567893"}
+    assert any(row["ndc_11"] for row in rows)
     assert page.goto(f"{server}/plan/").status == 403  # type: ignore[union-attr]
 
 
@@ -526,6 +535,158 @@ def test_sessions_through_the_json_api(server: str, database_env: dict[str, str]
     assert status in (400, 409)
     assert refused["detail"].split(":")[0] in ("acknowledgements", "override_reason")  # type: ignore[index]
     assert _session_count(database_env, "DEMO-0002") == count
+
+
+MILD = ("--severity", "mild", "--not-serious")
+
+
+def _latest_session(server: str, token: str, mrn: str) -> dict[str, Any]:
+    status, sessions = _api(server, f"/patients/{mrn}/sessions", token)
+    assert status == 200
+    return [s for s in sessions if not s["withdrawn_reason"]][-1]  # type: ignore[union-attr, index]
+
+
+def test_withdrawing_a_session_through_the_api_takes_a_clinician_and_a_reason_and_stops_it_counting(
+    server: str, database_env: dict[str, str]
+) -> None:
+    clinician, nurse = _token(database_env, "demo-clinician"), _token(database_env, "demo-nurse")
+    session = _latest_session(server, clinician, "DEMO-0020")
+    path = f"/sessions/{session['id']}/withdraw"
+    status, chart = _api(server, "/patients/DEMO-0020", clinician)
+    counted = len(chart["sessions"])  # type: ignore[index]
+    assert _api(server, path, nurse, {"reason": "entered in error"}) == (
+        403,
+        {"detail": "your role does not allow this"},
+    )
+    assert _api(server, path, clinician, {"reason": "  "})[1] == {
+        "detail": "reason: give the reason the session is withdrawn"
+    }
+    assert _api(server, "/sessions/987654/withdraw", clinician, {"reason": "entered in error"})[0] == 404
+    status, withdrawn = _api(server, path, clinician, {"reason": "entered for the wrong patient"})
+    assert status == 200
+    assert (withdrawn["withdrawn_reason"], withdrawn["withdrawn_by"]) == (  # type: ignore[index]
+        "entered for the wrong patient",
+        "demo-clinician",
+    )
+    assert _api(server, path, clinician, {"reason": "again"}) == (
+        409,
+        {"detail": "session: this session is already withdrawn"},
+    )
+    status, chart = _api(server, "/patients/DEMO-0020", clinician)
+    assert len(chart["sessions"]) == counted - 1  # type: ignore[index]
+
+
+def test_correcting_a_session_through_the_api_withdraws_it_and_records_the_correction_linked(
+    server: str, database_env: dict[str, str]
+) -> None:
+    clinician = _token(database_env, "demo-clinician")
+    latest = _latest_session(server, clinician, "DEMO-0021")
+    status, original = _api(server, f"/sessions/{latest['id']}", clinician)
+    assert status == 200
+    body: dict[str, Any] = {
+        "patient_mrn": "DEMO-0021",
+        "date": original["date"],  # type: ignore[index]
+        "clinician": original["clinician"],  # type: ignore[index]
+        "indication": original["indication"],  # type: ignore[index]
+        "product": original["product"],  # type: ignore[index]
+        "sites": [{**site, "units": site["units"] * 0.9} for site in original["sites"]],  # type: ignore[index]
+        "reason": "90% of the plan was given",
+    }
+    path = f"/sessions/{latest['id']}/correction"
+    assert _api(server, path, clinician, {**body, "reason": ""})[1] == {
+        "detail": "reason: give the reason the session is corrected"
+    }
+    status, corrected = _api(server, path, clinician, body)
+    if status == 400 and corrected["detail"].startswith("acknowledgements:"):  # type: ignore[index]
+        # The correction meets the check's warnings again: each is acknowledged, as on the record form.
+        codes = corrected["detail"].split("reason: ", 1)[1].split(";")[0].split(", ")  # type: ignore[index]
+        body["acknowledgements"] = dict.fromkeys(codes, "reviewed again for the correction")
+        status, corrected = _api(server, path, clinician, body)
+    assert status == 201, corrected
+    new_id = corrected["session_id"]  # type: ignore[index]
+    assert corrected == {"session_id": new_id, "corrects": latest["id"]}
+    status, withdrawn = _api(server, f"/sessions/{latest['id']}", clinician)
+    assert withdrawn["withdrawn_reason"] == "90% of the plan was given"  # type: ignore[index]
+    assert withdrawn["corrected_by"] == new_id  # type: ignore[index]
+    status, replacement = _api(server, f"/sessions/{new_id}", clinician)
+    assert replacement["corrects"] == latest["id"]  # type: ignore[index]
+    assert replacement["draws"] == original["draws"]  # type: ignore[index]  # the vials drawn once, kept
+    assert _api(server, path, clinician, body)[0] == 409
+
+
+def test_adverse_events_and_outcomes_are_corrected_and_withdrawn_through_the_api(
+    server: str, database_env: dict[str, str]
+) -> None:
+    nurse, billing = _token(database_env, "demo-nurse"), _token(database_env, "demo-billing")
+    onset = (date.today() - timedelta(days=1)).isoformat()
+    added = subprocess.run(
+        [BONT, "adverse-event", "add", "--mrn", "DEMO-0022", "--event", "ptosis", "--onset", onset, *MILD],
+        env=database_env,
+        capture_output=True,
+        text=True,
+    )
+    assert added.returncode == 0, added.stderr
+    event = f"/adverse-events/{added.stdout.split()[2]}"
+    assert _api(server, event, billing, {"severity": "moderate"}, "PATCH")[0] == 403
+    assert _api(server, event, nurse, {"severity": "serious"}, "PATCH")[1]["detail"].startswith(  # type: ignore[index]
+        "severity: is the intensity"
+    )
+    status, corrected = _api(server, event, nurse, {"severity": "moderate", "outcome": "resolved"}, "PATCH")
+    assert status == 200
+    assert [corrected[key] for key in ("severity", "outcome", "serious")] == ["moderate", "resolved", False]  # type: ignore[index]
+    status, withdrawn = _api(server, f"{event}/withdraw", nurse, {"reason": "another patient's event"})
+    assert (status, withdrawn["withdrawn_by"]) == (200, "demo-nurse")  # type: ignore[index]
+    assert _api(server, event, nurse, {"severity": "severe"}, "PATCH")[0] == 409
+    listed = subprocess.run(
+        [BONT, "outcome", "list", "DEMO-0022", "--json"], env=database_env, capture_output=True, text=True, check=True
+    )
+    outcome = next(o for o in json.loads(listed.stdout) if not o["withdrawn"])
+    path = f"/outcomes/{outcome['id']}/withdraw"
+    assert _api(server, path, billing, {"reason": "entered in error"})[0] == 403
+    status, withdrawn = _api(server, path, nurse, {"reason": "entered for the wrong patient"})
+    assert (status, withdrawn["withdrawn_by"]) == (200, "demo-nurse")  # type: ignore[index]
+    assert _api(server, path, nurse, {"reason": "again"})[0] == 409
+
+
+def test_a_clinician_withdraws_a_session_from_its_page_and_the_chart_gauge_drops(
+    server: str, page: Page, browser: Browser
+) -> None:
+    # Only a clinician withdraws a session that was given: a nurse sees the session but not the form.
+    nurse_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    nurse = nurse_context.new_page()
+    sign_in(nurse, server, "demo-nurse")
+    nurse.goto(f"{server}/patients/DEMO-0011/")
+    nurse.locator("table.timeline tbody tr").first.get_by_role("link").click()
+    expect(nurse.locator("#session-total")).to_be_visible()
+    expect(nurse.get_by_role("button", name="Withdraw this session")).to_have_count(0)
+    nurse_context.close()
+
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/patients/DEMO-0011/")
+    before = _gauge_units(page, "onabotulinumtoxinA")
+    latest = page.locator("table.timeline tbody tr").first
+    latest.get_by_role("link").click()
+    given = float(page.locator("#session-total").inner_text().split(" U", 1)[0])
+    assert 0 < given <= before  # the latest session is inside the cumulative window
+    page.get_by_role("button", name="Withdraw this session").click()
+    expect(page.locator("p.error").filter(has_text="give the reason the session is withdrawn")).to_be_visible()
+    expect(page.locator("p.error").filter(has_text="tick to confirm")).to_be_visible()
+    page.get_by_label("Reason").fill("entered for the wrong patient")
+    page.get_by_label("I confirm that this session was entered in error").check()
+    shoot(page, "40-withdraw-session")
+    page.get_by_role("button", name="Withdraw this session").click()
+    expect(page.locator(".messages")).to_contain_text("withdrawn")
+    expect(page.locator(".withdrawal-notice")).to_contain_text(
+        "Withdrawn by demo-clinician: entered for the wrong patient"
+    )
+    expect(page.get_by_role("button", name="Withdraw this session")).to_have_count(0)
+    expect(page.get_by_text("Nothing to bill.")).to_be_visible()
+    page.get_by_role("link", name="Demo, Kaya (DEMO-0011)").click()
+    assert _gauge_units(page, "onabotulinumtoxinA") == before - given
+    struck = page.locator("table.timeline tr.withdrawn")
+    expect(struck).to_have_count(1)
+    expect(struck).to_contain_text("withdrawn by demo-clinician: entered for the wrong patient")
+    shoot(page, "41-chart-after-withdrawal")
 
 
 def test_every_demo_indication_shows_its_outcomes_over_cycles(server: str, page: Page) -> None:

@@ -4,12 +4,14 @@ overdraw a vial, a crash mid-write leaves nothing behind, and every change is au
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
 import textwrap
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -367,14 +369,32 @@ def test_demo_clinic_and_billing_export(database_url: str, tmp_path: Path) -> No
     export = clinic.run("billing", "export", "--from", "2000-01-01", "--to", "2100-12-31")
     assert export.returncode == 0, export.stderr
     lines = export.stdout.splitlines()
-    assert lines[0] == "session_id,date,patient_mrn,product,indication,hcpcs,modifier,units,billing_units,cpt"
-    rows = [line.split(",") for line in lines[1:]]
+    assert lines[0] == (
+        "session_id,date_of_service,patient_mrn,patient_name,icd10_cm,code,modifier,billing_units,exact_units,"
+        "exact_billing_units,ndc_11,ndc_unit,ndc_quantity,rendering_npi,place_of_service,product,indication,note"
+    )
+    rows = list(csv.DictReader(lines))
     assert len(rows) > 80
-    assert all(row[2].startswith("DEMO-") for row in rows)
-    assert {row[6] for row in rows} <= {"", "JW", "JZ"}
-    dysport = [row for row in rows if row[5] == "J0586" and row[6] == ""]
-    assert dysport
-    assert all(float(row[8]) == float(row[7]) / 5 for row in dysport)  # J0586 is per 5 units
+    assert all(row["patient_mrn"].startswith("DEMO-") and row["patient_name"] for row in rows)
+    assert {row["modifier"] for row in rows} <= {"", "JW", "JZ"}
+    assert all(row["billing_units"].isdigit() for row in rows)  # whole billing units, never "7.50"
+    assert {(row["rendering_npi"], row["place_of_service"]) for row in rows} == {("1234567893", "11")}
+    assert all(row["icd10_cm"] for row in rows)
+    by_session: dict[str, list[str]] = {}
+    for row in rows:
+        by_session.setdefault(row["session_id"], []).append(row["code"] + "-" + row["modifier"])
+    for codes in by_session.values():
+        assert not {"95873-", "95874-"} <= set(codes)  # one guidance code per session
+        procedures = [code for code in codes if not code.startswith("J")]
+        assert len(procedures) == len(set(procedures))  # each CPT code once, never on the JW line
+    drugs = [row for row in rows if row["code"].startswith("J")]
+    assert all(
+        Decimal(row["exact_billing_units"]) <= int(row["billing_units"]) < Decimal(row["exact_billing_units"]) + 1
+        for row in drugs
+        if row["modifier"] != "JW"
+    )
+    assert any(row["code"] == "J0586" for row in drugs)  # J0586 is per 5 units
+    assert all(len(row["ndc_11"]) == 13 for row in drugs if row["ndc_11"])  # 5-4-2 with its hyphens
     assert clinic.ok("patient", "show", "DEMO-0001")["sessions"]
 
 
@@ -458,12 +478,19 @@ def test_session_billing_summary(database_url: str, tmp_path: Path) -> None:
     recorded = clinic.run("session", "record", str(session), "--json")
     assert recorded.returncode == 0, recorded.stderr
     session_id = json.loads(recorded.stdout)["session_id"]
+    assert clinic.ok("user", "npi", "dr-fictional", "1234567893")["npi"] == "1234567893"
     lines = clinic.ok("billing", "session", str(session_id))["lines"]
-    assert [(line["modifier"], line["units"], line["billing_units"]) for line in lines] == [
-        ("", 400, 80),
-        ("JW", 100, 20),
+    assert [(line["code"], line["modifier"], line["billing_units"], line["exact_units"]) for line in lines] == [
+        ("64616", "", 1, None),
+        ("95874", "", 1, None),
+        ("J0586", "", 80, 400),
+        ("J0586", "JW", 20, 100),
     ]
-    assert lines[0]["cpt"] == ["64616", "95874"]
+    assert [(line["ndc_11"], line["ndc_quantity"]) for line in lines[2:]] == [
+        ("15054-0500-01", 0.8),
+        ("15054-0500-01", 0.2),
+    ]
+    assert {line["rendering_npi"] for line in lines} == {"1234567893"}
 
 
 def test_a_reconstitution_time_is_typed_in_the_clinics_time_zone(database_url: str, tmp_path: Path) -> None:

@@ -167,3 +167,61 @@ def outcome_rule(
     except FieldError as error:
         fail(f"{'RULE' if error.field == 'rule' else '--' + error.field}: {error.problem}")
     stdout.print(f"continuation rule {rule} configured for this clinic")
+
+
+@outcome_app.command("withdraw")
+def outcome_withdraw(
+    outcome_id: Annotated[int, typer.Argument(metavar="ID", help="The measurement's id (bont outcome list).")],
+    reason: Annotated[str, typer.Option(help="Why the measurement was entered in error.")],
+    by: Annotated[str | None, typer.Option(help="Who withdraws it (username), kept with the measurement.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw a measurement entered in error: it is kept with the reason and who withdrew it, and no longer
+    counts toward responders, continuation, follow-up or research. Correct a wrong value by withdrawing it and
+    adding the right one."""
+    from bont.domain.errors import FieldError
+    from bont.services.outcomes import withdraw_outcome
+
+    try:
+        withdraw_outcome(outcome_records(), outcome_id, reason, by)
+    except FieldError as error:
+        fail(f"{'ID' if error.field == 'outcome' else '--' + error.field}: {error.problem}")
+    if as_json:
+        emit_json({"id": outcome_id, "withdrawn": True})
+    else:
+        stdout.print(f"outcome {outcome_id} withdrawn")
+
+
+@outcome_app.command("list")
+def outcome_list(mrn: str, as_json: JsonOption = False) -> None:
+    """Every measurement stored for the patient, latest first, with its id; withdrawn ones marked."""
+    from bont.services.outcomes import outcome_entries
+    from bont.services.ports import UnknownPatientError
+
+    try:
+        entries = outcome_entries(outcome_records(), build_knowledge(), mrn)
+    except UnknownPatientError as error:
+        fail(f"MRN: {error.problem}")
+    document = [
+        {
+            "id": e.id,
+            "indication": e.indication_id,
+            "instrument": e.instrument,
+            "date": e.measured_on.isoformat(),
+            "value": e.value,
+            "entered_by": e.entered_by,
+            "withdrawn": e.withdrawn,
+            "withdrawn_reason": e.withdrawn_reason or None,
+            "withdrawn_by": e.withdrawn_by,
+        }
+        for e in entries
+    ]
+    if as_json:
+        emit_json(document)
+        return
+    for row in document:
+        said = f" — withdrawn: {row['withdrawn_reason']}" if row["withdrawn"] else ""
+        stdout.print(
+            f"{row['id']}  {row['date']}  {row['indication']}  {row['instrument']}: {row['value']}{said}",
+            highlight=False,
+        )

@@ -19,7 +19,7 @@ from bont.domain.errors import FieldError
 from bont.services.clock import read_moment
 
 db_app = typer.Typer(help="The database: where it is and its schema.", no_args_is_help=True)
-user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+user_app = typer.Typer(help="Users, their roles and NPIs.", no_args_is_help=True)
 patient_app = typer.Typer(help="Patients.", no_args_is_help=True)
 lot_app = typer.Typer(help="Lots and vials: receiving, reconstitution, recall.", no_args_is_help=True)
 session_app = typer.Typer(help="Treatment sessions.", no_args_is_help=True)
@@ -73,16 +73,50 @@ def user_add(
     username: str,
     role: Annotated[str, typer.Option(help="clinician, nurse, billing, researcher or admin")],
     password: Annotated[str | None, typer.Option(help="Password for signing in to the web app.")] = None,
+    npi: Annotated[str | None, typer.Option(help="National Provider Identifier (10 digits), for claims.")] = None,
 ) -> None:
-    """Add a user with a role."""
+    """Add a user with a role (and, for a clinician who bills, their NPI)."""
     from bont.bootstrap import user_accounts
     from bont.services.users import AccountError, add_user
 
     try:
-        add_user(user_accounts(), username, role, password)
+        add_user(user_accounts(), username, role, password, npi)
     except AccountError as error:
-        fail(f"--{error.field}: {error.problem}")
+        fail(f"{'USERNAME' if error.field == 'username' else '--' + error.field}: {error.problem}")
     stdout.print(f"added user with role {role}")
+
+
+@user_app.command("npi")
+def user_npi(
+    username: str,
+    npi: Annotated[str | None, typer.Argument(help="NPI: ten digits, the last a check digit.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the user's NPI.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show, set or remove the NPI a claim names as the rendering provider of the user's sessions."""
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, set_npi
+
+    accounts = user_accounts()
+    if npi is not None and remove:
+        fail("NPI: give an NPI or --remove, not both")
+    if npi is None and not remove:
+        shown = accounts.npi(username)
+        if shown is None:
+            fail("USERNAME: no such user")
+        if as_json:
+            emit_json({"username": username, "npi": shown or None})
+        else:
+            stdout.print(f"NPI: {shown or 'none on file'}", highlight=False)
+        return
+    try:
+        stored = set_npi(accounts, username, npi)
+    except AccountError as error:
+        fail(f"{'USERNAME' if error.field == 'username' else 'NPI'}: {error.problem}")
+    if as_json:
+        emit_json({"username": username, "npi": stored or None})
+    else:
+        stdout.print(f"NPI {stored} kept" if stored else "NPI removed", highlight=False)
 
 
 @patient_app.command("add")
@@ -166,12 +200,14 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
         ],
         "adverse_events": [
             {
+                "id": e.id,
                 "event": e.event,
                 "onset": e.onset.isoformat(),
                 "severity": e.severity,
                 "serious": e.serious,
                 "session": e.session_id,
                 "outcome": e.outcome,
+                "withdrawn": bool(e.withdrawn_reason),
             }
             for e in record.adverse_events
         ],
@@ -184,6 +220,8 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
                 "units": float(s.total_units),
                 "verdict": s.verdict,
                 "withdrawn": bool(s.withdrawn_reason),
+                "withdrawn_reason": s.withdrawn_reason or None,
+                "withdrawn_by": s.withdrawn_by,
             }
             for s in record.sessions
         ],
@@ -351,26 +389,102 @@ def session_record(
 def session_withdraw(
     session: Annotated[int, typer.Argument(help="Session id.")],
     reason: Annotated[str, typer.Option(help="Why the session was entered in error.")],
+    by: Annotated[
+        str | None, typer.Option(help="The clinician withdrawing it (username), kept with the session and audited.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Withdraw a session entered in error: its row is kept with the reason (and in the audit history), and it
-    no longer counts for the safety check or billing. Exit 2 when there is no such session, it is already
-    withdrawn, or no reason is given."""
+    """Withdraw a session entered in error: its row is kept with the reason and who withdrew it (and in the audit
+    history); it no longer counts toward cumulative doses, next dates, responders, follow-up, billing or research.
+    Exit 2 when there is no such session, it is already withdrawn, no reason is given, or --by is not a
+    clinician."""
     from bont.bootstrap import session_records
     from bont.services.sessions import SessionError, withdraw_session
 
     try:
-        withdraw_session(session_records(), session, reason)
+        withdraw_session(session_records(), session, reason, by)
     except SessionError as error:
-        fail(f"--reason: {error.problem}" if error.field == "reason" else f"SESSION: {error.problem}")
+        fail(f"{_session_option(error.field)}: {error.problem}")
     if as_json:
         emit_json({"session_id": session, "withdrawn": True})
     else:
         stdout.print(f"session {session} withdrawn")
 
 
-billing_app = typer.Typer(help="Billing: HCPCS units, JW/JZ and CPT codes.", no_args_is_help=True)
+def _session_option(field: str) -> str:
+    return {"session": "SESSION", "reason": "--reason", "by": "--by"}.get(field, field)
+
+
+@session_app.command("correct")
+def session_correct(
+    session: Annotated[int, typer.Argument(help="The id of the session to correct.")],
+    document: Annotated[
+        Path, typer.Argument(metavar="FILE|-", help="The corrected session: a document as for `bont session record`.")
+    ],
+    reason: Annotated[str, typer.Option(help="What was wrong in the session recorded.")],
+    by: Annotated[
+        str | None, typer.Option(help="The clinician correcting it (username; default: the document's clinician).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Correct a recorded session: it is withdrawn (kept, with the reason) and the corrected session is recorded
+    in its place, linked to it, in one transaction, through the same safety check on the stored history without
+    the withdrawn session. The corrected session keeps the vials drawn and the units discarded for the session it
+    corrects; "draws" in FILE are further draws. Only a clinician corrects a session.
+
+    Exit 0 when corrected, 3 when the check blocks and no clinician override is given, 2 for bad input; a refused
+    correction writes nothing and leaves the session as it was.
+    """
+    knowledge = build_knowledge()
+    from bont.interop.check_document import InputError
+    from bont.interop.session_document import read_session
+
+    try:
+        text = sys.stdin.read() if str(document) == "-" else document.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"FILE: cannot read it: {error.strerror}")
+    try:
+        parsed = read_session(text)
+    except InputError as error:
+        fail(f"{error.field}: {error.problem}")
+    from bont.bootstrap import session_records
+    from bont.domain.errors import PlanningError, UnknownIdError
+    from bont.services.ports import UnknownPatientError
+    from bont.services.records import RecordingError, correct_session
+
+    try:
+        patient = session_records().patient(parsed.patient_mrn)
+        command = parsed.to_command(patient.id, clock())
+        new_id = correct_session(clinical_records(), knowledge, session, command, reason, by or parsed.clinician)
+    except UnknownPatientError as error:
+        fail(f"patient_mrn: {error.problem}")
+    except UnknownIdError as error:
+        fail(f"{error.kind}: {error}")
+    except PlanningError as error:
+        fail(f"{error.field}: {error.problem}")
+    except RecordingError as error:
+        option = {"session": "SESSION", "reason": "--reason", "by": "--by"}.get(error.field, error.field)
+        fail(f"{option}: {error.problem}", 3 if error.field == "override_reason" else 2)
+    if as_json:
+        emit_json({"session_id": new_id, "corrects": session})
+    else:
+        stdout.print(f"session {session} withdrawn and corrected by session {new_id}")
+
+
+billing_app = typer.Typer(help="Billing: claim lines in whole billing units, JW/JZ, NDC, NPI.", no_args_is_help=True)
 event_app = typer.Typer(help="Adverse events.", no_args_is_help=True)
+
+
+def _place_of_service() -> str | None:
+    """The clinic's place of service (BONT_PLACE_OF_SERVICE), or exit 2 when it is not two digits."""
+    from bont.bootstrap import place_of_service
+
+    try:
+        return place_of_service()
+    except ValueError as error:  # the settings refused the environment
+        if "BONT_PLACE_OF_SERVICE" not in str(error):
+            raise
+        fail("BONT_PLACE_OF_SERVICE: is not a place-of-service code (two digits, e.g. 11 Office)")
 
 
 @billing_app.command("export")
@@ -379,24 +493,31 @@ def billing_export(
     end: Annotated[str, typer.Option("--to", help="Last session date, YYYY-MM-DD.")],
     output: Annotated[Path | None, typer.Option(help="CSV file to write (default: stdout).")] = None,
 ) -> None:
-    """Claim lines for a date range as CSV: administered units (JZ when nothing was discarded) and a JW
-    line for discarded units, with the HCPCS billing units and the CPT codes."""
+    """Claim lines for a date range as CSV, one row per line: the procedure code, one guidance code, the drug
+    in whole billing units (JZ when nothing billable was discarded) and its JW line, with the ICD-10-CM codes,
+    the 11-digit NDC and NDC quantity, the rendering NPI and the place of service (BONT_PLACE_OF_SERVICE,
+    default 11 Office). Withdrawn sessions are left out."""
     first, last = required_date("--from", start), required_date("--to", end)
     if last < first:
         fail("--to: is before --from")
     knowledge = build_knowledge()
+    where = _place_of_service()
     from bont.bootstrap import billing_records
-    from bont.services.billing import billing_csv, billing_lines
+    from bont.services.billing import BillingError, billing_csv, billing_lines
 
-    text = billing_csv(billing_lines(billing_records(), knowledge, first, last))
+    try:
+        rows = billing_csv(billing_lines(billing_records(), knowledge, first, last, where))
+    except BillingError as error:
+        fail(f"{error.field}: {error.problem}")
     if output is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as error:
-            fail(f"--output: cannot write it: {error.strerror}")
-        stderr.print(f"wrote {output}")
+        sys.stdout.writelines(rows)
+        return
+    try:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            handle.writelines(rows)
+    except OSError as error:
+        fail(f"--output: cannot write it: {error.strerror}")
+    stderr.print(f"wrote {output}")
 
 
 @event_app.command("add")
@@ -433,6 +554,80 @@ def event_add(
     except FieldError as error:
         fail(f"--{error.field}: {error.problem}")
     stdout.print(f"adverse event {event_id} recorded")
+
+
+@event_app.command("update")
+def event_update(
+    event_id: Annotated[int, typer.Argument(metavar="ID", help="The adverse event's id.")],
+    term: Annotated[str | None, typer.Option("--term", "--event", help="What happened (e.g. ptosis).")] = None,
+    onset: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    severity: Annotated[str | None, typer.Option(help="The intensity: mild, moderate or severe.")] = None,
+    serious: Annotated[
+        bool | None, typer.Option("--serious/--not-serious", help="Whether the event was serious (ICH E2A).")
+    ] = None,
+    outcome: Annotated[str | None, typer.Option()] = None,
+    notes: Annotated[str | None, typer.Option()] = None,
+    by: Annotated[str | None, typer.Option(help="Who corrects it (username), kept in the audit history.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Correct a recorded adverse event: the options given replace the stored values; the version before is kept
+    in the audit history. Checked as a new report is (severity, seriousness, onset)."""
+    from bont.bootstrap import adverse_events
+    from bont.services.adverse_events import AdverseEventCorrection, correct_adverse_event
+
+    correction = AdverseEventCorrection(
+        event=term,
+        onset=required_date("--onset", onset) if onset is not None else None,
+        severity=severity,
+        serious=serious,
+        outcome=outcome,
+        notes=notes,
+    )
+    try:
+        corrected = correct_adverse_event(adverse_events(), clock(), event_id, correction, by)
+    except FieldError as error:
+        fail(f"{_event_option(error.field)}: {error.problem}")
+    if as_json:
+        emit_json(
+            {
+                "id": corrected.id,
+                "event": corrected.event,
+                "onset": corrected.onset.isoformat(),
+                "severity": corrected.severity,
+                "serious": corrected.serious,
+                "outcome": corrected.outcome,
+                "notes": corrected.notes,
+                "session": corrected.session_id,
+            }
+        )
+    else:
+        stdout.print(f"adverse event {event_id} corrected")
+
+
+@event_app.command("withdraw")
+def event_withdraw(
+    event_id: Annotated[int, typer.Argument(metavar="ID", help="The adverse event's id.")],
+    reason: Annotated[str, typer.Option(help="Why the event was entered in error.")],
+    by: Annotated[str | None, typer.Option(help="Who withdraws it (username), kept with the event.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw an adverse event entered in error: it is kept with the reason and who withdrew it, and no longer
+    reaches the safety check, the chart's warnings or the continuation report."""
+    from bont.bootstrap import adverse_events
+    from bont.services.adverse_events import withdraw_adverse_event
+
+    try:
+        withdraw_adverse_event(adverse_events(), event_id, reason, by)
+    except FieldError as error:
+        fail(f"{_event_option(error.field)}: {error.problem}")
+    if as_json:
+        emit_json({"id": event_id, "withdrawn": True})
+    else:
+        stdout.print(f"adverse event {event_id} withdrawn")
+
+
+def _event_option(field: str) -> str:
+    return {"event_id": "ID", "event": "--term"}.get(field, "--" + field.replace("_", "-"))
 
 
 def backup(path: Annotated[Path, typer.Argument(help="File to write the backup to.")]) -> None:
@@ -573,36 +768,64 @@ def patient_update(
     stdout.print("patient record updated")
 
 
+def _number(value: Any) -> float | int | None:
+    """A Decimal as JSON shows it: whole numbers as integers."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 @billing_app.command("session")
 def billing_session(session: Annotated[int, typer.Argument(help="Session id.")], as_json: JsonOption = False) -> None:
-    """The billing summary of one session: HCPCS units administered and discarded (JW/JZ) and CPT codes."""
+    """The claim lines of one session: the procedure and guidance codes, the drug in whole billing units with
+    JW or JZ (the exact units beside), the ICD-10-CM codes, NDC, rendering NPI and place of service."""
     knowledge = build_knowledge()
+    where = _place_of_service()
     from bont.bootstrap import billing_records
     from bont.services.billing import BillingError, session_billing
 
     try:
-        lines = session_billing(billing_records(), knowledge, session)
+        lines = session_billing(billing_records(), knowledge, session, where)
     except BillingError as error:
-        fail(f"SESSION: {error.problem}")
+        fail(f"SESSION: {error.problem}" if error.field == "session" else f"{error.field}: {error.problem}")
     rows: list[dict[str, Any]] = [
         {
-            "hcpcs": line.hcpcs,
+            "kind": str(line.kind),
+            "code": line.code,
             "modifier": line.modifier,
-            "units": float(line.units),
-            "billing_units": float(line.billing_units),
-            "cpt": line.cpt.split(),
+            "billing_units": line.billing_units,
+            "exact_units": _number(line.exact_units),
+            "exact_billing_units": _number(line.exact_billing_units),
+            "icd10_cm": list(line.diagnoses),
+            "ndc_11": line.ndc,
+            "ndc_unit": line.ndc_unit,
+            "ndc_quantity": _number(line.ndc_quantity),
+            "rendering_npi": line.rendering_npi or None,
+            "place_of_service": line.place_of_service,
+            "note": line.note,
         }
         for line in lines
     ]
     if as_json:
         emit_json({"session_id": session, "lines": rows})
         return
-    table = Table(title=f"Billing for session {session}")
-    for column in ("HCPCS", "modifier", "units", "billing units", "CPT"):
+    table = Table(title=f"Claim lines for session {session}")
+    for column in ("code", "modifier", "units", "exact units", "NDC", "NDC qty", "note"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["hcpcs"], row["modifier"], str(row["units"]), str(row["billing_units"]), " ".join(row["cpt"]))
+        exact = "" if row["exact_units"] is None else f"{row['exact_units']} U"
+        quantity = "" if row["ndc_quantity"] is None else f"{row['ndc_unit']} {row['ndc_quantity']}"
+        table.add_row(
+            row["code"], row["modifier"], str(row["billing_units"]), exact, row["ndc_11"] or "", quantity, row["note"]
+        )
     stdout.print(table)
+    if lines:
+        first = lines[0]
+        stdout.print(
+            f"ICD-10-CM {' '.join(first.diagnoses) or 'none'} · rendering NPI {first.rendering_npi or 'none on file'}"
+            f" · place of service {first.place_of_service}",
+            highlight=False,
+        )
 
 
 def serve(

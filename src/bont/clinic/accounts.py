@@ -1,5 +1,5 @@
 """The Django implementation of ``bont.services.users.UserAccounts``: users in Django's auth tables, each role
-a group, API tokens kept as hashes."""
+a group, the NPI in a provider profile (with its history), API tokens kept as hashes."""
 
 from __future__ import annotations
 
@@ -22,6 +22,23 @@ class DjangoUserAccounts(UserAccounts):
 
     def exists(self, username: str) -> bool:
         return bool(get_user_model().objects.filter(username=username).exists())
+
+    def set_npi(self, username: str, npi: str) -> bool:
+        with transaction.atomic():
+            user = get_user_model().objects.filter(username=username).first()
+            if user is None:
+                return False
+            profile, _ = models.ProviderProfile.objects.select_for_update().get_or_create(user=user)
+            if profile.npi != npi:
+                profile.npi = npi
+                profile.save()
+            return True
+
+    def npi(self, username: str) -> str | None:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            return None
+        return models.ProviderProfile.objects.filter(user=user).values_list("npi", flat=True).first() or ""
 
     def store_token(self, username: str, key_hash: str) -> None:
         user = get_user_model().objects.get(username=username)

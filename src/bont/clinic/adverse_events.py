@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from bont.clinic import models
 from bont.services.adverse_events import (
+    AdverseEventCorrection,
     AdverseEventReport,
     AdverseEventRow,
     AdverseEvents,
     ReportingContext,
+    StoredAdverseEventDetail,
     SuspectableSession,
 )
 from bont.services.ports import UnknownPatientError
@@ -47,7 +50,9 @@ class DjangoAdverseEvents(AdverseEvents):
         return int(row.pk)
 
     def listing(self, product: str | None, limit: int) -> tuple[AdverseEventRow, ...]:
-        rows = models.AdverseEvent.objects.select_related("patient", "suspected_session").order_by("-onset", "-pk")
+        rows = models.AdverseEvent.objects.select_related("patient", "suspected_session", "withdrawn_by").order_by(
+            "-onset", "-pk"
+        )
         if product:
             rows = rows.filter(suspected_session__product=product)
         return tuple(
@@ -62,6 +67,49 @@ class DjangoAdverseEvents(AdverseEvents):
                 session_on=e.suspected_session.date if e.suspected_session else None,
                 session_product=e.suspected_session.product if e.suspected_session else None,
                 serious=e.serious,
+                withdrawn_reason=e.withdrawn_reason,
+                withdrawn_by=e.withdrawn_by.get_username() if e.withdrawn_by else None,
             )
             for e in rows[:limit]
         )
+
+    def event(self, event_id: int) -> StoredAdverseEventDetail | None:
+        row = models.AdverseEvent.objects.select_related("patient", "withdrawn_by").filter(pk=event_id).first()
+        if row is None:
+            return None
+        return StoredAdverseEventDetail(
+            id=int(row.pk),
+            mrn=row.patient.mrn,
+            event=row.event,
+            onset=row.onset,
+            severity=row.severity,
+            serious=row.serious,
+            outcome=row.outcome,
+            notes=row.notes,
+            session_id=row.suspected_session_id,
+            withdrawn_reason=row.withdrawn_reason,
+            withdrawn_by=row.withdrawn_by.get_username() if row.withdrawn_by else None,
+        )
+
+    def correct(self, event_id: int, correction: AdverseEventCorrection, by: str | None) -> None:
+        with transaction.atomic():
+            row = models.AdverseEvent.objects.select_for_update().get(pk=event_id)
+            for name, value in correction.changes().items():
+                setattr(row, name, value)
+            if by is not None:
+                row._history_user = get_user_model().objects.filter(username=by).first()  # type: ignore[attr-defined]
+            row.save()
+
+    def withdraw(self, event_id: int, reason: str, by: str | None) -> str | None:
+        with transaction.atomic():
+            row = models.AdverseEvent.objects.select_for_update().filter(pk=event_id).first()
+            if row is None:
+                return None
+            if row.withdrawn_reason:
+                return row.withdrawn_reason
+            row.withdrawn_reason = reason
+            if by is not None:
+                row.withdrawn_by = get_user_model().objects.filter(username=by).first()
+                row._history_user = row.withdrawn_by  # type: ignore[attr-defined]  # django-simple-history reads it
+            row.save()
+            return ""

@@ -27,6 +27,7 @@ from bont.services.outcomes import record_outcome, save_diary_day
 from bont.services.records import RecordingError, RecordSession, preview_session, record_session
 
 DEMO_PASSWORD = "demo-password"  # fictional clinic, local demo only
+DEMO_NPI = "1234567893"  # the worked example of CMS's NPI check-digit document: well formed, fictional here
 USERS = (
     ("demo-clinician", "clinician"),
     ("demo-nurse", "nurse"),
@@ -381,7 +382,7 @@ def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, 
     existing = set(get_user_model().objects.values_list("username", flat=True))
     for username, role in USERS:
         if username not in existing:
-            add_user(username, role, DEMO_PASSWORD)
+            add_user(username, role, DEMO_PASSWORD, npi=DEMO_NPI if username == "demo-clinician" else None)
     counts = {"patients": 0, "sessions": 0, "refused": 0, "outcomes": 0}
     for number, course in enumerate(COURSES, 1):
         patient = add_patient(

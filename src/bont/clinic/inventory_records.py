@@ -110,6 +110,8 @@ class DjangoInventory(Inventory):
     def draws_from_lot(self, lot_number: str, product: str | None = None) -> tuple[LotDraw, ...]:
         draws = (
             models.VialDraw.objects.filter(vial__lot__lot_number=lot_number)
+            # A corrected session's draws are carried to the session that corrects it: listed once, there.
+            .filter(session__corrected_by__isnull=True)
             .select_related("session__patient", "vial__lot")
             .order_by("session__date", "session_id", "pk")
         )

@@ -157,6 +157,13 @@ class TreatmentSession(NeverDelete):
     override_reason = models.TextField(blank=True)
     plan = models.JSONField(default=dict)
     withdrawn_reason = models.TextField(blank=True)  # a session entered in error is withdrawn, not deleted
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A correction is a new session that replaces a withdrawn one (never an edit of the doses given).
+    corrects = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrected_by"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -215,6 +222,10 @@ class AdverseEvent(NeverDelete):
     serious = models.BooleanField(default=False)
     outcome = models.CharField(max_length=60, blank=True)
     notes = models.TextField(blank=True)
+    withdrawn_reason = models.TextField(blank=True)  # entered in error: withdrawn, not deleted
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     history = HistoricalRecords()
 
 
@@ -224,6 +235,18 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ProviderProfile(models.Model):
+    """What a claim needs of a user who gives treatment: their NPI, the claim's rendering provider. Set by
+    ``bont user npi``; changes are kept in the history."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_profile")
+    npi = models.CharField("National Provider Identifier", max_length=10, blank=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"provider profile {self.pk}"
 
 
 class OutcomeRecord(NeverDelete):
@@ -249,6 +272,9 @@ class OutcomeRecord(NeverDelete):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     withdrawn_reason = models.TextField(blank=True)  # entered in error: withdrawn, not deleted
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -42,6 +42,22 @@ def _score(row: models.OutcomeRecord) -> Score:
     )
 
 
+def _stored(row: models.OutcomeRecord) -> StoredOutcome:
+    return StoredOutcome(
+        row.indication,
+        row.instrument,
+        row.measured_on,
+        row.period_start,
+        _score(row),
+        bool(row.withdrawn_reason),
+        id=int(row.pk),
+        patient_id=int(row.patient_id),
+        entered_by=row.entered_by.get_username() if row.entered_by else None,
+        withdrawn_reason=row.withdrawn_reason,
+        withdrawn_by=row.withdrawn_by.get_username() if row.withdrawn_by else None,
+    )
+
+
 class DjangoOutcomeRecords(OutcomeRecords):
     def patient(self, mrn: str) -> PatientIdentity:
         row = models.Patient.objects.filter(mrn=mrn).first()
@@ -60,18 +76,30 @@ class DjangoOutcomeRecords(OutcomeRecords):
         return tuple(GivenSession(s.date, s.indication, s.product, s.total_units, s.verdict) for s in rows)
 
     def outcomes(self, patient_id: int) -> tuple[StoredOutcome, ...]:
-        rows = models.OutcomeRecord.objects.filter(patient_id=patient_id).order_by("measured_on", "pk")
-        return tuple(
-            StoredOutcome(
-                row.indication,
-                row.instrument,
-                row.measured_on,
-                row.period_start,
-                _score(row),
-                bool(row.withdrawn_reason),
-            )
-            for row in rows
+        rows = (
+            models.OutcomeRecord.objects.filter(patient_id=patient_id)
+            .select_related("entered_by", "withdrawn_by")
+            .order_by("measured_on", "pk")
         )
+        return tuple(_stored(row) for row in rows)
+
+    def outcome(self, outcome_id: int) -> StoredOutcome | None:
+        row = models.OutcomeRecord.objects.select_related("entered_by", "withdrawn_by").filter(pk=outcome_id).first()
+        return None if row is None else _stored(row)
+
+    def withdraw_outcome(self, outcome_id: int, reason: str, by: str | None) -> str | None:
+        with transaction.atomic():
+            row = models.OutcomeRecord.objects.select_for_update().filter(pk=outcome_id).first()
+            if row is None:
+                return None
+            if row.withdrawn_reason:
+                return row.withdrawn_reason
+            row.withdrawn_reason = reason
+            if by is not None:
+                row.withdrawn_by = get_user_model().objects.filter(username=by).first()
+                row._history_user = row.withdrawn_by  # type: ignore[attr-defined]  # django-simple-history reads it
+            row.save()
+            return ""
 
     def add_outcome(self, outcome: NewOutcome) -> int:
         user = None
@@ -131,7 +159,10 @@ class DjangoOutcomeRecords(OutcomeRecords):
 
     def adverse_events(self, patient_id: int, indication: str) -> tuple[StoredAdverseEvent, ...]:
         rows = models.AdverseEvent.objects.filter(
-            patient_id=patient_id, suspected_session__indication=indication
+            patient_id=patient_id,
+            suspected_session__indication=indication,
+            suspected_session__withdrawn_reason="",
+            withdrawn_reason="",
         ).order_by("onset", "pk")
         return tuple(StoredAdverseEvent(e.onset, e.event, e.severity, e.outcome, e.serious) for e in rows)
 

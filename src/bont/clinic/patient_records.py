@@ -95,7 +95,8 @@ class DjangoPatientRegistry(PatientRegistry):
                 patient.save()
 
     def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
-        rows = models.Patient.objects.annotate(session_count=Count("sessions")).order_by("family_name", "given_name")
+        given = Count("sessions", filter=Q(sessions__withdrawn_reason=""))  # a withdrawn session no longer counts
+        rows = models.Patient.objects.annotate(session_count=given).order_by("family_name", "given_name")
         if query:
             rows = rows.filter(
                 Q(mrn__icontains=query) | Q(family_name__icontains=query) | Q(given_name__icontains=query)
@@ -107,6 +108,9 @@ class DjangoPatientRegistry(PatientRegistry):
 
     def record(self, mrn: str) -> PatientRecord:
         row = _patient(mrn)
+        corrections = dict(
+            models.TreatmentSession.objects.filter(patient=row, corrects__isnull=False).values_list("corrects_id", "pk")
+        )
         return PatientRecord(
             header=_header(row),
             weights=tuple(WeightEntry(w.measured_on, w.weight_kg) for w in row.weights.all()),
@@ -117,8 +121,18 @@ class DjangoPatientRegistry(PatientRegistry):
                 ReproductivePeriod(r.status, r.from_date, r.to_date) for r in row.reproductive_statuses.all()
             ),
             adverse_events=tuple(
-                AdverseEventEntry(e.event, e.onset, e.severity, e.suspected_session_id, e.outcome, e.serious)
-                for e in row.adverse_events.order_by("onset", "pk")
+                AdverseEventEntry(
+                    e.event,
+                    e.onset,
+                    e.severity,
+                    e.suspected_session_id,
+                    e.outcome,
+                    e.serious,
+                    id=int(e.pk),
+                    withdrawn_reason=e.withdrawn_reason,
+                    withdrawn_by=e.withdrawn_by.get_username() if e.withdrawn_by else None,
+                )
+                for e in row.adverse_events.select_related("withdrawn_by").order_by("onset", "pk")
             ),
             sessions=tuple(
                 SessionEntry(
@@ -131,8 +145,10 @@ class DjangoPatientRegistry(PatientRegistry):
                     override_reason=s.override_reason,
                     withdrawn_reason=s.withdrawn_reason,
                     blocked=any(f.severity == Severity.BLOCK for f in s.findings.all()),
+                    withdrawn_by=s.withdrawn_by.get_username() if s.withdrawn_by else None,
+                    corrected_by=corrections.get(s.pk),
                 )
-                for s in row.sessions.order_by("date", "pk").prefetch_related("findings")
+                for s in row.sessions.order_by("date", "pk").select_related("withdrawn_by").prefetch_related("findings")
             ),
         )
 
@@ -151,10 +167,31 @@ class DjangoPatientRegistry(PatientRegistry):
             AuditEntry(
                 when=version.history_date,
                 who=_who(version.history_user),
-                what=f"session {version.id} ({version.date:%Y-%m-%d}, {version.indication})",
+                what=f"session {version.id} ({version.date:%Y-%m-%d}, {version.indication})"
+                + (" withdrawn" if version.withdrawn_reason else ""),
                 type=version.get_history_type_display(),
             )
-            for version in models.TreatmentSession.history.filter(patient_id=row.pk)
+            for version in models.TreatmentSession.history.filter(patient_id=row.pk).select_related("history_user")
+        ]
+        entries += [
+            AuditEntry(
+                when=version.history_date,
+                who=_who(version.history_user),
+                what=f"adverse event {version.id} ({version.event}, onset {version.onset:%Y-%m-%d})"
+                + (" withdrawn" if version.withdrawn_reason else ""),
+                type=version.get_history_type_display(),
+            )
+            for version in models.AdverseEvent.history.filter(patient_id=row.pk).select_related("history_user")
+        ]
+        entries += [
+            AuditEntry(
+                when=version.history_date,
+                who=_who(version.history_user),
+                what=f"outcome {version.id} ({version.instrument}, {version.measured_on:%Y-%m-%d})"
+                + (" withdrawn" if version.withdrawn_reason else ""),
+                type=version.get_history_type_display(),
+            )
+            for version in models.OutcomeRecord.history.filter(patient_id=row.pk).select_related("history_user")
         ]
         entries.sort(key=lambda e: e.when, reverse=True)
         return tuple(entries)

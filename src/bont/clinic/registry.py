@@ -20,11 +20,12 @@ from bont.services.patients import register_patient
 ROLES = users.ROLES
 
 
-def add_user(username: str, role: str, password: str | None = None) -> None:
-    """Add a user with a role (``bont.services.users.add_user`` on the Django adapter)."""
+def add_user(username: str, role: str, password: str | None = None, npi: str | None = None) -> None:
+    """Add a user with a role and, optionally, their NPI (``bont.services.users.add_user`` on the Django
+    adapter)."""
     from bont.clinic.accounts import DjangoUserAccounts
 
-    users.add_user(DjangoUserAccounts(), username, role, password)
+    users.add_user(DjangoUserAccounts(), username, role, password, npi)
 
 
 def add_patient(new: NewPatient) -> int:

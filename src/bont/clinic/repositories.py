@@ -13,7 +13,14 @@ from django.db.models import F, Q
 from bont.clinic import models
 from bont.domain.adverse_events import EventSeverity
 from bont.domain.safety import Administration, Patient, PriorAdverseEvent
-from bont.services.ports import ClinicalRecords, PatientCharts, SessionRecord, UnknownPatientError, VialState
+from bont.services.ports import (
+    ClinicalRecords,
+    PatientCharts,
+    SessionRecord,
+    StoredSession,
+    UnknownPatientError,
+    VialState,
+)
 
 CLINICIAN_GROUP = "clinician"
 
@@ -83,10 +90,11 @@ class DjangoClinicalRecords(ClinicalRecords):
             protocol=record.protocol or "",
             guidance=record.guidance,
             total_units=record.total_units,
-            units_discarded=sum((units for _, units in record.discards), Decimal(0)),
+            units_discarded=sum((units for _, units in record.discards), record.carried_discarded),
             deviation_reason=record.deviation_reason,
             verdict=record.verdict,
             override_reason=record.override_reason,
+            corrects_id=record.corrects,
         )
         session._history_user = clinician  # type: ignore[attr-defined]  # django-simple-history reads it: who wrote it
         session.save()
@@ -124,7 +132,29 @@ class DjangoClinicalRecords(ClinicalRecords):
             )
         for vial_id, units in record.discards:
             models.Vial.objects.filter(pk=vial_id).update(state=models.Vial.State.DISCARDED, discarded_units=units)
+        for vial_id, units in record.carried_draws:  # taken from the vial once, for the session corrected
+            models.VialDraw.objects.create(session=session, vial_id=vial_id, units=units)
         return int(session.pk)
+
+    def lock_session(self, session_id: int) -> StoredSession | None:
+        row = models.TreatmentSession.objects.select_for_update().filter(pk=session_id).first()
+        if row is None:
+            return None
+        return StoredSession(
+            session_id=row.pk,
+            patient_id=row.patient_id,
+            product=row.product,
+            withdrawn_reason=row.withdrawn_reason,
+            draws=tuple((d.vial_id, d.units) for d in row.draws.order_by("pk")),
+            units_discarded=row.units_discarded,
+        )
+
+    def withdraw_session(self, session_id: int, reason: str, by: str | None) -> None:
+        row = models.TreatmentSession.objects.get(pk=session_id)
+        row.withdrawn_reason = reason
+        row.withdrawn_by = get_user_model().objects.filter(username=by).first() if by else None
+        row._history_user = row.withdrawn_by  # type: ignore[attr-defined]  # django-simple-history reads it
+        row.save()
 
     def discard_changes(self) -> None:
         transaction.set_rollback(True)
@@ -179,11 +209,12 @@ def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Admi
 
 
 def prior_adverse_events(patient_id: int, on: date) -> tuple[PriorAdverseEvent, ...]:
-    """The patient's adverse events with onset on or before ``on``, by onset, with the product and indication
-    of the suspected session; a withdrawn session (entered in error) names no treatment."""
+    """The patient's adverse events with onset on or before ``on`` (withdrawn ones left out), by onset, with the
+    product and indication of the suspected session; a withdrawn session (entered in error) names no
+    treatment."""
     rows = (
         models.AdverseEvent.objects.select_related("suspected_session")
-        .filter(patient_id=patient_id, onset__lte=on)
+        .filter(patient_id=patient_id, onset__lte=on, withdrawn_reason="")  # a withdrawn event was entered in error
         .order_by("onset", "pk")
     )
     events = []

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from bont.clinic import models
+from bont.clinic.repositories import CLINICIAN_GROUP
 from bont.services.ports import UnknownPatientError
 from bont.services.sessions import (
     AnsweredFinding,
@@ -23,7 +24,7 @@ def _patient(row: models.Patient) -> PatientRef:
     return PatientRef(row.pk, row.mrn, row.given_name, row.family_name, row.birth_date)
 
 
-def _summary(row: models.TreatmentSession) -> SessionSummary:
+def _summary(row: models.TreatmentSession, corrected_by: int | None = None) -> SessionSummary:
     return SessionSummary(
         id=row.pk,
         on=row.date,
@@ -34,7 +35,16 @@ def _summary(row: models.TreatmentSession) -> SessionSummary:
         units_discarded=row.units_discarded,
         verdict=row.verdict,
         withdrawn_reason=row.withdrawn_reason,
+        withdrawn_by=row.withdrawn_by.get_username() if row.withdrawn_by else None,
+        corrects=row.corrects_id,
+        corrected_by=corrected_by,
     )
+
+
+def _corrections(session_ids: list[int]) -> dict[int, int]:
+    """The session that corrects each of these (withdrawn) sessions, by the corrected session's id."""
+    rows = models.TreatmentSession.objects.filter(corrects_id__in=session_ids).values_list("corrects_id", "pk")
+    return {int(corrected): int(correcting) for corrected, correcting in rows}
 
 
 class DjangoSessionRecords(SessionRecords):
@@ -45,15 +55,24 @@ class DjangoSessionRecords(SessionRecords):
         return _patient(row)
 
     def sessions(self, patient_id: int) -> tuple[SessionSummary, ...]:
-        rows = models.TreatmentSession.objects.filter(patient_id=patient_id).order_by("date", "pk")
-        return tuple(_summary(row) for row in rows)
+        rows = list(
+            models.TreatmentSession.objects.filter(patient_id=patient_id)
+            .select_related("withdrawn_by")
+            .order_by("date", "pk")
+        )
+        corrections = _corrections([row.pk for row in rows if row.withdrawn_reason])
+        return tuple(_summary(row, corrections.get(row.pk)) for row in rows)
 
     def session(self, session_id: int) -> SessionDetail | None:
-        row = models.TreatmentSession.objects.select_related("patient", "clinician").filter(pk=session_id).first()
+        row = (
+            models.TreatmentSession.objects.select_related("patient", "clinician", "withdrawn_by")
+            .filter(pk=session_id)
+            .first()
+        )
         if row is None:
             return None
         return SessionDetail(
-            summary=_summary(row),
+            summary=_summary(row, _corrections([row.pk]).get(row.pk)),
             patient=_patient(row.patient),
             clinician=row.clinician.get_username(),
             override_reason=row.override_reason,
@@ -75,7 +94,7 @@ class DjangoSessionRecords(SessionRecords):
                 for f in row.findings.select_related("acknowledged_by").order_by("pk")
             ),
             adverse_events=tuple(
-                SessionEvent(e.event, e.severity, e.onset, e.serious)
+                SessionEvent(e.event, e.severity, e.onset, e.serious, bool(e.withdrawn_reason))
                 for e in row.adverse_events.order_by("onset", "pk")
             ),
         )
@@ -89,7 +108,10 @@ class DjangoSessionRecords(SessionRecords):
                 return row.withdrawn_reason
             row.withdrawn_reason = reason
             if by is not None:
-                # django-simple-history reads it: who withdrew the session
-                row._history_user = get_user_model().objects.filter(username=by).first()  # type: ignore[attr-defined]
+                row.withdrawn_by = get_user_model().objects.filter(username=by).first()
+                row._history_user = row.withdrawn_by  # type: ignore[attr-defined]  # django-simple-history reads it
             row.save()
             return ""
+
+    def is_clinician(self, username: str) -> bool:
+        return get_user_model().objects.filter(username=username, groups__name=CLINICIAN_GROUP).exists()

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bont.domain.adverse_events import AdverseEventTerm, ReactionKind, Seriousness
 from bont.domain.anatomy import Target
@@ -20,6 +20,9 @@ from bont.domain.populations import Population
 from bont.domain.products import Product
 from bont.domain.protocols import LabelStatus, Protocol
 from bont.domain.vocabulary import Allergen, Caution, Condition, DrugClass, Medicine, MedicineList
+
+if TYPE_CHECKING:
+    from bont.domain.billing import BillingRules  # billing reads the knowledge base: imported for typing only
 
 T = TypeVar("T")
 # How many distinct medication entries are remembered, so that a long-running server never grows without bound.
@@ -172,6 +175,8 @@ class KnowledgeBase:
     # ICD-10-CM itself (the adapter bont.knowledge.icd10cm): which codes exist, their ancestors and titles. The
     # default knows only how a code is written: a base built by hand matches listed codes only.
     condition_codes: ConditionCodeSet = field(default_factory=ShapeOnlyCodeSet, compare=False, repr=False)
+    # Billing rules (billing.yaml): whole billing units, JW/JZ, one guidance code, NDC and NPI forms, each cited.
+    billing: BillingRules | None = None
 
     # -- lookups that accept ids, brand names and aliases, and suggest the nearest ids when they fail
 
@@ -577,6 +582,9 @@ class KnowledgeBase:
                 yield KnowledgeFigure(f"adverse-event/{term.id}.spread", spread)
         if self.seriousness is not None:
             yield KnowledgeFigure("adverse-event/seriousness", Cited(self.seriousness.text, self.seriousness.citation))
+        if self.billing is not None:
+            for name, billing_rule in self.billing.named():
+                yield KnowledgeFigure(f"billing/{name}", Cited(billing_rule.statement, billing_rule.citation))
 
 
 def _study_citation(source: Source) -> Citation:

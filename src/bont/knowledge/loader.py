@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from bont.domain.adverse_events import AdverseEventTerm, ReactionKind, Seriousness, Treatments
 from bont.domain.anatomy import DiagramPoint, Target
+from bont.domain.billing import BillingRule, BillingRules
 from bont.domain.codes import NDC, CPTCode, HCPCSCode, ICD10CMCode
 from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose
 from bont.domain.errors import KnowledgeError
@@ -234,6 +235,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     outcomes = _load_instruments(root / "instruments.yaml", builder, set(indications))
     adverse_event_terms, seriousness = _load_adverse_events(root / "adverse-events.yaml", builder, indications, targets)
     medicines = _load_medicines(root / "medicines.yaml", builder)
+    billing = _load_billing(root / "billing.yaml", builder)
 
     knowledge = KnowledgeBase(
         sources=sources,
@@ -252,6 +254,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         seriousness=seriousness,
         medicines=medicines,
         condition_codes=SimpleICD10CM(),  # loads ICD-10-CM on its first question, not here
+        billing=billing,
     )
     _check_references(knowledge, root)
     return knowledge
@@ -907,3 +910,27 @@ def _load_adverse_events(
                 spread=spread,
             )
     return terms, seriousness
+
+
+def _load_billing(path: Path, builder: _Builder) -> BillingRules:
+    """The billing rules, each stated and cited; the administered amount is rounded up (the schema refuses any
+    other rule, none having been read in a source)."""
+    parsed = _read(path, s.BillingFile)
+    builder.file, builder.field = path.name, ""
+
+    def rule(name: str, model: s.BillingRuleModel) -> BillingRule:
+        with builder.at(name):
+            return BillingRule(" ".join(model.statement.split()), builder.root_citation(model.cite))
+
+    return BillingRules(
+        administered_units=rule("administered_units", parsed.administered_units),
+        discarded_units=rule("discarded_units", parsed.discarded_units),
+        jw_jz=rule("jw_jz", parsed.jw_jz),
+        procedure_once=rule("procedure_once", parsed.procedure_once),
+        guidance=rule("guidance", parsed.guidance),
+        ndc_format=rule("ndc_format", parsed.ndc_format),
+        ndc_units=rule("ndc_units", parsed.ndc_units),
+        place_of_service=rule("place_of_service", parsed.place_of_service),
+        npi=rule("npi", parsed.npi),
+        default_place_of_service=parsed.place_of_service.default,
+    )

@@ -11,7 +11,7 @@ Unknown keys are errors, so a misspelt field never passes silently.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -447,3 +447,31 @@ class SeriousnessModel(Strict):
 class AdverseEventsFile(Strict):
     seriousness: SeriousnessModel
     terms: list[AdverseEventTermModel]
+
+
+# -- billing rules (billing.yaml): each rule stated in words, with its citation
+
+
+class BillingRuleModel(Strict):
+    statement: str = Field(min_length=1)
+    cite: CiteModel
+
+
+class RoundingRuleModel(BillingRuleModel):
+    rounding: Literal["up"]  # the only rule read in a source: the administered amount is rounded up
+
+
+class PlaceOfServiceRuleModel(BillingRuleModel):
+    default: str = Field(pattern=r"^[0-9]{2}$")
+
+
+class BillingFile(Strict):
+    administered_units: RoundingRuleModel
+    discarded_units: BillingRuleModel
+    jw_jz: BillingRuleModel
+    procedure_once: BillingRuleModel
+    guidance: BillingRuleModel
+    ndc_format: BillingRuleModel
+    ndc_units: BillingRuleModel
+    place_of_service: PlaceOfServiceRuleModel
+    npi: BillingRuleModel

@@ -1,5 +1,7 @@
-"""Use cases: report an adverse event against a patient (and the session suspected of causing it), and list
-the clinic's adverse events.
+"""Use cases: report an adverse event against a patient (and the session suspected of causing it), list the
+clinic's adverse events, correct one (each correction is a new version in the audit trail, with who made it),
+and withdraw one entered in error (kept, marked with who withdrew it and why; the safety check and the
+continuation report no longer read it).
 
 The onset is a day that happened to the patient: not in the future (the clinic's day), not before their birth,
 not before the suspected session. Severity is the event's intensity (mild, moderate, severe); whether it was
@@ -81,6 +83,48 @@ class AdverseEventRow:
     session_product: str | None
     brand: str = ""  # the suspected session's product brand, when the knowledge base knows it
     serious: bool = False
+    withdrawn_reason: str = ""
+    withdrawn_by: str | None = None
+
+    @property
+    def withdrawn(self) -> bool:
+        return bool(self.withdrawn_reason)
+
+
+@dataclass(frozen=True)
+class StoredAdverseEventDetail:
+    """One adverse event as stored, for its correction."""
+
+    id: int
+    mrn: str
+    event: str
+    onset: date
+    severity: str
+    serious: bool
+    outcome: str
+    notes: str
+    session_id: int | None
+    withdrawn_reason: str = ""
+    withdrawn_by: str | None = None
+
+    @property
+    def withdrawn(self) -> bool:
+        return bool(self.withdrawn_reason)
+
+
+@dataclass(frozen=True)
+class AdverseEventCorrection:
+    """What to change in a recorded adverse event; None leaves a field as it is."""
+
+    event: str | None = None
+    onset: date | None = None
+    severity: str | None = None
+    serious: bool | None = None
+    outcome: str | None = None
+    notes: str | None = None
+
+    def changes(self) -> dict[str, object]:
+        return {name: value for name, value in self.__dict__.items() if value is not None}
 
 
 class AdverseEvents(abc.ABC):
@@ -96,8 +140,22 @@ class AdverseEvents(abc.ABC):
 
     @abc.abstractmethod
     def listing(self, product: str | None, limit: int) -> tuple[AdverseEventRow, ...]:
-        """Events latest onset first (then latest reported), optionally those whose suspected session used
-        ``product``; at most ``limit``."""
+        """Events latest onset first (then latest reported), withdrawn ones included, optionally those whose
+        suspected session used ``product``; at most ``limit``."""
+
+    @abc.abstractmethod
+    def event(self, event_id: int) -> StoredAdverseEventDetail | None:
+        """One event (withdrawn or not), None when there is no such event."""
+
+    @abc.abstractmethod
+    def correct(self, event_id: int, correction: AdverseEventCorrection, by: str | None) -> None:
+        """Write the changed fields of a checked correction (a new version, by user ``by``)."""
+
+    @abc.abstractmethod
+    def withdraw(self, event_id: int, reason: str, by: str | None) -> str | None:
+        """Mark the event withdrawn with ``reason`` (by user ``by``) unless it already is, atomically; returns the
+        withdrawal reason it had before ("" when it had none and is now withdrawn), None when there is no such
+        event."""
 
 
 def reporting_form(events: AdverseEvents, mrn: str) -> ReportingContext:
@@ -143,6 +201,87 @@ def report_adverse_event(events: AdverseEvents, clock: Clock, report: AdverseEve
         if report.onset < suspected.on:
             raise AdverseEventError("onset", "is before the suspected session")
     return events.add(report)
+
+
+EVENT_LENGTH = 60  # the event's short name; details go in the notes
+OUTCOME_LENGTH = 60
+
+
+def adverse_event(events: AdverseEvents, event_id: int) -> StoredAdverseEventDetail:
+    """One recorded event; raises ``AdverseEventError`` (field ``event_id``) when there is none."""
+    found = events.event(event_id)
+    if found is None:
+        raise AdverseEventError("event_id", "no adverse event with this id")
+    return found
+
+
+def correction_problems(
+    events: AdverseEvents, stored: StoredAdverseEventDetail, correction: AdverseEventCorrection, today: date
+) -> dict[str, str]:
+    """What is wrong with a correction, by field (empty when it may be written)."""
+    problems: dict[str, str] = {}
+    if correction.event is not None:
+        if not correction.event.strip():
+            problems["event"] = "describe the event"
+        elif len(correction.event.strip()) > EVENT_LENGTH:
+            problems["event"] = f"at most {EVENT_LENGTH} characters (details go in the notes)"
+    if correction.severity is not None and correction.severity not in SEVERITIES:
+        problems["severity"] = (
+            "is the intensity (mild, moderate or severe); whether the event was serious is stated apart"
+            if correction.severity == "serious"
+            else f"must be one of {', '.join(SEVERITIES)}"
+        )
+    if correction.outcome is not None and len(correction.outcome.strip()) > OUTCOME_LENGTH:
+        problems["outcome"] = f"at most {OUTCOME_LENGTH} characters"
+    if correction.onset is not None:
+        context = events.reporting_context(stored.mrn)
+        day_problem = _day_problem(context, correction.onset, today)
+        suspected = context.session(stored.session_id) if stored.session_id is not None else None
+        if day_problem:
+            problems["onset"] = day_problem
+        elif suspected is not None and correction.onset < suspected.on:
+            problems["onset"] = "is before the suspected session"
+    return problems
+
+
+def correct_adverse_event(
+    events: AdverseEvents, clock: Clock, event_id: int, correction: AdverseEventCorrection, by: str | None = None
+) -> StoredAdverseEventDetail:
+    """Correct a recorded adverse event: the fields given replace the stored ones, as a new version with who
+    made it (the version before stays in the audit trail). Refused, naming the field and writing nothing: no such
+    event (``event_id``), a withdrawn event, nothing to change, or a value the report form would refuse (an
+    unknown severity, an onset in the future, before the patient's birth or before the suspected session)."""
+    stored = adverse_event(events, event_id)
+    if stored.withdrawn:
+        raise AdverseEventError("event_id", "this adverse event is withdrawn; report it again if it happened")
+    if not correction.changes():
+        raise AdverseEventError("event", "give at least one field to correct")
+    problems = correction_problems(events, stored, correction, clock.today())
+    if problems:
+        field, problem = next(iter(problems.items()))
+        raise AdverseEventError(field, problem)
+    cleaned = replace(
+        correction,
+        event=correction.event.strip() if correction.event is not None else None,
+        outcome=correction.outcome.strip() if correction.outcome is not None else None,
+        notes=correction.notes.strip() if correction.notes is not None else None,
+    )
+    events.correct(event_id, cleaned, by)
+    return adverse_event(events, event_id)
+
+
+def withdraw_adverse_event(events: AdverseEvents, event_id: int, reason: str, by: str | None = None) -> None:
+    """Withdraw an adverse event entered in error, with a written reason: it is kept, marked with who withdrew it
+    and why, and no longer reaches the safety check (prior reactions), the chart's warnings or the continuation
+    report. Refused, naming the field: no reason, no such event, or one already withdrawn."""
+    written = reason.strip()
+    if not written:
+        raise AdverseEventError("reason", "give the reason the adverse event is withdrawn")
+    before = events.withdraw(event_id, written, by)
+    if before is None:
+        raise AdverseEventError("event_id", "no adverse event with this id")
+    if before:
+        raise AdverseEventError("event_id", "this adverse event is already withdrawn")
 
 
 def list_adverse_events(

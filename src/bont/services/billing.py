@@ -1,8 +1,10 @@
-"""Use case: claim lines for the sessions given: HCPCS billing units, the JW line for discarded units (JZ when
-nothing was discarded) and the CPT codes, for a date range or one session, and their CSV export.
+"""Use case: the claim lines of the sessions given, for a date range or one session, and their CSV export.
 
-The amounts come from ``bont.domain.billing.bill``; the ``BillingRecords`` port reads the sessions (the
-Django adapter is ``bont.clinic.billing_records``). Withdrawn sessions are never billed.
+Each session's lines come from ``bont.domain.billing.bill`` (the procedure code once, one guidance code, the
+drug in whole billing units with JW or JZ, the 11-digit NDC and its quantity, the ICD-10-CM codes); this module
+adds who and where: the patient's MRN and name, the rendering clinician's NPI and the clinic's place of service.
+The ``BillingRecords`` port reads the sessions (the Django adapter is ``bont.clinic.billing_records``).
+Withdrawn sessions are never billed.
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ from __future__ import annotations
 import abc
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from bont.domain.billing import BilledSite, BillingSummary, bill
+from bont.domain.billing import BilledSite, BillingRules, LineKind, SessionToBill, VialUsed, bill
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.protocols import Guidance
 
 
 class BillingError(FieldError):
@@ -26,7 +28,7 @@ class BillingError(FieldError):
 
 @dataclass(frozen=True)
 class BillableSession:
-    """A session as billing reads it: what was given where, and what was discarded."""
+    """A session as billing reads it: what was given where, what was discarded, for whom and by whom."""
 
     session_id: int
     on: date
@@ -37,6 +39,12 @@ class BillableSession:
     sites: tuple[tuple[str, str | None], ...]  # (muscle, side)
     total_units: Decimal
     units_discarded: Decimal
+    patient_name: str = ""  # "Family, Given"
+    conditions: tuple[str, ...] = ()  # the patient's condition terms open on the day (ICD-10-CM codes or names)
+    protocol: str = ""  # the protocol id recorded, or ""
+    clinician: str = ""  # the username of the clinician who gave it
+    clinician_npi: str = ""  # their NPI, "" when none is on file
+    vials: tuple[VialUsed, ...] = ()  # the vials drawn from, with the NDC recorded on their lot
 
 
 class BillingRecords(abc.ABC):
@@ -53,95 +61,172 @@ class BillingRecords(abc.ABC):
 
 @dataclass(frozen=True)
 class BillingLine:
+    """One claim line with the session's patient, diagnosis, provider and place of service."""
+
     session_id: int
     date: date
     patient_mrn: str
+    patient_name: str
     product: str
     indication: str
-    hcpcs: str
-    modifier: str
-    units: Decimal
-    billing_units: Decimal
-    cpt: str  # the CPT codes, space-separated
+    diagnoses: tuple[str, ...]  # ICD-10-CM
+    kind: LineKind
+    code: str  # CPT (procedure, guidance) or HCPCS (drug)
+    modifier: str  # "", "JW" or "JZ"
+    billing_units: int  # whole units of service, never a fraction
+    exact_units: Decimal | None  # drug lines: the product units administered or discarded, exact
+    exact_billing_units: Decimal | None  # drug lines: the same in billing units, exact
+    ndc: str | None  # drug lines: 11 digits in 5-4-2 form
+    ndc_unit: str | None  # UN (each vial) or ML
+    ndc_quantity: Decimal | None
+    rendering_npi: str
+    place_of_service: str
+    note: str
 
 
 BILLING_COLUMNS = (
     "session_id",
-    "date",
+    "date_of_service",
     "patient_mrn",
+    "patient_name",
+    "icd10_cm",
+    "code",
+    "modifier",
+    "billing_units",
+    "exact_units",
+    "exact_billing_units",
+    "ndc_11",
+    "ndc_unit",
+    "ndc_quantity",
+    "rendering_npi",
+    "place_of_service",
     "product",
     "indication",
-    "hcpcs",
-    "modifier",
-    "units",
-    "billing_units",
-    "cpt",
+    "note",
 )
 
 
-def _line(session: BillableSession, summary: BillingSummary, modifier: str, units: Decimal) -> BillingLine:
-    return BillingLine(
-        session_id=session.session_id,
-        date=session.on,
-        patient_mrn=session.patient_mrn,
-        product=session.product,
-        indication=session.indication,
-        hcpcs=summary.hcpcs,
-        modifier=modifier,
-        units=units,
-        billing_units=units / summary.units_per_billing_unit,
-        cpt=" ".join(summary.cpt),
+def _rules(knowledge: KnowledgeBase) -> BillingRules:
+    if knowledge.billing is None:
+        raise BillingError("knowledge", "the knowledge base holds no billing rules (billing.yaml)")
+    return knowledge.billing
+
+
+def place_of_service_or_default(knowledge: KnowledgeBase, place_of_service: str | None) -> str:
+    """The clinic's place of service, or the knowledge's default (11, Office)."""
+    return place_of_service or _rules(knowledge).default_place_of_service
+
+
+def _lines(session: BillableSession, knowledge: KnowledgeBase, place_of_service: str) -> Iterator[BillingLine]:
+    rules = _rules(knowledge)
+    claim = bill(
+        knowledge,
+        rules,
+        SessionToBill(
+            product=session.product,
+            indication=session.indication,
+            sites=tuple(BilledSite(muscle, side or None) for muscle, side in session.sites),
+            units_administered=session.total_units,
+            units_discarded=session.units_discarded,
+            guidance=tuple(g.strip() for g in session.guidance.split(",") if g.strip()),
+            protocol=session.protocol,
+            conditions=session.conditions,
+            vials=session.vials,
+        ),
     )
-
-
-def billing_lines(records: BillingRecords, knowledge: KnowledgeBase, start: date, end: date) -> tuple[BillingLine, ...]:
-    """Claim lines for the sessions in [start, end]: the administered units (with JZ when nothing was
-    discarded), and a separate JW line for the discarded units."""
-    lines: list[BillingLine] = []
-    for session in records.sessions(start, end):
-        guidance = [Guidance(g) for g in session.guidance.split(",") if g.strip() in Guidance._value2member_map_]
-        summary = bill(
-            knowledge,
-            session.product,
-            knowledge.indication(session.indication),
-            [BilledSite(muscle, side or None) for muscle, side in session.sites],
-            session.total_units,
-            session.units_discarded,
-            guidance,
+    npi_note = (
+        "" if session.clinician_npi else f"no NPI is on file for the clinician {session.clinician or '(unknown)'}"
+    )
+    for index, line in enumerate(claim.lines):
+        note = "; ".join(part for part in (line.note, npi_note if index == 0 else "") if part)
+        yield BillingLine(
+            session_id=session.session_id,
+            date=session.on,
+            patient_mrn=session.patient_mrn,
+            patient_name=session.patient_name,
+            product=session.product,
+            indication=session.indication,
+            diagnoses=claim.diagnoses,
+            kind=line.kind,
+            code=line.code,
+            modifier=line.modifier,
+            billing_units=line.units,
+            exact_units=line.exact_units,
+            exact_billing_units=line.exact_billing_units,
+            ndc=line.ndc,
+            ndc_unit=line.ndc_unit,
+            ndc_quantity=line.ndc_quantity,
+            rendering_npi=session.clinician_npi,
+            place_of_service=place_of_service,
+            note=note,
         )
-        lines.append(_line(session, summary, "JZ" if summary.modifier == "JZ" else "", summary.units_administered))
-        if summary.modifier == "JW":
-            lines.append(_line(session, summary, "JW", summary.units_discarded))
-    return tuple(lines)
 
 
-def session_billing(records: BillingRecords, knowledge: KnowledgeBase, session_id: int) -> tuple[BillingLine, ...]:
+def billing_lines(
+    records: BillingRecords, knowledge: KnowledgeBase, start: date, end: date, place_of_service: str | None = None
+) -> tuple[BillingLine, ...]:
+    """Claim lines for the sessions in [start, end], session by session: the procedure code, the guidance code,
+    the drug administered (JZ when nothing billable was discarded) and the JW line for the drug discarded.
+    ``place_of_service`` is the clinic's (default: the knowledge's, 11 Office)."""
+    where = place_of_service_or_default(knowledge, place_of_service)
+    return tuple(line for session in records.sessions(start, end) for line in _lines(session, knowledge, where))
+
+
+def session_billing(
+    records: BillingRecords, knowledge: KnowledgeBase, session_id: int, place_of_service: str | None = None
+) -> tuple[BillingLine, ...]:
     """The claim lines of one session (none when it was withdrawn); raises ``BillingError`` (field
     ``session``) when there is no such session."""
     on = records.session_date(session_id)
     if on is None:
         raise BillingError("session", "no session with this id")
-    return tuple(line for line in billing_lines(records, knowledge, on, on) if line.session_id == session_id)
+    found = [s for s in records.sessions(on, on) if s.session_id == session_id]
+    where = place_of_service_or_default(knowledge, place_of_service)
+    return tuple(line for session in found for line in _lines(session, knowledge, where))
 
 
-def billing_csv(lines: tuple[BillingLine, ...] | list[BillingLine]) -> str:
-    """Claim lines as CSV, one row per line, in ``BILLING_COLUMNS`` order."""
+def _number(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.normalize():f}"
+
+
+def _text(value: str) -> str:
+    """Typed text (an MRN, a name) as a spreadsheet shows it, never as a formula (OWASP, CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def billing_csv(lines: Iterable[BillingLine]) -> Iterator[str]:
+    """Claim lines as CSV, one row per line in ``BILLING_COLUMNS`` order, yielded row by row (header first)
+    so that an export is streamed."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(BILLING_COLUMNS)
+
+    def row(values: list[object]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield row(list(BILLING_COLUMNS))
     for line in lines:
-        writer.writerow(
+        yield row(
             [
                 line.session_id,
                 line.date.isoformat(),
-                line.patient_mrn,
+                _text(line.patient_mrn),
+                _text(line.patient_name),
+                " ".join(line.diagnoses),
+                line.code,
+                line.modifier,
+                line.billing_units,
+                _number(line.exact_units),
+                _number(line.exact_billing_units),
+                line.ndc or "",
+                line.ndc_unit or "",
+                _number(line.ndc_quantity),
+                line.rendering_npi,
+                line.place_of_service,
                 line.product,
                 line.indication,
-                line.hcpcs,
-                line.modifier,
-                f"{line.units.normalize():f}",
-                f"{line.billing_units.normalize():f}",
-                line.cpt,
+                line.note,
             ]
         )
-    return buffer.getvalue()

@@ -119,7 +119,8 @@ class Inventory(abc.ABC):
 
     @abc.abstractmethod
     def draws_from_lot(self, lot_number: str, product: str | None = None) -> tuple[LotDraw, ...]:
-        """Every draw from a vial of a lot of this number (of ``product``, or any), by session date."""
+        """Every draw from a vial of a lot of this number (of ``product``, or any), by session date; a withdrawn
+        session's draws included (the vial was drawn), except those carried to the session correcting it."""
 
 
 # -- receiving, reconstituting, recalling

@@ -40,7 +40,7 @@ class GivenSession:
 
 @dataclass(frozen=True)
 class StoredOutcome:
-    """One stored measurement, as its instrument scored it."""
+    """One stored measurement, as its instrument scored it; a withdrawn one with the reason and who withdrew it."""
 
     indication: str
     instrument: str
@@ -48,6 +48,11 @@ class StoredOutcome:
     period_start: date | None
     score: Score
     withdrawn: bool = False
+    id: int = 0
+    patient_id: int = 0
+    entered_by: str | None = None
+    withdrawn_reason: str = ""
+    withdrawn_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,16 @@ class OutcomeRecords(abc.ABC):
         """Store a validated measurement; returns its id."""
 
     @abc.abstractmethod
+    def outcome(self, outcome_id: int) -> StoredOutcome | None:
+        """One stored measurement (withdrawn or not), None when there is no such measurement."""
+
+    @abc.abstractmethod
+    def withdraw_outcome(self, outcome_id: int, reason: str, by: str | None) -> str | None:
+        """Mark the measurement withdrawn with ``reason`` (by user ``by``, kept with it and in its history) unless
+        it already is, atomically; returns the withdrawal reason it had before ("" when it had none and is now
+        withdrawn), None when there is no such measurement."""
+
+    @abc.abstractmethod
     def diary_days(self, patient_id: int, kind: str) -> dict[date, dict[str, Any]]:
         """The patient's diary of this kind: each day's values as stored."""
 
@@ -159,7 +174,8 @@ class OutcomeRecords(abc.ABC):
 
     @abc.abstractmethod
     def adverse_events(self, patient_id: int, indication: str) -> tuple[StoredAdverseEvent, ...]:
-        """Adverse events suspected of a session for this indication, by onset."""
+        """Adverse events suspected of a session for this indication, by onset; withdrawn events, and events
+        whose suspected session was withdrawn, left out."""
 
     @abc.abstractmethod
     def session_counts(self) -> tuple[SessionCount, ...]:

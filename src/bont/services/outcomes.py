@@ -43,6 +43,7 @@ from bont.services.outcome_ports import (
     OutcomeRecords,
     PatientIdentity,
     StoredAdverseEvent,
+    StoredOutcome,
 )
 from bont.services.tokens import hash_token, new_token
 
@@ -121,6 +122,77 @@ def record_outcome(
     return records.add_outcome(
         NewOutcome(patient.patient_id, indication_id, instrument.id, on, period_start, scored, entered_by or None)
     )
+
+
+# -- withdrawing a measurement entered in error
+
+
+@dataclass(frozen=True)
+class OutcomeEntry:
+    """A stored measurement as the chart lists it: withdrawn ones included, with who withdrew them and why."""
+
+    id: int
+    indication_id: str
+    indication: str  # the names, for the page
+    instrument: str
+    measured_on: date
+    value: str
+    entered_by: str | None
+    withdrawn_reason: str
+    withdrawn_by: str | None
+
+    @property
+    def withdrawn(self) -> bool:
+        return bool(self.withdrawn_reason)
+
+
+def _entry(knowledge: KnowledgeBase, stored: StoredOutcome) -> OutcomeEntry:
+    indication = knowledge.indications.get(stored.indication)
+    instrument = knowledge.instruments.get(stored.instrument)
+    return OutcomeEntry(
+        id=stored.id,
+        indication_id=stored.indication,
+        indication=indication.name if indication is not None else stored.indication,
+        instrument=instrument.name if instrument is not None else stored.instrument,
+        measured_on=stored.measured_on,
+        value=str(stored.score),
+        entered_by=stored.entered_by,
+        withdrawn_reason=stored.withdrawn_reason or ("withdrawn" if stored.withdrawn else ""),
+        withdrawn_by=stored.withdrawn_by,
+    )
+
+
+def outcome_entries(records: OutcomeRecords, knowledge: KnowledgeBase, mrn: str) -> tuple[OutcomeEntry, ...]:
+    """Every measurement stored for the patient, withdrawn ones included, latest first; raises
+    ``UnknownPatientError``."""
+    patient = records.patient(mrn)
+    stored = records.outcomes(patient.patient_id)
+    return tuple(_entry(knowledge, row) for row in sorted(stored, key=lambda o: (o.measured_on, o.id), reverse=True))
+
+
+def outcome_entry(
+    records: OutcomeRecords, knowledge: KnowledgeBase, outcome_id: int
+) -> tuple[PatientIdentity, OutcomeEntry]:
+    """One stored measurement and its patient; raises ``FieldError`` (field ``outcome``) when there is none."""
+    stored = records.outcome(outcome_id)
+    if stored is None:
+        raise FieldError("outcome", "no outcome measurement with this id")
+    return records.patient_by_id(stored.patient_id), _entry(knowledge, stored)
+
+
+def withdraw_outcome(records: OutcomeRecords, outcome_id: int, reason: str, by: str | None = None) -> None:
+    """Withdraw a measurement entered in error, with a written reason: it is kept, marked with who withdrew it
+    and why, and no longer counts toward responders, continuation, follow-up or research. A wrong value is
+    corrected by withdrawing it and entering the right one. Refused, naming the field, with no reason, no such
+    measurement, or one already withdrawn."""
+    written = reason.strip()
+    if not written:
+        raise FieldError("reason", "give the reason the measurement is withdrawn")
+    before = records.withdraw_outcome(outcome_id, written, by)
+    if before is None:
+        raise FieldError("outcome", "no outcome measurement with this id")
+    if before:
+        raise FieldError("outcome", "this measurement is already withdrawn")
 
 
 # -- diaries
@@ -550,6 +622,7 @@ __all__ = [
     "DiaryPage",
     "IndicationOutcomes",
     "Judgement",
+    "OutcomeEntry",
     "OutcomeForm",
     "OutcomeSeries",
     "ReportDose",
@@ -563,10 +636,13 @@ __all__ = [
     "diary_measurements",
     "diary_page",
     "headache_entry",
+    "outcome_entries",
+    "outcome_entry",
     "outcome_form",
     "outcomes_of_patient",
     "patient_outcomes",
     "record_outcome",
     "save_diary_day",
     "save_diary_entry",
+    "withdraw_outcome",
 ]

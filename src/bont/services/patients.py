@@ -108,6 +108,9 @@ class AdverseEventEntry:
     session_id: int | None
     outcome: str
     serious: bool = False
+    id: int | None = None
+    withdrawn_reason: str = ""  # entered in error: kept, no longer read by the check
+    withdrawn_by: str | None = None
 
     @property
     def grading(self) -> str:
@@ -126,6 +129,8 @@ class SessionEntry:
     override_reason: str
     withdrawn_reason: str
     blocked: bool  # a blocking finding was shown (and overridden)
+    withdrawn_by: str | None = None  # who withdrew it (None: from the command line, or not withdrawn)
+    corrected_by: int | None = None  # the session recorded in its place, when it was corrected
 
 
 @dataclass(frozen=True)
@@ -198,8 +203,17 @@ class PatientChart:
     gauges: tuple[ChartGauge, ...]
     next_sessions: tuple[ChartNextSession, ...]
     sessions: tuple[ChartSession, ...]
-    adverse_events: tuple[AdverseEventEntry, ...]
+    adverse_events: tuple[AdverseEventEntry, ...]  # withdrawn ones included
     history: tuple[Administration, ...]  # what the safety check counts: withdrawn sessions excluded, by date
+
+    @property
+    def active_adverse_events(self) -> tuple[AdverseEventEntry, ...]:
+        """The adverse events the safety check reads (prior reactions): not withdrawn."""
+        return tuple(e for e in self.adverse_events if not e.withdrawn_reason)
+
+    @property
+    def withdrawn_adverse_events(self) -> tuple[AdverseEventEntry, ...]:
+        return tuple(e for e in self.adverse_events if e.withdrawn_reason)
 
 
 class PatientRegistry(abc.ABC):

@@ -49,6 +49,23 @@ class SessionRecord:
     verdict: str
     override_reason: str
     deviation_reason: str
+    corrects: int | None = None  # the session this one corrects (withdrawn in the same unit of work)
+    # Draws of the corrected session, already taken from their vials: written as this session's draws without
+    # drawing again; and the units that session's discarded vials held (its JW waste).
+    carried_draws: tuple[tuple[int, Decimal], ...] = ()
+    carried_discarded: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """A recorded session as a correction reads it: whose, which product, whether withdrawn, and its vials."""
+
+    session_id: int
+    patient_id: int
+    product: str
+    withdrawn_reason: str
+    draws: tuple[tuple[int, Decimal], ...]  # (vial id, units)
+    units_discarded: Decimal
 
 
 class ClinicalRecords(abc.ABC):
@@ -69,8 +86,9 @@ class ClinicalRecords(abc.ABC):
 
     @abc.abstractmethod
     def prior_adverse_events(self, patient_id: int, on: date) -> tuple[PriorAdverseEvent, ...]:
-        """The patient's adverse events with onset on or before ``on``, by onset, each with the product and
-        indication of its suspected session (None when none is named, or it was withdrawn)."""
+        """The patient's adverse events with onset on or before ``on`` (withdrawn ones left out), by onset, each
+        with the product and indication of its suspected session (None when none is named, or it was
+        withdrawn)."""
 
     @abc.abstractmethod
     def lock_vials(self, vial_ids: tuple[int, ...]) -> dict[int, VialState]:
@@ -82,7 +100,17 @@ class ClinicalRecords(abc.ABC):
 
     @abc.abstractmethod
     def add_session(self, record: SessionRecord) -> int:
-        """Write the session, its sites, findings and draws, and update the vials; returns the session id."""
+        """Write the session, its sites, findings and draws, and update the vials (never for carried draws);
+        returns the session id."""
+
+    @abc.abstractmethod
+    def lock_session(self, session_id: int) -> StoredSession | None:
+        """The recorded session, locked until the unit of work ends; None when there is no such session."""
+
+    @abc.abstractmethod
+    def withdraw_session(self, session_id: int, reason: str, by: str | None) -> None:
+        """Mark a locked, not yet withdrawn session withdrawn with ``reason`` by user ``by``; from then on the
+        patient's history read in this unit of work leaves it out."""
 
     @abc.abstractmethod
     def discard_changes(self) -> None:
@@ -110,6 +138,6 @@ class PatientCharts(abc.ABC):
 
     @abc.abstractmethod
     def prior_adverse_events(self, mrn: str, on: date) -> tuple[PriorAdverseEvent, ...]:
-        """The patient's adverse events with onset on or before ``on``, by onset, each with the product and
-        indication of its suspected session (None when none is named, or it was withdrawn); raises
-        ``UnknownPatientError``."""
+        """The patient's adverse events with onset on or before ``on`` (withdrawn ones left out), by onset, each
+        with the product and indication of its suspected session (None when none is named, or it was
+        withdrawn); raises ``UnknownPatientError``."""

@@ -1,7 +1,12 @@
 """Recording a treatment session: the safety check re-runs against the stored history inside the same
 transaction that writes the session, so two sessions recorded at once for one patient cannot both pass a
 cumulative limit, and no vial gives more than it holds. The patient's recorded adverse events are read in the
-same transaction and checked too."""
+same transaction and checked too.
+
+A correction of a recorded session is never an edit of the doses given, because the session's findings, their
+acknowledgements, its vials and its claim lines all rest on them: the session is withdrawn and the corrected
+session is recorded in its place, linked to it, in one unit of work, through the same check run on the stored
+history without the withdrawn session. A refused correction writes nothing and leaves the session as it was."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from bont.domain.errors import FieldError
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import CheckRequest, SafetyReport, SessionPlan, SessionSite, VialInUse, check
-from bont.services.ports import ClinicalRecords, SessionRecord, VialState
+from bont.services.ports import ClinicalRecords, SessionRecord, StoredSession, VialState
 
 
 class RecordingError(FieldError):
@@ -95,15 +100,24 @@ def _opened(records: ClinicalRecords, command: RecordSession, vials: dict[int, V
 
 
 def _checked(
-    records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession
+    records: ClinicalRecords,
+    knowledge: KnowledgeBase,
+    command: RecordSession,
+    carried: tuple[tuple[int, Decimal], ...] = (),
 ) -> tuple[SafetyReport, tuple[tuple[int, Decimal], ...]]:
-    """Inside an open unit of work: lock the patient and vials, validate the draws and run the check."""
+    """Inside an open unit of work: lock the patient and vials, validate the draws and run the check.
+    ``carried`` are the draws of a session this one corrects, already taken from their vials."""
     if not command.sites:
         raise RecordingError("sites", "a session needs at least one injection site")
     total = command.total_units
-    drawn = sum((units for _, units in command.draws), Decimal(0))
-    if command.draws and drawn < total:
-        raise RecordingError("draws", f"{drawn} U drawn from vials is less than the {total} U given")
+    drawn = sum((units for _, units in (*command.draws, *carried)), Decimal(0))
+    if (command.draws or carried) and drawn < total:
+        earlier = sum((units for _, units in carried), Decimal(0))
+        raise RecordingError(
+            "draws",
+            f"{drawn} U drawn from vials is less than the {total} U given"
+            + (f" ({earlier} U of them drawn for the session corrected)" if carried else ""),
+        )
     patient, history = records.lock_patient(command.patient_id, command.on)
     events = records.prior_adverse_events(command.patient_id, command.on)
     vials = _opened(records, command, records.lock_vials(tuple(vial_id for vial_id, _ in command.draws)))
@@ -140,46 +154,99 @@ def preview_session(records: ClinicalRecords, knowledge: KnowledgeBase, command:
 
 def record_session(records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession) -> int:
     """Check and write one session atomically; raises ``RecordingError`` (nothing written) when refused."""
-    acknowledged = dict(command.acknowledgements)
     with records:
-        report, discards = _checked(records, knowledge, command)
-        blocking = [f for f in report.findings if f.severity is Severity.BLOCK]
-        if blocking:
-            if not command.override_reason.strip():
-                raise RecordingError(
-                    "override_reason",
-                    "the safety check blocks this session ("
-                    + "; ".join(f"{f.code}: {f.message}" for f in blocking)
-                    + "); only a clinician's written override can record it",
-                )
-            if not records.user_may_override(command.clinician):
-                raise RecordingError("clinician", "only a clinician may override a blocking finding")
-        unacknowledged = sorted({f.code for f in report.findings if f.severity is Severity.WARN} - set(acknowledged))
-        if unacknowledged:
-            # An unverified limit is named with its status, so that nobody acknowledges it without reading it.
-            explicit = [f.acknowledgement for f in report.findings if f.acknowledgement and f.code in unacknowledged]
+        return _record(records, knowledge, command, None)
+
+
+def correct_session(
+    records: ClinicalRecords,
+    knowledge: KnowledgeBase,
+    session_id: int,
+    command: RecordSession,
+    reason: str,
+    by: str,
+) -> int:
+    """Correct a recorded session: withdraw it (with ``reason``, by clinician ``by``) and record ``command`` in
+    its place, linked to it, atomically; returns the new session's id. The check runs on the stored history
+    without the withdrawn session, so a correction is judged as the session it describes would have been. The
+    corrected session keeps the vial draws and the discarded units of the session it corrects (they were taken
+    from the vials once); draws named in ``command`` are further draws. Refused, writing nothing, naming the
+    field: no reason, ``by`` not a clinician, no such session, a session already withdrawn, another patient, or
+    another product when the corrected session drew from vials; then as ``record_session``."""
+    written = reason.strip()
+    if not written:
+        raise RecordingError("reason", "give the reason the session is corrected")
+    with records:
+        if not records.user_may_override(by):
+            raise RecordingError("by", "only a clinician may correct a session")
+        original = records.lock_session(session_id)
+        if original is None:
+            raise RecordingError("session", "no session with this id")
+        if original.withdrawn_reason:
+            raise RecordingError("session", "this session is withdrawn; record the session again instead")
+        if original.patient_id != command.patient_id:
             raise RecordingError(
-                "acknowledgements",
-                f"acknowledge each warning with a reason: {', '.join(unacknowledged)}"
-                + "".join(f"; acknowledge explicitly: {text}" for text in explicit),
+                "patient_mrn",
+                "a correction is for the patient of the session corrected; withdraw the session and record it "
+                "for the right patient",
             )
-        return records.add_session(
-            SessionRecord(
-                patient_id=command.patient_id,
-                on=command.on,
-                clinician=command.clinician,
-                indication=knowledge.indication(command.indication).id,
-                product=knowledge.product(command.product).id,
-                protocol=report.protocol,
-                guidance=command.guidance,
-                total_units=command.total_units,
-                sites=command.sites,
-                draws=command.draws,
-                discards=discards,
-                findings=report.findings,
-                acknowledgements=acknowledged,
-                verdict=str(report.verdict),
-                override_reason=command.override_reason,
-                deviation_reason=command.deviation_reason,
+        if original.draws and knowledge.product(command.product).id != original.product:
+            raise RecordingError(
+                "product",
+                "the vials drawn for the session corrected hold another product; withdraw the session and record "
+                "it again",
             )
+        records.withdraw_session(session_id, written, by)
+        return _record(records, knowledge, command, original)
+
+
+def _record(
+    records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession, corrected: StoredSession | None
+) -> int:
+    """Inside an open unit of work: check the session and write it, or raise ``RecordingError``."""
+    acknowledged = dict(command.acknowledgements)
+    carried = corrected.draws if corrected is not None else ()
+    report, discards = _checked(records, knowledge, command, carried)
+    blocking = [f for f in report.findings if f.severity is Severity.BLOCK]
+    if blocking:
+        if not command.override_reason.strip():
+            raise RecordingError(
+                "override_reason",
+                "the safety check blocks this session ("
+                + "; ".join(f"{f.code}: {f.message}" for f in blocking)
+                + "); only a clinician's written override can record it",
+            )
+        if not records.user_may_override(command.clinician):
+            raise RecordingError("clinician", "only a clinician may override a blocking finding")
+    unacknowledged = sorted({f.code for f in report.findings if f.severity is Severity.WARN} - set(acknowledged))
+    if unacknowledged:
+        # An unverified limit is named with its status, so that nobody acknowledges it without reading it.
+        explicit = [f.acknowledgement for f in report.findings if f.acknowledgement and f.code in unacknowledged]
+        raise RecordingError(
+            "acknowledgements",
+            f"acknowledge each warning with a reason: {', '.join(unacknowledged)}"
+            + "".join(f"; acknowledge explicitly: {text}" for text in explicit),
         )
+    return records.add_session(
+        SessionRecord(
+            patient_id=command.patient_id,
+            on=command.on,
+            clinician=command.clinician,
+            indication=knowledge.indication(command.indication).id,
+            product=knowledge.product(command.product).id,
+            protocol=report.protocol,
+            guidance=command.guidance,
+            total_units=command.total_units,
+            sites=command.sites,
+            draws=command.draws,
+            discards=discards,
+            findings=report.findings,
+            acknowledgements=acknowledged,
+            verdict=str(report.verdict),
+            override_reason=command.override_reason,
+            deviation_reason=command.deviation_reason,
+            corrects=corrected.session_id if corrected is not None else None,
+            carried_draws=carried,
+            carried_discarded=corrected.units_discarded if corrected is not None else Decimal(0),
+        )
+    )

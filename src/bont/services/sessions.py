@@ -1,6 +1,8 @@
 """Use cases on recorded sessions: a session's page (what was given where, the vials and lots, the findings
 and how each was answered, the adverse events), a patient's sessions, and withdrawing a session entered in
-error. A withdrawn session keeps its row (with the reason); django-simple-history keeps who withdrew it.
+error. A withdrawn session keeps its row with the reason and who withdrew it (django-simple-history keeps the
+version before); only a clinician withdraws a session. Correcting a session is withdrawing it and recording the
+corrected session in the same transaction (``bont.services.records.correct_session``).
 
 The ``SessionRecords`` port reads and marks the sessions; the Django adapter is ``bont.clinic.session_records``.
 Errors name the field and never repeat identifiers.
@@ -42,6 +44,9 @@ class SessionSummary:
     units_discarded: Decimal
     verdict: str
     withdrawn_reason: str  # "" unless withdrawn
+    withdrawn_by: str | None = None  # the user who withdrew it (None: from the command line, or not withdrawn)
+    corrects: int | None = None  # the withdrawn session this one corrects
+    corrected_by: int | None = None  # the session that corrects this withdrawn one
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class SessionEvent:
     severity: str  # the intensity: mild, moderate or severe
     onset: date
     serious: bool = False
+    withdrawn: bool = False
 
     @property
     def grading(self) -> str:
@@ -124,9 +130,13 @@ class SessionRecords(abc.ABC):
 
     @abc.abstractmethod
     def withdraw(self, session_id: int, reason: str, by: str | None) -> str | None:
-        """Mark the session withdrawn with ``reason`` (by user ``by``, kept in its history) unless it already
-        is, atomically; returns the withdrawal reason it had before ("" when it had none and is now
+        """Mark the session withdrawn with ``reason`` (by user ``by``, kept with it and in its history) unless
+        it already is, atomically; returns the withdrawal reason it had before ("" when it had none and is now
         withdrawn), None when there is no such session."""
+
+    @abc.abstractmethod
+    def is_clinician(self, username: str) -> bool:
+        """Whether this user has the clinician role."""
 
 
 def patient_sessions(records: SessionRecords, mrn: str) -> tuple[PatientRef, tuple[SessionSummary, ...]]:
@@ -144,8 +154,13 @@ def session_detail(records: SessionRecords, session_id: int) -> SessionDetail:
 
 
 def withdraw_session(records: SessionRecords, session_id: int, reason: str, by: str | None = None) -> None:
-    """Withdraw a session entered in error, with a written reason: its row is kept and marked, it no longer
-    counts for the safety check or billing. Refused when it is already withdrawn."""
+    """Withdraw a session entered in error, with a written reason: its row is kept and marked with who withdrew
+    it and why; it no longer counts toward the safety check (cumulative doses, next dates), responders,
+    continuation, follow-up, billing or research. Refused (field ``by``) when ``by`` is not a clinician: only a
+    clinician withdraws a session that was given (``None``: the command line, the clinic's own tool); refused
+    when it is already withdrawn."""
+    if by is not None and not records.is_clinician(by):
+        raise SessionError("by", "only a clinician may withdraw a session")
     written = reason.strip()
     if not written:
         raise SessionError("reason", "give the reason the session is withdrawn")

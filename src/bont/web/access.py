@@ -14,6 +14,10 @@ IDENTIFIED = ("clinician", "nurse", "admin")  # may open identified charts
 PATIENT_LIST = (*IDENTIFIED, "billing")
 RESEARCH = ("researcher", "admin")
 RECORDING = ("clinician", "nurse")  # may record a session (only a clinician may override a block)
+# Only a clinician withdraws (or corrects) a session that was given; clinicians and nurses, who record them,
+# correct and withdraw adverse events and outcome measurements.
+SESSION_WITHDRAWAL = ("clinician",)
+CORRECTING = RECORDING
 BILLING = ("billing", "admin", "clinician")
 INVENTORY = ("clinician", "nurse", "billing", "admin")
 

@@ -1,5 +1,8 @@
 """The JSON API under /api/ (django-ninja, OpenAPI at /api/docs): indications, products, plan, check,
-patients, sessions and lots, with the same role permissions as the pages. Session or bearer-token authentication."""
+patients, sessions and lots, and the record lifecycle (withdrawing a session, an outcome or an adverse event,
+correcting a session or an adverse event), with the same role permissions as the pages. Session or bearer-token
+authentication. Errors name the field ("reason: ..."); 404 for an unknown id, 409 for a record already
+withdrawn or a session the check blocks."""
 
 from __future__ import annotations
 
@@ -12,13 +15,15 @@ from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from bont.bootstrap import (
+    adverse_events,
     build_knowledge,
     clinical_records,
     clock,
     inventory,
+    outcome_records,
     patient_charts,
     patient_registry,
     session_records,
@@ -31,13 +36,22 @@ from bont.domain.safety import check
 from bont.interop.check_document import CheckIn
 from bont.interop.session_document import SessionIn
 from bont.services import documents
+from bont.services.adverse_events import (
+    AdverseEventCorrection,
+    AdverseEventError,
+    StoredAdverseEventDetail,
+    adverse_event,
+    correct_adverse_event,
+    withdraw_adverse_event,
+)
+from bont.services.outcomes import outcome_entry, withdraw_outcome
 from bont.services.patients import find_patients, patient_chart
 from bont.services.planning import plan_session
 from bont.services.ports import UnknownPatientError
-from bont.services.records import RecordingError, record_session
-from bont.services.sessions import SessionError, SessionSummary, patient_sessions, session_detail
+from bont.services.records import RecordingError, correct_session, record_session
+from bont.services.sessions import SessionError, SessionSummary, patient_sessions, session_detail, withdraw_session
 from bont.services.users import authenticate_token
-from bont.web.access import IDENTIFIED, PATIENT_LIST, RECORDING, roles_of
+from bont.web.access import CORRECTING, IDENTIFIED, PATIENT_LIST, RECORDING, SESSION_WITHDRAWAL, roles_of
 
 
 class BearerToken(HttpBearer):
@@ -222,6 +236,9 @@ def _session_summary(summary: SessionSummary) -> dict[str, Any]:
         "units_discarded": float(summary.units_discarded),
         "verdict": summary.verdict,
         "withdrawn_reason": summary.withdrawn_reason or None,
+        "withdrawn_by": summary.withdrawn_by,
+        "corrects": summary.corrects,
+        "corrected_by": summary.corrected_by,
     }
 
 
@@ -294,3 +311,160 @@ def record(request: HttpRequest, body: SessionIn) -> tuple[int, dict[str, Any]]:
     except (FieldError, UnknownIdError) as error:
         raise _field_error(error) from error
     return 201, {"session_id": session_id}
+
+
+# -- the record lifecycle: withdrawing and correcting
+
+
+class WithdrawIn(Schema):
+    reason: str
+
+
+class SessionCorrectionIn(SessionIn):
+    """The corrected session (the document of ``POST /sessions``) and why the session recorded was wrong."""
+
+    reason: str
+
+
+class AdverseEventPatch(Schema):
+    """The fields to correct; those left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: str | None = None
+    onset: date | None = None
+    severity: str | None = None
+    serious: bool | None = None
+    outcome: str | None = None
+    notes: str | None = None
+
+
+@api.post("/sessions/{session_id}/withdraw")
+def session_withdraw(request: HttpRequest, session_id: int, body: WithdrawIn) -> dict[str, Any]:
+    """Withdraw a session entered in error (clinicians only): kept with the reason and who withdrew it, it no
+    longer counts toward cumulative doses, next dates, responders, follow-up, billing or research."""
+    _require(request, SESSION_WITHDRAWAL)
+    records = session_records()
+    try:
+        session_detail(records, session_id)
+    except SessionError:
+        raise HttpError(404, "session: no session with this id") from None
+    try:
+        withdraw_session(records, session_id, body.reason, request.user.get_username())
+    except SessionError as error:
+        status = {"by": 403, "reason": 400}.get(error.field, 409)
+        raise HttpError(status, f"{error.field}: {error.problem}") from error
+    return _session_summary(session_detail(records, session_id).summary)
+
+
+@api.post("/sessions/{session_id}/correction", response={201: dict[str, Any]})
+def session_correction(request: HttpRequest, session_id: int, body: SessionCorrectionIn) -> tuple[int, dict[str, Any]]:
+    """Correct a session (clinicians only): it is withdrawn and the corrected session recorded in its place,
+    linked to it, in one transaction, through the same safety check (409 when it blocks, with no override).
+    The corrected session is recorded as given by the signed-in user or by the session's own clinician."""
+    _require(request, SESSION_WITHDRAWAL)
+    records = session_records()
+    try:
+        original = session_detail(records, session_id)
+    except SessionError:
+        raise HttpError(404, "session: no session with this id") from None
+    if body.clinician not in (request.user.get_username(), original.clinician):
+        raise HttpError(403, "clinician: the signed-in user or the clinician of the session corrected")
+    knowledge = build_knowledge()
+    try:
+        command = body.to_command(records.patient(body.patient_mrn).id, clock())
+        new_id = correct_session(
+            clinical_records(), knowledge, session_id, command, body.reason, request.user.get_username()
+        )
+    except UnknownPatientError as error:
+        raise HttpError(404, f"patient_mrn: {error.problem}") from error
+    except RecordingError as error:
+        status = {"override_reason": 409, "session": 409, "by": 403}.get(error.field, 400)
+        raise HttpError(status, f"{error.field}: {error.problem}") from error
+    except (FieldError, UnknownIdError) as error:
+        raise _field_error(error) from error
+    return 201, {"session_id": new_id, "corrects": session_id}
+
+
+@api.post("/outcomes/{outcome_id}/withdraw")
+def outcome_withdraw(request: HttpRequest, outcome_id: int, body: WithdrawIn) -> dict[str, Any]:
+    """Withdraw an outcome measurement entered in error (clinicians and nurses): kept with the reason and who
+    withdrew it, it no longer counts toward responders, continuation, follow-up or research."""
+    _require(request, CORRECTING)
+    records, knowledge = outcome_records(), build_knowledge()
+    try:
+        outcome_entry(records, knowledge, outcome_id)
+    except FieldError:
+        raise HttpError(404, "outcome: no outcome measurement with this id") from None
+    try:
+        withdraw_outcome(records, outcome_id, body.reason, request.user.get_username())
+    except FieldError as error:
+        raise HttpError(400 if error.field == "reason" else 409, f"{error.field}: {error.problem}") from error
+    _, entry = outcome_entry(records, knowledge, outcome_id)
+    return {
+        "id": entry.id,
+        "indication": entry.indication_id,
+        "instrument": entry.instrument,
+        "date": entry.measured_on.isoformat(),
+        "value": entry.value,
+        "withdrawn_reason": entry.withdrawn_reason or None,
+        "withdrawn_by": entry.withdrawn_by,
+    }
+
+
+def _event_document(event: StoredAdverseEventDetail) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "patient_mrn": event.mrn,
+        "event": event.event,
+        "onset": event.onset.isoformat(),
+        "severity": event.severity,
+        "serious": event.serious,
+        "outcome": event.outcome,
+        "notes": event.notes,
+        "session": event.session_id,
+        "withdrawn_reason": event.withdrawn_reason or None,
+        "withdrawn_by": event.withdrawn_by,
+    }
+
+
+def _stored_event(event_id: int) -> StoredAdverseEventDetail:
+    try:
+        return adverse_event(adverse_events(), event_id)
+    except AdverseEventError:
+        raise HttpError(404, "event_id: no adverse event with this id") from None
+
+
+@api.get("/adverse-events/{event_id}")
+def adverse_event_detail(request: HttpRequest, event_id: int) -> dict[str, Any]:
+    _require(request, IDENTIFIED)
+    return _event_document(_stored_event(event_id))
+
+
+@api.patch("/adverse-events/{event_id}")
+def adverse_event_correction(request: HttpRequest, event_id: int, body: AdverseEventPatch) -> dict[str, Any]:
+    """Correct an adverse event (clinicians and nurses): the fields given replace the stored ones as a new
+    version in the audit trail, with who made it; checked as a new report is. 409 when it is withdrawn."""
+    _require(request, CORRECTING)
+    stored = _stored_event(event_id)
+    if stored.withdrawn:
+        raise HttpError(409, "event_id: this adverse event is withdrawn; report it again if it happened")
+    correction = AdverseEventCorrection(**body.model_dump())
+    try:
+        corrected = correct_adverse_event(adverse_events(), clock(), event_id, correction, request.user.get_username())
+    except FieldError as error:
+        raise HttpError(400, f"{error.field}: {error.problem}") from error
+    return _event_document(corrected)
+
+
+@api.post("/adverse-events/{event_id}/withdraw")
+def adverse_event_withdraw(request: HttpRequest, event_id: int, body: WithdrawIn) -> dict[str, Any]:
+    """Withdraw an adverse event entered in error (clinicians and nurses): kept with the reason and who withdrew
+    it, the safety check no longer reads it as a prior reaction."""
+    _require(request, CORRECTING)
+    _stored_event(event_id)
+    try:
+        withdraw_adverse_event(adverse_events(), event_id, body.reason, request.user.get_username())
+    except FieldError as error:
+        raise HttpError(400 if error.field == "reason" else 409, f"{error.field}: {error.problem}") from error
+    return _event_document(_stored_event(event_id))

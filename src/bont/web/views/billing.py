@@ -1,15 +1,16 @@
-"""Billing: claim lines per session (HCPCS billing units, JW/JZ, CPT) for a date range, and their CSV export."""
+"""Billing: the claim lines of the sessions in a date range (procedure and guidance codes, the drug in whole
+billing units with JW or JZ, ICD-10-CM, NDC, rendering NPI, place of service) and their CSV export, streamed."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
-from bont.bootstrap import billing_records, build_knowledge, clock
+from bont.bootstrap import billing_records, build_knowledge, clock, place_of_service
 from bont.services.billing import billing_csv, billing_lines
 from bont.web.access import BILLING, require_role
 
@@ -40,10 +41,10 @@ def _period(request: HttpRequest) -> tuple[date, date, dict[str, str]]:
 @require_role(*BILLING)
 def billing(request: HttpRequest) -> HttpResponse:
     start, end, errors = _period(request)
-    lines = () if errors else billing_lines(billing_records(), build_knowledge(), start, end)
-    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    lines = () if errors else billing_lines(billing_records(), build_knowledge(), start, end, place_of_service())
+    totals: dict[tuple[str, str], int] = defaultdict(int)
     for line in lines:
-        totals[(line.hcpcs, line.modifier)] += line.billing_units
+        totals[(line.code, line.modifier)] += line.billing_units
     return render(
         request,
         "web/billing.html",
@@ -53,6 +54,7 @@ def billing(request: HttpRequest) -> HttpResponse:
             "errors": errors,
             "lines": lines,
             "totals": sorted(totals.items()),
+            "place_of_service": lines[0].place_of_service if lines else None,
             "query": request.GET.urlencode(),
         },
         status=400 if errors else 200,
@@ -60,12 +62,11 @@ def billing(request: HttpRequest) -> HttpResponse:
 
 
 @require_role(*BILLING)
-def billing_export(request: HttpRequest) -> HttpResponse:
+def billing_export(request: HttpRequest) -> HttpResponseBase:
     start, end, errors = _period(request)
     if errors:
         return HttpResponse("; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain")
-    response = HttpResponse(
-        billing_csv(billing_lines(billing_records(), build_knowledge(), start, end)), content_type="text/csv"
-    )
+    lines = billing_lines(billing_records(), build_knowledge(), start, end, place_of_service())
+    response = StreamingHttpResponse(billing_csv(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="bont-claims-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
     return response

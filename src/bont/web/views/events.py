@@ -1,25 +1,34 @@
-"""Adverse events: the clinic's list, and reporting one against a patient and the session suspected."""
+"""Adverse events: the clinic's list, reporting one against a patient and the session suspected, and correcting
+or withdrawing one (clinicians and nurses)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from bont.bootstrap import adverse_events, build_knowledge, clock
 from bont.domain.errors import FieldError
 from bont.services.adverse_events import (
     SEVERITIES,
+    AdverseEventCorrection,
+    AdverseEventError,
     AdverseEventReport,
+    StoredAdverseEventDetail,
+    adverse_event,
+    correct_adverse_event,
+    correction_problems,
     list_adverse_events,
     onset_problems,
     report_adverse_event,
     reporting_form,
+    withdraw_adverse_event,
 )
 from bont.services.ports import UnknownPatientError
-from bont.web.access import IDENTIFIED, RECORDING, require_role
+from bont.web.access import CORRECTING, IDENTIFIED, RECORDING, require_role, roles_of
 
 # Offered as suggestions only, after the terms the safety check recognises (adverse-events.yaml): the event is
 # free text, because patients report what they report.
@@ -45,6 +54,7 @@ def events(request: HttpRequest) -> HttpResponse:
             "events": list_adverse_events(adverse_events(), knowledge, product),
             "products": list(knowledge.products.values()),
             "product": product,
+            "may_correct": bool(roles_of(request) & set(CORRECTING)),
         },
     )
 
@@ -118,4 +128,131 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
             + list(OTHER_EVENTS),
         },
         status=400 if errors else 200,
+    )
+
+
+REASON_LENGTH = 2000  # a withdrawal's reason, as the form states
+
+
+def _stored_event(event_id: int) -> StoredAdverseEventDetail:
+    try:
+        return adverse_event(adverse_events(), event_id)
+    except AdverseEventError:
+        raise Http404("no adverse event with this id") from None
+
+
+def _correction(stored: StoredAdverseEventDetail, values: QueryDict, errors: dict[str, str]) -> AdverseEventCorrection:
+    """The fields of the form that differ from the stored event; problems reading them go in ``errors``."""
+    onset = None
+    try:
+        onset = date.fromisoformat(values.get("onset", ""))
+    except ValueError:
+        errors["onset"] = "is not a date (YYYY-MM-DD)"
+    serious = {"yes": True, "no": False}.get(values.get("serious", ""))
+    if serious is None:
+        errors["serious"] = "say whether it was serious"
+    event = values.get("event", "").strip()
+    severity = values.get("severity", "")
+    outcome = values.get("outcome", "").strip()
+    notes = values.get("notes", "").strip()
+    return AdverseEventCorrection(
+        event=event if event != stored.event else None,
+        onset=onset if onset is not None and onset != stored.onset else None,
+        severity=severity if severity != stored.severity else None,
+        serious=serious if serious is not None and serious != stored.serious else None,
+        outcome=outcome if outcome != stored.outcome else None,
+        notes=notes if notes != stored.notes else None,
+    )
+
+
+@require_role(*CORRECTING)
+def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
+    """Correct a recorded adverse event (each correction is a new version in the audit trail, with who made it),
+    or withdraw it when it was entered in error."""
+    port = adverse_events()
+    stored = _stored_event(event_id)
+    errors: dict[str, str] = {}
+    values: QueryDict | dict[str, str] = {
+        "event": stored.event,
+        "onset": stored.onset.isoformat(),
+        "severity": stored.severity,
+        "serious": "yes" if stored.serious else "no",
+        "outcome": stored.outcome,
+        "notes": stored.notes,
+    }
+    if request.method == "POST" and not stored.withdrawn:
+        values = request.POST
+        correction = _correction(stored, request.POST, errors)
+        errors.update(correction_problems(port, stored, correction, clock().today()))
+        if not errors and not correction.changes():
+            errors["event"] = "nothing was changed"
+        if not errors:
+            try:
+                correct_adverse_event(port, clock(), event_id, correction, request.user.get_username())
+            except FieldError as error:
+                errors[error.field] = error.problem
+            else:
+                messages.success(request, "Adverse event corrected; the version before is kept in the audit history.")
+                return redirect("chart", mrn=stored.mrn)
+    return _edit_page(request, stored, values, errors, {}, "", status=400 if errors else 200)
+
+
+@require_POST
+@require_role(*CORRECTING)
+def event_withdraw(request: HttpRequest, event_id: int) -> HttpResponse:
+    """Withdraw an adverse event entered in error, with a reason and a confirmation."""
+    stored = _stored_event(event_id)
+    reason = request.POST.get("reason", "")
+    errors: dict[str, str] = {}
+    if not reason.strip():
+        errors["reason"] = "give the reason the adverse event is withdrawn"
+    elif len(reason) > REASON_LENGTH:
+        errors["reason"] = f"at most {REASON_LENGTH} characters"
+    if request.POST.get("confirm") != "yes":
+        errors["confirm"] = "tick to confirm that this event was entered in error"
+    if not errors:
+        try:
+            withdraw_adverse_event(adverse_events(), event_id, reason, request.user.get_username())
+        except FieldError as error:
+            errors["reason" if error.field == "reason" else "withdraw"] = error.problem
+        else:
+            messages.success(request, "Adverse event withdrawn; it is kept, struck through, and no longer checked.")
+            return redirect("chart", mrn=stored.mrn)
+    values = {
+        "event": stored.event,
+        "onset": stored.onset.isoformat(),
+        "severity": stored.severity,
+        "serious": "yes" if stored.serious else "no",
+        "outcome": stored.outcome,
+        "notes": stored.notes,
+    }
+    return _edit_page(request, stored, values, {}, errors, reason, status=400)
+
+
+def _edit_page(
+    request: HttpRequest,
+    stored: StoredAdverseEventDetail,
+    values: QueryDict | dict[str, str],
+    errors: dict[str, str],
+    withdraw_errors: dict[str, str],
+    reason: str,
+    status: int,
+) -> HttpResponse:
+    knowledge = build_knowledge()
+    return render(
+        request,
+        "web/event_edit.html",
+        {
+            "stored": stored,
+            "values": values,
+            "errors": errors,
+            "withdraw_errors": withdraw_errors,
+            "reason": reason,
+            "reason_length": REASON_LENGTH,
+            "severities": SEVERITIES,
+            "seriousness": knowledge.seriousness,
+            "common_events": [term.name.lower() for term in knowledge.adverse_event_terms.values()]
+            + list(OTHER_EVENTS),
+        },
+        status=status,
     )

@@ -25,12 +25,14 @@ from bont.services.outcomes import (
     continuation_report,
     create_diary_link,
     diary_page,
+    outcome_entry,
     outcome_form,
     record_outcome,
     save_diary_entry,
+    withdraw_outcome,
 )
 from bont.services.ports import UnknownPatientError
-from bont.web.access import IDENTIFIED, RECORDING, require_role
+from bont.web.access import CORRECTING, IDENTIFIED, RECORDING, require_role
 from bont.web.plots import outcome_plot
 
 GOAL_ROWS = 5
@@ -123,6 +125,43 @@ def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
             "goal_rows": range(1, GOAL_ROWS + 1),
             "measured_on": values.get("measured_on") or clock().today().isoformat(),
         },
+        status=400 if errors else 200,
+    )
+
+
+REASON_LENGTH = 2000  # a withdrawal's reason, as the form states
+
+
+@require_role(*CORRECTING)
+def outcome_withdraw(request: HttpRequest, outcome_id: int) -> HttpResponse:
+    """Withdraw a measurement entered in error (with a reason and a confirmation): it stays on the chart, struck
+    through with who and why, and no longer counts toward responders, continuation, follow-up or research."""
+    records = outcome_records()
+    try:
+        patient, entry = outcome_entry(records, build_knowledge(), outcome_id)
+    except FieldError:
+        raise Http404("no outcome measurement with this id") from None
+    errors: dict[str, str] = {}
+    reason = request.POST.get("reason", "") if request.method == "POST" else ""
+    if request.method == "POST" and not entry.withdrawn:
+        if not reason.strip():
+            errors["reason"] = "give the reason the measurement is withdrawn"
+        elif len(reason) > REASON_LENGTH:
+            errors["reason"] = f"at most {REASON_LENGTH} characters"
+        if request.POST.get("confirm") != "yes":
+            errors["confirm"] = "tick to confirm that this measurement was entered in error"
+        if not errors:
+            try:
+                withdraw_outcome(records, outcome_id, reason, request.user.get_username())
+            except FieldError as error:
+                errors["reason" if error.field == "reason" else "withdraw"] = error.problem
+            else:
+                messages.success(request, f"{entry.instrument} of {entry.measured_on:%Y-%m-%d} withdrawn.")
+                return redirect(f"{reverse('chart', args=[patient.mrn])}#outcomes")
+    return render(
+        request,
+        "web/outcome_withdraw.html",
+        {"patient": patient, "entry": entry, "errors": errors, "reason": reason, "reason_length": REASON_LENGTH},
         status=400 if errors else 200,
     )
 

@@ -7,10 +7,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from bont.bootstrap import build_knowledge, clock, outcome_records, patient_charts, patient_registry
-from bont.services.outcomes import patient_outcomes
+from bont.services.outcomes import outcome_entries, patient_outcomes
 from bont.services.patients import audit_trail, find_patients, patient_chart
 from bont.services.ports import UnknownPatientError
-from bont.web.access import IDENTIFIED, PATIENT_LIST, RESEARCH, require_role, roles_of
+from bont.web.access import CORRECTING, IDENTIFIED, PATIENT_LIST, RESEARCH, require_role, roles_of
 from bont.web.views.outcomes import outcome_sections
 
 
@@ -48,7 +48,10 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
         "next_sessions": read.next_sessions,
         "conditions": read.conditions,
         "warnings": read.warnings,
-        "adverse_events": read.adverse_events,
+        "adverse_events": read.active_adverse_events,
+        "withdrawn_adverse_events": read.withdrawn_adverse_events,
+        "may_correct": bool(roles_of(request) & set(CORRECTING)),
+        "outcome_entries": outcome_entries(outcome_records(), knowledge, mrn),
         "outcomes": [
             {"indication": o.indication, "sections": outcome_sections(o)}
             for o in patient_outcomes(outcome_records(), knowledge, mrn, today)

@@ -7,11 +7,21 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from bont.bootstrap import billing_records, build_knowledge, clinical_records, clock, inventory, session_records
+from bont.bootstrap import (
+    billing_records,
+    build_knowledge,
+    clinical_records,
+    clock,
+    inventory,
+    place_of_service,
+    session_records,
+)
 from bont.domain.errors import FieldError
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
@@ -20,8 +30,8 @@ from bont.domain.safety import SafetyReport, Verdict
 from bont.services.billing import session_billing
 from bont.services.inventory import VialOption, vial_options
 from bont.services.records import RecordSession, preview_session, record_session
-from bont.services.sessions import SessionError, session_detail
-from bont.web.access import PATIENT_LIST, RECORDING, require_role, roles_of
+from bont.services.sessions import SessionDetail, SessionError, session_detail, withdraw_session
+from bont.web.access import PATIENT_LIST, RECORDING, SESSION_WITHDRAWAL, require_role, roles_of
 from bont.web.plan_form import PlanForm, read_plan_form
 from bont.web.session_form import DRAW_ROWS, read_session_form
 
@@ -179,14 +189,63 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
     return render(request, "web/record.html", context, status=400 if errors else 200)
 
 
+REASON_LENGTH = 2000  # a withdrawal's reason, as the form states
+
+
 @require_role(*PATIENT_LIST)
 def session(request: HttpRequest, session_id: int) -> HttpResponse:
-    """One recorded session: sites, vials and lots, findings with their acknowledgements, billing, events."""
-    knowledge = build_knowledge()
+    """One recorded session: sites, vials and lots, findings with their acknowledgements, billing, events; for a
+    clinician, the form that withdraws it."""
     try:
         detail = session_detail(session_records(), session_id)
     except SessionError:
         raise Http404("no session with this id") from None
+    return _session_page(request, detail)
+
+
+@require_POST
+@require_role(*SESSION_WITHDRAWAL)
+def session_withdraw(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Withdraw a session entered in error (a clinician, with a reason and a confirmation): it stays on the chart,
+    struck through with who and why, and no longer counts toward doses, next dates, responders or billing."""
+    records = session_records()
+    try:
+        detail = session_detail(records, session_id)
+    except SessionError:
+        raise Http404("no session with this id") from None
+    reason = request.POST.get("reason", "")
+    errors: dict[str, str] = {}
+    if not reason.strip():
+        errors["reason"] = "give the reason the session is withdrawn"
+    elif len(reason) > REASON_LENGTH:
+        errors["reason"] = f"at most {REASON_LENGTH} characters"
+    if request.POST.get("confirm") != "yes":
+        errors["confirm"] = "tick to confirm that this session was entered in error"
+    if not errors:
+        try:
+            withdraw_session(records, session_id, reason, request.user.get_username())
+        except SessionError as error:
+            if error.field == "by":
+                raise PermissionDenied from error
+            errors["reason" if error.field == "reason" else "withdraw"] = error.problem
+        else:
+            messages.success(
+                request,
+                f"Session {session_id} withdrawn. It stays on the chart, struck through, and no longer counts toward "
+                "cumulative doses, next dates, responders or billing.",
+            )
+            return redirect("session", session_id=session_id)
+    return _session_page(request, detail, errors, reason, status=400)
+
+
+def _session_page(
+    request: HttpRequest,
+    detail: SessionDetail,
+    errors: dict[str, str] | None = None,
+    reason: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    knowledge = build_knowledge()
     given = detail.summary
     context = {
         "session": detail,
@@ -201,7 +260,13 @@ def session(request: HttpRequest, session_id: int) -> HttpResponse:
         ],
         "draws": detail.draws,
         "findings": detail.findings,
-        "billing": () if detail.withdrawn else session_billing(billing_records(), knowledge, detail.id),
+        "billing": ()
+        if detail.withdrawn
+        else session_billing(billing_records(), knowledge, detail.id, place_of_service()),
         "adverse_events": detail.adverse_events,
+        "may_withdraw": not detail.withdrawn and bool(roles_of(request) & set(SESSION_WITHDRAWAL)),
+        "errors": errors or {},
+        "reason": reason,
+        "reason_length": REASON_LENGTH,
     }
-    return render(request, "web/session.html", context)
+    return render(request, "web/session.html", context, status=status)
