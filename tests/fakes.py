@@ -320,7 +320,9 @@ class FakePatientRegistry(PatientRegistry):
         if new.mrn in self.registry.patients:
             raise PatientRecordError("mrn", "a patient with this MRN already exists")
         self.registry.patients[new.mrn] = new
-        self.registry.weights[new.mrn] = [WeightEntry(recorded_on, new.weight_kg)] if new.weight_kg else []
+        self.registry.weights[new.mrn] = (
+            [WeightEntry(new.weighed_on or recorded_on, new.weight_kg)] if new.weight_kg else []
+        )
         self.registry.conditions[new.mrn] = list(new.conditions)
         self.registry.sessions[new.mrn] = []
         return len(self.registry.patients)
@@ -331,10 +333,25 @@ class FakePatientRegistry(PatientRegistry):
         for term in update.resolve_conditions:
             if term not in self.registry.conditions[mrn]:
                 raise PatientRecordError("resolve-condition", "the patient has no such open condition")
+        allergies = self.registry.patients[mrn].allergies
+        for substance in update.remove_allergies:
+            if substance not in allergies:
+                raise PatientRecordError("remove-allergy", "the patient has no such allergy on file")
+        allergies = tuple(a for a in allergies if a not in update.remove_allergies) + update.add_allergies
+        self.registry.patients[mrn] = replace(self.registry.patients[mrn], allergies=allergies)
         if update.weight_kg is not None:
             self.registry.weights[mrn].append(WeightEntry(update.on, update.weight_kg))
         conditions = [c for c in self.registry.conditions[mrn] if c not in update.resolve_conditions]
         self.registry.conditions[mrn] = conditions + list(update.add_conditions)
+        demographics = {
+            "given_name": update.given_name,
+            "family_name": update.family_name,
+            "birth_date": update.birth_date,
+            "sex": update.sex,
+            "catheterizes": update.catheterizes,
+        }
+        changed = {name: value for name, value in demographics.items() if value is not None}
+        self.registry.patients[mrn] = replace(self.registry.patients[mrn], **changed)  # type: ignore[arg-type]
 
     def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
         rows = [

@@ -214,3 +214,36 @@ def test_the_patient_list_counts_the_sessions_that_were_not_withdrawn(registry: 
     registry.arrange.session("FICT-R9", date(2026, 3, 1), "onabotulinumtoxinA", "50", withdrawn=True)
     assert [(r.mrn, r.session_count) for r in registry.patients.search("FICT-R9", 10)] == [("FICT-R9", 1)]
     assert len(registry.patients.record("FICT-R9").sessions) == 2
+
+
+def test_demographics_are_corrected_in_place_and_the_first_weight_keeps_the_day_it_was_measured(
+    registry: Registry,
+) -> None:
+    registry.patients.add(new("FICT-R9", weight_kg=Decimal(70), weighed_on=date(2026, 1, 2)), RECORDED)
+    registry.patients.update(
+        "FICT-R9",
+        PatientUpdate(
+            on=date(2026, 2, 1),
+            weight_kg=Decimal("71.5"),
+            given_name="Renamed",
+            family_name="Corrected",
+            birth_date=date(1975, 3, 10),
+            sex="female",
+        ),
+    )
+    record = registry.patients.record("FICT-R9")
+    assert (record.header.name, record.header.birth_date, record.header.sex) == (
+        "Corrected, Renamed",
+        date(1975, 3, 10),
+        "female",
+    )
+    assert [(w.on, w.kg) for w in record.weights] == [(date(2026, 1, 2), 70), (date(2026, 2, 1), Decimal("71.5"))]
+
+
+def test_an_allergy_is_removed_once_and_an_allergy_not_on_file_is_refused(registry: Registry) -> None:
+    registry.patients.add(new("FICT-R10", allergies=("latex", "egg")), RECORDED)
+    registry.patients.update("FICT-R10", PatientUpdate(on=date(2026, 2, 1), remove_allergies=("latex",)))
+    assert registry.patients.record("FICT-R10").allergies == ("egg",)
+    with pytest.raises(PatientRecordError) as refused:
+        registry.patients.update("FICT-R10", PatientUpdate(on=date(2026, 2, 2), remove_allergies=("latex",)))
+    assert refused.value.field == "remove-allergy"

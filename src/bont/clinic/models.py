@@ -85,6 +85,7 @@ class PatientAllergy(NeverDelete):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
     substance = models.CharField(max_length=120)
     recorded_on = models.DateField(null=True, blank=True)
+    removed_on = models.DateField(null=True, blank=True)  # recorded in error, or no longer held: kept, not read
     history = HistoricalRecords()
 
 

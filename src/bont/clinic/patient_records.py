@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -39,13 +41,19 @@ class DjangoPatientRegistry(PatientRegistry):
                     catheterizes=new.catheterizes,
                 )
                 if new.weight_kg is not None:
-                    patient.weights.create(measured_on=recorded_on, weight_kg=new.weight_kg)
+                    patient.weights.create(measured_on=new.weighed_on or recorded_on, weight_kg=new.weight_kg)
                 for term in new.conditions:
                     patient.conditions.create(term=term)
                 for name in new.medications:
                     patient.medications.create(generic_name=name.casefold())
                 for substance in new.allergies:
                     patient.allergies.create(substance=substance, recorded_on=recorded_on)
+                for status, flag in (
+                    (models.ReproductiveStatus.Status.PREGNANT, new.pregnant),
+                    (models.ReproductiveStatus.Status.BREASTFEEDING, new.breastfeeding),
+                ):
+                    if flag:
+                        patient.reproductive_statuses.create(status=status, from_date=recorded_on)
         except IntegrityError as error:
             raise PatientRecordError("mrn", "a patient with this MRN already exists") from error
         return int(patient.pk)
@@ -77,6 +85,13 @@ class DjangoPatientRegistry(PatientRegistry):
                     medication.save()
             for substance in update.add_allergies:
                 patient.allergies.create(substance=substance, recorded_on=update.on)
+            for substance in update.remove_allergies:
+                held = patient.allergies.filter(substance=substance, removed_on__isnull=True)
+                if not held.exists():
+                    raise PatientRecordError("remove-allergy", "the patient has no such allergy on file")
+                for allergy in held:
+                    allergy.removed_on = update.on
+                    allergy.save()
             for status, flag in (
                 (models.ReproductiveStatus.Status.PREGNANT, update.pregnant),
                 (models.ReproductiveStatus.Status.BREASTFEEDING, update.breastfeeding),
@@ -90,9 +105,18 @@ class DjangoPatientRegistry(PatientRegistry):
                     for period in open_rows:
                         period.to_date = update.on
                         period.save()
-            if update.catheterizes is not None:
-                patient.catheterizes = update.catheterizes
-                patient.save()
+            demographics = {
+                "given_name": update.given_name,
+                "family_name": update.family_name,
+                "birth_date": update.birth_date,
+                "sex": update.sex,
+                "catheterizes": update.catheterizes,
+            }
+            changed = {name: value for name, value in demographics.items() if value is not None}
+            if any(getattr(patient, name) != value for name, value in changed.items()):
+                for name, value in changed.items():
+                    setattr(patient, name, value)
+                patient.save()  # one new version in the audit trail, with the user
 
     def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
         given = Count("sessions", filter=Q(sessions__withdrawn_reason=""))  # a withdrawn session no longer counts
@@ -116,7 +140,7 @@ class DjangoPatientRegistry(PatientRegistry):
             weights=tuple(WeightEntry(w.measured_on, w.weight_kg) for w in row.weights.all()),
             conditions=tuple(c.term for c in row.conditions.all()),
             medications=tuple(m.generic_name for m in row.medications.all()),
-            allergies=tuple(a.substance for a in row.allergies.all()),
+            allergies=tuple(a.substance for a in row.allergies.filter(removed_on__isnull=True)),
             reproductive_statuses=tuple(
                 ReproductivePeriod(r.status, r.from_date, r.to_date) for r in row.reproductive_statuses.all()
             ),
@@ -163,6 +187,39 @@ class DjangoPatientRegistry(PatientRegistry):
             )
             for version in row.history.all()
         ]
+        # The dated rows of the record (weights, conditions, medicines, allergies, pregnancy and breastfeeding):
+        # what was added, resolved, stopped or removed, by whom. Values are named, never the patient.
+        record_rows: tuple[tuple[Any, Callable[[Any], str]], ...] = (
+            (models.WeightMeasurement, lambda v: f"weight {v.weight_kg} kg measured {v.measured_on:%Y-%m-%d}"),
+            (
+                models.PatientCondition,
+                lambda v: f"condition {v.term}" + (f" resolved {v.resolved_on:%Y-%m-%d}" if v.resolved_on else ""),
+            ),
+            (
+                models.PatientMedication,
+                lambda v: f"medicine {v.generic_name}" + (f" stopped {v.stopped_on:%Y-%m-%d}" if v.stopped_on else ""),
+            ),
+            (
+                models.PatientAllergy,
+                lambda v: f"allergy {v.substance}" + (f" removed {v.removed_on:%Y-%m-%d}" if v.removed_on else ""),
+            ),
+            (
+                models.ReproductiveStatus,
+                lambda v: (
+                    f"{v.status} from {v.from_date:%Y-%m-%d}" + (f" to {v.to_date:%Y-%m-%d}" if v.to_date else "")
+                ),
+            ),
+        )
+        for model, describe in record_rows:
+            entries += [
+                AuditEntry(
+                    when=version.history_date,
+                    who=_who(version.history_user),
+                    what=describe(version),
+                    type=version.get_history_type_display(),
+                )
+                for version in model.history.filter(patient_id=row.pk).select_related("history_user")
+            ]
         entries += [
             AuditEntry(
                 when=version.history_date,

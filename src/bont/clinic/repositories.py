@@ -181,7 +181,7 @@ class DjangoPatientCharts(PatientCharts):
 def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Administration, ...]]:
     """The patient as of ``on`` (conditions, medicines, weight, pregnancy) and every recorded administration."""
     current = Q(resolved_on__isnull=True) | Q(resolved_on__gte=on)
-    weight = row.weights.filter(measured_on__lte=on).order_by("-measured_on").first()
+    weight = row.weights.filter(measured_on__lte=on).order_by("-measured_on", "-pk").first()  # a same-day reweigh wins
     statuses = {
         s.status
         for s in row.reproductive_statuses.filter(from_date__lte=on).filter(
@@ -196,7 +196,7 @@ def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Admi
         medications=tuple(
             m.generic_name for m in row.medications.filter(Q(stopped_on__isnull=True) | Q(stopped_on__gte=on))
         ),
-        allergies=tuple(a.substance for a in row.allergies.all()),
+        allergies=tuple(a.substance for a in row.allergies.filter(Q(removed_on__isnull=True) | Q(removed_on__gte=on))),
         pregnant=models.ReproductiveStatus.Status.PREGNANT in statuses,
         breastfeeding=models.ReproductiveStatus.Status.BREASTFEEDING in statuses,
         catheterizes=row.catheterizes,

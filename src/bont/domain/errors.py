@@ -59,4 +59,9 @@ class FieldError(BontError, ValueError):
 
 
 class PlanningError(FieldError):
-    """A plan or a safety check cannot be made from the input given."""
+    """A plan or a safety check cannot be made from the input given; ``muscle`` names the muscle (target id)
+    the problem is about, when it is about one, so that a form can show it beside that muscle's row."""
+
+    def __init__(self, field: str, problem: str, *, muscle: str | None = None) -> None:
+        super().__init__(field, problem)
+        self.muscle = muscle

@@ -278,7 +278,9 @@ class _Planner:
 
     def check_units(self, row: MuscleDose | None, choice: MuscleChoice, units: Decimal) -> None:
         if units <= 0:
-            raise PlanningError("muscle", f"{choice.muscle}: units must be more than 0, got {units}")
+            raise PlanningError(
+                "muscle", f"{choice.muscle}: units must be more than 0, got {units}", muscle=choice.muscle
+            )
         if row is None:
             return
         if row.units is not None and not row.units.value.contains(self.units(units)):
@@ -301,7 +303,9 @@ class _Planner:
     def sites_for(self, row: MuscleDose | None, choice: MuscleChoice, units: Decimal) -> int:
         if choice.sites is not None:
             if choice.sites <= 0:
-                raise PlanningError("muscle", f"{choice.muscle}: sites must be at least 1, got {choice.sites}")
+                raise PlanningError(
+                    "muscle", f"{choice.muscle}: sites must be at least 1, got {choice.sites}", muscle=choice.muscle
+                )
             if row is not None and row.sites is not None:
                 allowed = row.sites.value
                 if not allowed.minimum <= choice.sites <= allowed.maximum:
@@ -328,7 +332,9 @@ class _Planner:
             return (Side.LEFT, Side.RIGHT)
         side = choice.side or self.request.side
         if side is None:
-            raise PlanningError("side", f"{choice.muscle} is dosed per treated side; choose left, right or both")
+            raise PlanningError(
+                "side", f"{choice.muscle} is dosed per treated side; choose left, right or both", muscle=choice.muscle
+            )
         return side.sides
 
     def bilateral_sides(self, row: MuscleDose | None, choice: MuscleChoice, sites: int) -> list[Side]:
@@ -348,7 +354,9 @@ class _Planner:
         first = self.request.side
         if sites % 2 and first not in (SideChoice.LEFT, SideChoice.RIGHT):
             raise PlanningError(
-                "side", f"{choice.muscle}: {sites} site(s) cannot be split evenly; choose the side for the odd one"
+                "side",
+                f"{choice.muscle}: {sites} site(s) cannot be split evenly; choose the side for the odd one",
+                muscle=choice.muscle,
             )
         order = (Side.RIGHT, Side.LEFT) if first is SideChoice.RIGHT else (Side.LEFT, Side.RIGHT)
         return [order[index % 2] for index in range(sites)]
@@ -370,7 +378,11 @@ class _Planner:
         muscles = [self.plan_muscle(choice) for choice in choices]
         for choice, _, units, count in muscles:
             if units < UNIT_PRECISION * count:
-                raise PlanningError("muscle", f"{choice.muscle}: the dose is too small to give in {count} site(s)")
+                raise PlanningError(
+                    "muscle",
+                    f"{choice.muscle}: the dose is too small to give in {count} site(s)",
+                    muscle=choice.muscle,
+                )
         muscles = self.apply_session_cap(muscles)
         self.check_total(muscles)
         largest_site = max((units / count for _, _, units, count in muscles), default=Decimal(0))
@@ -463,7 +475,8 @@ class _Planner:
             raise PlanningError(
                 "muscle",
                 f"the source gives no per-muscle dose for {choice.muscle} in {self.protocol.id}; "
-                f"give the units, e.g. {choice.muscle}=UNITS",
+                "give the units for this muscle",
+                muscle=choice.muscle,
             )
         self.check_units(row, choice, units)
         return choice, row, _quantize(units), self.sites_for(row, choice, units)
@@ -471,16 +484,20 @@ class _Planner:
     def apply_session_cap(
         self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]
     ) -> list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]:
-        """Scale a weight-based default down to "the lesser of X U/kg or Y U" when it would exceed it."""
+        """Scale weight-based defaults down to "the lesser of X U/kg or Y U" when they would exceed it; not when
+        the clinician gave any muscle's units (those doses are the clinician's, for the check to judge)."""
         cap_figure = self.protocol.session_maximum
         limit = self.protocol.session_limit_units(self.request.weight_kg)
-        if cap_figure is None or limit is None or self.request.muscles:
+        chosen_units = any(choice.units is not None for choice in (*self.request.muscles, *self.request.optional))
+        if cap_figure is None or limit is None or chosen_units:
             return muscles
         cap = cap_figure.value
         planned = self.planned_total(muscles)
         if planned <= limit:
             return muscles
         if not any(row and row.units_per_kg for _, row, _, _ in muscles):
+            if self.request.muscles:
+                return muscles  # the clinician's muscles at fixed doses: for the check to judge
             raise PlanningError(
                 "muscle",
                 f"the protocol's standard rows add up to {format_amount(planned)} U, above its session maximum of "

@@ -42,11 +42,16 @@ class NewPatient:
     allergies: tuple[str, ...] = ()
     catheterizes: bool = False
     recorded_on: date | None = None  # the clinic's day the record is made (default: today)
+    weighed_on: date | None = None  # the day the weight was measured (default: the day of recording)
+    pregnant: bool = False  # from the day of recording
+    breastfeeding: bool = False
 
 
 @dataclass(frozen=True)
 class PatientUpdate:
-    """Additions to a patient's record; nothing is overwritten, each becomes a new, dated row."""
+    """Additions to a patient's record; nothing is overwritten, each becomes a new, dated row. The
+    demographics (names, birth date, sex; None: unchanged) are corrected in place, each change a new version
+    in the audit trail."""
 
     on: date
     weight_kg: Decimal | None = None
@@ -55,9 +60,22 @@ class PatientUpdate:
     add_medications: tuple[str, ...] = ()
     stop_medications: tuple[str, ...] = ()
     add_allergies: tuple[str, ...] = ()
+    remove_allergies: tuple[str, ...] = ()
     pregnant: bool | None = None
     breastfeeding: bool | None = None
     catheterizes: bool | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionOption:
+    """A condition code offered by the picker, with its ICD-10-CM title (or the vocabulary's name)."""
+
+    code: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -199,6 +217,10 @@ class PatientChart:
     age: Decimal | None
     weight: Decimal | None
     conditions: tuple[ConditionEntry, ...]  # the current ones, each code with its title
+    medications: tuple[str, ...]  # the current ones
+    allergies: tuple[str, ...]
+    pregnant: bool
+    breastfeeding: bool
     warnings: tuple[str, ...]
     gauges: tuple[ChartGauge, ...]
     next_sessions: tuple[ChartNextSession, ...]
@@ -228,7 +250,8 @@ class PatientRegistry(abc.ABC):
     @abc.abstractmethod
     def update(self, mrn: str, update: PatientUpdate) -> None:
         """Add the dated rows of ``update`` in one transaction. Raises ``UnknownPatientError``, or
-        ``PatientRecordError`` naming the option when a condition to resolve or a medicine to stop is not open."""
+        ``PatientRecordError`` naming the option when a condition to resolve, a medicine to stop or an allergy to
+        remove is not on file."""
 
     @abc.abstractmethod
     def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
@@ -255,6 +278,8 @@ def register_patient(
     recorded_on = new.recorded_on if new.recorded_on is not None else clock.today()
     if new.birth_date > recorded_on:
         raise PatientRecordError("birth_date", "is in the future")
+    if new.weighed_on is not None and not new.birth_date <= new.weighed_on <= recorded_on:
+        raise PatientRecordError("weighed_on", "must lie between the birth date and the day of recording")
     if knowledge is not None:
         new = replace(new, conditions=coded_conditions(knowledge, new.conditions, "conditions"))
     return registry.add(new, recorded_on)
@@ -266,6 +291,13 @@ def update_patient(
     """Add to a patient's record: every change is a new dated row. With the knowledge base, the conditions
     added are checked and written as in ``coded_conditions`` (field ``add_conditions.N``), and a code to resolve
     is written the same way, so that ``l03.221`` resolves the ``L03.221`` recorded."""
+    if update.sex is not None and update.sex not in SEXES:
+        raise PatientRecordError("sex", f"must be one of {', '.join(SEXES)}")
+    if update.birth_date is not None and update.birth_date > update.on:
+        raise PatientRecordError("birth_date", "is in the future")
+    for name in ("given_name", "family_name"):
+        if getattr(update, name) is not None and not getattr(update, name).strip():
+            raise PatientRecordError(name, "must not be empty")
     if knowledge is not None:
         update = replace(
             update,
@@ -288,6 +320,36 @@ def coded_conditions(knowledge: KnowledgeBase, terms: tuple[str, ...], field: st
 def condition_entries(knowledge: KnowledgeBase, terms: tuple[str, ...]) -> tuple[ConditionEntry, ...]:
     """The conditions with the title of each ICD-10-CM code ("L03.221 — Cellulitis of neck")."""
     return tuple(ConditionEntry(term, knowledge.describe_code(term)) for term in terms)
+
+
+def condition_options(knowledge: KnowledgeBase) -> tuple[ConditionOption, ...]:
+    """The codes the picker offers: every ICD-10-CM code of the safety vocabulary's conditions and of the
+    indications, each with its title from the code set (the vocabulary's name when the set has none)."""
+    named: dict[str, str] = {}
+    for condition in knowledge.conditions.values():
+        for code in condition.icd10:
+            named.setdefault(str(code), condition.name)
+    for indication in knowledge.indications.values():
+        for cited in indication.icd10:
+            named.setdefault(str(cited.value.code), indication.name)
+    return tuple(ConditionOption(code, knowledge.describe_code(code) or name) for code, name in sorted(named.items()))
+
+
+def search_conditions(knowledge: KnowledgeBase, query: str, limit: int = 20) -> tuple[ConditionOption, ...]:
+    """Conditions for a typed term: the code itself with its title when the term is an ICD-10-CM code (any
+    case, with or without its dot), then the offered codes whose code or title contains the term."""
+    text = query.strip()
+    found: list[ConditionOption] = []
+    code = knowledge.condition_code(text) if text else None
+    if code is not None:
+        found.append(ConditionOption(code, knowledge.describe_code(code) or ""))
+    folded = text.casefold()
+    found += [
+        option
+        for option in condition_options(knowledge)
+        if option.code != code and (folded in option.code.casefold() or folded in option.description.casefold())
+    ]
+    return tuple(found[:limit])
 
 
 def find_patients(registry: PatientRegistry, query: str = "", limit: int = SEARCH_LIMIT) -> tuple[PatientListRow, ...]:
@@ -329,6 +391,10 @@ def patient_chart(
         age=patient.age_on(today),
         weight=patient.weight_kg,
         conditions=condition_entries(knowledge, patient.conditions),
+        medications=patient.medications,
+        allergies=patient.allergies,
+        pregnant=patient.pregnant,
+        breastfeeding=patient.breastfeeding,
         warnings=tuple(warnings),
         gauges=tuple(ChartGauge(g, int(g.fraction * 100)) for g in gauges(knowledge, patient, history, today)),
         next_sessions=tuple(

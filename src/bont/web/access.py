@@ -18,13 +18,14 @@ RECORDING = ("clinician", "nurse")  # may record a session (only a clinician may
 # correct and withdraw adverse events and outcome measurements.
 SESSION_WITHDRAWAL = ("clinician",)
 CORRECTING = RECORDING
+PATIENT_EDITING = RECORDING  # register patients and change their records
 BILLING = ("billing", "admin", "clinician")
 INVENTORY = ("clinician", "nurse", "billing", "admin")
 
 
 def roles_of(request: HttpRequest) -> set[str]:
-    user = request.user
-    if not user.is_authenticated:
+    user = getattr(request, "user", None)  # absent on a 400 page refused before authentication ran
+    if user is None or not user.is_authenticated:
         return set()
     return set(user.groups.values_list("name", flat=True)) | ({"admin"} if user.is_superuser else set())
 

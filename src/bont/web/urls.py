@@ -9,7 +9,10 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("patients/", patients.patients, name="patients"),
+    path("new-patient/", patients.patient_new, name="patient_new"),  # outside patients/: any MRN stays a chart
+    path("conditions/search/", patients.condition_search, name="condition_search"),
     path("patients/<str:mrn>/", patients.chart, name="chart"),
+    path("patients/<str:mrn>/edit/", patients.patient_edit, name="patient_edit"),
     path("patients/<str:mrn>/audit/", patients.audit, name="audit"),
     path("patients/<str:mrn>/record/", sessions.record, name="record"),
     path("patients/<str:mrn>/adverse-events/new/", events.event_new, name="event_new"),

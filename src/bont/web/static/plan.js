@@ -1,6 +1,10 @@
 // Live plan builder: after each change, fetch the page for the form's current values and swap in the
-// results (and, when the indication, product or patient changed, the protocol's rows). Without this
-// script the "Update the plan" button does the same.
+// results (and, when a choice outside the rows changed, the product list, the protocol's rows and the
+// vial and diluent fields). Without this script the "Update the plan" button does the same.
+//
+// Nothing the clinician is typing is ever discarded: an answer is used only if the form still holds the
+// values it was asked for (otherwise a newer request is on its way), and the field being typed in keeps its
+// focus and caret across a swap.
 (function () {
   "use strict";
   var form = document.getElementById("plan-form");
@@ -9,6 +13,12 @@
   }
   var timer = null;
   var latest = 0;
+  // Fields outside the swapped regions whose value the server may set: the age and weight from the chart.
+  var filled = ["age", "weight_kg", "filled_from"];
+
+  function formQuery() {
+    return new URLSearchParams(new FormData(form)).toString();
+  }
 
   function swap(page, id) {
     var fresh = page.getElementById(id);
@@ -18,21 +28,61 @@
     }
   }
 
+  function refill(page, id) {
+    var fresh = page.getElementById(id);
+    var current = document.getElementById(id);
+    if (fresh && current && current !== document.activeElement) {
+      current.value = fresh.value;
+    }
+  }
+
   function update(rowsToo) {
-    var query = new URLSearchParams(new FormData(form)).toString();
+    var query = formQuery();
     var ticket = ++latest;
     fetch(form.action + "?" + query, { credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (html) {
-        if (ticket !== latest) {
-          return; // an older answer arriving after a newer one
+        if (ticket !== latest || formQuery() !== query) {
+          return; // an older answer, or the clinician typed since: a newer request follows
         }
         var page = new DOMParser().parseFromString(html, "text/html");
-        var ids = ["plan-errors", "plan-result"];
+        var active = document.activeElement;
+        var name = active && form.contains(active) ? active.name : null;
+        var typing = name && active.tagName === "INPUT" && active.type === "text";
+        var typed = typing ? active.value : null;
+        var caret = null;
+        try {
+          caret = typing ? [active.selectionStart, active.selectionEnd, active.selectionDirection] : null;
+        } catch (ignored) {
+          caret = null; // a field without a caret
+        }
+        var ids = ["plan-errors", "plan-result", "plan-rows"];
         if (rowsToo) {
-          ids.push("plan-rows", "plan-variant");
+          ids.push("plan-product", "plan-variant", "plan-dilution");
         }
         ids.forEach(function (id) { swap(page, id); });
+        filled.forEach(function (id) { refill(page, id); });
+        var chart = page.getElementById("from-chart");
+        var note = document.getElementById("from-chart");
+        if (note && !chart) {
+          note.remove();
+        } else if (note && chart) {
+          note.innerHTML = chart.innerHTML;
+        } else if (chart && !note) {
+          document.getElementById("filled_from").insertAdjacentElement("afterend", chart);
+        }
+        if (name && document.activeElement !== active) {
+          var again = form.elements.namedItem(name);
+          if (again && again.focus) {
+            if (typing) {
+              again.value = typed; // exactly as typed, e.g. "10." on the way to "10.5"
+            }
+            again.focus();
+            if (caret !== null && typeof again.setSelectionRange === "function") {
+              try { again.setSelectionRange(caret[0], caret[1], caret[2]); } catch (ignored) { /* no caret */ }
+            }
+          }
+        }
         history.replaceState(null, "", "?" + query);
         form.dataset.updated = String(ticket);
       });

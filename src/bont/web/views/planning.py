@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from csp.constants import NONCE
@@ -18,7 +20,14 @@ from bont.interop.procedure_sheet import render_procedure_sheet, site_rows
 from bont.services.documents import plan_document
 from bont.web.access import IDENTIFIED, RECORDING, require_role, roles_of
 from bont.web.bodymap import VIEW_TITLES, dots
-from bont.web.plan_form import PlanForm, protocol_rows, read_plan_form
+from bont.web.plan_form import (
+    PlanForm,
+    dilution_fields,
+    field_name,
+    product_choices,
+    protocol_rows,
+    read_plan_form,
+)
 
 
 def _document(knowledge: KnowledgeBase, form: PlanForm) -> dict[str, Any] | None:
@@ -34,6 +43,28 @@ def _variants(knowledge: KnowledgeBase, indication: str, product: str) -> list[s
     return sorted({p.variant for p in knowledge.indications[indication].protocols_for(product) if p.variant})
 
 
+def _plain(amount: Decimal | None) -> str:
+    return "" if amount is None else f"{amount.normalize():f}"
+
+
+def _chart_note(form: PlanForm, today: date) -> str:
+    """When the age or weight typed differs from the chart's: the safety check reads the chart's."""
+    if form.patient is None:
+        return ""
+    differs = []
+    chart_age, chart_weight = form.patient.age_on(today), form.patient.weight_kg
+    if chart_age is not None and form.age is not None and form.age != chart_age:
+        differs.append(f"age {_plain(chart_age)} years")
+    if chart_weight is not None and form.weight_kg is not None and form.weight_kg != chart_weight:
+        differs.append(f"weight {_plain(chart_weight)} kg")
+    if not differs:
+        return ""
+    return (
+        f"The safety check reads the chart ({' and '.join(differs)}); the doses follow the figures typed here. "
+        "Record a new weight on the chart for the check to use it."
+    )
+
+
 @require_role(*IDENTIFIED)
 def plan_builder(request: HttpRequest) -> HttpResponse:
     """Choose indication and product; the protocol fills in; adjust muscles, sides and units; the plan, the
@@ -43,13 +74,28 @@ def plan_builder(request: HttpRequest) -> HttpResponse:
     params = request.GET
     today = clock().today()
     form = read_plan_form(knowledge, params, today)
+    indication, product = params.get("indication", ""), params.get("product", "")
+    products = product_choices(knowledge, indication)
     context: dict[str, Any] = {
         "indications": sorted(knowledge.indications.values(), key=lambda i: i.name),
-        "products": list(knowledge.products.values()),
+        "approved_products": [p for p in products if p.approved],
+        "off_label_products": [p for p in products if not p.approved],
+        "indication_chosen": indication in knowledge.indications,
         "params": params,
         "sides": [s.value for s in SideChoice],
-        "variants": _variants(knowledge, params.get("indication", ""), params.get("product", "")),
+        "variants": _variants(knowledge, indication, product),
         "errors": form.errors,
+        "prompts": form.prompts,
+        "error_list": [(field_name(knowledge, form.protocol, key), problem) for key, problem in form.errors.items()],
+        "prompt_list": [(field_name(knowledge, form.protocol, key), problem) for key, problem in form.prompts.items()],
+        # what was typed when it was refused; else the age and weight planned with (from the chart or typed)
+        "age": params.get("age", "") if "age" in form.errors else _plain(form.age),
+        "weight_kg": params.get("weight_kg", "") if "weight_kg" in form.errors else _plain(form.weight_kg),
+        "filled_from": form.filled_from,
+        "chart_note": _chart_note(form, today),
+        "today": today,
+        "rows_weight": _plain(form.plan.plan.weight_kg) if form.plan is not None else params.get("rows_weight", ""),
+        "dilution": dilution_fields(knowledge, product),
         "query": params.urlencode(),
         "may_record": bool(roles_of(request) & set(RECORDING)),
         "patient": form.patient_row,
