@@ -1,16 +1,65 @@
-"""Shared fixtures: the real knowledge base, loaded once per test session."""
+"""Shared fixtures: the real knowledge base, loaded once per test session, and one throwaway PostgreSQL server.
+
+The runs of tests/contract per engine (``tests/contract_runs.py``) are the longest part of the suite and
+need no more of this process than a wait: they start as soon as collection ends and run beside the other
+tests; the tests that wait for them (tests/integration/test_contracts.py) run last, after the browser tests,
+which run as late as possible so that the contract runs have mostly finished before a browser needs the CPU.
+"""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from bont.bootstrap import build_knowledge
 from bont.domain.knowledge import KnowledgeBase
+from tests import contract_runs
 from tests.databases import fresh_postgres_database, fresh_sqlite_database, postgres_server
+
+WEB_TESTS = Path(__file__).parent / "e2e" / "test_web.py"
+_CLEAN_UP = pytest.StashKey[ExitStack]()
+_POSTGRES_URL = pytest.StashKey[str]()
+
+
+def _clean_up(config: pytest.Config) -> ExitStack:
+    if _CLEAN_UP not in config.stash:
+        config.stash[_CLEAN_UP] = ExitStack()
+    return config.stash[_CLEAN_UP]
+
+
+def _postgres_server_url(config: pytest.Config) -> str:
+    """A throwaway PostgreSQL server for the whole test session (or BONT_TEST_POSTGRES_URL's)."""
+    if _POSTGRES_URL not in config.stash:
+        config.stash[_POSTGRES_URL] = _clean_up(config).enter_context(postgres_server())
+    return config.stash[_POSTGRES_URL]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    last = {WEB_TESTS: 1, contract_runs.MODULE: 2}
+    items.sort(key=lambda item: last.get(item.path, 0))  # stable: each module keeps its order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    if config.option.collectonly or not any(item.path == contract_runs.MODULE for item in session.items):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="bont-contract-runs-"))
+    postgres_url = _postgres_server_url(config)
+    clean_up = _clean_up(config)
+    clean_up.callback(shutil.rmtree, folder, ignore_errors=True)
+    runs = contract_runs.start(folder, postgres_url)
+    for run in runs.values():
+        clean_up.callback(run.stop)
+    config.stash[contract_runs.STARTED] = runs
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _CLEAN_UP in session.config.stash:
+        session.config.stash[_CLEAN_UP].close()  # any run still going, its files, then the server
 
 
 @pytest.fixture(scope="session")
@@ -19,9 +68,8 @@ def knowledge() -> KnowledgeBase:
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
+def postgres_server_url(pytestconfig: pytest.Config) -> str:
+    return _postgres_server_url(pytestconfig)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

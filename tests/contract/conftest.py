@@ -4,6 +4,10 @@ test run and against the Django adapter on SQLite and on PostgreSQL.
 ``tests/integration/test_contracts.py`` runs this folder again in a subprocess per engine with
 ``BONT_CONTRACT_DATABASE_URL`` set (Django is configured once per process, for one database). Each contract
 test takes the ``adapters`` fixture: the ports plus an ``arrange`` helper that stores what the test needs.
+
+The ``test_*_commands.py`` modules are the clinic's journeys through the ``bont`` commands, run in process on
+the Django adapters: they are collected only in the per-engine runs, where each takes the ``clinic`` fixture
+(the run's database, emptied, with a clinician, a nurse and the patient FICT-0001) or ``empty_clinic``.
 """
 
 from __future__ import annotations
@@ -12,14 +16,19 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
 from bont.services.ports import ClinicalRecords, PatientCharts
+from tests.contract.clinic import Clinic, emptied, set_up
 from tests.fakes import FakeClinic, FakeClinicalRecords, FakePatientCharts
 
 DATABASE_VARIABLE = "BONT_CONTRACT_DATABASE_URL"
+
+# The journeys through the commands need a real database: the main test run, on the fakes, leaves them out.
+collect_ignore_glob = [] if os.environ.get(DATABASE_VARIABLE) else ["test_*_commands.py"]
 
 
 class Arrange(Protocol):
@@ -195,3 +204,23 @@ def adapters(database: str | None) -> Iterator[Adapters]:
 
     call_command("flush", interactive=False, verbosity=0)
     yield Adapters(clinical_records(), patient_charts(), DjangoArrange(), database.split(":", 1)[0])
+
+
+@pytest.fixture
+def clinic(database: str | None, tmp_path: Path) -> Clinic:
+    """The run's database, emptied, with a clinician, a nurse and the patient FICT-0001."""
+    assert database is not None, f"the journeys through the commands need {DATABASE_VARIABLE}"
+    return set_up(tmp_path)
+
+
+@pytest.fixture
+def empty_clinic(database: str | None, tmp_path: Path) -> Clinic:
+    """The run's database, emptied."""
+    assert database is not None, f"the journeys through the commands need {DATABASE_VARIABLE}"
+    return emptied(tmp_path)
+
+
+@pytest.fixture
+def engine(database: str | None) -> str:
+    assert database is not None, f"the journeys through the commands need {DATABASE_VARIABLE}"
+    return database.split(":", 1)[0]

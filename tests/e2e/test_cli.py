@@ -1,26 +1,24 @@
-"""The installed ``bont`` command, run as a user would run it."""
+"""The ``bont`` command, run as a user would run it: its output, exit codes and errors.
+
+Most tests run the command in this process (``tests.commands.bont``, Typer's test runner: the same exit
+code, stdout and stderr). The tests that call ``installed_bont`` run the installed command in a process of
+its own, as a shell does: an unknown id, a broken clinic copy (exit 1), the knowledge directory named by the
+environment, a check document on stdin (exit 3, text that is not JSON, JSON nested too deep to parse) and the
+README's blocked check."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bont.knowledge import DEFAULT_DATA_DIR
-
-BONT = str(Path(sys.executable).with_name("bont"))
-
-
-def bont(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [BONT, *args], capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}, timeout=60
-    )
+from tests.commands import bont, installed_bont
 
 
 def bont_json(*args: str) -> Any:
@@ -85,14 +83,17 @@ def test_lists_print_one_json_document() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "suggestion"),
+    ("run", "args", "suggestion"),
     [
-        (("indication", "show", "chronic-migrane"), "chronic-migraine"),
-        (("product", "show", "onabotulinumtoxin"), "onabotulinumtoxinA"),
+        (installed_bont, ("indication", "show", "chronic-migrane"), "chronic-migraine"),
+        (bont, ("product", "show", "onabotulinumtoxin"), "onabotulinumtoxinA"),
     ],
+    ids=["installed-indication", "product"],
 )
-def test_an_unknown_id_exits_2_with_one_line_naming_the_nearest(args: tuple[str, ...], suggestion: str) -> None:
-    result = bont(*args, "--json")
+def test_an_unknown_id_exits_2_with_one_line_naming_the_nearest(
+    run: Callable[..., subprocess.CompletedProcess[str]], args: tuple[str, ...], suggestion: str
+) -> None:
+    result = run(*args, "--json")
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -122,9 +123,10 @@ def test_validate_reports_a_broken_clinic_copy_and_exits_1(tmp_path: Path) -> No
     copy = tmp_path / "data"
     shutil.copytree(DEFAULT_DATA_DIR, copy)
     assert bont("knowledge", "validate", "--data-dir", str(copy)).returncode == 0
+    # The knowledge is loaded once per process: the broken copy is validated by a new one, as a user would.
     path = copy / "indications" / "sialorrhea.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("muscle: parotid-gland", "muscle: parotid", 1))
-    result = bont("knowledge", "validate", "--data-dir", str(copy))
+    result = installed_bont("knowledge", "validate", "--data-dir", str(copy))
     assert result.returncode == 1
     assert "indications/sialorrhea.yaml" in result.stderr
     assert "unknown muscle 'parotid'" in result.stderr
@@ -135,7 +137,7 @@ def test_the_clinic_copy_named_by_the_environment_is_used(tmp_path: Path) -> Non
     shutil.copytree(DEFAULT_DATA_DIR, copy)
     path = copy / "indications" / "bruxism.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("name: Bruxism", "name: Bruxism (clinic copy)", 1))
-    result = bont("indications", "--json", env={"BONT_KNOWLEDGE_DIR": str(copy)})
+    result = installed_bont("indications", "--json", env={"BONT_KNOWLEDGE_DIR": str(copy)})
     assert result.returncode == 0, result.stderr
     assert "Bruxism (clinic copy)" in {i["name"] for i in json.loads(result.stdout)}
 
@@ -285,9 +287,7 @@ CHECK = {
 
 
 def run_check(document: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [BONT, "check", "-", *args], input=json.dumps(document), capture_output=True, text=True, check=False, timeout=60
-    )
+    return bont("check", "-", *args, stdin=json.dumps(document))
 
 
 def test_check_ok_exits_0_with_the_verdict() -> None:
@@ -298,7 +298,7 @@ def test_check_ok_exits_0_with_the_verdict() -> None:
 
 def test_check_block_exits_3_and_explains_with_a_source() -> None:
     history = [{"date": "2026-10-01", "product": "onabotulinumtoxinA", "indication": "cervical-dystonia", "units": 300}]
-    result = run_check({**CHECK, "history": history}, "--json")
+    result = installed_bont("check", "-", "--json", stdin=json.dumps({**CHECK, "history": history}))
     assert result.returncode == 3
     report = json.loads(result.stdout)
     assert report["verdict"] == "block"
@@ -333,7 +333,7 @@ def test_check_invalid_input_exits_2_naming_the_field(document: dict[str, Any], 
 
 
 def test_check_refuses_text_that_is_not_json() -> None:
-    result = subprocess.run([BONT, "check", "-"], input="{not json", capture_output=True, text=True, check=False)
+    result = installed_bont("check", "-", stdin="{not json")
     assert result.returncode == 2
     assert "not valid JSON" in result.stderr
 
@@ -397,7 +397,7 @@ EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 
 
 def test_the_readme_examples_run() -> None:
-    blocked = bont("check", str(EXAMPLES / "check-cumulative-block.json"), "--json")
+    blocked = installed_bont("check", str(EXAMPLES / "check-cumulative-block.json"), "--json")
     assert blocked.returncode == 3
     report = json.loads(blocked.stdout)
     assert {"cumulative-dose-exceeds-maximum", "other-botulinum-toxin-recently"} <= {
@@ -456,7 +456,7 @@ def test_check_refuses_inconsistent_input_naming_the_field(changes: dict[str, An
 
 
 def test_check_refuses_deeply_nested_json() -> None:
-    result = subprocess.run([BONT, "check", "-"], input="[" * 100_000, capture_output=True, text=True, check=False)
+    result = installed_bont("check", "-", stdin="[" * 100_000)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
 

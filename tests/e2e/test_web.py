@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.planning import plan_session
+from tests.commands import CommandProcess
 from tests.unit import test_one_decision as one_decision
 
 BONT = str(Path(sys.executable).with_name("bont"))
@@ -44,6 +45,26 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+_COMMAND_PROCESSES: dict[tuple[str, str], CommandProcess] = {}
+
+
+def _bont(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``bont ARGS`` beside the server, on the database (and in the time zone) of ``env``: in a process of its
+    own, as a clinic runs the command line, but one process per database for the whole module, so that each
+    command does not import bont and set up Django again."""
+    key = (env["DATABASE_URL"], env.get("BONT_TIME_ZONE", ""))
+    if key not in _COMMAND_PROCESSES:
+        _COMMAND_PROCESSES[key] = CommandProcess(env)
+    return _COMMAND_PROCESSES[key].run(*args)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_command_processes() -> Iterator[None]:
+    yield
+    while _COMMAND_PROCESSES:
+        _COMMAND_PROCESSES.popitem()[1].close()
 
 
 @pytest.fixture(scope="module")
@@ -192,9 +213,7 @@ def test_a_plan_over_the_cumulative_maximum_is_blocked(
     }
     document = tmp_path / "session.json"
     document.write_text(json.dumps(session), encoding="utf-8")
-    recorded = subprocess.run(
-        [BONT, "session", "record", str(document)], env=database_env, capture_output=True, text=True
-    )
+    recorded = _bont(database_env, "session", "record", str(document))
     assert recorded.returncode == 0, recorded.stderr
     sign_in(page, server, "demo-clinician")
     page.goto(f"{server}/plan/?indication=chronic-migraine&product=onabotulinumtoxinA&mrn=DEMO-0017")
@@ -204,7 +223,7 @@ def test_a_plan_over_the_cumulative_maximum_is_blocked(
 
 
 def _token(database_env: dict[str, str], username: str) -> str:
-    made = subprocess.run([BONT, "user", "token", username], env=database_env, capture_output=True, text=True)
+    made = _bont(database_env, "user", "token", username)
     assert made.returncode == 0, made.stderr
     return made.stdout.strip().rsplit(" ", 1)[-1]
 
@@ -308,9 +327,8 @@ def _gauge_units(page: Page, product: str) -> float:
 
 
 def _session_count(database_env: dict[str, str], mrn: str) -> int:
-    shown = subprocess.run(
-        [BONT, "patient", "show", mrn, "--json"], env=database_env, capture_output=True, text=True, check=True
-    )
+    shown = _bont(database_env, "patient", "show", mrn, "--json")
+    assert shown.returncode == 0, shown.stderr
     return len(json.loads(shown.stdout)["sessions"])
 
 
@@ -378,9 +396,7 @@ def test_a_blocked_session_is_written_only_with_a_clinicians_override(
     }
     document = tmp_path / "session.json"
     document.write_text(json.dumps(session), encoding="utf-8")
-    recorded = subprocess.run(
-        [BONT, "session", "record", str(document)], env=database_env, capture_output=True, text=True
-    )
+    recorded = _bont(database_env, "session", "record", str(document))
     assert recorded.returncode == 0, recorded.stderr
     count = _session_count(database_env, "DEMO-0016")
 
@@ -619,11 +635,8 @@ def test_adverse_events_and_outcomes_are_corrected_and_withdrawn_through_the_api
 ) -> None:
     nurse, billing = _token(database_env, "demo-nurse"), _token(database_env, "demo-billing")
     onset = (date.today() - timedelta(days=1)).isoformat()
-    added = subprocess.run(
-        [BONT, "adverse-event", "add", "--mrn", "DEMO-0022", "--event", "ptosis", "--onset", onset, *MILD],
-        env=database_env,
-        capture_output=True,
-        text=True,
+    added = _bont(
+        database_env, "adverse-event", "add", "--mrn", "DEMO-0022", "--event", "ptosis", "--onset", onset, *MILD
     )
     assert added.returncode == 0, added.stderr
     event = f"/adverse-events/{added.stdout.split()[2]}"
@@ -637,9 +650,8 @@ def test_adverse_events_and_outcomes_are_corrected_and_withdrawn_through_the_api
     status, withdrawn = _api(server, f"{event}/withdraw", nurse, {"reason": "another patient's event"})
     assert (status, withdrawn["withdrawn_by"]) == (200, "demo-nurse")  # type: ignore[index]
     assert _api(server, event, nurse, {"severity": "severe"}, "PATCH")[0] == 409
-    listed = subprocess.run(
-        [BONT, "outcome", "list", "DEMO-0022", "--json"], env=database_env, capture_output=True, text=True, check=True
-    )
+    listed = _bont(database_env, "outcome", "list", "DEMO-0022", "--json")
+    assert listed.returncode == 0, listed.stderr
     outcome = next(o for o in json.loads(listed.stdout) if not o["withdrawn"])
     path = f"/outcomes/{outcome['id']}/withdraw"
     assert _api(server, path, billing, {"reason": "entered in error"})[0] == 403
@@ -779,7 +791,7 @@ def berlin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "patient add --mrn BERLIN-1 --given-name Test --family-name Berlin --birth-date 1975-05-05 --sex female",
         f"lot add --product BOTOX --lot BERLIN-LOT --expiry {expiry} --quantity 2 --vial-units 200",
     ):
-        done = subprocess.run([BONT, *command.split()], env=env, capture_output=True, text=True)
+        done = _bont(env, *command.split())
         assert done.returncode == 0, done.stderr
     return env
 
@@ -956,7 +968,8 @@ def test_typing_while_the_rows_refresh_keeps_every_keystroke_and_the_weight_reco
     expect(weight).to_have_value("30")
     biceps.select_text()
     biceps.press_sequentially("60.5", delay=400)  # "60." is sent and planned while the clinician types on
-    page.wait_for_timeout(1000)
+    # The last refresh, for "60.5", has come back (its plan shows 60.5 U), and the field kept every key typed.
+    expect(page.locator("#plan-result")).to_contain_text("60.5")
     expect(biceps).to_have_value("60.5")
     expect(biceps).to_be_focused()
     expect(page.locator("#plan-result h2").first).to_contain_text("U of BOTOX")

@@ -1,25 +1,17 @@
-"""The contract tests of tests/contract, run against the Django adapters on SQLite and PostgreSQL: one
-subprocess per engine, because Django is configured once per process for one database."""
+"""The contract tests of tests/contract, and the journeys through the ``bont`` commands there, run against the
+Django adapters on SQLite and PostgreSQL: one subprocess per engine, because Django is configured once per
+process for one database. ``tests/conftest.py`` starts both runs when collection ends, so that they run
+beside the rest of the suite, and puts these tests last: each waits for its engine's run."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+import pytest
 
-ROOT = Path(__file__).parent.parent.parent
+from tests.contract_runs import ENGINES, started
 
 
-def test_the_django_adapters_keep_the_port_contracts(database_url: str) -> None:
-    environment = {**os.environ, "BONT_CONTRACT_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "contract")],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_django_adapters_keep_the_port_contracts(request: pytest.FixtureRequest, engine: str) -> None:
+    returncode, output = started(request.config)[engine].finish(timeout=1800)
+    assert returncode == 0, output[-6000:]
+    assert " passed" in output

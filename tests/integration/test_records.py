@@ -1,549 +1,79 @@
-"""Clinical records on real SQLite and PostgreSQL databases, through the installed ``bont`` command:
-sessions are refused exactly as the safety engine says, concurrent writers cannot both pass a limit or
-overdraw a vial, a crash mid-write leaves nothing behind, and every change is audited."""
+"""Backup and restore of the SQLite records by the ``bont`` commands in processes of their own, as a clinic
+runs them: an online backup while a process has the database open, and a restore by the installed command
+that replaces the database file, which a new process then reads.
+
+The other record journeys (sessions refused as the safety engine says, concurrent writers, a crash mid-write,
+the audit trail, the demo clinic and billing) run on SQLite and PostgreSQL in
+``tests/contract/test_records_commands.py``."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import subprocess
-import sys
-import textwrap
-from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-BONT = str(Path(sys.executable).with_name("bont"))
-# One writer of a race: ``python -c RACER GATE_FD FILE`` does everything before the gate opens that a
-# ``bont session record FILE`` would do before its transaction (load the knowledge, set up Django, open the
-# connection, build the command), says "ready", waits for end-of-file on the gate, then runs the command,
-# whose exit code it keeps. Without the gate, one process could finish before the other had imported Django.
-RACER = textwrap.dedent(
-    """
-    import os
-    import sys
-
-    import typer.main
-
-    from bont.bootstrap import build_knowledge, setup_database
-    from bont.cli.app import app
-
-    gate, document = int(sys.argv[1]), sys.argv[2]
-    build_knowledge()
-    setup_database()
-    from django.db import connection
-
-    connection.ensure_connection()
-    command = typer.main.get_command(app)
-    print("ready", flush=True)
-    os.read(gate, 1)
-    command.main(["session", "record", document], prog_name="bont")
-    """
-)
+from tests.commands import CommandProcess, installed_bont
 
 
-class Clinic:
-    """One fresh database and the commands a clinic would run against it."""
-
-    def __init__(self, database_url: str, folder: Path) -> None:
-        self.env = {**os.environ, "DATABASE_URL": database_url}
-        self.folder = folder
-
-    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [BONT, *args], input=stdin, capture_output=True, text=True, env=self.env, timeout=120, check=False
-        )
-
-    def ok(self, *args: str) -> Any:
-        result = self.run(*args, "--json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    def session_file(self, name: str, **fields: Any) -> Path:
-        document = {
-            "patient_mrn": "FICT-0001",
-            "date": "2026-11-21",
-            "at": "2026-11-21T10:00:00",
-            "clinician": "dr-fictional",
-            "indication": "chronic-migraine",
-            "product": "onabotulinumtoxinA",
-            "sites": [
-                {"muscle": "frontalis", "side": "left", "units": 10},
-                {"muscle": "frontalis", "side": "right", "units": 10},
-            ],
-            "draws": [],
-            "acknowledgements": {},
-            **fields,
-        }
-        path = self.folder / f"{name}.json"
-        path.write_text(json.dumps(document), encoding="utf-8")
-        return path
-
-    def receive_lot(self, product: str, lot: str, vial_units: str, expiry: str = "2027-12-31") -> list[int]:
-        """One vial of a new lot; returns the vial ids."""
-        received = self.ok(
-            "lot",
-            "add",
-            "--product",
-            product,
-            "--lot",
-            lot,
-            "--expiry",
-            expiry,
-            "--quantity",
-            "1",
-            "--vial-units",
-            vial_units,
-        )
-        return list(received["vials"])
-
-    def race(self, *documents: Path) -> list[subprocess.CompletedProcess[str]]:
-        """Record the documents at once, one process each: every racer is ready (Django set up, its
-        connection open, the command built) before one gate releases them all together."""
-        gate, opener = os.pipe()
-        try:
-            racers = [
-                subprocess.Popen(
-                    [sys.executable, "-c", RACER, str(gate), str(document)],
-                    pass_fds=(gate,),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    env=self.env,
-                )
-                for document in documents
-            ]
-        finally:
-            os.close(gate)
-        try:
-            # A racer that fails while getting ready closes its stdout, so this never waits for ever.
-            ready = [racer.stdout.readline() if racer.stdout else "" for racer in racers]
-        finally:
-            os.close(opener)  # every racer reads end-of-file on the gate at the same instant
-        finished = [(racer, *racer.communicate(timeout=120)) for racer in racers]
-        results = [subprocess.CompletedProcess(r.args, r.returncode, out, err) for r, out, err in finished]
-        assert ready == ["ready\n"] * len(racers), [result.stderr for result in results]
-        return results
-
-
-def set_up(database_url: str, folder: Path) -> Clinic:
-    clinic = Clinic(database_url, folder)
-    assert clinic.run("db", "migrate").returncode == 0
-    assert clinic.run("user", "add", "dr-fictional", "--role", "clinician").returncode == 0
-    assert clinic.run("user", "add", "nurse-fictional", "--role", "nurse").returncode == 0
-    clinic.ok(
-        "patient",
-        "add",
-        "--mrn",
-        "FICT-0001",
-        "--given-name",
-        "Test",
-        "--family-name",
-        "Fictional",
-        "--birth-date",
-        "1971-02-03",
-        "--sex",
-        "female",
-        "--weight-kg",
-        "64",
-    )
-    return clinic
-
-
-def sessions(clinic: Clinic) -> list[dict[str, Any]]:
-    return clinic.ok("patient", "show", "FICT-0001")["sessions"]
-
-
-def test_db_info_names_the_engine(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    info = clinic.ok("db", "info")
-    assert info["engine"] in ("sqlite", "postgresql")
-    assert info["pending_migrations"] == 0
-    assert "***" in info["location"] or ":" not in info["location"].split("@")[0].split("//")[-1]
-
-
-def test_a_session_is_recorded_and_a_cumulative_overdose_is_refused(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    first = clinic.session_file(
-        "first",
-        indication="cervical-dystonia",
-        sites=[
-            {"muscle": "splenius-capitis", "side": "left", "units": 50},
-            {"muscle": "trapezius", "side": "left", "units": 50},
-            {"muscle": "levator-scapulae", "side": "left", "units": 50},
-            {"muscle": "splenius-capitis", "side": "right", "units": 50},
-            {"muscle": "trapezius", "side": "right", "units": 50},
+def _session_file(folder: Path, name: str, **fields: Any) -> Path:
+    document = {
+        "patient_mrn": "FICT-0001",
+        "date": "2026-11-21",
+        "at": "2026-11-21T10:00:00",
+        "clinician": "dr-fictional",
+        "indication": "chronic-migraine",
+        "product": "onabotulinumtoxinA",
+        "sites": [
+            {"muscle": "frontalis", "side": "left", "units": 10},
+            {"muscle": "frontalis", "side": "right", "units": 10},
         ],
-        date="2026-10-01",
-    )
-    assert clinic.run("session", "record", str(first)).returncode == 0
-    overdose = clinic.session_file(
-        "second",
-        sites=[
-            {"muscle": "temporalis", "side": "left", "units": 40},
-            {"muscle": "temporalis", "side": "right", "units": 40},
-            {"muscle": "trapezius", "side": "left", "units": 40},
-            {"muscle": "trapezius", "side": "right", "units": 35},
-        ],
-    )
-    refused = clinic.run("session", "record", str(overdose))
-    assert refused.returncode == 3
-    assert refused.stderr.startswith("error: override_reason:")
-    assert "cumulative-dose-exceeds-maximum" in refused.stderr
-    assert "FICT" not in refused.stderr  # no identifiers in error messages
-    assert len(sessions(clinic)) == 1  # nothing written
-    # Only a clinician's written override records it, and the override is kept.
-    by_nurse = clinic.session_file(
-        "nurse", clinician="nurse-fictional", override_reason="ok", sites=json.loads(overdose.read_text())["sites"]
-    )
-    assert clinic.run("session", "record", str(by_nurse)).stderr.startswith("error: clinician:")
-    overridden = clinic.session_file(
-        "override",
-        override_reason="previous dose partly wasted, documented",
-        sites=json.loads(overdose.read_text())["sites"],
-    )
-    assert clinic.run("session", "record", str(overridden)).returncode == 0
-    assert [s["verdict"] for s in sessions(clinic)] == ["ok", "block"]
-
-
-def test_two_sessions_recorded_at_once_cannot_both_pass_the_cumulative_limit(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    sites = [{"muscle": "temporalis", "side": side, "units": 40} for side in ("left", "right")] + [
-        {"muscle": "occipitalis", "side": "left", "units": 40},
-        {"muscle": "occipitalis", "side": "right", "units": 35},
-    ]  # 155 U: alone, 200 + 155 = 355 U passes; both racers, 510 U in 3 months, must not
-    heavy = clinic.session_file(
-        "heavy",
-        date="2026-10-15",
-        indication="cervical-dystonia",
-        sites=[{"muscle": "trapezius", "side": s, "units": 50} for s in ("left", "right")]
-        + [{"muscle": "splenius-capitis", "side": s, "units": 50} for s in ("left", "right")],
-    )
-    assert clinic.run("session", "record", str(heavy)).returncode == 0  # 200 U of BOTOX so far
-    racers = [clinic.session_file(f"racer-{n}", sites=sites) for n in (1, 2)]
-    results = sorted(clinic.race(*racers), key=lambda result: result.returncode)
-    assert [result.returncode for result in results] == [0, 3], [result.stderr for result in results]
-    assert "cumulative-dose-exceeds-maximum" in results[1].stderr
-    assert len(sessions(clinic)) == 2
-
-
-def test_a_vial_cannot_be_overdrawn_even_by_two_users_at_once(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    clinic.ok(
-        "patient",
-        "add",
-        "--mrn",
-        "FICT-0002",
-        "--given-name",
-        "Other",
-        "--family-name",
-        "Fictional",
-        "--birth-date",
-        "1980-01-01",
-        "--sex",
-        "male",
-        "--weight-kg",
-        "80",
-    )
-    vials = clinic.receive_lot("BOTOX", "FAKE-LOT-1", "200", expiry="2027-12-31")
-    assert (
-        clinic.run("lot", "reconstitute", str(vials[0]), "--diluent-ml", "4", "--at", "2026-11-21T09:00").returncode
-        == 0
-    )
-    sites = [{"muscle": "temporalis", "side": s, "units": 60} for s in ("left", "right")]
-    draw = [{"vial": vials[0], "units": 120}]
-    files = [
-        clinic.session_file("a", sites=sites, draws=draw),
-        clinic.session_file("b", patient_mrn="FICT-0002", sites=sites, draws=draw),
-    ]
-    results = sorted(clinic.race(*files), key=lambda result: result.returncode)
-    assert [result.returncode for result in results] == [0, 2], [result.stderr for result in results]
-    assert results[1].stderr.startswith("error: draws:"), results[1].stderr
-    recalled = clinic.ok("lot", "recall", "FAKE-LOT-1", "--product", "onabotulinumtoxinA")["patients"]
-    assert len(recalled) == 1
-    assert recalled[0]["sessions"][0]["units"] == 120
-
-
-def test_an_expired_lot_is_refused_at_the_moment_of_drawing(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    vials = clinic.receive_lot("BOTOX", "OLD-LOT", "100", expiry="2026-11-20")
-    session = clinic.session_file("expired", draws=[{"vial": vials[0], "units": 20}])
-    result = clinic.run("session", "record", str(session))
-    assert result.returncode == 3
-    assert "lot-expired" in result.stderr
-    assert sessions(clinic) == []
-
-
-def test_bad_input_names_the_field_and_writes_nothing(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    bad = clinic.session_file("bad", sites=[{"muscle": "frontalis", "side": "left", "units": -5}])
-    result = clinic.run("session", "record", str(bad))
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: sites.0.units:")
-    unknown_patient = clinic.session_file("nobody", patient_mrn="FICT-9999")
-    result = clinic.run("session", "record", str(unknown_patient))
-    assert result.returncode == 2
-    assert "FICT-9999" not in result.stderr
-    assert sessions(clinic) == []
-
-
-def test_a_crash_in_the_middle_of_a_write_leaves_the_database_as_it_was(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    vials = clinic.receive_lot("BOTOX", "CRASH-LOT", "100", expiry="2027-12-31")
-    script = textwrap.dedent(
-        f"""
-        import os, signal
-        from datetime import date
-        from decimal import Decimal
-        from bont.bootstrap import clinical_records
-        from bont.domain.findings import Finding, Severity
-        from bont.domain.safety import SessionSite
-        from bont.services.ports import SessionRecord
-        records = clinical_records()
-        with records:
-            patient, history = records.lock_patient(1, date(2026, 11, 21))
-            records.add_session(SessionRecord(
-                patient_id=1, on=date(2026, 11, 21), clinician="dr-fictional", indication="chronic-migraine",
-                product="onabotulinumtoxinA", protocol=None, guidance="", total_units=Decimal(20),
-                sites=(SessionSite("frontalis", "left", Decimal(20)),), draws=(({vials[0]}, Decimal(20)),), discards=(),
-                findings=(Finding(Severity.INFO, "test", "written before the crash"),), acknowledgements={{}},
-                verdict="ok", override_reason="", deviation_reason=""))
-            os.kill(os.getpid(), signal.SIGKILL)  # the process dies with the transaction open
-        """
-    )
-    crashed = subprocess.run(
-        [sys.executable, "-c", script], env=clinic.env, capture_output=True, text=True, timeout=120
-    )
-    assert crashed.returncode == -9, crashed.stderr
-    assert sessions(clinic) == []
-    assert clinic.ok("lot", "recall", "CRASH-LOT", "--product", "BOTOX")["patients"] == []
-
-
-def test_every_change_is_audited_and_nothing_is_hard_deleted(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    assert clinic.run("session", "record", str(clinic.session_file("one"))).returncode == 0
-    script = textwrap.dedent(
-        """
-        import json
-        from bont.bootstrap import setup_database
-        setup_database()
-        from bont.clinic import models
-        session = models.TreatmentSession.objects.get()
-        session.withdrawn_reason = "entered for the wrong patient"
-        session._change_reason = "correction"
-        session.save()
-        try:
-            session.delete()
-            deleted = True
-        except PermissionError:
-            deleted = False
-        print(json.dumps({
-            "versions": [h.history_type for h in session.history.order_by("history_id")],
-            "patient_versions": models.Patient.history.count(),
-            "finding_rows": models.SessionFinding.objects.count(),
-            "deleted": deleted,
-        }))
-        """
-    )
-    result = subprocess.run([sys.executable, "-c", script], env=clinic.env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    audit = json.loads(result.stdout)
-    assert audit["versions"] == ["+", "~"]
-    assert audit["patient_versions"] >= 1
-    assert audit["deleted"] is False
-    withdrawn = sessions(clinic)
-    assert withdrawn[0]["withdrawn"] is True
-
-
-def test_demo_clinic_and_billing_export(database_url: str, tmp_path: Path) -> None:
-    clinic = Clinic(database_url, tmp_path)
-    loaded = clinic.run("demo")
-    assert loaded.returncode == 0, loaded.stderr
-    assert "fictional" in loaded.stdout
-    again = clinic.run("demo")
-    assert again.returncode == 2  # never mixed into a database that holds patients
-    export = clinic.run("billing", "export", "--from", "2000-01-01", "--to", "2100-12-31")
-    assert export.returncode == 0, export.stderr
-    lines = export.stdout.splitlines()
-    assert lines[0] == (
-        "session_id,date_of_service,patient_mrn,patient_name,icd10_cm,code,modifier,billing_units,exact_units,"
-        "exact_billing_units,ndc_11,ndc_unit,ndc_quantity,rendering_npi,place_of_service,product,indication,note"
-    )
-    rows = list(csv.DictReader(lines))
-    assert len(rows) > 80
-    assert all(row["patient_mrn"].startswith("DEMO-") and row["patient_name"] for row in rows)
-    assert {row["modifier"] for row in rows} <= {"", "JW", "JZ"}
-    assert all(row["billing_units"].isdigit() for row in rows)  # whole billing units, never "7.50"
-    assert {(row["rendering_npi"], row["place_of_service"]) for row in rows} == {("1234567893", "11")}
-    assert all(row["icd10_cm"] for row in rows)
-    by_session: dict[str, list[str]] = {}
-    for row in rows:
-        by_session.setdefault(row["session_id"], []).append(row["code"] + "-" + row["modifier"])
-    for codes in by_session.values():
-        assert not {"95873-", "95874-"} <= set(codes)  # one guidance code per session
-        procedures = [code for code in codes if not code.startswith("J")]
-        assert len(procedures) == len(set(procedures))  # each CPT code once, never on the JW line
-    drugs = [row for row in rows if row["code"].startswith("J")]
-    assert all(
-        Decimal(row["exact_billing_units"]) <= int(row["billing_units"]) < Decimal(row["exact_billing_units"]) + 1
-        for row in drugs
-        if row["modifier"] != "JW"
-    )
-    assert any(row["code"] == "J0586" for row in drugs)  # J0586 is per 5 units
-    assert all(len(row["ndc_11"]) == 13 for row in drugs if row["ndc_11"])  # 5-4-2 with its hyphens
-    assert clinic.ok("patient", "show", "DEMO-0001")["sessions"]
+        "draws": [],
+        "acknowledgements": {},
+        **fields,
+    }
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
 
 
 def test_backup_and_restore_on_sqlite(tmp_path: Path) -> None:
-    clinic = set_up(f"sqlite:///{tmp_path / 'live.sqlite3'}", tmp_path)
-    assert clinic.run("session", "record", str(clinic.session_file("one"))).returncode == 0
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}"}
+
+    def sessions(clinic: CommandProcess) -> int:
+        shown = clinic.run("patient", "show", "FICT-0001", "--json")
+        assert shown.returncode == 0, shown.stderr
+        return len(json.loads(shown.stdout)["sessions"])
+
+    def ok(clinic: CommandProcess, *args: str) -> None:
+        done = clinic.run(*args)
+        assert done.returncode == 0, (args, done.stderr)
+
     backup = tmp_path / "backup.sqlite3"
-    assert clinic.run("backup", str(backup)).returncode == 0
-    assert clinic.run("backup", str(backup)).returncode == 2  # never overwrites a backup
-    assert clinic.run("session", "record", str(clinic.session_file("two", date="2027-03-01"))).returncode == 0
-    assert len(sessions(clinic)) == 2
-    assert clinic.run("restore", str(backup)).returncode == 2  # needs --yes
-    assert clinic.run("restore", str(backup), "--yes").returncode == 0
-    assert len(sessions(clinic)) == 1
-    not_a_backup = tmp_path / "notes.txt"
-    not_a_backup.write_text("hello", encoding="utf-8")
-    assert clinic.run("restore", str(not_a_backup), "--yes").returncode == 2
-
-
-def test_backup_on_postgresql_gives_pg_dump_guidance(postgres_server_url: str, tmp_path: Path) -> None:
-    from tests.databases import fresh_postgres_database
-
-    clinic = Clinic(fresh_postgres_database(postgres_server_url), tmp_path)
-    result = clinic.run("backup", str(tmp_path / "x.sqlite3"))
-    assert result.returncode == 2
-    assert "pg_dump" in result.stderr
-
-
-def test_patient_updates_are_dated_and_feed_the_check(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    assert (
-        clinic.run(
-            "patient",
-            "update",
-            "FICT-0001",
-            "--date",
-            "2026-11-01",
-            "--add-medication",
-            "gentamicin",
-            "--pregnant",
-            "--weight-kg",
-            "66",
-        ).returncode
-        == 0
-    )
-    shown = clinic.ok("patient", "show", "FICT-0001")
-    assert shown["medications"] == ["gentamicin"]
-    assert shown["reproductive_status"][0]["status"] == "pregnant"
-    assert sorted(w["kg"] for w in shown["weights"]) == [64.0, 66.0]
-    refused = clinic.run("session", "record", str(clinic.session_file("one")))
-    assert refused.returncode == 2
-    assert "drug-interaction" in refused.stderr
-    assert "pregnancy-or-lactation" in refused.stderr
-    acknowledged = clinic.session_file(
-        "two", acknowledgements={"drug-interaction": "stopped yesterday", "pregnancy-or-lactation": "discussed"}
-    )
-    assert clinic.run("session", "record", str(acknowledged)).returncode == 0
-    assert clinic.run("patient", "update", "FICT-0001", "--stop-medication", "warfarin").returncode == 2
-    assert [p["mrn"] for p in clinic.ok("patient", "list", "--search", "fictional")] == ["FICT-0001"]
-
-
-def test_session_billing_summary(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    vials = clinic.receive_lot("DYSPORT", "BILL-LOT", "500", expiry="2027-12-31")
-    assert (
-        clinic.run("lot", "reconstitute", str(vials[0]), "--diluent-ml", "2.5", "--at", "2026-11-21T09:00").returncode
-        == 0
-    )
-    session = clinic.session_file(
-        "dysport",
-        product="DYSPORT",
-        indication="cervical-dystonia",
-        guidance="emg",
-        sites=[
-            {"muscle": "splenius-capitis", "side": "left", "units": 200},
-            {"muscle": "trapezius", "side": "left", "units": 200},
-        ],
-        draws=[{"vial": vials[0], "units": 400}],
-        discard=[vials[0]],
-    )
-    recorded = clinic.run("session", "record", str(session), "--json")
-    assert recorded.returncode == 0, recorded.stderr
-    session_id = json.loads(recorded.stdout)["session_id"]
-    assert clinic.ok("user", "npi", "dr-fictional", "1234567893")["npi"] == "1234567893"
-    lines = clinic.ok("billing", "session", str(session_id))["lines"]
-    assert [(line["code"], line["modifier"], line["billing_units"], line["exact_units"]) for line in lines] == [
-        ("64616", "", 1, None),
-        ("95874", "", 1, None),
-        ("J0586", "", 80, 400),
-        ("J0586", "JW", 20, 100),
-    ]
-    assert [(line["ndc_11"], line["ndc_quantity"]) for line in lines[2:]] == [
-        ("15054-0500-01", 0.8),
-        ("15054-0500-01", 0.2),
-    ]
-    assert {line["rendering_npi"] for line in lines} == {"1234567893"}
-
-
-def test_a_reconstitution_time_is_typed_in_the_clinics_time_zone(database_url: str, tmp_path: Path) -> None:
-    # A nurse in Berlin (UTC+1 in winter) types the wall-clock time she reconstituted the vial, whatever zone
-    # the server runs in: half an hour ago is accepted, half an hour ahead is in the future.
-    clinic = set_up(database_url, tmp_path)
-    clinic.env["BONT_TIME_ZONE"] = "Europe/Berlin"
-    berlin_now = datetime.now(ZoneInfo("Europe/Berlin"))
-    opened, other = clinic.receive_lot("BOTOX", "TZ-LOT-1", "100") + clinic.receive_lot("BOTOX", "TZ-LOT-2", "100")
-    half_an_hour = timedelta(minutes=30)
-    ahead = clinic.run("lot", "reconstitute", str(other), "--at", f"{berlin_now + half_an_hour:%Y-%m-%dT%H:%M}")
-    assert ahead.returncode == 2
-    assert "--at: is in the future" in ahead.stderr
-    earlier = clinic.run("lot", "reconstitute", str(opened), "--at", f"{berlin_now - half_an_hour:%Y-%m-%dT%H:%M}")
-    assert earlier.returncode == 0, earlier.stderr
-    # Drawn now: had the typed time been read as UTC, the vial would have been opened after the drawing.
-    session = clinic.session_file(
-        "now", date=berlin_now.date().isoformat(), at=berlin_now.isoformat(), draws=[{"vial": opened, "units": 20}]
-    )
-    recorded = clinic.run("session", "record", str(session))
-    assert recorded.returncode == 0, recorded.stderr
-
-
-def test_a_session_entered_in_error_is_withdrawn_once_with_its_reason(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
-    recorded = clinic.run("session", "record", str(clinic.session_file("one")), "--json")
-    assert recorded.returncode == 0, recorded.stderr
-    session_id = str(json.loads(recorded.stdout)["session_id"])
-    no_reason = clinic.run("session", "withdraw", session_id, "--reason", " ")
-    assert (no_reason.returncode, "--reason:" in no_reason.stderr) == (2, True)
-    assert clinic.ok("session", "withdraw", session_id, "--reason", "entered for the wrong patient") == {
-        "session_id": int(session_id),
-        "withdrawn": True,
-    }
-    again = clinic.run("session", "withdraw", session_id, "--reason", "twice")
-    assert again.returncode == 2
-    assert "already withdrawn" in again.stderr
-    unknown = clinic.run("session", "withdraw", "987654", "--reason", "no such session")
-    assert unknown.returncode == 2
-    assert "987654" not in unknown.stderr
-    assert sessions(clinic)[0]["withdrawn"] is True
-    assert clinic.ok("billing", "session", session_id)["lines"] == []
-
-
-def test_a_condition_code_icd10cm_does_not_hold_is_refused_and_codes_are_shown_with_their_title(
-    database_url: str, tmp_path: Path
-) -> None:
-    clinic = set_up(database_url, tmp_path)
-    refused = clinic.run("patient", "update", "FICT-0001", "--add-condition", "G24.3", "--add-condition", "L03.999")
-    assert refused.returncode == 2
-    assert refused.stderr.startswith("error: --add-condition #2: is written as an ICD-10-CM code")
-    assert "L03.999" not in refused.stderr
-    assert clinic.run("patient", "update", "FICT-0001", "--add-condition", "l03221").returncode == 0
-    shown = clinic.ok("patient", "show", "FICT-0001")
-    assert shown["conditions"] == ["L03.221"]
-    assert shown["condition_details"] == [{"term": "L03.221", "description": "Cellulitis of neck"}]
+    # A day at the clinic, in one process with the database open: a session, an online backup, another session.
+    day = CommandProcess(env)
+    try:
+        ok(day, "db", "migrate")
+        ok(day, "user", "add", "dr-fictional", "--role", "clinician")
+        ok(day, "patient", "add", "--mrn", "FICT-0001", "--given-name", "Test", "--family-name", "Fictional",
+           "--birth-date", "1971-02-03", "--sex", "female", "--weight-kg", "64")  # fmt: skip
+        ok(day, "session", "record", str(_session_file(tmp_path, "one")))
+        ok(day, "backup", str(backup))
+        assert day.run("backup", str(backup)).returncode == 2  # never overwrites a backup
+        ok(day, "session", "record", str(_session_file(tmp_path, "two", date="2027-03-01")))
+        assert sessions(day) == 2
+    finally:
+        day.close()
+    # The restore, by the installed command; a new process then finds the records as they were backed up.
+    restored = installed_bont("restore", str(backup), "--yes", env=env)
+    assert restored.returncode == 0, restored.stderr
+    after = CommandProcess(env)
+    try:
+        assert sessions(after) == 1
+        assert after.run("restore", str(backup)).returncode == 2  # needs --yes
+        not_a_backup = tmp_path / "notes.txt"
+        not_a_backup.write_text("hello", encoding="utf-8")
+        assert after.run("restore", str(not_a_backup), "--yes").returncode == 2
+        assert sessions(after) == 1
+    finally:
+        after.close()

@@ -1,13 +1,13 @@
 """``bont patient next`` and ``bont patient check`` read the stored record and agree with the recorder: the
-day ``next`` gives is the first on which ``check`` (and recording) of the same session does not block."""
+day ``next`` gives is the first on which ``check`` (and recording) of the same session does not block. The
+commands run in process; ``tests/integration/test_contracts.py`` runs this module once per engine."""
 
 from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from pathlib import Path
 
-from tests.integration.test_records import set_up
+from tests.contract.clinic import Clinic
 
 NECK = [
     {"muscle": "splenius-capitis", "side": "left", "units": 50},
@@ -18,10 +18,7 @@ NECK = [
 ]
 
 
-def test_the_next_session_day_is_the_first_day_the_check_and_the_recorder_allow(
-    database_url: str, tmp_path: Path
-) -> None:
-    clinic = set_up(database_url, tmp_path)
+def test_the_next_session_day_is_the_first_day_the_check_and_the_recorder_allow(clinic: Clinic) -> None:
     first = clinic.session_file("first", indication="cervical-dystonia", sites=NECK, date="2026-10-01")
     assert clinic.run("session", "record", str(first)).returncode == 0
     (row,) = clinic.ok("patient", "next", "FICT-0001", "--on", "2026-11-21")

@@ -1,13 +1,13 @@
-"""Outcomes on real SQLite and PostgreSQL databases, through the ``bont outcome`` commands: each scale
-validates its entry, the verdict per cycle falls on the right side of the threshold, and a refused entry
-stores nothing."""
+"""Outcomes on real SQLite and PostgreSQL databases, through the ``bont outcome`` commands run in process
+(``tests/integration/test_contracts.py`` runs this module once per engine): each scale validates its entry,
+the verdict per cycle falls on the right side of the threshold, and a refused entry stores nothing."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from tests.integration.test_records import Clinic, set_up
+from tests.contract.clinic import Clinic
 
 
 def _hyperhidrosis_sessions(clinic: Clinic) -> None:
@@ -37,10 +37,7 @@ def _latest_per_cycle(clinic: Clinic, instrument: str) -> list[str]:
     return [v["status"] for v in measure["verdicts"][0]["per_cycle"] if v is not None]
 
 
-def test_an_hdss_improvement_of_one_grade_is_not_a_response_and_two_grades_are(
-    database_url: str, tmp_path: Path
-) -> None:
-    clinic = set_up(database_url, tmp_path)
+def test_an_hdss_improvement_of_one_grade_is_not_a_response_and_two_grades_are(clinic: Clinic) -> None:
     _hyperhidrosis_sessions(clinic)
     assert _add(clinic, "axillary-hyperhidrosis", "hdss", "2026-01-05", "4") == 0  # baseline, before injecting
     assert _add(clinic, "axillary-hyperhidrosis", "hdss", "2026-02-16", "3") == 0  # cycle 1: one grade better
@@ -48,8 +45,7 @@ def test_an_hdss_improvement_of_one_grade_is_not_a_response_and_two_grades_are(
     assert _latest_per_cycle(clinic, "hdss") == ["non-responder", "responder"]
 
 
-def test_a_refused_scale_entry_names_the_field_and_stores_nothing(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
+def test_a_refused_scale_entry_names_the_field_and_stores_nothing(clinic: Clinic) -> None:
     refused = clinic.run(
         "outcome", "add", "--mrn", "FICT-0001", "--indication", "upper-limb-spasticity",
         "--instrument", "modified-ashworth", "--date", "2026-03-01", "--value", "5",
@@ -70,8 +66,7 @@ def test_a_refused_scale_entry_names_the_field_and_stores_nothing(database_url: 
     assert shown[0]["measures"][0]["points"][0]["score"] == "1+"
 
 
-def test_the_continuation_report_is_written_as_a_pdf(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
+def test_the_continuation_report_is_written_as_a_pdf(clinic: Clinic, tmp_path: Path) -> None:
     _hyperhidrosis_sessions(clinic)
     assert _add(clinic, "axillary-hyperhidrosis", "gravimetric-sweat", "2026-01-05", "120") == 0
     assert _add(clinic, "axillary-hyperhidrosis", "gravimetric-sweat", "2026-02-16", "30") == 0
@@ -88,9 +83,8 @@ def test_the_continuation_report_is_written_as_a_pdf(database_url: str, tmp_path
 
 
 def test_nice_stops_chronic_migraine_below_30_percent_after_two_cycles_unless_the_clinic_configures_otherwise(
-    database_url: str, tmp_path: Path
+    clinic: Clinic,
 ) -> None:
-    clinic = set_up(database_url, tmp_path)
     for day in ("2026-01-05", "2026-04-06", "2026-07-06"):
         document = clinic.session_file(day, date=day, at=f"{day}T10:00:00")
         recorded = clinic.run("session", "record", str(document))
@@ -114,8 +108,7 @@ def _advice(clinic: Clinic) -> str:
     return str(next(d["advice"] for d in measure["continuation"] if d["rule"] == "nice-ta260-two-cycles"))
 
 
-def test_an_adverse_event_dated_in_the_future_is_refused_on_the_command_line(database_url: str, tmp_path: Path) -> None:
-    clinic = set_up(database_url, tmp_path)
+def test_an_adverse_event_dated_in_the_future_is_refused_on_the_command_line(clinic: Clinic) -> None:
     refused = clinic.run(
         "adverse-event", "add", "--mrn", "FICT-0001", "--event", "ptosis", "--onset", "2999-01-01",
         "--severity", "mild", "--not-serious",
