@@ -1,0 +1,42 @@
+"""The Django adapter's migrations on a real database: run only in the per-engine contract runs (SQLite and
+PostgreSQL), where the database exists; the main run, on the fakes, leaves this module out."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.contract.conftest import Adapters
+
+BORN = date(1980, 4, 2)
+
+
+def test_migration_0005_makes_a_serious_severity_severe_and_serious_and_audits_it(adapters: Adapters) -> None:
+    """An event stored as severity "serious" before migration 0005 becomes severity "severe" with serious = yes;
+    the other severities keep their value and are not serious; the audit trail keeps the version before."""
+    from django.core.management import call_command
+    from django.db import connection  # noqa: TID251 (the schema of an older migration, read without the ORM models)
+    from django.db.migrations.executor import MigrationExecutor  # noqa: TID251
+
+    from bont.clinic import models
+
+    call_command("migrate", "clinic", "0004_outcomes_and_diaries", verbosity=0)
+    try:
+        old = MigrationExecutor(connection).loader.project_state(("clinic", "0004_outcomes_and_diaries")).apps
+        patient = old.get_model("clinic", "Patient").objects.create(
+            mrn="FICT-C4", given_name="Fictional", family_name="Contract", birth_date=BORN
+        )
+        events = old.get_model("clinic", "AdverseEvent").objects
+        events.create(patient=patient, event="dysphagia", onset=date(2026, 3, 1), severity="serious")
+        events.create(patient=patient, event="ptosis", onset=date(2026, 4, 1), severity="severe")
+    finally:
+        call_command("migrate", "clinic", verbosity=0)
+    rows = models.AdverseEvent.objects.filter(patient__mrn="FICT-C4").order_by("onset")
+    assert [(e.event, e.severity, e.serious) for e in rows] == [
+        ("dysphagia", "severe", True),
+        ("ptosis", "severe", False),
+    ]
+    versions = models.AdverseEvent.history.filter(event="dysphagia").order_by("history_date")  # type: ignore[attr-defined]
+    assert [(v.history_type, v.severity, v.serious) for v in versions] == [("~", "severe", True)]
+    assert "0005" in versions[0].history_change_reason
+    (dysphagia, _) = adapters.charts.prior_adverse_events("FICT-C4", date(2026, 11, 29))
+    assert (str(dysphagia.severity), dysphagia.serious) == ("severe", True)
