@@ -981,3 +981,49 @@ def test_typing_while_the_rows_refresh_keeps_every_keystroke_and_the_weight_reco
     brachialis = page.locator("#plan-result tr").filter(has=page.get_by_role("cell", name="Brachialis", exact=True))
     expect(brachialis.locator("td").nth(2)).to_have_text("1")
     shoot(page, "63-plan-typing-kept")
+
+
+def test_a_barcode_scan_ending_in_enter_looks_the_lot_up_and_only_the_button_records(
+    server: str, page: Page, database_env: dict[str, str]
+) -> None:
+    count = _session_count(database_env, "DEMO-0008")
+    sign_in(page, server, "demo-clinician")
+    _plan_for(page, server, "DEMO-0008")
+    page.get_by_role("link", name="Record this session").click()
+    expect(page.locator("#units-total")).to_have_text("155")
+    # The scanner types the lot and ends with Enter: the vial is chosen, the cursor moves on, nothing is sent.
+    page.get_by_label("vial 1", exact=True).select_option("")
+    lot = page.get_by_label("lot number, vial 1")
+    lot.fill("DEMO-STOCK-BOT200")
+    lot.press("Enter")
+    expect(page.get_by_label("units drawn, vial 1")).to_be_focused()
+    assert page.get_by_label("vial 1", exact=True).evaluate("s => s.selectedOptions[0].dataset.lot") == (
+        "DEMO-STOCK-BOT200"
+    )
+    lot.fill("NO-SUCH-LOT")
+    lot.press("Enter")
+    expect(page.locator("#lot-1-status")).to_have_text("no such lot")
+    expect(lot).to_be_focused()
+    lot.fill("DEMO-STOCK-BOT200")
+    lot.press("Enter")
+    # The running total follows the doses as they are typed.
+    first_site = page.locator("input.site-units").first
+    planned = first_site.input_value()
+    first_site.fill("0")
+    expect(page.locator("#units-total")).to_have_text(str(155 - int(planned)))
+    first_site.fill(planned)
+    expect(page.locator("#units-total")).to_have_text("155")
+    # Enter in any other field submits with the form's first button, which looks up and never records.
+    page.get_by_label("units drawn, vial 1").fill("155")
+    page.get_by_label("diluent mL, vial 1").fill("4")
+    page.get_by_label("diluent mL, vial 1").press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Review the doses")).to_be_visible()
+    expect(page.get_by_role("heading", name="Record a session: Demo")).to_be_visible()
+    expect(page.get_by_label("lot number, vial 1")).to_have_value("DEMO-STOCK-BOT200")
+    expect(page.locator("#units-total")).to_have_text("155")
+    assert _session_count(database_env, "DEMO-0008") == count
+    shoot(page, "64-record-scan-reviewed")
+    _acknowledge_warnings(page)
+    page.get_by_role("button", name="Record the session").click()
+    expect(page.get_by_text("recorded.")).to_be_visible()
+    assert _session_count(database_env, "DEMO-0008") == count + 1

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -128,8 +128,14 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
         clock=clock(),
         stock=stock,
     )
-    errors = dict(read.errors) if request.method == "POST" else {}
-    if request.method == "POST" and read.command is not None:
+    # Only the "Record the session" button records. Enter in a text field (a barcode scanner ends every scan
+    # with it) submits with the form's first button, "Look up the lots": the form comes back for review.
+    recording = request.method == "POST" and request.POST.get("action") == "record"
+    reviewing = request.method == "POST" and not recording
+    errors = dict(read.errors) if recording else {}
+    if reviewing:
+        errors = {key: problem for key, problem in read.errors.items() if key.partition(":")[0] in ("lot", "vial")}
+    if recording and read.command is not None:
         try:
             session_id = record_session(clinical_records(), knowledge, read.command)
         except FieldError as error:
@@ -157,6 +163,11 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
         {
             "row": row,
             **{key: values.get(f"{key}:{row}", "") for key in ("vial", "lot", "drawn", "opened_at", "diluent")},
+            **(
+                {"vial": _looked_up(options, values.get(f"lot:{row}", ""), values.get(f"drawn:{row}", ""))}
+                if reviewing and not values.get(f"vial:{row}")
+                else {}
+            ),
             "discard": values.get(f"discard:{row}") == "on",
             "error": errors.get(f"vial:{row}") or errors.get(f"lot:{row}") or "",
             "drawn_error": errors.get(f"drawn:{row}") or errors.get(f"opened_at:{row}") or "",
@@ -185,8 +196,38 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
         "override_reason": values.get("override_reason", ""),
         "query": request.GET.urlencode(),
         "units_per_0_1_ml": plan.concentration.units_per_0_1_ml,
+        "reviewing": reviewing,
+        "total_units": _total_units(site["units"] for site in sites),
     }
-    return render(request, "web/record.html", context, status=400 if errors else 200)
+    return render(request, "web/record.html", context, status=400 if errors and recording else 200)
+
+
+def _looked_up(options: Sequence[VialOption], lot_number: str, drawn: str) -> str:
+    """The vial-list choice of a scanned lot, as recording reads it: an open vial of the lot holding the units
+    drawn, else a new vial of it; none for a lot not listed."""
+    lot_number = lot_number.strip()
+    try:
+        units = Decimal(drawn.strip() or "0")
+    except InvalidOperation:
+        units = Decimal(0)
+    matching = [o for o in options if lot_number and o.lot_number == lot_number]
+    return next(
+        (o.value for o in matching if o.vial_id is not None and o.units_left >= units),
+        next((o.value for o in matching if o.vial_id is None), ""),
+    )
+
+
+def _total_units(typed: Iterable[object]) -> str:
+    """The units entered over all sites, as the form shows them beside its button (unreadable doses left out)."""
+    total = Decimal(0)
+    for text in typed:
+        try:
+            units = Decimal(str(text).strip() or "0")
+        except InvalidOperation:
+            continue
+        if units.is_finite() and units > 0:
+            total += units
+    return f"{total.normalize():f}"
 
 
 REASON_LENGTH = 2000  # a withdrawal's reason, as the form states

@@ -1,0 +1,71 @@
+// Record form: a barcode scanner types the lot and ends with Enter. Enter in a lot field looks the lot up
+// among the vials already listed (choosing the vial in that row, or saying "no such lot" beside the field)
+// and moves on to the units drawn; it never submits. Without this script, Enter submits with the form's
+// first button, "Look up the lots", and the server shows the form again: only "Record the session" records.
+// The running total of the units given per site follows what is typed.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.record-form");
+  if (!form) {
+    return;
+  }
+  Array.prototype.forEach.call(form.querySelectorAll("input.lot"), function (input) {
+    var row = input.dataset.row;
+    var select = document.getElementById("vial-" + row);
+    var status = document.getElementById("lot-" + row + "-status");
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") {
+        return;
+      }
+      event.preventDefault();
+      var lot = input.value.trim();
+      if (!lot) {
+        status.textContent = "";
+        status.className = "lot-status";
+        return;
+      }
+      // As the server reads a scanned lot: an open vial of it holding the units drawn, else a new vial of it.
+      var drawn = Number(document.getElementById("drawn-" + row).value.trim() || "0") || 0;
+      var open = null;
+      var sealed = null;
+      var any = null;
+      Array.prototype.forEach.call(select.options, function (option) {
+        if (option.dataset.lot !== lot) {
+          return;
+        }
+        any = any || option;
+        if (option.value.indexOf("vial:") === 0) {
+          open = open || (Number(option.dataset.units) >= drawn ? option : null);
+        } else {
+          sealed = sealed || option;
+        }
+      });
+      var match = open || sealed || any;
+      if (!match) {
+        status.textContent = "no such lot";
+        status.className = "lot-status unknown";
+        input.select();
+        return;
+      }
+      select.value = match.value;
+      status.textContent = "found";
+      status.className = "lot-status";
+      document.getElementById("drawn-" + row).focus();
+    });
+  });
+  var total = document.getElementById("units-total");
+  var sites = form.querySelectorAll("input.site-units");
+  function update() {
+    var sum = 0;
+    Array.prototype.forEach.call(sites, function (input) {
+      var units = Number(input.value.trim() || "0");
+      if (isFinite(units) && units > 0) {
+        sum += units;
+      }
+    });
+    total.textContent = String(Math.round(sum * 1000) / 1000);
+  }
+  Array.prototype.forEach.call(sites, function (input) {
+    input.addEventListener("input", update);
+  });
+})();
