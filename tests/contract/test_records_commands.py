@@ -234,12 +234,19 @@ def test_demo_clinic_and_billing_export(empty_clinic: Clinic) -> None:
     assert clinic.ok("patient", "show", "DEMO-0001")["sessions"]
 
 
-def test_backup_on_postgresql_gives_pg_dump_guidance(clinic: Clinic, engine: str, tmp_path: Path) -> None:
-    if engine != "postgresql":
-        pytest.skip("SQLite is backed up and restored by tests/integration/test_records.py, in its own processes")
-    result = clinic.run("backup", str(tmp_path / "x.sqlite3"))
-    assert result.returncode == 2
-    assert "pg_dump" in result.stderr
+def test_backup_copies_sqlite_and_gives_pg_dump_guidance_on_postgresql(
+    clinic: Clinic, engine: str, tmp_path: Path
+) -> None:
+    """The restore journey on SQLite is tests/integration/test_records.py's, in its own processes."""
+    target = tmp_path / "x.sqlite3"
+    result = clinic.run("backup", str(target))
+    if engine == "postgresql":
+        assert result.returncode == 2
+        assert "pg_dump" in result.stderr
+        assert not target.exists()
+    else:
+        assert result.returncode == 0, result.stderr
+        assert target.stat().st_size > 0
 
 
 def test_patient_updates_are_dated_and_feed_the_check(clinic: Clinic) -> None:

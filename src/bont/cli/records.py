@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -17,6 +17,9 @@ from bont.bootstrap import build_knowledge, clinical_records, clock, setup_datab
 from bont.cli.common import JsonOption, decimal_option, emit_json, fail, required_date, stderr, stdout
 from bont.domain.errors import FieldError
 from bont.services.clock import read_moment
+
+if TYPE_CHECKING:
+    from bont.interop.session_document import SessionIn
 
 db_app = typer.Typer(help="The database: where it is and its schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users, their roles and NPIs.", no_args_is_help=True)
@@ -342,6 +345,21 @@ def lot_recall(
     stdout.print(table)
 
 
+def _session_document(document: Path) -> SessionIn:
+    """The session document from FILE or standard input, parsed; exit 2 naming the field when it cannot be."""
+    from bont.interop.check_document import InputError
+    from bont.interop.session_document import read_session
+
+    try:
+        text = sys.stdin.read() if str(document) == "-" else document.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"FILE: cannot read it: {error.strerror}")
+    try:
+        return read_session(text)
+    except InputError as error:
+        fail(f"{error.field}: {error.problem}")
+
+
 @session_app.command("record")
 def session_record(
     document: Annotated[Path, typer.Argument(metavar="FILE|-", help="The session document (JSON).")],
@@ -353,17 +371,7 @@ def session_record(
     Nothing is written unless everything is.
     """
     knowledge = build_knowledge()
-    from bont.interop.check_document import InputError
-    from bont.interop.session_document import read_session
-
-    try:
-        text = sys.stdin.read() if str(document) == "-" else document.read_text(encoding="utf-8")
-    except OSError as error:
-        fail(f"FILE: cannot read it: {error.strerror}")
-    try:
-        parsed = read_session(text)
-    except InputError as error:
-        fail(f"{error.field}: {error.problem}")
+    parsed = _session_document(document)
     records = clinical_records()
     from bont.bootstrap import session_records
     from bont.domain.errors import PlanningError
@@ -436,17 +444,7 @@ def session_correct(
     correction writes nothing and leaves the session as it was.
     """
     knowledge = build_knowledge()
-    from bont.interop.check_document import InputError
-    from bont.interop.session_document import read_session
-
-    try:
-        text = sys.stdin.read() if str(document) == "-" else document.read_text(encoding="utf-8")
-    except OSError as error:
-        fail(f"FILE: cannot read it: {error.strerror}")
-    try:
-        parsed = read_session(text)
-    except InputError as error:
-        fail(f"{error.field}: {error.problem}")
+    parsed = _session_document(document)
     from bont.bootstrap import session_records
     from bont.domain.errors import PlanningError, UnknownIdError
     from bont.services.ports import UnknownPatientError

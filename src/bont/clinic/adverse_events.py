@@ -101,15 +101,4 @@ class DjangoAdverseEvents(AdverseEvents):
             row.save()
 
     def withdraw(self, event_id: int, reason: str, by: str | None) -> str | None:
-        with transaction.atomic():
-            row = models.AdverseEvent.objects.select_for_update().filter(pk=event_id).first()
-            if row is None:
-                return None
-            if row.withdrawn_reason:
-                return row.withdrawn_reason
-            row.withdrawn_reason = reason
-            if by is not None:
-                row.withdrawn_by = get_user_model().objects.filter(username=by).first()
-                row._history_user = row.withdrawn_by  # type: ignore[attr-defined]  # django-simple-history reads it
-            row.save()
-            return ""
+        return models.withdraw_row(models.AdverseEvent, event_id, reason, by)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import models
+from django.contrib.auth import get_user_model
+from django.db import models, transaction
 from simple_history.models import HistoricalRecords
 
 
@@ -31,6 +32,26 @@ class NeverDelete(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError(f"{type(self).__name__} rows are never deleted; record a correction instead")
+
+
+def withdraw_row(
+    model: type[TreatmentSession | OutcomeRecord | AdverseEvent], pk: int, reason: str, by: str | None
+) -> str | None:
+    """Mark a session, outcome or adverse event withdrawn, locked against a concurrent withdrawal: None when
+    there is no such row, the earlier reason when it was already withdrawn, "" when withdrawn now. The user
+    named ``by`` is kept as who withdrew it and in the audit history."""
+    with transaction.atomic():
+        row = model.objects.select_for_update().filter(pk=pk).first()
+        if row is None:
+            return None
+        if row.withdrawn_reason:
+            return str(row.withdrawn_reason)
+        row.withdrawn_reason = reason
+        if by is not None:
+            row.withdrawn_by = get_user_model().objects.filter(username=by).first()
+            row._history_user = row.withdrawn_by  # type: ignore[union-attr]  # django-simple-history reads it
+        row.save()
+        return ""
 
 
 class Patient(NeverDelete):

@@ -88,18 +88,7 @@ class DjangoOutcomeRecords(OutcomeRecords):
         return None if row is None else _stored(row)
 
     def withdraw_outcome(self, outcome_id: int, reason: str, by: str | None) -> str | None:
-        with transaction.atomic():
-            row = models.OutcomeRecord.objects.select_for_update().filter(pk=outcome_id).first()
-            if row is None:
-                return None
-            if row.withdrawn_reason:
-                return row.withdrawn_reason
-            row.withdrawn_reason = reason
-            if by is not None:
-                row.withdrawn_by = get_user_model().objects.filter(username=by).first()
-                row._history_user = row.withdrawn_by  # type: ignore[attr-defined]  # django-simple-history reads it
-            row.save()
-            return ""
+        return models.withdraw_row(models.OutcomeRecord, outcome_id, reason, by)
 
     def add_outcome(self, outcome: NewOutcome) -> int:
         user = None

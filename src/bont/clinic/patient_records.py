@@ -209,6 +209,19 @@ class DjangoPatientRegistry(PatientRegistry):
                     f"{v.status} from {v.from_date:%Y-%m-%d}" + (f" to {v.to_date:%Y-%m-%d}" if v.to_date else "")
                 ),
             ),
+            # The patient's clinical records, each version marked when it withdrew the record.
+            (
+                models.TreatmentSession,
+                lambda v: f"session {v.id} ({v.date:%Y-%m-%d}, {v.indication})" + _withdrawn(v),
+            ),
+            (
+                models.AdverseEvent,
+                lambda v: f"adverse event {v.id} ({v.event}, onset {v.onset:%Y-%m-%d})" + _withdrawn(v),
+            ),
+            (
+                models.OutcomeRecord,
+                lambda v: f"outcome {v.id} ({v.instrument}, {v.measured_on:%Y-%m-%d})" + _withdrawn(v),
+            ),
         )
         for model, describe in record_rows:
             entries += [
@@ -220,38 +233,12 @@ class DjangoPatientRegistry(PatientRegistry):
                 )
                 for version in model.history.filter(patient_id=row.pk).select_related("history_user")
             ]
-        entries += [
-            AuditEntry(
-                when=version.history_date,
-                who=_who(version.history_user),
-                what=f"session {version.id} ({version.date:%Y-%m-%d}, {version.indication})"
-                + (" withdrawn" if version.withdrawn_reason else ""),
-                type=version.get_history_type_display(),
-            )
-            for version in models.TreatmentSession.history.filter(patient_id=row.pk).select_related("history_user")
-        ]
-        entries += [
-            AuditEntry(
-                when=version.history_date,
-                who=_who(version.history_user),
-                what=f"adverse event {version.id} ({version.event}, onset {version.onset:%Y-%m-%d})"
-                + (" withdrawn" if version.withdrawn_reason else ""),
-                type=version.get_history_type_display(),
-            )
-            for version in models.AdverseEvent.history.filter(patient_id=row.pk).select_related("history_user")
-        ]
-        entries += [
-            AuditEntry(
-                when=version.history_date,
-                who=_who(version.history_user),
-                what=f"outcome {version.id} ({version.instrument}, {version.measured_on:%Y-%m-%d})"
-                + (" withdrawn" if version.withdrawn_reason else ""),
-                type=version.get_history_type_display(),
-            )
-            for version in models.OutcomeRecord.history.filter(patient_id=row.pk).select_related("history_user")
-        ]
         entries.sort(key=lambda e: e.when, reverse=True)
         return tuple(entries)
+
+
+def _withdrawn(version: Any) -> str:
+    return " withdrawn" if version.withdrawn_reason else ""
 
 
 def _patient(mrn: str) -> models.Patient:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
 from bont.clinic import models
 from bont.clinic.repositories import CLINICIAN_GROUP
@@ -100,18 +99,7 @@ class DjangoSessionRecords(SessionRecords):
         )
 
     def withdraw(self, session_id: int, reason: str, by: str | None) -> str | None:
-        with transaction.atomic():
-            row = models.TreatmentSession.objects.select_for_update().filter(pk=session_id).first()
-            if row is None:
-                return None
-            if row.withdrawn_reason:
-                return row.withdrawn_reason
-            row.withdrawn_reason = reason
-            if by is not None:
-                row.withdrawn_by = get_user_model().objects.filter(username=by).first()
-                row._history_user = row.withdrawn_by  # type: ignore[attr-defined]  # django-simple-history reads it
-            row.save()
-            return ""
+        return models.withdraw_row(models.TreatmentSession, session_id, reason, by)
 
     def is_clinician(self, username: str) -> bool:
         return get_user_model().objects.filter(username=username, groups__name=CLINICIAN_GROUP).exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bont.domain.billing import BillingRules  # billing reads the knowledge base: imported for typing only
 
 T = TypeVar("T")
+R = TypeVar("R")
 # How many distinct medication entries are remembered, so that a long-running server never grows without bound.
 TERM_MEMO_SIZE = 50_000
 
@@ -394,12 +395,7 @@ class KnowledgeBase:
         """A known medicine by ingredient, brand or other name, with salts, strengths, forms and doses
         ignored ("Zoloft 50 mg", "propranolol hydrochloride"); a combination by all its parts
         ("oxycodone/acetaminophen"). None when any word names no known medicine."""
-        known = self._medicines_by_term
-        if term not in known:
-            if len(known) >= TERM_MEMO_SIZE:
-                known.clear()
-            known[term] = self._find_medicine(term)
-        return known[term]
+        return _remembered(self._medicines_by_term, term, self._find_medicine)
 
     def _find_medicine(self, term: str) -> Medicine | None:
         words = medicine_words(term)
@@ -415,12 +411,7 @@ class KnowledgeBase:
     def find_drug_classes(self, generic_name: str) -> tuple[DrugClass, ...]:
         """Drug classes of a medication entry: of the medicine it names (a brand too: "Coumadin" is
         warfarin), and of any class member named in it ("gentamicin sulfate 80 mg", "IV gentamicin q8h")."""
-        known = self._classes_by_term
-        if generic_name not in known:
-            if len(known) >= TERM_MEMO_SIZE:
-                known.clear()
-            known[generic_name] = self._find_drug_classes(generic_name)
-        return known[generic_name]
+        return _remembered(self._classes_by_term, generic_name, self._find_drug_classes)
 
     def _find_drug_classes(self, generic_name: str) -> tuple[DrugClass, ...]:
         medicine = self.find_medicine(generic_name)
@@ -585,6 +576,15 @@ class KnowledgeBase:
         if self.billing is not None:
             for name, billing_rule in self.billing.named():
                 yield KnowledgeFigure(f"billing/{name}", Cited(billing_rule.statement, billing_rule.citation))
+
+
+def _remembered(memo: dict[str, R], term: str, find: Callable[[str], R]) -> R:
+    """``find(term)``, remembered: bounded by TERM_MEMO_SIZE so that a long-running server never grows without end."""
+    if term not in memo:
+        if len(memo) >= TERM_MEMO_SIZE:
+            memo.clear()
+        memo[term] = find(term)
+    return memo[term]
 
 
 def _study_citation(source: Source) -> Citation:
