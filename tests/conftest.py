@@ -20,7 +20,7 @@ from bont.domain.knowledge import KnowledgeBase
 from tests import contract_runs
 from tests.databases import fresh_postgres_database, fresh_sqlite_database, postgres_server
 
-WEB_TESTS = Path(__file__).parent / "e2e" / "test_web.py"
+BROWSER_TESTS = Path(__file__).parent / "e2e"
 _CLEAN_UP = pytest.StashKey[ExitStack]()
 _POSTGRES_URL = pytest.StashKey[str]()
 
@@ -38,9 +38,14 @@ def _postgres_server_url(config: pytest.Config) -> str:
     return config.stash[_POSTGRES_URL]
 
 
+def _order(item: pytest.Item) -> int:
+    if item.path == contract_runs.MODULE:
+        return 2
+    return 1 if item.path.parent == BROWSER_TESTS and item.path.name.startswith("test_web") else 0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    last = {WEB_TESTS: 1, contract_runs.MODULE: 2}
-    items.sort(key=lambda item: last.get(item.path, 0))  # stable: each module keeps its order
+    items.sort(key=_order)  # stable: each module keeps its order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -1,19 +1,14 @@
 """The clinic web app in a real browser (Debian's Chromium driven by Playwright) against a live server on
-a fresh SQLite database with the fictional demo clinic. Screenshots of the main pages are saved under
-artifacts/screenshots for a person to look at."""
+a fresh SQLite database with the fictional demo clinic (tests/e2e/conftest.py). Screenshots of the main pages
+are saved under artifacts/screenshots for a person to look at."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,114 +16,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.planning import plan_session
-from tests.commands import CommandProcess
+from tests.e2e.browser import (
+    SCREENSHOTS,
+    acknowledge_warnings,
+    api,
+    gauge_units,
+    plan_for,
+    run_bont,
+    serving,
+    session_count,
+    shoot,
+    sign_in,
+    token_for,
+)
 from tests.unit import test_one_decision as one_decision
-
-BONT = str(Path(sys.executable).with_name("bont"))
-SCREENSHOTS = Path(__file__).parent.parent.parent / "artifacts" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-_COMMAND_PROCESSES: dict[tuple[str, str], CommandProcess] = {}
-
-
-def _bont(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``bont ARGS`` beside the server, on the database (and in the time zone) of ``env``: in a process of its
-    own, as a clinic runs the command line, but one process per database for the whole module, so that each
-    command does not import bont and set up Django again."""
-    key = (env["DATABASE_URL"], env.get("BONT_TIME_ZONE", ""))
-    if key not in _COMMAND_PROCESSES:
-        _COMMAND_PROCESSES[key] = CommandProcess(env)
-    return _COMMAND_PROCESSES[key].run(*args)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_command_processes() -> Iterator[None]:
-    yield
-    while _COMMAND_PROCESSES:
-        _COMMAND_PROCESSES.popitem()[1].close()
-
-
-@pytest.fixture(scope="module")
-def database_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    folder = tmp_path_factory.mktemp("web")
-    return {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}"}
-
-
-@pytest.fixture(scope="module")
-def server(database_env: dict[str, str]) -> Iterator[str]:
-    with _serving(database_env, "--demo") as url:
-        yield url
-
-
-@contextmanager
-def _serving(env: dict[str, str], *options: str) -> Iterator[str]:
-    port = _free_port()
-    log = open(Path(env["DATABASE_URL"].removeprefix("sqlite:///")).with_suffix(".log"), "w")  # noqa: SIM115
-    # The server's output goes to a file: an undrained pipe could fill and stall it.
-    process = subprocess.Popen(
-        [BONT, "serve", "--port", str(port), *options], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/login/", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError("the server did not start")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def sign_in(page: Page, server: str, username: str, password: str = "demo-password") -> None:
-    page.goto(f"{server}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def shoot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_a_clinician_signs_in_finds_a_patient_and_reads_the_chart(server: str, page: Page) -> None:
@@ -213,7 +118,7 @@ def test_a_plan_over_the_cumulative_maximum_is_blocked(
     }
     document = tmp_path / "session.json"
     document.write_text(json.dumps(session), encoding="utf-8")
-    recorded = _bont(database_env, "session", "record", str(document))
+    recorded = run_bont(database_env, "session", "record", str(document))
     assert recorded.returncode == 0, recorded.stderr
     sign_in(page, server, "demo-clinician")
     page.goto(f"{server}/plan/?indication=chronic-migraine&product=onabotulinumtoxinA&mrn=DEMO-0017")
@@ -222,44 +127,22 @@ def test_a_plan_over_the_cumulative_maximum_is_blocked(
     shoot(page, "06-plan-blocked")
 
 
-def _token(database_env: dict[str, str], username: str) -> str:
-    made = _bont(database_env, "user", "token", username)
-    assert made.returncode == 0, made.stderr
-    return made.stdout.strip().rsplit(" ", 1)[-1]
-
-
-def _api(
-    server: str, path: str, token: str, body: dict[str, object] | None = None, method: str | None = None
-) -> tuple[int, object]:
-    request = urllib.request.Request(
-        f"{server}/api{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method=method or ("GET" if body is None else "POST"),
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def test_the_json_api_with_tokens_and_the_same_permissions(server: str, database_env: dict[str, str]) -> None:
-    clinician = _token(database_env, "demo-clinician")
-    status, indications = _api(server, "/indications", clinician)
+    clinician = token_for(database_env, "demo-clinician")
+    status, indications = api(server, "/indications", clinician)
     assert status == 200
     assert len(indications) == 24  # type: ignore[arg-type]
-    status, plan = _api(server, "/plan", clinician, {"indication": "chronic-migraine", "product": "BOTOX"})
+    status, plan = api(server, "/plan", clinician, {"indication": "chronic-migraine", "product": "BOTOX"})
     assert status == 200
     assert plan["total_units"] == 155  # type: ignore[index]
-    status, error = _api(server, "/plan", clinician, {"indication": "chronic-migraine", "product": "DYSPORT"})
+    status, error = api(server, "/plan", clinician, {"indication": "chronic-migraine", "product": "DYSPORT"})
     assert status == 400
     assert "product" in error["detail"]  # type: ignore[index]
-    researcher = _token(database_env, "demo-researcher")
-    assert _api(server, "/patients", researcher)[0] == 403
-    assert _api(server, "/patients/DEMO-0001", researcher)[0] == 403
-    assert _api(server, "/patients/DEMO-0001", clinician)[0] == 200
-    assert _api(server, "/indications", "not-a-token")[0] == 401
+    researcher = token_for(database_env, "demo-researcher")
+    assert api(server, "/patients", researcher)[0] == 403
+    assert api(server, "/patients/DEMO-0001", researcher)[0] == 403
+    assert api(server, "/patients/DEMO-0001", clinician)[0] == 200
+    assert api(server, "/indications", "not-a-token")[0] == 401
 
 
 def test_the_api_gives_the_verdict_and_findings_of_the_one_check(
@@ -267,7 +150,7 @@ def test_the_api_gives_the_verdict_and_findings_of_the_one_check(
 ) -> None:
     """/api/plan and /api/check join the table of tests/unit/test_one_decision.py: the same plans, the same
     verdicts and findings as bont plan, bont check, the builder's service and the recorder."""
-    clinician = _token(database_env, "demo-clinician")
+    clinician = token_for(database_env, "demo-clinician")
     for case in one_decision.CASES:
         request = case.request
         age = case.patient.age_on(one_decision.DAY)
@@ -281,12 +164,12 @@ def test_the_api_gives_the_verdict_and_findings_of_the_one_check(
             "side": request.side.value if request.side else None,
             "muscles": [{"muscle": m.muscle, "units": str(m.units), "sites": m.sites} for m in request.muscles],
         }
-        status, planned = _api(server, "/plan", clinician, body)
+        status, planned = api(server, "/plan", clinician, body)
         assert status == 200, planned
         alone = plan_session(knowledge, replace(request, age_years=age, weight_kg=case.patient.weight_kg))
         assert one_decision.from_document(planned) == one_decision.from_report(alone.report), case.name  # type: ignore[arg-type]
         document = json.loads(one_decision.check_document(knowledge, case))
-        status, checked = _api(server, "/check", clinician, document)
+        status, checked = api(server, "/check", clinician, document)
         assert status == 200, checked
         assert one_decision.from_document(checked) == one_decision.via_planner(knowledge, case, tmp_path), case.name  # type: ignore[arg-type]
 
@@ -321,38 +204,13 @@ def test_the_audit_history_of_a_chart(server: str, page: Page) -> None:
     shoot(page, "09-audit")
 
 
-def _gauge_units(page: Page, product: str) -> float:
-    text = page.locator(f".gauge[data-product='{product}'] .gauge-label").inner_text()
-    return float(text.split(":", 1)[1].split("U of", 1)[0])
-
-
-def _session_count(database_env: dict[str, str], mrn: str) -> int:
-    shown = _bont(database_env, "patient", "show", mrn, "--json")
-    assert shown.returncode == 0, shown.stderr
-    return len(json.loads(shown.stdout)["sessions"])
-
-
-def _plan_for(page: Page, server: str, mrn: str) -> None:
-    """Open the plan builder from the chart and let the live update fill in a chronic migraine plan."""
-    page.goto(f"{server}/patients/{mrn}/")
-    page.locator(".actions").get_by_role("link", name="Plan a session").click()
-    page.get_by_label("Indication").select_option("chronic-migraine")
-    page.get_by_label("Product").select_option("onabotulinumtoxinA")
-    expect(page.get_by_role("heading", name="155 U of BOTOX in 31 sites")).to_be_visible()
-
-
-def _acknowledge_warnings(page: Page) -> None:
-    for field in page.locator("input[name^='ack:']").all():
-        field.fill("reviewed with the patient")
-
-
 def test_a_clinician_records_a_session_drawing_from_a_vial_and_the_gauge_changes(
     server: str, page: Page, database_env: dict[str, str]
 ) -> None:
     sign_in(page, server, "demo-clinician")
     page.goto(f"{server}/patients/DEMO-0001/")
-    before = _gauge_units(page, "onabotulinumtoxinA")
-    _plan_for(page, server, "DEMO-0001")
+    before = gauge_units(page, "onabotulinumtoxinA")
+    plan_for(page, server, "DEMO-0001")
     page.get_by_role("link", name="Record this session").click()
     expect(page.get_by_role("heading", name="Record a session: Demo, Alma")).to_be_visible()
     # A barcode scanner types the lot number; the vial comes from the scanned lot.
@@ -360,7 +218,7 @@ def test_a_clinician_records_a_session_drawing_from_a_vial_and_the_gauge_changes
     page.get_by_label("lot number, vial 1").fill("DEMO-STOCK-BOT200")
     page.get_by_label("units drawn, vial 1").fill("155")
     page.get_by_label("diluent mL, vial 1").fill("4")
-    _acknowledge_warnings(page)
+    acknowledge_warnings(page)
     shoot(page, "10-record-session")
     page.get_by_role("button", name="Record the session").click()
     expect(page.get_by_text("recorded.")).to_be_visible()
@@ -369,7 +227,7 @@ def test_a_clinician_records_a_session_drawing_from_a_vial_and_the_gauge_changes
     expect(page.get_by_role("cell", name="J0585")).to_be_visible()
     shoot(page, "11-session")
     page.get_by_role("link", name="Demo, Alma (DEMO-0001)").click()
-    assert _gauge_units(page, "onabotulinumtoxinA") == before + 155
+    assert gauge_units(page, "onabotulinumtoxinA") == before + 155
     page.goto(f"{server}/inventory/")
     expect(page.get_by_role("row").filter(has_text="DEMO-STOCK-BOT200").filter(has_text="45")).to_have_count(1)
 
@@ -396,39 +254,39 @@ def test_a_blocked_session_is_written_only_with_a_clinicians_override(
     }
     document = tmp_path / "session.json"
     document.write_text(json.dumps(session), encoding="utf-8")
-    recorded = _bont(database_env, "session", "record", str(document))
+    recorded = run_bont(database_env, "session", "record", str(document))
     assert recorded.returncode == 0, recorded.stderr
-    count = _session_count(database_env, "DEMO-0016")
+    count = session_count(database_env, "DEMO-0016")
 
     sign_in(page, server, "demo-nurse")
-    _plan_for(page, server, "DEMO-0016")
+    plan_for(page, server, "DEMO-0016")
     page.get_by_role("link", name="Record this session").click()
     expect(page.get_by_text("only a clinician can override it")).to_be_visible()
-    _acknowledge_warnings(page)
+    acknowledge_warnings(page)
     page.get_by_role("button", name="Record the session").click()
     expect(page.get_by_role("alert")).to_contain_text("Nothing was recorded")
-    assert _session_count(database_env, "DEMO-0016") == count
+    assert session_count(database_env, "DEMO-0016") == count
     page.get_by_role("button", name="Sign out").click()
 
     sign_in(page, server, "demo-clinician")
-    _plan_for(page, server, "DEMO-0016")
+    plan_for(page, server, "DEMO-0016")
     page.get_by_role("link", name="Record this session").click()
-    _acknowledge_warnings(page)
+    acknowledge_warnings(page)
     page.get_by_role("button", name="Record the session").click()
     expect(page.locator("p.error").filter(has_text="only a clinician's written override")).to_be_visible()
-    assert _session_count(database_env, "DEMO-0016") == count
+    assert session_count(database_env, "DEMO-0016") == count
     page.get_by_label("Clinician's override of the block").fill("neurologist's decision: dystonia dose was split")
-    _acknowledge_warnings(page)
+    acknowledge_warnings(page)
     page.get_by_role("button", name="Record the session").click()
     expect(page.get_by_text("recorded.")).to_be_visible()
     expect(page.get_by_text("neurologist's decision: dystonia dose was split").first).to_be_visible()
-    assert _session_count(database_env, "DEMO-0016") == count + 1
+    assert session_count(database_env, "DEMO-0016") == count + 1
 
 
 def test_refused_record_fields_are_named_beside_them_and_nothing_is_saved(
     server: str, page: Page, database_env: dict[str, str]
 ) -> None:
-    count = _session_count(database_env, "DEMO-0008")
+    count = session_count(database_env, "DEMO-0008")
     sign_in(page, server, "demo-clinician")
     page.goto(f"{server}/patients/DEMO-0008/record/?indication=chronic-migraine&product=onabotulinumtoxinA")
     page.get_by_label("vial 1", exact=True).select_option("")
@@ -444,7 +302,7 @@ def test_refused_record_fields_are_named_beside_them_and_nothing_is_saved(
     # What was typed stays in the form.
     expect(page.get_by_label("lot number, vial 1")).to_have_value("NO-SUCH-LOT")
     shoot(page, "12-record-errors")
-    assert _session_count(database_env, "DEMO-0008") == count
+    assert session_count(database_env, "DEMO-0008") == count
 
 
 def test_the_plan_follows_the_clinicians_changes_as_they_type(server: str, page: Page) -> None:
@@ -524,12 +382,12 @@ def test_billing_staff_see_claim_lines_and_export_them(server: str, page: Page) 
 
 
 def test_sessions_through_the_json_api(server: str, database_env: dict[str, str]) -> None:
-    clinician = _token(database_env, "demo-clinician")
-    status, sessions = _api(server, "/patients/DEMO-0002/sessions", clinician)
+    clinician = token_for(database_env, "demo-clinician")
+    status, sessions = api(server, "/patients/DEMO-0002/sessions", clinician)
     assert status == 200
     assert sessions  # type: ignore[truthy-function]
     first = sessions[0]  # type: ignore[index]
-    status, detail = _api(server, f"/sessions/{first['id']}", clinician)
+    status, detail = api(server, f"/sessions/{first['id']}", clinician)
     assert status == 200
     assert detail["sites"]  # type: ignore[index]
     assert detail["draws"]  # type: ignore[index]
@@ -541,23 +399,23 @@ def test_sessions_through_the_json_api(server: str, database_env: dict[str, str]
         "product": "DYSPORT",
         "sites": [{"muscle": "splenius-capitis", "side": "left", "units": 100}],
     }
-    assert _api(server, "/sessions", clinician, body)[0] == 403  # only as oneself
-    researcher = _token(database_env, "demo-researcher")
-    assert _api(server, "/patients/DEMO-0002/sessions", researcher)[0] == 403
-    assert _api(server, "/sessions", clinician, {**body, "clinician": "demo-clinician", "sites": []})[0] == 422
+    assert api(server, "/sessions", clinician, body)[0] == 403  # only as oneself
+    researcher = token_for(database_env, "demo-researcher")
+    assert api(server, "/patients/DEMO-0002/sessions", researcher)[0] == 403
+    assert api(server, "/sessions", clinician, {**body, "clinician": "demo-clinician", "sites": []})[0] == 422
     # Two days after its last session: the check refuses (interval warnings unacknowledged, or a block).
-    count = _session_count(database_env, "DEMO-0002")
-    status, refused = _api(server, "/sessions", clinician, {**body, "clinician": "demo-clinician"})
+    count = session_count(database_env, "DEMO-0002")
+    status, refused = api(server, "/sessions", clinician, {**body, "clinician": "demo-clinician"})
     assert status in (400, 409)
     assert refused["detail"].split(":")[0] in ("acknowledgements", "override_reason")  # type: ignore[index]
-    assert _session_count(database_env, "DEMO-0002") == count
+    assert session_count(database_env, "DEMO-0002") == count
 
 
 MILD = ("--severity", "mild", "--not-serious")
 
 
 def _latest_session(server: str, token: str, mrn: str) -> dict[str, Any]:
-    status, sessions = _api(server, f"/patients/{mrn}/sessions", token)
+    status, sessions = api(server, f"/patients/{mrn}/sessions", token)
     assert status == 200
     return [s for s in sessions if not s["withdrawn_reason"]][-1]  # type: ignore[union-attr, index]
 
@@ -565,39 +423,39 @@ def _latest_session(server: str, token: str, mrn: str) -> dict[str, Any]:
 def test_withdrawing_a_session_through_the_api_takes_a_clinician_and_a_reason_and_stops_it_counting(
     server: str, database_env: dict[str, str]
 ) -> None:
-    clinician, nurse = _token(database_env, "demo-clinician"), _token(database_env, "demo-nurse")
+    clinician, nurse = token_for(database_env, "demo-clinician"), token_for(database_env, "demo-nurse")
     session = _latest_session(server, clinician, "DEMO-0020")
     path = f"/sessions/{session['id']}/withdraw"
-    status, chart = _api(server, "/patients/DEMO-0020", clinician)
+    status, chart = api(server, "/patients/DEMO-0020", clinician)
     counted = len(chart["sessions"])  # type: ignore[index]
-    assert _api(server, path, nurse, {"reason": "entered in error"}) == (
+    assert api(server, path, nurse, {"reason": "entered in error"}) == (
         403,
         {"detail": "your role does not allow this"},
     )
-    assert _api(server, path, clinician, {"reason": "  "})[1] == {
+    assert api(server, path, clinician, {"reason": "  "})[1] == {
         "detail": "reason: give the reason the session is withdrawn"
     }
-    assert _api(server, "/sessions/987654/withdraw", clinician, {"reason": "entered in error"})[0] == 404
-    status, withdrawn = _api(server, path, clinician, {"reason": "entered for the wrong patient"})
+    assert api(server, "/sessions/987654/withdraw", clinician, {"reason": "entered in error"})[0] == 404
+    status, withdrawn = api(server, path, clinician, {"reason": "entered for the wrong patient"})
     assert status == 200
     assert (withdrawn["withdrawn_reason"], withdrawn["withdrawn_by"]) == (  # type: ignore[index]
         "entered for the wrong patient",
         "demo-clinician",
     )
-    assert _api(server, path, clinician, {"reason": "again"}) == (
+    assert api(server, path, clinician, {"reason": "again"}) == (
         409,
         {"detail": "session: this session is already withdrawn"},
     )
-    status, chart = _api(server, "/patients/DEMO-0020", clinician)
+    status, chart = api(server, "/patients/DEMO-0020", clinician)
     assert len(chart["sessions"]) == counted - 1  # type: ignore[index]
 
 
 def test_correcting_a_session_through_the_api_withdraws_it_and_records_the_correction_linked(
     server: str, database_env: dict[str, str]
 ) -> None:
-    clinician = _token(database_env, "demo-clinician")
+    clinician = token_for(database_env, "demo-clinician")
     latest = _latest_session(server, clinician, "DEMO-0021")
-    status, original = _api(server, f"/sessions/{latest['id']}", clinician)
+    status, original = api(server, f"/sessions/{latest['id']}", clinician)
     assert status == 200
     body: dict[str, Any] = {
         "patient_mrn": "DEMO-0021",
@@ -609,55 +467,55 @@ def test_correcting_a_session_through_the_api_withdraws_it_and_records_the_corre
         "reason": "90% of the plan was given",
     }
     path = f"/sessions/{latest['id']}/correction"
-    assert _api(server, path, clinician, {**body, "reason": ""})[1] == {
+    assert api(server, path, clinician, {**body, "reason": ""})[1] == {
         "detail": "reason: give the reason the session is corrected"
     }
-    status, corrected = _api(server, path, clinician, body)
+    status, corrected = api(server, path, clinician, body)
     if status == 400 and corrected["detail"].startswith("acknowledgements:"):  # type: ignore[index]
         # The correction meets the check's warnings again: each is acknowledged, as on the record form.
         codes = corrected["detail"].split("reason: ", 1)[1].split(";")[0].split(", ")  # type: ignore[index]
         body["acknowledgements"] = dict.fromkeys(codes, "reviewed again for the correction")
-        status, corrected = _api(server, path, clinician, body)
+        status, corrected = api(server, path, clinician, body)
     assert status == 201, corrected
     new_id = corrected["session_id"]  # type: ignore[index]
     assert corrected == {"session_id": new_id, "corrects": latest["id"]}
-    status, withdrawn = _api(server, f"/sessions/{latest['id']}", clinician)
+    status, withdrawn = api(server, f"/sessions/{latest['id']}", clinician)
     assert withdrawn["withdrawn_reason"] == "90% of the plan was given"  # type: ignore[index]
     assert withdrawn["corrected_by"] == new_id  # type: ignore[index]
-    status, replacement = _api(server, f"/sessions/{new_id}", clinician)
+    status, replacement = api(server, f"/sessions/{new_id}", clinician)
     assert replacement["corrects"] == latest["id"]  # type: ignore[index]
     assert replacement["draws"] == original["draws"]  # type: ignore[index]  # the vials drawn once, kept
-    assert _api(server, path, clinician, body)[0] == 409
+    assert api(server, path, clinician, body)[0] == 409
 
 
 def test_adverse_events_and_outcomes_are_corrected_and_withdrawn_through_the_api(
     server: str, database_env: dict[str, str]
 ) -> None:
-    nurse, billing = _token(database_env, "demo-nurse"), _token(database_env, "demo-billing")
+    nurse, billing = token_for(database_env, "demo-nurse"), token_for(database_env, "demo-billing")
     onset = (date.today() - timedelta(days=1)).isoformat()
-    added = _bont(
+    added = run_bont(
         database_env, "adverse-event", "add", "--mrn", "DEMO-0022", "--event", "ptosis", "--onset", onset, *MILD
     )
     assert added.returncode == 0, added.stderr
     event = f"/adverse-events/{added.stdout.split()[2]}"
-    assert _api(server, event, billing, {"severity": "moderate"}, "PATCH")[0] == 403
-    assert _api(server, event, nurse, {"severity": "serious"}, "PATCH")[1]["detail"].startswith(  # type: ignore[index]
+    assert api(server, event, billing, {"severity": "moderate"}, "PATCH")[0] == 403
+    assert api(server, event, nurse, {"severity": "serious"}, "PATCH")[1]["detail"].startswith(  # type: ignore[index]
         "severity: is the intensity"
     )
-    status, corrected = _api(server, event, nurse, {"severity": "moderate", "outcome": "resolved"}, "PATCH")
+    status, corrected = api(server, event, nurse, {"severity": "moderate", "outcome": "resolved"}, "PATCH")
     assert status == 200
     assert [corrected[key] for key in ("severity", "outcome", "serious")] == ["moderate", "resolved", False]  # type: ignore[index]
-    status, withdrawn = _api(server, f"{event}/withdraw", nurse, {"reason": "another patient's event"})
+    status, withdrawn = api(server, f"{event}/withdraw", nurse, {"reason": "another patient's event"})
     assert (status, withdrawn["withdrawn_by"]) == (200, "demo-nurse")  # type: ignore[index]
-    assert _api(server, event, nurse, {"severity": "severe"}, "PATCH")[0] == 409
-    listed = _bont(database_env, "outcome", "list", "DEMO-0022", "--json")
+    assert api(server, event, nurse, {"severity": "severe"}, "PATCH")[0] == 409
+    listed = run_bont(database_env, "outcome", "list", "DEMO-0022", "--json")
     assert listed.returncode == 0, listed.stderr
     outcome = next(o for o in json.loads(listed.stdout) if not o["withdrawn"])
     path = f"/outcomes/{outcome['id']}/withdraw"
-    assert _api(server, path, billing, {"reason": "entered in error"})[0] == 403
-    status, withdrawn = _api(server, path, nurse, {"reason": "entered for the wrong patient"})
+    assert api(server, path, billing, {"reason": "entered in error"})[0] == 403
+    status, withdrawn = api(server, path, nurse, {"reason": "entered for the wrong patient"})
     assert (status, withdrawn["withdrawn_by"]) == (200, "demo-nurse")  # type: ignore[index]
-    assert _api(server, path, nurse, {"reason": "again"})[0] == 409
+    assert api(server, path, nurse, {"reason": "again"})[0] == 409
 
 
 def test_a_clinician_withdraws_a_session_from_its_page_and_the_chart_gauge_drops(
@@ -675,7 +533,7 @@ def test_a_clinician_withdraws_a_session_from_its_page_and_the_chart_gauge_drops
 
     sign_in(page, server, "demo-clinician")
     page.goto(f"{server}/patients/DEMO-0011/")
-    before = _gauge_units(page, "onabotulinumtoxinA")
+    before = gauge_units(page, "onabotulinumtoxinA")
     latest = page.locator("table.timeline tbody tr").first
     latest.get_by_role("link").click()
     given = float(page.locator("#session-total").inner_text().split(" U", 1)[0])
@@ -694,7 +552,7 @@ def test_a_clinician_withdraws_a_session_from_its_page_and_the_chart_gauge_drops
     expect(page.get_by_role("button", name="Withdraw this session")).to_have_count(0)
     expect(page.get_by_text("Nothing to bill.")).to_be_visible()
     page.get_by_role("link", name="Demo, Kaya (DEMO-0011)").click()
-    assert _gauge_units(page, "onabotulinumtoxinA") == before - given
+    assert gauge_units(page, "onabotulinumtoxinA") == before - given
     struck = page.locator("table.timeline tr.withdrawn")
     expect(struck).to_have_count(1)
     expect(struck).to_contain_text("withdrawn by demo-clinician: entered for the wrong patient")
@@ -791,14 +649,14 @@ def berlin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "patient add --mrn BERLIN-1 --given-name Test --family-name Berlin --birth-date 1975-05-05 --sex female",
         f"lot add --product BOTOX --lot BERLIN-LOT --expiry {expiry} --quantity 2 --vial-units 200",
     ):
-        done = _bont(env, *command.split())
+        done = run_bont(env, *command.split())
         assert done.returncode == 0, done.stderr
     return env
 
 
 @pytest.fixture(scope="module")
 def berlin_server(berlin_env: dict[str, str]) -> Iterator[str]:
-    with _serving(berlin_env, "--no-demo") as url:
+    with serving(berlin_env, "--no-demo") as url:
         yield url
 
 
@@ -818,17 +676,17 @@ def test_a_nurse_in_berlin_types_the_true_reconstitution_time_and_it_is_not_in_t
     assert abs(offered - datetime.now(BERLIN)) < timedelta(minutes=2)
 
     opened_at.fill(_wall_clock(datetime.now(BERLIN) + timedelta(minutes=30)))
-    _acknowledge_warnings(page)
+    acknowledge_warnings(page)
     page.get_by_role("button", name="Record the session").click()
     expect(page.locator("tr.row-error")).to_contain_text("is in the future")
-    assert _session_count(berlin_env, "BERLIN-1") == 0
+    assert session_count(berlin_env, "BERLIN-1") == 0
 
     page.goto(record_page)
     page.get_by_label("reconstituted at, vial 1").fill(_wall_clock(datetime.now(BERLIN) - timedelta(minutes=30)))
-    _acknowledge_warnings(page)
+    acknowledge_warnings(page)
     page.get_by_role("button", name="Record the session").click()
     expect(page.get_by_text("recorded.")).to_be_visible()
-    assert _session_count(berlin_env, "BERLIN-1") == 1
+    assert session_count(berlin_env, "BERLIN-1") == 1
 
 
 def test_a_nurse_registers_a_patient_with_a_coded_condition_and_a_medicine_then_records_a_new_weight(
@@ -986,9 +844,9 @@ def test_typing_while_the_rows_refresh_keeps_every_keystroke_and_the_weight_reco
 def test_a_barcode_scan_ending_in_enter_looks_the_lot_up_and_only_the_button_records(
     server: str, page: Page, database_env: dict[str, str]
 ) -> None:
-    count = _session_count(database_env, "DEMO-0008")
+    count = session_count(database_env, "DEMO-0008")
     sign_in(page, server, "demo-clinician")
-    _plan_for(page, server, "DEMO-0008")
+    plan_for(page, server, "DEMO-0008")
     page.get_by_role("link", name="Record this session").click()
     expect(page.locator("#units-total")).to_have_text("155")
     # The scanner types the lot and ends with Enter: the vial is chosen, the cursor moves on, nothing is sent.
@@ -1021,9 +879,9 @@ def test_a_barcode_scan_ending_in_enter_looks_the_lot_up_and_only_the_button_rec
     expect(page.get_by_role("heading", name="Record a session: Demo")).to_be_visible()
     expect(page.get_by_label("lot number, vial 1")).to_have_value("DEMO-STOCK-BOT200")
     expect(page.locator("#units-total")).to_have_text("155")
-    assert _session_count(database_env, "DEMO-0008") == count
+    assert session_count(database_env, "DEMO-0008") == count
     shoot(page, "64-record-scan-reviewed")
-    _acknowledge_warnings(page)
+    acknowledge_warnings(page)
     page.get_by_role("button", name="Record the session").click()
     expect(page.get_by_text("recorded.")).to_be_visible()
-    assert _session_count(database_env, "DEMO-0008") == count + 1
+    assert session_count(database_env, "DEMO-0008") == count + 1

@@ -167,7 +167,13 @@ class TreatmentSession(NeverDelete):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sessions")
     date = models.DateField()
-    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")  # recorded it
+    # Who injected and when: a nurse may inject and a clinician record, or the other way round. Sessions recorded
+    # before migration 0009 have neither (the recorder gave them, on ``date``).
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    given_at = models.DateTimeField(null=True, blank=True)
     indication = models.CharField(max_length=60)
     product = models.CharField(max_length=40)
     protocol = models.CharField(max_length=120, blank=True)
@@ -242,7 +248,7 @@ class AdverseEvent(NeverDelete):
     onset = models.DateField()
     severity = models.CharField(max_length=10, choices=Severity.choices)
     serious = models.BooleanField(default=False)
-    outcome = models.CharField(max_length=60, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True)
     withdrawn_reason = models.TextField(blank=True)  # entered in error: withdrawn, not deleted
     withdrawn_by = models.ForeignKey(

@@ -1,0 +1,133 @@
+"""What the browser tests share: the installed ``bont`` beside the server, a live server on its own port,
+signing in, screenshots for a person to look at, and the small readings of a page several journeys make."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.commands import CommandProcess
+
+BONT = str(Path(sys.executable).with_name("bont"))
+SCREENSHOTS = Path(__file__).parent.parent.parent / "artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+COMMAND_PROCESSES: dict[tuple[str, str], CommandProcess] = {}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_bont(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``bont ARGS`` beside the server, on the database (and in the time zone) of ``env``: in a process of its
+    own, as a clinic runs the command line, but one process per database for the whole test session, so that
+    each command does not import bont and set up Django again."""
+    key = (env["DATABASE_URL"], env.get("BONT_TIME_ZONE", ""))
+    if key not in COMMAND_PROCESSES:
+        COMMAND_PROCESSES[key] = CommandProcess(env)
+    return COMMAND_PROCESSES[key].run(*args)
+
+
+@contextmanager
+def serving(env: dict[str, str], *options: str) -> Iterator[str]:
+    port = _free_port()
+    log = open(Path(env["DATABASE_URL"].removeprefix("sqlite:///")).with_suffix(".log"), "w")  # noqa: SIM115
+    # The server's output goes to a file: an undrained pipe could fill and stall it.
+    process = subprocess.Popen(
+        [BONT, "serve", "--port", str(port), *options], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/login/", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("the server did not start")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def sign_in(page: Page, server: str, username: str, password: str = "demo-password") -> None:
+    page.goto(f"{server}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def gauge_units(page: Page, product: str) -> float:
+    text = page.locator(f".gauge[data-product='{product}'] .gauge-label").inner_text()
+    return float(text.split(":", 1)[1].split("U of", 1)[0])
+
+
+def session_count(database_env: dict[str, str], mrn: str) -> int:
+    shown = run_bont(database_env, "patient", "show", mrn, "--json")
+    assert shown.returncode == 0, shown.stderr
+    return len(json.loads(shown.stdout)["sessions"])
+
+
+def plan_for(page: Page, server: str, mrn: str) -> None:
+    """Open the plan builder from the chart and let the live update fill in a chronic migraine plan."""
+    page.goto(f"{server}/patients/{mrn}/")
+    page.locator(".actions").get_by_role("link", name="Plan a session").click()
+    page.get_by_label("Indication").select_option("chronic-migraine")
+    page.get_by_label("Product").select_option("onabotulinumtoxinA")
+    expect(page.get_by_role("heading", name="155 U of BOTOX in 31 sites")).to_be_visible()
+
+
+def acknowledge_warnings(page: Page) -> None:
+    for field in page.locator("input[name^='ack:']").all():
+        field.fill("reviewed with the patient")
+
+
+def token_for(database_env: dict[str, str], username: str) -> str:
+    made = run_bont(database_env, "user", "token", username)
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip().rsplit(" ", 1)[-1]
+
+
+def api(
+    server: str, path: str, token: str, body: dict[str, object] | None = None, method: str | None = None
+) -> tuple[int, object]:
+    request = urllib.request.Request(
+        f"{server}/api{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method=method or ("GET" if body is None else "POST"),
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")

@@ -1,0 +1,46 @@
+"""One live server on the fictional demo clinic and one Chromium for every browser test module: starting a
+server loads the demo (tens of seconds), so the modules share it, as the people of one clinic do."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.e2e.browser import CHROMIUM_FLAGS, COMMAND_PROCESSES, serving
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_command_processes() -> Iterator[None]:
+    yield
+    while COMMAND_PROCESSES:
+        COMMAND_PROCESSES.popitem()[1].close()
+
+
+@pytest.fixture(scope="session")
+def database_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("web")
+    return {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}"}
+
+
+@pytest.fixture(scope="session")
+def server(database_env: dict[str, str]) -> Iterator[str]:
+    with serving(database_env, "--demo") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
