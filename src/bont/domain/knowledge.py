@@ -215,13 +215,16 @@ class KnowledgeBase:
     def target(self, wanted: str) -> Target:
         return _lookup("muscle", self.targets, wanted, self._target_aliases)
 
-    def instrument(self, wanted: str) -> Instrument:
-        aliases = {
+    @cached_property
+    def _instrument_aliases(self) -> dict[str, str]:
+        return {
             _normalise(name): instrument.id
             for instrument in self.instruments.values()
             for name in (instrument.id, instrument.name)
         }
-        return _lookup("instrument", self.instruments, wanted, aliases)
+
+    def instrument(self, wanted: str) -> Instrument:
+        return _lookup("instrument", self.instruments, wanted, self._instrument_aliases)
 
     def instruments_for(self, indication_id: str) -> tuple[Instrument, ...]:
         """The outcome instruments used for an indication, in the order of the knowledge file."""

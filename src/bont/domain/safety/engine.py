@@ -93,13 +93,12 @@ def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> CheckRequest:
             raise PlanningError(f"history.{index}.date", "is after the session date")
         if not Decimal(0) < item.units <= MAX_UNITS:
             raise PlanningError(f"history.{index}.units", "must be between 0 and 100000")
-        history.append(
-            replace(
-                item,
-                product=_product_id(knowledge, item.product),
-                indication=_indication_id(knowledge, item.indication),
-            )
-        )
+        product_id, indication_id = _product_id(knowledge, item.product), _indication_id(knowledge, item.indication)
+        # Most history already names ids (it comes from bont's own records): copy only what an alias names.
+        if (product_id, indication_id) == (item.product, item.indication):
+            history.append(item)
+        else:
+            history.append(replace(item, product=product_id, indication=indication_id))
     at = request.at
     vials = []
     for index, vial in enumerate(request.vials):
@@ -129,6 +128,8 @@ def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> CheckRequest:
 
 
 def _product_id(knowledge: KnowledgeBase, name: str) -> str:
+    if name in knowledge.products:
+        return name
     try:
         return knowledge.product(name).id
     except UnknownIdError:
@@ -136,6 +137,8 @@ def _product_id(knowledge: KnowledgeBase, name: str) -> str:
 
 
 def _indication_id(knowledge: KnowledgeBase, name: str) -> str:
+    if name in knowledge.indications:
+        return name
     try:
         return knowledge.indication(name).id
     except UnknownIdError:
