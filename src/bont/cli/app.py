@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -21,11 +19,9 @@ from bont.bootstrap import build_knowledge, clock
 from bont.cli import patients, records, render
 from bont.cli.common import (
     JsonOption,
-    date_option,
     decimal_option,
     emit_json,
     fail,
-    muscle_choices,
     read_text,
     stderr,
     stdout,
@@ -35,14 +31,14 @@ from bont.domain.dilution import dilute, label_source
 from bont.domain.errors import KnowledgeError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice
+from bont.domain.planning import SideChoice
 from bont.domain.populations import Population
-from bont.domain.safety import SafetyReport, SessionPlan, Verdict, check
-from bont.interop.check_document import InputError, read_check, read_patient_file
+from bont.domain.safety import SafetyReport, Verdict, check
+from bont.interop.check_document import InputError, read_check
+from bont.interop.plan_options import OptionError, PlanOptions, option_name, plan_from_options
 from bont.interop.procedure_sheet import render_procedure_sheet
 from bont.services import documents
 from bont.services.audit import audit
-from bont.services.planning import plan_session
 
 app = typer.Typer(
     name="bont",
@@ -212,28 +208,11 @@ def validate_knowledge(
 
 # -- planning and reconstitution
 
-OPTION_NAMES = {"age_years": "--age", "units_per_0_1_ml": "--units-per-0.1-ml"}
-
 
 class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     HTML = "html"
-
-
-def _option(field: str) -> str:
-    return OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
-
-
-def _age(age: str | None, birth_date: date | None, on: date) -> Decimal | None:
-    if age is not None and birth_date is not None:
-        fail("--age: give either --age or --birth-date, not both", 2)
-    if birth_date is not None:
-        if birth_date > on:
-            fail("--birth-date: is after the session date", 2)
-        years = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
-        return Decimal(years)
-    return decimal_option("--age", age, positive=False)
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -289,65 +268,27 @@ def plan(
     is then 3 when the check blocks.
     """
     knowledge = _knowledge()
-    session_date = date_option("--date", on) or clock().today()
-    born = date_option("--birth-date", birth_date)
-    patient_file = None
-    if patient is not None:
-        try:
-            patient_file = read_patient_file(read_text("--patient", patient), knowledge)
-        except InputError as error:
-            fail(f"--patient: {error.field}: {error.problem}", 2)
-        recorded = patient_file.patient
-        # The plan and its check must be about the same patient: the file's values are used, and the options
-        # may only repeat them.
-        if recorded.birth_date is not None:
-            if born is not None and born != recorded.birth_date:
-                fail("--birth-date: differs from the birth date in the patient file", 2)
-            if age is not None and decimal_option("--age", age, positive=False) != recorded.age_years_on(session_date):
-                fail("--age: differs from the age given by the patient file's birth date", 2)
-            born, age = recorded.birth_date, None
-        if recorded.weight_kg is not None:
-            if weight_kg is not None and decimal_option("--weight-kg", weight_kg) != recorded.weight_kg:
-                fail("--weight-kg: differs from the weight in the patient file", 2)
-            weight_kg = str(recorded.weight_kg)
-    request = PlanRequest(
+    options = PlanOptions(
         indication=indication,
         product=product,
-        on=session_date,
+        on=on,
         population=population,
         variant=variant,
-        age_years=_age(age, born, session_date),
-        weight_kg=decimal_option("--weight-kg", weight_kg),
+        age=age,
+        birth_date=birth_date,
+        weight_kg=weight_kg,
         side=side,
-        muscles=muscle_choices("--muscle", muscle or []),
-        optional=tuple(
-            MuscleChoice(c.muscle, c.side, c.units, c.sites, optional=True)
-            for c in muscle_choices("--optional", optional or [])
-        ),
+        muscles=tuple(muscle or ()),
+        optional=tuple(optional or ()),
         deviation_reason=deviation_reason,
-        vial_units=decimal_option("--vial-units", vial_units),
-        diluent_ml=decimal_option("--diluent-ml", diluent_ml),
+        vial_units=vial_units,
+        diluent_ml=diluent_ml,
+        patient=None if patient is None else read_text("--patient", patient),
     )
     try:
-        if patient_file is None:
-            checked = plan_session(knowledge, request)
-        else:
-            # The file's patient, history, vials and adverse events; the plan's age and weight are the file's.
-            stored = patient_file.request_for(session_date, SessionPlan(request.product, request.indication), clock())
-            checked = plan_session(
-                knowledge,
-                request,
-                replace(stored.patient, weight_kg=request.weight_kg, age_years=request.age_years),
-                stored.history,
-                stored.vials,
-                stored.at,
-                stored.adverse_events,
-            )
-    except UnknownIdError as error:
-        fail(f"--{error.kind}: {error}", 2)
-    except PlanningError as error:
-        field = error.field
-        fail(f"--patient: {field}: {error.problem}" if "." in field else f"{_option(field)}: {error.problem}", 2)
+        checked = plan_from_options(knowledge, clock(), options)
+    except OptionError as error:
+        fail(f"{error.field}: {error.problem}", 2)
     document = documents.plan_document(checked, knowledge)
     report = checked.report
     chosen = OutputFormat.JSON if as_json else output_format
@@ -408,7 +349,7 @@ def dilute_command(
     except UnknownIdError as error:
         fail(f"--product: {error}", 2)
     except PlanningError as error:
-        fail(f"{_option(error.field)}: {error.problem}", 2)
+        fail(f"{option_name(error.field)}: {error.problem}", 2)
     document = documents.dilution_document(check, findings, label_source(chosen, check))
     if as_json:
         emit_json(document)
