@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
+from simple_history import register
 from simple_history.models import HistoricalRecords
 
 
@@ -263,6 +264,12 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Migration 0010: a token names what it is for, expires, records its last use and is revoked, not deleted.
+    name = models.CharField(max_length=80, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
 
 
 class ProviderProfile(models.Model):
@@ -338,6 +345,7 @@ class DiaryLink(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_on = models.DateField()
     revoked = models.BooleanField(default=False)
+    history = HistoricalRecords()
 
 
 class ContinuationSetting(models.Model):
@@ -351,3 +359,38 @@ class ContinuationSetting(models.Model):
     months = models.PositiveSmallIntegerField(null=True, blank=True)
     reason = models.TextField()
     history = HistoricalRecords()
+
+
+class AccessEvent(models.Model):
+    """Who read (or exported) what, when and from where: chart, session, report and export reads, which the
+    versioned history of the records cannot show. Appended only; the app never changes or deletes a row."""
+
+    class Channel(models.TextChoices):
+        WEB = "web"
+        API = "api"
+        CLI = "cli"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=150)  # the signed-in user, or the CLI's named operator
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    action = models.CharField(max_length=20)  # read, export, print, ...
+    target = models.CharField(max_length=40)  # chart, session, continuation-report, billing-export, ...
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=40, blank=True)
+    remote_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["patient", "at"])]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("access events are appended, never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("access events are never deleted")
+
+
+# Users and their roles (groups) are versioned like the clinical rows: who was given which role, disabled or
+# had a password reset, and by whom.
+register(get_user_model(), app="bont.clinic", m2m_fields=["groups"], table_name="clinic_historicaluser")
