@@ -11,10 +11,12 @@ import yaml
 
 from bont.knowledge import DEFAULT_DATA_DIR, load_knowledge
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the parser the knowledge loader uses
+
 
 def parse_only() -> None:
     for path in DEFAULT_DATA_DIR.rglob("*.yaml"):
-        yaml.safe_load(path.read_text(encoding="utf-8"))
+        yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)
 
 
 def main() -> None:

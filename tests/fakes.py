@@ -44,6 +44,7 @@ class FakeClinic:
     vials: dict[int, VialState] = field(default_factory=dict)
     sessions: list[SessionRecord] = field(default_factory=list)
     clinicians: set[str] = field(default_factory=set)
+    nurses: set[str] = field(default_factory=set)
     adverse_events: dict[int, list[PriorAdverseEvent]] = field(default_factory=dict)
     withdrawn: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # session id -> (reason, by)
 
@@ -123,6 +124,9 @@ class FakeClinicalRecords(ClinicalRecords):
 
     def user_may_override(self, username: str) -> bool:
         return username in self.clinic.clinicians
+
+    def may_inject(self, username: str) -> bool:
+        return username in self.clinic.clinicians | self.clinic.nurses
 
 
 def _given(record: SessionRecord) -> Administration:
@@ -220,6 +224,12 @@ class FakeOutcomeRecords(OutcomeRecords):
     def outcome(self, outcome_id: int) -> StoredOutcome | None:
         found = self._find(outcome_id)
         return None if found is None else self.clinic.outcomes[found[0]][found[1]]
+
+    def replace_outcome(
+        self, outcome_id: int, reason: str, by: str | None, replacement: NewOutcome
+    ) -> int | str | None:
+        before = self.withdraw_outcome(outcome_id, reason, by)
+        return self.add_outcome(replacement) if before == "" else before
 
     def withdraw_outcome(self, outcome_id: int, reason: str, by: str | None) -> str | None:
         found = self._find(outcome_id)
@@ -522,8 +532,15 @@ class FakeAdverseEvents(AdverseEvents):
 
 from bont.domain.billing import VialUsed  # noqa: E402
 from bont.services.billing import BillableSession, BillingRecords  # noqa: E402
-from bont.services.inventory import Inventory, InventoryError, LotDraw, NewLot, StockLot, StockVial  # noqa: E402
-from bont.services.sessions import GivenSite, PatientRef, SessionDetail, SessionRecords, SessionSummary  # noqa: E402
+from bont.services.inventory import Inventory, InventoryError, LotDraw, LotFilter, NewLot, StockLot, StockVial  # noqa: E402
+from bont.services.sessions import (  # noqa: E402
+    GivenSite,
+    Injector,
+    PatientRef,
+    SessionDetail,
+    SessionRecords,
+    SessionSummary,
+)
 
 
 @dataclass
@@ -574,11 +591,14 @@ class FakeInventory(Inventory):
             self.stockroom.vials[vial_id] = opened
         return found
 
-    def lots(self, product: str | None = None, limit: int | None = None) -> tuple[StockLot, ...]:
+    def lots(
+        self, product: str | None = None, limit: int | None = None, *, shelf: LotFilter | None = None
+    ) -> tuple[StockLot, ...]:
         lots = sorted(
             (self._lot(lot_id) for lot_id, new in self.stockroom.lots.items() if product in (None, new.product)),
             key=lambda lot: (lot.expiry, lot.lot_id),
         )
+        lots = [lot for lot in lots if shelf is None or shelf.keeps(lot)]
         return tuple(lots[:limit] if limit is not None else lots)
 
     def find_lot(self, product: str, *, lot_number: str | None = None, lot_id: int | None = None) -> StockLot | None:
@@ -615,6 +635,7 @@ class FakeSessionBook:
     guidance: dict[int, str] = field(default_factory=dict)
     withdrawn_by: dict[int, str | None] = field(default_factory=dict)
     clinicians: set[str] = field(default_factory=lambda: {"dr-fake"})
+    nurses: set[str] = field(default_factory=set)
     # for billing: each patient's condition terms (by patient id), clinicians' NPIs, the vials a session drew from
     conditions: dict[int, tuple[str, ...]] = field(default_factory=dict)
     npis: dict[str, str] = field(default_factory=dict)
@@ -675,6 +696,11 @@ class FakeSessionRecords(SessionRecords):
 
     def is_clinician(self, username: str) -> bool:
         return username in self.book.clinicians
+
+    def injectors(self) -> tuple[Injector, ...]:
+        staff = [Injector(u, u, "clinician") for u in self.book.clinicians]
+        staff += [Injector(u, u, "nurse") for u in self.book.nurses]
+        return tuple(sorted(staff, key=lambda injector: injector.username))
 
 
 class FakeBillingRecords(BillingRecords):

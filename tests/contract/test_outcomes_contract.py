@@ -309,6 +309,22 @@ def test_a_measurement_is_read_by_id_and_withdrawn_once_with_who_and_why(outcome
     )
 
 
+def test_a_measurement_is_replaced_by_its_correction_in_one_step(outcomes: OutcomeAdapters) -> None:
+    patient_id = outcomes.arrange.patient("FICT-O12")
+    wrong, right = Score("hdss", grade="3", rank=2), Score("hdss", grade="2", rank=1)
+    day = date(2026, 3, 2)
+    outcome_id = outcomes.records.add_outcome(
+        NewOutcome(patient_id, "axillary-hyperhidrosis", "hdss", day, None, wrong, None)
+    )
+    correction = NewOutcome(patient_id, "axillary-hyperhidrosis", "hdss", day, None, right, None)
+    new_id = outcomes.records.replace_outcome(outcome_id, "corrected: grade misread", None, correction)
+    assert isinstance(new_id, int)
+    assert outcomes.records.replace_outcome(outcome_id, "again", None, correction) == "corrected: grade misread"
+    assert outcomes.records.replace_outcome(987654, "none", None, correction) is None
+    rows = outcomes.records.outcomes(patient_id)
+    assert [(row.id, row.score, row.withdrawn) for row in rows] == [(outcome_id, wrong, True), (new_id, right, False)]
+
+
 def test_the_adverse_events_of_an_indication_leave_out_withdrawn_ones_and_those_of_withdrawn_sessions(
     outcomes: OutcomeAdapters,
 ) -> None:

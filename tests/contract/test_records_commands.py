@@ -361,6 +361,16 @@ def test_a_session_entered_in_error_is_withdrawn_once_with_its_reason(clinic: Cl
     assert clinic.ok("billing", "session", session_id)["lines"] == []
 
 
+def test_who_gave_a_session_and_when_is_kept_apart_from_who_recorded_it(clinic: Clinic) -> None:
+    unknown = clinic.run("session", "record", str(clinic.session_file("nobody", given_by="nobody-fictional")))
+    assert (unknown.returncode, "given_by:" in unknown.stderr, "nobody-fictional" in unknown.stderr) == (2, True, False)
+    recorded = clinic.session_file("nurse", given_by="nurse-fictional", given_at="2026-11-21T10:40:00+00:00")
+    assert clinic.run("session", "record", str(recorded)).returncode == 0
+    [session] = clinic.sessions()
+    assert (session["recorded_by"], session["given_by"]) == ("dr-fictional", "nurse-fictional")
+    assert session["given_at"] == "2026-11-21T10:40:00+00:00"
+
+
 def test_a_condition_code_icd10cm_does_not_hold_is_refused_and_codes_are_shown_with_their_title(clinic: Clinic) -> None:
     refused = clinic.run("patient", "update", "FICT-0001", "--add-condition", "G24.3", "--add-condition", "L03.999")
     assert refused.returncode == 2

@@ -13,7 +13,7 @@ import pytest
 
 from bont.domain.billing import VialUsed
 from bont.services.billing import BillingRecords
-from bont.services.inventory import Inventory, InventoryError, NewLot
+from bont.services.inventory import Inventory, InventoryError, LotFilter, NewLot
 from bont.services.ports import UnknownPatientError
 from bont.services.sessions import SessionRecords
 from tests.fakes import FakeBillingRecords, FakeInventory, FakeSessionBook, FakeSessionRecords, FakeStockroom
@@ -313,3 +313,19 @@ def test_a_withdrawal_keeps_who_made_it_and_a_correction_is_linked_both_ways(sto
     assert [(b.session_id, b.total_units) for b in billed] == [(corrected, Decimal(60))]
     # A recall finds the draw once, with the session that corrects the one it was drawn for.
     assert [(d.session_id, d.units) for d in stock.inventory.draws_from_lot("FICT-L5")] == [(corrected, Decimal(80))]
+
+
+def test_lots_are_filtered_by_stock_expiry_and_part_of_the_lot_number(stock: Stock) -> None:
+    stock.inventory.add_lot(lot("FICT-OLD-1", date(2026, 1, 31)))
+    stock.inventory.add_lot(lot("fict-new-2", date(2027, 6, 30)))
+    (only_vial,) = stock.inventory.add_lot(lot("FICT-NEW-3", date(2027, 8, 31), quantity=1))
+    stock.inventory.open_sealed_vial(only_vial, AT, Decimal(2))
+
+    def numbers(shelf: LotFilter) -> list[str]:
+        return [x.lot_number for x in stock.inventory.lots(shelf=shelf)]
+
+    assert numbers(LotFilter(unexpired_on=date(2027, 6, 30))) == ["fict-new-2", "FICT-NEW-3"]  # the expiry day counts
+    assert numbers(LotFilter(in_stock=True)) == ["FICT-OLD-1", "fict-new-2"]
+    assert numbers(LotFilter(lot_number="NEW")) == ["fict-new-2", "FICT-NEW-3"]  # any case
+    assert numbers(LotFilter(in_stock=True, unexpired_on=date(2026, 9, 1), lot_number="fict")) == ["fict-new-2"]
+    assert stock.inventory.lots("abobotulinumtoxinA", shelf=LotFilter(lot_number="fict")) == ()

@@ -131,6 +131,34 @@ BREAKAGES: list[tuple[str, Callable[[Path], None], str, str]] = [
         "protocols.0.total_units: a dose is a recommendation",
     ),
     (
+        "a preparation whose label steps do not add up",
+        lambda d: edit(
+            d / "indications/neurogenic-detrusor-overactivity.yaml", "draw_ml: 2, add_ml: 8", "draw_ml: 2, add_ml: 7"
+        ),
+        "indications/neurogenic-detrusor-overactivity.yaml",
+        "protocols.0.preparations.0: the label's steps (draw 2 mL, add 7 mL) do not add up",
+    ),
+    (
+        "a preparation whose syringes do not hold the injections",
+        lambda d: edit(
+            d / "indications/neurogenic-detrusor-overactivity.yaml",
+            "syringes: 3, syringe_ml: 10",
+            "syringes: 2, syringe_ml: 10",
+        ),
+        "indications/neurogenic-detrusor-overactivity.yaml",
+        "but 30 injections of 1 mL need 30 mL",
+    ),
+    (
+        "a preparation's in-vial volume missing from the product's table",
+        lambda d: edit(
+            d / "products/onabotulinumtoxinA.yaml",
+            "{vial_units: 200, diluent_ml: 6, intermediate: true,",
+            "{vial_units: 200, diluent_ml: 5, intermediate: true,",
+        ),
+        "indications/neurogenic-detrusor-overactivity.yaml",
+        "200 U in 6 mL = 3.3333 U per 0.1 mL is not a row of onabotulinumtoxinA's reconstitution table",
+    ),
+    (
         "not YAML",
         lambda d: (d / "vocabulary.yaml").write_text("conditions: [unclosed\n", encoding="utf-8"),
         "vocabulary.yaml",

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bont.domain.doses import WeightCappedDose
 from bont.domain.errors import PlanningError
+from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import MuscleChoice, Plan, PlanRequest, SideChoice, make_plan
 from bont.domain.populations import Population
@@ -153,8 +154,95 @@ def test_adult_ndo_draws_exactly_one_200_unit_vial(knowledge: KnowledgeBase) -> 
     plan = make_plan(knowledge, PlanRequest("neurogenic-detrusor-overactivity", "onabotulinumtoxinA", SESSION))
     assert len(plan.sites) == 30
     assert {site.volume_ml for site in plan.sites} == {Decimal(1)}
-    assert [(v.vial_units, v.diluent_ml) for v in plan.vials] == [(200, 30)]
+    assert [(v.vial_units, v.diluent_ml) for v in plan.vials] == [(200, 6)]
     assert plan.units_drawn.amount == 200
+
+
+def test_adult_ndo_is_reconstituted_in_the_vial_then_diluted_in_three_syringes(knowledge: KnowledgeBase) -> None:
+    """The label's two steps: 6 mL into the 200 U vial, 2 mL of it into each of three 10 mL syringes topped up
+    with 8 mL of saline; 30 mL in all for 30 injections of 1 mL, about 6.7 U each."""
+    plan = make_plan(knowledge, PlanRequest("neurogenic-detrusor-overactivity", "BOTOX", SESSION))
+    assert plan.preparation is not None
+    prepared = plan.preparation.value
+    assert (prepared.vial_diluent_ml, prepared.syringes, prepared.draw_ml, prepared.saline_ml) == (6, 3, 2, 8)
+    assert prepared.final_volume_ml == sum(site.volume_ml for site in plan.sites) == 30
+    assert plan.injection_volume_ml == 1
+    assert round(prepared.units_per_injection(Decimal(1)), 1) == Decimal("6.7")
+    assert prepared.delivered.amount == plan.units_drawn.amount == plan.total_units.amount == 200
+    assert plan.preparation.citation.source.id == "medscape-ndo-reconstitution"
+    assert "dilution-not-in-label" not in {note.code for note in plan.notes}
+
+
+def test_overactive_bladder_preparation_fills_one_syringe_and_warns_its_unread_step(knowledge: KnowledgeBase) -> None:
+    plan = make_plan(knowledge, PlanRequest("overactive-bladder", "BOTOX", SESSION))
+    assert plan.preparation is not None
+    prepared = plan.preparation.value
+    assert (prepared.vial_diluent_ml, prepared.syringes, prepared.draw_ml, prepared.saline_ml) == (10, 1, 10, 0)
+    assert prepared.final_volume_ml == sum(site.volume_ml for site in plan.sites)
+    unverified = [note for note in plan.notes if note.code == "preparation-unverified"]
+    assert [note.severity for note in unverified] == [Severity.WARN]
+
+
+@pytest.mark.parametrize(("weight", "toxin_ml", "saline_ml"), [("12", "3.6", "6.4"), ("33", "9.6", "0.4")])
+def test_pediatric_ndo_syringe_follows_the_label_weight_table(
+    knowledge: KnowledgeBase, weight: str, toxin_ml: str, saline_ml: str
+) -> None:
+    plan = make_plan(
+        knowledge,
+        PlanRequest(
+            "neurogenic-detrusor-overactivity", "BOTOX", SESSION, age_years=Decimal(8), weight_kg=Decimal(weight)
+        ),
+    )
+    assert plan.preparation is not None
+    assert (plan.preparation.value.draw_ml, plan.preparation.value.saline_ml) == (Decimal(toxin_ml), Decimal(saline_ml))
+    assert [(v.vial_units, v.diluent_ml) for v in plan.vials] == [(200, 10)]
+
+
+def test_a_typed_in_vial_volume_replaces_the_preparation_with_a_warning(knowledge: KnowledgeBase) -> None:
+    plan = make_plan(
+        knowledge,
+        PlanRequest(
+            "neurogenic-detrusor-overactivity", "BOTOX", SESSION, vial_units=Decimal(200), diluent_ml=Decimal(4)
+        ),
+    )
+    assert plan.preparation is None
+    assert [(v.vial_units, v.diluent_ml) for v in plan.vials] == [(200, 4)]
+    assert "preparation-not-followed" in {note.code for note in plan.notes}
+
+
+def test_a_thousandth_of_a_mL_of_diluent_is_refused_by_the_planner(knowledge: KnowledgeBase) -> None:
+    with pytest.raises(PlanningError) as refused:
+        make_plan(
+            knowledge,
+            PlanRequest(
+                "blepharospasm",
+                "XEOMIN",
+                SESSION,
+                age_years=Decimal(50),
+                side=SideChoice.BOTH,
+                vial_units=Decimal(100),
+                diluent_ml=Decimal("0.001"),
+            ),
+        )
+    assert refused.value.field == "diluent_ml"
+    assert "1 to 4 mL" in refused.value.problem
+
+
+def test_a_diluent_inside_the_label_range_but_off_the_table_plans_with_a_warning(knowledge: KnowledgeBase) -> None:
+    plan = make_plan(
+        knowledge,
+        PlanRequest(
+            "cervical-dystonia",
+            "BOTOX",
+            SESSION,
+            age_years=Decimal(50),
+            side=SideChoice.LEFT,
+            vial_units=Decimal(100),
+            diluent_ml=Decimal(3),
+        ),
+    )
+    assert {(v.vial_units, v.diluent_ml) for v in plan.vials} == {(100, 3)}
+    assert "dilution-not-in-label" in {note.code for note in plan.notes}
 
 
 @pytest.mark.parametrize(("weight", "units"), [("12", 72), ("23.9", 132), ("33.99", 192), ("34", 200), ("70", 200)])

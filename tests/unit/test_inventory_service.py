@@ -48,18 +48,18 @@ def test_a_lot_of_no_vials_is_refused_naming_the_quantity() -> None:
     assert refused.value.field == "quantity"
 
 
-def test_a_vial_is_reconstituted_once_and_an_unknown_vial_is_refused() -> None:
+def test_a_vial_is_reconstituted_once_and_an_unknown_vial_is_refused(knowledge: KnowledgeBase) -> None:
     stock = FakeInventory(FakeStockroom())
     (vial_id, _) = receive_lot(stock, lot("FICT-L3", date(2027, 6, 30)))
-    reconstitute_vial(stock, vial_id, Decimal(2), NOW)
+    reconstitute_vial(stock, knowledge, vial_id, Decimal(2), NOW)
     opened = stock.vial(vial_id)
     assert opened is not None
     assert (opened.state, opened.reconstituted_at, opened.diluent_ml) == ("reconstituted", NOW, Decimal(2))
     with pytest.raises(InventoryError, match="reconstituted, not sealed") as twice:
-        reconstitute_vial(stock, vial_id, Decimal(2), NOW)
+        reconstitute_vial(stock, knowledge, vial_id, Decimal(2), NOW)
     assert twice.value.field == "vial"
     with pytest.raises(InventoryError, match="does not exist"):
-        reconstitute_vial(stock, 999, None, NOW)
+        reconstitute_vial(stock, knowledge, 999, None, NOW)
 
 
 def test_inventory_flags_lots_expiring_within_sixty_days_and_shows_beyond_use_time_left(
@@ -69,7 +69,7 @@ def test_inventory_flags_lots_expiring_within_sixty_days_and_shows_beyond_use_ti
     receive_lot(stock, lot("FICT-LATE", date(2028, 1, 1)))
     (soon, _) = receive_lot(stock, lot("FICT-SOON", date(2027, 1, 10)))
     receive_lot(stock, lot("FICT-OLD", date(2026, 11, 1)))
-    reconstitute_vial(stock, soon, Decimal(1), NOW - timedelta(hours=4))
+    reconstitute_vial(stock, knowledge, soon, Decimal(1), NOW - timedelta(hours=4))
     view = inventory_view(stock, knowledge, NOW)
     assert [(line.lot.lot_number, line.soon, line.expired, line.sealed) for line in view.lots] == [
         ("FICT-OLD", True, True, 2),
@@ -87,8 +87,8 @@ def test_a_session_draws_from_open_vials_in_their_time_then_from_unexpired_lots(
     (fresh, _) = receive_lot(stock, lot("FICT-A", date(2027, 6, 30)))
     (stale, _) = receive_lot(stock, lot("FICT-B", date(2027, 3, 30)))
     receive_lot(stock, lot("FICT-EXPIRED", date(2026, 1, 1)))
-    reconstitute_vial(stock, fresh, Decimal(1), NOW - timedelta(hours=1))
-    reconstitute_vial(stock, stale, Decimal(1), NOW - timedelta(days=30))
+    reconstitute_vial(stock, knowledge, fresh, Decimal(1), NOW - timedelta(hours=1))
+    reconstitute_vial(stock, knowledge, stale, Decimal(1), NOW - timedelta(days=30))
     options = vial_options(stock, knowledge, BOTOX, NOW)
     assert [(o.value, o.lot_number, o.sealed_count) for o in options] == [
         (f"vial:{fresh}", "FICT-A", 0),
@@ -99,10 +99,22 @@ def test_a_session_draws_from_open_vials_in_their_time_then_from_unexpired_lots(
     assert "new vial (1 sealed)" in options[1].label
 
 
-def test_a_scanned_lot_means_its_open_vial_holding_enough_else_its_next_sealed_one() -> None:
+def test_a_vial_is_not_reconstituted_with_a_volume_its_label_table_does_not_allow(knowledge: KnowledgeBase) -> None:
+    stock = FakeInventory(FakeStockroom())
+    (vial_id, _) = receive_lot(stock, lot("FICT-L4", date(2027, 6, 30)))
+    for impossible in (Decimal("0.001"), Decimal(30)):
+        with pytest.raises(InventoryError, match="outside the label's range") as refused:
+            reconstitute_vial(stock, knowledge, vial_id, impossible, NOW)
+        assert refused.value.field == "diluent_ml"
+    still = stock.vial(vial_id)
+    assert still is not None
+    assert still.state == "sealed"
+
+
+def test_a_scanned_lot_means_its_open_vial_holding_enough_else_its_next_sealed_one(knowledge: KnowledgeBase) -> None:
     stock = FakeInventory(FakeStockroom())
     (first, second) = receive_lot(stock, lot("FICT-SCAN", date(2027, 6, 30)))
-    reconstitute_vial(stock, first, Decimal(1), NOW)
+    reconstitute_vial(stock, knowledge, first, Decimal(1), NOW)
     assert vial_for_lot(stock, BOTOX, "FICT-SCAN", Decimal(50), set(), "lot:1").vial_id == first
     assert vial_for_lot(stock, BOTOX, "FICT-SCAN", Decimal(50), {first}, "lot:1").vial_id == second
     with pytest.raises(FieldError) as none_left:

@@ -16,7 +16,6 @@ from bont.services.outcome_ports import ContinuationSetting, GivenSession, Store
 from bont.services.outcomes import (
     clinic_rules,
     configure_continuation_rule,
-    continuation_document,
     continuation_report,
     create_diary_link,
     diary_page,
@@ -222,10 +221,6 @@ def test_the_continuation_report_holds_the_doses_and_adverse_events_of_the_indic
     assert [e.event for e in report.adverse_events] == ["compensatory-sweating"]
     [measure] = report.measures
     assert (measure.baseline, measure.latest) == (measure.series.points[0][0], measure.series.points[-1][0])
-    document = continuation_document(records, knowledge, "FICT-1", HYPERHIDROSIS, TODAY)
-    assert document["patient"].endswith("MRN FICT-1 · born 1980-04-02")
-    assert document["doses"][0] == ("2026-01-05", knowledge.products[BOTOX].brand, "100 U", "ok")
-    assert document["adverse_events"] == [("2026-01-08", "compensatory-sweating", "mild", "no", "—")]
 
 
 def test_treated_six_weeks_ago_without_an_assessment_is_due_and_a_measurement_since_clears_it(

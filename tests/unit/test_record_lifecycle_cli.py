@@ -128,6 +128,27 @@ def test_a_session_is_corrected_through_the_check_and_linked(
     assert sorted(h.units for h in clinic.history[1]) == [Decimal(100), Decimal(300)]
 
 
+def test_a_session_document_names_the_nurse_who_gave_it_and_when(
+    sessions: tuple[FakeSessionBook, FakeClinic], tmp_path: Path
+) -> None:
+    _, clinic = sessions
+    clinic.nurses.add("nurse-fictional")
+    path = corrected_document(tmp_path, 10)  # 390 U in 3 months already: 10 U more fits 400 U
+    document = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**document, "given_by": "billing-fictional"}), encoding="utf-8")
+    refused = RUNNER.invoke(app, ["session", "record", str(path)])
+    assert (refused.exit_code, "given_by: must name an active clinician or nurse" in refused.output) == (2, True)
+    path.write_text(
+        json.dumps({**document, "given_by": "nurse-fictional", "given_at": "2026-11-21T09:40"}), encoding="utf-8"
+    )
+    recorded = RUNNER.invoke(app, ["session", "record", str(path), "--json"])
+    assert recorded.exit_code == 0, recorded.output
+    written = clinic.sessions[-1]
+    assert (written.clinician, written.given_by) == ("dr-fictional", "nurse-fictional")
+    assert written.given_at is not None
+    assert written.given_at.strftime("%Y-%m-%d %H:%M") == "2026-11-21 09:40"  # the clinic's wall-clock time
+
+
 @pytest.fixture
 def outcomes(monkeypatch: pytest.MonkeyPatch) -> FakeOutcomeClinic:
     clinic = FakeOutcomeClinic()
@@ -158,6 +179,26 @@ def test_an_outcome_is_withdrawn_once_with_its_reason_and_listed_as_withdrawn(ou
     )
     again = RUNNER.invoke(app, ["outcome", "withdraw", "1", "--reason", "twice"])
     assert (again.exit_code, "already withdrawn" in again.output) == (2, True)
+
+
+def test_an_outcome_is_corrected_in_one_step_and_a_value_the_scale_refuses_changes_nothing(
+    outcomes: FakeOutcomeClinic,
+) -> None:
+    day = DAY.isoformat()
+    refused = RUNNER.invoke(app, ["outcome", "correct", "1", "--value", "5", "--date", day, "--reason", "misread"])
+    assert (refused.exit_code, "--value:" in refused.output) == (2, True)
+    unknown = RUNNER.invoke(app, ["outcome", "correct", "42", "--value", "2", "--date", day, "--reason", "misread"])
+    assert (unknown.exit_code, "ID: no outcome measurement with this id" in unknown.output) == (2, True)
+    corrected = RUNNER.invoke(
+        app, ["outcome", "correct", "1", "--value", "2", "--date", day, "--reason", "grade misread", "--json"]
+    )
+    assert corrected.exit_code == 0, corrected.output
+    assert json.loads(corrected.stdout) == {"id": 2, "corrects": 1}
+    listed = json.loads(RUNNER.invoke(app, ["outcome", "list", MRN, "--json"]).stdout)
+    assert sorted((entry["id"], entry["withdrawn"], entry["withdrawn_reason"]) for entry in listed) == [
+        (1, True, "corrected: grade misread"),
+        (2, False, None),
+    ]
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from bont.domain.outcomes import (
     ResponderStatus,
     Score,
     assign_cycles,
+    change_from_baseline,
+    combined_advice,
     evaluate_continuation,
     meets_percent,
     percent_improvement,
@@ -334,6 +336,74 @@ def test_a_latest_diary_at_15_or_more_headache_days_continues() -> None:
     periods = diary_periods(FIRST + timedelta(days=1), ["10", "10", "10", "10", "15"])
     decision = evaluate_continuation(NICE_EPISODIC, HEADACHE_DAYS, [FIRST], periods)
     assert decision.advice is ContinuationAdvice.CONTINUE
+
+
+def diaries_before_each_session(sessions: list[date], values: list[str], latest: date) -> list[Measurement]:
+    """As bont keeps them: a 28-day diary summarised before each session (the first is the baseline) and
+    over the latest 28 days, so the periods of successive cycles are weeks apart, never back to back."""
+    ends = [*sessions, latest]
+    return [
+        Measurement(end, Score("headache-days", Decimal(value)), end - timedelta(days=27))
+        for end, value in zip(ends, values, strict=True)
+    ]
+
+
+def test_nice_stops_after_twenty_months_below_15_headache_days_measured_once_per_cycle() -> None:
+    sessions = [FIRST + timedelta(days=91 * n) for n in range(7)]
+    latest = sessions[-1] + timedelta(days=60)
+    periods = diaries_before_each_session(sessions, ["19", "7", "7", "7", "7", "7", "7", "7"], latest)
+    decision = evaluate_continuation(NICE_EPISODIC, HEADACHE_DAYS, sessions, periods)
+    assert decision.advice is ContinuationAdvice.STOP
+    assert f"from {sessions[1] - timedelta(days=27)} to {latest}" in decision.reason
+    assert "cycles 1 to 7" in decision.reason
+
+
+def test_one_cycle_below_15_headache_days_is_not_yet_three_months() -> None:
+    sessions = [FIRST + timedelta(days=91 * n) for n in range(3)]
+    periods = diaries_before_each_session(sessions, ["19", "16", "12", "12"], sessions[-1] + timedelta(days=30))
+    decision = evaluate_continuation(NICE_EPISODIC, HEADACHE_DAYS, sessions, periods)
+    assert decision.advice is ContinuationAdvice.CONTINUE
+    assert "fewer than 3 consecutive months" in decision.reason
+
+
+def test_a_cycle_without_a_diary_breaks_a_run_of_episodic_cycles() -> None:
+    sessions = [FIRST + timedelta(days=91 * n) for n in range(4)]
+    latest = sessions[-1] + timedelta(days=30)
+    periods = diaries_before_each_session(sessions, ["19", "10", "10", "10", "10"], latest)
+    del periods[2]  # cycle 2 was never measured: nothing says it stayed episodic
+    decision = evaluate_continuation(NICE_EPISODIC, HEADACHE_DAYS, sessions, periods)
+    assert decision.advice is ContinuationAdvice.CONTINUE
+    assert "cycles 3 to 4" in decision.reason
+
+
+def test_either_nice_stopping_rule_is_enough_to_advise_stopping() -> None:
+    sessions = [FIRST + timedelta(days=91 * n) for n in range(7)]
+    periods = diaries_before_each_session(sessions, ["19", *["7"] * 7], sessions[-1] + timedelta(days=60))
+    decisions = [
+        evaluate_continuation(rule, HEADACHE_DAYS, sessions, periods) for rule in (NICE_TWO_CYCLES, NICE_EPISODIC)
+    ]
+    assert [d.advice for d in decisions] == [ContinuationAdvice.CONTINUE, ContinuationAdvice.STOP]
+    assert combined_advice(decisions) is ContinuationAdvice.STOP
+    assert combined_advice(decisions[:1]) is ContinuationAdvice.CONTINUE
+    assert combined_advice([]) is None
+
+
+def test_the_change_from_baseline_reads_as_measured_then_how_much_better() -> None:
+    assert (
+        change_from_baseline(
+            HEADACHE_DAYS, Score("headache-days", Decimal("19.00")), Score("headache-days", Decimal("7.00"))
+        )
+        == "-12 (63.1% better)"
+    )
+    assert (
+        change_from_baseline(HEADACHE_DAYS, Score("headache-days", Decimal(10)), Score("headache-days", Decimal(12)))
+        == "+2 (20.0% worse)"
+    )
+    assert change_from_baseline(HDSS, score(HDSS, "4"), score(HDSS, "2")) == "2 grade(s) better"
+    assert (
+        change_from_baseline(HEADACHE_DAYS, Score("headache-days", Decimal(0)), Score("headache-days", Decimal(3)))
+        == "+3"
+    )
 
 
 # -- properties

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bont.bootstrap import build_knowledge, clock, outcome_records
+from bont.bootstrap import build_knowledge, clock, outcome_records, patient_registry, user_accounts
 from bont.cli.common import JsonOption, decimal_option, emit_json, fail, required_date, stdout
 
 outcome_app = typer.Typer(help="Outcomes: scales, diaries, responder verdicts, continuation.", no_args_is_help=True)
@@ -32,12 +32,7 @@ def outcome_add(
     from bont.domain.errors import FieldError, UnknownIdError
     from bont.services.outcomes import record_outcome
 
-    raw: Any = value
-    if value.lstrip().startswith(("{", "[")):
-        try:
-            raw = json.loads(value)
-        except json.JSONDecodeError:
-            fail("--value: is not valid JSON")
+    raw = _raw_value(value)
     try:
         row = record_outcome(
             records,
@@ -130,11 +125,15 @@ def outcome_report(
     records = outcome_records()
     from bont.domain.errors import UnknownIdError
     from bont.interop.continuation_pdf import render_continuation_pdf
-    from bont.services.outcomes import continuation_document
     from bont.services.ports import UnknownPatientError
+    from bont.services.report_documents import continuation_pdf_values, continuation_report_document
 
     try:
-        document = continuation_document(records, knowledge, mrn, indication, clock().today())
+        document = continuation_pdf_values(
+            continuation_report_document(
+                records, patient_registry(), user_accounts(), knowledge, mrn, indication, clock().today()
+            )
+        )
     except UnknownPatientError as error:
         fail(f"MRN: {error.problem}")
     except UnknownIdError:
@@ -169,6 +168,44 @@ def outcome_rule(
     stdout.print(f"continuation rule {rule} configured for this clinic")
 
 
+def _raw_value(value: str) -> Any:
+    """What the scale scores: the text as typed, or the JSON of item scores."""
+    if not value.lstrip().startswith(("{", "[")):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        fail("--value: is not valid JSON")
+
+
+@outcome_app.command("correct")
+def outcome_correct(
+    outcome_id: Annotated[int, typer.Argument(metavar="ID", help="The measurement's id (bont outcome list).")],
+    value: Annotated[str, typer.Option(help="The right value, as for bont outcome add.")],
+    on: Annotated[str, typer.Option("--date", help="The day it was measured, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option(help="Why the stored value was wrong.")],
+    by: Annotated[str | None, typer.Option(help="Who corrects it (username), kept with both versions.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Correct a measurement entered wrongly, in one step: the right value is scored by the same scale, the wrong
+    one is withdrawn ("corrected: REASON") and the right one stored in its place; refused, nothing changes."""
+    from bont.domain.errors import FieldError
+    from bont.services.outcomes import correct_outcome
+
+    raw, measured_on = _raw_value(value), required_date("--date", on)
+    try:
+        new_id = correct_outcome(
+            outcome_records(), build_knowledge(), outcome_id, measured_on, raw, reason, by, clock().today()
+        )
+    except FieldError as error:
+        option = {"outcome": "ID", "measured_on": "--date"}.get(error.field, "--" + error.field.replace("_", "-"))
+        fail(f"{option}: {error.problem}")
+    if as_json:
+        emit_json({"id": new_id, "corrects": outcome_id})
+    else:
+        stdout.print(f"outcome {outcome_id} corrected by outcome {new_id}")
+
+
 @outcome_app.command("withdraw")
 def outcome_withdraw(
     outcome_id: Annotated[int, typer.Argument(metavar="ID", help="The measurement's id (bont outcome list).")],
@@ -177,8 +214,8 @@ def outcome_withdraw(
     as_json: JsonOption = False,
 ) -> None:
     """Withdraw a measurement entered in error: it is kept with the reason and who withdrew it, and no longer
-    counts toward responders, continuation, follow-up or research. Correct a wrong value by withdrawing it and
-    adding the right one."""
+    counts toward responders, continuation, follow-up or research. A wrong value is corrected with bont outcome
+    correct."""
     from bont.domain.errors import FieldError
     from bont.services.outcomes import withdraw_outcome
 

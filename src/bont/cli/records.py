@@ -225,6 +225,9 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
                 "withdrawn": bool(s.withdrawn_reason),
                 "withdrawn_reason": s.withdrawn_reason or None,
                 "withdrawn_by": s.withdrawn_by,
+                "recorded_by": s.recorded_by,
+                "given_by": s.given_by or s.recorded_by,  # sessions recorded before it was asked: the recorder
+                "given_at": s.given_at.isoformat() if s.given_at else None,
             }
             for s in record.sessions
         ],
@@ -305,9 +308,9 @@ def lot_reconstitute(
     except FieldError as error:
         fail(f"{error.field}: {error.problem}")
     try:
-        reconstitute_vial(stock, vial, decimal_option("--diluent-ml", diluent_ml), moment)
+        reconstitute_vial(stock, build_knowledge(), vial, decimal_option("--diluent-ml", diluent_ml), moment)
     except InventoryError as error:
-        fail(f"VIAL: {error.problem}")
+        fail(f"{'--diluent-ml' if error.field == 'diluent_ml' else 'VIAL'}: {error.problem}")
     stdout.print(f"vial {vial} reconstituted")
 
 

@@ -343,9 +343,13 @@ def plan(console: Console, p: dict[str, Any]) -> None:
         diluent = "ready to use" if vial["diluent_ml"] is None else str(vial["diluent_ml"])
         vials.add_row(*_cells(str(vial["vial_units"]), diluent, str(vial["units_drawn"]), str(vial["units_left"])))
     console.print(vials)
+    prepared = p.get("preparation")
+    if prepared:
+        _preparation(console, prepared)
+    syringes = "" if prepared else f"{p['syringes_1_ml']} syringe(s) of 1 mL; "
     _say(
         console,
-        f"Units drawn {p['units_drawn']} U; waste {p['waste_units']} U; {p['syringes_1_ml']} syringe(s) of 1 mL; "
+        f"Units drawn {p['units_drawn']} U; waste {p['waste_units']} U; {syringes}"
         f"HCPCS {p['billing']['hcpcs']} (1 billing unit = {p['billing']['units_per_billing_unit']} U)",
     )
     _findings(console, p["notes"], "Planning notes")
@@ -353,6 +357,31 @@ def plan(console: Console, p: dict[str, Any]) -> None:
     _findings(console, p["findings"])
     _say(console, "sources: " + "; ".join(_cite(s) for s in p["sources"]), "dim")
     _notice(console)
+
+
+def _preparation(console: Console, prep: dict[str, Any]) -> None:
+    """The label's two-step preparation as numbered steps, in the order a nurse carries them out."""
+    vials = (
+        f"each of {prep['vials']} vials of {prep['vial_units']} U"
+        if prep["vials"] > 1
+        else f"the {prep['vial_units']} U vial"
+    )
+    steps = [
+        f"Reconstitute {vials} with {prep['vial_diluent_ml']} mL of diluent.",
+        f"Draw {prep['draw_ml']} mL of it into each of {prep['syringes']} syringe(s) of {prep['syringe_ml']} mL"
+        + (f", then add {prep['saline_ml']} mL of saline to each." if prep["saline_ml"] else "; no saline is added."),
+        f"Each syringe holds {prep['syringe_ml']} mL with {round(prep['units_per_syringe'], 2)} U; "
+        f"in all {prep['final_volume_ml']} mL at {round(prep['units_per_ml'], 2)} U per mL.",
+    ]
+    if prep["injection_ml"] is not None:
+        steps.append(
+            f"Inject {prep['injections']} × {prep['injection_ml']} mL, about {round(prep['units_per_injection'], 2)} U "
+            "each."
+        )
+    _say(console, "Preparation", "bold")
+    for number, step in enumerate(steps, start=1):
+        _say(console, f"  {number}. {step}")
+    _say(console, f"  source: {_cite(prep['source'])}", "dim")
 
 
 def dilution(console: Console, d: dict[str, Any]) -> None:

@@ -75,6 +75,9 @@ TEMPLATES = [
 ]
 STATIC_URL = "/static/"
 WHITENOISE_USE_FINDERS = True  # serve the apps' static files directly; no collectstatic step
+# A form's body is refused above 2.5 MiB (Django's default, stated here because templates/400.html states it):
+# every text field's maxlength keeps a form far below it, so only a paste past the browser hits it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"

@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from bont.clinic import models
-from bont.services.inventory import Inventory, InventoryError, LotDraw, NewLot, StockLot, StockVial
+from bont.services.inventory import Inventory, InventoryError, LotDraw, LotFilter, NewLot, StockLot, StockVial
 
 
 def _vial(row: models.Vial) -> StockVial:
@@ -77,10 +77,21 @@ class DjangoInventory(Inventory):
                 row.save()
             return found
 
-    def lots(self, product: str | None = None, limit: int | None = None) -> tuple[StockLot, ...]:
+    def lots(
+        self, product: str | None = None, limit: int | None = None, *, shelf: LotFilter | None = None
+    ) -> tuple[StockLot, ...]:
         rows = _lots().order_by("expiry", "pk")
         if product is not None:
             rows = rows.filter(product=product)
+        if shelf is not None:
+            if shelf.in_stock:
+                rows = rows.filter(
+                    Exists(models.Vial.objects.filter(lot=OuterRef("pk"), state=models.Vial.State.SEALED))
+                )
+            if shelf.unexpired_on is not None:
+                rows = rows.filter(expiry__gte=shelf.unexpired_on)
+            if shelf.lot_number:
+                rows = rows.filter(lot_number__icontains=shelf.lot_number)
         return tuple(_lot(row) for row in (rows[:limit] if limit is not None else rows))
 
     def find_lot(self, product: str, *, lot_number: str | None = None, lot_id: int | None = None) -> StockLot | None:

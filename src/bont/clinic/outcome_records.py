@@ -90,6 +90,15 @@ class DjangoOutcomeRecords(OutcomeRecords):
     def withdraw_outcome(self, outcome_id: int, reason: str, by: str | None) -> str | None:
         return models.withdraw_row(models.OutcomeRecord, outcome_id, reason, by)
 
+    def replace_outcome(
+        self, outcome_id: int, reason: str, by: str | None, replacement: NewOutcome
+    ) -> int | str | None:
+        with transaction.atomic():
+            before = self.withdraw_outcome(outcome_id, reason, by)
+            if before != "":
+                return before
+            return self.add_outcome(replacement)
+
     def add_outcome(self, outcome: NewOutcome) -> int:
         user = None
         if outcome.entered_by:

@@ -171,8 +171,13 @@ class DjangoPatientRegistry(PatientRegistry):
                     blocked=any(f.severity == Severity.BLOCK for f in s.findings.all()),
                     withdrawn_by=s.withdrawn_by.get_username() if s.withdrawn_by else None,
                     corrected_by=corrections.get(s.pk),
+                    recorded_by=s.clinician.get_username(),
+                    given_by=s.given_by.get_username() if s.given_by else None,
+                    given_at=s.given_at,
                 )
-                for s in row.sessions.order_by("date", "pk").select_related("withdrawn_by").prefetch_related("findings")
+                for s in row.sessions.order_by("date", "pk")
+                .select_related("withdrawn_by", "clinician", "given_by")
+                .prefetch_related("findings")
             ),
         )
 

@@ -23,6 +23,7 @@ from bont.services.ports import (
 )
 
 CLINICIAN_GROUP = "clinician"
+INJECTING_GROUPS = (CLINICIAN_GROUP, "nurse")  # the roles that give injections
 
 
 class DjangoClinicalRecords(ClinicalRecords):
@@ -95,6 +96,8 @@ class DjangoClinicalRecords(ClinicalRecords):
             verdict=record.verdict,
             override_reason=record.override_reason,
             corrects_id=record.corrects,
+            given_by=user_model.objects.get(username=record.given_by) if record.given_by else None,
+            given_at=record.given_at,
         )
         session._history_user = clinician  # type: ignore[attr-defined]  # django-simple-history reads it: who wrote it
         session.save()
@@ -162,6 +165,13 @@ class DjangoClinicalRecords(ClinicalRecords):
     def user_may_override(self, username: str) -> bool:
         user = get_user_model().objects.filter(username=username).first()
         return bool(user and user.groups.filter(name=CLINICIAN_GROUP).exists())
+
+    def may_inject(self, username: str) -> bool:
+        return (
+            get_user_model()
+            .objects.filter(username=username, is_active=True, groups__name__in=INJECTING_GROUPS)
+            .exists()
+        )
 
 
 class DjangoPatientCharts(PatientCharts):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 
 from bont.clinic import models
-from bont.clinic.repositories import CLINICIAN_GROUP
+from bont.clinic.repositories import CLINICIAN_GROUP, INJECTING_GROUPS
 from bont.services.ports import UnknownPatientError
 from bont.services.sessions import (
     AnsweredFinding,
     GivenSite,
+    Injector,
     PatientRef,
     SessionDetail,
     SessionDraw,
@@ -37,6 +38,9 @@ def _summary(row: models.TreatmentSession, corrected_by: int | None = None) -> S
         withdrawn_by=row.withdrawn_by.get_username() if row.withdrawn_by else None,
         corrects=row.corrects_id,
         corrected_by=corrected_by,
+        recorded_by=row.clinician.get_username(),
+        given_by=row.given_by.get_username() if row.given_by else None,
+        given_at=row.given_at,
     )
 
 
@@ -56,7 +60,7 @@ class DjangoSessionRecords(SessionRecords):
     def sessions(self, patient_id: int) -> tuple[SessionSummary, ...]:
         rows = list(
             models.TreatmentSession.objects.filter(patient_id=patient_id)
-            .select_related("withdrawn_by")
+            .select_related("withdrawn_by", "clinician", "given_by")
             .order_by("date", "pk")
         )
         corrections = _corrections([row.pk for row in rows if row.withdrawn_reason])
@@ -64,7 +68,7 @@ class DjangoSessionRecords(SessionRecords):
 
     def session(self, session_id: int) -> SessionDetail | None:
         row = (
-            models.TreatmentSession.objects.select_related("patient", "clinician", "withdrawn_by")
+            models.TreatmentSession.objects.select_related("patient", "clinician", "withdrawn_by", "given_by")
             .filter(pk=session_id)
             .first()
         )
@@ -96,6 +100,7 @@ class DjangoSessionRecords(SessionRecords):
                 SessionEvent(e.event, e.severity, e.onset, e.serious, bool(e.withdrawn_reason))
                 for e in row.adverse_events.order_by("onset", "pk")
             ),
+            guidance=row.guidance,
         )
 
     def withdraw(self, session_id: int, reason: str, by: str | None) -> str | None:
@@ -103,3 +108,20 @@ class DjangoSessionRecords(SessionRecords):
 
     def is_clinician(self, username: str) -> bool:
         return get_user_model().objects.filter(username=username, groups__name=CLINICIAN_GROUP).exists()
+
+    def injectors(self) -> tuple[Injector, ...]:
+        users = (
+            get_user_model()
+            .objects.filter(is_active=True, groups__name__in=INJECTING_GROUPS)
+            .prefetch_related("groups")
+            .distinct()
+        )
+        found = [
+            Injector(
+                user.get_username(),
+                user.get_full_name() or user.get_username(),
+                CLINICIAN_GROUP if any(g.name == CLINICIAN_GROUP for g in user.groups.all()) else "nurse",
+            )
+            for user in users
+        ]
+        return tuple(sorted(found, key=lambda injector: (injector.name.casefold(), injector.username)))

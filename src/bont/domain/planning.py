@@ -15,9 +15,10 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
+from bont.domain.dilution import judge_diluent
 from bont.domain.doses import Units, format_amount, total_units
 from bont.domain.errors import PlanningError, UnknownIdError
-from bont.domain.evidence import Citation, Grade
+from bont.domain.evidence import Citation, Cited, Grade
 from bont.domain.findings import Finding, Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.populations import ADULT_AGE_YEARS, Population
@@ -29,6 +30,7 @@ from bont.domain.reconstitution import (
     UNIT_PRECISION,
     Concentration,
     Draw,
+    PreparedDose,
     draw,
     measurable_volume,
     split_units,
@@ -140,6 +142,9 @@ class Plan:
     notes: tuple[Finding, ...]  # how the plan was made (rounding, scaling, deviations); never a safety verdict
     sources: tuple[Citation, ...]
     deviation_reason: str | None = None
+    # The label's two-step preparation worked out for this dose (intradetrusor BOTOX); None when the dose is
+    # drawn straight from the reconstituted vial.
+    preparation: Cited[PreparedDose] | None = None
 
     @property
     def sites(self) -> tuple[PlannedSite, ...]:
@@ -160,6 +165,12 @@ class Plan:
     @property
     def waste(self) -> Units:
         return self.vial_units_opened - self.units_drawn
+
+    @property
+    def injection_volume_ml(self) -> Decimal | None:
+        """The volume of every injection when all are alike (30 × 1 mL into the detrusor), else None."""
+        volumes = {site.volume_ml for site in self.sites}
+        return volumes.pop() if len(volumes) == 1 else None
 
 
 def choose_protocol(knowledge: KnowledgeBase, request: PlanRequest, population: Population) -> Protocol:
@@ -386,13 +397,18 @@ class _Planner:
         muscles = self.apply_session_cap(muscles)
         self.check_total(muscles)
         largest_site = max((units / count for _, _, units, count in muscles), default=Decimal(0))
-        concentration, dilution_source = self.concentration(largest_site)
+        prepared = self.prepare(self.planned_total(muscles))
+        dilution_source: Citation | None
+        if prepared is not None:
+            concentration, dilution_source = prepared.value.final_concentration, prepared.citation
+        else:
+            concentration, dilution_source = self.concentration(largest_site)
         planned = self.within_session_limit(tuple(self.place_sites(m, concentration) for m in muscles))
         sites = [site for muscle in planned for site in muscle.sites]
         conflict = protocol.side_conflict({str(site.side) for site in sites})
         if conflict:
             raise PlanningError("variant", conflict)
-        vials = self.open_vials(sites, concentration)
+        vials = self.prepared_vials(prepared.value, sites) if prepared else self.open_vials(sites, concentration)
         if any(site.draw.rounded for site in sites):
             worst = max(abs(site.draw.delivered.amount - site.units.amount) for site in sites)
             self.report(
@@ -415,10 +431,12 @@ class _Planner:
             muscles=planned,
             concentration=concentration,
             vials=vials,
-            syringes=_syringes(planned),
+            # A prepared dose is injected from the preparation's syringes, not from 1 mL syringes.
+            syringes=0 if prepared else _syringes(planned),
             notes=tuple(self.notes),
             sources=tuple(dict.fromkeys(sources)),
             deviation_reason=self.request.deviation_reason if self.deviations else None,
+            preparation=prepared,
         )
 
     def from_initial_dose(self, choices: tuple[MuscleChoice, ...]) -> tuple[MuscleChoice, ...]:
@@ -604,6 +622,71 @@ class _Planner:
 
     # -- reconstitution and vials
 
+    def prepare(self, dose: Decimal) -> Cited[PreparedDose] | None:
+        """The label's two-step preparation for this dose, when the protocol has one for the chosen vial and the
+        clinician did not choose another in-vial volume."""
+        request = self.request
+        preparation = self.protocol.preparation(request.vial_units)
+        if not self.protocol.preparations or self.product.formulation is Formulation.SOLUTION:
+            return None
+        label = self.protocol.preparations[0]
+        if preparation is None or (
+            request.diluent_ml is not None and request.diluent_ml != preparation.value.vial_diluent_ml
+        ):
+            self.report(
+                Finding(
+                    Severity.WARN,
+                    "preparation-not-followed",
+                    f"the label prepares this dose from a {format_amount(label.value.vial_units)} U vial with "
+                    f"{format_amount(label.value.vial_diluent_ml)} mL, diluted in {label.value.syringes} syringe(s) of "
+                    f"{format_amount(label.value.syringe_ml)} mL; this plan injects from the vial as reconstituted",
+                    label.citation,
+                )
+            )
+            return None
+        try:
+            prepared = preparation.value.for_dose(self.units(dose))
+        except ValueError as error:
+            raise PlanningError("muscle", str(error)) from error
+        if preparation.citation.grade is Grade.UNVERIFIED:
+            self.report(
+                Finding(
+                    Severity.WARN,
+                    "preparation-unverified",
+                    "part of the preparation steps was not read in the label (see the source's note); check them "
+                    "against the prescribing information before preparing",
+                    preparation.citation,
+                )
+            )
+        if prepared.rounded:
+            self.report(
+                Finding(
+                    Severity.INFO,
+                    "volume-rounded",
+                    f"the reconstituted toxin per syringe is rounded to {format_amount(prepared.draw_ml)} mL, a 0.1 mL "
+                    f"mark; the syringes hold {format_amount(round(prepared.delivered.amount, 2))} U in all",
+                )
+            )
+        return Cited(prepared, preparation.citation)
+
+    def prepared_vials(self, prepared: PreparedDose, sites: Sequence[PlannedSite]) -> tuple[VialUse, ...]:
+        """The vials a preparation opens, each with the label's in-vial volume, and what is drawn from each."""
+        remaining = _drawn(sites)
+        preparation = prepared.preparation
+        uses = []
+        for _ in range(prepared.vials):
+            drawn = min(preparation.vial_units, remaining)
+            remaining -= drawn
+            uses.append(
+                VialUse(
+                    preparation.vial_units,
+                    preparation.vial_diluent_ml,
+                    preparation.vial_concentration,
+                    self.units(drawn),
+                )
+            )
+        return tuple(uses)
+
     def concentration(self, largest_site_units: Decimal) -> tuple[Concentration, Citation | None]:
         """The protocol's dilution; else the most dilute verified label dilution whose largest site still
         fits one syringe and the per-site volume maximum (more dilute means smaller rounding errors)."""
@@ -619,13 +702,16 @@ class _Planner:
                 )
             return stock, product.diluent.citation
         if request.diluent_ml is not None:
-            if request.diluent_ml <= 0:
-                raise PlanningError("diluent_ml", f"must be more than 0 mL, got {request.diluent_ml}")
             vial_units = request.vial_units or max(product.vial_sizes)
             self.require_vial(vial_units)
+            verdict = judge_diluent(product, vial_units, request.diluent_ml)
+            if verdict.refusal is not None:
+                raise PlanningError("diluent_ml", verdict.refusal)
             chosen = Reconstitution(vial_units, request.diluent_ml)
             return Concentration.of(product.id, vial_units, request.diluent_ml), self.dilution_citation(chosen)
-        label_rows = [r for r in product.reconstitution if r.citation.grade is not Grade.UNVERIFIED]
+        label_rows = [
+            r for r in product.reconstitution if r.citation.grade is not Grade.UNVERIFIED and not r.value.intermediate
+        ]
         options = list(self.protocol.dilutions) or sorted(label_rows, key=lambda r: r.value.units_per_ml)
         if request.vial_units is not None:
             self.require_vial(request.vial_units)

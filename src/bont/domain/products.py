@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -38,10 +38,15 @@ class Vial:
 
 @dataclass(frozen=True)
 class Reconstitution:
-    """Diluent added to a vial, and the concentration that results."""
+    """Diluent added to a vial, and the concentration that results.
+
+    ``intermediate`` marks the in-vial step of a two-step preparation (BOTOX 200 U with 6 mL before it is diluted
+    in syringes): a volume that may go into the vial, but not a solution the label injects from.
+    """
 
     vial_units: Decimal
     diluent_ml: Decimal
+    intermediate: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.vial_units <= 0 or self.diluent_ml <= 0:

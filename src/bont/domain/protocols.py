@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose, format_amount
 from bont.domain.errors import PlanningError
 from bont.domain.evidence import Citation, Cited, cited_figures
 from bont.domain.populations import AgeRange, Population
 from bont.domain.products import Reconstitution
+from bont.domain.reconstitution import Preparation
 from bont.domain.windows import Window
 
 
@@ -137,6 +139,7 @@ class Protocol:
     cumulative_limit: Cited[CumulativeLimit] | None = None
     min_interval_days: Cited[int] | None = None
     dilutions: tuple[Cited[Reconstitution], ...] = ()
+    preparations: tuple[Cited[Preparation], ...] = ()  # the label's two-step preparations, one per vial size
     notes: tuple[Cited[str], ...] = ()
 
     @property
@@ -148,7 +151,7 @@ class Protocol:
     def key(self) -> str:
         return self.id
 
-    @property
+    @cached_property  # walked once per protocol: every plan lists its sources
     def citations(self) -> tuple[Citation, ...]:
         """Every distinct citation the protocol's figures rest on, principal source first."""
         principal = (self.citation.source.id, self.citation.locator)
@@ -163,6 +166,13 @@ class Protocol:
         if self.sites is not None and self.sites.value.is_fixed:
             return self.sites.value.minimum
         return None
+
+    def preparation(self, vial_units: Decimal | None) -> Cited[Preparation] | None:
+        """The label's preparation from this vial size (the first one when no size is chosen)."""
+        return next(
+            (p for p in self.preparations if vial_units is None or p.value.vial_units == vial_units),
+            None,
+        )
 
     def weight_band(self, weight_kg: Decimal) -> Cited[WeightBand] | None:
         return next((band for band in self.weight_bands if band.value.contains(weight_kg)), None)

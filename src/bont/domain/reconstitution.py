@@ -1,11 +1,14 @@
-"""Reconstitution arithmetic: concentrations, diluent volumes and what a syringe can measure.
+"""Reconstitution arithmetic: concentrations, diluent volumes, what a syringe can measure, and the label's
+two-step preparations (diluent in the vial, then the dose diluted further in syringes).
 
-All arithmetic is ``Decimal``. Volumes are rounded to what a 1 mL syringe with 0.01 mL marks can measure;
-the units actually delivered are recomputed from the measured volume so the rounding is never hidden.
+All arithmetic is ``Decimal``. Volumes are rounded to what a 1 mL syringe with 0.01 mL marks can measure (a
+10 mL dosing syringe: 0.1 mL); the units actually delivered are recomputed from the measured volume so the
+rounding is never hidden.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -111,3 +114,108 @@ class DilutionCheck:
     @property
     def rounded(self) -> bool:
         return self.exact_diluent_ml != self.diluent_ml
+
+
+# The label's own syringe tables (pediatric detrusor: 3.6 mL of toxin, 6.4 mL of saline) are written to 0.1 mL,
+# the resolution of the 10 mL syringes an intradetrusor dose is prepared in.
+DOSING_SYRINGE_MARK_ML = Decimal("0.1")
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """A label's two-step preparation: reconstitute each vial with ``vial_diluent_ml`` in the vial, then draw the
+    dose in equal parts into ``syringes`` dosing syringes and add saline to each until it holds ``syringe_ml``.
+
+    The BOTOX intradetrusor method: for adult detrusor overactivity with a neurologic condition a 200 U vial gets
+    6 mL, and 2 mL of it go into each of three 10 mL syringes topped up with 8 mL of saline. A preparation whose
+    syringes need no saline is the one-step case.
+    """
+
+    product: str
+    vial_units: Decimal
+    vial_diluent_ml: Decimal
+    syringes: int
+    syringe_ml: Decimal
+
+    def __post_init__(self) -> None:
+        if self.vial_units <= 0 or self.vial_diluent_ml <= 0 or self.syringe_ml <= 0:
+            raise ValueError("vial units, diluent and syringe volumes must be positive")
+        if self.syringes < 1:
+            raise ValueError("a preparation needs at least one syringe")
+
+    @property
+    def key(self) -> str:
+        vial = f"{format_amount(self.vial_units)}U/{format_amount(self.vial_diluent_ml)}mL"
+        return f"{vial}/{self.syringes}x{format_amount(self.syringe_ml)}mL"
+
+    @property
+    def vial_concentration(self) -> Concentration:
+        return Concentration.of(self.product, self.vial_units, self.vial_diluent_ml)
+
+    @property
+    def final_volume_ml(self) -> Decimal:
+        return self.syringe_ml * self.syringes
+
+    def for_dose(self, dose: Units) -> PreparedDose:
+        """The steps for ``dose``: how many vials, and how much toxin and saline go into each syringe.
+
+        Raises ``ValueError`` when the dose does not fit the syringes."""
+        if dose.product != self.product:
+            raise MixedProductUnitsError(dose.product, self.product)
+        if dose.amount <= 0:
+            raise ValueError("the dose must be more than 0 U")
+        exact = dose.amount / self.vial_concentration.units_per_ml / self.syringes
+        drawn = exact.quantize(DOSING_SYRINGE_MARK_ML, rounding=ROUND_HALF_EVEN) or DOSING_SYRINGE_MARK_ML
+        if drawn > self.syringe_ml:
+            raise ValueError(
+                f"{format_amount(dose.amount)} U needs {format_amount(round(exact, 2))} mL of reconstituted toxin in "
+                f"each syringe, more than the {format_amount(self.syringe_ml)} mL the syringe is filled to"
+            )
+        return PreparedDose(self, dose, math.ceil(dose.amount / self.vial_units), drawn, self.syringe_ml - drawn)
+
+
+@dataclass(frozen=True)
+class PreparedDose:
+    """A preparation worked out for one dose: every volume, and the units the syringes then hold."""
+
+    preparation: Preparation
+    dose: Units
+    vials: int
+    draw_ml: Decimal  # reconstituted toxin drawn into each syringe
+    saline_ml: Decimal  # saline added to each syringe
+
+    @property
+    def vial_diluent_ml(self) -> Decimal:
+        return self.preparation.vial_diluent_ml
+
+    @property
+    def syringes(self) -> int:
+        return self.preparation.syringes
+
+    @property
+    def syringe_ml(self) -> Decimal:
+        return self.preparation.syringe_ml
+
+    @property
+    def final_volume_ml(self) -> Decimal:
+        return self.preparation.final_volume_ml
+
+    @property
+    def units_per_syringe(self) -> Units:
+        """Units the syringe holds as measured: recomputed from the drawn volume, so rounding is never hidden."""
+        return Units(self.dose.product, self.draw_ml * self.preparation.vial_concentration.units_per_ml)
+
+    @property
+    def delivered(self) -> Units:
+        return Units(self.dose.product, self.units_per_syringe.amount * self.syringes)
+
+    @property
+    def final_concentration(self) -> Concentration:
+        return Concentration(self.dose.product, self.delivered.amount / self.final_volume_ml)
+
+    @property
+    def rounded(self) -> bool:
+        return self.delivered.amount != self.dose.amount
+
+    def units_per_injection(self, volume_ml: Decimal) -> Decimal:
+        return volume_ml * self.final_concentration.units_per_ml

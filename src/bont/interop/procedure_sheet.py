@@ -1,4 +1,7 @@
-"""The printable one-page procedure sheet for a plan: what a nurse pins beside the tray."""
+"""The printable one-page procedure sheet for a plan: what a nurse pins beside the tray.
+
+It names the patient (or, with none chosen, prints labelled lines to fill by hand and says so), and a plan
+the safety check blocks carries a banner no one can miss."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from itertools import groupby
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 
 def _environment() -> Environment:
@@ -39,12 +43,31 @@ def site_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def render_procedure_sheet(plan: dict[str, Any], style_nonce: str | None = None) -> str:
-    """HTML for a plan document (``bont.services.documents.plan_document``); patient fields are left blank.
-    ``style_nonce`` lets a page served under a strict content security policy keep the sheet's styles."""
+def render_procedure_sheet(
+    plan: dict[str, Any],
+    header: dict[str, Any] | None = None,
+    body_map: str = "",
+    style_nonce: str | None = None,
+) -> str:
+    """HTML for a plan document (``bont.services.documents.plan_document``) with its header
+    (``bont.services.report_documents.sheet_header_document``; without one, the identity is left to fill by
+    hand). ``body_map`` is the plan page's body map, already rendered as HTML by the web app's own template
+    (trusted markup, inserted as it is). ``style_nonce`` lets a page served under a strict content security
+    policy keep the sheet's styles."""
+    header = header or {}
     # A box to tick for every site, one line per muscle, side and dose: the sheet stays on one page.
     return (
         _environment()
         .get_template("procedure_sheet.html")
-        .render(plan=plan, rows=site_rows(plan), style_nonce=style_nonce)
+        .render(
+            plan=plan,
+            rows=site_rows(plan),
+            indication=header.get("indication", plan["indication"]),
+            patient=header.get("patient"),
+            diagnoses=header.get("diagnoses", []),
+            no_diagnosis=header.get("no_diagnosis", ""),
+            clinician=header.get("clinician"),
+            body_map=Markup(body_map),  # rendered and escaped by the web app's template
+            style_nonce=style_nonce,
+        )
     )

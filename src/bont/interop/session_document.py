@@ -28,7 +28,9 @@ class OpeningIn(StrictModel):
 class SessionIn(StrictModel):
     patient_mrn: str = Field(min_length=1)
     date: date
-    at: datetime | None = None
+    at: datetime | None = None  # the older name of given_at
+    given_at: datetime | None = None  # when it was injected
+    given_by: str | None = Field(default=None, min_length=1)  # who injected it (default: the clinician)
     clinician: str = Field(min_length=1)
     indication: str
     product: str
@@ -45,7 +47,8 @@ class SessionIn(StrictModel):
         return RecordSession(
             patient_id=patient_id,
             on=self.date,
-            at=local_moment(self.at, clock),
+            at=local_moment(self.given_at or self.at, clock),
+            given_by=self.given_by,
             clinician=self.clinician,
             indication=self.indication,
             product=self.product,

@@ -43,6 +43,7 @@ from bont.domain.outcomes import (
 from bont.domain.populations import AgeRange
 from bont.domain.products import Approval, BillingCode, DoseLimit, Product, Reconstitution, Vial
 from bont.domain.protocols import CumulativeLimit, LabelStatus, MuscleDose, Protocol, WeightBand
+from bont.domain.reconstitution import Preparation
 from bont.domain.vocabulary import Allergen, Caution, Condition, DrugClass, MedicineList
 from bont.domain.windows import Window
 from bont.knowledge import schema as s
@@ -69,7 +70,11 @@ T = TypeVar("T")
 V = TypeVar("V")
 
 
-class _DecimalLoader(yaml.SafeLoader):
+# libyaml's C parser when PyYAML was built with it (about ten times faster than the pure-Python one).
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _DecimalLoader(_SafeLoader):  # type: ignore[valid-type, misc]
     """YAML loader that reads decimals as ``Decimal``, so 12.5 U is never a binary float."""
 
 
@@ -595,7 +600,9 @@ def _build_product(model: s.ProductFile, b: _Builder) -> Product:
         with b.at(f"reconstitution.{index}"):
             if row.vial_units not in {vial.units for vial in vials}:
                 raise b.fail(f"no {row.vial_units} U vial is listed for {product_id}")
-            reconstitution.append(Cited(Reconstitution(row.vial_units, row.diluent_ml), b.citation(row.cite, root)))
+            reconstitution.append(
+                Cited(Reconstitution(row.vial_units, row.diluent_ml, row.intermediate), b.citation(row.cite, root))
+            )
     approvals = []
     for index, approval in enumerate(model.approvals):
         with b.at(f"approvals.{index}"):
@@ -756,6 +763,10 @@ def _build_protocol(indication: str, model: s.ProtocolModel, b: _Builder) -> Pro
             dilutions.append(
                 Cited(Reconstitution(dilution.vial_units, dilution.diluent_ml), b.citation(dilution.cite, root))
             )
+    preparations = []
+    for index, preparation in enumerate(model.preparations):
+        with b.at(f"preparations.{index}"):
+            preparations.append(Cited(_preparation(product, preparation, model, b), b.citation(preparation.cite, root)))
     notes = []
     for index, note in enumerate(model.notes):
         with b.at(f"notes.{index}"):
@@ -792,8 +803,41 @@ def _build_protocol(indication: str, model: s.ProtocolModel, b: _Builder) -> Pro
         cumulative_limit=b.optional("cumulative_limit", model.cumulative_limit, root, cumulative),
         min_interval_days=b.optional("min_interval_days", model.min_interval_days, root, int),
         dilutions=tuple(dilutions),
+        preparations=tuple(preparations),
         notes=tuple(notes),
     )
+
+
+def _preparation(product: str, model: s.PreparationModel, protocol: s.ProtocolModel, b: _Builder) -> Preparation:
+    """A two-step preparation whose figures add up: the syringes hold what the injections use, and the label's
+    own per-syringe volumes are what the protocol's dose needs."""
+    preparation = Preparation(product, model.vial_units, model.vial_diluent_ml, model.syringes, model.syringe_ml)
+    sites = _fixed(protocol.sites)
+    volume = _fixed(protocol.volume_per_site_ml)
+    if sites is not None and volume is not None and sites * volume != preparation.final_volume_ml:
+        raise b.fail(
+            f"{preparation.syringes} syringes of {preparation.syringe_ml} mL hold {preparation.final_volume_ml} mL, "
+            f"but {sites} injections of {volume} mL need {sites * volume} mL"
+        )
+    if model.draw_ml is not None or model.add_ml is not None:
+        total = _fixed(protocol.total_units)
+        if total is None:
+            raise b.fail("draw_ml and add_ml are checked against a fixed total_units, which this protocol lacks")
+        prepared = preparation.for_dose(Units(product, total))
+        stated = (model.draw_ml, model.add_ml)
+        if stated != (prepared.draw_ml, prepared.saline_ml):
+            raise b.fail(
+                f"the label's steps (draw {stated[0]} mL, add {stated[1]} mL) do not add up: {total} U from "
+                f"{preparation.vial_units} U in {preparation.vial_diluent_ml} mL is {prepared.draw_ml} mL per syringe, "
+                f"topped up with {prepared.saline_ml} mL"
+            )
+    return preparation
+
+
+def _fixed(raw: Any) -> Decimal | None:
+    """A protocol figure given as one number (bare or cited); None for a range or when absent."""
+    value = raw.value if isinstance(raw, s.CitedValue) else raw
+    return Decimal(value) if isinstance(value, (int, Decimal)) else None
 
 
 def _placeholder(b: _Builder, model: s.CiteModel) -> Citation:
@@ -829,6 +873,16 @@ def _check_references(knowledge: KnowledgeBase, root: Path) -> None:
             for row_index, row in enumerate(protocol.muscles):
                 if row.muscle not in knowledge.targets:
                     raise KnowledgeError(file, f"{field}.muscles.{row_index}.muscle", f"unknown muscle '{row.muscle}'")
+            table = knowledge.products[protocol.product].reconstitution
+            for prep_index, preparation in enumerate(protocol.preparations):
+                step = Reconstitution(preparation.value.vial_units, preparation.value.vial_diluent_ml)
+                if not any(row.value == step for row in table):
+                    # The product's table is the range a typed in-vial volume is checked against.
+                    raise KnowledgeError(
+                        file,
+                        f"{field}.preparations.{prep_index}",
+                        f"{step} is not a row of {protocol.product}'s reconstitution table",
+                    )
             listed = {row.muscle for row in protocol.muscles}
             for band_index, band in enumerate(protocol.weight_bands):
                 for muscle, _ in band.value.muscle_units:

@@ -105,6 +105,7 @@ class VialModel(Strict):
 class ReconstitutionModel(Strict):
     vial_units: Decimal = Field(gt=0)
     diluent_ml: Decimal = Field(gt=0)
+    intermediate: bool = False  # the in-vial step of a two-step preparation, not injected from as it is
     cite: CiteModel | None = None
 
 
@@ -206,6 +207,20 @@ class DilutionModel(Strict):
     cite: CiteModel | None = None
 
 
+class PreparationModel(Strict):
+    """A label's two-step preparation: ``vial_diluent_ml`` into each vial, then the dose drawn in equal parts into
+    ``syringes`` syringes, each topped up with saline to ``syringe_ml``. ``draw_ml`` and ``add_ml`` are the
+    label's own per-syringe figures for the protocol's dose, checked against that arithmetic when given."""
+
+    vial_units: Decimal = Field(gt=0)
+    vial_diluent_ml: Decimal = Field(gt=0)
+    syringes: int = Field(ge=1)
+    syringe_ml: Decimal = Field(gt=0)
+    draw_ml: Decimal | None = Field(default=None, gt=0)
+    add_ml: Decimal | None = Field(default=None, ge=0)
+    cite: CiteModel | None = None
+
+
 class NoteModel(Strict):
     text: str
     cite: CiteModel | None = None
@@ -237,6 +252,7 @@ class ProtocolModel(Strict):
     cumulative_limit: LimitValue[CumulativeModel] | None = None
     min_interval_days: LimitValue[int] | None = None
     dilutions: list[DilutionModel] = []
+    preparations: list[PreparationModel] = []
     notes: list[str | NoteModel] = []
 
 

@@ -204,7 +204,7 @@ def report_adverse_event(events: AdverseEvents, clock: Clock, report: AdverseEve
 
 
 EVENT_LENGTH = 60  # the event's short name; details go in the notes
-OUTCOME_LENGTH = 60
+OUTCOME_LENGTH = 200  # the stored column (widened by migration 0009)
 
 
 def adverse_event(events: AdverseEvents, event_id: int) -> StoredAdverseEventDetail:

@@ -422,6 +422,26 @@ def plan_document(checked: CheckedPlan, knowledge: KnowledgeBase) -> Document:
             for vial in plan.vials
         ],
         "syringes_1_ml": plan.syringes,
+        "preparation": None
+        if (prepared := plan.preparation) is None
+        else {
+            "vials": prepared.value.vials,
+            "vial_units": number(prepared.value.preparation.vial_units),
+            "vial_diluent_ml": number(prepared.value.vial_diluent_ml),
+            "syringes": prepared.value.syringes,
+            "syringe_ml": number(prepared.value.syringe_ml),
+            "draw_ml": number(prepared.value.draw_ml),
+            "saline_ml": number(prepared.value.saline_ml),
+            "units_per_syringe": number(prepared.value.units_per_syringe.amount),
+            "final_volume_ml": number(prepared.value.final_volume_ml),
+            "units_per_ml": number(prepared.value.final_concentration.units_per_ml),
+            "injections": len(plan.sites),
+            "injection_ml": None if plan.injection_volume_ml is None else number(plan.injection_volume_ml),
+            "units_per_injection": None
+            if plan.injection_volume_ml is None
+            else number(prepared.value.units_per_injection(plan.injection_volume_ml)),
+            "source": citation_document(prepared.citation),
+        },
         "units_drawn": number(plan.units_drawn.amount),
         "waste_units": number(plan.waste.amount),
         "billing": {

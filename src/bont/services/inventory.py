@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from bont.domain.dilution import judge_diluent
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 
@@ -84,6 +85,24 @@ class LotDraw:
     birth_date: date
 
 
+@dataclass(frozen=True)
+class LotFilter:
+    """Which lots a list shows: with a sealed vial left, not expired on a day, containing some text in the lot
+    number (any case)."""
+
+    in_stock: bool = False
+    unexpired_on: date | None = None
+    lot_number: str = ""
+
+    def keeps(self, lot: StockLot) -> bool:
+        """The filter as plain Python: what every adapter's query must agree with."""
+        return (
+            (not self.in_stock or lot.sealed > 0)
+            and (self.unexpired_on is None or lot.expiry >= self.unexpired_on)
+            and self.lot_number.casefold() in lot.lot_number.casefold()
+        )
+
+
 class Inventory(abc.ABC):
     """The clinic's lots and vials."""
 
@@ -98,8 +117,10 @@ class Inventory(abc.ABC):
         it); returns the vial as it was found, None when there is no such vial."""
 
     @abc.abstractmethod
-    def lots(self, product: str | None = None, limit: int | None = None) -> tuple[StockLot, ...]:
-        """The lots (of ``product``, or all), by expiry then id, at most ``limit``."""
+    def lots(
+        self, product: str | None = None, limit: int | None = None, *, shelf: LotFilter | None = None
+    ) -> tuple[StockLot, ...]:
+        """The lots (of ``product``, or all; only those ``shelf`` keeps), by expiry then id, at most ``limit``."""
 
     @abc.abstractmethod
     def find_lot(self, product: str, *, lot_number: str | None = None, lot_id: int | None = None) -> StockLot | None:
@@ -133,8 +154,15 @@ def receive_lot(inventory: Inventory, new: NewLot) -> tuple[int, ...]:
     return inventory.add_lot(new)
 
 
-def reconstitute_vial(inventory: Inventory, vial_id: int, diluent_ml: Decimal | None, at: datetime) -> None:
-    """Record that a sealed vial was reconstituted at ``at`` (its beyond-use time starts then)."""
+def reconstitute_vial(
+    inventory: Inventory, knowledge: KnowledgeBase, vial_id: int, diluent_ml: Decimal | None, at: datetime
+) -> None:
+    """Record that a sealed vial was reconstituted at ``at`` (its beyond-use time starts then), with a diluent
+    volume the label's dilution table allows for that vial (the one answer the planner and recorder use)."""
+    if diluent_ml is not None and (vial := inventory.vial(vial_id)) is not None:
+        verdict = judge_diluent(knowledge.product(vial.product), vial.vial_units, diluent_ml)
+        if verdict.refusal is not None:
+            raise InventoryError("diluent_ml", verdict.refusal)
     found = inventory.open_sealed_vial(vial_id, at, diluent_ml)
     if found is None:
         raise InventoryError("vial", f"vial {vial_id} does not exist")
@@ -213,20 +241,32 @@ class InventoryView:
     open_vials: tuple[OpenVialLine, ...]
 
 
-def inventory_view(inventory: Inventory, knowledge: KnowledgeBase, now: datetime, limit: int = 300) -> InventoryView:
+def inventory_view(
+    inventory: Inventory,
+    knowledge: KnowledgeBase,
+    now: datetime,
+    limit: int = 300,
+    *,
+    product: str | None = None,
+    in_stock: bool = False,
+    unexpired: bool = False,
+    lot_number: str = "",
+) -> InventoryView:
     """Lots by expiry (flagged when expired or expiring within 60 days) and the open vials with their
-    remaining beyond-use time."""
+    remaining beyond-use time; only the ``product``'s when one is given, and only the lots with a sealed vial
+    left (``in_stock``), not expired today (``unexpired``) or whose number contains ``lot_number``."""
     today = now.date()
+    shelf = LotFilter(in_stock, today if unexpired else None, lot_number.strip())
     return InventoryView(
         lots=tuple(
             LotLine(
                 lot, _brand(knowledge, lot.product), lot.sealed, lot.expiry <= today + EXPIRES_SOON, lot.expiry < today
             )
-            for lot in inventory.lots(limit=limit)
+            for lot in inventory.lots(product, limit=limit, shelf=shelf)
         ),
         open_vials=tuple(
             OpenVialLine(vial, _brand(knowledge, vial.product), vial.remaining, hours_left(knowledge, vial, now))
-            for vial in inventory.open_vials(limit=limit)
+            for vial in inventory.open_vials(product, limit=limit)
         ),
     )
 

@@ -149,6 +149,14 @@ class OutcomeRecords(abc.ABC):
         withdrawn), None when there is no such measurement."""
 
     @abc.abstractmethod
+    def replace_outcome(
+        self, outcome_id: int, reason: str, by: str | None, replacement: NewOutcome
+    ) -> int | str | None:
+        """In one transaction, withdraw the measurement as ``withdraw_outcome`` does and store ``replacement``;
+        returns the replacement's id. Writes nothing and returns what ``withdraw_outcome`` would (None: no such
+        measurement; its earlier reason: already withdrawn) when the measurement cannot be withdrawn."""
+
+    @abc.abstractmethod
     def diary_days(self, patient_id: int, kind: str) -> dict[date, dict[str, Any]]:
         """The patient's diary of this kind: each day's values as stored."""
 

@@ -1,4 +1,4 @@
-"""Use cases: entering a scale or a diary day, the personal diary link, each patient's outcomes per
+"""Use cases: entering or correcting a scale, a diary day, the personal diary link, each patient's outcomes per
 indication with the responder verdicts and the continuation advice, the continuation report, and the
 clinic's continuation settings.
 
@@ -28,6 +28,7 @@ from bont.domain.outcomes import (
     PainFeature,
     ResponderDefinition,
     ResponderVerdict,
+    Score,
     assign_cycles,
     evaluate_continuation,
     responder_status,
@@ -140,6 +141,8 @@ class OutcomeEntry:
     entered_by: str | None
     withdrawn_reason: str
     withdrawn_by: str | None
+    instrument_id: str  # and what was scored, for a correction's form
+    score: Score
 
     @property
     def withdrawn(self) -> bool:
@@ -159,6 +162,8 @@ def _entry(knowledge: KnowledgeBase, stored: StoredOutcome) -> OutcomeEntry:
         entered_by=stored.entered_by,
         withdrawn_reason=stored.withdrawn_reason or ("withdrawn" if stored.withdrawn else ""),
         withdrawn_by=stored.withdrawn_by,
+        instrument_id=stored.instrument,
+        score=stored.score,
     )
 
 
@@ -182,8 +187,8 @@ def outcome_entry(
 
 def withdraw_outcome(records: OutcomeRecords, outcome_id: int, reason: str, by: str | None = None) -> None:
     """Withdraw a measurement entered in error, with a written reason: it is kept, marked with who withdrew it
-    and why, and no longer counts toward responders, continuation, follow-up or research. A wrong value is
-    corrected by withdrawing it and entering the right one. Refused, naming the field, with no reason, no such
+    and why, and no longer counts toward responders, continuation, follow-up or research. A wrong value or day is
+    corrected with ``correct_outcome``. Refused, naming the field, with no reason, no such
     measurement, or one already withdrawn."""
     written = reason.strip()
     if not written:
@@ -193,6 +198,51 @@ def withdraw_outcome(records: OutcomeRecords, outcome_id: int, reason: str, by: 
         raise FieldError("outcome", "no outcome measurement with this id")
     if before:
         raise FieldError("outcome", "this measurement is already withdrawn")
+
+
+CORRECTED = "corrected"  # how the withdrawal of a corrected measurement's wrong version begins
+
+
+def correct_outcome(
+    records: OutcomeRecords,
+    knowledge: KnowledgeBase,
+    outcome_id: int,
+    on: date,
+    raw: object,
+    reason: str,
+    by: str | None,
+    today: date,
+) -> int:
+    """Correct a measurement entered wrongly, with a written reason: the right value (and day) is checked and
+    scored by the same instrument first, then the wrong version is withdrawn ("corrected: <reason>", with who
+    corrected it) and the right one stored in its place; returns the new measurement's id. Refused, naming the
+    field and writing nothing: no reason, no such measurement, one already withdrawn, a day in the future or
+    before the patient's birth, or a value the scale refuses."""
+    written = reason.strip()
+    if not written:
+        raise FieldError("reason", "give the reason for the correction")
+    stored = records.outcome(outcome_id)
+    if stored is None:
+        raise FieldError("outcome", "no outcome measurement with this id")
+    if stored.withdrawn:
+        raise FieldError("outcome", "this measurement is withdrawn; record a new one instead")
+    check_day(records.patient_by_id(stored.patient_id), on, "measured_on", today)
+    if stored.period_start is not None and stored.period_start > on:
+        raise FieldError("measured_on", "is before the start of the period the measurement covers")
+    scored = score(knowledge.instrument(stored.instrument), raw, field="value")
+    replaced = records.replace_outcome(
+        outcome_id,
+        f"{CORRECTED}: {written}",
+        by,
+        NewOutcome(
+            stored.patient_id, stored.indication, stored.instrument, on, stored.period_start, scored, by or None
+        ),
+    )
+    if replaced is None:
+        raise FieldError("outcome", "no outcome measurement with this id")
+    if isinstance(replaced, str):  # withdrawn meanwhile by someone else: their withdrawal stands, nothing is added
+        raise FieldError("outcome", "this measurement was withdrawn meanwhile; record a new one instead")
+    return replaced
 
 
 # -- diaries
@@ -238,12 +288,16 @@ def bladder_entry(values: Mapping[str, Any], day: date) -> BladderDiaryDay:
     return BladderDiaryDay(day, voids, leaks)
 
 
+def _diary_entry(kind: str, values: Mapping[str, Any], day: date) -> HeadacheDiaryDay | BladderDiaryDay:
+    return headache_entry(values, day) if kind == HEADACHE else bladder_entry(values, day)
+
+
 def save_diary_day(
     records: OutcomeRecords, patient_id: int, kind: str, day: date, values: Mapping[str, Any], today: date
 ) -> None:
     """Store (or correct) one diary day; the values are validated first, a correction is a new version."""
     check_day(records.patient_by_id(patient_id), day, "day", today)
-    entry = headache_entry(values, day) if kind == HEADACHE else bladder_entry(values, day)
+    entry = _diary_entry(kind, values, day)
     stored: dict[str, Any] = {
         key: (sorted(str(v) for v in value) if isinstance(value, frozenset) else str(value))
         for key, value in entry.__dict__.items()
@@ -264,17 +318,36 @@ def create_diary_link(records: OutcomeRecords, mrn: str, kind: str, today: date)
 
 @dataclass(frozen=True)
 class DiaryPage:
-    """The patient's own diary page: the kind of diary and the days already filled in; no identifier."""
+    """The patient's own diary page: the kind of diary, the first day it covers and the days already filled in;
+    no identifier."""
 
     kind: str
+    starts_on: date  # the day the link was made: a diary is kept as the days come, not recalled from long ago
     recent: tuple[date, ...]  # the latest days filled in, newest first
 
 
-def _open_link(records: OutcomeRecords, token: str, today: date) -> tuple[int, str] | None:
+class DiaryDayTaken(FieldError):
+    """The day already has an entry: the patient sees it and confirms before it is replaced (``replace``)."""
+
+    def __init__(self, day: date, stored: Mapping[str, Any]) -> None:
+        super().__init__("replace", f"{day:%A %d %B %Y} is already filled in: tick to replace it")
+        self.day = day
+        self.stored = stored
+
+
+@dataclass(frozen=True)
+class _OpenLink:
+    patient_id: int
+    kind: str
+    starts_on: date
+
+
+def _open_link(records: OutcomeRecords, token: str, today: date) -> _OpenLink | None:
     link = records.diary_link(hash_token(token))
     if link is None or link.revoked or link.expires_on < today:
         return None
-    return link.patient_id, link.kind
+    # A link is made for DIARY_LINK_DAYS (create_diary_link): it covers the days from the one it was made on.
+    return _OpenLink(link.patient_id, link.kind, link.expires_on - timedelta(days=DIARY_LINK_DAYS))
 
 
 def diary_page(records: OutcomeRecords, token: str, today: date) -> DiaryPage | None:
@@ -282,18 +355,34 @@ def diary_page(records: OutcomeRecords, token: str, today: date) -> DiaryPage | 
     opened = _open_link(records, token, today)
     if opened is None:
         return None
-    patient_id, kind = opened
-    days = sorted(records.diary_days(patient_id, kind), reverse=True)
-    return DiaryPage(kind, tuple(days[:RECENT_DIARY_DAYS]))
+    days = sorted(records.diary_days(opened.patient_id, opened.kind), reverse=True)
+    return DiaryPage(opened.kind, opened.starts_on, tuple(days[:RECENT_DIARY_DAYS]))
 
 
-def save_diary_entry(records: OutcomeRecords, token: str, day: date, values: Mapping[str, Any], today: date) -> bool:
-    """Store a day the patient entered through their link; ``False`` when the link no longer opens."""
+def save_diary_entry(
+    records: OutcomeRecords,
+    token: str,
+    day: date,
+    values: Mapping[str, Any],
+    today: date,
+    *,
+    replace_entry: bool = False,
+) -> bool:
+    """Store a day the patient entered through their link; ``False`` when the link no longer opens. Refused,
+    naming the field, for a day before the link was made or after today, and with ``DiaryDayTaken`` for a day
+    already filled in unless ``replace_entry`` confirms the change (the earlier entry stays in the history)."""
     opened = _open_link(records, token, today)
     if opened is None:
         return False
-    patient_id, kind = opened
-    save_diary_day(records, patient_id, kind, day, values, today)
+    if day < opened.starts_on:
+        raise FieldError("day", f"is before this diary began on {opened.starts_on:%d %B %Y}")
+    check_day(records.patient_by_id(opened.patient_id), day, "day", today)
+    _diary_entry(opened.kind, values, day)  # wrong values are refused before the patient is asked to replace
+    if not replace_entry:
+        stored = records.diary_days(opened.patient_id, opened.kind).get(day)
+        if stored is not None:
+            raise DiaryDayTaken(day, stored)
+    save_diary_day(records, opened.patient_id, opened.kind, day, values, today)
     return True
 
 
@@ -578,40 +667,6 @@ def continuation_report(
     )
 
 
-def continuation_document(
-    records: OutcomeRecords, knowledge: KnowledgeBase, mrn: str, indication_id: str, today: date
-) -> dict[str, Any]:
-    """The continuation report as plain text values, for the PDF renderer."""
-    data = continuation_report(records, knowledge, mrn, indication_id, today)
-    patient = data.patient
-    return {
-        "title": f"Continuation report: {data.indication.name}",
-        "patient": f"{patient.family_name}, {patient.given_name} · MRN {patient.mrn} · "
-        f"born {patient.birth_date:%Y-%m-%d}",
-        "generated": f"{data.today:%Y-%m-%d}",
-        "notice": data.notice,
-        "measures": [
-            {
-                "name": m.instrument.name,
-                "direction": str(m.instrument.direction),
-                "baseline": f"{m.baseline.score} on {m.baseline.on:%Y-%m-%d}" if m.baseline else "none",
-                "latest": f"{m.latest.score} on {m.latest.on:%Y-%m-%d}" if m.latest else "none",
-                "cycles": [
-                    (f"{c.on:%Y-%m-%d}", "baseline" if c.cycle == 0 else str(c.cycle or "—"), c.value) for c in m.cycles
-                ],
-                "verdicts": [f"{j.latest.status}: {j.latest.reason}" for j in m.judgements if j.latest is not None],
-                "continuation": [f"{d.advice}: {d.reason}" for d in m.continuation],
-            }
-            for m in data.measures
-        ],
-        "doses": [(f"{d.on:%Y-%m-%d}", d.brand, f"{d.units.normalize():f} U", d.verdict) for d in data.doses],
-        "adverse_events": [
-            (f"{e.onset:%Y-%m-%d}", e.event, e.severity, "yes" if e.serious else "no", e.outcome or "—")
-            for e in data.adverse_events
-        ],
-    }
-
-
 __all__ = [
     "BLADDER",
     "DIARY_INSTRUMENTS",
@@ -619,6 +674,7 @@ __all__ = [
     "HEADACHE",
     "ContinuationReport",
     "CyclePoint",
+    "DiaryDayTaken",
     "DiaryPage",
     "IndicationOutcomes",
     "Judgement",
@@ -630,8 +686,8 @@ __all__ = [
     "bladder_entry",
     "clinic_rules",
     "configure_continuation_rule",
-    "continuation_document",
     "continuation_report",
+    "correct_outcome",
     "create_diary_link",
     "diary_measurements",
     "diary_page",

@@ -149,6 +149,9 @@ class SessionEntry:
     blocked: bool  # a blocking finding was shown (and overridden)
     withdrawn_by: str | None = None  # who withdrew it (None: from the command line, or not withdrawn)
     corrected_by: int | None = None  # the session recorded in its place, when it was corrected
+    recorded_by: str = ""  # the user who recorded it
+    given_by: str | None = None  # the clinician or nurse who injected it (None: the user who recorded it)
+    given_at: datetime | None = None  # when it was injected (None: recorded before times were kept)
 
 
 @dataclass(frozen=True)

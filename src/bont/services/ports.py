@@ -54,6 +54,8 @@ class SessionRecord:
     # drawing again; and the units that session's discarded vials held (its JW waste).
     carried_draws: tuple[tuple[int, Decimal], ...] = ()
     carried_discarded: Decimal = Decimal(0)
+    given_by: str | None = None  # who injected it (None: the clinician who recorded it)
+    given_at: datetime | None = None  # when it was injected (None: not known; it was given on ``on``)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,10 @@ class ClinicalRecords(abc.ABC):
     @abc.abstractmethod
     def user_may_override(self, username: str) -> bool:
         """Whether this user is a clinician who may override a blocking finding."""
+
+    @abc.abstractmethod
+    def may_inject(self, username: str) -> bool:
+        """Whether this user is an active clinician or nurse of the clinic, who may give an injection."""
 
 
 class UnknownPatientError(FieldError):

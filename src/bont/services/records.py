@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from bont.domain.dilution import judge_diluent
 from bont.domain.errors import FieldError
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
@@ -48,7 +49,10 @@ class RecordSession:
     acknowledgements: tuple[tuple[str, str], ...] = ()  # (finding code, reason)
     override_reason: str = ""
     deviation_reason: str = ""
+    # When the doses were drawn and injected, in the clinic's time zone: the moment the check reads beyond-use
+    # times at, kept as the session's time of injection (None: not known; the check takes noon on ``on``).
     at: datetime | None = None
+    given_by: str | None = None  # the clinician or nurse who injected (None: ``clinician``, who records it)
     openings: tuple[VialOpening, ...] = ()  # sealed vials opened for this session, written with it
     variant: str | None = None  # the protocol variant planned (e.g. unilateral); None: the check infers it
 
@@ -80,7 +84,9 @@ def _validated_draws(command: RecordSession, vials: dict[int, VialState]) -> tup
     return tuple(discards)
 
 
-def _opened(records: ClinicalRecords, command: RecordSession, vials: dict[int, VialState]) -> dict[int, VialState]:
+def _opened(
+    records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession, vials: dict[int, VialState]
+) -> dict[int, VialState]:
     """Reconstitute the vials this session opens, in the same unit of work, so the check sees their opening
     time (beyond-use) and a refused session leaves them sealed."""
     opened = dict(vials)
@@ -90,10 +96,10 @@ def _opened(records: ClinicalRecords, command: RecordSession, vials: dict[int, V
             raise RecordingError("openings", f"vial {opening.vial_id} must also be drawn from in this session")
         if vial.state != "sealed":
             raise RecordingError("openings", f"vial {opening.vial_id} is {vial.state}, not sealed")
-        if opening.diluent_ml is not None and not Decimal(0) < opening.diluent_ml <= Decimal(20):
-            raise RecordingError(
-                "openings", f"the diluent for vial {opening.vial_id} must be more than 0 and at most 20 mL"
-            )
+        if opening.diluent_ml is not None:
+            verdict = judge_diluent(knowledge.product(vial.product), vial.vial_units, opening.diluent_ml)
+            if verdict.refusal is not None:
+                raise RecordingError("openings", f"Vial {opening.vial_id}: {verdict.refusal}")
         records.open_vial(opening.vial_id, opening.at, opening.diluent_ml)
         opened[opening.vial_id] = replace(vial, state="reconstituted", reconstituted_at=opening.at)
     return opened
@@ -120,7 +126,7 @@ def _checked(
         )
     patient, history = records.lock_patient(command.patient_id, command.on)
     events = records.prior_adverse_events(command.patient_id, command.on)
-    vials = _opened(records, command, records.lock_vials(tuple(vial_id for vial_id, _ in command.draws)))
+    vials = _opened(records, knowledge, command, records.lock_vials(tuple(vial_id for vial_id, _ in command.draws)))
     discards = _validated_draws(command, vials)
     report = check(
         knowledge,
@@ -148,6 +154,23 @@ def preview_session(records: ClinicalRecords, knowledge: KnowledgeBase, command:
     """The findings that recording this session would meet now, against the stored history; writes nothing."""
     with records:
         report, _ = _checked(records, knowledge, command)
+        records.discard_changes()
+    return report
+
+
+def preview_correction(
+    records: ClinicalRecords, knowledge: KnowledgeBase, session_id: int, command: RecordSession
+) -> SafetyReport:
+    """The findings that correcting session ``session_id`` with ``command`` would meet now: the check on the
+    stored history without that session, the draws it made carried; writes nothing."""
+    with records:
+        original = records.lock_session(session_id)
+        carried: tuple[tuple[int, Decimal], ...] = ()
+        if original is not None and not original.withdrawn_reason:
+            # Withdrawn only inside this unit of work, which is rolled back: the reason is never kept.
+            records.withdraw_session(session_id, "previewing its correction", None)
+            carried = original.draws
+        report, _ = _checked(records, knowledge, command, carried)
         records.discard_changes()
     return report
 
@@ -204,6 +227,10 @@ def _record(
     records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession, corrected: StoredSession | None
 ) -> int:
     """Inside an open unit of work: check the session and write it, or raise ``RecordingError``."""
+    if command.given_by is not None and not records.may_inject(command.given_by):
+        raise RecordingError(
+            "given_by", "must name an active clinician or nurse of the clinic, who gave the injections"
+        )
     acknowledged = dict(command.acknowledgements)
     carried = corrected.draws if corrected is not None else ()
     report, discards = _checked(records, knowledge, command, carried)
@@ -248,5 +275,7 @@ def _record(
             corrects=corrected.session_id if corrected is not None else None,
             carried_draws=carried,
             carried_discarded=corrected.units_discarded if corrected is not None else Decimal(0),
+            given_by=command.given_by,
+            given_at=command.at,
         )
     )

@@ -1,8 +1,10 @@
 """Use cases on recorded sessions: a session's page (what was given where, the vials and lots, the findings
 and how each was answered, the adverse events), a patient's sessions, and withdrawing a session entered in
-error. A withdrawn session keeps its row with the reason and who withdrew it (django-simple-history keeps the
-version before); only a clinician withdraws a session. Correcting a session is withdrawing it and recording the
-corrected session in the same transaction (``bont.services.records.correct_session``).
+error. Each session names who recorded it and, apart, who injected it and when (a nurse may inject what a
+clinician records). A withdrawn session keeps its row with the reason and who withdrew it
+(django-simple-history keeps the version before); only a clinician withdraws a session. Correcting a session
+is withdrawing it and recording the corrected session in the same transaction
+(``bont.services.records.correct_session``).
 
 The ``SessionRecords`` port reads and marks the sessions; the Django adapter is ``bont.clinic.session_records``.
 Errors name the field and never repeat identifiers.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from bont.domain.errors import FieldError
@@ -47,6 +49,14 @@ class SessionSummary:
     withdrawn_by: str | None = None  # the user who withdrew it (None: from the command line, or not withdrawn)
     corrects: int | None = None  # the withdrawn session this one corrects
     corrected_by: int | None = None  # the session that corrects this withdrawn one
+    recorded_by: str = ""  # the user who recorded it
+    given_by: str | None = None  # the clinician or nurse who injected it (None: the user who recorded it)
+    given_at: datetime | None = None  # when it was injected (None: recorded before times were kept)
+
+    @property
+    def injector(self) -> str:
+        """Who gave the injection: the one named, else (sessions recorded before it was asked) the recorder."""
+        return self.given_by or self.recorded_by
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class SessionDetail:
     draws: tuple[SessionDraw, ...]
     findings: tuple[AnsweredFinding, ...]
     adverse_events: tuple[SessionEvent, ...]  # by onset
+    guidance: str = ""  # the injection guidance recorded (e.g. "emg"), billed with the session
 
     @property
     def id(self) -> int:
@@ -111,6 +122,15 @@ class SessionDetail:
     @property
     def withdrawn(self) -> bool:
         return bool(self.summary.withdrawn_reason)
+
+
+@dataclass(frozen=True)
+class Injector:
+    """A clinician or nurse of the clinic who may give an injection."""
+
+    username: str
+    name: str  # the full name on file, else the username
+    role: str  # clinician or nurse
 
 
 class SessionRecords(abc.ABC):
@@ -138,11 +158,20 @@ class SessionRecords(abc.ABC):
     def is_clinician(self, username: str) -> bool:
         """Whether this user has the clinician role."""
 
+    @abc.abstractmethod
+    def injectors(self) -> tuple[Injector, ...]:
+        """The clinic's active clinicians and nurses, by name."""
+
 
 def patient_sessions(records: SessionRecords, mrn: str) -> tuple[PatientRef, tuple[SessionSummary, ...]]:
     """The patient and every session, withdrawn ones included, by date; raises ``UnknownPatientError``."""
     patient = records.patient(mrn)
     return patient, records.sessions(patient.id)
+
+
+def injecting_staff(records: SessionRecords) -> tuple[Injector, ...]:
+    """Who may be named as having given a session: the clinic's active clinicians and nurses."""
+    return records.injectors()
 
 
 def session_detail(records: SessionRecords, session_id: int) -> SessionDetail:

@@ -44,7 +44,7 @@ from bont.services.adverse_events import (
     correct_adverse_event,
     withdraw_adverse_event,
 )
-from bont.services.outcomes import outcome_entry, withdraw_outcome
+from bont.services.outcomes import correct_outcome, outcome_entry, withdraw_outcome
 from bont.services.patients import find_patients, patient_chart
 from bont.services.planning import plan_session
 from bont.services.ports import UnknownPatientError
@@ -239,6 +239,9 @@ def _session_summary(summary: SessionSummary) -> dict[str, Any]:
         "withdrawn_by": summary.withdrawn_by,
         "corrects": summary.corrects,
         "corrected_by": summary.corrected_by,
+        "recorded_by": summary.recorded_by,
+        "given_by": summary.injector,
+        "given_at": summary.given_at.isoformat() if summary.given_at else None,
     }
 
 
@@ -384,6 +387,37 @@ def session_correction(request: HttpRequest, session_id: int, body: SessionCorre
     except (FieldError, UnknownIdError) as error:
         raise _field_error(error) from error
     return 201, {"session_id": new_id, "corrects": session_id}
+
+
+class OutcomeCorrectionIn(Schema):
+    value: str | int | dict[str, Any] = Field(description="The right value, as the scale takes it.")
+    measured_on: date = Field(alias="date", description="The day it was measured.")
+    reason: str = Field(max_length=2000, description="Why the stored value was wrong.")
+
+
+@api.post("/outcomes/{outcome_id}/correction", response={201: dict[str, Any]})
+def outcome_correction(request: HttpRequest, outcome_id: int, body: OutcomeCorrectionIn) -> tuple[int, dict[str, Any]]:
+    """Correct an outcome measurement entered wrongly (clinicians and nurses), in one step: the wrong version is
+    withdrawn ("corrected: REASON", with who corrected it) and the right one stored; 404 for an unknown id, 409
+    for a measurement already withdrawn, 400 naming the field for a value the scale refuses."""
+    _require(request, CORRECTING)
+    try:
+        new_id = correct_outcome(
+            outcome_records(),
+            build_knowledge(),
+            outcome_id,
+            body.measured_on,
+            body.value,
+            body.reason,
+            request.user.get_username(),
+            clock().today(),
+        )
+    except FieldError as error:
+        if error.field == "outcome":
+            status = 404 if "no outcome" in error.problem else 409
+            raise HttpError(status, f"{error.field}: {error.problem}") from error
+        raise HttpError(400, f"{error.field}: {error.problem}") from error
+    return 201, {"id": new_id, "corrects": outcome_id}
 
 
 @api.post("/outcomes/{outcome_id}/withdraw")

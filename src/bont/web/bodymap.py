@@ -51,3 +51,11 @@ def dots(knowledge: KnowledgeBase, plan: Plan) -> dict[str, list[Dot]]:
                 Dot(muscle, target.name, side.value, x, point.y, len(units), sum(units, Decimal(0)))
             )
     return {str(view): views[str(view)] for view in VIEW_TITLES if views.get(str(view))}
+
+
+def body_map(knowledge: KnowledgeBase, plan: Plan) -> list[dict[str, object]]:
+    """The views of the plan's body map as ``web/bodymap.html`` draws them: title, view and dots."""
+    return [
+        {"title": VIEW_TITLES[DiagramView(view)], "view": view, "dots": points}
+        for view, points in dots(knowledge, plan).items()
+    ]

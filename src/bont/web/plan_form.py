@@ -37,6 +37,10 @@ from bont.services.ports import PatientCharts
 from bont.services.sessions import PatientRef, SessionRecords
 
 MAXIMUM_ENTRY = Decimal(100000)
+# Bounds of plausibility, not clinical limits: a typing slip beyond them is refused beside the field.
+OLDEST_AGE = Decimal(130)
+HEAVIEST_KG = Decimal(500)
+DEVIATION_REASON_LENGTH = 2000  # as the form states
 
 
 @dataclass
@@ -62,7 +66,6 @@ FIELD_NAMES = {
     "variant": "Protocol variant",
     "mrn": "Patient MRN",
     "age": "Age",
-    "age_years": "Age",
     "weight_kg": "Weight",
     "side": "Side",
     "vial_units": "Vial size",
@@ -136,8 +139,10 @@ def form_number(
         value = Decimal(text)
     except InvalidOperation:
         raise FieldError(name, "is not a number") from None
+    if not value.is_finite():  # NaN and Infinity parse, but cannot be compared or planned with
+        raise FieldError(name, "is not a number")
     too_small = value < 0 if zero_allowed else value <= 0
-    if not value.is_finite() or too_small or value > maximum:
+    if too_small or value > maximum:
         lowest = "from 0" if zero_allowed else "more than 0"
         raise FieldError(name, f"must be a number {lowest} up to {maximum}")
     return value
@@ -151,6 +156,14 @@ def form_count(params: QueryDict, name: str) -> int | None:
     if not text.isdigit() or not 1 <= int(text) <= 100:
         raise FieldError(name, "must be a whole number of sites from 1 to 100")
     return int(text)
+
+
+def deviation_reason(params: QueryDict) -> str | None:
+    """The reason typed for a deviation from the protocol, refused (never cut) beyond the length the form states."""
+    text = params.get("deviation_reason", "").strip()
+    if len(text) > DEVIATION_REASON_LENGTH:
+        raise FieldError("deviation_reason", f"at most {DEVIATION_REASON_LENGTH} characters")
+    return text or None
 
 
 def side_choice(params: QueryDict, name: str) -> SideChoice | None:
@@ -177,7 +190,8 @@ def read_plan_form(
     form = PlanForm()
     indication, product = params.get("indication", ""), params.get("product", "")
     try:
-        age, weight = form_number(params, "age"), form_number(params, "weight_kg")
+        age = form_number(params, "age", maximum=OLDEST_AGE)
+        weight = form_number(params, "weight_kg", maximum=HEAVIEST_KG)
         form.age, form.weight_kg = age, weight
         mrn = params.get("mrn", "").strip()
         if mrn:
@@ -206,7 +220,7 @@ def read_plan_form(
             weight_kg=weight,
             side=side_choice(params, "side"),
             variant=params.get("variant") or None,
-            deviation_reason=params.get("deviation_reason", "").strip() or None,
+            deviation_reason=deviation_reason(params),
             vial_units=form_number(params, "vial_units"),
             diluent_ml=form_number(params, "diluent_ml", maximum=Decimal(100)),
         )
@@ -262,6 +276,7 @@ def _file(knowledge: KnowledgeBase, form: PlanForm, error: FieldError, params: Q
     """File a refusal, in words: beside a protocol row when it names one of the protocol's muscles, as a
     prompt when the choice it asks for was left empty, else as an error beside its field."""
     key = error.field.removeprefix("plan.").removeprefix("patient.")
+    key = "age" if key == "age_years" else key  # the planner's name for the form's age field
     problem = _in_words(knowledge, form.protocol, error.problem)
     muscle = error.muscle if isinstance(error, PlanningError) else None
     rows = form.protocol.muscles if form.protocol is not None else ()

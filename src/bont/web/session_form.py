@@ -1,14 +1,17 @@
 """Reading the record-session form into a ``RecordSession`` command, with every refused field named.
 
-The form posts one row per injection site (``site_muscle:N``, ``site_side:N``, ``site_units:N``; a blank or
-zero dose means the site was not injected) and up to ``DRAW_ROWS`` vial rows (``lot:N`` scanned or typed,
-``vial:N`` chosen from the list, ``drawn:N`` units, ``opened_at:N`` and ``diluent:N`` for a sealed vial,
-``discard:N`` to discard what is left). Warnings are acknowledged with ``ack:<code>``; a block needs a
-clinician's ``override_reason``.
+The form posts the session's ``date``, when the injections were given (``given_at``, the clinic's wall-clock
+time) and by whom (``given_by``, a clinician or nurse of the clinic), one row per injection site
+(``site_muscle:N``, ``site_side:N``, ``site_units:N``; a blank or zero dose means the site was not injected)
+and the vial rows shown, numbered from 1 up to ``MAXIMUM_VIAL_ROWS`` (``lot:N`` scanned or typed, ``vial:N``
+chosen from the list, ``drawn:N`` units, ``opened_at:N`` and ``diluent:N`` for a sealed vial, ``discard:N`` to
+discard what is left). Warnings are acknowledged with ``ack:<code>``; a block needs a clinician's
+``override_reason``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -22,7 +25,9 @@ from bont.services.inventory import SEALED, Inventory, chosen_vial
 from bont.services.records import RecordSession, VialOpening
 from bont.web.plan_form import form_number
 
-DRAW_ROWS = 3
+# More vial rows than any session draws from, few enough that a posted form stays small.
+MAXIMUM_VIAL_ROWS = 12
+VIAL_ROW_FIELDS = ("vial", "lot", "drawn", "opened_at", "diluent", "discard")
 MAXIMUM_UNITS = Decimal(10000)
 MILLILITRE_MARK = Decimal("0.01")
 
@@ -45,9 +50,36 @@ def _moment(params: QueryDict, name: str, clock: Clock) -> datetime:
     return read_moment(text, name, clock)
 
 
+def numbered(params: QueryDict, name: str) -> list[int]:
+    """The numbers N of the posted fields ``name:N``, in order (other keys, however typed, are left out)."""
+    numbers = set()
+    for key in params:
+        prefix, _, number = key.partition(":")
+        if prefix == name and number.isdecimal() and len(number) <= 4:
+            numbers.add(int(number))
+    return sorted(numbers)
+
+
+def vial_rows(params: QueryDict) -> list[int]:
+    """The numbers of the vial rows the form posted, in order."""
+    rows = {row for name in VIAL_ROW_FIELDS for row in numbered(params, name)}
+    return sorted(row for row in rows if 1 <= row <= MAXIMUM_VIAL_ROWS)
+
+
+def _given_at(params: QueryDict, on: date | None, clock: Clock) -> datetime:
+    """When the injections were given: the clinic's wall-clock time, not in the future, on the session's date."""
+    text = params.get("given_at", "").strip()
+    if not text:
+        raise FieldError("given_at", "give the time the injections were given")
+    moment = read_moment(text, "given_at", clock)
+    if on is not None and moment.date() != on:
+        raise FieldError("given_at", f"is not on the date given ({on.isoformat()})")
+    return moment
+
+
 def _sites(params: QueryDict, units_per_ml: Decimal | None) -> tuple[SessionSite, ...]:
     sites = []
-    indexes = sorted(int(key.split(":")[1]) for key in params if key.startswith("site_muscle:"))
+    indexes = numbered(params, "site_muscle")
     for index in indexes:
         units = _units(params, f"site_units:{index}")
         if not units:
@@ -73,7 +105,12 @@ def read_session_form(
     guidance: str,
     clock: Clock,
     stock: Inventory,
+    injectors: Collection[str],
+    draws_carried: bool = False,
 ) -> SessionForm:
+    """The command the form describes, or every refused field. ``injectors`` are the usernames who may be named
+    as having given it; ``draws_carried``: the session corrected drew from vials already, so this form need not
+    name one."""
     # The whole form is read as of one moment: no reconstitution time it accepts is after the session's.
     now = clock.now()
     today, stopped = now.date(), FixedClock(now, clock.zone)
@@ -91,11 +128,19 @@ def read_session_form(
         errors["date"] = "is not a date (YYYY-MM-DD)"
     if on > today:
         errors["date"] = "is in the future"
+    given_at: datetime | None = None
+    try:
+        given_at = _given_at(params, None if "date" in errors else on, stopped)
+    except FieldError as error:
+        errors[error.field] = error.problem
+    given_by = params.get("given_by", "").strip()
+    if given_by not in injectors:
+        errors["given_by"] = "choose the clinician or nurse of the clinic who gave the injections"
     draws: list[tuple[int, Decimal]] = []
     openings: list[VialOpening] = []
     discard: list[int] = []
     taken: set[int] = set()
-    for row in range(1, DRAW_ROWS + 1):
+    for row in vial_rows(params):
         try:
             choice, lot_number = params.get(f"vial:{row}", ""), params.get(f"lot:{row}", "").strip()
             units = _units(params, f"drawn:{row}")
@@ -117,15 +162,15 @@ def read_session_form(
                 discard.append(vial.vial_id)
         except FieldError as error:
             errors[error.field] = error.problem
-    row_fields = ("vial", "lot", "drawn", "opened_at", "diluent")
-    if not draws and not any(key.partition(":")[0] in row_fields for key in errors):
-        errors["vial:1"] = "scan the lot or choose the vial the doses were drawn from"
+    if not draws and not draws_carried and not any(key.partition(":")[0] in VIAL_ROW_FIELDS for key in errors):
+        errors["draws"] = "scan the lot or choose the vial the doses were drawn from"
     if errors:
         return form
     form.command = RecordSession(
         patient_id=patient_id,
         on=on,
-        at=now if on == today else None,
+        at=given_at,
+        given_by=given_by,
         clinician=clinician,
         indication=indication,
         product=product,

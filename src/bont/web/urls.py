@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from bont.web.api import api
-from bont.web.views import billing, events, inventory, outcomes, patients, planning, research, sessions
+from bont.web.views import billing, documents, events, inventory, outcomes, patients, planning, research, sessions
 
 urlpatterns = [
     path("", patients.home, name="home"),
@@ -17,15 +17,17 @@ urlpatterns = [
     path("patients/<str:mrn>/record/", sessions.record, name="record"),
     path("patients/<str:mrn>/adverse-events/new/", events.event_new, name="event_new"),
     path("patients/<str:mrn>/outcomes/new/", outcomes.outcome_new, name="outcome_new"),
-    path("patients/<str:mrn>/continuation/<str:indication>/", outcomes.report, name="continuation_report"),
+    path("patients/<str:mrn>/continuation/<str:indication>/", documents.continuation, name="continuation_report"),
     path("patients/<str:mrn>/diary-links/", outcomes.diary_link_new, name="diary_link_new"),
     path("follow-up/", outcomes.follow_up, name="follow_up"),
     path("diary/<str:token>/", outcomes.diary, name="diary"),
     path("sessions/<int:session_id>/", sessions.session, name="session"),
     path("sessions/<int:session_id>/withdraw/", sessions.session_withdraw, name="session_withdraw"),
+    path("sessions/<int:session_id>/correct/", sessions.session_correct, name="session_correct"),
+    path("outcomes/<int:outcome_id>/correct/", outcomes.outcome_correct, name="outcome_correct"),
     path("outcomes/<int:outcome_id>/withdraw/", outcomes.outcome_withdraw, name="outcome_withdraw"),
     path("plan/", planning.plan_builder, name="plan"),
-    path("plan/sheet/", planning.procedure_sheet, name="plan_sheet"),
+    path("plan/sheet/", documents.procedure_sheet, name="plan_sheet"),
     path("inventory/", inventory.inventory, name="inventory"),
     path("billing/", billing.billing, name="billing"),
     path("billing/export.csv", billing.billing_export, name="billing_export"),

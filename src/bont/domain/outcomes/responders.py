@@ -14,7 +14,10 @@ down to 0.1 so that the figure shown never passes a threshold the exact value mi
 
 A *continuation rule* (stop after N cycles with less than X% improvement; stop once the value has stayed
 below a level for N consecutive months) is a plain value a clinic may configure; bont's defaults (NICE
-TA260 for chronic migraine) are data with citations. Every verdict and decision names what it rests on,
+TA260 for chronic migraine) are data with citations. A clinic that keeps the diary only before each session
+has one period per cycle, weeks apart: for "consecutive months" each cycle's end-of-cycle period stands for
+that cycle, as it does for the responder verdicts. When several rules apply, any one that says stop is
+the advice (NICE TA260 lists its stopping rules with "or"). Every verdict and decision names what it rests on,
 and lists anything unverified it used, so an unverified figure never decides silently.
 """
 
@@ -282,6 +285,27 @@ def judge(
     return verdict(status, reason, change)
 
 
+def change_from_baseline(instrument: Instrument, baseline: Score, follow_up: Score) -> str | None:
+    """The change from baseline as a report prints it: the difference as measured, then how much better in
+    the instrument's direction ("-12 (63.1% better)", "2 grade(s) better"); None when the two scores cannot
+    be compared (no value or grade)."""
+    if baseline.rank is not None and follow_up.rank is not None and baseline.value is None:
+        steps = baseline.rank - follow_up.rank
+        if instrument.direction is not Direction.LOWER_IS_BETTER:
+            steps = -steps
+        return _better(Decimal(steps), "grade(s)")
+    if baseline.value is None or follow_up.value is None:
+        return None
+    difference = _plain(follow_up.value - baseline.value)
+    shown = difference if difference.startswith("-") or difference == "0" else f"+{difference}"
+    percent = percent_improvement(instrument.direction, baseline.value, follow_up.value)
+    return shown if percent is None else f"{shown} ({_better(percent, '%')})"
+
+
+def _plain(amount: Decimal) -> str:
+    return format(amount.normalize(), "f")
+
+
 def _better(change: Decimal, unit: str) -> str:
     """How a change reads: 12.5% better, 1 grade(s) better, 3 points worse."""
     gap = "" if unit == "%" else " "
@@ -352,6 +376,18 @@ class ContinuationDecision:
         return not self.unverified
 
 
+def combined_advice(decisions: Iterable[ContinuationDecision]) -> ContinuationAdvice | None:
+    """The advice of several rules together: stop when any rule says stop, continue when all say continue,
+    otherwise not yet or not assessable (not assessable first: something is missing). None without rules."""
+    advice = {decision.advice for decision in decisions}
+    if not advice:
+        return None
+    for first in (ContinuationAdvice.STOP, ContinuationAdvice.NOT_ASSESSABLE, ContinuationAdvice.NOT_YET):
+        if first in advice:
+            return first
+    return ContinuationAdvice.CONTINUE
+
+
 def evaluate_continuation(
     rule: ContinuationRule,
     instrument: Instrument,
@@ -368,9 +404,10 @@ def evaluate_continuation(
     def decide(
         advice: ContinuationAdvice, reason: str, cycle: int | None = None, change: Decimal | None = None
     ) -> ContinuationDecision:
-        if unverified:
+        reason = f"{reason} ({rule.citation})"
+        if unverified:  # the reasons name their sources: the citation is not repeated after them
             reason = f"{reason}; unverified: {'; '.join(unverified)}"
-        return ContinuationDecision(rule, advice, f"{reason} ({rule.citation})", cycle, change, unverified)
+        return ContinuationDecision(rule, advice, reason, cycle, change, unverified)
 
     if rule.kind is ContinuationKind.MINIMUM_IMPROVEMENT:
         assert rule.cycles is not None
@@ -396,38 +433,59 @@ def evaluate_continuation(
     assert rule.months is not None
     periods = sorted(
         (
-            a.measurement
+            a
             for a in assign_cycles(days, wanted)
             if a.cycle is not None and a.cycle >= 1 and a.measurement.period_start is not None
         ),
-        key=lambda m: m.on,
+        key=lambda a: a.measurement.on,
     )
     if not periods:
         return decide(
             ContinuationAdvice.NOT_ASSESSABLE, f"no {instrument.name} period measured after the first session"
         )
-    # The run of back-to-back periods below the level that ends with the latest period.
-    run: list[Measurement] = []
-    for measurement in reversed(periods):
-        if _value(measurement.score, "follow-up") >= rule.threshold:
-            break
-        if run and run[-1].period_start != _next_day(measurement.on):
-            break
-        run.append(measurement)
     latest_cycle = len(days)
+    run = _episodic_run(periods, rule.threshold)
     if not run:
         return decide(
             ContinuationAdvice.CONTINUE,
-            f"latest {instrument.name} {periods[-1].score.value} is not below {rule.threshold}",
+            f"latest {instrument.name} {periods[-1].measurement.score.value} is not below {rule.threshold}",
             latest_cycle,
         )
-    run_start, run_end = run[-1].period_start, run[0].on
+    run_start, run_end = run[-1].measurement.period_start, run[0].measurement.on
     assert run_start is not None
-    covered = run_start <= Window(months=rule.months).start(run_end)
-    span = f"{instrument.name} below {rule.threshold} from {run_start} to {run_end}"
-    if covered:
+    first_cycle, last_cycle = run[-1].cycle, run[0].cycle
+    cycles = f"cycle {last_cycle}" if first_cycle == last_cycle else f"cycles {first_cycle} to {last_cycle}"
+    highest = max(_value(a.measurement.score, "follow-up") for a in run)
+    span = (
+        f"{instrument.name} below {rule.threshold} in every period measured from {run_start} to {run_end} "
+        f"({cycles}, highest {highest})"
+    )
+    if run_start <= Window(months=rule.months).start(run_end):
         return decide(ContinuationAdvice.STOP, f"{span}: {rule.months} consecutive months or more", latest_cycle)
     return decide(ContinuationAdvice.CONTINUE, f"{span}: fewer than {rule.months} consecutive months", latest_cycle)
+
+
+def _episodic_run(periods: Sequence[CycleAssignment], level: Decimal) -> list[CycleAssignment]:
+    """The periods below ``level`` that end with the latest one and follow each other without a break, latest
+    first. A period follows the next one when it ends the day before that one begins (a diary kept every day)
+    or when it is the last period of the cycle just before (a diary kept before each session: each cycle's
+    end-of-cycle diary stands for that cycle, as the responder verdicts read it). A period at or above the
+    level, a gap inside a cycle, or a cycle with no period ends the run."""
+    run: list[CycleAssignment] = []
+    for assignment in reversed(periods):
+        if _value(assignment.measurement.score, "follow-up") >= level:
+            break
+        if run:
+            following = run[-1]
+            assert following.cycle is not None  # only periods of a cycle are passed in
+            assert assignment.cycle is not None
+            back_to_back = following.measurement.period_start == _next_day(assignment.measurement.on)
+            # Walking back in time, the first period met in an earlier cycle is that cycle's last one.
+            previous_cycle = assignment.cycle == following.cycle - 1
+            if not (back_to_back or previous_cycle):
+                break
+        run.append(assignment)
+    return run
 
 
 def _next_day(day: date) -> date:

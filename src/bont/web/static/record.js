@@ -1,7 +1,8 @@
 // Record form: a barcode scanner types the lot and ends with Enter. Enter in a lot field looks the lot up
 // among the vials already listed (choosing the vial in that row, or saying "no such lot" beside the field)
 // and moves on to the units drawn; it never submits. Without this script, Enter submits with the form's
-// first button, "Look up the lots", and the server shows the form again: only "Record the session" records.
+// first button, "Look up the lots", and the server shows the form again: only the "Record" button records.
+// "Add a vial" adds a vial row here (without the script the server shows the form with one more row).
 // The running total of the units given per site follows what is typed.
 (function () {
   "use strict";
@@ -9,7 +10,7 @@
   if (!form) {
     return;
   }
-  Array.prototype.forEach.call(form.querySelectorAll("input.lot"), function (input) {
+  function lookUpOnEnter(input) {
     var row = input.dataset.row;
     var select = document.getElementById("vial-" + row);
     var status = document.getElementById("lot-" + row + "-status");
@@ -52,7 +53,29 @@
       status.className = "lot-status";
       document.getElementById("drawn-" + row).focus();
     });
-  });
+  }
+  Array.prototype.forEach.call(form.querySelectorAll("input.lot"), lookUpOnEnter);
+
+  var rows = document.getElementById("vial-rows");
+  var template = document.getElementById("vial-row-template");
+  var add = document.getElementById("add-vial");
+  if (rows && template && add) {
+    add.addEventListener("click", function (event) {
+      var next = Number(rows.dataset.nextRow);
+      if (next > Number(rows.dataset.maximumRows)) {
+        return; // the server shows the form again, with no row added past the most a form reads
+      }
+      event.preventDefault();
+      var holder = document.createElement("tbody");
+      holder.innerHTML = template.innerHTML.replace(/__row__/g, String(next));
+      var row = holder.querySelector("tr.vial-row");
+      rows.appendChild(row);
+      rows.dataset.nextRow = String(next + 1);
+      lookUpOnEnter(row.querySelector("input.lot"));
+      row.querySelector("input.lot").focus();
+    });
+  }
+
   var total = document.getElementById("units-total");
   var sites = form.querySelectorAll("input.site-units");
   function update() {

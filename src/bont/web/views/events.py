@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from bont.bootstrap import adverse_events, build_knowledge, clock
 from bont.domain.errors import FieldError
 from bont.services.adverse_events import (
+    EVENT_LENGTH,
     SEVERITIES,
     AdverseEventCorrection,
     AdverseEventError,
@@ -43,6 +44,40 @@ OTHER_EVENTS = (
 )
 
 
+# ICH E2B(R3), data element E.i.7 "Outcome of reaction/event at the time of last observation": the outcomes a
+# report chooses from (details go in the notes). Older events hold free text, shown as it was recorded.
+STANDARD_OUTCOMES = (
+    "recovered/resolved",
+    "recovering/resolving",
+    "not recovered/not resolved/ongoing",
+    "recovered/resolved with sequelae",
+    "fatal",
+    "unknown",
+)
+NOTES_LENGTH = 4000  # as the form states: a narrative, not a document
+
+
+def _text_problems(values: QueryDict, recorded_outcome: str = "") -> dict[str, str]:
+    """The event's name, its outcome (a standard outcome, or the free text it was recorded with) and the notes
+    within what the form states: refused beside the field, never cut."""
+    problems: dict[str, str] = {}
+    event = values.get("event", "").strip()
+    if not event:
+        problems["event"] = "describe the event"
+    elif len(event) > EVENT_LENGTH:
+        problems["event"] = f"at most {EVENT_LENGTH} characters (details go in the notes)"
+    outcome = values.get("outcome", "").strip()
+    if outcome and outcome not in STANDARD_OUTCOMES and outcome != recorded_outcome:
+        problems["outcome"] = "choose one of the outcomes listed (details go in the notes)"
+    if len(values.get("notes", "").strip()) > NOTES_LENGTH:
+        problems["notes"] = f"at most {NOTES_LENGTH} characters"
+    return problems
+
+
+def _form_limits() -> dict[str, object]:
+    return {"event_length": EVENT_LENGTH, "notes_length": NOTES_LENGTH, "outcomes": STANDARD_OUTCOMES}
+
+
 @require_role(*IDENTIFIED)
 def events(request: HttpRequest) -> HttpResponse:
     knowledge = build_knowledge()
@@ -70,11 +105,7 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
     values = request.POST if request.method == "POST" else request.GET
     errors: dict[str, str] = {}
     if request.method == "POST":
-        event = values.get("event", "").strip()
-        if not event:
-            errors["event"] = "describe the event"
-        elif len(event) > 60:
-            errors["event"] = "at most 60 characters (details go in the notes)"
+        errors.update(_text_problems(values))
         onset = None
         try:
             onset = date.fromisoformat(values.get("onset", ""))
@@ -100,12 +131,12 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
                     clock(),
                     AdverseEventReport(
                         mrn=mrn,
-                        event=event,
+                        event=values.get("event", "").strip(),
                         onset=onset,
                         severity=values["severity"],
                         serious=serious,
                         session_id=session_id,
-                        outcome=values.get("outcome", "").strip()[:60],
+                        outcome=values.get("outcome", "").strip(),
                         notes=values.get("notes", "").strip(),
                     ),
                 )
@@ -126,6 +157,7 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
             "seriousness": knowledge.seriousness,
             "common_events": [term.name.lower() for term in knowledge.adverse_event_terms.values()]
             + list(OTHER_EVENTS),
+            **_form_limits(),
         },
         status=400 if errors else 200,
     )
@@ -183,6 +215,7 @@ def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
     if request.method == "POST" and not stored.withdrawn:
         values = request.POST
         correction = _correction(stored, request.POST, errors)
+        errors.update(_text_problems(request.POST, stored.outcome))
         errors.update(correction_problems(port, stored, correction, clock().today()))
         if not errors and not correction.changes():
             errors["event"] = "nothing was changed"
@@ -253,6 +286,7 @@ def _edit_page(
             "seriousness": knowledge.seriousness,
             "common_events": [term.name.lower() for term in knowledge.adverse_event_terms.values()]
             + list(OTHER_EVENTS),
+            **_form_limits(),
         },
         status=status,
     )

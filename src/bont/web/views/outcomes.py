@@ -1,9 +1,8 @@
-"""Outcomes: entering a scale, the continuation report (HTML and PDF), the follow-up list, and the
-patient's own diary page reached by a personal link."""
+"""Outcomes: entering, correcting and withdrawing a scale, the follow-up list, and the patient's own diary page
+reached by a personal link (the continuation report is in ``bont.web.views.documents``)."""
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,13 +15,12 @@ from django.views.decorators.http import require_POST
 
 from bont.bootstrap import build_knowledge, clock, outcome_records, patient_charts
 from bont.domain.errors import FieldError, UnknownIdError
-from bont.domain.outcomes import GoalRating, Instrument, InstrumentKind
-from bont.interop.continuation_pdf import render_continuation_pdf
+from bont.domain.outcomes import GoalRating, Instrument, InstrumentKind, Score
 from bont.services.follow_up import follow_up_list
 from bont.services.outcomes import (
+    DiaryDayTaken,
     IndicationOutcomes,
-    continuation_document,
-    continuation_report,
+    correct_outcome,
     create_diary_link,
     diary_page,
     outcome_entry,
@@ -65,6 +63,8 @@ def _raw(instrument: Instrument, values: Any) -> object:
                 continue
             try:
                 weight = Decimal(values.get(f"weight:{row}", "").strip() or "1")
+                if not weight.is_finite():  # NaN parses, and fails later where it is compared
+                    raise ValueError(weight)
                 goals.append(GoalRating(int(attainment), weight))
             except (ValueError, ArithmeticError):
                 raise FieldError(f"goal:{row}", "rate the goal from −2 to +2, with a weight of 1 or more") from None
@@ -72,6 +72,47 @@ def _raw(instrument: Instrument, values: Any) -> object:
     if instrument.kind is InstrumentKind.BINARY:
         return values.get("value", "")
     return values.get("value", "").strip()
+
+
+def _form_values(instrument: Instrument, scored: Score) -> dict[str, str]:
+    """A stored score as the outcome form's fields, so that a correction starts from what was entered."""
+    kind = instrument.kind
+    if kind is InstrumentKind.ITEMS:
+        return {f"item:{key}": str(value) for key, value in scored.items}
+    if kind is InstrumentKind.ANGLES:
+        return {key: f"{value.normalize():f}" for key, value in scored.parts}
+    if kind is InstrumentKind.GOALS:
+        goals = {f"goal:{key.removeprefix('goal-')}": str(value) for key, value in scored.items}
+        weights = {f"weight:{key.removeprefix('weight-')}": f"{value.normalize():f}" for key, value in scored.parts}
+        return goals | weights
+    if kind is InstrumentKind.BINARY:
+        return {"value": "yes" if scored.grade == instrument.grades[-1] else "no"}
+    if scored.grade is not None:
+        return {"value": scored.grade}
+    return {"value": f"{scored.value.normalize():f}" if scored.value is not None else ""}
+
+
+ATTAINMENTS = ("-2", "-1", "0", "1", "2")  # GAS: much less than expected … much more than expected
+
+
+def _form_rows(instrument: Instrument, values: Any) -> dict[str, Any]:
+    """The item and goal rows of the form with what was typed (or entered before), so nothing is lost."""
+    return {
+        "item_rows": [(item, values.get(f"item:{item.key}", "")) for item in instrument.items],
+        "goal_rows": [
+            (row, values.get(f"goal:{row}", ""), values.get(f"weight:{row}", "") or "1")
+            for row in range(1, GOAL_ROWS + 1)
+        ],
+        "attainments": ATTAINMENTS,
+    }
+
+
+def _measured_on(values: Any, errors: dict[str, str]) -> date | None:
+    try:
+        return date.fromisoformat(values.get("measured_on", "").strip())
+    except ValueError:
+        errors["measured_on"] = "is not a date (YYYY-MM-DD)"
+        return None
 
 
 @require_role(*RECORDING)
@@ -90,11 +131,8 @@ def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
     instrument = form.instrument
     errors: dict[str, str] = {}
     if request.method == "POST":
-        try:
-            on = date.fromisoformat(values.get("measured_on", ""))
-        except ValueError:
-            errors["measured_on"] = "is not a date (YYYY-MM-DD)"
-        else:
+        on = _measured_on(values, errors)
+        if on is not None:
             try:
                 record_outcome(
                     records,
@@ -122,14 +160,76 @@ def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
             "instrument": instrument,
             "values": values,
             "errors": errors,
-            "goal_rows": range(1, GOAL_ROWS + 1),
+            **_form_rows(instrument, values),
             "measured_on": values.get("measured_on") or clock().today().isoformat(),
         },
         status=400 if errors else 200,
     )
 
 
-REASON_LENGTH = 2000  # a withdrawal's reason, as the form states
+REASON_LENGTH = 2000  # a withdrawal's or correction's reason, as the form states
+
+
+@require_role(*CORRECTING)
+def outcome_correct(request: HttpRequest, outcome_id: int) -> HttpResponse:
+    """Correct a measurement entered wrongly: the outcome form, filled in with what was entered, and a required
+    reason; the wrong version stays on the chart, withdrawn with who corrected it and why."""
+    knowledge, records, today = build_knowledge(), outcome_records(), clock().today()
+    try:
+        patient, entry = outcome_entry(records, knowledge, outcome_id)
+        form = outcome_form(records, knowledge, patient.mrn, entry.indication_id, entry.instrument_id)
+    except (FieldError, UnknownIdError):
+        raise Http404("no outcome measurement with this id") from None
+    instrument = form.instrument
+    errors: dict[str, str] = {}
+    values: Any = {**_form_values(instrument, entry.score), "measured_on": entry.measured_on.isoformat()}
+    reason = ""
+    if request.method == "POST" and not entry.withdrawn:
+        values = request.POST
+        reason = values.get("reason", "")
+        if not reason.strip():
+            errors["reason"] = "give the reason for the correction"
+        elif len(reason) > REASON_LENGTH:
+            errors["reason"] = f"at most {REASON_LENGTH} characters"
+        on = _measured_on(values, errors)
+        if on is not None and not errors:
+            try:
+                correct_outcome(
+                    records,
+                    knowledge,
+                    outcome_id,
+                    on,
+                    _raw(instrument, values),
+                    reason,
+                    request.user.get_username(),
+                    today,
+                )
+            except FieldError as error:
+                errors[error.field] = error.problem
+            else:
+                messages.success(
+                    request,
+                    f"{entry.instrument} corrected; the entry before is kept, withdrawn, with your reason.",
+                )
+                return redirect(f"{reverse('chart', args=[patient.mrn])}#outcomes")
+    return render(
+        request,
+        "web/outcome_new.html",
+        {
+            "patient": patient,
+            "indication": form.indication,
+            "instruments": (instrument,),
+            "instrument": instrument,
+            "values": values,
+            "errors": errors,
+            **_form_rows(instrument, values),
+            "measured_on": values.get("measured_on", ""),
+            "correcting": entry,
+            "reason": reason,
+            "reason_length": REASON_LENGTH,
+        },
+        status=400 if errors else 200,
+    )
 
 
 @require_role(*CORRECTING)
@@ -167,29 +267,6 @@ def outcome_withdraw(request: HttpRequest, outcome_id: int) -> HttpResponse:
 
 
 @require_role(*IDENTIFIED)
-def report(request: HttpRequest, mrn: str, indication: str) -> HttpResponse:
-    knowledge, records, today = build_knowledge(), outcome_records(), clock().today()
-    try:
-        if request.GET.get("format") == "pdf":
-            document = continuation_document(records, knowledge, mrn, indication, today)
-            response = HttpResponse(render_continuation_pdf(document), content_type="application/pdf")
-            response["Content-Disposition"] = f'inline; filename="continuation-{indication}.pdf"'
-            return response
-        data = continuation_report(records, knowledge, mrn, indication, today)
-    except UnknownPatientError:
-        raise Http404("no patient has this MRN") from None
-    except UnknownIdError:
-        raise Http404("unknown indication") from None
-    context: dict[str, Any] = {f.name: getattr(data, f.name) for f in fields(data)}
-    context["measures"] = [
-        {f.name: getattr(measure, f.name) for f in fields(measure)}
-        | {"plot": outcome_plot(measure.series, data.sessions)}
-        for measure in data.measures
-    ]
-    return render(request, "web/continuation_report.html", context)
-
-
-@require_role(*IDENTIFIED)
 def follow_up(request: HttpRequest) -> HttpResponse:
     """Patients due or overdue for a follow-up assessment, and patients whose next session is allowed."""
     rows = follow_up_list(outcome_records(), patient_charts(), build_knowledge(), clock().today())
@@ -210,46 +287,108 @@ def diary_link_new(request: HttpRequest, mrn: str) -> HttpResponse:
     return redirect("chart", mrn=mrn)
 
 
+# The diary's words for the patient: each stored value as the form asks for it.
+PAIN_FEATURES = (
+    ("unilateral", "on one side"),
+    ("pulsating", "throbbing"),
+    ("moderate-or-severe", "moderate or severe"),
+    ("aggravated-by-activity", "worse with activity"),
+)
+WITH_IT = (
+    ("nausea_or_vomiting", "nausea or vomiting"),
+    ("photophobia", "trouble with light"),
+    ("phonophobia", "trouble with noise"),
+)
+MEDICINES = (("none", "none"), ("migraine-specific", "a triptan or ergot"), ("other", "another painkiller"))
+DIARY_FIELDS = {
+    "day": "Day",
+    "replace": "Day already filled in",
+    "headache_hours": "Hours of headache",
+    "features": "The headache was…",
+    "voids": "Times you passed urine",
+    "incontinence_episodes": "Leaks",
+}
+HOURS_IN_A_DAY = Decimal(24)
+
+
+def _headache_minutes(text: str) -> str:
+    """The hours of headache typed (0 when left empty), as the whole minutes the diary stores."""
+    try:
+        hours = Decimal(text.strip() or "0")
+    except ArithmeticError:
+        raise FieldError("headache_hours", "is not a number of hours") from None
+    if not hours.is_finite() or not 0 <= hours <= HOURS_IN_A_DAY:  # NaN parses but is no number of hours
+        raise FieldError("headache_hours", "must be a number of hours from 0 to 24")
+    return str(round(hours * 60))
+
+
+def _diary_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise FieldError("day", "is not a date") from None
+
+
+def _in_words(kind: str, stored: Any) -> str:
+    """A stored diary day as the patient would say it, for the question whether to replace it."""
+    if kind != "headache":
+        leaks = stored.get("incontinence_episodes", "0")
+        return f"passed urine {stored.get('voids', '0')} times · {leaks} leak{'' if leaks == '1' else 's'}"
+    minutes = int(stored.get("headache_minutes") or 0)
+    if not minutes:
+        return "no headache"
+    words = [f"{Decimal(minutes) / 60:.4g} hours of headache"]
+    words += [said for value, said in PAIN_FEATURES if value in stored.get("features", ())]
+    words += [said for key, said in WITH_IT if stored.get(key) == "True"]
+    medicine = dict(MEDICINES).get(stored.get("acute_medication", "none"), "none")
+    return " · ".join([*words, f"medicine: {medicine}"])
+
+
 def diary(request: HttpRequest, token: str) -> HttpResponse:
-    """The patient's diary page: no sign-in, the link is the key, so the page shows no identifier at all."""
+    """The patient's diary page: no sign-in, the link is the key, so the page shows no identifier at all. A day
+    before the link was made or after today is refused; a day already filled in is shown, and replaced only when
+    the patient ticks that they mean to."""
     records, today = outcome_records(), clock().today()
     page = diary_page(records, token, today)
     if page is None:
         return render(request, "web/diary_closed.html", status=404)
     errors: dict[str, str] = {}
+    taken = ""
     values = request.POST if request.method == "POST" else request.GET
     if request.method == "POST":
+        entry: dict[str, Any] = {key: values.get(key) for key in ("voids", "incontinence_episodes", "acute_medication")}
+        entry |= {key: values.get(key) for key, _ in WITH_IT}
+        entry["features"] = values.getlist("features")
         try:
-            day = date.fromisoformat(values.get("day", ""))
-        except ValueError:
-            errors["day"] = "is not a date"
+            day = _diary_day(values.get("day", ""))
+            if page.kind == "headache":
+                entry["headache_minutes"] = _headache_minutes(values.get("headache_hours", ""))
+            saved = save_diary_entry(
+                records, token, day, entry, today, replace_entry=values.get("replace") == day.isoformat()
+            )
+        except DiaryDayTaken as existing:
+            errors["replace"] = existing.problem
+            taken = _in_words(page.kind, existing.stored)
+        except FieldError as error:
+            errors["headache_hours" if error.field == "headache_minutes" else error.field] = error.problem
         else:
-            entry: dict[str, Any] = {
-                key: values.get(key) for key in values if key not in ("csrfmiddlewaretoken", "day", "features")
-            }
-            entry["features"] = values.getlist("features")
-            if "headache_hours" in values:
-                try:
-                    entry["headache_minutes"] = str(round(Decimal(values.get("headache_hours") or "0") * 60))
-                except ArithmeticError:
-                    errors["headache_minutes"] = "is not a number of hours"
-            if not errors:
-                try:
-                    saved = save_diary_entry(records, token, day, entry, today)
-                except FieldError as error:
-                    errors[error.field] = error.problem
-                else:
-                    if not saved:
-                        return render(request, "web/diary_closed.html", status=404)
-                    messages.success(request, f"Saved {day:%A %d %B}. Thank you.")
-                    return redirect("diary", token=token)
+            if not saved:
+                return render(request, "web/diary_closed.html", status=404)
+            messages.success(request, f"Saved {day:%A %d %B}. Thank you.")
+            return redirect("diary", token=token)
     return render(
         request,
         "web/diary.html",
         {
             "link": page,
             "errors": errors,
+            "summary": {DIARY_FIELDS.get(field, field): problem for field, problem in errors.items()},
+            "taken": taken,
             "values": values,
+            "features": values.getlist("features"),
+            "pain_features": PAIN_FEATURES,
+            "with_it": WITH_IT,
+            "medicines": MEDICINES,
             "recent": page.recent,
             "today": today,
             "day": values.get("day") or today.isoformat(),

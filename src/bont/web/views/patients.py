@@ -132,7 +132,7 @@ def _condition_rows(knowledge: KnowledgeBase, values: QueryDict, errors: dict[st
     rows: list[dict[str, object]] = []
     for index in range(CONDITION_ROWS):
         name = f"condition:{index}"
-        typed = values.get(name, "")[:TERM_LENGTH]
+        typed = values.get(name, "")  # shown as typed: a longer term is refused beside the field, never cut
         description = knowledge.describe_code(typed.strip()) if typed.strip() else None
         rows.append(
             {

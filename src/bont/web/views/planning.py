@@ -1,4 +1,4 @@
-"""The plan builder and its printable procedure sheet."""
+"""The plan builder (its printable procedure sheet is in ``bont.web.views.documents``)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from csp.constants import NONCE
-from csp.decorators import csp_update
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 
 from bont.bootstrap import build_knowledge, clock
 from bont.domain.anatomy import DiagramView
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import SideChoice
-from bont.interop.procedure_sheet import render_procedure_sheet, site_rows
+from bont.interop.procedure_sheet import site_rows
 from bont.services.documents import plan_document
 from bont.web.access import IDENTIFIED, RECORDING, require_role, roles_of
 from bont.web.bodymap import VIEW_TITLES, dots
 from bont.web.plan_form import (
+    DEVIATION_REASON_LENGTH,
     PlanForm,
     dilution_fields,
     field_name,
@@ -96,6 +94,7 @@ def plan_builder(request: HttpRequest) -> HttpResponse:
         "today": today,
         "rows_weight": _plain(form.plan.plan.weight_kg) if form.plan is not None else params.get("rows_weight", ""),
         "dilution": dilution_fields(knowledge, product),
+        "deviation_reason_length": DEVIATION_REASON_LENGTH,
         "query": params.urlencode(),
         "may_record": bool(roles_of(request) & set(RECORDING)),
         "patient": form.patient_row,
@@ -115,17 +114,3 @@ def plan_builder(request: HttpRequest) -> HttpResponse:
             }
         )
     return render(request, "web/plan.html", context)
-
-
-@require_role(*IDENTIFIED)
-@csp_update({"style-src": [NONCE]})
-def procedure_sheet(request: HttpRequest) -> HttpResponse:
-    """The one-page procedure sheet of the plan builder's current plan, for printing."""
-    knowledge = build_knowledge()
-    today = clock().today()
-    form = read_plan_form(knowledge, request.GET, today)
-    document = _document(knowledge, form)
-    if document is None:  # nothing to print: back to the builder, which shows why
-        return redirect(f"{reverse('plan')}?{request.GET.urlencode()}")
-    nonce = str(request.csp_nonce)  # type: ignore[attr-defined]  # set by django-csp's middleware
-    return HttpResponse(render_procedure_sheet(document, style_nonce=nonce))

@@ -1,10 +1,12 @@
-"""Recording a session from a plan, and a recorded session's page."""
+"""Recording a session from a plan, correcting a recorded session, and a recorded session's page."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -29,11 +31,47 @@ from bont.domain.planning import Plan
 from bont.domain.safety import SafetyReport, Verdict
 from bont.services.billing import session_billing
 from bont.services.inventory import VialOption, vial_options
-from bont.services.records import RecordSession, preview_session, record_session
-from bont.services.sessions import SessionDetail, SessionError, session_detail, withdraw_session
+from bont.services.records import (
+    RecordingError,
+    RecordSession,
+    correct_session,
+    preview_correction,
+    preview_session,
+    record_session,
+)
+from bont.services.sessions import (
+    GivenSite,
+    PatientRef,
+    SessionDetail,
+    SessionError,
+    injecting_staff,
+    session_detail,
+    withdraw_session,
+)
 from bont.web.access import PATIENT_LIST, RECORDING, SESSION_WITHDRAWAL, require_role, roles_of
 from bont.web.plan_form import PlanForm, read_plan_form
-from bont.web.session_form import DRAW_ROWS, read_session_form
+from bont.web.session_form import MAXIMUM_VIAL_ROWS, numbered, read_session_form, vial_rows
+
+REASON_LENGTH = 2000  # a withdrawal's or a correction's reason, as the form states
+WALL_CLOCK = "%Y-%m-%dT%H:%M"  # what a datetime-local field shows and sends
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """What a record form records: for whom, which product for which indication at which concentration, with
+    the plan's choices; for a correction, the session it corrects."""
+
+    patient: PatientRef
+    indication: str
+    product: str
+    units_per_ml: Decimal | None
+    deviation_reason: str
+    variant: str | None
+    guidance: str
+    title: str  # the protocol's title, or what is corrected
+    back_url: str
+    back_label: str
+    corrects: SessionDetail | None = None
 
 
 def _default_draws(options: Sequence[VialOption], plan: Plan) -> list[tuple[VialOption, Decimal, Decimal | None]]:
@@ -62,11 +100,15 @@ def _default_draws(options: Sequence[VialOption], plan: Plan) -> list[tuple[Vial
     return rows
 
 
-def _preview(knowledge: KnowledgeBase, command: RecordSession | None) -> tuple[SafetyReport | None, str]:
-    """The findings recording would meet now, or why the check cannot run yet."""
+def _preview(
+    knowledge: KnowledgeBase, recording: _Recording, command: RecordSession | None
+) -> tuple[SafetyReport | None, str]:
+    """The findings recording (or the correction) would meet now, or why the check cannot run yet."""
     if command is None:
         return None, "correct the fields marked below"
     try:
+        if recording.corrects is not None:
+            return preview_correction(clinical_records(), knowledge, recording.corrects.id, command), ""
         return preview_session(clinical_records(), knowledge, command), ""
     except FieldError as error:
         return None, f"{error.field}: {error.problem}"
@@ -81,18 +123,22 @@ def _plan_or_redirect(request: HttpRequest, mrn: str) -> tuple[PlanForm, HttpRes
     return form, None
 
 
-def _planned_values(plan: Plan, options: Sequence[VialOption], today: date, now: datetime) -> QueryDict:
-    """The form as first shown: the plan's sites and doses, and vials prefilled from the stock."""
+def _planned_values(plan: Plan, options: Sequence[VialOption], now: datetime, user: str) -> QueryDict:
+    """The form as first shown: given now by the signed-in user, the plan's sites and doses, and one row per vial
+    the plan draws from, prefilled from the stock (one empty row when the stock has none to offer)."""
     values = QueryDict(mutable=True)
-    values["date"] = today.isoformat()
+    values["date"] = now.date().isoformat()
+    given_at = clock().local(now).strftime(WALL_CLOCK)  # the clinic's wall-clock time
+    values["given_at"] = given_at
+    values["given_by"] = user
     for index, site in enumerate(plan.sites):
         values[f"site_muscle:{index}"] = site.muscle
         values[f"site_side:{index}"] = str(site.side)
         values[f"site_units:{index}"] = f"{site.units.amount.normalize():f}"
-    opened_at = clock().local(now).strftime("%Y-%m-%dT%H:%M")  # the clinic's wall-clock time
-    for row in range(1, DRAW_ROWS + 1):
-        values[f"opened_at:{row}"] = opened_at
-    for row, (option, drawn, diluent_ml) in enumerate(_default_draws(options, plan), start=1):
+    draws = _default_draws(options, plan)
+    for row in range(1, max(len(draws), 1) + 1):
+        values[f"opened_at:{row}"] = given_at
+    for row, (option, drawn, diluent_ml) in enumerate(draws, start=1):
         values[f"vial:{row}"] = option.value
         values[f"lot:{row}"] = option.lot_number
         values[f"drawn:{row}"] = f"{drawn.normalize():f}"
@@ -100,106 +146,255 @@ def _planned_values(plan: Plan, options: Sequence[VialOption], today: date, now:
     return values
 
 
+def _recorded_values(detail: SessionDetail) -> QueryDict:
+    """The correction form as first shown: the session as it was recorded, with no further vial drawn."""
+    values = QueryDict(mutable=True)
+    summary = detail.summary
+    values["date"] = summary.on.isoformat()
+    values["given_at"] = clock().local(summary.given_at).strftime(WALL_CLOCK) if summary.given_at else ""
+    values["given_by"] = summary.injector
+    for index, site in enumerate(detail.sites):
+        values[f"site_muscle:{index}"] = site.muscle
+        values[f"site_side:{index}"] = site.side
+        values[f"site_units:{index}"] = f"{site.units.normalize():f}"
+    return values
+
+
+def _recorded_concentration(sites: Sequence[GivenSite]) -> Decimal | None:
+    """The concentration a session was recorded at, read back from its largest injection (volumes are kept to
+    0.01 mL, so the largest reads back the closest); None when no volume was recorded."""
+    measured = [site for site in sites if site.volume_ml]
+    if not measured:
+        return None
+    largest = max(measured, key=lambda site: site.volume_ml or Decimal(0))
+    return largest.units / (largest.volume_ml or Decimal(1))
+
+
 @require_role(*RECORDING)
 def record(request: HttpRequest, mrn: str) -> HttpResponse:
-    """Record the plan of the plan builder (its choices arrive in the query string) as given: the sites and
-    units actually injected, the vials drawn from, acknowledgements and any override. The safety check runs
-    again when the session is written; a refused session writes nothing."""
+    """Record the plan of the plan builder (its choices arrive in the query string) as given: when and by whom,
+    the sites and units actually injected, the vials drawn from, acknowledgements and any override. The safety
+    check runs again when the session is written; a refused session writes nothing."""
     knowledge = build_knowledge()
     form, elsewhere = _plan_or_redirect(request, mrn)
     if elsewhere is not None or form.plan is None or form.patient_row is None:
         return elsewhere or redirect("plan")
-    plan, patient = form.plan.plan, form.patient_row
-    now = clock().now()
-    today = now.date()
-    stock = inventory()
-    options = vial_options(stock, knowledge, plan.product, now)
-    values = request.POST if request.method == "POST" else _planned_values(plan, options, today, now)
-    read = read_session_form(
-        values,
-        patient_id=patient.id,
-        clinician=request.user.get_username(),
+    plan = form.plan.plan
+    recording = _Recording(
+        patient=form.patient_row,
         indication=plan.indication,
         product=plan.product,
         units_per_ml=plan.concentration.units_per_ml,
         deviation_reason=plan.deviation_reason or "",
         variant=plan.protocol.variant,
         guidance=",".join(str(g) for g in plan.protocol.guidance),
-        clock=clock(),
-        stock=stock,
+        title=plan.protocol.title,
+        back_url=f"{reverse('plan')}?{request.GET.urlencode()}",
+        back_label="back to the plan",
     )
-    # Only the "Record the session" button records. Enter in a text field (a barcode scanner ends every scan
-    # with it) submits with the form's first button, "Look up the lots": the form comes back for review.
-    recording = request.method == "POST" and request.POST.get("action") == "record"
-    reviewing = request.method == "POST" and not recording
-    errors = dict(read.errors) if recording else {}
+    now = clock().now()
+    options = vial_options(inventory(), knowledge, plan.product, now)
+    planned = _planned_values(plan, options, now, request.user.get_username())
+    return _record_form(request, knowledge, recording, planned, options, now)
+
+
+@require_role(*SESSION_WITHDRAWAL)
+def session_correct(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Correct a recorded session (a clinician): the record form, filled in from the session, and the reason for
+    the correction. Recording it withdraws the session and records the corrected one in its place, linked to it,
+    in one transaction; the corrected session keeps the vials the session drew from."""
+    knowledge = build_knowledge()
+    try:
+        detail = session_detail(session_records(), session_id)
+    except SessionError:
+        raise Http404("no session with this id") from None
+    given = detail.summary
+    if given.product not in knowledge.products or given.indication not in knowledge.indications:
+        raise Http404("the session's product or indication is no longer in the knowledge base")
+    recording = _Recording(
+        patient=detail.patient,
+        indication=given.indication,
+        product=given.product,
+        units_per_ml=_recorded_concentration(detail.sites),
+        deviation_reason=detail.deviation_reason,
+        variant=None,  # the check infers it from the sites, as it did for the session
+        guidance=detail.guidance,
+        title=f"correcting session {detail.id} of {given.on:%Y-%m-%d}",
+        back_url=reverse("session", args=[detail.id]),
+        back_label=f"back to session {detail.id}",
+        corrects=detail,
+    )
+    now = clock().now()
+    options = vial_options(inventory(), knowledge, given.product, now)
+    return _record_form(request, knowledge, recording, _recorded_values(detail), options, now)
+
+
+# A refused correction names these fields; the form shows their messages beside the reason.
+_CORRECTION_REFUSALS = dict.fromkeys(("reason", "session", "patient_mrn"), "correction_reason")
+
+
+def _record_form(
+    request: HttpRequest,
+    knowledge: KnowledgeBase,
+    recording: _Recording,
+    first_shown: QueryDict,
+    options: Sequence[VialOption],
+    now: datetime,
+) -> HttpResponse:
+    values = request.POST if request.method == "POST" else first_shown
+    injectors = injecting_staff(session_records())
+    corrects = recording.corrects
+    read = read_session_form(
+        values,
+        patient_id=recording.patient.id,
+        clinician=request.user.get_username(),
+        indication=recording.indication,
+        product=recording.product,
+        units_per_ml=recording.units_per_ml,
+        deviation_reason=recording.deviation_reason,
+        variant=recording.variant,
+        guidance=recording.guidance,
+        clock=clock(),
+        stock=inventory(),
+        injectors={i.username for i in injectors},
+        draws_carried=bool(corrects and corrects.draws),
+    )
+    action = request.POST.get("action") if request.method == "POST" else None
+    # Only the "Record" button records. Enter in a text field (a barcode scanner ends every scan with it)
+    # submits with the form's first button, "Look up the lots": the form comes back for review; "Add a vial"
+    # comes back with one more vial row.
+    recording_now = action == "record"
+    reviewing = request.method == "POST" and not recording_now
+    errors = dict(read.errors) if recording_now else {}
     if reviewing:
         errors = {key: problem for key, problem in read.errors.items() if key.partition(":")[0] in ("lot", "vial")}
-    if recording and read.command is not None:
-        try:
-            session_id = record_session(clinical_records(), knowledge, read.command)
-        except FieldError as error:
-            errors[error.field] = error.problem
-        else:
-            messages.success(request, f"Session {session_id} recorded.")
-            return redirect("session", session_id=session_id)
-    report, check_problem = _preview(knowledge, read.command)
-    sites = sorted(
-        (
-            {
-                "index": int(key.partition(":")[2]),
-                "muscle": values.get(key, ""),
-                "name": knowledge.targets[values.get(key, "")].name if values.get(key) in knowledge.targets else "",
-                "side": values.get(f"site_side:{key.partition(':')[2]}", ""),
-                "units": values.get(f"site_units:{key.partition(':')[2]}", ""),
-                "error": errors.get(f"site_units:{key.partition(':')[2]}", ""),
-            }
-            for key in values
-            if key.startswith("site_muscle:") and key.partition(":")[2].isdigit()
-        ),
-        key=lambda site: int(str(site["index"])),
-    )
-    draws = [
-        {
-            "row": row,
-            **{key: values.get(f"{key}:{row}", "") for key in ("vial", "lot", "drawn", "opened_at", "diluent")},
-            **(
-                {"vial": _looked_up(options, values.get(f"lot:{row}", ""), values.get(f"drawn:{row}", ""))}
-                if reviewing and not values.get(f"vial:{row}")
-                else {}
-            ),
-            "discard": values.get(f"discard:{row}") == "on",
-            "error": errors.get(f"vial:{row}") or errors.get(f"lot:{row}") or "",
-            "drawn_error": errors.get(f"drawn:{row}") or errors.get(f"opened_at:{row}") or "",
-        }
-        for row in range(1, DRAW_ROWS + 1)
-    ]
-    findings = [
-        {"finding": f, "acknowledgement": values.get(f"ack:{f.code}", "")}
-        for f in (report.findings if report else ())
-        if f.severity is not Severity.INFO
-    ]
+    reason = values.get("correction_reason", "")
+    if corrects is not None and corrects.withdrawn:
+        errors["correction_reason"] = "this session is withdrawn already; record the session again instead"
+    if recording_now and corrects is not None:
+        if not reason.strip():
+            errors["correction_reason"] = "give the reason the session is corrected"
+        elif len(reason) > REASON_LENGTH:
+            errors["correction_reason"] = f"at most {REASON_LENGTH} characters"
+    if recording_now and read.command is not None and not errors:
+        written = _write(request, knowledge, recording, read.command, reason, errors)
+        if written is not None:
+            return written
+    report, check_problem = _preview(knowledge, recording, read.command)
+    rows = vial_rows(values) or ([] if corrects is not None else [1])
+    if action == "add_vial" and len(rows) < MAXIMUM_VIAL_ROWS:
+        rows.append(max(rows, default=0) + 1)
+    opened_at = clock().local(now).strftime(WALL_CLOCK)
+    sites = _sites(knowledge, values, errors)
     context = {
-        "patient": patient,
-        "plan": plan,
-        "brand": knowledge.products[plan.product].brand,
-        "indication": knowledge.indications[plan.indication].name,
+        "patient": recording.patient,
+        "recording": recording,
+        "corrects": corrects,
+        "brand": knowledge.products[recording.product].brand,
+        "indication": knowledge.indications[recording.indication].name,
         "sites": sites,
-        "draws": draws,
+        "total_units": _total_units(site["units"] for site in sites),
+        "draws": [_draw(values, row, options, errors, reviewing, opened_at) for row in rows],
+        "new_draw": {"row": "__row__", "opened_at": opened_at},
+        "next_row": max(rows, default=0) + 1,
+        "maximum_rows": MAXIMUM_VIAL_ROWS,
         "options": options,
+        "injectors": injectors,
         "date": values.get("date", ""),
+        "given_at": values.get("given_at", ""),
+        "given_by": values.get("given_by", ""),
+        "correction_reason": reason,
+        "reason_length": REASON_LENGTH,
         "errors": errors,
-        "findings": findings,
+        "findings": [
+            {"finding": f, "acknowledgement": values.get(f"ack:{f.code}", "")}
+            for f in (report.findings if report else ())
+            if f.severity is not Severity.INFO
+        ],
         "check_problem": check_problem,
         "blocked": report is not None and report.verdict is Verdict.BLOCK,
         "may_override": "clinician" in roles_of(request),
         "override_reason": values.get("override_reason", ""),
-        "query": request.GET.urlencode(),
-        "units_per_0_1_ml": plan.concentration.units_per_0_1_ml,
+        "units_per_0_1_ml": None
+        if recording.units_per_ml is None
+        else f"{(recording.units_per_ml / 10).quantize(Decimal('0.01')).normalize():f}",
         "reviewing": reviewing,
-        "total_units": _total_units(site["units"] for site in sites),
     }
-    return render(request, "web/record.html", context, status=400 if errors and recording else 200)
+    return render(request, "web/record.html", context, status=400 if errors and recording_now else 200)
+
+
+def _write(
+    request: HttpRequest,
+    knowledge: KnowledgeBase,
+    recording: _Recording,
+    command: RecordSession,
+    reason: str,
+    errors: dict[str, str],
+) -> HttpResponse | None:
+    """Record the session (or the correction) and go to its page; None, with the refusal in ``errors``, when
+    the service refuses it (nothing is written then)."""
+    corrects = recording.corrects
+    try:
+        if corrects is None:
+            session_id = record_session(clinical_records(), knowledge, command)
+        else:
+            session_id = correct_session(
+                clinical_records(), knowledge, corrects.id, command, reason, request.user.get_username()
+            )
+    except RecordingError as error:
+        if error.field == "by":
+            raise PermissionDenied from error
+        errors[_CORRECTION_REFUSALS.get(error.field, error.field) if corrects else error.field] = error.problem
+        return None
+    except FieldError as error:
+        errors[error.field] = error.problem
+        return None
+    if corrects is None:
+        messages.success(request, f"Session {session_id} recorded.")
+    else:
+        messages.success(request, f"Session {corrects.id} withdrawn and corrected by session {session_id}.")
+    return redirect("session", session_id=session_id)
+
+
+def _sites(knowledge: KnowledgeBase, values: QueryDict, errors: dict[str, str]) -> list[dict[str, Any]]:
+    """The injection sites as the form shows them: muscle, side, the units typed and any refusal."""
+    sites = []
+    for index in numbered(values, "site_muscle"):
+        muscle = values.get(f"site_muscle:{index}", "")
+        sites.append(
+            {
+                "index": index,
+                "muscle": muscle,
+                "name": knowledge.targets[muscle].name if muscle in knowledge.targets else muscle,
+                "side": values.get(f"site_side:{index}", ""),
+                "units": values.get(f"site_units:{index}", ""),
+                "error": errors.get(f"site_units:{index}", ""),
+            }
+        )
+    return sites
+
+
+def _draw(
+    values: QueryDict,
+    row: int,
+    options: Sequence[VialOption],
+    errors: dict[str, str],
+    reviewing: bool,
+    opened_at: str,
+) -> dict[str, Any]:
+    """One vial row as the form shows it: what was typed (a scanned lot looked up on review) and any refusal."""
+    typed = {key: values.get(f"{key}:{row}", "") for key in ("vial", "lot", "drawn", "opened_at", "diluent")}
+    if f"opened_at:{row}" not in values:  # a row just added: reconstituted now, unless changed
+        typed["opened_at"] = opened_at
+    if reviewing and not typed["vial"]:
+        typed["vial"] = _looked_up(options, typed["lot"], typed["drawn"])
+    return {
+        "row": row,
+        **typed,
+        "discard": values.get(f"discard:{row}") == "on",
+        "error": errors.get(f"vial:{row}") or errors.get(f"lot:{row}") or "",
+        "drawn_error": errors.get(f"drawn:{row}") or errors.get(f"opened_at:{row}") or "",
+    }
 
 
 def _looked_up(options: Sequence[VialOption], lot_number: str, drawn: str) -> str:
@@ -228,9 +423,6 @@ def _total_units(typed: Iterable[object]) -> str:
         if units.is_finite() and units > 0:
             total += units
     return f"{total.normalize():f}"
-
-
-REASON_LENGTH = 2000  # a withdrawal's reason, as the form states
 
 
 @require_role(*PATIENT_LIST)
@@ -305,6 +497,7 @@ def _session_page(
         if detail.withdrawn
         else session_billing(billing_records(), knowledge, detail.id, place_of_service()),
         "adverse_events": detail.adverse_events,
+        # Only a clinician withdraws or corrects a session that was given.
         "may_withdraw": not detail.withdrawn and bool(roles_of(request) & set(SESSION_WITHDRAWAL)),
         "errors": errors or {},
         "reason": reason,
