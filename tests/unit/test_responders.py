@@ -358,6 +358,19 @@ def test_nice_stops_after_twenty_months_below_15_headache_days_measured_once_per
     assert "cycles 1 to 7" in decision.reason
 
 
+def test_a_diary_summarised_again_before_a_new_session_keeps_the_run_of_episodic_cycles() -> None:
+    # The latest 28 days were summarised yesterday; today's session summarises the diary again over the 28 days
+    # before it: two overlapping periods in the last cycle, which cover the time between them.
+    sessions = [FIRST + timedelta(days=91 * n) for n in range(7)]
+    yesterday = sessions[-1] + timedelta(days=90)
+    periods = diaries_before_each_session(sessions, ["19", *["7"] * 7], yesterday)
+    today = yesterday + timedelta(days=1)
+    again = Measurement(today, Score("headache-days", Decimal("7.26")), today - timedelta(days=27))
+    decision = evaluate_continuation(NICE_EPISODIC, HEADACHE_DAYS, [*sessions, today], [*periods, again])
+    assert decision.advice is ContinuationAdvice.STOP
+    assert "cycles 1 to 7" in decision.reason
+
+
 def test_one_cycle_below_15_headache_days_is_not_yet_three_months() -> None:
     sessions = [FIRST + timedelta(days=91 * n) for n in range(3)]
     periods = diaries_before_each_session(sessions, ["19", "16", "12", "12"], sessions[-1] + timedelta(days=30))

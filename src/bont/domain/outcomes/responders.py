@@ -467,7 +467,8 @@ def evaluate_continuation(
 
 def _episodic_run(periods: Sequence[CycleAssignment], level: Decimal) -> list[CycleAssignment]:
     """The periods below ``level`` that end with the latest one and follow each other without a break, latest
-    first. A period follows the next one when it ends the day before that one begins (a diary kept every day)
+    first. A period follows the next one when it ends the day before that one begins or overlaps it (a diary
+    kept every day)
     or when it is the last period of the cycle just before (a diary kept before each session: each cycle's
     end-of-cycle diary stands for that cycle, as the responder verdicts read it). A period at or above the
     level, a gap inside a cycle, or a cycle with no period ends the run."""
@@ -479,7 +480,11 @@ def _episodic_run(periods: Sequence[CycleAssignment], level: Decimal) -> list[Cy
             following = run[-1]
             assert following.cycle is not None  # only periods of a cycle are passed in
             assert assignment.cycle is not None
-            back_to_back = following.measurement.period_start == _next_day(assignment.measurement.on)
+            # Periods that touch or overlap (a diary summarised again over the 28 days before a new session)
+            # cover the time between them.
+            following_start = following.measurement.period_start
+            assert following_start is not None  # only period measurements are passed in
+            back_to_back = following_start <= _next_day(assignment.measurement.on)
             # Walking back in time, the first period met in an earlier cycle is that cycle's last one.
             previous_cycle = assignment.cycle == following.cycle - 1
             if not (back_to_back or previous_cycle):
