@@ -13,10 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: set up and serve the clinic web app on http://127.0.0.1:8000 (embedded SQLite; demo clinic on first start)
+## run: set up and serve the fictional demo clinic on http://127.0.0.1:8000 (embedded SQLite; marked as the demo
+## on every page). A real clinic runs `bont admin create USERNAME` once, then a bare `bont serve`.
 run: $(STAMP)
 	$(BIN)/bont knowledge validate
-	$(BIN)/bont serve
+	$(BIN)/bont serve --demo
 
 ## check: lint, types (mypy --strict), and the import direction of STYLE.md
 check: $(STAMP)

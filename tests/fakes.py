@@ -7,12 +7,22 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
 from bont.domain.safety import Administration, Patient, PriorAdverseEvent
+from bont.services.access_log import (
+    NO_OPERATOR,
+    Access,
+    AccessEntry,
+    AccessLog,
+    Action,
+    AuditKind,
+    AuditQuery,
+    AuditRow,
+)
 from bont.services.outcome_ports import (
     ContinuationSetting,
     GivenSession,
@@ -303,7 +313,35 @@ from bont.services.patients import (  # noqa: E402
     SessionEntry,
     WeightEntry,
 )
-from bont.services.users import AccountError, UserAccounts  # noqa: E402
+from bont.services.users import (  # noqa: E402
+    AccountError,
+    SecondFactor,
+    TokenHolder,
+    TokenRow,
+    UserAccounts,
+    UserRow,
+)
+
+
+@dataclass
+class FakeUser:
+    roles: set[str]
+    active: bool = True
+    password: str | None = None
+    last_sign_in: datetime | None = None
+    second_factor: bool = False
+
+
+@dataclass
+class FakeToken:
+    id: int
+    username: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    uses_recorded: int = 0  # how often the last use was written
 
 
 @dataclass
@@ -317,8 +355,9 @@ class FakeRegistry:
     events: list[tuple[int, AdverseEventReport]] = field(default_factory=list)
     withdrawn_events: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # event id -> (reason, by)
     corrected_by: dict[int, list[str | None]] = field(default_factory=dict)  # event id -> who corrected it
-    users: dict[str, tuple[str, bool]] = field(default_factory=dict)  # username -> (role, active)
-    tokens: dict[str, str] = field(default_factory=dict)  # hash -> username
+    users: dict[str, FakeUser] = field(default_factory=dict)
+    tokens: dict[str, FakeToken] = field(default_factory=dict)  # by hash
+    locked_out: set[str] = field(default_factory=set)  # usernames with failed sign-ins still cooling off
     npis: dict[str, str] = field(default_factory=dict)  # username -> NPI
 
 
@@ -412,17 +451,90 @@ class FakePatientRegistry(PatientRegistry):
         return ()
 
 
+class FakeSecondFactor(SecondFactor):
+    """An authenticator app whose current code is always "123456"."""
+
+    CODE = "123456"
+
+    def __init__(self, user: FakeUser) -> None:
+        self.user = user
+
+    def enrolled(self) -> bool:
+        return self.user.second_factor
+
+    def setup_address(self) -> str:
+        return "otpauth://totp/bont:fict?secret=JBSWY3DPEHPK3PXP&issuer=bont"
+
+    def confirm(self, code: str) -> object | None:
+        self.user.second_factor = self.user.second_factor or code == self.CODE
+        return self.user if code == self.CODE else None
+
+    def verify(self, code: str) -> object | None:
+        return self.user if self.user.second_factor and code == self.CODE else None
+
+
 class FakeUserAccounts(UserAccounts):
+    """Users in memory. The password policy is a stand-in for Django's validators: at least 12 characters, not
+    the username."""
+
     def __init__(self, registry: FakeRegistry) -> None:
         self.registry = registry
 
     def add(self, username: str, role: str, password: str | None) -> None:
         if username in self.registry.users:
             raise AccountError("username", "that user already exists")
-        self.registry.users[username] = (role, True)
+        self.registry.users[username] = FakeUser({role}, password=password)
 
     def exists(self, username: str) -> bool:
         return username in self.registry.users
+
+    def users(self) -> tuple[UserRow, ...]:
+        return tuple(
+            UserRow(
+                name,
+                tuple(sorted(user.roles)),
+                user.active,
+                user.last_sign_in,
+                name in self.registry.locked_out,
+                user.second_factor,
+            )
+            for name, user in sorted(self.registry.users.items())
+        )
+
+    def set_active(self, username: str, active: bool) -> None:
+        self.registry.users[username].active = active
+
+    def set_role(self, username: str, role: str, member: bool) -> None:
+        roles = self.registry.users[username].roles
+        if member:
+            roles.add(role)
+        else:
+            roles.discard(role)
+
+    def password_problems(self, username: str, password: str) -> tuple[str, ...]:
+        problems = []
+        if len(password) < 12:
+            problems.append("This password is too short. It must contain at least 12 characters.")
+        if password == username:
+            problems.append("The password is too similar to the username.")
+        return tuple(problems)
+
+    def set_password(self, username: str, password: str) -> None:
+        self.registry.users[username].password = password
+
+    def unlock(self, username: str) -> int:
+        if username in self.registry.locked_out:
+            self.registry.locked_out.discard(username)
+            return 1
+        return 0
+
+    def second_factor(self, username: str) -> FakeSecondFactor:
+        return FakeSecondFactor(self.registry.users[username])
+
+    def remove_second_factor(self, username: str) -> bool:
+        enrolled = self.registry.users[username].second_factor
+        self.registry.users[username].second_factor = False
+        return enrolled
 
     def set_npi(self, username: str, npi: str) -> bool:
         if username not in self.registry.users:
@@ -433,14 +545,40 @@ class FakeUserAccounts(UserAccounts):
     def npi(self, username: str) -> str | None:
         return self.registry.npis.get(username, "") if username in self.registry.users else None
 
-    def store_token(self, username: str, key_hash: str) -> None:
-        self.registry.tokens[key_hash] = username
+    def store_token(self, username: str, key_hash: str, name: str = "", expires_at: datetime | None = None) -> int:
+        token_id = len(self.registry.tokens) + 1
+        created = datetime(2026, 1, 1, tzinfo=expires_at.tzinfo) if expires_at else datetime(2026, 1, 1)
+        self.registry.tokens[key_hash] = FakeToken(token_id, username, name, created, expires_at)
+        return token_id
 
-    def username_for_token(self, key_hash: str) -> str | None:
-        username = self.registry.tokens.get(key_hash)
-        if username is None or not self.registry.users[username][1]:
+    def tokens(self, username: str | None) -> tuple[TokenRow, ...]:
+        return tuple(
+            TokenRow(t.id, t.username, t.name, t.created_at, t.expires_at, t.last_used_at, t.revoked_at)
+            for t in sorted(self.registry.tokens.values(), key=lambda t: -t.id)
+            if username is None or t.username == username
+        )
+
+    def revoke_token(self, token_id: int, at: datetime) -> bool:
+        for token in self.registry.tokens.values():
+            if token.id == token_id and token.revoked_at is None:
+                token.revoked_at = at
+                return True
+        return False
+
+    def token_holder(self, key_hash: str) -> TokenHolder | None:
+        token = self.registry.tokens.get(key_hash)
+        if token is None:
             return None
-        return username
+        user = self.registry.users[token.username]
+        return TokenHolder(
+            token.id, token.username, user.active, token.expires_at, token.revoked_at, token.last_used_at
+        )
+
+    def mark_token_used(self, token_id: int, at: datetime) -> None:
+        for token in self.registry.tokens.values():
+            if token.id == token_id:
+                token.last_used_at = at
+                token.uses_recorded += 1
 
 
 class FakeAdverseEvents(AdverseEvents):
@@ -736,3 +874,44 @@ class FakeBillingRecords(BillingRecords):
     def session_date(self, session_id: int) -> date | None:
         found = self.book.sessions.get(session_id)
         return None if found is None else found.summary.on
+
+
+class FakeAccessLog(AccessLog):
+    """Accesses kept in a list, appended only; the search covers them (the fake keeps no record versions, so a
+    search for changes finds nothing). Each access is stamped a second after the one before."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.accesses: list[tuple[datetime, Access]] = []
+        self.start = start or datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+    def record(self, access: Access) -> None:
+        self.accesses.append((self.start + timedelta(seconds=len(self.accesses)), access))
+
+    def for_patient(self, mrn: str) -> tuple[AccessEntry, ...]:
+        return tuple(
+            AccessEntry(at, a.actor or NO_OPERATOR, a.channel, a.action, a.target, mrn, a.object_id, a.remote_address)
+            for at, a in reversed(self.accesses)
+            if a.patient_mrn == mrn
+        )
+
+    def search(self, query: AuditQuery, offset: int, limit: int) -> tuple[AuditRow, ...]:
+        if query.kind is AuditKind.CHANGE:
+            return ()
+        rows = [
+            AuditRow(
+                at,
+                a.actor or NO_OPERATOR,
+                AuditKind.EXPORT if a.action is Action.EXPORT else AuditKind.READ,
+                f"{a.target} {a.object_id}".strip(),
+                f"{a.action} ({a.channel})",
+                a.patient_mrn,
+                a.remote_address,
+            )
+            for at, a in reversed(self.accesses)
+            if (not query.username or a.actor == query.username)
+            and (not query.mrn or a.patient_mrn == query.mrn)
+            and (query.start is None or at.date() >= query.start)
+            and (query.end is None or at.date() <= query.end)
+            and (query.kind is None or (a.action is Action.EXPORT) == (query.kind is AuditKind.EXPORT))
+        ]
+        return tuple(rows[offset : offset + limit])

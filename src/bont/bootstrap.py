@@ -5,7 +5,9 @@ Nothing is loaded at import time.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING
 from bont.domain.knowledge import KnowledgeBase
 from bont.knowledge import load_knowledge
 from bont.services.clock import Clock, SystemClock
-from bont.settings import BontSettings
+from bont.settings import BontSettings, private_file
 
 if TYPE_CHECKING:
     from bont.services.outcome_ports import OutcomeRecords
@@ -50,6 +52,12 @@ def setup_database(migrate: bool = True) -> BontSettings:
     settings = BontSettings()
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = settings.sqlite_file
+    if database is not None and not database.exists():
+        # Created owner-only before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another process created it meanwhile
+            private_file(database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", DJANGO_SETTINGS)
     import django
     from django.core.management import call_command
@@ -87,6 +95,7 @@ if TYPE_CHECKING:
     from datetime import date as _date
 
     from bont.clinic.database import DatabaseState
+    from bont.services.access_log import AccessLog
     from bont.services.adverse_events import AdverseEvents
     from bont.services.patients import PatientRegistry
     from bont.services.users import UserAccounts
@@ -97,6 +106,24 @@ def patient_registry() -> PatientRegistry:
     from bont.clinic.patient_records import DjangoPatientRegistry
 
     return DjangoPatientRegistry()
+
+
+def access_log() -> AccessLog:
+    """The reads of patient data (who opened, printed or exported what) and the clinic-wide audit search."""
+    setup_database()
+    from bont.clinic.access_log import DjangoAccessLog
+
+    return DjangoAccessLog()
+
+
+def name_operator(username: str) -> Callable[[], None] | None:
+    """Record the command line's operator as the user of every change the command makes; returns what forgets
+    them at the command's end, or None when no active user has that username."""
+    setup_database()
+    from bont.clinic.access_log import forget_operator
+    from bont.clinic.access_log import name_operator as name
+
+    return forget_operator if name(username) else None
 
 
 def user_accounts() -> UserAccounts:
@@ -173,13 +200,43 @@ def session_records() -> SessionRecords:
     return DjangoSessionRecords()
 
 
-# The database itself: backup and the first start of the web app.
+# The database itself: backup, restore and the first start of the web app.
 def sqlite_database_file() -> Path:
     """The SQLite file in use (call only when DATABASE_URL is unset or names SQLite)."""
     setup_database()
     from bont.clinic.database import sqlite_file
 
     return Path(sqlite_file())
+
+
+def back_up_sqlite(target: Path) -> None:
+    """An online backup of the SQLite database into the new owner-only file ``target`` (``FileExistsError``
+    when it exists)."""
+    from bont.clinic.database import copy_sqlite
+
+    copy_sqlite(sqlite_database_file(), target)
+
+
+def restore_problem(backup: Path) -> str | None:
+    """Why ``backup`` cannot be restored (not SQLite, not bont's, a newer bont's, damaged), or None."""
+    setup_database(migrate=False)
+    from bont.clinic.database import restore_problem as problem
+
+    return problem(backup)
+
+
+def restore_sqlite(backup: Path) -> Path | None:
+    """Replace the SQLite database with ``backup``; returns where the replaced database is kept (a new name),
+    None when there was none. Raises ``ValueError`` (nothing changed) for a file it refuses or the live database."""
+    from datetime import UTC, datetime
+
+    settings = setup_database(migrate=False)
+    from bont.clinic.database import restore_sqlite as restore
+
+    live = settings.sqlite_file
+    if live is None:
+        raise ValueError("restore_sqlite needs an SQLite database")
+    return restore(backup, live, datetime.now(UTC))
 
 
 def clinic_is_empty() -> bool:

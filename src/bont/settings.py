@@ -1,15 +1,24 @@
-"""bont's validated settings, read from the environment (``BONT_*`` and ``DATABASE_URL``)."""
+"""bont's validated settings, read from the environment (``BONT_*`` and ``DATABASE_URL``).
+
+Deployment behind a reverse proxy that ends TLS (how a clinic serves bont): ``BONT_BEHIND_TLS_PROXY=true``
+trusts the proxy's ``X-Forwarded-Proto: https`` and ``X-Forwarded-Host``, ``BONT_TRUSTED_ORIGINS`` names the
+addresses people type (``https://bont.clinic.example``; their hosts are allowed too), ``BONT_ALLOWED_HOSTS``
+any further host names. Over HTTPS the cookies are Secure and HSTS is sent (``BONT_HSTS_SECONDS``).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOCALTIME = Path("/etc/localtime")
 TIMEZONE_FILE = Path("/etc/timezone")
@@ -41,19 +50,73 @@ def machine_time_zone() -> str:
     return next((name for name in candidates if name and is_time_zone(name)), "UTC")
 
 
+SECRET_KEY_FILE = "secret-key"
+# Django's own check (security.W009) asks for at least 50 characters; a shorter key is refused, not warned about.
+SECRET_KEY_LENGTH = 50
+ONE_YEAR = 365 * 24 * 60 * 60
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty, readable and writable by its owner only (0600); raises ``FileExistsError`` when
+    it exists, so that nothing is overwritten. Patient records, backups and keys are created this way, whatever
+    the process's umask."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    os.chmod(path, 0o600)  # os.open's mode is narrowed by the umask, never widened; chmod states it exactly
+
+
+def stored_secret_key(path: Path) -> str:
+    """The secret key kept in ``path``, created there (owner-only) on the first run."""
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        private_file(path)
+    except FileExistsError:  # another process (the server, a command) created it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(SECRET_KEY_LENGTH)
+    path.write_text(key + "\n", encoding="utf-8")
+    return key
+
+
+def _listed(value: object) -> object:
+    """A list setting from the environment: comma-separated (``a.example,b.example``)."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
 class BontSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BONT_", extra="ignore")
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
-    secret_key: str = "bont-development-key-change-me-in-production"
+    # Unset: generated on the first run and kept owner-only in ``secret_key_file``.
+    secret_key: str | None = None
     debug: bool = False
-    secure_cookies: bool = False  # set BONT_SECURE_COOKIES=true behind HTTPS
-    allowed_hosts: list[str] = []
+    # The fictional demo clinic is loaded (``bont serve --demo`` sets it): every page says so.
+    demo: bool = False
+    # Served over HTTPS without a proxy (or a proxy that does not send X-Forwarded-Proto): Secure cookies, HSTS.
+    secure_cookies: bool = False
+    # A reverse proxy ends TLS and forwards X-Forwarded-Proto/-Host/-For, replacing any the client sent.
+    behind_tls_proxy: bool = False
+    # The address the proxy connects from: only its X-Forwarded-* headers are believed ("*": any address).
+    trusted_proxy: str = "127.0.0.1"
+    # The origins people sign in from, e.g. https://bont.clinic.example (CSRF_TRUSTED_ORIGINS; hosts allowed).
+    trusted_origins: Annotated[list[str], NoDecode] = []
+    allowed_hosts: Annotated[list[str], NoDecode] = []
+    hsts_seconds: int = Field(default=ONE_YEAR, ge=0)  # over HTTPS; 0 sends no HSTS
+    hsts_include_subdomains: bool = False  # other sites of the clinic's domain may still need plain HTTP
+    ssl_redirect: bool = False  # redirect http:// to https:// here (usually the proxy's job)
+    # SQLite's durability: NORMAL (WAL's default: a power cut may lose the last commits, never corrupts),
+    # FULL (every commit survives a power cut, slower writes), EXTRA.
+    sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "NORMAL"
     # The clinic's time zone (IANA name): what "today" is, and the wall-clock time forms show and take.
     time_zone: str = Field(default_factory=machine_time_zone)
     # The CMS place-of-service code on the clinic's claims (two digits); unset: the knowledge's default, 11 Office.
     place_of_service: str | None = None
+    # The TOTP second factor at sign-in: off; optional (each user may enrol an authenticator app); or
+    # required-for-admin (as optional, and the administration pages need a session signed in with it).
+    totp: Literal["off", "optional", "required-for-admin"] = "off"
 
     @field_validator("time_zone")
     @classmethod
@@ -61,6 +124,51 @@ class BontSettings(BaseSettings):
         if not is_time_zone(name):
             raise ValueError(f"BONT_TIME_ZONE: {name!r} is not a time zone name (IANA, e.g. Europe/Berlin or UTC)")
         return name
+
+    @field_validator("trusted_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _listed(value)
+
+    @field_validator("trusted_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("https", "http") or not parts.hostname or parts.path or parts.query:
+                raise ValueError(
+                    f"BONT_TRUSTED_ORIGINS: {origin!r} is not an origin (scheme and host, e.g. "
+                    "https://bont.clinic.example)"
+                )
+        return origins
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if "/" in host or " " in host:
+                raise ValueError(f"BONT_ALLOWED_HOSTS: {host!r} is not a host name (e.g. bont.clinic.example)")
+        return hosts
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret_key(cls, key: str | None) -> str | None:
+        if key is not None and len(key) < SECRET_KEY_LENGTH:
+            raise ValueError(f"BONT_SECRET_KEY: a secret key has at least {SECRET_KEY_LENGTH} characters")
+        return key
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _redirect_needs_https(self) -> BontSettings:
+        if self.ssl_redirect and not self.served_over_https:
+            raise ValueError(
+                "BONT_SSL_REDIRECT: redirecting to HTTPS needs BONT_BEHIND_TLS_PROXY=true or BONT_SECURE_COOKIES=true"
+            )
+        return self
 
     @field_validator("place_of_service")
     @classmethod
@@ -74,6 +182,32 @@ class BontSettings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "bont.sqlite3"
+
+    @property
+    def served_over_https(self) -> bool:
+        return self.secure_cookies or self.behind_tls_proxy
+
+    @property
+    def hosts(self) -> list[str]:
+        """The host names a request may name: this machine, BONT_ALLOWED_HOSTS, the trusted origins' hosts."""
+        from_origins = [str(urlsplit(origin).hostname) for origin in self.trusted_origins]
+        return list(dict.fromkeys(["127.0.0.1", "localhost", *self.allowed_hosts, *from_origins]))
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database's file (None for PostgreSQL, or SQLite in memory)."""
+        url = self.effective_database_url
+        return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+    @property
+    def secret_key_file(self) -> Path:
+        """Where the generated secret key is kept: beside an SQLite database, else in the data folder."""
+        database = self.sqlite_file
+        return database.with_name(SECRET_KEY_FILE) if database is not None else self.data_dir / SECRET_KEY_FILE
+
+    def effective_secret_key(self) -> str:
+        """BONT_SECRET_KEY, else the key stored in ``secret_key_file`` (created on the first run)."""
+        return self.secret_key or stored_secret_key(self.secret_key_file)
 
     @property
     def effective_database_url(self) -> str:

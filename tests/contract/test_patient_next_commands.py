@@ -19,17 +19,17 @@ NECK = [
 
 
 def test_the_next_session_day_is_the_first_day_the_check_and_the_recorder_allow(clinic: Clinic) -> None:
-    first = clinic.session_file("first", indication="cervical-dystonia", sites=NECK, date="2026-10-01")
+    first = clinic.session_file("first", indication="cervical-dystonia", sites=NECK, date="2026-07-01")
     assert clinic.run("session", "record", str(first)).returncode == 0
-    (row,) = clinic.ok("patient", "next", "FICT-0001", "--on", "2026-11-21")
+    (row,) = clinic.ok("patient", "next", "FICT-0001", "--on", "2026-08-01")
     assert (row["indication"], row["product"], row["last"], row["last_units"]) == (
         "cervical-dystonia",
         "onabotulinumtoxinA",
-        "2026-10-01",
+        "2026-07-01",
         250,
     )
     earliest = date.fromisoformat(row["earliest"])
-    assert earliest > date(2026, 11, 21)
+    assert earliest > date(2026, 8, 1)
     assert row["limited_by"]
 
     def check(day: date) -> int:
@@ -47,7 +47,8 @@ def test_the_next_session_day_is_the_first_day_the_check_and_the_recorder_allow(
     report = json.loads(blocked.stdout)
     assert report["verdict"] == "block"
     assert {f["code"] for f in report["findings"] if f["severity"] == "block"} <= set(row["limited_by"])
-    # The recorder refuses the same session the day before, as the check does.
+    # The recorder refuses the same session the day before, as the check does (a day that has passed: a session
+    # dated in the future is refused for that alone).
     before = clinic.session_file(
         "before", indication="cervical-dystonia", sites=NECK, date=(earliest - timedelta(days=1)).isoformat()
     )

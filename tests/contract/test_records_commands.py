@@ -127,7 +127,11 @@ def test_a_vial_cannot_be_overdrawn_even_by_two_users_at_once(clinic: Clinic) ->
 
 def test_an_expired_lot_is_refused_at_the_moment_of_drawing(clinic: Clinic) -> None:
     vials = clinic.receive_lot("BOTOX", "OLD-LOT", "100", expiry="2026-11-20")
-    session = clinic.session_file("expired", draws=[{"vial": vials[0], "units": 20}])
+    session = clinic.session_file(
+        "expired",
+        draws=[{"vial": vials[0], "units": 20}],
+        openings=[{"vial": vials[0], "at": "2026-11-21T09:00", "diluent_ml": 2}],
+    )
     result = clinic.run("session", "record", str(session))
     assert result.returncode == 3
     assert "lot-expired" in result.stderr

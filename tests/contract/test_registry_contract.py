@@ -154,9 +154,11 @@ def test_a_token_finds_its_user_and_a_duplicate_user_is_refused(registry: Regist
     with pytest.raises(AccountError) as refused:
         registry.users.add("fict-nurse", "nurse", None)
     assert refused.value.field == "username"
-    registry.users.store_token("fict-nurse", hash_token("secret"))
-    assert registry.users.username_for_token(hash_token("secret")) == "fict-nurse"
-    assert registry.users.username_for_token(hash_token("other")) is None
+    token_id = registry.users.store_token("fict-nurse", hash_token("secret"))
+    holder = registry.users.token_holder(hash_token("secret"))
+    assert holder is not None
+    assert (holder.token_id, holder.username, holder.user_active) == (token_id, "fict-nurse", True)
+    assert registry.users.token_holder(hash_token("other")) is None
 
 
 def test_a_users_npi_is_kept_replaced_and_removed(registry: Registry) -> None:

@@ -106,6 +106,35 @@ def plan_for(page: Page, server: str, mrn: str) -> None:
     expect(page.get_by_role("heading", name="155 U of BOTOX in 31 sites")).to_be_visible()
 
 
+# Posts the plan builder's form with the choices given, as pressing "Update the plan" does.
+_POST_PLAN = """(choices) => {
+  const builder = document.getElementById("plan-form");
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = choices.action || builder.action;
+  delete choices.action;
+  const values = {csrfmiddlewaretoken: builder.elements.csrfmiddlewaretoken.value, mrn: builder.elements.mrn.value};
+  for (const [name, value] of Object.entries(Object.assign(values, choices))) {
+    const field = document.createElement("input");
+    field.type = "hidden";
+    field.name = name;
+    field.value = value;
+    form.appendChild(field);
+  }
+  document.body.appendChild(form);
+  form.submit();
+}"""
+
+
+def open_plan(page: Page, server: str, choices: dict[str, str], mrn: str | None = None, action: str = "") -> None:
+    """The plan builder (or, with ``action`` "/plan/sheet/", its procedure sheet) for these choices, named as the
+    form names its fields: the builder takes nothing from a URL, so they are posted, from the patient's plan
+    page when ``mrn`` is given."""
+    page.goto(f"{server}/patients/{mrn}/plan/" if mrn else f"{server}/plan/")
+    with page.expect_navigation():
+        page.evaluate(_POST_PLAN, {**choices, "action": action})
+
+
 def acknowledge_warnings(page: Page) -> None:
     for field in page.locator("input[name^='ack:']").all():
         field.fill("reviewed with the patient")

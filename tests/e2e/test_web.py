@@ -25,6 +25,7 @@ from tests.e2e.browser import (
     acknowledge_warnings,
     api,
     gauge_units,
+    open_plan,
     plan_for,
     run_bont,
     serving,
@@ -72,7 +73,10 @@ def test_a_researcher_sees_only_de_identified_counts(server: str, page: Page) ->
 
 def test_billing_staff_cannot_open_a_chart(server: str, page: Page) -> None:
     sign_in(page, server, "demo-billing")
-    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+    expect(page.get_by_role("heading", name="Billing", exact=True)).to_be_visible()  # claims are billing's page
+    page.goto(f"{server}/patients/?q=DEMO-0002")  # a patient is found for a claim, with no way into the chart
+    expect(page.get_by_role("cell", name="DEMO-0002")).to_be_visible()
+    expect(page.get_by_role("link", name="DEMO-0002")).to_have_count(0)
     assert page.goto(f"{server}/patients/DEMO-0002/").status == 403  # type: ignore[union-attr]
 
 
@@ -121,7 +125,7 @@ def test_a_plan_over_the_cumulative_maximum_is_blocked(
     recorded = run_bont(database_env, "session", "record", str(document))
     assert recorded.returncode == 0, recorded.stderr
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/plan/?indication=chronic-migraine&product=onabotulinumtoxinA&mrn=DEMO-0017")
+    open_plan(page, server, {"indication": "chronic-migraine", "product": "onabotulinumtoxinA"}, mrn="DEMO-0017")
     expect(page.locator("#verdict")).to_have_text("block")
     expect(page.get_by_text("cumulative-dose-exceeds-maximum")).to_be_visible()
     shoot(page, "06-plan-blocked")
@@ -307,7 +311,7 @@ def test_refused_record_fields_are_named_beside_them_and_nothing_is_saved(
 
 def test_the_plan_follows_the_clinicians_changes_as_they_type(server: str, page: Page) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/plan/?indication=chronic-migraine&product=onabotulinumtoxinA")
+    open_plan(page, server, {"indication": "chronic-migraine", "product": "onabotulinumtoxinA"})
     expect(page.get_by_role("heading", name="155 U of BOTOX in 31 sites")).to_be_visible()
     page.get_by_label("give Temporalis (optional)").check()
     expect(page.locator("#plan-errors")).to_contain_text("choose the side")
@@ -325,11 +329,11 @@ def test_the_plan_follows_the_clinicians_changes_as_they_type(server: str, page:
 
 def test_the_procedure_sheet_prints_from_the_plan(server: str, page: Page) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/plan/?indication=chronic-migraine&product=onabotulinumtoxinA&mrn=DEMO-0001")
+    open_plan(page, server, {"indication": "chronic-migraine", "product": "onabotulinumtoxinA"}, mrn="DEMO-0001")
     violations: list[str] = []
     page.on("console", lambda message: violations.append(message.text) if "Content Security" in message.text else None)
     with page.expect_popup() as popup:
-        page.get_by_role("link", name="Print procedure sheet").click()
+        page.get_by_role("button", name="Print procedure sheet").click()
     sheet = popup.value
     sheet.wait_for_load_state()
     expect(sheet.get_by_text("Decision support, not a prescription")).to_be_visible()
@@ -362,7 +366,7 @@ def test_an_adverse_event_is_reported_from_the_chart(server: str, page: Page) ->
 
 def test_billing_staff_see_claim_lines_and_export_them(server: str, page: Page) -> None:
     sign_in(page, server, "demo-billing")
-    page.get_by_role("link", name="Billing").click()
+    page.get_by_role("link", name="Billing", exact=True).click()
     page.get_by_label("From").fill((date.today() - timedelta(days=800)).isoformat())
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#claim-lines tbody tr").first).to_be_visible()
@@ -784,8 +788,8 @@ def test_the_product_list_offers_only_products_with_a_protocol_for_the_indicatio
         ["DYSPORT (abobotulinumtoxinA) — off-label"]
     )
     shoot(page, "60-plan-products-by-indication")
-    # A link to a pair without a protocol says why instead of "Nothing was planned".
-    page.goto(f"{server}/plan/?indication=chronic-migraine&product=incobotulinumtoxinA")
+    # A pair without a protocol says why instead of "Nothing was planned".
+    open_plan(page, server, {"indication": "chronic-migraine", "product": "incobotulinumtoxinA"})
     expect(page.locator("#plan-errors")).to_contain_text("bont has no XEOMIN protocol for chronic migraine")
     expect(page.locator(".error-summary")).to_have_count(0)
 
@@ -810,7 +814,7 @@ def test_the_plan_builder_opened_from_a_chart_takes_the_age_and_weight_from_it(s
 
 def test_xeomin_blepharospasm_is_planned_with_the_diluent_given(server: str, page: Page) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/plan/?indication=blepharospasm&product=incobotulinumtoxinA&side=both")
+    open_plan(page, server, {"indication": "blepharospasm", "product": "incobotulinumtoxinA", "side": "both"})
     prompt = page.locator("#plan-errors")
     expect(prompt).to_contain_text("give the diluent volume")
     expect(page.locator(".error-summary")).to_have_count(0)
@@ -825,8 +829,11 @@ def test_typing_while_the_rows_refresh_keeps_every_keystroke_and_the_weight_reco
     server: str, page: Page
 ) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(
-        f"{server}/plan/?indication=upper-limb-spasticity&product=onabotulinumtoxinA&age=10&weight_kg=24&side=right"
+    open_plan(
+        page,
+        server,
+        {"indication": "upper-limb-spasticity", "product": "onabotulinumtoxinA", "age": "10", "weight_kg": "24"}
+        | {"side": "right"},
     )
     biceps = page.get_by_label("units for Biceps brachii")
     expect(biceps).to_have_value("36")

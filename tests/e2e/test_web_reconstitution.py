@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import acknowledge_warnings, run_bont, shoot, sign_in
+from tests.e2e.browser import acknowledge_warnings, open_plan, run_bont, shoot, sign_in
 
 MRN = "RECON-0001"  # a fictional patient of this module's own, so the demo patients other modules read stay as they are
 
@@ -92,7 +92,7 @@ def test_adult_detrusor_plan_shows_the_label_preparation_and_records_its_own_vol
 
 def test_a_thousandth_of_a_mL_of_diluent_is_refused_beside_the_field(server: str, page: Page) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/plan/?indication=blepharospasm&product=incobotulinumtoxinA&side=both")
+    open_plan(page, server, {"indication": "blepharospasm", "product": "incobotulinumtoxinA", "side": "both"})
     page.get_by_label("Vial size (U)").select_option("100")
     page.get_by_label("Diluent (mL").fill("0.001")
     refusal = page.locator("#diluent_ml ~ p.error")

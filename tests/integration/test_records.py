@@ -57,10 +57,10 @@ def test_backup_and_restore_on_sqlite(tmp_path: Path) -> None:
         ok(day, "user", "add", "dr-fictional", "--role", "clinician")
         ok(day, "patient", "add", "--mrn", "FICT-0001", "--given-name", "Test", "--family-name", "Fictional",
            "--birth-date", "1971-02-03", "--sex", "female", "--weight-kg", "64")  # fmt: skip
-        ok(day, "session", "record", str(_session_file(tmp_path, "one")))
+        ok(day, "session", "record", str(_session_file(tmp_path, "one", date="2026-08-21", at="2026-08-21T10:00:00")))
         ok(day, "backup", str(backup))
         assert day.run("backup", str(backup)).returncode == 2  # never overwrites a backup
-        ok(day, "session", "record", str(_session_file(tmp_path, "two", date="2027-03-01")))
+        ok(day, "session", "record", str(_session_file(tmp_path, "two")))
         assert sessions(day) == 2
     finally:
         day.close()

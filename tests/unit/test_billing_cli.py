@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from bont.cli.app import app
 from bont.domain.billing import VialUsed
 from bont.services.users import AccountError, add_user, set_npi
-from tests.fakes import FakeBillingRecords, FakeRegistry, FakeSessionBook, FakeUserAccounts
+from tests.fakes import FakeAccessLog, FakeBillingRecords, FakeRegistry, FakeSessionBook, FakeUserAccounts
 
 RUNNER = CliRunner()
 NPI = "1234567893"  # the worked example of CMS's check-digit document
@@ -105,6 +105,7 @@ def book(monkeypatch: pytest.MonkeyPatch) -> FakeSessionBook:
     )
     book.vials[session_id] = (VialUsed(Decimal(200), Decimal(155)),)
     monkeypatch.setattr(bootstrap, "billing_records", lambda: FakeBillingRecords(book))
+    monkeypatch.setattr(bootstrap, "access_log", FakeAccessLog)  # the export's read, logged
     monkeypatch.delenv("BONT_PLACE_OF_SERVICE", raising=False)
     return book
 

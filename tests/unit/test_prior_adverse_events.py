@@ -26,6 +26,7 @@ from bont.services.clock import FixedClock, SystemClock
 from bont.services.patient_check import check_for_patient, next_for_patient, plan_for_patient
 from bont.services.records import RecordingError, RecordSession, preview_session, record_session
 from tests.fakes import (
+    FakeAccessLog,
     FakeAdverseEvents,
     FakeClinic,
     FakeClinicalRecords,
@@ -225,6 +226,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> FakeRegistry:
     )
     monkeypatch.setattr(bootstrap, "adverse_events", lambda: FakeAdverseEvents(state))
     monkeypatch.setattr(bootstrap, "patient_registry", lambda: FakePatientRegistry(state))
+    monkeypatch.setattr(bootstrap, "access_log", FakeAccessLog)  # the chart's read, logged
     monkeypatch.setattr(records, "clock", lambda: FixedClock(datetime(2026, 11, 21, 12)))
     return state
 

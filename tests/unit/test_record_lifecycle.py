@@ -30,7 +30,7 @@ from bont.services.outcome_ports import GivenSession
 from bont.services.outcomes import outcome_entries, patient_outcomes, record_outcome, withdraw_outcome
 from bont.services.patients import NewPatient, patient_chart, register_patient
 from bont.services.ports import VialState
-from bont.services.records import RecordingError, RecordSession, correct_session, record_session
+from bont.services.records import RecordingError, RecordSession, VialOpening, correct_session, record_session
 from bont.services.sessions import SessionError, session_detail, withdraw_session
 from tests.fakes import (
     FakeAdverseEvents,
@@ -169,7 +169,8 @@ def test_a_withdrawn_session_or_another_patient_cannot_be_corrected(knowledge: K
 def test_the_corrected_session_keeps_the_vials_drawn_once(knowledge: KnowledgeBase) -> None:
     clinic, patient_id = clinic_with_a_session()
     records = FakeClinicalRecords(clinic)
-    first = record_session(records, knowledge, given(patient_id, "90", draws=((7, Decimal(100)),)))
+    opened = (VialOpening(7, FixedClock.on(DAY).now(), None),)
+    first = record_session(records, knowledge, given(patient_id, "90", draws=((7, Decimal(100)),), openings=opened))
     assert clinic.vials[7].units_drawn == 100
     with pytest.raises(RecordingError) as more:
         correct_session(records, knowledge, first, given(patient_id, "110"), "110 U were given", "dr-fictional")

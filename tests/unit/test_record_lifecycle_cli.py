@@ -25,6 +25,7 @@ from bont.services.outcomes import record_outcome
 from bont.services.patients import NewPatient
 from bont.services.records import RecordSession, record_session
 from tests.fakes import (
+    FakeAccessLog,
     FakeAdverseEvents,
     FakeClinic,
     FakeClinicalRecords,
@@ -211,6 +212,7 @@ def events(monkeypatch: pytest.MonkeyPatch) -> FakeRegistry:
     FakeAdverseEvents(state).add(AdverseEventReport(MRN, "ptosis", DAY - timedelta(days=20), "mild", 1, serious=False))
     monkeypatch.setattr(bootstrap, "adverse_events", lambda: FakeAdverseEvents(state))
     monkeypatch.setattr(bootstrap, "patient_registry", lambda: FakePatientRegistry(state))
+    monkeypatch.setattr(bootstrap, "access_log", FakeAccessLog)  # the chart's read, logged
     monkeypatch.setattr(records, "clock", lambda: FixedClock(datetime(2026, 11, 21, 12)))
     return state
 

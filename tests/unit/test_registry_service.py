@@ -113,11 +113,12 @@ def test_a_token_authenticates_its_user_only_while_active() -> None:
     state = FakeRegistry()
     accounts = FakeUserAccounts(state)
     add_user(accounts, "fict-clinician", "clinician")
-    token = issue_api_token(accounts, "fict-clinician")
-    assert authenticate_token(accounts, token) == "fict-clinician"
+    now = FixedClock.on(TODAY).now()
+    token = issue_api_token(accounts, "fict-clinician", now)
+    assert authenticate_token(accounts, token, now) == "fict-clinician"
     assert token not in state.tokens  # only the hash is kept
-    state.users["fict-clinician"] = ("clinician", False)
-    assert authenticate_token(accounts, token) is None
+    state.users["fict-clinician"].active = False
+    assert authenticate_token(accounts, token, now) is None
 
 
 def test_refuses_an_unknown_role_and_a_token_for_nobody() -> None:
@@ -126,7 +127,7 @@ def test_refuses_an_unknown_role_and_a_token_for_nobody() -> None:
         add_user(accounts, "fict", "surgeon")
     assert refused.value.field == "role"
     with pytest.raises(AccountError) as nobody:
-        issue_api_token(accounts, "fict")
+        issue_api_token(accounts, "fict", FixedClock.on(TODAY).now())
     assert (nobody.value.field, nobody.value.problem) == ("username", "no such user")
 
 

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from bont.bootstrap import build_knowledge, clock
+from bont.bootstrap import build_knowledge, clock, name_operator
 from bont.cli import patients, records, render
 from bont.cli.common import (
     JsonOption,
@@ -26,6 +26,7 @@ from bont.cli.common import (
     stderr,
     stdout,
 )
+from bont.cli.operator import operator
 from bont.cli.outcomes import outcome_app
 from bont.domain.dilution import dilute, label_source
 from bont.domain.errors import KnowledgeError, PlanningError, UnknownIdError
@@ -65,6 +66,39 @@ app.command("backup")(records.backup)
 app.command("restore")(records.restore)
 app.command("demo")(records.demo)
 app.command("serve")(records.serve)
+app.add_typer(records.admin_app, name="admin")
+
+OPERATOR_VARIABLE = "BONT_OPERATOR"
+
+
+@app.callback()
+def named_operator(
+    context: typer.Context,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            envvar=OPERATOR_VARIABLE,
+            metavar="USERNAME",
+            show_envvar=True,
+            help="The clinic user running the command: recorded as the user of every change it makes and as the "
+            "reader of the patient data it shows. Without it the audit says: command line (no operator named).",
+        ),
+    ] = None,
+) -> None:
+    """Name the operator for the whole command (an active user), and forget them when it ends."""
+    if not as_user:
+        return
+    forget = name_operator(as_user)
+    if forget is None:
+        fail(f"--as (or {OPERATOR_VARIABLE}): no active user has this username", 2)
+    token = operator.set(as_user)
+
+    def forget_at_the_end() -> None:
+        forget()
+        operator.reset(token)
+
+    context.call_on_close(forget_at_the_end)
 
 
 def _knowledge() -> KnowledgeBase:

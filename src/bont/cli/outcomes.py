@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,6 +71,7 @@ def outcome_show(mrn: str, as_json: JsonOption = False) -> None:
     """Every indication's outcomes over cycles, the responder verdicts and the continuation advice."""
     knowledge = build_knowledge()
     records = outcome_records()
+    from bont.cli.operator import log_cli_read
     from bont.services.outcomes import patient_outcomes
     from bont.services.ports import UnknownPatientError
 
@@ -79,6 +79,7 @@ def outcome_show(mrn: str, as_json: JsonOption = False) -> None:
         found = patient_outcomes(records, knowledge, mrn, clock().today())
     except UnknownPatientError as error:
         fail(f"MRN: {error.problem}")
+    log_cli_read("outcomes", mrn)
     document: list[dict[str, Any]] = [
         {
             "indication": outcomes.indication.id,
@@ -123,6 +124,7 @@ def outcome_report(
     """Write the continuation report (PDF) for a patient and indication."""
     knowledge = build_knowledge()
     records = outcome_records()
+    from bont.cli.operator import Action, log_cli_read
     from bont.domain.errors import UnknownIdError
     from bont.interop.continuation_pdf import render_continuation_pdf
     from bont.services.ports import UnknownPatientError
@@ -138,6 +140,7 @@ def outcome_report(
         fail(f"MRN: {error.problem}")
     except UnknownIdError:
         fail("--indication: unknown indication")
+    log_cli_read("continuation-report", mrn, indication, Action.PRINT)
     try:
         output.write_bytes(render_continuation_pdf(document))
     except OSError as error:
@@ -172,10 +175,12 @@ def _raw_value(value: str) -> Any:
     """What the scale scores: the text as typed, or the JSON of item scores."""
     if not value.lstrip().startswith(("{", "[")):
         return value
+    from bont.interop import strict_json
+
     try:
-        return json.loads(value)
-    except json.JSONDecodeError:
-        fail("--value: is not valid JSON")
+        return strict_json.loads(value)
+    except strict_json.JsonDocumentError as error:
+        fail(f"--value: {error.field}: {error.problem}")
 
 
 @outcome_app.command("correct")

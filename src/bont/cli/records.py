@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -19,7 +19,10 @@ from bont.domain.errors import FieldError
 from bont.services.clock import read_moment
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bont.interop.session_document import SessionIn
+    from bont.services.users import AccountError
 
 db_app = typer.Typer(help="The database: where it is and its schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users, their roles and NPIs.", no_args_is_help=True)
@@ -83,9 +86,9 @@ def user_add(
     from bont.services.users import AccountError, add_user
 
     try:
-        add_user(user_accounts(), username, role, password, npi)
+        add_user(user_accounts(), username, role, password, npi, check_password=True)
     except AccountError as error:
-        fail(f"{'USERNAME' if error.field == 'username' else '--' + error.field}: {error.problem}")
+        _account_failure(error)
     stdout.print(f"added user with role {role}")
 
 
@@ -177,6 +180,7 @@ def _record_option(field: str) -> str:
 def patient_show(mrn: str, as_json: JsonOption = False) -> None:
     """A patient's record: conditions, medicines, allergies and every session."""
     from bont.bootstrap import patient_registry
+    from bont.cli.operator import log_cli_read
     from bont.services.patients import condition_entries, patient_record
     from bont.services.ports import UnknownPatientError
 
@@ -184,6 +188,7 @@ def patient_show(mrn: str, as_json: JsonOption = False) -> None:
         record = patient_record(patient_registry(), mrn)
     except UnknownPatientError as error:
         fail(f"MRN: {error.problem}")
+    log_cli_read("chart", mrn)
     header = record.header
     conditions = condition_entries(build_knowledge(), record.conditions)
     document: dict[str, Any] = {
@@ -354,7 +359,7 @@ def _session_document(document: Path) -> SessionIn:
     from bont.interop.session_document import read_session
 
     try:
-        text = sys.stdin.read() if str(document) == "-" else document.read_text(encoding="utf-8")
+        text = sys.stdin.buffer.read() if str(document) == "-" else document.read_bytes()  # UTF-8: read_session
     except OSError as error:
         fail(f"FILE: cannot read it: {error.strerror}")
     try:
@@ -504,12 +509,14 @@ def billing_export(
     knowledge = build_knowledge()
     where = _place_of_service()
     from bont.bootstrap import billing_records
+    from bont.cli.operator import Action, log_cli_read
     from bont.services.billing import BillingError, billing_csv, billing_lines
 
     try:
         rows = billing_csv(billing_lines(billing_records(), knowledge, first, last, where))
     except BillingError as error:
         fail(f"{error.field}: {error.problem}")
+    log_cli_read("billing-export", object_id=f"{first}..{last}", action=Action.EXPORT)
     if output is None:
         sys.stdout.writelines(rows)
         return
@@ -639,51 +646,41 @@ def backup(path: Annotated[Path, typer.Argument(help="File to write the backup t
             "DATABASE_URL: this is PostgreSQL; back it up with pg_dump, e.g. pg_dump --format=custom "
             "--file=bont.dump DBNAME, and restore with pg_restore"
         )
-    import sqlite3
+    from bont.bootstrap import back_up_sqlite
 
-    from bont.bootstrap import sqlite_database_file
-
-    source_path = sqlite_database_file()
-    if path.exists():
+    try:
+        back_up_sqlite(path)  # created owner-only: a backup holds every patient's record
+    except FileExistsError:
         fail("PATH: the file exists; choose a new name so no backup is overwritten")
-    with sqlite3.connect(source_path) as source, sqlite3.connect(path) as target:
-        source.backup(target)
-    stdout.print(f"backed up to {path}")
+    stdout.print(f"backed up to {path}", highlight=False, soft_wrap=True)
 
 
 def restore(
     path: Annotated[Path, typer.Argument(help="A backup made by bont backup.")],
     yes: Annotated[bool, typer.Option("--yes", help="Replace the current database.")] = False,
 ) -> None:
-    """Replace the SQLite database with a backup (the current one is kept beside it as .before-restore)."""
-    import sqlite3
-
+    """Replace the SQLite database with a backup: only a bont database of this or an older version, intact and
+    with no broken reference. The current database is kept first beside it under a new name
+    (NAME.before-restore-TIME), so an earlier undo copy is never overwritten."""
+    from bont.bootstrap import restore_problem, restore_sqlite
     from bont.settings import BontSettings
 
-    settings = BontSettings()
-    if settings.database_url is not None and not settings.database_url.startswith("sqlite"):
+    if BontSettings().sqlite_file is None:
         fail("DATABASE_URL: this is PostgreSQL; restore it with pg_restore")
     if not path.is_file():
         fail("PATH: no such backup file")
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as probe:
-            tables = {row[0] for row in probe.execute("select name from sqlite_master where type='table'")}
-            healthy = probe.execute("pragma integrity_check").fetchone()[0] == "ok"
-    except sqlite3.DatabaseError:
-        fail("PATH: not an SQLite database")
-    if "clinic_patient" not in tables or not healthy:
-        fail("PATH: not a bont backup, or damaged")
+    problem = restore_problem(path)
+    if problem is not None:
+        fail(f"PATH: {problem}; nothing was changed")
     if not yes:
         fail("--yes: restoring replaces the current records; confirm with --yes")
-    url = settings.effective_database_url
-    target = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else settings.sqlite_path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        with sqlite3.connect(target) as live, sqlite3.connect(target.with_suffix(".before-restore")) as keep:
-            live.backup(keep)
-    with sqlite3.connect(path) as source, sqlite3.connect(target) as live:
-        source.backup(live)
-    stdout.print("restored; the previous database is kept as .before-restore")
+    try:
+        kept = restore_sqlite(path)
+    except ValueError as refused:
+        fail(f"PATH: {refused}; nothing was changed")
+    stdout.print(
+        "restored" + (f"; the previous database is kept as {kept}" if kept else ""), highlight=False, soft_wrap=True
+    )
 
 
 def demo() -> None:
@@ -785,12 +782,14 @@ def billing_session(session: Annotated[int, typer.Argument(help="Session id.")],
     knowledge = build_knowledge()
     where = _place_of_service()
     from bont.bootstrap import billing_records
+    from bont.cli.operator import log_cli_read
     from bont.services.billing import BillingError, session_billing
 
     try:
         lines = session_billing(billing_records(), knowledge, session, where)
     except BillingError as error:
         fail(f"SESSION: {error.problem}" if error.field == "session" else f"{error.field}: {error.problem}")
+    log_cli_read("billing-session", object_id=session)
     rows: list[dict[str, Any]] = [
         {
             "kind": str(line.kind),
@@ -835,46 +834,315 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[
-        bool | None,
+        bool,
         typer.Option(
             "--demo/--no-demo",
-            help="Load the fictional demo clinic into an empty database "
-            "(default: on the first start of the embedded SQLite database).",
+            help="Load the fictional demo clinic into an empty database and mark every page as the demo's.",
         ),
-    ] = None,
+    ] = False,
 ) -> None:
-    """Serve the clinic web app: applies migrations, honours DATABASE_URL, prints the demo sign-in."""
+    """Serve the clinic web app: applies migrations, honours DATABASE_URL; the demo clinic only with --demo."""
+    import os
+
     build_knowledge()  # a knowledge base that does not load stops the server before it starts
+    if demo:
+        os.environ["BONT_DEMO"] = "true"  # read by the Django settings: every page shows the demo banner
     settings = setup_database()
     import waitress
+    from django.conf import settings as django_settings
     from django.core.wsgi import get_wsgi_application
 
-    from bont.bootstrap import clinic_is_empty, demo_sign_in, load_demo_clinic, user_exists
+    from bont.bootstrap import clinic_is_empty, demo_sign_in, load_demo_clinic, user_accounts, user_exists
 
-    if clinic_is_empty() and (demo if demo is not None else settings.database_url is None):
+    password, users = demo_sign_in()
+    if demo and clinic_is_empty():
         counts = load_demo_clinic(clock().today())
         stdout.print(
             f"loaded the fictional demo clinic: {counts['patients']} patients, {counts['sessions']} sessions, "
             f"{counts['outcomes']} outcome entries and diary days"
         )
+    elif demo and not user_exists(users[0][0]):
+        fail("--demo: this database holds a clinic's own records; the demo is loaded only into an empty database")
+    holds_demo = user_exists(users[0][0])
+    if holds_demo and not demo:
+        # Loaded earlier by `bont demo`: the pages say so all the same.
+        django_settings.BONT_DEMO = True
     application = get_wsgi_application()
     stdout.print(f"bont is serving on http://{host}:{port}/  (decision support, not a prescriber)", highlight=False)
-    password, users = demo_sign_in()
-    if user_exists(users[0][0]):
+    if holds_demo:
         stdout.print(
             "demo sign-in: " + ", ".join(name for name, _ in users) + f"  password: {password}", highlight=False
         )
-    waitress.serve(application, host=host, port=port, threads=8, _quiet=True)
+    elif not user_accounts().users():
+        stdout.print("no user yet: create the first administrator with  bont admin create USERNAME", highlight=False)
+    # Waitress drops X-Forwarded-* headers unless they come from the trusted proxy; from it, they give the
+    # request its scheme (https), host and client address (which sign-in throttling counts by).
+    proxy: dict[str, Any] = {}
+    if settings.behind_tls_proxy:
+        proxy = {
+            "trusted_proxy": settings.trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": "x-forwarded-proto x-forwarded-host x-forwarded-for",
+        }
+    waitress.serve(application, host=host, port=port, threads=8, _quiet=True, **proxy)
+
+
+admin_app = typer.Typer(help="The clinic's administrators (the first one, before anyone can sign in).")
+
+
+def _chosen_password(password_file: Path | None) -> str:
+    """The password from the file's first line ('-': standard input), else asked for twice, never echoed."""
+    if password_file is None:
+        chosen: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return chosen
+    try:
+        text = sys.stdin.read() if str(password_file) == "-" else password_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        fail("--password-file: cannot be read as text")
+    return text.splitlines()[0] if text.strip() else ""
+
+
+@admin_app.command("create")
+def admin_create(
+    username: str,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="Read the password from this file's first line ('-': standard input), for automation.",
+        ),
+    ] = None,
+) -> None:
+    """Create an administrator (the first user of a new clinic) with a password that passes the clinic's policy.
+    The password is never given on the command line, where other users of the machine could read it."""
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, add_user
+
+    accounts = user_accounts()
+    password = _chosen_password(password_file)
+    if not password:
+        fail("PASSWORD: a password is needed")
+    try:
+        add_user(accounts, username, "admin", password, check_password=True)
+    except AccountError as error:
+        fail(f"{error.field.upper()}: {error.problem}")
+    stdout.print(f"administrator {username} created; sign in with bont serve", highlight=False)
+
+
+def _account_failure(error: AccountError) -> NoReturn:
+    """One line naming the argument or option the user accounts refused."""
+    fail(f"{'USERNAME' if error.field == 'username' else '--' + error.field.replace('_', '-')}: {error.problem}")
+
+
+def _moment(moment: datetime | None) -> str:
+    """A moment as the clinic's clock reads it, to the minute; "never" when there is none."""
+    return clock().local(moment).strftime("%Y-%m-%d %H:%M") if moment is not None else "never"
 
 
 @user_app.command("token")
-def user_token(username: str) -> None:
+def user_token(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. the system that calls the API.")] = "",
+    expires_in_days: Annotated[int, typer.Option(help="Days until the API refuses the token.")] = 90,
+) -> None:
     """Create a bearer token for the JSON API; it is shown once and only its hash is kept."""
     from bont.bootstrap import user_accounts
     from bont.services.users import AccountError, issue_api_token
 
     try:
-        token = issue_api_token(user_accounts(), username)
-    except AccountError:
-        fail("USERNAME: no such user")
+        token = issue_api_token(user_accounts(), username, clock().now(), name, expires_in_days)
+    except AccountError as error:
+        _account_failure(error)
     stdout.print(f"token (shown once): {token}", highlight=False)
+
+
+@user_app.command("tokens")
+def user_tokens(username: str, as_json: JsonOption = False) -> None:
+    """List a user's API tokens: id, name, created, expires, last used, revoked (never the token itself)."""
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError
+    from bont.services.users import user_tokens as tokens_of
+
+    try:
+        rows = tokens_of(user_accounts(), username)
+    except AccountError as error:
+        _account_failure(error)
+    now = clock().now()
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "created": t.created_at.isoformat(),
+                    "expires": t.expires_at.isoformat() if t.expires_at else None,
+                    "last_used": t.last_used_at.isoformat() if t.last_used_at else None,
+                    "revoked": t.revoked_at.isoformat() if t.revoked_at else None,
+                    "state": t.state(now),
+                }
+                for t in rows
+            ]
+        )
+        return
+    table = Table(title="API tokens")
+    for column in ("id", "name", "created", "expires", "last used", "revoked", "state"):
+        table.add_column(column)
+    for t in rows:
+        table.add_row(
+            str(t.id),
+            escape(t.name),
+            _moment(t.created_at),
+            _moment(t.expires_at),
+            _moment(t.last_used_at),
+            _moment(t.revoked_at) if t.revoked_at else "",
+            t.state(now),
+        )
+    stdout.print(table)
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="Token id (bont user tokens).")],
+) -> None:
+    """Revoke an API token: the API refuses it from now on; the record of it stays."""
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, revoke_token
+
+    try:
+        revoke_token(user_accounts(), token_id, clock().now())
+    except AccountError as error:
+        fail(f"ID: {error.problem}")
+    stdout.print(f"token {token_id} revoked", highlight=False)
+
+
+@user_app.command("list")
+def user_list(as_json: JsonOption = False) -> None:
+    """List the users with their roles, whether they are disabled or locked out, and their last sign-in."""
+    from bont.bootstrap import user_accounts
+
+    rows = user_accounts().users()
+    if as_json:
+        emit_json(
+            [
+                {
+                    "username": u.username,
+                    "roles": list(u.roles),
+                    "active": u.active,
+                    "locked_out": u.locked_out,
+                    "second_factor": u.second_factor,
+                    "last_sign_in": u.last_sign_in.isoformat() if u.last_sign_in else None,
+                }
+                for u in rows
+            ]
+        )
+        return
+    table = Table(title="Users")
+    for column in ("username", "roles", "state", "last sign-in"):
+        table.add_column(column)
+    for u in rows:
+        state = ", ".join(
+            ["active" if u.active else "disabled"]
+            + (["locked out"] if u.locked_out else [])
+            + (["authenticator app"] if u.second_factor else [])
+        )
+        table.add_row(escape(u.username), ", ".join(u.roles) or "none", state, _moment(u.last_sign_in))
+    stdout.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable a user: they cannot sign in and their API tokens stop working; nothing is deleted."""
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, disable_user
+
+    try:
+        disable_user(user_accounts(), username)
+    except AccountError as error:
+        _account_failure(error)
+    stdout.print("user disabled", highlight=False)
+
+
+@user_app.command("enable")
+def user_enable(username: str) -> None:
+    """Enable a disabled user again."""
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, enable_user
+
+    try:
+        enable_user(user_accounts(), username)
+    except AccountError as error:
+        _account_failure(error)
+    stdout.print("user enabled", highlight=False)
+
+
+@user_app.command("role")
+def user_role(
+    username: str,
+    role: Annotated[str, typer.Option(help="clinician, nurse, billing, researcher or admin")],
+    remove: Annotated[bool, typer.Option("--remove", help="Take the role away instead of giving it.")] = False,
+) -> None:
+    """Give a user a role, or take one away (--remove)."""
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, change_role
+
+    try:
+        change_role(user_accounts(), username, role, remove=remove)
+    except AccountError as error:
+        _account_failure(error)
+    stdout.print(f"role {role} {'removed' if remove else 'given'}", highlight=False)
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    username: str,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(help="Read the new password from the first line of this file ('-': standard input)."),
+    ] = None,
+) -> None:
+    """Set a new password, typed twice at a hidden prompt (or read from --password-file), never on the command
+    line, where other users of the machine and the shell's history would see it."""
+    from bont.bootstrap import user_accounts
+    from bont.cli.common import read_text
+    from bont.services.users import AccountError, reset_password
+
+    accounts = user_accounts()
+    if not accounts.exists(username):
+        fail("USERNAME: no such user")
+    if password_file is not None:
+        lines = read_text("--password-file", password_file).splitlines()
+        password = lines[0] if lines else ""
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        reset_password(accounts, username, password)
+    except AccountError as error:
+        _account_failure(error)
+    stdout.print("password changed", highlight=False)
+
+
+@user_app.command("remove-second-factor")
+def user_remove_second_factor(username: str) -> None:
+    """Forget a user's authenticator app (lost or replaced phone): they sign in with their password and may
+    enrol a new one (BONT_TOTP)."""
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, remove_second_factor
+
+    try:
+        removed = remove_second_factor(user_accounts(), username)
+    except AccountError as error:
+        _account_failure(error)
+    stdout.print("authenticator app removed" if removed else "user had no authenticator app", highlight=False)
+
+
+@user_app.command("unlock")
+def user_unlock(username: str) -> None:
+    """Let a user locked out by failed sign-ins try again at once (from every address)."""
+    from bont.bootstrap import user_accounts
+    from bont.services.users import AccountError, unlock_user
+
+    try:
+        cleared = unlock_user(user_accounts(), username)
+    except AccountError as error:
+        _account_failure(error)
+    stdout.print("user unlocked" if cleared else "user was not locked out", highlight=False)

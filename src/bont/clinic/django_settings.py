@@ -1,5 +1,9 @@
 """Django settings, built from ``BontSettings``. SQLite is the embedded default (WAL, foreign keys on,
-immediate write transactions); ``DATABASE_URL`` selects PostgreSQL for a clinic with many users."""
+immediate write transactions); ``DATABASE_URL`` selects PostgreSQL for a clinic with many users.
+
+Secure by default: a secret key of the clinic's own (generated on the first run when BONT_SECRET_KEY is unset),
+HttpOnly SameSite cookies, Secure cookies and HSTS over HTTPS, the reverse proxy's word on HTTPS only when
+BONT_BEHIND_TLS_PROXY says there is one, and responses not kept by browsers or caches (``bont.web.middleware``)."""
 
 from __future__ import annotations
 
@@ -12,22 +16,30 @@ from bont.settings import BontSettings
 _settings = BontSettings()
 
 
-def database_config(url: str) -> dict[str, Any]:
+def database_config(url: str, synchronous: str = "NORMAL") -> dict[str, Any]:
     config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             # WAL lets readers work while one writer writes; IMMEDIATE takes the write lock at BEGIN so two
-            # writers serialise instead of failing halfway; a busy timeout waits for the lock.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
+            # writers serialise instead of failing halfway; a busy timeout waits for the lock. synchronous is
+            # BONT_SQLITE_SYNCHRONOUS (NORMAL, or FULL so that a power cut loses no committed record).
+            "init_command": f"PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous={synchronous};",
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
     return config
 
 
-SECRET_KEY = _settings.secret_key
+SECRET_KEY = _settings.effective_secret_key()
 DEBUG = _settings.debug
-ALLOWED_HOSTS = ["127.0.0.1", "localhost", *_settings.allowed_hosts]
+ALLOWED_HOSTS = _settings.hosts
+CSRF_TRUSTED_ORIGINS = _settings.trusted_origins
+BONT_DEMO = _settings.demo  # the pages' demo banner (bont.web.middleware.demo_clinic)
+if _settings.behind_tls_proxy:
+    # Only the proxy reaches bont (it listens on 127.0.0.1 or a private network) and the proxy replaces these
+    # headers, so a client cannot claim HTTPS or another host by sending them itself.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -36,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ninja",
     "bont.clinic",
     "bont.web",
@@ -43,10 +57,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "bont.web.middleware.NotStored",  # after WhiteNoise: static files stay cacheable, nothing else is
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "bont.web.input_guard.RefusesNul",  # a NUL in a URL, query or form: a 400 before any view reads it
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -69,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bont.web.access.navigation",
+                "bont.web.middleware.demo_clinic",
             ]
         },
     }
@@ -86,7 +104,12 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SAMESITE = "Strict"
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _settings.secure_cookies
+CSRF_COOKIE_HTTPONLY = True  # the forms carry the token in a hidden field; no script reads the cookie
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _settings.served_over_https
+# HSTS is sent only on responses over HTTPS (Django's SecurityMiddleware), so local http:// use is unaffected.
+SECURE_HSTS_SECONDS = _settings.hsts_seconds if _settings.served_over_https else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _settings.hsts_include_subdomains
+SECURE_SSL_REDIRECT = _settings.ssl_redirect
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -103,7 +126,20 @@ CONTENT_SECURITY_POLICY = {
 AXES_FAILURE_LIMIT = 5  # sign-in attempts before a cool-off
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_RESET_ON_SUCCESS = True
-DATABASES = {"default": database_config(_settings.effective_database_url)}
+# Lock out a username from one address only: five wrong passwords for one user must not lock out every user
+# behind the clinic's NAT, and one user's lockout must not follow them to another workstation's address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The TOTP second factor (django-otp): off, optional for every user, or required for the administration pages.
+BONT_TOTP = _settings.totp
+OTP_TOTP_ISSUER = "bont"
+# The password policy of ``bont user reset-password`` and the Users page (a bont password guards patient data).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+DATABASES = {"default": database_config(_settings.effective_database_url, _settings.sqlite_synchronous)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True  # moments are stored in UTC and shown in the clinic's zone
 TIME_ZONE = _settings.time_zone

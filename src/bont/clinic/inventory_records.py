@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from simple_history.utils import bulk_create_with_history
 
 from bont.clinic import models
 from bont.services.inventory import Inventory, InventoryError, LotDraw, LotFilter, NewLot, StockLot, StockVial
@@ -59,7 +60,7 @@ class DjangoInventory(Inventory):
                     quantity_received=new.quantity,
                     received_on=new.received_on,
                 )
-                vials = models.Vial.objects.bulk_create(models.Vial(lot=lot) for _ in range(new.quantity))
+                vials = bulk_create_with_history([models.Vial(lot=lot) for _ in range(new.quantity)], models.Vial)
         except IntegrityError as error:
             raise InventoryError("lot", "this lot number is already recorded for the product") from error
         return tuple(int(vial.pk) for vial in vials)

@@ -192,24 +192,34 @@ class DjangoPatientRegistry(PatientRegistry):
             )
             for version in row.history.all()
         ]
-        # The dated rows of the record (weights, conditions, medicines, allergies, pregnancy and breastfeeding):
-        # what was added, resolved, stopped or removed, by whom. Values are named, never the patient.
-        record_rows: tuple[tuple[Any, Callable[[Any], str]], ...] = (
-            (models.WeightMeasurement, lambda v: f"weight {v.weight_kg} kg measured {v.measured_on:%Y-%m-%d}"),
+        # The dated rows of the record (weights, conditions, medicines, allergies, pregnancy and breastfeeding),
+        # the clinical records and what a session is made of (its sites, findings and vial draws), the diary and
+        # its links: what was added, changed, resolved or withdrawn, by whom. Values are named, never the patient.
+        by_patient, by_session = {"patient_id": row.pk}, {"session__patient_id": row.pk}
+        record_rows: tuple[tuple[Any, dict[str, int], Callable[[Any], str]], ...] = (
+            (
+                models.WeightMeasurement,
+                by_patient,
+                lambda v: f"weight {v.weight_kg} kg measured {v.measured_on:%Y-%m-%d}",
+            ),
             (
                 models.PatientCondition,
+                by_patient,
                 lambda v: f"condition {v.term}" + (f" resolved {v.resolved_on:%Y-%m-%d}" if v.resolved_on else ""),
             ),
             (
                 models.PatientMedication,
+                by_patient,
                 lambda v: f"medicine {v.generic_name}" + (f" stopped {v.stopped_on:%Y-%m-%d}" if v.stopped_on else ""),
             ),
             (
                 models.PatientAllergy,
+                by_patient,
                 lambda v: f"allergy {v.substance}" + (f" removed {v.removed_on:%Y-%m-%d}" if v.removed_on else ""),
             ),
             (
                 models.ReproductiveStatus,
+                by_patient,
                 lambda v: (
                     f"{v.status} from {v.from_date:%Y-%m-%d}" + (f" to {v.to_date:%Y-%m-%d}" if v.to_date else "")
                 ),
@@ -217,18 +227,44 @@ class DjangoPatientRegistry(PatientRegistry):
             # The patient's clinical records, each version marked when it withdrew the record.
             (
                 models.TreatmentSession,
+                by_patient,
                 lambda v: f"session {v.id} ({v.date:%Y-%m-%d}, {v.indication})" + _withdrawn(v),
             ),
             (
+                models.SessionSite,
+                by_session,
+                lambda v: f"session {v.session_id} site {v.muscle} {v.side} {v.units} U".replace("  ", " "),
+            ),
+            (
+                models.SessionFinding,
+                by_session,
+                lambda v: f"session {v.session_id} finding {v.code}" + (" acknowledged" if v.acknowledgement else ""),
+            ),
+            (
+                models.VialDraw,
+                by_session,
+                lambda v: f"session {v.session_id} draw of {v.units} U from vial {v.vial_id}",
+            ),
+            (
                 models.AdverseEvent,
+                by_patient,
                 lambda v: f"adverse event {v.id} ({v.event}, onset {v.onset:%Y-%m-%d})" + _withdrawn(v),
             ),
             (
                 models.OutcomeRecord,
+                by_patient,
                 lambda v: f"outcome {v.id} ({v.instrument}, {v.measured_on:%Y-%m-%d})" + _withdrawn(v),
             ),
+            (models.DiaryDay, by_patient, lambda v: f"{v.kind} diary day {v.day:%Y-%m-%d}"),
+            (
+                models.DiaryLink,
+                by_patient,
+                lambda v: (
+                    f"{v.kind} diary link {v.id} until {v.expires_on:%Y-%m-%d}" + (" revoked" if v.revoked else "")
+                ),
+            ),
         )
-        for model, describe in record_rows:
+        for model, owner, describe in record_rows:
             entries += [
                 AuditEntry(
                     when=version.history_date,
@@ -236,7 +272,7 @@ class DjangoPatientRegistry(PatientRegistry):
                     what=describe(version),
                     type=version.get_history_type_display(),
                 )
-                for version in model.history.filter(patient_id=row.pk).select_related("history_user")
+                for version in model.history.filter(**owner).select_related("history_user")
             ]
         entries.sort(key=lambda e: e.when, reverse=True)
         return tuple(entries)

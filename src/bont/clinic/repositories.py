@@ -9,6 +9,7 @@ from types import TracebackType
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
+from simple_history.utils import bulk_create_with_history
 
 from bont.clinic import models
 from bont.domain.adverse_events import EventSeverity
@@ -101,11 +102,15 @@ class DjangoClinicalRecords(ClinicalRecords):
         )
         session._history_user = clinician  # type: ignore[attr-defined]  # django-simple-history reads it: who wrote it
         session.save()
-        models.SessionSite.objects.bulk_create(
-            models.SessionSite(
-                session=session, muscle=s.muscle, side=s.side or "", units=s.units, volume_ml=s.volume_ml
-            )
-            for s in record.sites
+        bulk_create_with_history(  # each site a first version, by the session's clinician
+            [
+                models.SessionSite(
+                    session=session, muscle=s.muscle, side=s.side or "", units=s.units, volume_ml=s.volume_ml
+                )
+                for s in record.sites
+            ],
+            models.SessionSite,
+            default_user=clinician,
         )
         for finding in record.findings:
             reason = record.acknowledgements.get(finding.code, "")
@@ -135,6 +140,10 @@ class DjangoClinicalRecords(ClinicalRecords):
             )
         for vial_id, units in record.discards:
             models.Vial.objects.filter(pk=vial_id).update(state=models.Vial.State.DISCARDED, discarded_units=units)
+        # ``update`` (kept for its guard against racing writers) writes no version: one for each vial drawn from
+        # or discarded, as the session left it.
+        drawn_or_discarded = models.Vial.objects.filter(pk__in=[v for v, _ in (*record.draws, *record.discards)])
+        models.Vial.history.bulk_history_create(list(drawn_or_discarded), update=True, default_user=clinician)
         for vial_id, units in record.carried_draws:  # taken from the vial once, for the session corrected
             models.VialDraw.objects.create(session=session, vial_id=vial_id, units=units)
         return int(session.pk)

@@ -7,12 +7,11 @@ wall-clock time (``BONT_TIME_ZONE``).
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from bont.domain.adverse_events import EventSeverity
 from bont.domain.code_sets import UNKNOWN_CODE
@@ -27,6 +26,7 @@ from bont.domain.safety import (
     SessionSite,
     VialInUse,
 )
+from bont.interop import strict_json
 from bont.services.clock import Clock
 
 
@@ -34,17 +34,37 @@ class InputError(FieldError):
     """The check document is not valid; ``field`` names where."""
 
 
+# Every string and list has a bound, so that nothing over-long reaches the database or the check.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]  # an id, a code, a term, a lot number
+Text = Annotated[str, StringConstraints(max_length=2000)]  # a reason or a note written by a person
+MAX_ITEMS = 200  # sites, history entries, draws...: far more than one patient or session has
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+_Day = TypeVar("_Day", bound=date)
+
+
+def _in_calendar(day: _Day) -> _Day:
+    """A day or moment of a patient's care: the calendar's ends (year 1, year 9999) are typing errors, and a
+    time-zone shift or an interval added to them would fall outside what Python can count."""
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise ValueError(f"is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}")
+    return day
+
+
+Day = Annotated[date, AfterValidator(_in_calendar)]
+Moment = Annotated[datetime, AfterValidator(_in_calendar)]
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PatientIn(StrictModel):
-    birth_date: date | None = None
-    sex: str | None = None
+    birth_date: Day | None = None
+    sex: Name | None = None
     weight_kg: Decimal | None = Field(default=None, ge=Decimal("0.3"), le=500)
-    conditions: list[str] = []
-    medications: list[str] = []
-    allergies: list[str] = []
+    conditions: list[Name] = Field(default=[], max_length=MAX_ITEMS)
+    medications: list[Name] = Field(default=[], max_length=MAX_ITEMS)
+    allergies: list[Name] = Field(default=[], max_length=MAX_ITEMS)
     pregnant: bool = False
     breastfeeding: bool = False
     catheterizes: bool = False
@@ -76,11 +96,12 @@ class PatientIn(StrictModel):
 
 
 class HistoryIn(StrictModel):
-    date: date
-    product: str
-    indication: str
+    date: Day
+    product: Name
+    indication: Name
     units: Decimal = Field(gt=0, le=100_000)
-    sites: list[dict[str, Any]] = []  # recorded for reference; the check uses the units
+    # recorded for reference; the check uses the units
+    sites: list[dict[Name, Any]] = Field(default=[], max_length=MAX_ITEMS)
 
 
 class AdverseEventIn(StrictModel):
@@ -88,7 +109,7 @@ class AdverseEventIn(StrictModel):
     known), the term, its intensity and whether it was serious (ICH E2A: death, life-threatening,
     hospitalisation, disability, congenital anomaly or another important medical event)."""
 
-    date: date
+    date: Day
     product: str | None = Field(default=None, min_length=1, max_length=100)
     indication: str | None = Field(default=None, min_length=1, max_length=100)
     term: str = Field(min_length=1, max_length=100)
@@ -102,36 +123,36 @@ class AdverseEventIn(StrictModel):
 
 
 class SiteIn(StrictModel):
-    muscle: str
-    side: str | None = None
+    muscle: str = Field(min_length=1, max_length=60)  # as long as a recorded site's muscle may be
+    side: str | None = Field(default=None, min_length=1, max_length=10)
     units: Decimal = Field(gt=0, le=100_000)
     volume_ml: Decimal | None = Field(default=None, gt=0, le=1000)
 
 
 class PlanIn(StrictModel):
-    product: str
-    indication: str
+    product: Name
+    indication: Name
     total_units: Decimal | None = Field(default=None, gt=0, le=100_000)
-    sites: list[SiteIn] = []
-    variant: str | None = None
-    deviation_reason: str | None = None
+    sites: list[SiteIn] = Field(default=[], max_length=MAX_ITEMS)
+    variant: Name | None = None
+    deviation_reason: Text | None = None
 
 
 class VialIn(StrictModel):
-    product: str
-    lot: str | None = None
-    lot_expiry: date | None = None
-    reconstituted_at: datetime | None = None
+    product: Name
+    lot: Name | None = None
+    lot_expiry: Day | None = None
+    reconstituted_at: Moment | None = None
 
 
 class CheckIn(StrictModel):
-    date: date
-    at: datetime | None = None
+    date: Day
+    at: Moment | None = None
     patient: PatientIn
-    history: list[HistoryIn] = []
-    adverse_events: list[AdverseEventIn] = []
+    history: list[HistoryIn] = Field(default=[], max_length=MAX_ITEMS)
+    adverse_events: list[AdverseEventIn] = Field(default=[], max_length=MAX_ITEMS)
     plan: PlanIn
-    vials: list[VialIn] = []
+    vials: list[VialIn] = Field(default=[], max_length=MAX_ITEMS)
 
     def to_domain(self, clock: Clock, knowledge: KnowledgeBase | None = None) -> CheckRequest:
         """The check request; with the knowledge base, the conditions as in ``PatientIn.coded`` (without it,
@@ -161,9 +182,9 @@ class PatientFile(StrictModel):
     """What ``bont plan --patient FILE`` reads: the patient, their history, adverse events and any vials in hand."""
 
     patient: PatientIn
-    history: list[HistoryIn] = []
-    adverse_events: list[AdverseEventIn] = []
-    vials: list[VialIn] = []
+    history: list[HistoryIn] = Field(default=[], max_length=MAX_ITEMS)
+    adverse_events: list[AdverseEventIn] = Field(default=[], max_length=MAX_ITEMS)
+    vials: list[VialIn] = Field(default=[], max_length=MAX_ITEMS)
 
     def request_for(self, on: date, plan: SessionPlan, clock: Clock) -> CheckRequest:
         return CheckRequest(
@@ -195,21 +216,15 @@ def first_error(error: ValidationError) -> InputError:
     return InputError(field, first["msg"])
 
 
-MAX_DOCUMENT_CHARACTERS = 5_000_000
-
-
-def parse_json(text: str) -> Any:
-    if len(text) > MAX_DOCUMENT_CHARACTERS:
-        raise InputError("(document)", "is too large")
+def parse_json(document: bytes | str) -> Any:
+    """The document's value, read as strict JSON (``bont.interop.strict_json``); raises ``InputError``."""
     try:
-        return json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        raise InputError("(document)", f"not valid JSON (line {error.lineno}, column {error.colno})") from error
-    except RecursionError as error:
-        raise InputError("(document)", "is nested too deeply") from error
+        return strict_json.loads(document)
+    except strict_json.JsonDocumentError as error:
+        raise InputError(error.field, error.problem) from None
 
 
-def read_check(text: str, clock: Clock, knowledge: KnowledgeBase | None = None) -> CheckRequest:
+def read_check(text: bytes | str, clock: Clock, knowledge: KnowledgeBase | None = None) -> CheckRequest:
     """Parse and validate a check document (its conditions against ICD-10-CM when ``knowledge`` is given, as
     every command does); raises ``InputError`` naming the first bad field."""
     try:
@@ -219,7 +234,7 @@ def read_check(text: str, clock: Clock, knowledge: KnowledgeBase | None = None) 
     return document.to_domain(clock, knowledge)
 
 
-def read_patient_file(text: str, knowledge: KnowledgeBase) -> PatientFile:
+def read_patient_file(text: bytes | str, knowledge: KnowledgeBase) -> PatientFile:
     """Parse and validate a patient file (its conditions as in ``PatientIn.coded``); raises ``InputError``."""
     try:
         document = PatientFile.model_validate(parse_json(text))

@@ -16,6 +16,7 @@ from bont.domain.code_sets import UNKNOWN_CODE
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration
+from bont.services.access_log import AccessEntry, AccessLog
 from bont.services.chart import WindowGauge, gauges
 from bont.services.clock import Clock
 from bont.services.next_session import NextSession, next_sessions
@@ -171,7 +172,7 @@ class PatientRecord:
 @dataclass(frozen=True)
 class AuditEntry:
     when: datetime
-    who: str | None  # None: a change made from the command line
+    who: str | None  # None: a change made from the command line without a named operator
     what: str
     type: str
 
@@ -267,7 +268,8 @@ class PatientRegistry(abc.ABC):
 
     @abc.abstractmethod
     def audit_trail(self, mrn: str) -> tuple[AuditEntry, ...]:
-        """Every version of the patient's record and sessions, latest first; raises ``UnknownPatientError``."""
+        """Every version of the patient's record, sessions (their sites, findings and vial draws), adverse
+        events, outcomes, diary days and diary links, latest first; raises ``UnknownPatientError``."""
 
 
 def register_patient(
@@ -364,9 +366,12 @@ def patient_record(registry: PatientRegistry, mrn: str) -> PatientRecord:
     return registry.record(mrn)
 
 
-def audit_trail(registry: PatientRegistry, mrn: str) -> tuple[PatientHeader, tuple[AuditEntry, ...]]:
-    """The patient and every version of their record and sessions, latest first."""
-    return registry.record(mrn).header, registry.audit_trail(mrn)
+def audit_trail(
+    registry: PatientRegistry, access_log: AccessLog, mrn: str
+) -> tuple[PatientHeader, tuple[AuditEntry, ...], tuple[AccessEntry, ...]]:
+    """The patient, every version of their record and clinical records (changes), and every read of their data
+    (who opened the chart, a session, a report, from where), each latest first."""
+    return registry.record(mrn).header, registry.audit_trail(mrn), access_log.for_patient(mrn)
 
 
 def patient_chart(

@@ -54,6 +54,9 @@ class RecordSession:
     at: datetime | None = None
     given_by: str | None = None  # the clinician or nurse who injected (None: ``clinician``, who records it)
     openings: tuple[VialOpening, ...] = ()  # sealed vials opened for this session, written with it
+    # When the session is recorded, by the clinic's clock: given care cannot lie after it. The command line, the
+    # API and the record form give it; None (a unit test's shortcut) leaves the dates unchecked.
+    recorded_at: datetime | None = None
     variant: str | None = None  # the protocol variant planned (e.g. unilateral); None: the check infers it
 
     @property
@@ -71,6 +74,12 @@ def _validated_draws(command: RecordSession, vials: dict[int, VialState]) -> tup
             raise RecordingError("draws", f"units drawn from vial {vial_id} must be more than 0")
         if vial.state in ("discarded", "used-up"):
             raise RecordingError("draws", f"vial {vial_id} is {vial.state}")
+        if vial.state == "sealed":
+            # Opened with this session, a vial is reconstituted by now (``_opened``); still sealed, its opening
+            # time would be unknown and the beyond-use check could never block a draw from it.
+            raise RecordingError(
+                "draws", f"vial {vial_id} is sealed; record its reconstitution (openings) in the same session"
+            )
         if units > vial.remaining:
             raise RecordingError(
                 "draws", f"vial {vial_id} has {vial.remaining} U left; {units} U cannot be drawn from it"
@@ -223,10 +232,23 @@ def correct_session(
         return _record(records, knowledge, command, original)
 
 
+def _check_not_in_future(command: RecordSession) -> None:
+    """A session records care given: its day and its time of injection cannot come after the recording."""
+    if command.recorded_at is None:
+        return
+    if command.on > command.recorded_at.date():
+        raise RecordingError("date", "is in the future; record a session once it is given")
+    if command.at is not None and command.at > command.recorded_at:
+        raise RecordingError("given_at", "is in the future; record a session once it is given")
+
+
 def _record(
     records: ClinicalRecords, knowledge: KnowledgeBase, command: RecordSession, corrected: StoredSession | None
 ) -> int:
     """Inside an open unit of work: check the session and write it, or raise ``RecordingError``."""
+    _check_not_in_future(command)
+    if not records.may_inject(command.clinician):
+        raise RecordingError("clinician", "must name an active clinician or nurse of the clinic")
     if command.given_by is not None and not records.may_inject(command.given_by):
         raise RecordingError(
             "given_by", "must name an active clinician or nurse of the clinic, who gave the injections"

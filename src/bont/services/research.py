@@ -1,6 +1,14 @@
 """Use case: the de-identified registry for researchers: sessions and patients per indication and
 product, and responder rates per indication and instrument. Counts only: no names, record numbers or
-dates."""
+dates; and what is published (:func:`published_registry`) suppresses small cells, so that no row describes
+one patient or a handful of them.
+
+Small-cell suppression is the threshold (minimum frequency) rule of statistical disclosure control for
+frequency tables (Hundepool et al., *Statistical Disclosure Control*, Wiley 2012, ch. 5): a count of fewer
+than ``SMALL_CELL_THRESHOLD`` patients is shown as "<5", and a cell that would let a reader recompute a
+suppressed one (a rate from its numerator and denominator, the sessions of a suppressed group of patients) is
+suppressed with it. The threshold is bont's policy; stricter ones exist (the CMS cell size suppression policy
+hides 1 to 10)."""
 
 from __future__ import annotations
 
@@ -68,6 +76,85 @@ def responder_rates(records: OutcomeRecords, knowledge: KnowledgeBase, today: da
             )
         )
     return tuple(rows)
+
+
+SMALL_CELL_THRESHOLD = 5
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A published count, or a suppressed one (``count`` None), shown as "<5"."""
+
+    count: int | None
+
+    def __str__(self) -> str:
+        return f"<{SMALL_CELL_THRESHOLD}" if self.count is None else str(self.count)
+
+
+def _cell(count: int) -> Cell:
+    # Zero is suppressed too: "nobody in this group responded" tells about each of its few members.
+    return Cell(count if count >= SMALL_CELL_THRESHOLD else None)
+
+
+@dataclass(frozen=True)
+class PublishedTreatment:
+    indication_name: str
+    brand: str
+    patients: Cell
+    sessions: Cell  # suppressed with the patients: the sessions of a handful of patients describe them
+
+
+@dataclass(frozen=True)
+class PublishedResponderRate:
+    indication: str
+    instrument: str
+    responders: Cell
+    non_responders: Cell
+    not_assessable: Cell
+    rate: int | None  # None when nobody was judged or when the rate would reveal a suppressed count
+    rate_suppressed: bool  # the rate is withheld with a suppressed count (not: nobody was judged)
+
+
+@dataclass(frozen=True)
+class PublishedRegistry:
+    treatments: tuple[PublishedTreatment, ...]
+    responders: tuple[PublishedResponderRate, ...]
+
+
+def suppress_small_cells(found: Registry) -> PublishedRegistry:
+    """The registry as the research page publishes it: every count of fewer than ``SMALL_CELL_THRESHOLD``
+    suppressed, with the cells that would give it back (no totals are published, so no other cell needs to
+    go)."""
+    treatments = tuple(
+        PublishedTreatment(
+            row.indication_name,
+            row.brand,
+            _cell(row.patients),
+            _cell(row.sessions) if row.patients >= SMALL_CELL_THRESHOLD else Cell(None),
+        )
+        for row in found.treatments
+    )
+    responders = []
+    for row in found.responders:
+        judged = (_cell(row.responders), _cell(row.non_responders))
+        # responders / (responders + non-responders): with one of them known, the rate gives the other
+        withheld = any(c.count is None for c in judged)
+        responders.append(
+            PublishedResponderRate(
+                row.indication,
+                row.instrument,
+                *judged,
+                _cell(row.not_assessable),
+                None if withheld else row.rate,
+                withheld and row.rate is not None,
+            )
+        )
+    return PublishedRegistry(treatments, tuple(responders))
+
+
+def published_registry(records: OutcomeRecords, knowledge: KnowledgeBase, today: date) -> PublishedRegistry:
+    """The research page's tables, small cells suppressed."""
+    return suppress_small_cells(registry(records, knowledge, today))
 
 
 def registry(records: OutcomeRecords, knowledge: KnowledgeBase, today: date) -> Registry:

@@ -56,5 +56,7 @@ def navigation(request: HttpRequest) -> dict[str, set[str]]:
         "inventory": INVENTORY,
         "billing": BILLING,
         "research": RESEARCH,
+        "users": ("admin",),
+        "audit": ("admin",),
     }
     return {"nav": {page for page, allowed in pages.items() if roles & set(allowed)}}

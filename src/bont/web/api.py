@@ -11,9 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 from pydantic import ConfigDict, Field
 
@@ -33,6 +34,7 @@ from bont.domain.errors import FieldError, UnknownIdError
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice
 from bont.domain.populations import Population
 from bont.domain.safety import check
+from bont.interop import strict_json
 from bont.interop.check_document import CheckIn
 from bont.interop.session_document import SessionIn
 from bont.services import documents
@@ -52,11 +54,13 @@ from bont.services.records import RecordingError, correct_session, record_sessio
 from bont.services.sessions import SessionError, SessionSummary, patient_sessions, session_detail, withdraw_session
 from bont.services.users import authenticate_token
 from bont.web.access import CORRECTING, IDENTIFIED, PATIENT_LIST, RECORDING, SESSION_WITHDRAWAL, roles_of
+from bont.web.audit_reads import log_read
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        username = authenticate_token(user_accounts(), token)
+        # Refused when unknown, expired or revoked, or when its user is disabled; the last use is recorded.
+        username = authenticate_token(user_accounts(), token, clock().now())
         if username is None:
             return None
         # Django's auth framework carries the user (and its groups, the roles) on the request.
@@ -65,7 +69,17 @@ class BearerToken(HttpBearer):
         return user
 
 
+class StrictJsonParser(Parser):
+    """Request bodies read as strict JSON, as the command line reads its documents (``bont.interop.strict_json``):
+    a key given twice, invalid UTF-8, a NUL character or a 40-digit number is a 400 naming the key or place."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        document: dict[str, Any] = strict_json.loads(request.body)
+        return document
+
+
 api = NinjaAPI(
+    parser=StrictJsonParser(),
     title="bont",
     description="Decision support for the therapeutic use of botulinum toxin; not a prescriber.",
     auth=[BearerToken(), django_auth],  # a bearer token first: token clients send no session cookie or CSRF token
@@ -76,6 +90,15 @@ api = NinjaAPI(
 def _require(request: HttpRequest, roles: tuple[str, ...]) -> None:
     if not roles_of(request) & set(roles):
         raise HttpError(403, "your role does not allow this")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    """As django-ninja answers an ``HttpError``, except that a body refused by ``StrictJsonParser`` (which
+    django-ninja wraps as "Cannot parse request body") names the key or place at fault."""
+    cause = error.__cause__
+    detail = f"{cause.field}: {cause.problem}" if isinstance(cause, strict_json.JsonDocumentError) else str(error)
+    return api.create_response(request, {"detail": detail}, status=error.status_code)
 
 
 def _field_error(error: FieldError | UnknownIdError) -> HttpError:
@@ -189,6 +212,7 @@ def patient(request: HttpRequest, mrn: str) -> dict[str, Any]:
         chart = patient_chart(patient_registry(), patient_charts(), build_knowledge(), mrn, clock().today())
     except UnknownPatientError:
         raise HttpError(404, "no patient has this MRN") from None
+    log_read(request, "chart", mrn)
     return {
         "mrn": chart.patient.mrn,
         "birth_date": chart.patient.birth_date.isoformat(),
@@ -252,10 +276,11 @@ def patient_session_list(request: HttpRequest, mrn: str) -> list[dict[str, Any]]
         _, sessions = patient_sessions(session_records(), mrn)
     except UnknownPatientError:
         raise HttpError(404, "no patient has this MRN") from None
+    log_read(request, "sessions", mrn)
     return [_session_summary(s) for s in sessions]
 
 
-@api.get("/sessions/{session_id}")
+@api.get("/sessions/{id:session_id}")
 def session(request: HttpRequest, session_id: int) -> dict[str, Any]:
     """One session: what was given where, the vials and lots, the findings shown and how each was answered."""
     _require(request, IDENTIFIED)
@@ -263,6 +288,7 @@ def session(request: HttpRequest, session_id: int) -> dict[str, Any]:
         detail = session_detail(session_records(), session_id)
     except SessionError:
         raise HttpError(404, "no session with this id") from None
+    log_read(request, "session", detail.patient.mrn, session_id)
     return {
         **_session_summary(detail.summary),
         "patient_mrn": detail.patient.mrn,
@@ -320,13 +346,13 @@ def record(request: HttpRequest, body: SessionIn) -> tuple[int, dict[str, Any]]:
 
 
 class WithdrawIn(Schema):
-    reason: str
+    reason: str = Field(max_length=2000)  # bounded, as every string the API stores
 
 
 class SessionCorrectionIn(SessionIn):
     """The corrected session (the document of ``POST /sessions``) and why the session recorded was wrong."""
 
-    reason: str
+    reason: str = Field(max_length=2000)  # bounded, as every string the API stores
 
 
 class AdverseEventPatch(Schema):
@@ -342,7 +368,7 @@ class AdverseEventPatch(Schema):
     notes: str | None = None
 
 
-@api.post("/sessions/{session_id}/withdraw")
+@api.post("/sessions/{id:session_id}/withdraw")
 def session_withdraw(request: HttpRequest, session_id: int, body: WithdrawIn) -> dict[str, Any]:
     """Withdraw a session entered in error (clinicians only): kept with the reason and who withdrew it, it no
     longer counts toward cumulative doses, next dates, responders, follow-up, billing or research."""
@@ -360,7 +386,7 @@ def session_withdraw(request: HttpRequest, session_id: int, body: WithdrawIn) ->
     return _session_summary(session_detail(records, session_id).summary)
 
 
-@api.post("/sessions/{session_id}/correction", response={201: dict[str, Any]})
+@api.post("/sessions/{id:session_id}/correction", response={201: dict[str, Any]})
 def session_correction(request: HttpRequest, session_id: int, body: SessionCorrectionIn) -> tuple[int, dict[str, Any]]:
     """Correct a session (clinicians only): it is withdrawn and the corrected session recorded in its place,
     linked to it, in one transaction, through the same safety check (409 when it blocks, with no override).
@@ -395,7 +421,7 @@ class OutcomeCorrectionIn(Schema):
     reason: str = Field(max_length=2000, description="Why the stored value was wrong.")
 
 
-@api.post("/outcomes/{outcome_id}/correction", response={201: dict[str, Any]})
+@api.post("/outcomes/{id:outcome_id}/correction", response={201: dict[str, Any]})
 def outcome_correction(request: HttpRequest, outcome_id: int, body: OutcomeCorrectionIn) -> tuple[int, dict[str, Any]]:
     """Correct an outcome measurement entered wrongly (clinicians and nurses), in one step: the wrong version is
     withdrawn ("corrected: REASON", with who corrected it) and the right one stored; 404 for an unknown id, 409
@@ -420,7 +446,7 @@ def outcome_correction(request: HttpRequest, outcome_id: int, body: OutcomeCorre
     return 201, {"id": new_id, "corrects": outcome_id}
 
 
-@api.post("/outcomes/{outcome_id}/withdraw")
+@api.post("/outcomes/{id:outcome_id}/withdraw")
 def outcome_withdraw(request: HttpRequest, outcome_id: int, body: WithdrawIn) -> dict[str, Any]:
     """Withdraw an outcome measurement entered in error (clinicians and nurses): kept with the reason and who
     withdrew it, it no longer counts toward responders, continuation, follow-up or research."""
@@ -469,13 +495,15 @@ def _stored_event(event_id: int) -> StoredAdverseEventDetail:
         raise HttpError(404, "event_id: no adverse event with this id") from None
 
 
-@api.get("/adverse-events/{event_id}")
+@api.get("/adverse-events/{id:event_id}")
 def adverse_event_detail(request: HttpRequest, event_id: int) -> dict[str, Any]:
     _require(request, IDENTIFIED)
-    return _event_document(_stored_event(event_id))
+    stored = _stored_event(event_id)
+    log_read(request, "adverse-event", stored.mrn, event_id)
+    return _event_document(stored)
 
 
-@api.patch("/adverse-events/{event_id}")
+@api.patch("/adverse-events/{id:event_id}")
 def adverse_event_correction(request: HttpRequest, event_id: int, body: AdverseEventPatch) -> dict[str, Any]:
     """Correct an adverse event (clinicians and nurses): the fields given replace the stored ones as a new
     version in the audit trail, with who made it; checked as a new report is. 409 when it is withdrawn."""
@@ -491,7 +519,7 @@ def adverse_event_correction(request: HttpRequest, event_id: int, body: AdverseE
     return _event_document(corrected)
 
 
-@api.post("/adverse-events/{event_id}/withdraw")
+@api.post("/adverse-events/{id:event_id}/withdraw")
 def adverse_event_withdraw(request: HttpRequest, event_id: int, body: WithdrawIn) -> dict[str, Any]:
     """Withdraw an adverse event entered in error (clinicians and nurses): kept with the reason and who withdrew
     it, the safety check no longer reads it as a prior reaction."""

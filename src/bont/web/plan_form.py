@@ -1,5 +1,6 @@
-"""Reading the plan builder's form (query string) into a plan: shared by the plan builder, the printable
-sheet and the record-session page, so all three compute the same sites from the same choices.
+"""Reading the plan builder's form (posted, so that no MRN or dose travels in a URL; the record-session page
+still receives the plan's choices, without the MRN, in its query string) into a plan: shared by the plan
+builder, the printable sheet and the record-session page, so all three compute the same sites from the same choices.
 
 Protocol rows are addressed by their position in the protocol (``give:3``, ``units:3``, ``side:3``), because
 one muscle can appear both as a standard row and as an optional one (follow-the-pain). ``rows_for`` names the

@@ -187,5 +187,6 @@ def read_session_form(
         override_reason=params.get("override_reason", "").strip(),
         deviation_reason=deviation_reason,
         variant=variant,
+        recorded_at=clock.now(),
     )
     return form

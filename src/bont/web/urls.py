@@ -1,19 +1,43 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
 
 from bont.web.api import api
-from bont.web.views import billing, documents, events, inventory, outcomes, patients, planning, research, sessions
+from bont.web.converters import RecordIdConverter
+from bont.web.views import (
+    accounts,
+    audit,
+    billing,
+    documents,
+    events,
+    inventory,
+    outcomes,
+    patients,
+    planning,
+    research,
+    sessions,
+)
+
+register_converter(RecordIdConverter, "id")  # before the routes below, the API's included, use it
 
 urlpatterns = [
     path("", patients.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("login/", accounts.SignInView.as_view(), name="login"),
+    path("login/code/", accounts.sign_in_code, name="sign_in_code"),
+    path("two-factor/", accounts.two_factor, name="two_factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", accounts.password_change, name="password_change"),
+    path("password/done/", accounts.password_change_done, name="password_change_done"),
+    path("users/", accounts.users, name="users"),
+    path("users/<str:username>/", accounts.user, name="user"),
+    path("audit/", audit.audit_search, name="audit_search"),
+    path("audit/export.csv", audit.audit_export_csv, name="audit_export"),
     path("patients/", patients.patients, name="patients"),
     path("new-patient/", patients.patient_new, name="patient_new"),  # outside patients/: any MRN stays a chart
     path("conditions/search/", patients.condition_search, name="condition_search"),
     path("patients/<str:mrn>/", patients.chart, name="chart"),
     path("patients/<str:mrn>/edit/", patients.patient_edit, name="patient_edit"),
     path("patients/<str:mrn>/audit/", patients.audit, name="audit"),
+    path("patients/<str:mrn>/plan/", planning.plan_builder, name="patient_plan"),  # the MRN in the chart's path
     path("patients/<str:mrn>/record/", sessions.record, name="record"),
     path("patients/<str:mrn>/adverse-events/new/", events.event_new, name="event_new"),
     path("patients/<str:mrn>/outcomes/new/", outcomes.outcome_new, name="outcome_new"),
@@ -21,19 +45,19 @@ urlpatterns = [
     path("patients/<str:mrn>/diary-links/", outcomes.diary_link_new, name="diary_link_new"),
     path("follow-up/", outcomes.follow_up, name="follow_up"),
     path("diary/<str:token>/", outcomes.diary, name="diary"),
-    path("sessions/<int:session_id>/", sessions.session, name="session"),
-    path("sessions/<int:session_id>/withdraw/", sessions.session_withdraw, name="session_withdraw"),
-    path("sessions/<int:session_id>/correct/", sessions.session_correct, name="session_correct"),
-    path("outcomes/<int:outcome_id>/correct/", outcomes.outcome_correct, name="outcome_correct"),
-    path("outcomes/<int:outcome_id>/withdraw/", outcomes.outcome_withdraw, name="outcome_withdraw"),
+    path("sessions/<id:session_id>/", sessions.session, name="session"),
+    path("sessions/<id:session_id>/withdraw/", sessions.session_withdraw, name="session_withdraw"),
+    path("sessions/<id:session_id>/correct/", sessions.session_correct, name="session_correct"),
+    path("outcomes/<id:outcome_id>/correct/", outcomes.outcome_correct, name="outcome_correct"),
+    path("outcomes/<id:outcome_id>/withdraw/", outcomes.outcome_withdraw, name="outcome_withdraw"),
     path("plan/", planning.plan_builder, name="plan"),
     path("plan/sheet/", documents.procedure_sheet, name="plan_sheet"),
     path("inventory/", inventory.inventory, name="inventory"),
     path("billing/", billing.billing, name="billing"),
     path("billing/export.csv", billing.billing_export, name="billing_export"),
     path("adverse-events/", events.events, name="events"),
-    path("adverse-events/<int:event_id>/", events.event_edit, name="event_edit"),
-    path("adverse-events/<int:event_id>/withdraw/", events.event_withdraw, name="event_withdraw"),
+    path("adverse-events/<id:event_id>/", events.event_edit, name="event_edit"),
+    path("adverse-events/<id:event_id>/withdraw/", events.event_withdraw, name="event_withdraw"),
     path("research/", research.research, name="research"),
     path("api/", api.urls),
 ]

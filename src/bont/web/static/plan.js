@@ -1,6 +1,7 @@
-// Live plan builder: after each change, fetch the page for the form's current values and swap in the
-// results (and, when a choice outside the rows changed, the product list, the protocol's rows and the
-// vial and diluent fields). Without this script the "Update the plan" button does the same.
+// Live plan builder: after each change, post the form's current values (with its CSRF token; never in a
+// URL, where the MRN and the doses would stay in logs and history) and swap in the results (and, when a
+// choice outside the rows changed, the product list, the protocol's rows and the vial and diluent fields).
+// Without this script the "Update the plan" button does the same.
 //
 // Nothing the clinician is typing is ever discarded: an answer is used only if the form still holds the
 // values it was asked for (otherwise a newer request is on its way), and the field being typed in keeps its
@@ -16,7 +17,7 @@
   // Fields outside the swapped regions whose value the server may set: the age and weight from the chart.
   var filled = ["age", "weight_kg", "filled_from"];
 
-  function formQuery() {
+  function snapshot() { // the form's values, to tell whether an answer is still about them
     return new URLSearchParams(new FormData(form)).toString();
   }
 
@@ -37,12 +38,12 @@
   }
 
   function update(rowsToo) {
-    var query = formQuery();
+    var asked = snapshot();
     var ticket = ++latest;
-    fetch(form.action + "?" + query, { credentials: "same-origin" })
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (html) {
-        if (ticket !== latest || formQuery() !== query) {
+        if (ticket !== latest || snapshot() !== asked) {
           return; // an older answer, or the clinician typed since: a newer request follows
         }
         var page = new DOMParser().parseFromString(html, "text/html");
@@ -83,7 +84,6 @@
             }
           }
         }
-        history.replaceState(null, "", "?" + query);
         form.dataset.updated = String(ticket);
       });
   }

@@ -12,7 +12,8 @@ from django.shortcuts import render
 
 from bont.bootstrap import billing_records, build_knowledge, clock, place_of_service
 from bont.services.billing import billing_csv, billing_lines
-from bont.web.access import BILLING, require_role
+from bont.web.access import BILLING, IDENTIFIED, require_role, roles_of
+from bont.web.audit_reads import Action, log_read
 
 
 def _period(request: HttpRequest) -> tuple[date, date, dict[str, str]]:
@@ -42,6 +43,7 @@ def _period(request: HttpRequest) -> tuple[date, date, dict[str, str]]:
 def billing(request: HttpRequest) -> HttpResponse:
     start, end, errors = _period(request)
     lines = () if errors else billing_lines(billing_records(), build_knowledge(), start, end, place_of_service())
+    log_read(request, "billing", object_id=f"{start}..{end}")
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for line in lines:
         totals[(line.code, line.modifier)] += line.billing_units
@@ -55,7 +57,9 @@ def billing(request: HttpRequest) -> HttpResponse:
             "lines": lines,
             "totals": sorted(totals.items()),
             "place_of_service": lines[0].place_of_service if lines else None,
-            "query": request.GET.urlencode(),
+            # A claim line carries what a claim needs; only roles that may read the chart get a link to the
+            # session's clinical page (billing staff see claims, not charts).
+            "may_open_sessions": bool(roles_of(request) & set(IDENTIFIED)),
         },
         status=400 if errors else 200,
     )
@@ -67,6 +71,7 @@ def billing_export(request: HttpRequest) -> HttpResponseBase:
     if errors:
         return HttpResponse("; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain")
     lines = billing_lines(billing_records(), build_knowledge(), start, end, place_of_service())
+    log_read(request, "billing-export", object_id=f"{start}..{end}", action=Action.EXPORT)
     response = StreamingHttpResponse(billing_csv(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="bont-claims-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
     return response

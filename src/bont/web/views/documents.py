@@ -8,7 +8,6 @@ from csp.decorators import csp_update
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 
 from bont.bootstrap import build_knowledge, clock, outcome_records, patient_registry, user_accounts
 from bont.domain.errors import UnknownIdError
@@ -23,6 +22,7 @@ from bont.services.report_documents import (
     sheet_header_document,
 )
 from bont.web.access import IDENTIFIED, require_role, roles_of
+from bont.web.audit_reads import Action, log_read
 from bont.web.bodymap import body_map
 from bont.web.plan_form import read_plan_form
 from bont.web.plots import outcome_plot
@@ -34,9 +34,9 @@ def procedure_sheet(request: HttpRequest) -> HttpResponse:
     """The one-page procedure sheet of the plan builder's current plan, for printing: the patient's identity
     when an MRN was chosen, the body map, and a banner when the safety check blocks the plan."""
     knowledge = build_knowledge()
-    form = read_plan_form(knowledge, request.GET, clock().today())
-    if form.plan is None:  # nothing to print: back to the builder, which shows why
-        return redirect(f"{reverse('plan')}?{request.GET.urlencode()}")
+    form = read_plan_form(knowledge, request.POST, clock().today())  # posted by the builder: no MRN in a URL
+    if form.plan is None:  # nothing to print: back to the builder
+        return redirect("plan")
     document = plan_document(form.plan, knowledge)
     header = procedure_sheet_header(
         knowledge,
@@ -46,6 +46,8 @@ def procedure_sheet(request: HttpRequest) -> HttpResponse:
         form.patient.conditions if form.patient is not None else (),
         request.user.get_username() if "clinician" in roles_of(request) else None,
     )
+    if form.patient_row is not None:  # a sheet without a patient holds no patient data
+        log_read(request, "procedure-sheet", form.patient_row.mrn, action=Action.PRINT)
     drawn = render_to_string("web/bodymap.html", {"map": body_map(knowledge, form.plan.plan)})
     nonce = str(request.csp_nonce)  # type: ignore[attr-defined]  # set by django-csp's middleware
     return HttpResponse(render_procedure_sheet(document, sheet_header_document(header), drawn, style_nonce=nonce))
@@ -55,6 +57,7 @@ def procedure_sheet(request: HttpRequest) -> HttpResponse:
 def continuation(request: HttpRequest, mrn: str, indication: str) -> HttpResponse:
     """The continuation report of one patient and indication; ``?format=pdf`` for the PDF to sign and send."""
     knowledge = build_knowledge()
+    pdf = request.GET.get("format") == "pdf"
     try:
         document = continuation_report_document(
             outcome_records(), patient_registry(), user_accounts(), knowledge, mrn, indication, clock().today()
@@ -63,7 +66,8 @@ def continuation(request: HttpRequest, mrn: str, indication: str) -> HttpRespons
         raise Http404("no patient has this MRN") from None
     except UnknownIdError:
         raise Http404("unknown indication") from None
-    if request.GET.get("format") == "pdf":
+    log_read(request, "continuation-report", mrn, indication, Action.PRINT if pdf else Action.READ)
+    if pdf:
         response = HttpResponse(
             render_continuation_pdf(continuation_pdf_values(document)), content_type="application/pdf"
         )

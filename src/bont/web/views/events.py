@@ -30,6 +30,7 @@ from bont.services.adverse_events import (
 )
 from bont.services.ports import UnknownPatientError
 from bont.web.access import CORRECTING, IDENTIFIED, RECORDING, require_role, roles_of
+from bont.web.audit_reads import log_read
 
 # Offered as suggestions only, after the terms the safety check recognises (adverse-events.yaml): the event is
 # free text, because patients report what they report.
@@ -203,6 +204,7 @@ def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
     or withdraw it when it was entered in error."""
     port = adverse_events()
     stored = _stored_event(event_id)
+    log_read(request, "adverse-event", stored.mrn, event_id)
     errors: dict[str, str] = {}
     values: QueryDict | dict[str, str] = {
         "event": stored.event,

@@ -7,9 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 
-from bont.bootstrap import build_knowledge, clock, outcome_records, patient_charts, patient_registry
+from bont.bootstrap import access_log, build_knowledge, clock, outcome_records, patient_charts, patient_registry
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
+from bont.services.access_log import NO_OPERATOR
 from bont.services.outcomes import outcome_entries, patient_outcomes
 from bont.services.patients import (
     SEXES,
@@ -31,6 +32,7 @@ from bont.web.access import (
     require_role,
     roles_of,
 )
+from bont.web.audit_reads import log_read
 from bont.web.patient_form import (
     CONDITION_ROWS,
     LIST_LINES,
@@ -47,8 +49,10 @@ from bont.web.views.outcomes import outcome_sections
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     roles = roles_of(request)
-    if roles & set(PATIENT_LIST):
+    if roles & set(IDENTIFIED):
         return redirect("patients")
+    if "billing" in roles:  # claims, not charts
+        return redirect("billing")
     if roles & set(RESEARCH):
         return redirect("research")
     return render(request, "web/no_role.html", status=403)
@@ -61,7 +65,12 @@ def patients(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/patients.html",
-        {"patients": rows, "query": query, "may_edit": bool(roles_of(request) & set(PATIENT_EDITING))},
+        {
+            "patients": rows,
+            "query": query,
+            "may_edit": bool(roles_of(request) & set(PATIENT_EDITING)),
+            "may_open_charts": bool(roles_of(request) & set(IDENTIFIED)),  # billing finds a patient, no chart
+        },
     )
 
 
@@ -73,6 +82,7 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
         read = patient_chart(patient_registry(), patient_charts(), knowledge, mrn, today)
     except UnknownPatientError:
         raise Http404("no patient has this MRN") from None
+    log_read(request, "chart", mrn)
     context = {
         "patient": read.patient,
         "age": read.age,
@@ -101,12 +111,15 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
 
 @require_role(*IDENTIFIED)
 def audit(request: HttpRequest, mrn: str) -> HttpResponse:
-    """Every version of the patient's record and sessions: who changed what, and when."""
+    """Every version of the patient's records (who changed what, and when) and every read of their data (who
+    opened what, when, from where); opening it is a read too."""
     try:
-        patient, entries = audit_trail(patient_registry(), mrn)
+        patient, entries, reads = audit_trail(patient_registry(), access_log(), mrn)
     except UnknownPatientError:
         raise Http404("no patient has this MRN") from None
-    return render(request, "web/audit.html", {"patient": patient, "entries": entries})
+    log_read(request, "audit", mrn)
+    context = {"patient": patient, "entries": entries, "reads": reads, "no_operator": NO_OPERATOR}
+    return render(request, "web/audit.html", context)
 
 
 # The fields' names as their labels say them, for the list of refused fields above the form.

@@ -6,8 +6,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
 
 from bont.bootstrap import build_knowledge, clock
 from bont.domain.anatomy import DiagramView
@@ -63,13 +64,35 @@ def _chart_note(form: PlanForm, today: date) -> str:
     )
 
 
+def _form_values(request: HttpRequest, mrn: str | None) -> QueryDict:
+    """What the builder plans from: the posted form; opened (GET) from a chart, only that patient. A query
+    string is never read, so no MRN or clinical value is put in a URL (where server logs, browser history and
+    referrers keep it)."""
+    if request.method == "POST":
+        return request.POST
+    values = QueryDict(mutable=True)
+    if mrn is not None:
+        values["mrn"] = mrn
+    return values
+
+
+def _record_query(params: QueryDict) -> str:
+    """The plan's choices for the record-session page, which reads them from its query string: the patient is
+    in its path already, and the CSRF token belongs to this form only."""
+    choices = params.copy()
+    for private in ("mrn", "csrfmiddlewaretoken"):
+        choices.pop(private, None)
+    return choices.urlencode()
+
+
+@require_http_methods(["GET", "POST"])
 @require_role(*IDENTIFIED)
-def plan_builder(request: HttpRequest) -> HttpResponse:
+def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
     """Choose indication and product; the protocol fills in; adjust muscles, sides and units; the plan, the
-    safety findings and the body map follow every change (a little script re-submits the form as you type,
-    and the Update button does the same without it)."""
+    safety findings and the body map follow every change (a little script posts the form as you type, and the
+    Update button does the same without it). ``mrn``: opened from that patient's chart."""
     knowledge = build_knowledge()
-    params = request.GET
+    params = _form_values(request, mrn)
     today = clock().today()
     form = read_plan_form(knowledge, params, today)
     indication, product = params.get("indication", ""), params.get("product", "")
@@ -95,7 +118,7 @@ def plan_builder(request: HttpRequest) -> HttpResponse:
         "rows_weight": _plain(form.plan.plan.weight_kg) if form.plan is not None else params.get("rows_weight", ""),
         "dilution": dilution_fields(knowledge, product),
         "deviation_reason_length": DEVIATION_REASON_LENGTH,
-        "query": params.urlencode(),
+        "record_query": _record_query(params),
         "may_record": bool(roles_of(request) & set(RECORDING)),
         "patient": form.patient_row,
         "protocol": form.protocol,

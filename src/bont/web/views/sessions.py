@@ -48,7 +48,8 @@ from bont.services.sessions import (
     session_detail,
     withdraw_session,
 )
-from bont.web.access import PATIENT_LIST, RECORDING, SESSION_WITHDRAWAL, require_role, roles_of
+from bont.web.access import IDENTIFIED, RECORDING, SESSION_WITHDRAWAL, require_role, roles_of
+from bont.web.audit_reads import log_read
 from bont.web.plan_form import PlanForm, read_plan_form
 from bont.web.session_form import MAXIMUM_VIAL_ROWS, numbered, read_session_form, vial_rows
 
@@ -119,7 +120,7 @@ def _plan_or_redirect(request: HttpRequest, mrn: str) -> tuple[PlanForm, HttpRes
     params["mrn"] = mrn
     form = read_plan_form(build_knowledge(), params, clock().today())
     if form.plan is None or form.patient_row is None:
-        return form, redirect(f"{reverse('plan')}?{params.urlencode()}")
+        return form, redirect("patient_plan", mrn=mrn)  # the builder takes no query string: no MRN in it
     return form, None
 
 
@@ -189,7 +190,7 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
         variant=plan.protocol.variant,
         guidance=",".join(str(g) for g in plan.protocol.guidance),
         title=plan.protocol.title,
-        back_url=f"{reverse('plan')}?{request.GET.urlencode()}",
+        back_url=reverse("patient_plan", args=[mrn]),
         back_label="back to the plan",
     )
     now = clock().now()
@@ -425,7 +426,7 @@ def _total_units(typed: Iterable[object]) -> str:
     return f"{total.normalize():f}"
 
 
-@require_role(*PATIENT_LIST)
+@require_role(*IDENTIFIED)  # billing reads claim lines, never the clinical page
 def session(request: HttpRequest, session_id: int) -> HttpResponse:
     """One recorded session: sites, vials and lots, findings with their acknowledgements, billing, events; for a
     clinician, the form that withdraws it."""
@@ -433,6 +434,7 @@ def session(request: HttpRequest, session_id: int) -> HttpResponse:
         detail = session_detail(session_records(), session_id)
     except SessionError:
         raise Http404("no session with this id") from None
+    log_read(request, "session", detail.patient.mrn, session_id)
     return _session_page(request, detail)
 
 

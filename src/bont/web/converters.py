@@ -1,0 +1,24 @@
+"""URL path converters that bound what a URL may carry before a view or the database sees it.
+
+Django's ``int`` converter takes any run of digits, and a database id is a signed 64-bit integer: an id of
+2⁶³ or more made SQLite raise an overflow and PostgreSQL an out-of-range error, a 500 either way. ``id``
+matches only what a row can have, so any other number is a plain 404, as an id that is not there."""
+
+from __future__ import annotations
+
+from bont.interop.strict_json import MAX_ID
+
+
+class RecordIdConverter:
+    """A record's id: 1 to 2⁶³−1 (``<id:session_id>`` in a Django route, ``{id:session_id}`` in an API one)."""
+
+    regex = "[1-9][0-9]{0,18}"  # at most 19 digits; the 19-digit numbers above the maximum are refused below
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise ValueError("beyond the largest id")  # Django reads a ValueError as "this route does not match"
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
