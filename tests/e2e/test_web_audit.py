@@ -68,6 +68,7 @@ def test_the_clinic_wide_audit_is_for_administrators_and_its_export_is_logged(
     page.get_by_label("Kind").select_option("read")
     page.get_by_role("button", name="Search").click()
     expect(rows.first).to_contain_text("audit-search")  # the search itself is a logged read
+    expect(rows.filter(has_text="patient-list").first).to_be_visible()  # the list it opened on signing in
     page.get_by_label("User").fill("")
     page.get_by_label("Kind").select_option("")
     page.get_by_label("Patient MRN").fill(MRN)

@@ -199,6 +199,7 @@ def check_plan(request: HttpRequest, body: CheckIn) -> dict[str, Any]:
 @api.get("/patients")
 def patients(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
     _require(request, PATIENT_LIST)
+    log_read(request, "patient-list")
     return [
         {"mrn": row.mrn, "name": row.name, "birth_date": row.birth_date.isoformat(), "sessions": row.session_count}
         for row in find_patients(patient_registry(), q)

@@ -83,6 +83,7 @@ def _form_limits() -> dict[str, object]:
 def events(request: HttpRequest) -> HttpResponse:
     knowledge = build_knowledge()
     product = request.GET.get("product", "")
+    log_read(request, "adverse-event-list", object_id=product)
     return render(
         request,
         "web/events.html",

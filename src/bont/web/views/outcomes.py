@@ -31,6 +31,7 @@ from bont.services.outcomes import (
 )
 from bont.services.ports import UnknownPatientError
 from bont.web.access import CORRECTING, IDENTIFIED, RECORDING, require_role
+from bont.web.audit_reads import log_read
 from bont.web.plots import outcome_plot
 
 GOAL_ROWS = 5
@@ -270,6 +271,7 @@ def outcome_withdraw(request: HttpRequest, outcome_id: int) -> HttpResponse:
 def follow_up(request: HttpRequest) -> HttpResponse:
     """Patients due or overdue for a follow-up assessment, and patients whose next session is allowed."""
     rows = follow_up_list(outcome_records(), patient_charts(), build_knowledge(), clock().today())
+    log_read(request, "follow-up-list")
     return render(request, "web/follow_up.html", {"assessments": rows.assessments, "sessions": rows.sessions})
 
 

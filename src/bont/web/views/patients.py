@@ -62,6 +62,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def patients(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     rows = find_patients(patient_registry(), query, limit=200)
+    log_read(request, "patient-list", object_id=f"{len(rows)} shown")
     return render(
         request,
         "web/patients.html",
