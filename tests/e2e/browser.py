@@ -135,6 +135,17 @@ def open_plan(page: Page, server: str, choices: dict[str, str], mrn: str | None 
         page.evaluate(_POST_PLAN, {**choices, "action": action})
 
 
+MIGRAINE_CHOICES = {"indication": "chronic-migraine", "product": "onabotulinumtoxinA"}
+
+
+def open_record(page: Page, server: str, mrn: str, choices: dict[str, str] | None = None) -> None:
+    """The record form for a plan, reached as a clinician reaches it: the patient's plan builder with these
+    choices (default: chronic migraine with BOTOX), then its "Record this session…" button, which posts the plan
+    (a plan never travels in an address)."""
+    open_plan(page, server, choices or MIGRAINE_CHOICES, mrn)
+    page.get_by_role("button", name="Record this session…").click()
+
+
 def acknowledge_warnings(page: Page) -> None:
     for field in page.locator("input[name^='ack:']").all():
         field.fill("reviewed with the patient")

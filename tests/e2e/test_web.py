@@ -26,6 +26,7 @@ from tests.e2e.browser import (
     api,
     gauge_units,
     open_plan,
+    open_record,
     plan_for,
     run_bont,
     serving,
@@ -215,7 +216,7 @@ def test_a_clinician_records_a_session_drawing_from_a_vial_and_the_gauge_changes
     page.goto(f"{server}/patients/DEMO-0001/")
     before = gauge_units(page, "onabotulinumtoxinA")
     plan_for(page, server, "DEMO-0001")
-    page.get_by_role("link", name="Record this session").click()
+    page.get_by_role("button", name="Record this session").click()
     expect(page.get_by_role("heading", name="Record a session: Demo, Alma")).to_be_visible()
     # A barcode scanner types the lot number; the vial comes from the scanned lot.
     page.get_by_label("vial 1", exact=True).select_option("")
@@ -264,7 +265,7 @@ def test_a_blocked_session_is_written_only_with_a_clinicians_override(
 
     sign_in(page, server, "demo-nurse")
     plan_for(page, server, "DEMO-0016")
-    page.get_by_role("link", name="Record this session").click()
+    page.get_by_role("button", name="Record this session").click()
     expect(page.get_by_text("only a clinician can override it")).to_be_visible()
     acknowledge_warnings(page)
     page.get_by_role("button", name="Record the session").click()
@@ -274,7 +275,7 @@ def test_a_blocked_session_is_written_only_with_a_clinicians_override(
 
     sign_in(page, server, "demo-clinician")
     plan_for(page, server, "DEMO-0016")
-    page.get_by_role("link", name="Record this session").click()
+    page.get_by_role("button", name="Record this session").click()
     acknowledge_warnings(page)
     page.get_by_role("button", name="Record the session").click()
     expect(page.locator("p.error").filter(has_text="only a clinician's written override")).to_be_visible()
@@ -292,7 +293,7 @@ def test_refused_record_fields_are_named_beside_them_and_nothing_is_saved(
 ) -> None:
     count = session_count(database_env, "DEMO-0008")
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/DEMO-0008/record/?indication=chronic-migraine&product=onabotulinumtoxinA")
+    open_record(page, server, "DEMO-0008")
     page.get_by_label("vial 1", exact=True).select_option("")
     page.get_by_label("lot number, vial 1").fill("NO-SUCH-LOT")
     page.get_by_label("units given in Procerus midline (site 3)").fill("five")
@@ -682,9 +683,8 @@ def _wall_clock(moment: datetime) -> str:
 def test_a_nurse_in_berlin_types_the_true_reconstitution_time_and_it_is_not_in_the_future(
     berlin_server: str, berlin_env: dict[str, str], page: Page
 ) -> None:
-    record_page = f"{berlin_server}/patients/BERLIN-1/record/?indication=chronic-migraine&product=onabotulinumtoxinA"
     sign_in(page, berlin_server, "nurse-berlin", "berlin-password")
-    page.goto(record_page)
+    open_record(page, berlin_server, "BERLIN-1")
     opened_at = page.get_by_label("reconstituted at, vial 1")
     # The form offers the clinic's wall-clock time, not the server's or UTC's.
     offered = datetime.fromisoformat(opened_at.input_value()).replace(tzinfo=BERLIN)
@@ -696,7 +696,7 @@ def test_a_nurse_in_berlin_types_the_true_reconstitution_time_and_it_is_not_in_t
     expect(page.locator("tr.row-error")).to_contain_text("is in the future")
     assert session_count(berlin_env, "BERLIN-1") == 0
 
-    page.goto(record_page)
+    open_record(page, berlin_server, "BERLIN-1")
     page.get_by_label("reconstituted at, vial 1").fill(_wall_clock(datetime.now(BERLIN) - timedelta(minutes=30)))
     acknowledge_warnings(page)
     page.get_by_role("button", name="Record the session").click()
@@ -865,7 +865,7 @@ def test_a_barcode_scan_ending_in_enter_looks_the_lot_up_and_only_the_button_rec
     count = session_count(database_env, "DEMO-0008")
     sign_in(page, server, "demo-clinician")
     plan_for(page, server, "DEMO-0008")
-    page.get_by_role("link", name="Record this session").click()
+    page.get_by_role("button", name="Record this session").click()
     expect(page.locator("#units-total")).to_have_text("155")
     # The scanner types the lot and ends with Enter: the vial is chosen, the cursor moves on, nothing is sent.
     page.get_by_label("vial 1", exact=True).select_option("")

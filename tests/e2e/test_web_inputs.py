@@ -155,13 +155,19 @@ def test_no_hostile_value_in_any_field_or_query_parameter_gets_a_server_error(
             ("event", "onset", "severity", "serious", "outcome", "notes"),
         ),
         ("POST", f"/adverse-events/{ids['event']}/withdraw/", {}, ("reason", "confirm")),
-        ("GET", f"/patients/{mrn}/record/", MIGRAINE_PLAN, ("age", "weight_kg", "units:0", "sites:0")),
+        (  # the plan builder's "Record this session…" posting the plan
+            "POST",
+            f"/patients/{mrn}/record/",
+            {**MIGRAINE_PLAN, "to_record": "1"},
+            ("age", "weight_kg", "units:0", "sites:0"),
+        ),
         (  # the review step only: nothing here sends action=record, so no session is written
             "POST",
-            f"/patients/{mrn}/record/?indication=chronic-migraine&product=onabotulinumtoxinA",
-            {"date": "2026-11-29"},
+            f"/patients/{mrn}/record/",
+            {"date": "2026-11-29", "plan:indication": "chronic-migraine", "plan:product": "onabotulinumtoxinA"},
             (
                 *("date", "given_at", "given_by", "override_reason", "ack:x", "action", "correction_reason"),
+                *("plan:indication", "plan:units:0"),
                 *("site_muscle:0", "site_side:0", "site_units:0", "vial:0", "lot:0", "drawn:0", "opened_at:0"),
                 *("diluent:0", "discard:0"),
             ),

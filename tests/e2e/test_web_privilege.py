@@ -7,6 +7,7 @@ The module's own fictional patient (PRIV-…) keeps the demo patients other modu
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -48,11 +49,12 @@ def test_the_plan_builder_puts_no_mrn_or_dose_in_any_address(server: str, page: 
     assert page.url == f"{server}/plan/"
     queries = [urlsplit(url).query for url in asked]
     assert not [q for q in queries if privilege_patient in q or "indication" in q or "units" in q], queries
-    # The record link keeps the plan's choices for the record page, but never the MRN in its query.
-    record = page.get_by_role("link", name="Record this session…").get_attribute("href") or ""
-    assert record.startswith(f"/patients/{privilege_patient}/record/?")
-    assert "mrn=" not in record
-    assert "csrfmiddlewaretoken" not in record
+    # "Record this session…" posts the plan to the record page: no choice of the plan in its address either.
+    record = page.get_by_role("button", name="Record this session…")
+    assert record.get_attribute("formaction") == f"/patients/{privilege_patient}/record/"
+    record.click()
+    expect(page.get_by_role("heading", name=re.compile("Record a session"))).to_be_visible()
+    assert urlsplit(page.url).query == ""
 
 
 def test_the_plan_builder_works_without_a_script(server: str, browser: Browser) -> None:

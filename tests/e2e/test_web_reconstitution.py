@@ -78,7 +78,7 @@ def test_adult_detrusor_plan_shows_the_label_preparation_and_records_its_own_vol
     preparation.scroll_into_view_if_needed()
     shoot(page, "80-plan-ndo-preparation")
 
-    page.get_by_role("link", name="Record this session").click()
+    page.get_by_role("button", name="Record this session").click()
     expect(page.get_by_label("diluent mL, vial 1")).to_have_value("6")
     page.get_by_label("vial 1", exact=True).select_option("")
     page.get_by_label("lot number, vial 1").fill("RECON-BOT200")

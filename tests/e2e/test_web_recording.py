@@ -14,7 +14,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.browser import acknowledge_warnings, api, gauge_units, plan_for, run_bont, shoot, sign_in, token_for
+from tests.e2e.browser import (
+    acknowledge_warnings,
+    api,
+    gauge_units,
+    open_record,
+    plan_for,
+    run_bont,
+    shoot,
+    sign_in,
+    token_for,
+)
 
 BOTOX = "onabotulinumtoxinA"
 WALL_CLOCK = "%Y-%m-%dT%H:%M"  # what a datetime-local field shows and sends
@@ -108,7 +118,7 @@ def test_a_clinician_records_a_session_a_nurse_gave_at_a_typed_time(
     _receive(database_env, "FICT-REC-LOT1")
     sign_in(page, server, "demo-clinician")
     plan_for(page, server, "FICT-REC-1")
-    page.get_by_role("link", name="Record this session").click()
+    page.get_by_role("button", name="Record this session").click()
     expect(page.get_by_role("heading", name="Record a session: Recorded, Fictional")).to_be_visible()
     # The doses come right after when and by whom: few Tab stops from the top of the page to the first dose.
     stops = _tab_stops_to_first_dose(page)
@@ -145,7 +155,7 @@ def test_a_clinician_records_a_session_a_nurse_gave_at_a_typed_time(
 def test_a_refused_time_or_injector_keeps_what_was_typed(server: str, page: Page, database_env: dict[str, str]) -> None:
     _register(database_env, "FICT-REC-3", "Refused")
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/FICT-REC-3/record/?indication=chronic-migraine&product=onabotulinumtoxinA")
+    open_record(page, server, "FICT-REC-3")
     yesterday = (_clinic_now().date() - timedelta(days=1)).isoformat()
     page.get_by_label("Given at").fill(f"{yesterday}T09:00")
     page.get_by_label("units given in Procerus midline (site 3)").fill("4")
@@ -163,7 +173,13 @@ def test_without_javascript_add_a_vial_shows_the_form_again_with_one_more_row(
     context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
     page = context.new_page()
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/FICT-REC-4/record/?indication=chronic-migraine&product=onabotulinumtoxinA")
+    # Without a script, as a clinician does it: the plan builder's own buttons post the plan, then the record.
+    page.goto(f"{server}/patients/FICT-REC-4/plan/")
+    page.get_by_label("Indication").select_option("chronic-migraine")
+    page.get_by_role("button", name="Update the plan").click()
+    page.get_by_label("Product").select_option("onabotulinumtoxinA")
+    page.get_by_role("button", name="Update the plan").click()
+    page.get_by_role("button", name="Record this session…").click()
     rows = page.locator("tr.vial-row").count()
     page.get_by_label("units given in Procerus midline (site 3)").fill("4")
     page.get_by_role("button", name="Add a vial").click()

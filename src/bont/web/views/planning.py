@@ -76,15 +76,6 @@ def _form_values(request: HttpRequest, mrn: str | None) -> QueryDict:
     return values
 
 
-def _record_query(params: QueryDict) -> str:
-    """The plan's choices for the record-session page, which reads them from its query string: the patient is
-    in its path already, and the CSRF token belongs to this form only."""
-    choices = params.copy()
-    for private in ("mrn", "csrfmiddlewaretoken"):
-        choices.pop(private, None)
-    return choices.urlencode()
-
-
 @require_http_methods(["GET", "POST"])
 @require_role(*IDENTIFIED)
 def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
@@ -118,7 +109,6 @@ def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
         "rows_weight": _plain(form.plan.plan.weight_kg) if form.plan is not None else params.get("rows_weight", ""),
         "dilution": dilution_fields(knowledge, product),
         "deviation_reason_length": DEVIATION_REASON_LENGTH,
-        "record_query": _record_query(params),
         "may_record": bool(roles_of(request) & set(RECORDING)),
         "patient": form.patient_row,
         "protocol": form.protocol,

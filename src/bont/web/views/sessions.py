@@ -50,7 +50,7 @@ from bont.services.sessions import (
 )
 from bont.web.access import IDENTIFIED, RECORDING, SESSION_WITHDRAWAL, require_role, roles_of
 from bont.web.audit_reads import log_read
-from bont.web.plan_form import PlanForm, read_plan_form
+from bont.web.plan_form import read_plan_form
 from bont.web.session_form import MAXIMUM_VIAL_ROWS, numbered, read_session_form, vial_rows
 
 REASON_LENGTH = 2000  # a withdrawal's or a correction's reason, as the form states
@@ -115,13 +115,27 @@ def _preview(
         return None, f"{error.field}: {error.problem}"
 
 
-def _plan_or_redirect(request: HttpRequest, mrn: str) -> tuple[PlanForm, HttpResponse | None]:
-    params = request.GET.copy()
-    params["mrn"] = mrn
-    form = read_plan_form(build_knowledge(), params, clock().today())
-    if form.plan is None or form.patient_row is None:
-        return form, redirect("patient_plan", mrn=mrn)  # the builder takes no query string: no MRN in it
-    return form, None
+# The plan's choices ride along the record form's posts as hidden fields of this prefix: a plan, like the
+# patient, never travels in an address.
+PLAN_FIELD = "plan:"
+FROM_THE_BUILDER = "to_record"  # the name of the plan builder's "Record this session…" button
+
+
+def _plan_choices(request: HttpRequest) -> QueryDict | None:
+    """The plan builder's choices: posted by its "Record this session…" button, then carried by the record
+    form's hidden fields; None for a GET."""
+    if request.method != "POST":
+        return None
+    if request.POST.get(FROM_THE_BUILDER):
+        choices = request.POST.copy()
+        for private in ("csrfmiddlewaretoken", FROM_THE_BUILDER, "mrn"):
+            choices.pop(private, None)
+        return choices
+    choices = QueryDict(mutable=True)
+    for key, values in request.POST.lists():
+        if key.startswith(PLAN_FIELD):
+            choices.setlist(key.removeprefix(PLAN_FIELD), values)
+    return choices
 
 
 def _planned_values(plan: Plan, options: Sequence[VialOption], now: datetime, user: str) -> QueryDict:
@@ -177,9 +191,14 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
     the sites and units actually injected, the vials drawn from, acknowledgements and any override. The safety
     check runs again when the session is written; a refused session writes nothing."""
     knowledge = build_knowledge()
-    form, elsewhere = _plan_or_redirect(request, mrn)
-    if elsewhere is not None or form.plan is None or form.patient_row is None:
-        return elsewhere or redirect("plan")
+    choices = _plan_choices(request)
+    if choices is None:
+        return redirect("patient_plan", mrn=mrn)  # the builder's button posts the plan here
+    params = choices.copy()
+    params["mrn"] = mrn
+    form = read_plan_form(knowledge, params, clock().today())
+    if form.plan is None or form.patient_row is None:
+        return redirect("patient_plan", mrn=mrn)
     plan = form.plan.plan
     recording = _Recording(
         patient=form.patient_row,
@@ -196,7 +215,9 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
     now = clock().now()
     options = vial_options(inventory(), knowledge, plan.product, now)
     planned = _planned_values(plan, options, now, request.user.get_username())
-    return _record_form(request, knowledge, recording, planned, options, now)
+    submitted = None if request.POST.get(FROM_THE_BUILDER) else request.POST
+    carried = [(PLAN_FIELD + key, value) for key, values in choices.lists() for value in values]
+    return _record_form(request, knowledge, recording, planned, options, now, submitted, carried)
 
 
 @require_role(*SESSION_WITHDRAWAL)
@@ -227,7 +248,8 @@ def session_correct(request: HttpRequest, session_id: int) -> HttpResponse:
     )
     now = clock().now()
     options = vial_options(inventory(), knowledge, given.product, now)
-    return _record_form(request, knowledge, recording, _recorded_values(detail), options, now)
+    submitted = request.POST if request.method == "POST" else None
+    return _record_form(request, knowledge, recording, _recorded_values(detail), options, now, submitted)
 
 
 # A refused correction names these fields; the form shows their messages beside the reason.
@@ -241,8 +263,12 @@ def _record_form(
     first_shown: QueryDict,
     options: Sequence[VialOption],
     now: datetime,
+    submitted: QueryDict | None,
+    carried: Sequence[tuple[str, str]] = (),
 ) -> HttpResponse:
-    values = request.POST if request.method == "POST" else first_shown
+    """The record form: as first shown, or as ``submitted`` (a lookup, a vial added, or the record button);
+    ``carried`` are hidden fields every post brings back (the plan's choices)."""
+    values = submitted if submitted is not None else first_shown
     injectors = injecting_staff(session_records())
     corrects = recording.corrects
     read = read_session_form(
@@ -260,12 +286,12 @@ def _record_form(
         injectors={i.username for i in injectors},
         draws_carried=bool(corrects and corrects.draws),
     )
-    action = request.POST.get("action") if request.method == "POST" else None
+    action = submitted.get("action") if submitted is not None else None
     # Only the "Record" button records. Enter in a text field (a barcode scanner ends every scan with it)
     # submits with the form's first button, "Look up the lots": the form comes back for review; "Add a vial"
     # comes back with one more vial row.
     recording_now = action == "record"
-    reviewing = request.method == "POST" and not recording_now
+    reviewing = submitted is not None and not recording_now
     errors = dict(read.errors) if recording_now else {}
     if reviewing:
         errors = {key: problem for key, problem in read.errors.items() if key.partition(":")[0] in ("lot", "vial")}
@@ -320,6 +346,7 @@ def _record_form(
         if recording.units_per_ml is None
         else f"{(recording.units_per_ml / 10).quantize(Decimal('0.01')).normalize():f}",
         "reviewing": reviewing,
+        "carried": carried,
     }
     return render(request, "web/record.html", context, status=400 if errors and recording_now else 200)
 
