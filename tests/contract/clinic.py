@@ -42,6 +42,29 @@ RACER = textwrap.dedent(
 )
 
 
+def session_file(folder: Path, name: str, **fields: Any) -> Path:
+    """A ``bont session record`` document in ``folder``: chronic migraine for FICT-0001 by dr-fictional, with
+    ``fields`` replacing the defaults."""
+    document = {
+        "patient_mrn": "FICT-0001",
+        "date": "2026-11-21",
+        "at": "2026-11-21T10:00:00",
+        "clinician": "dr-fictional",
+        "indication": "chronic-migraine",
+        "product": "onabotulinumtoxinA",
+        "sites": [
+            {"muscle": "frontalis", "side": "left", "units": 10},
+            {"muscle": "frontalis", "side": "right", "units": 10},
+        ],
+        "draws": [],
+        "acknowledgements": {},
+        **fields,
+    }
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
 class Clinic:
     """The clinic's database (emptied for each test) and the commands a clinic would run against it."""
 
@@ -63,24 +86,7 @@ class Clinic:
         return json.loads(result.stdout)
 
     def session_file(self, name: str, **fields: Any) -> Path:
-        document = {
-            "patient_mrn": "FICT-0001",
-            "date": "2026-11-21",
-            "at": "2026-11-21T10:00:00",
-            "clinician": "dr-fictional",
-            "indication": "chronic-migraine",
-            "product": "onabotulinumtoxinA",
-            "sites": [
-                {"muscle": "frontalis", "side": "left", "units": 10},
-                {"muscle": "frontalis", "side": "right", "units": 10},
-            ],
-            "draws": [],
-            "acknowledgements": {},
-            **fields,
-        }
-        path = self.folder / f"{name}.json"
-        path.write_text(json.dumps(document), encoding="utf-8")
-        return path
+        return session_file(self.folder, name, **fields)
 
     def receive_lot(self, product: str, lot: str, vial_units: str, expiry: str = "2027-12-31") -> list[int]:
         """One vial of a new lot; returns the vial ids."""

@@ -11,30 +11,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from tests.commands import CommandProcess, installed_bont
-
-
-def _session_file(folder: Path, name: str, **fields: Any) -> Path:
-    document = {
-        "patient_mrn": "FICT-0001",
-        "date": "2026-11-21",
-        "at": "2026-11-21T10:00:00",
-        "clinician": "dr-fictional",
-        "indication": "chronic-migraine",
-        "product": "onabotulinumtoxinA",
-        "sites": [
-            {"muscle": "frontalis", "side": "left", "units": 10},
-            {"muscle": "frontalis", "side": "right", "units": 10},
-        ],
-        "draws": [],
-        "acknowledgements": {},
-        **fields,
-    }
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path
+from tests.contract.clinic import session_file
 
 
 def test_backup_and_restore_on_sqlite(tmp_path: Path) -> None:
@@ -57,10 +36,10 @@ def test_backup_and_restore_on_sqlite(tmp_path: Path) -> None:
         ok(day, "user", "add", "dr-fictional", "--role", "clinician")
         ok(day, "patient", "add", "--mrn", "FICT-0001", "--given-name", "Test", "--family-name", "Fictional",
            "--birth-date", "1971-02-03", "--sex", "female", "--weight-kg", "64")  # fmt: skip
-        ok(day, "session", "record", str(_session_file(tmp_path, "one", date="2026-08-21", at="2026-08-21T10:00:00")))
+        ok(day, "session", "record", str(session_file(tmp_path, "one", date="2026-08-21", at="2026-08-21T10:00:00")))
         ok(day, "backup", str(backup))
         assert day.run("backup", str(backup)).returncode == 2  # never overwrites a backup
-        ok(day, "session", "record", str(_session_file(tmp_path, "two")))
+        ok(day, "session", "record", str(session_file(tmp_path, "two")))
         assert sessions(day) == 2
     finally:
         day.close()
