@@ -6,6 +6,7 @@ Rows are persistence only: repositories turn them into domain objects for the se
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -55,6 +56,12 @@ def withdraw_row(
         return ""
 
 
+def new_chart_key() -> str:
+    """A chart's address: random, so that no MRN or guessable number travels in a URL (browser history, proxy
+    and server logs, referrers)."""
+    return secrets.token_urlsafe(12)  # 16 characters, 96 bits
+
+
 class Patient(NeverDelete):
     class Sex(models.TextChoices):
         FEMALE = "female"
@@ -63,6 +70,7 @@ class Patient(NeverDelete):
         UNKNOWN = "unknown"
 
     mrn = models.CharField("medical record number", max_length=40, unique=True)
+    chart_key = models.CharField(max_length=24, unique=True, default=new_chart_key, editable=False)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     birth_date = models.DateField()
@@ -70,6 +78,10 @@ class Patient(NeverDelete):
     catheterizes = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
+
+    class Meta:
+        # the patient list sorts by name
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["family_name", "given_name"])]
 
     def __str__(self) -> str:
         return f"patient {self.pk}"  # never the name or MRN: strings end up in logs
@@ -197,7 +209,11 @@ class TreatmentSession(NeverDelete):
     history = HistoricalRecords()
 
     class Meta:
-        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["patient", "date"])]
+        # a patient's history; and the clinic-wide date ranges of billing, follow-up and research
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["patient", "date"]),
+            models.Index(fields=["date"]),
+        ]
 
 
 class SessionSite(NeverDelete):
