@@ -6,6 +6,7 @@ changed, and the clinic-wide search pages and filters in the database."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -79,6 +80,27 @@ def test_reading_a_chart_from_the_command_line_is_logged_with_its_operator(clini
     assert clinic.run("patient", "update", "FICT-0001", "--weight-kg", "67").returncode == 0
     _, changes, _ = _trail()
     assert [c.who for c in changes if c.what.startswith("weight 67")] == [None]
+
+
+def test_every_command_that_shows_a_patients_data_logs_the_read(clinic: Clinic, tmp_path: Path) -> None:
+    clinic.ok("--as", "dr-fictional", "patient", "next", "FICT-0001")
+    clinic.ok("--as", "dr-fictional", "patient", "check", "FICT-0001", "--indication", "chronic-migraine",
+              "--product", "BOTOX", "--units", "155")  # fmt: skip
+    clinic.ok("--as", "dr-fictional", "outcome", "list", "FICT-0001")
+    _, _, reads = _trail()
+    assert [(r.actor, r.action, r.target) for r in reads] == [
+        ("dr-fictional", "read", "outcome-list"),
+        ("dr-fictional", "read", "patient-check"),
+        ("dr-fictional", "read", "next-sessions"),
+    ]
+    clinic.ok("--as", "dr-fictional", "patient", "list")
+    on_sqlite = clinic.env["DATABASE_URL"].startswith("sqlite")
+    if on_sqlite:  # PostgreSQL is backed up with pg_dump
+        assert clinic.run("--as", "dr-fictional", "backup", str(tmp_path / "copy.sqlite3")).returncode == 0
+    latest = search_audit(_log(), AuditQuery(username="dr-fictional")).rows[0]
+    assert (latest.what, latest.change) == (
+        ("backup copy.sqlite3", "export (cli)") if on_sqlite else ("patient-list 1 shown", "read (cli)")
+    )
 
 
 def test_every_part_of_a_recorded_session_is_versioned(clinic: Clinic) -> None:

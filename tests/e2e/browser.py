@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
+import psycopg
 from playwright.sync_api import Page, expect
 
 from tests.commands import CommandProcess
@@ -31,6 +33,7 @@ CHROMIUM_FLAGS = [
 ]
 
 COMMAND_PROCESSES: dict[tuple[str, str], CommandProcess] = {}
+SERVED_DATABASES: dict[str, str] = {}  # a live server's address -> its DATABASE_URL
 
 
 def _free_port() -> int:
@@ -68,10 +71,33 @@ def serving(env: dict[str, str], *options: str) -> Iterator[str]:
     else:
         process.kill()
         raise RuntimeError("the server did not start")
+    SERVED_DATABASES[url] = env["DATABASE_URL"]
     yield url
     process.terminate()
     process.wait(timeout=30)
     log.close()
+
+
+def chart_key(server: str, mrn: str) -> str:
+    """The random key that addresses a patient's chart on ``server`` (never the MRN), read from its database."""
+    database = SERVED_DATABASES[server]
+    if database.startswith("sqlite:///"):
+        with closing(sqlite3.connect(database.removeprefix("sqlite:///"))) as connection:
+            found = connection.execute("SELECT chart_key FROM clinic_patient WHERE mrn = ?", (mrn,)).fetchone()
+    else:
+        with psycopg.connect(database) as connection:
+            found = connection.execute("SELECT chart_key FROM clinic_patient WHERE mrn = %s", (mrn,)).fetchone()
+    assert found, f"no patient {mrn} on the server's database"
+    return str(found[0])
+
+
+def chart_path(server: str, mrn: str, page: str = "") -> str:
+    """The address of a patient's chart, or of ``page`` under it (e.g. "plan/")."""
+    return f"/patients/{chart_key(server, mrn)}/{page}"
+
+
+def chart_url(server: str, mrn: str, page: str = "") -> str:
+    return server + chart_path(server, mrn, page)
 
 
 def sign_in(page: Page, server: str, username: str, password: str = "demo-password") -> None:
@@ -99,7 +125,7 @@ def session_count(database_env: dict[str, str], mrn: str) -> int:
 
 def plan_for(page: Page, server: str, mrn: str) -> None:
     """Open the plan builder from the chart and let the live update fill in a chronic migraine plan."""
-    page.goto(f"{server}/patients/{mrn}/")
+    page.goto(chart_url(server, mrn))
     page.locator(".actions").get_by_role("link", name="Plan a session").click()
     page.get_by_label("Indication").select_option("chronic-migraine")
     page.get_by_label("Product").select_option("onabotulinumtoxinA")
@@ -130,7 +156,7 @@ def open_plan(page: Page, server: str, choices: dict[str, str], mrn: str | None 
     """The plan builder (or, with ``action`` "/plan/sheet/", its procedure sheet) for these choices, named as the
     form names its fields: the builder takes nothing from a URL, so they are posted, from the patient's plan
     page when ``mrn`` is given."""
-    page.goto(f"{server}/patients/{mrn}/plan/" if mrn else f"{server}/plan/")
+    page.goto(chart_url(server, mrn, "plan/") if mrn else f"{server}/plan/")
     with page.expect_navigation():
         page.evaluate(_POST_PLAN, {**choices, "action": action})
 

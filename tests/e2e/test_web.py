@@ -24,6 +24,9 @@ from tests.e2e.browser import (
     SCREENSHOTS,
     acknowledge_warnings,
     api,
+    chart_key,
+    chart_path,
+    chart_url,
     gauge_units,
     open_plan,
     open_record,
@@ -65,7 +68,7 @@ def test_a_researcher_sees_only_de_identified_counts(server: str, page: Page) ->
     expect(page.get_by_role("heading", name="Registry (de-identified)")).to_be_visible()
     expect(page.get_by_text("DEMO-0001")).to_have_count(0)
     shoot(page, "04-research")
-    response = page.goto(f"{server}/patients/DEMO-0001/")
+    response = page.goto(chart_url(server, "DEMO-0001"))
     assert response is not None
     assert response.status == 403
     expect(page.get_by_role("heading", name="Not permitted")).to_be_visible()
@@ -75,10 +78,13 @@ def test_a_researcher_sees_only_de_identified_counts(server: str, page: Page) ->
 def test_billing_staff_cannot_open_a_chart(server: str, page: Page) -> None:
     sign_in(page, server, "demo-billing")
     expect(page.get_by_role("heading", name="Billing", exact=True)).to_be_visible()  # claims are billing's page
-    page.goto(f"{server}/patients/?q=DEMO-0002")  # a patient is found for a claim, with no way into the chart
+    page.goto(f"{server}/patients/")  # a patient is found for a claim, with no way into the chart
+    page.get_by_label("Search by name or MRN").fill("DEMO-0002")
+    page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("cell", name="DEMO-0002")).to_be_visible()
+    assert "DEMO" not in page.url  # the search was posted
     expect(page.get_by_role("link", name="DEMO-0002")).to_have_count(0)
-    assert page.goto(f"{server}/patients/DEMO-0002/").status == 403  # type: ignore[union-attr]
+    assert page.goto(chart_url(server, "DEMO-0002")).status == 403  # type: ignore[union-attr]
 
 
 def test_a_wrong_password_is_refused_without_saying_which_part(server: str, page: Page) -> None:
@@ -87,7 +93,7 @@ def test_a_wrong_password_is_refused_without_saying_which_part(server: str, page
 
 
 def test_pages_need_a_signed_in_user(server: str, page: Page) -> None:
-    page.goto(f"{server}/patients/DEMO-0001/")
+    page.goto(chart_url(server, "DEMO-0001"))
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
@@ -145,8 +151,8 @@ def test_the_json_api_with_tokens_and_the_same_permissions(server: str, database
     assert "product" in error["detail"]  # type: ignore[index]
     researcher = token_for(database_env, "demo-researcher")
     assert api(server, "/patients", researcher)[0] == 403
-    assert api(server, "/patients/DEMO-0001", researcher)[0] == 403
-    assert api(server, "/patients/DEMO-0001", clinician)[0] == 200
+    assert api(server, f"/patients/{chart_key(server, 'DEMO-0001')}", researcher)[0] == 403
+    assert api(server, f"/patients/{chart_key(server, 'DEMO-0001')}", clinician)[0] == 200
     assert api(server, "/indications", "not-a-token")[0] == 401
 
 
@@ -202,7 +208,7 @@ def test_inventory_lists_lots_and_finds_a_recalled_lot(server: str, page: Page) 
 
 def test_the_audit_history_of_a_chart(server: str, page: Page) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/DEMO-0002/")
+    page.goto(chart_url(server, "DEMO-0002"))
     page.get_by_role("link", name="audit history").click()
     expect(page.get_by_role("heading", name="Audit history: Demo, Bruno")).to_be_visible()
     expect(page.get_by_text("session").first).to_be_visible()
@@ -213,7 +219,7 @@ def test_a_clinician_records_a_session_drawing_from_a_vial_and_the_gauge_changes
     server: str, page: Page, database_env: dict[str, str]
 ) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/DEMO-0001/")
+    page.goto(chart_url(server, "DEMO-0001"))
     before = gauge_units(page, "onabotulinumtoxinA")
     plan_for(page, server, "DEMO-0001")
     page.get_by_role("button", name="Record this session").click()
@@ -345,7 +351,7 @@ def test_the_procedure_sheet_prints_from_the_plan(server: str, page: Page) -> No
 
 def test_an_adverse_event_is_reported_from_the_chart(server: str, page: Page) -> None:
     sign_in(page, server, "demo-nurse")
-    page.goto(f"{server}/patients/DEMO-0003/")
+    page.goto(chart_url(server, "DEMO-0003"))
     page.get_by_role("link", name="Report an adverse event").click()
     page.get_by_role("button", name="Record the event").click()
     expect(page.locator("p.error").filter(has_text="describe the event")).to_be_visible()
@@ -391,7 +397,7 @@ def test_billing_staff_see_claim_lines_and_export_them(server: str, page: Page) 
 
 def test_sessions_through_the_json_api(server: str, database_env: dict[str, str]) -> None:
     clinician = token_for(database_env, "demo-clinician")
-    status, sessions = api(server, "/patients/DEMO-0002/sessions", clinician)
+    status, sessions = api(server, chart_path(server, "DEMO-0002", "sessions"), clinician)
     assert status == 200
     assert sessions  # type: ignore[truthy-function]
     first = sessions[0]  # type: ignore[index]
@@ -409,7 +415,7 @@ def test_sessions_through_the_json_api(server: str, database_env: dict[str, str]
     }
     assert api(server, "/sessions", clinician, body)[0] == 403  # only as oneself
     researcher = token_for(database_env, "demo-researcher")
-    assert api(server, "/patients/DEMO-0002/sessions", researcher)[0] == 403
+    assert api(server, chart_path(server, "DEMO-0002", "sessions"), researcher)[0] == 403
     assert api(server, "/sessions", clinician, {**body, "clinician": "demo-clinician", "sites": []})[0] == 422
     # Two days after its last session: the check refuses (interval warnings unacknowledged, or a block).
     count = session_count(database_env, "DEMO-0002")
@@ -423,7 +429,7 @@ MILD = ("--severity", "mild", "--not-serious")
 
 
 def _latest_session(server: str, token: str, mrn: str) -> dict[str, Any]:
-    status, sessions = api(server, f"/patients/{mrn}/sessions", token)
+    status, sessions = api(server, chart_path(server, mrn, "sessions"), token)
     assert status == 200
     return [s for s in sessions if not s["withdrawn_reason"]][-1]  # type: ignore[union-attr, index]
 
@@ -434,7 +440,7 @@ def test_withdrawing_a_session_through_the_api_takes_a_clinician_and_a_reason_an
     clinician, nurse = token_for(database_env, "demo-clinician"), token_for(database_env, "demo-nurse")
     session = _latest_session(server, clinician, "DEMO-0020")
     path = f"/sessions/{session['id']}/withdraw"
-    status, chart = api(server, "/patients/DEMO-0020", clinician)
+    status, chart = api(server, f"/patients/{chart_key(server, 'DEMO-0020')}", clinician)
     counted = len(chart["sessions"])  # type: ignore[index]
     assert api(server, path, nurse, {"reason": "entered in error"}) == (
         403,
@@ -454,7 +460,7 @@ def test_withdrawing_a_session_through_the_api_takes_a_clinician_and_a_reason_an
         409,
         {"detail": "session: this session is already withdrawn"},
     )
-    status, chart = api(server, "/patients/DEMO-0020", clinician)
+    status, chart = api(server, f"/patients/{chart_key(server, 'DEMO-0020')}", clinician)
     assert len(chart["sessions"]) == counted - 1  # type: ignore[index]
 
 
@@ -541,14 +547,14 @@ def test_a_clinician_withdraws_a_session_from_its_page_and_the_chart_gauge_drops
     nurse_context = browser.new_context(viewport={"width": 1280, "height": 900})
     nurse = nurse_context.new_page()
     sign_in(nurse, server, "demo-nurse")
-    nurse.goto(f"{server}/patients/DEMO-0011/")
+    nurse.goto(chart_url(server, "DEMO-0011"))
     nurse.locator("table.timeline tbody tr").first.get_by_role("link").click()
     expect(nurse.locator("#session-total")).to_be_visible()
     expect(nurse.get_by_role("button", name="Withdraw this session")).to_have_count(0)
     nurse_context.close()
 
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/DEMO-0011/")
+    page.goto(chart_url(server, "DEMO-0011"))
     before = gauge_units(page, "onabotulinumtoxinA")
     latest = page.locator("table.timeline tbody tr").first
     latest.get_by_role("link").click()
@@ -578,17 +584,17 @@ def test_a_clinician_withdraws_a_session_from_its_page_and_the_chart_gauge_drops
 def test_every_demo_indication_shows_its_outcomes_over_cycles(server: str, page: Page) -> None:
     sign_in(page, server, "demo-clinician")
     for number in range(1, 28):
-        html = page.request.get(f"{server}/patients/DEMO-{number:04d}/").text()
+        html = page.request.get(chart_url(server, f"DEMO-{number:04d}")).text()
         assert 'class="outcome" data-indication=' in html, number
         assert html.count('class="point"') >= 2, number  # follow-ups after more than one session
-    page.goto(f"{server}/patients/DEMO-0001/")
+    page.goto(chart_url(server, "DEMO-0001"))
     expect(page.locator("[data-verdict='headache-days']")).to_have_text("responder")
     page.locator("#outcomes").screenshot(path=str(SCREENSHOTS / "18-chart-outcomes.png"))
 
 
 def test_a_clinician_records_an_outcome_and_a_wrong_total_is_refused(server: str, page: Page) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/DEMO-0005/")
+    page.goto(chart_url(server, "DEMO-0005"))
     page.locator("[data-indication='cervical-dystonia']").get_by_role("link", name="Record an outcome").click()
     page.get_by_label("Value").fill("99")
     page.get_by_role("button", name="Record", exact=True).click()
@@ -603,7 +609,7 @@ def test_a_clinician_records_an_outcome_and_a_wrong_total_is_refused(server: str
 
 def test_the_continuation_report_prints_as_a_page_and_a_pdf(server: str, page: Page) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/DEMO-0001/")
+    page.goto(chart_url(server, "DEMO-0001"))
     page.locator("[data-indication='chronic-migraine']").get_by_role("link", name="Continuation report").click()
     expect(page.get_by_role("heading", name="Continuation report: Chronic migraine")).to_be_visible()
     expect(page.get_by_text("19.00 → 7.00").first).to_be_visible()
@@ -618,7 +624,7 @@ def test_the_continuation_report_prints_as_a_page_and_a_pdf(server: str, page: P
 
 def test_a_patient_fills_a_headache_diary_through_a_personal_link(server: str, page: Page, browser: Browser) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/DEMO-0008/")
+    page.goto(chart_url(server, "DEMO-0008"))
     page.get_by_label("Patient diary link").select_option("headache")
     page.get_by_role("button", name="Create a personal diary link").click()
     link = page.locator(".messages").inner_text().split("(shown once): ", 1)[1].strip()
@@ -763,7 +769,7 @@ def test_a_nurse_registers_a_patient_with_a_coded_condition_and_a_medicine_then_
     page.context.clear_cookies()
     sign_in(page, server, "demo-billing")
     assert page.goto(f"{server}/new-patient/").status == 403  # type: ignore[union-attr]
-    assert page.goto(f"{server}/patients/FICT-REG-1/edit/").status == 403  # type: ignore[union-attr]
+    assert page.goto(chart_url(server, "FICT-REG-1", "edit/")).status == 403  # type: ignore[union-attr]
 
 
 # -- the plan builder fits the label (issue 13, item 4)
@@ -796,7 +802,7 @@ def test_the_product_list_offers_only_products_with_a_protocol_for_the_indicatio
 
 def test_the_plan_builder_opened_from_a_chart_takes_the_age_and_weight_from_it(server: str, page: Page) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/DEMO-0009/")  # Ines Demo, born 2016-08-25, 24 kg
+    page.goto(chart_url(server, "DEMO-0009"))  # Ines Demo, born 2016-08-25, 24 kg
     page.locator(".actions").get_by_role("link", name="Plan a session").click()
     expect(page.get_by_label("Age (years)")).to_have_value(str(_age_on(date(2016, 8, 25), date.today())))
     expect(page.get_by_label("Weight (kg)")).to_have_value("24")

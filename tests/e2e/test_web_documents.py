@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import open_plan, run_bont, shoot, sign_in
+from tests.e2e.browser import chart_url, open_plan, run_bont, shoot, sign_in
 from tests.pdf_text import pdf_text
 
 MIGRAINE_PLAN = {"indication": "chronic-migraine", "product": "onabotulinumtoxinA"}
@@ -90,7 +90,7 @@ def test_a_sheet_without_a_patient_leaves_the_identity_to_fill_by_hand(server: s
 def test_the_continuation_report_says_stop_after_twenty_months_of_episodic_migraine(server: str, page: Page) -> None:
     # DEMO-0001 responds: about 7 headache days per 28 days in every cycle after a baseline of 19.
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/DEMO-0001/continuation/chronic-migraine/")
+    page.goto(chart_url(server, "DEMO-0001", "continuation/chronic-migraine/"))
     expect(page.locator("#report-advice")).to_contain_text("stop")
     expect(page.locator("#report-advice")).to_contain_text("A stopping rule is met")
     measure = page.locator(".report-measure[data-instrument='headache-days']")

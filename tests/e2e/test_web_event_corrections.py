@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import run_bont, shoot, sign_in
+from tests.e2e.browser import chart_url, run_bont, shoot, sign_in
 
 MRN = "EVT-FICT-1"
 
@@ -28,7 +28,7 @@ def test_a_nurse_corrects_an_adverse_event_then_withdraws_it_and_it_leaves_the_c
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     sign_in(page, server, "demo-nurse")
-    page.goto(f"{server}/patients/{MRN}/")
+    page.goto(chart_url(server, MRN))
     expect(page.get_by_text("Adverse event: ptosis (mild, not serious)")).to_be_visible()
     page.get_by_role("link", name="correct or withdraw").click()
     page.get_by_label("Severity").select_option("moderate")

@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.browser import open_plan, run_bont, shoot, sign_in
+from tests.e2e.browser import chart_path, chart_url, open_plan, run_bont, shoot, sign_in
 
 # One value of each kind that broke a page: not a finite number, negative, overflowing, over-long, an impossible
 # date, an id that names nothing. (Infinity parses as NaN does, "0000-00-00" fails as 2026-02-30 does, and an
@@ -59,7 +59,7 @@ def _csrf_headers(page: Page) -> dict[str, str]:
 
 def _ids(page: Page, server: str, mrn: str) -> dict[str, str]:
     """The ids the chart links to: this patient's outcome and adverse event."""
-    page.goto(f"{server}/patients/{mrn}/")
+    page.goto(chart_url(server, mrn))
     html = page.content()
     found = {
         "outcome": re.search(r"/outcomes/(\d+)/withdraw/", html),
@@ -73,16 +73,16 @@ def test_no_hostile_value_in_any_field_or_query_parameter_gets_a_server_error(
 ) -> None:
     mrn = inputs_patient
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/{mrn}/adverse-events/new/")
+    page.goto(chart_url(server, mrn, "adverse-events/new/"))
     request = page.context.request
     headers = _csrf_headers(page)
-    assert request.post(f"{server}/patients/{mrn}/adverse-events/new/", form=ADVERSE_EVENT, headers=headers).ok
+    assert request.post(chart_url(server, mrn, "adverse-events/new/"), form=ADVERSE_EVENT, headers=headers).ok
     ids = _ids(page, server, mrn)
     page.get_by_label("Patient diary link").select_option("bladder")
     page.get_by_role("button", name="Create a personal diary link").click()
     diary = page.locator(".messages").inner_text().split("(shown once): ", 1)[1].strip()
     forms: list[tuple[str, str, Form, tuple[str, ...]]] = [
-        ("GET", "/patients/", {}, ("q",)),
+        ("POST", "/patients/", {}, ("q", "page")),
         ("GET", "/conditions/search/", {}, ("q",)),
         (
             "POST",
@@ -99,12 +99,12 @@ def test_no_hostile_value_in_any_field_or_query_parameter_gets_a_server_error(
         ("GET", "/adverse-events/", {}, ("product",)),
         (
             "GET",
-            f"/patients/{mrn}/outcomes/new/",
+            chart_path(server, mrn, "outcomes/new/"),
             {"indication": "axillary-hyperhidrosis"},
             ("indication", "instrument"),
         ),
-        ("GET", f"/patients/{mrn}/adverse-events/new/", {}, ("session",)),
-        ("GET", f"/patients/{mrn}/continuation/axillary-hyperhidrosis/", {}, ("format",)),
+        ("GET", chart_path(server, mrn, "adverse-events/new/"), {}, ("session",)),
+        ("GET", chart_path(server, mrn, "continuation/axillary-hyperhidrosis/"), {}, ("format",)),
         (
             "POST",
             "/new-patient/",
@@ -116,7 +116,7 @@ def test_no_hostile_value_in_any_field_or_query_parameter_gets_a_server_error(
         ),
         (
             "POST",
-            "/patients/INP-0002/edit/",
+            chart_path(server, "INP-0002", "edit/"),
             {"given_name": "Ivo", "family_name": "Input", "birth_date": "1980-01-01", "on": "2026-11-01"},
             (
                 *("given_name", "family_name", "birth_date", "sex", "weight_kg", "weighed_on", "on", "condition:0"),
@@ -125,19 +125,19 @@ def test_no_hostile_value_in_any_field_or_query_parameter_gets_a_server_error(
         ),
         (
             "POST",
-            f"/patients/{mrn}/adverse-events/new/",
+            chart_path(server, mrn, "adverse-events/new/"),
             ADVERSE_EVENT,
             ("event", "onset", "severity", "serious", "session", "outcome", "notes"),
         ),
         (
             "POST",
-            f"/patients/{mrn}/outcomes/new/",
+            chart_path(server, mrn, "outcomes/new/"),
             {"indication": "axillary-hyperhidrosis", "instrument": "hdss", "measured_on": "2026-11-03"},
             ("indication", "instrument", "measured_on", "value"),
         ),
         (
             "POST",
-            f"/patients/{mrn}/outcomes/new/",
+            chart_path(server, mrn, "outcomes/new/"),
             {
                 "indication": "upper-limb-spasticity",
                 "instrument": "goal-attainment-scaling",
@@ -145,7 +145,7 @@ def test_no_hostile_value_in_any_field_or_query_parameter_gets_a_server_error(
             },
             ("goal:1", "weight:1"),
         ),
-        ("POST", f"/patients/{mrn}/diary-links/", {}, ("kind",)),
+        ("POST", chart_path(server, mrn, "diary-links/"), {}, ("kind",)),
         ("POST", f"/outcomes/{ids['outcome']}/withdraw/", {}, ("reason", "confirm")),
         ("POST", f"/outcomes/{ids['outcome']}/correct/", {"reason": ""}, ("measured_on", "value", "reason")),
         (
@@ -157,13 +157,13 @@ def test_no_hostile_value_in_any_field_or_query_parameter_gets_a_server_error(
         ("POST", f"/adverse-events/{ids['event']}/withdraw/", {}, ("reason", "confirm")),
         (  # the plan builder's "Record this session…" posting the plan
             "POST",
-            f"/patients/{mrn}/record/",
+            chart_path(server, mrn, "record/"),
             {**MIGRAINE_PLAN, "to_record": "1"},
             ("age", "weight_kg", "units:0", "sites:0"),
         ),
         (  # the review step only: nothing here sends action=record, so no session is written
             "POST",
-            f"/patients/{mrn}/record/",
+            chart_path(server, mrn, "record/"),
             {"date": "2026-11-29", "plan:indication": "chronic-migraine", "plan:product": "onabotulinumtoxinA"},
             (
                 *("date", "given_at", "given_by", "override_reason", "ack:x", "action", "correction_reason"),
@@ -189,7 +189,13 @@ def test_no_hostile_value_in_any_field_or_query_parameter_gets_a_server_error(
                     answer = request.post(f"{server}{path}", form=sent, headers=headers)
                 if answer.status >= 500:
                     refused.append(f"{method} {path} {name}={value[:20]!r}: {answer.status}")
-    for path in ("/patients/NO-SUCH/", "/sessions/987654321/", "/outcomes/987654321/correct/", "/diary/no-such/"):
+    for path in (
+        "/patients/NO-SUCH/",  # an MRN: charts are addressed by their key only
+        "/patients/NoSuchChartKey00/",
+        "/sessions/987654321/",
+        "/outcomes/987654321/correct/",
+        "/diary/no-such/",
+    ):
         answer = request.get(f"{server}{path}")
         assert answer.status == 404, path
     patient = browser.new_context()  # the diary: no sign-in, the link is the key
@@ -222,7 +228,7 @@ def test_the_diary_refuses_a_day_before_its_link_and_asks_before_replacing_a_day
     server: str, page: Page, browser: Browser, inputs_patient: str
 ) -> None:
     sign_in(page, server, "demo-nurse")
-    page.goto(f"{server}/patients/INP-0002/")
+    page.goto(chart_url(server, "INP-0002"))
     page.get_by_label("Patient diary link").select_option("bladder")
     page.get_by_role("button", name="Create a personal diary link").click()
     link = page.locator(".messages").inner_text().split("(shown once): ", 1)[1].strip()
@@ -295,7 +301,7 @@ def test_the_inventory_hides_expired_lots_until_asked_and_finds_a_lot_by_part_of
 
 def test_an_outcome_is_corrected_from_the_chart_with_a_reason(server: str, page: Page, inputs_patient: str) -> None:
     sign_in(page, server, "demo-nurse")
-    page.goto(f"{server}/patients/{inputs_patient}/")
+    page.goto(chart_url(server, inputs_patient))
     page.locator("details.outcome-entries summary").click()
     entry = page.locator("details.outcome-entries tr[data-outcome]").filter(has_text="2026-11-02")
     entry.get_by_role("link", name="correct").click()
@@ -324,7 +330,7 @@ def test_a_paste_larger_than_the_server_takes_answers_with_a_page_stating_the_li
     server: str, page: Page, inputs_patient: str
 ) -> None:
     sign_in(page, server, "demo-nurse")
-    page.goto(f"{server}/patients/{inputs_patient}/adverse-events/new/")
+    page.goto(chart_url(server, inputs_patient, "adverse-events/new/"))
     notes = page.get_by_label("Notes")
     expect(notes).to_have_attribute("maxlength", "4000")  # a paste into the page stops there
     page.get_by_label("Notes").fill("x" * 4500)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.browser import run_bont, shoot, sign_in
+from tests.e2e.browser import chart_path, chart_url, run_bont, shoot, sign_in
 
 MRN = "PRIV-0001"
 
@@ -34,7 +34,7 @@ def test_the_plan_builder_puts_no_mrn_or_dose_in_any_address(server: str, page: 
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url))
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/{privilege_patient}/")
+    page.goto(chart_url(server, privilege_patient))
     page.locator(".actions").get_by_role("link", name="Plan a session").click()
     expect(page.get_by_label("Weight (kg)")).to_have_value("66")  # from the chart, opened by its own path
     page.get_by_label("Indication").select_option("chronic-migraine")
@@ -51,7 +51,7 @@ def test_the_plan_builder_puts_no_mrn_or_dose_in_any_address(server: str, page: 
     assert not [q for q in queries if privilege_patient in q or "indication" in q or "units" in q], queries
     # "Record this session…" posts the plan to the record page: no choice of the plan in its address either.
     record = page.get_by_role("button", name="Record this session…")
-    assert record.get_attribute("formaction") == f"/patients/{privilege_patient}/record/"
+    assert record.get_attribute("formaction") == chart_path(server, privilege_patient, "record/")
     record.click()
     expect(page.get_by_role("heading", name=re.compile("Record a session"))).to_be_visible()
     assert urlsplit(page.url).query == ""
@@ -95,7 +95,7 @@ def test_a_diary_opened_where_staff_are_signed_in_shows_no_staff_menu(
     server: str, page: Page, privilege_patient: str
 ) -> None:
     sign_in(page, server, "demo-nurse")
-    page.goto(f"{server}/patients/{privilege_patient}/")
+    page.goto(chart_url(server, privilege_patient))
     page.get_by_label("Patient diary link").select_option("bladder")
     page.get_by_role("button", name="Create a personal diary link").click()
     link = page.locator(".messages").inner_text().split("(shown once): ", 1)[1].strip()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import acknowledge_warnings, open_plan, run_bont, shoot, sign_in
+from tests.e2e.browser import acknowledge_warnings, chart_url, open_plan, run_bont, shoot, sign_in
 
 MRN = "RECON-0001"  # a fictional patient of this module's own, so the demo patients other modules read stay as they are
 
@@ -58,7 +58,7 @@ def test_adult_detrusor_plan_shows_the_label_preparation_and_records_its_own_vol
 ) -> None:
     _register_patient_and_stock(database_env)
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/{MRN}/")
+    page.goto(chart_url(server, MRN))
     page.locator(".actions").get_by_role("link", name="Plan a session").click()
     page.get_by_label("Indication").select_option("neurogenic-detrusor-overactivity")
     page.get_by_label("Product").select_option("onabotulinumtoxinA")

@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.browser import (
     acknowledge_warnings,
     api,
+    chart_url,
     gauge_units,
     open_record,
     plan_for,
@@ -174,7 +175,7 @@ def test_without_javascript_add_a_vial_shows_the_form_again_with_one_more_row(
     page = context.new_page()
     sign_in(page, server, "demo-clinician")
     # Without a script, as a clinician does it: the plan builder's own buttons post the plan, then the record.
-    page.goto(f"{server}/patients/FICT-REC-4/plan/")
+    page.goto(chart_url(server, "FICT-REC-4", "plan/"))
     page.get_by_label("Indication").select_option("chronic-migraine")
     page.get_by_role("button", name="Update the plan").click()
     page.get_by_label("Product").select_option("onabotulinumtoxinA")
@@ -193,7 +194,7 @@ def test_a_clinician_corrects_a_session_from_its_page_and_the_gauge_counts_the_c
     server: str, page: Page, recorded: int
 ) -> None:
     sign_in(page, server, "demo-clinician")
-    page.goto(f"{server}/patients/FICT-REC-2/")
+    page.goto(chart_url(server, "FICT-REC-2"))
     before = gauge_units(page, BOTOX)
     page.goto(f"{server}/sessions/{recorded}/")
     page.get_by_role("link", name="Correct this session").click()

@@ -237,6 +237,7 @@ def outcome_withdraw(
 @outcome_app.command("list")
 def outcome_list(mrn: str, as_json: JsonOption = False) -> None:
     """Every measurement stored for the patient, latest first, with its id; withdrawn ones marked."""
+    from bont.cli.operator import log_cli_read
     from bont.services.outcomes import outcome_entries
     from bont.services.ports import UnknownPatientError
 
@@ -244,6 +245,7 @@ def outcome_list(mrn: str, as_json: JsonOption = False) -> None:
         entries = outcome_entries(outcome_records(), build_knowledge(), mrn)
     except UnknownPatientError as error:
         fail(f"MRN: {error.problem}")
+    log_cli_read("outcome-list", mrn)
     document = [
         {
             "id": e.id,

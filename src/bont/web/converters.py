@@ -2,11 +2,15 @@
 
 Django's ``int`` converter takes any run of digits, and a database id is a signed 64-bit integer: an id of
 2⁶³ or more made SQLite raise an overflow and PostgreSQL an out-of-range error, a 500 either way. ``id``
-matches only what a row can have, so any other number is a plain 404, as an id that is not there."""
+matches only what a row can have, so any other number is a plain 404, as an id that is not there.
+
+A chart is addressed by a random key, never by the MRN (issue 14)."""
 
 from __future__ import annotations
 
+from bont.bootstrap import patient_registry
 from bont.interop.strict_json import MAX_ID
+from bont.services.ports import UnknownPatientError
 
 
 class RecordIdConverter:
@@ -22,3 +26,23 @@ class RecordIdConverter:
 
     def to_url(self, value: int) -> str:
         return str(value)
+
+
+class ChartKeyConverter:
+    """A chart's address: the patient's random chart key in the URL, the MRN in the view
+    (``<chart:mrn>``). So no MRN is in any address (browser history, proxy logs, referrers), while views and
+    templates keep naming the patient by MRN: ``{% url 'chart' patient.mrn %}`` writes the key."""
+
+    regex = "[A-Za-z0-9_-]{16}"  # bont.clinic.models.new_chart_key: 12 random bytes, URL-safe base64
+
+    def to_python(self, value: str) -> str:
+        try:
+            return patient_registry().mrn_for_chart_key(value)
+        except UnknownPatientError:
+            raise ValueError("no chart has this key") from None  # read by Django as "no such page": a 404
+
+    def to_url(self, value: str) -> str:
+        try:
+            return patient_registry().chart_key(value)
+        except UnknownPatientError:
+            raise ValueError("no patient has this MRN") from None  # a NoReverseMatch: a link to no chart

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
 from bont.web.api import api
-from bont.web.converters import RecordIdConverter
+from bont.web.converters import ChartKeyConverter, RecordIdConverter
 from bont.web.views import (
     accounts,
     audit,
@@ -18,6 +18,10 @@ from bont.web.views import (
 )
 
 register_converter(RecordIdConverter, "id")  # before the routes below, the API's included, use it
+register_converter(ChartKeyConverter, "chart")
+
+handler404 = "bont.web.views.errors.not_found"
+handler500 = "bont.web.views.errors.server_error"
 
 urlpatterns = [
     path("", patients.home, name="home"),
@@ -32,17 +36,17 @@ urlpatterns = [
     path("audit/", audit.audit_search, name="audit_search"),
     path("audit/export.csv", audit.audit_export_csv, name="audit_export"),
     path("patients/", patients.patients, name="patients"),
-    path("new-patient/", patients.patient_new, name="patient_new"),  # outside patients/: any MRN stays a chart
+    path("new-patient/", patients.patient_new, name="patient_new"),  # not under patients/, where chart keys go
     path("conditions/search/", patients.condition_search, name="condition_search"),
-    path("patients/<str:mrn>/", patients.chart, name="chart"),
-    path("patients/<str:mrn>/edit/", patients.patient_edit, name="patient_edit"),
-    path("patients/<str:mrn>/audit/", patients.audit, name="audit"),
-    path("patients/<str:mrn>/plan/", planning.plan_builder, name="patient_plan"),  # the MRN in the chart's path
-    path("patients/<str:mrn>/record/", sessions.record, name="record"),
-    path("patients/<str:mrn>/adverse-events/new/", events.event_new, name="event_new"),
-    path("patients/<str:mrn>/outcomes/new/", outcomes.outcome_new, name="outcome_new"),
-    path("patients/<str:mrn>/continuation/<str:indication>/", documents.continuation, name="continuation_report"),
-    path("patients/<str:mrn>/diary-links/", outcomes.diary_link_new, name="diary_link_new"),
+    path("patients/<chart:mrn>/", patients.chart, name="chart"),
+    path("patients/<chart:mrn>/edit/", patients.patient_edit, name="patient_edit"),
+    path("patients/<chart:mrn>/audit/", patients.audit, name="audit"),
+    path("patients/<chart:mrn>/plan/", planning.plan_builder, name="patient_plan"),
+    path("patients/<chart:mrn>/record/", sessions.record, name="record"),
+    path("patients/<chart:mrn>/adverse-events/new/", events.event_new, name="event_new"),
+    path("patients/<chart:mrn>/outcomes/new/", outcomes.outcome_new, name="outcome_new"),
+    path("patients/<chart:mrn>/continuation/<str:indication>/", documents.continuation, name="continuation_report"),
+    path("patients/<chart:mrn>/diary-links/", outcomes.diary_link_new, name="diary_link_new"),
     path("follow-up/", outcomes.follow_up, name="follow_up"),
     path("diary/<str:token>/", outcomes.diary, name="diary"),
     path("sessions/<id:session_id>/", sessions.session, name="session"),

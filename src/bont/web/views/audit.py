@@ -1,5 +1,7 @@
 """The clinic-wide audit search (administrators only): record changes, reads and exports, filtered by user,
-patient MRN, days and kind, 50 a page, and the CSV export of a search (itself logged as an export)."""
+patient MRN, days and kind, 50 a page, and the CSV export of a search (itself logged as an export).
+
+The filters are posted, pages and export included, so that no MRN is in an address."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from datetime import date
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
 
 from bont.bootstrap import access_log
 from bont.services.access_log import (
@@ -61,7 +64,7 @@ def _query(values: QueryDict) -> tuple[AuditQuery, int, dict[str, str]]:
 
 @require_role(*AUDITING)
 def audit_search(request: HttpRequest) -> HttpResponse:
-    query, page, errors = _query(request.GET)
+    query, page, errors = _query(request.POST)  # a GET: the first page of everything
     result = None
     if not errors:
         try:
@@ -70,14 +73,11 @@ def audit_search(request: HttpRequest) -> HttpResponse:
             errors[error.field] = error.problem
         else:
             log_read(request, "audit-search", query.mrn or None, f"page {page}")
-    values = request.GET.copy()
-    values.pop("page", None)
     context = {
         "query": query,
         "result": result,
         "errors": [(FIELD_LABELS.get(name, name), problem) for name, problem in errors.items()],
         "kinds": [kind.value for kind in AuditKind],
-        "filters": values.urlencode(),
         "limits": {"user": USERNAME_LENGTH, "mrn": MRN_LENGTH},
     }
     return render(request, "web/audit_search.html", context, status=400 if errors else 200)
@@ -90,9 +90,10 @@ class _Line:
         return line
 
 
+@require_POST
 @require_role(*AUDITING)
 def audit_export_csv(request: HttpRequest) -> HttpResponseBase:
-    query, _, errors = _query(request.GET)
+    query, _, errors = _query(request.POST)
     if not errors:
         try:
             check_audit_query(query)

@@ -1,0 +1,26 @@
+"""The answers for a page that is not there and for a server error: JSON under /api/, as every other answer
+of the API (a program reads ``detail``), a page of the app elsewhere."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+API_PREFIX = "/api/"
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # An id beyond any row, or a chart key of no chart, matches no route: a 404 here, never the reason why.
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not Found"}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Server error: it is logged, without patient data"}, status=500)
+    return HttpResponse(
+        "<!doctype html><title>Server error</title><h1>Server error</h1><p>It is logged. Nothing half-done was"
+        " stored: try again, or tell the clinic's administrator.</p>",
+        status=500,
+    )
