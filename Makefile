@@ -32,10 +32,18 @@ test: check
 	./scripts/ensure-chromium.sh
 	$(BIN)/pytest
 
+## bench: every benchmark of bench/ (see bench/README.md), each a ratio printed beside its target. The clinic-size
+## one generates its own 100,000-patient clinic on SQLite and on a throwaway PostgreSQL: it takes minutes.
 bench: $(STAMP)
 	$(BIN)/python bench/knowledge_load.py
 	$(BIN)/python bench/safety_history.py
 	$(BIN)/python bench/medicine_lookup.py
+	$(BIN)/python bench/plan_and_check.py
+	$(BIN)/python bench/cli_startup.py
+	$(BIN)/python bench/http_check.py
+	./scripts/ensure-postgres.sh
+	$(BIN)/python bench/clinic_scale.py --engine sqlite
+	$(BIN)/python bench/clinic_scale.py --engine postgresql
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

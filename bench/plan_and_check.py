@@ -1,14 +1,18 @@
 """Benchmark: plan and check per second in one process, for a chronic migraine plan and a weight-based
 pediatric spasticity plan (issue 15's target: 5,000 per second on one core).
 
-Reported beside an in-run baseline (building the plan request alone), so that figures compare across machines.
+The target is a rate on one core, so the figure is CPU time of this process (``time.process_time``): other
+programs sharing the machine slow the wall clock, not this. Each request is planned afresh every time
+(nothing of a plan is remembered between calls; only the knowledge base's own tables are built once).
 """
 
 from __future__ import annotations
 
+import time
 import timeit
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from bont.bootstrap import build_knowledge
 from bont.domain.planning import PlanRequest, SideChoice
@@ -36,10 +40,15 @@ def main() -> None:
     knowledge = build_knowledge()
     for name, request in requests().items():
         plan_session(knowledge, request)  # warm the knowledge base's memoised tables
-        runs = 300
-        seconds = min(timeit.repeat(lambda request=request: plan_session(knowledge, request), number=runs, repeat=5))
+        runs = 500
+        seconds = min(
+            timeit.repeat(partial(plan_session, knowledge, request), number=runs, repeat=7, timer=time.process_time)
+        )
         per_second = runs / seconds
-        print(f"plan + check, {name}: {per_second:,.0f} per second (target ≥ {TARGET_PER_SECOND:,})")
+        print(
+            f"plan + check, {name}: {per_second:,.0f} per second on one core, {per_second / TARGET_PER_SECOND:.2f}× "
+            f"the target (target ≥ {TARGET_PER_SECOND:,} per second)"
+        )
 
 
 if __name__ == "__main__":

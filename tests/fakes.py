@@ -5,7 +5,7 @@ asked), so the services can be tested without a database."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,10 +23,12 @@ from bont.services.access_log import (
     AuditQuery,
     AuditRow,
 )
+from bont.services.follow_up import FollowUpRecords, LastSession, TreatedChart
 from bont.services.outcome_ports import (
     ContinuationSetting,
     GivenSession,
     NewOutcome,
+    OutcomeHistory,
     OutcomeRecords,
     PatientIdentity,
     SessionCount,
@@ -285,9 +287,62 @@ class FakeOutcomeRecords(OutcomeRecords):
             for (indication, product), (number, patients) in sorted(counts.items())
         )
 
+    def outcome_histories(self, patient_ids: Sequence[int]) -> Iterator[OutcomeHistory]:
+        for patient_id in patient_ids:
+            diaries = {kind: dict(days) for (owner, kind), days in self.clinic.diaries.items() if owner == patient_id}
+            yield OutcomeHistory(patient_id, self.sessions(patient_id), self.outcomes(patient_id), diaries)
+
     def patients_with_outcomes(self) -> tuple[int, ...]:
         diarists = {patient_id for (patient_id, _), days in self.clinic.diaries.items() if days}
         return tuple(sorted({p for p, rows in self.clinic.outcomes.items() if rows} | diarists))
+
+
+class FakeFollowUpRecords(FollowUpRecords):
+    """The follow-up list's reads over the outcome clinic's sessions, measurements and diaries, and the charts of
+    the patients' clinic (the same patients, by MRN)."""
+
+    def __init__(self, outcomes: FakeOutcomeClinic, charts: FakeClinic) -> None:
+        self.outcomes = outcomes
+        self.charts = charts
+
+    def last_sessions(self) -> tuple[LastSession, ...]:
+        last: dict[tuple[int, str], date] = {}
+        for patient_id, sessions in self.outcomes.sessions.items():
+            for s in sessions:
+                last[(patient_id, s.indication)] = max(s.on, last.get((patient_id, s.indication), s.on))
+        return tuple(
+            LastSession(patient_id, p.family_name, p.given_name, indication, on)
+            for (patient_id, indication), on in last.items()
+            for p in (self.outcomes.patients[patient_id],)
+        )
+
+    def last_measured(self) -> Mapping[tuple[int, str], date]:
+        last: dict[tuple[int, str], date] = {}
+        for patient_id, rows in self.outcomes.outcomes.items():
+            for o in rows:
+                if not o.withdrawn:
+                    key = (patient_id, o.indication)
+                    last[key] = max(o.measured_on, last.get(key, o.measured_on))
+        return last
+
+    def last_diary_days(self) -> Mapping[tuple[int, str], date]:
+        return {key: max(days) for key, days in self.outcomes.diaries.items() if days}
+
+    def identities(self, patient_ids: Collection[int]) -> Mapping[int, PatientIdentity]:
+        return {patient_id: self.outcomes.patients[patient_id] for patient_id in patient_ids}
+
+    def _treated(self) -> list[PatientIdentity]:
+        treated = [self.outcomes.patients[p] for p, sessions in self.outcomes.sessions.items() if sessions]
+        return sorted(treated, key=lambda p: (p.family_name, p.given_name, p.patient_id))
+
+    def treated_charts(self, on: date, offset: int, limit: int) -> tuple[TreatedChart, ...]:
+        by_mrn = {mrn: (patient_id, patient) for patient_id, (mrn, patient) in self.charts.patients.items()}
+        charts = []
+        for identity in self._treated()[offset : offset + limit]:
+            patient_id, patient = by_mrn[identity.mrn]
+            history = tuple(self.charts.history[patient_id])
+            charts.append(TreatedChart(identity, patient, history, self.charts.events_until(patient_id, on)))
+        return tuple(charts)
 
 
 # Patients, users and API tokens, adverse events.
@@ -402,7 +457,7 @@ class FakePatientRegistry(PatientRegistry):
         changed = {name: value for name, value in demographics.items() if value is not None}
         self.registry.patients[mrn] = replace(self.registry.patients[mrn], **changed)  # type: ignore[arg-type]
 
-    def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
+    def search(self, query: str, limit: int, offset: int = 0) -> tuple[PatientListRow, ...]:
         rows = [
             PatientListRow(
                 mrn,
@@ -414,7 +469,10 @@ class FakePatientRegistry(PatientRegistry):
             for mrn, p in self.registry.patients.items()
             if any(query.casefold() in text.casefold() for text in (mrn, p.family_name, p.given_name))
         ]
-        return tuple(sorted(rows, key=lambda r: (r.family_name, r.given_name))[:limit])
+        return tuple(sorted(rows, key=lambda r: (r.family_name, r.given_name))[offset : offset + limit])
+
+    def count(self, query: str) -> int:
+        return len(self.search(query, len(self.registry.patients)))
 
     def record(self, mrn: str) -> PatientRecord:
         if mrn not in self.registry.patients:
@@ -449,6 +507,17 @@ class FakePatientRegistry(PatientRegistry):
         if mrn not in self.registry.patients:
             raise UnknownPatientError()
         return ()
+
+    def chart_key(self, mrn: str) -> str:
+        if mrn not in self.registry.patients:
+            raise UnknownPatientError()
+        return f"chart-of-{mrn}"
+
+    def mrn_for_chart_key(self, chart_key: str) -> str:
+        mrn = chart_key.removeprefix("chart-of-")
+        if not chart_key.startswith("chart-of-") or mrn not in self.registry.patients:
+            raise UnknownPatientError()
+        return mrn
 
 
 class FakeSecondFactor(SecondFactor):
@@ -845,12 +914,12 @@ class FakeBillingRecords(BillingRecords):
     def __init__(self, book: FakeSessionBook) -> None:
         self.book = book
 
-    def sessions(self, start: date, end: date) -> tuple[BillableSession, ...]:
+    def sessions(self, start: date, end: date) -> Iterator[BillableSession]:
         given = sorted(
             (s for s in self.book.sessions.values() if start <= s.summary.on <= end and not s.withdrawn),
             key=lambda s: (s.summary.on, s.id),
         )
-        return tuple(
+        return iter(
             BillableSession(
                 s.id,
                 s.summary.on,

@@ -1,25 +1,27 @@
 """The composition root: builds bont's parts the same way for the CLI, the tests and (later) the web app.
 
-Nothing is loaded at import time.
+Nothing is loaded at import time, and each part imports its libraries when first built: a knowledge-only
+command (``bont plan``, ``bont dilute``) never imports Django, and the YAML loader and its pydantic schema only
+when the knowledge base is built.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bont.domain.knowledge import KnowledgeBase
-from bont.knowledge import load_knowledge
-from bont.services.clock import Clock, SystemClock
-from bont.settings import BontSettings, private_file
-
 if TYPE_CHECKING:
+    from bont.domain.knowledge import KnowledgeBase
+    from bont.services.clock import Clock
+    from bont.services.follow_up import FollowUpRecords
     from bont.services.outcome_ports import OutcomeRecords
     from bont.services.ports import ClinicalRecords, PatientCharts
+    from bont.settings import BontSettings
 
 DJANGO_SETTINGS = "bont.clinic.django_settings"
 
@@ -34,21 +36,129 @@ def knowledge_dir() -> Path | None:
 
 @cache
 def build_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
-    """Load and validate the knowledge base once per process."""
-    return load_knowledge(data_dir if data_dir is not None else knowledge_dir())
+    """Load and validate the knowledge base once per process. The knowledge in use (no ``data_dir``) is read
+    back from bont's cache when neither its files nor the code that validates them changed since it was
+    last validated: the same objects, without parsing and validating the files again."""
+    if data_dir is not None:
+        from bont.knowledge import load_knowledge
+
+        return load_knowledge(data_dir)
+    fingerprint = _knowledge_fingerprint(knowledge_dir())
+    cached = _cached_knowledge(knowledge_cache_dir() / f"{fingerprint}.pickle")
+    return cached if cached is not None else load_knowledge_files()
+
+
+def load_knowledge_files(data_dir: Path | None = None) -> KnowledgeBase:
+    """Load and validate the knowledge files themselves, never the cache (``bont knowledge validate``); the
+    knowledge in use, once validated, is cached for the next process."""
+    from bont.knowledge import load_knowledge
+
+    if data_dir is not None:
+        return load_knowledge(data_dir)
+    in_use = knowledge_dir()
+    knowledge = load_knowledge(in_use)
+    _cache_knowledge(knowledge_cache_dir() / f"{_knowledge_fingerprint(in_use)}.pickle", knowledge)
+    return knowledge
+
+
+# -- the knowledge cache: reading a validated knowledge base back takes about a tenth of the time of importing
+# the loader, parsing the files and validating them again.
+
+KNOWLEDGE_CACHE_ENTRIES = 4  # a few knowledge folders or bont versions side by side; older entries are removed
+_PACKAGE = Path(__file__).parent
+
+
+def knowledge_cache_dir() -> Path:
+    """Where validated knowledge bases are kept (the user's cache folder; owner-only)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("bont", appauthor=False)) / "knowledge"
+
+
+def _knowledge_fingerprint(data_dir: Path | None) -> str:
+    """A digest of everything a validated knowledge base depends on: the data files, the domain and loader code
+    (with the files shipped beside it), the Python version, and the installed libraries."""
+    import hashlib
+    import pickle
+
+    digest = hashlib.sha256(f"{sys.version}|{pickle.HIGHEST_PROTOCOL}|{data_dir}".encode())
+    roots = [_PACKAGE / "domain", _PACKAGE / "knowledge"] + ([data_dir] if data_dir is not None else [])
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"{path.relative_to(root)}\0".encode())
+                digest.update(path.read_bytes())
+    # Installing, upgrading or removing a library (PyYAML, pydantic, simple-icd-10-cm) changes its folder.
+    for folder in sys.path:
+        if folder.endswith("site-packages"):
+            with contextlib.suppress(OSError):
+                digest.update(str(os.stat(folder).st_mtime_ns).encode())
+    return digest.hexdigest()
+
+
+def _cached_knowledge(entry: Path) -> KnowledgeBase | None:
+    import pickle
+
+    from bont.domain.knowledge import KnowledgeBase
+
+    try:
+        with entry.open("rb") as file:
+            # Only a file this user alone could have written is unpickled.
+            status = os.fstat(file.fileno())
+            if status.st_uid != os.getuid() or status.st_mode & 0o077:
+                return None
+            knowledge = pickle.load(file)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a damaged or outdated entry (any unpickling error): the files are validated again
+        return None
+    return knowledge if isinstance(knowledge, KnowledgeBase) else None
+
+
+def _cache_knowledge(entry: Path, knowledge: KnowledgeBase) -> None:
+    import pickle
+    import tempfile
+
+    try:
+        data = pickle.dumps(knowledge, protocol=pickle.HIGHEST_PROTOCOL)
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor, written = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")  # owner-only
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+            os.replace(written, entry)  # atomic: a concurrent reader sees the old entry or the new one
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(written)
+        kept = sorted(entry.parent.glob("*.pickle"), key=lambda path: path.stat().st_mtime, reverse=True)
+        for old in kept[KNOWLEDGE_CACHE_ENTRIES:]:
+            old.unlink(missing_ok=True)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        # A read-only home, or a knowledge base that cannot be pickled: bont works as before, only starts slower.
+        return
 
 
 @cache
 def clock() -> Clock:
     """The clinic's clock, in the clinic's time zone (``BONT_TIME_ZONE``, default the machine's zone); read
     once per process, as Django's ``TIME_ZONE`` is."""
-    return SystemClock(BontSettings().time_zone)
+    from bont.services.clock import SystemClock
+    from bont.time_zone import clinic_time_zone
+
+    zone = clinic_time_zone()
+    if zone is None:  # a BONT_TIME_ZONE that names no zone: the settings refuse it, with their message
+        from bont.settings import BontSettings
+
+        zone = BontSettings().time_zone
+    return SystemClock(zone)
 
 
 @cache
 def setup_database(migrate: bool = True) -> BontSettings:
     """Configure Django for the database of ``DATABASE_URL`` (default: SQLite in the user's data folder),
     create the SQLite folder, and bring the schema up to date. Called by commands that need records."""
+    from bont.settings import BontSettings, private_file
+
     settings = BontSettings()
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -88,6 +198,14 @@ def outcome_records() -> OutcomeRecords:
     from bont.clinic.outcome_records import DjangoOutcomeRecords
 
     return DjangoOutcomeRecords()
+
+
+def follow_up_records() -> FollowUpRecords:
+    """The follow-up list's bulk reads (latest sessions, measurements and diary days; a page of charts)."""
+    setup_database()
+    from bont.clinic.follow_up_records import DjangoFollowUpRecords
+
+    return DjangoFollowUpRecords()
 
 
 # Patients, users and API tokens, adverse events, the database and the demo clinic.
@@ -158,6 +276,15 @@ def load_demo_clinic(today: _date) -> dict[str, int]:
     return load_demo(knowledge, today)
 
 
+def load_scale_clinic(patients: int, today: _date, progress: Callable[[str], None]) -> dict[str, int]:
+    """Write a fictional clinic of ``patients`` patients into an empty database (``bont demo --scale``)."""
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic.scale import load_scale
+
+    return load_scale(knowledge, patients, today, progress)
+
+
 def demo_sign_in() -> tuple[str, tuple[tuple[str, str], ...]]:
     """The demo clinic's password and its users with their roles."""
     from bont.clinic.demo import DEMO_PASSWORD, USERS
@@ -189,6 +316,8 @@ def billing_records() -> BillingRecords:
 
 def place_of_service() -> str | None:
     """The clinic's place of service on claims (``BONT_PLACE_OF_SERVICE``); None: the knowledge's default."""
+    from bont.settings import BontSettings
+
     return BontSettings().place_of_service
 
 
@@ -237,6 +366,13 @@ def restore_sqlite(backup: Path) -> Path | None:
     if live is None:
         raise ValueError("restore_sqlite needs an SQLite database")
     return restore(backup, live, datetime.now(UTC))
+
+
+def close_database_connections() -> None:
+    """Close this process's database connections: a server's worker processes must not share them."""
+    from bont.clinic.database import close_connections
+
+    close_connections()
 
 
 def clinic_is_empty() -> bool:

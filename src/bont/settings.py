@@ -14,40 +14,16 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_dir
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-LOCALTIME = Path("/etc/localtime")
-TIMEZONE_FILE = Path("/etc/timezone")
+from bont.time_zone import is_time_zone, machine_time_zone
 
 
 def default_data_dir() -> Path:
     return Path(user_data_dir("bont", appauthor=False))
-
-
-def is_time_zone(name: str) -> bool:
-    """Whether ``name`` is an IANA time zone name that this machine's zone database knows."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
-
-
-def machine_time_zone() -> str:
-    """The machine's own time zone as an IANA name: the ``TZ`` variable if it names one, else the zone that
-    ``/etc/localtime`` links to, else ``/etc/timezone`` (Debian), else UTC."""
-    candidates = [os.environ.get("TZ", "").removeprefix(":")]
-    if LOCALTIME.is_symlink():
-        # e.g. /usr/share/zoneinfo/Europe/Berlin, or .../zoneinfo/posix/Europe/Berlin on some systems
-        _, found, name = str(LOCALTIME.resolve()).partition("/zoneinfo/")
-        candidates.append(name.removeprefix("posix/") if found else "")
-    with contextlib.suppress(OSError):
-        candidates.append(TIMEZONE_FILE.read_text(encoding="utf-8").strip())
-    return next((name for name in candidates if name and is_time_zone(name)), "UTC")
 
 
 SECRET_KEY_FILE = "secret-key"
@@ -110,6 +86,15 @@ class BontSettings(BaseSettings):
     # SQLite's durability: NORMAL (WAL's default: a power cut may lose the last commits, never corrupts),
     # FULL (every commit survives a power cut, slower writes), EXTRA.
     sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "NORMAL"
+    # How long a database connection is kept open for the next request, in seconds (0: one per request).
+    # Opening one costs more than most requests (a TLS handshake and a backend process on PostgreSQL).
+    conn_max_age: int = Field(default=600, ge=0)
+    # A kept connection is tested before a request reuses it, so a restarted database costs no failed request.
+    conn_health_checks: bool = True
+    # How long a server process trusts what it last read of an API token and its user (seconds, at most one
+    # minute; 0: read on every request). Revoking a token, disabling its user or changing their roles takes
+    # effect at once on this machine (``token_changes_file``), on another machine's server within this time.
+    token_cache_seconds: int = Field(default=30, ge=0, le=60)
     # The clinic's time zone (IANA name): what "today" is, and the wall-clock time forms show and take.
     time_zone: str = Field(default_factory=machine_time_zone)
     # The CMS place-of-service code on the clinic's claims (two digits); unset: the knowledge's default, 11 Office.
@@ -204,6 +189,12 @@ class BontSettings(BaseSettings):
         """Where the generated secret key is kept: beside an SQLite database, else in the data folder."""
         database = self.sqlite_file
         return database.with_name(SECRET_KEY_FILE) if database is not None else self.data_dir / SECRET_KEY_FILE
+
+    @property
+    def token_changes_file(self) -> Path:
+        """The empty file whose time tells every bont process on the machine that an API token or its user
+        changed (``bont.clinic.accounts``): beside the secret key."""
+        return self.secret_key_file.with_name("api-tokens-changed")
 
     def effective_secret_key(self) -> str:
         """BONT_SECRET_KEY, else the key stored in ``secret_key_file`` (created on the first run)."""

@@ -247,7 +247,7 @@ def test_a_session_is_read_back_withdrawn_once_and_then_never_billed(stock: Stoc
     assert [(f.code, f.acknowledged_by) for f in detail.findings] == [("off-label-use", None)]
     assert [s.id for s in stock.sessions.sessions(patient_id)] == [session_id]
     assert stock.billing.session_date(session_id) == date(2026, 9, 1)
-    billed = stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30))
+    billed = tuple(stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30)))  # read as it streams
     assert [(b.session_id, b.patient_mrn, b.sites) for b in billed] == [
         (session_id, "FICT-S1", (("splenius-capitis", "left"),))
     ]
@@ -261,7 +261,7 @@ def test_a_session_is_read_back_withdrawn_once_and_then_never_billed(stock: Stoc
     withdrawn = stock.sessions.session(session_id)
     assert withdrawn is not None
     assert withdrawn.summary.withdrawn_reason == "entered for the wrong patient"
-    assert stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30)) == ()
+    assert tuple(stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30))) == ()
     assert stock.billing.session_date(session_id) == date(2026, 9, 1)
 
 
@@ -309,7 +309,7 @@ def test_a_withdrawal_keeps_who_made_it_and_a_correction_is_linked_both_ways(sto
     detail = stock.sessions.session(first)
     assert detail is not None
     assert detail.summary.corrected_by == corrected
-    billed = stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30))
+    billed = tuple(stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30)))  # read as it streams
     assert [(b.session_id, b.total_units) for b in billed] == [(corrected, Decimal(60))]
     # A recall finds the draw once, with the session that corrects the one it was drawn for.
     assert [(d.session_id, d.units) for d in stock.inventory.draws_from_lot("FICT-L5")] == [(corrected, Decimal(80))]

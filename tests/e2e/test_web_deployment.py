@@ -62,7 +62,8 @@ class Browsing:
 
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory: pytest.TempPathFactory, database_env: dict[str, str]) -> Iterator[tuple[str, Path]]:
-    """A new clinic behind the proxy, served by a bare ``bont serve``; yields its address and server log."""
+    """A new clinic behind the proxy, served by a bare ``bont serve`` in two worker processes (gunicorn; one
+    process is waitress, as the demo ``server`` is); yields its address and server log."""
     folder = tmp_path_factory.mktemp("proxied")
     database = folder / "bont.sqlite3"
     env = {
@@ -71,7 +72,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory, database_env: dict[str, str
         "BONT_BEHIND_TLS_PROXY": "true",
         "BONT_TRUSTED_ORIGINS": ORIGIN,
     }
-    with serving(env) as url:
+    with serving(env, "--workers", "2") as url:
         password_file = folder / "password"
         password_file.write_text(PASSWORD + "\n", encoding="utf-8")
         created = run_bont(env, "admin", "create", "fict-admin", "--password-file", str(password_file))
@@ -102,6 +103,19 @@ def test_sign_in_through_the_tls_proxy_sets_secure_cookies_and_hsts(clinic: tupl
     status, _, page = browsing.request("GET", "/patients/")
     assert status == 200
     assert "fict-admin" in page
+
+
+def test_the_proxy_s_headers_are_believed_only_from_the_trusted_proxy(clinic: tuple[str, Path]) -> None:
+    _, headers, _ = Browsing(clinic[0], PROXY).request("GET", "/login/")
+    assert "strict-transport-security" in headers  # from 127.0.0.1, BONT_TRUSTED_PROXY: over HTTPS
+    # The same headers from another address of this machine: dropped, so plain HTTP and no HSTS.
+    connection = http.client.HTTPConnection(urlsplit(clinic[0]).netloc, timeout=30, source_address=("127.0.0.2", 0))
+    connection.request("GET", "/login/", headers=PROXY)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 200
+    assert response.getheader("Strict-Transport-Security") is None
 
 
 def test_a_form_posted_from_another_origin_is_refused(clinic: tuple[str, Path]) -> None:

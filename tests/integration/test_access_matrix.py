@@ -71,7 +71,7 @@ RULES: dict[str, Rule] = {
     "event_new": Rule(RECORDING),
     "outcome_new": Rule(RECORDING),
     "continuation_report": Rule(CHARTS),
-    "diary_link_new": Rule(RECORDING, "POST", {"mrn": "NO-SUCH-MRN"}),
+    "diary_link_new": Rule(RECORDING, "POST"),  # no kind of diary: refused, no link made
     "follow_up": Rule(CHARTS),
     "diary": Rule(EVERYONE),  # the patient's link is the key: no sign-in
     "session": Rule(CHARTS),  # billing reads claim lines, not the clinical page
@@ -95,7 +95,7 @@ RULES: dict[str, Rule] = {
     "users": Rule(ADMIN_ONLY),
     "user": Rule(ADMIN_ONLY),
     "audit_search": Rule(ADMIN_ONLY),
-    "audit_export": Rule(ADMIN_ONLY),
+    "audit_export": Rule(ADMIN_ONLY, "POST"),
     # The API's description (no patient data): public, as the API docs link in the menu.
     "api-root": Rule(EVERYONE),
     "openapi-json": Rule(EVERYONE),
@@ -107,9 +107,11 @@ RULES: dict[str, Rule] = {
     "POST /api/plan": Rule(CHARTS),
     "POST /api/check": Rule(CHARTS),
     "GET /api/patients": Rule(PATIENT_LIST),
-    "GET /api/patients/{mrn}": Rule(CHARTS),
+    "GET /api/follow-up": Rule(CHARTS),  # as the Follow-up page
+    "POST /api/patients/lookup": Rule(PATIENT_LIST, body={"mrn": "NO-SUCH-MRN"}),  # a 404 names the MRN field
+    "GET /api/patients/{chart_key}": Rule(CHARTS),
     "GET /api/lots": Rule(STOCK),
-    "GET /api/patients/{mrn}/sessions": Rule(CHARTS),
+    "GET /api/patients/{chart_key}/sessions": Rule(CHARTS),
     "GET /api/sessions/{session_id}": Rule(CHARTS),
     "POST /api/sessions": Rule(RECORDING, body={"patient_mrn": "NO-SUCH-MRN", "clinician": THE_CALLER}),
     "POST /api/sessions/{session_id}/withdraw": Rule(CLINICIAN_ONLY, "POST", {"session_id": NO_SUCH_ID}),
@@ -181,7 +183,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         yield Clinic(
             users,
             {
-                "mrn": MRN,
+                "chart_key": models.Patient.objects.get(mrn=MRN).chart_key,
                 "indication": INDICATION,
                 "indication_id": INDICATION,
                 "product_id": "onabotulinumtoxinA",
@@ -233,8 +235,13 @@ def web_routes() -> dict[str, str]:
 
 
 def _filled(route: str, values: Mapping[str, str]) -> str:
-    """The route with the clinic's values in its ``<name>`` or ``{name}`` parts."""
-    filled = re.sub(r"<(?:[^:>]+:)?([^>]+)>|\{([^}]+)\}", lambda m: quote(values[m[1] or m[2]], safe=""), route)
+    """The route with the clinic's values in its ``<name>`` or ``{name}`` parts (a ``<chart:…>`` part: the
+    patient's chart key)."""
+
+    def value(part: re.Match[str]) -> str:
+        return quote(values["chart_key" if part[1] == "chart" else part[2] or part[3]], safe="")
+
+    filled = re.sub(r"<(?:([^:>]+):)?([^>]+)>|\{([^}]+)\}", value, route)
     return filled if filled.startswith("/") else f"/{filled}"
 
 
@@ -356,3 +363,32 @@ def test_the_research_page_publishes_no_count_of_one_patient(clinic: Clinic) -> 
     assert counts  # one patient, one session: every count of it suppressed
     assert set(counts) == {"&lt;5"}, counts
     assert "Statistical Disclosure Control" in page
+
+
+def test_no_address_carries_an_mrn_and_a_chart_key_of_no_chart_is_a_404(clinic: Clinic) -> None:
+    client = _signed_in(clinic, CLINICIAN)
+    key = clinic.path_values["chart_key"]
+    listing = client.get("/patients/").content.decode()
+    assert f'href="/patients/{key}/"' in listing
+    chart = client.get(f"/patients/{key}/").content.decode()
+    links = re.findall(r'(?:href|action|formaction)="([^"]*)"', chart)
+    assert links
+    assert not [link for link in links if MRN in link]
+    assert client.get(f"/patients/{MRN}/").status_code == 404  # an MRN does not address a chart
+    assert client.get("/patients/NoSuchChartKey00/").status_code == 404
+    found = client.post("/api/patients/lookup", {"mrn": MRN}, content_type="application/json").json()
+    assert found["chart_key"] == key
+    assert client.get(f"/api/patients/{key}").json()["mrn"] == MRN
+    unknown = client.post("/api/patients/lookup", {"mrn": "NO-SUCH"}, content_type="application/json")
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "mrn: no patient has this MRN"})
+
+
+def test_an_address_of_nothing_is_a_json_404_under_the_api_and_a_page_elsewhere(clinic: Clinic) -> None:
+    client = _signed_in(clinic, CLINICIAN)
+    for path in (f"/api/sessions/{2**64}", "/api/no-such-operation", f"/api/patients/{MRN}"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "detail" in response.json()  # JSON, as every answer of the API
+    page = client.get(f"/sessions/{2**64}/")
+    assert page.status_code == 404
+    assert "Not found" in page.content.decode()

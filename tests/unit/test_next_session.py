@@ -107,3 +107,14 @@ def test_a_recommended_interval_and_an_unverified_cumulative_figure_move_only_th
         assert item.earliest == TODAY
         assert item.recommended == date(2027, 1, 25)
         assert "cumulative-dose-exceeds-maximum" in item.limited_by
+
+
+def test_a_childs_last_session_of_a_pediatric_variant_is_repeated_for_the_adult_they_became() -> None:
+    # Dysport's one-leg protocol is pediatric only; the patient turned 18 since: no variant of theirs now.
+    grown_up = Patient(birth_date=date(2008, 6, 1), sex="male", weight_kg=Decimal(60))
+    one_leg = Administration(
+        date(2026, 5, 4), "abobotulinumtoxinA", "lower-limb-spasticity", Decimal(600),
+        protocol="lower-limb-spasticity/abobotulinumtoxinA/pediatric/unilateral",
+    )  # fmt: skip
+    (found,) = next_sessions(KNOWLEDGE, grown_up, (one_leg,), TODAY)
+    assert (found.last, found.last_units, found.earliest) == (date(2026, 5, 4), Decimal(600), TODAY)

@@ -11,7 +11,7 @@ from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import Score
 from bont.domain.safety import Administration, Patient
-from bont.services.follow_up import ASSESSMENT, NEXT_SESSION, follow_up_list
+from bont.services.follow_up import ASSESSMENT, NEXT_SESSION, follow_up_page
 from bont.services.outcome_ports import ContinuationSetting, GivenSession, StoredAdverseEvent, StoredOutcome
 from bont.services.outcomes import (
     clinic_rules,
@@ -26,7 +26,7 @@ from bont.services.outcomes import (
 from bont.services.ports import UnknownPatientError
 from bont.services.research import registry
 from bont.services.tokens import hash_token
-from tests.fakes import FakeClinic, FakeOutcomeClinic, FakeOutcomeRecords, FakePatientCharts
+from tests.fakes import FakeClinic, FakeFollowUpRecords, FakeOutcomeClinic, FakeOutcomeRecords, FakePatientCharts
 
 TODAY = date(2026, 11, 29)
 BORN = date(1980, 4, 2)
@@ -233,7 +233,7 @@ def test_treated_six_weeks_ago_without_an_assessment_is_due_and_a_measurement_si
     charts.clinic.add_patient(
         "FICT-4", Patient(birth_date=BORN), (Administration(last, BOTOX, HYPERHIDROSIS, Decimal(100)),)
     )
-    due = follow_up_list(records, charts, knowledge, TODAY)
+    due = follow_up_page(FakeFollowUpRecords(clinic, charts.clinic), knowledge, TODAY)
     [row] = due.assessments
     assert (row.what, row.indication_id, row.due, row.overdue_days) == (
         ASSESSMENT,
@@ -243,7 +243,7 @@ def test_treated_six_weeks_ago_without_an_assessment_is_due_and_a_measurement_si
     )
     assert row.patient.mrn == "FICT-4"
     hdss(records, knowledge, TODAY, "2", mrn="FICT-4")
-    assert follow_up_list(records, charts, knowledge, TODAY).assessments == ()
+    assert follow_up_page(FakeFollowUpRecords(clinic, charts.clinic), knowledge, TODAY).assessments == ()
 
 
 def test_a_withdrawn_measurement_does_not_clear_an_assessment_due(
@@ -259,7 +259,7 @@ def test_a_withdrawn_measurement_does_not_clear_an_assessment_due(
     charts.clinic.add_patient(
         "FICT-5", Patient(birth_date=BORN), (Administration(last, BOTOX, HYPERHIDROSIS, Decimal(100)),)
     )
-    [row] = follow_up_list(records, charts, knowledge, TODAY).assessments
+    [row] = follow_up_page(FakeFollowUpRecords(clinic, charts.clinic), knowledge, TODAY).assessments
     assert (row.indication_id, row.overdue_days) == (HYPERHIDROSIS, 8)
 
 
@@ -273,7 +273,7 @@ def test_a_patient_whose_repeat_session_the_check_allows_today_is_listed_for_a_n
     charts.clinic.add_patient(
         "FICT-5", Patient(birth_date=BORN), (Administration(last, BOTOX, HYPERHIDROSIS, Decimal(100)),)
     )
-    [row] = follow_up_list(records, charts, knowledge, TODAY).sessions
+    [row] = follow_up_page(FakeFollowUpRecords(clinic, charts.clinic), knowledge, TODAY).sessions
     assert (row.what, row.due, row.brand) == (NEXT_SESSION, TODAY, knowledge.products[BOTOX].brand)
 
 

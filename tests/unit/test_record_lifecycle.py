@@ -25,7 +25,7 @@ from bont.services.adverse_events import (
     withdraw_adverse_event,
 )
 from bont.services.clock import FixedClock
-from bont.services.follow_up import ASSESSMENT, follow_up_list
+from bont.services.follow_up import ASSESSMENT, follow_up_page
 from bont.services.outcome_ports import GivenSession
 from bont.services.outcomes import outcome_entries, patient_outcomes, record_outcome, withdraw_outcome
 from bont.services.patients import NewPatient, patient_chart, register_patient
@@ -36,6 +36,7 @@ from tests.fakes import (
     FakeAdverseEvents,
     FakeClinic,
     FakeClinicalRecords,
+    FakeFollowUpRecords,
     FakeOutcomeClinic,
     FakeOutcomeRecords,
     FakePatientCharts,
@@ -259,7 +260,8 @@ def test_a_withdrawn_measurement_leaves_the_assessment_due(knowledge: KnowledgeB
     charts.clinic.add_patient("FICT-L5", ADULT)
 
     def due() -> list[str]:
-        return [r.what for r in follow_up_list(records, charts, knowledge, DAY).rows if r.what == ASSESSMENT]
+        found = follow_up_page(FakeFollowUpRecords(clinic, charts.clinic), knowledge, DAY)
+        return [r.what for r in found.assessments]
 
     assert due() == []
     withdraw_outcome(records, measured, "entered for the wrong patient")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bont import settings
+from bont import settings, time_zone
 from bont.settings import BontSettings, machine_time_zone
 
 
@@ -16,8 +16,8 @@ def no_machine_zone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A machine with no TZ, no /etc/localtime and no /etc/timezone; returns a folder to create them in."""
     monkeypatch.delenv("TZ", raising=False)
     monkeypatch.delenv("BONT_TIME_ZONE", raising=False)
-    monkeypatch.setattr(settings, "LOCALTIME", tmp_path / "localtime")
-    monkeypatch.setattr(settings, "TIMEZONE_FILE", tmp_path / "timezone")
+    monkeypatch.setattr(time_zone, "LOCALTIME", tmp_path / "localtime")
+    monkeypatch.setattr(time_zone, "TIMEZONE_FILE", tmp_path / "timezone")
     return tmp_path
 
 

@@ -11,12 +11,12 @@ import sys
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bont.bootstrap import build_knowledge, clock, name_operator
-from bont.cli import patients, records, render
+from bont.bootstrap import build_knowledge, clock, load_knowledge_files, name_operator
+from bont.cli import patients, records
 from bont.cli.common import (
     JsonOption,
     decimal_option,
@@ -28,26 +28,29 @@ from bont.cli.common import (
 )
 from bont.cli.operator import operator
 from bont.cli.outcomes import outcome_app
-from bont.domain.dilution import dilute, label_source
 from bont.domain.errors import KnowledgeError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
-from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import SideChoice
 from bont.domain.populations import Population
-from bont.domain.safety import SafetyReport, Verdict, check
-from bont.interop.check_document import InputError, read_check
-from bont.interop.plan_options import OptionError, PlanOptions, option_name, plan_from_options
-from bont.interop.procedure_sheet import render_procedure_sheet
-from bont.services import documents
-from bont.services.audit import audit
 
-app = typer.Typer(
-    name="bont",
-    help="Decision support for the therapeutic use of botulinum toxin. Not a prescriber: the clinician decides.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+if TYPE_CHECKING:
+    from bont.domain.knowledge import KnowledgeBase
+
+# What a command needs beyond its options is imported inside it: `bont plan` pays neither for the records'
+# adapters nor for the other commands' renderers, templates and document readers.
+
+
+def _bont() -> typer.Typer:
+    return typer.Typer(
+        name="bont",
+        help="Decision support for the therapeutic use of botulinum toxin. Not a prescriber: the clinician decides.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
+app = _bont()
 product_app = typer.Typer(help="One product in detail.", no_args_is_help=True)
 indication_app = typer.Typer(help="One indication in detail.", no_args_is_help=True)
 knowledge_app = typer.Typer(help="The knowledge base itself: audit and validation.", no_args_is_help=True)
@@ -111,6 +114,9 @@ def _knowledge() -> KnowledgeBase:
 @app.command("products")
 def list_products(as_json: JsonOption = False) -> None:
     """List the botulinum toxin products."""
+    from bont.cli import render
+    from bont.services import documents
+
     knowledge = _knowledge()
     summaries = [documents.product_summary(product) for product in knowledge.products.values()]
     if as_json:
@@ -122,6 +128,9 @@ def list_products(as_json: JsonOption = False) -> None:
 @product_app.command("show")
 def show_product(product_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOption = False) -> None:
     """Show one product: vials, NDCs, reconstitution, storage, billing, approvals and limits."""
+    from bont.cli import render
+    from bont.services import documents
+
     knowledge = _knowledge()
     try:
         product = knowledge.product(product_id)
@@ -137,6 +146,9 @@ def show_product(product_id: Annotated[str, typer.Argument(metavar="ID")], as_js
 @app.command("indications")
 def list_indications(as_json: JsonOption = False) -> None:
     """List the indications with their codes and approved products."""
+    from bont.cli import render
+    from bont.services import documents
+
     knowledge = _knowledge()
     summaries = [documents.indication_summary(i, knowledge) for i in knowledge.indications.values()]
     if as_json:
@@ -148,6 +160,9 @@ def list_indications(as_json: JsonOption = False) -> None:
 @indication_app.command("show")
 def show_indication(indication_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOption = False) -> None:
     """Show one indication: codes, label status per product, and every protocol with its sources."""
+    from bont.cli import render
+    from bont.services import documents
+
     knowledge = _knowledge()
     try:
         indication = knowledge.indication(indication_id)
@@ -163,6 +178,9 @@ def show_indication(indication_id: Annotated[str, typer.Argument(metavar="ID")],
 @app.command("muscles")
 def list_muscles(as_json: JsonOption = False) -> None:
     """List the injection targets (muscles, glands, skin areas) with their body regions."""
+    from bont.cli import render
+    from bont.services import documents
+
     knowledge = _knowledge()
     rows = [
         {
@@ -194,6 +212,9 @@ def audit_knowledge(
 ) -> None:
     """List every cited figure by grade, kind (limit or recommendation) and wording: what rests on the label, on
     a summary, a study, or nothing verified, and which figures can block a session."""
+    from bont.cli import render
+    from bont.services.audit import audit
+
     knowledge = _knowledge()
     rows, counts = audit(knowledge, grade, blocking)
     if as_json:
@@ -229,7 +250,7 @@ def validate_knowledge(
 ) -> None:
     """Load and validate every knowledge file; on a problem, name the file and the field and exit 1."""
     try:
-        knowledge = build_knowledge(data_dir)
+        knowledge = load_knowledge_files(data_dir)
     except KnowledgeError as error:
         fail(str(error), 1)
     protocols = sum(1 for _ in knowledge.protocols())
@@ -301,6 +322,11 @@ def plan(
     With --patient the plan is also checked against the label, the patient and the history; the exit code
     is then 3 when the check blocks.
     """
+    from bont.cli import render
+    from bont.domain.safety import Verdict
+    from bont.interop.plan_options import OptionError, PlanOptions, plan_from_options
+    from bont.services import documents
+
     knowledge = _knowledge()
     options = PlanOptions(
         indication=indication,
@@ -329,6 +355,8 @@ def plan(
     if chosen is OutputFormat.JSON:
         _write(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)
     elif chosen is OutputFormat.HTML:
+        from bont.interop.procedure_sheet import render_procedure_sheet
+
         _write(render_procedure_sheet(document), output)
     else:
         render.plan(stdout, document)
@@ -343,6 +371,11 @@ def check_command(
 ) -> None:
     """Check a plan against the label, the patient's conditions, medicines and allergies, and the whole
     history. Exit 0 for ok or warn, 3 for block, 2 for an invalid document (the field is named)."""
+    from bont.cli import render
+    from bont.domain.safety import SafetyReport, Verdict, check
+    from bont.interop.check_document import InputError, read_check
+    from bont.services import documents
+
     knowledge = _knowledge()
     try:
         request = read_check(read_text("FILE", document), clock(), knowledge)
@@ -371,6 +404,11 @@ def dilute_command(
     as_json: JsonOption = False,
 ) -> None:
     """Reconstitution arithmetic: concentration from a diluent volume, or the diluent for a concentration."""
+    from bont.cli import render
+    from bont.domain.dilution import dilute, label_source
+    from bont.interop.plan_options import option_name
+    from bont.services import documents
+
     knowledge = _knowledge()
     try:
         chosen = knowledge.product(product)
@@ -391,5 +429,22 @@ def dilute_command(
         render.dilution(stdout, document)
 
 
+def app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command (or group of commands) that ``args`` name, beside the operator option.
+
+    Typer builds every command's parameters before it runs one: a third of the start-up of ``bont plan``. The
+    command named alone answers exactly as in the whole app; arguments that start with an option, or name no
+    command, get the whole app (its help, its "no such command" and suggestions)."""
+    name = args[0] if args else "-"
+    commands = [command for command in app.registered_commands if command.name == name]
+    groups = [group for group in app.registered_groups if group.name == name]
+    if name.startswith("-") or len(commands) + len(groups) != 1:
+        return app
+    alone = _bont()
+    alone.registered_callback = app.registered_callback
+    alone.registered_commands, alone.registered_groups = commands, groups
+    return alone
+
+
 def main() -> None:
-    app()
+    app_for(sys.argv[1:])()

@@ -6,21 +6,20 @@ line, the browser and the API give one answer.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bont.bootstrap import build_knowledge, clock, patient_charts
-from bont.cli import render
 from bont.cli.common import JsonOption, date_option, decimal_option, emit_json, fail, muscle_choices, stdout
 from bont.cli.records import patient_app
 
 __all__ = ["patient_app"]  # with next and check added here
 from bont.domain.errors import FieldError, UnknownIdError
 from bont.domain.planning import PlanRequest, SideChoice
-from bont.domain.safety import SafetyReport, SessionPlan, Verdict
-from bont.services import documents
-from bont.services.patient_check import check_for_patient, next_for_patient, plan_for_patient
+
+if TYPE_CHECKING:
+    from bont.domain.safety import SafetyReport
 
 OnOption = Annotated[
     str | None, typer.Option("--on", help="The day to answer for, YYYY-MM-DD (default: today).", show_default=False)
@@ -32,11 +31,18 @@ def patient_next(
     mrn: Annotated[str, typer.Argument(help="The patient's MRN.")], on: OnOption = None, as_json: JsonOption = False
 ) -> None:
     """When each indication's next session is allowed and recommended, from the safety check itself."""
+    # Imported here, as in every command: the knowledge-only commands do not pay for the records' services.
+    from bont.cli import render
+    from bont.cli.operator import log_cli_read
+    from bont.services import documents
+    from bont.services.patient_check import next_for_patient
+
     today = date_option("--on", on) or clock().today()
     try:
         rows = next_for_patient(patient_charts(), build_knowledge(), mrn, today)
     except FieldError as error:
         fail(f"{error.field}: {error.problem}")
+    log_cli_read("next-sessions", mrn)
     result = [documents.next_session_document(row) for row in rows]
     if as_json:
         emit_json(result)
@@ -62,6 +68,11 @@ def patient_check(
 ) -> None:
     """Check a plan against the stored patient and every recorded session, as the web plan builder does.
     Prints the document of ``bont check``; exit 0 for ok or warn, 3 for block, 2 for invalid input."""
+    from bont.cli import render
+    from bont.domain.safety import SessionPlan, Verdict
+    from bont.services import documents
+    from bont.services.patient_check import check_for_patient, plan_for_patient
+
     day = date_option("--on", on) or clock().today()
     if (units is None) == (not muscle):
         fail("--units: give either --units or --muscle")
@@ -87,6 +98,9 @@ def patient_check(
         fail(f"--{error.kind}: {error}")
     except FieldError as error:
         fail(f"{_option(error.field)}: {error.problem}")
+    from bont.cli.operator import log_cli_read
+
+    log_cli_read("patient-check", mrn)  # the check reads the patient's history and record
     result = documents.safety_document(report)
     if as_json:
         emit_json(result)

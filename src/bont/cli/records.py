@@ -647,11 +647,13 @@ def backup(path: Annotated[Path, typer.Argument(help="File to write the backup t
             "--file=bont.dump DBNAME, and restore with pg_restore"
         )
     from bont.bootstrap import back_up_sqlite
+    from bont.cli.operator import Action, log_cli_read
 
     try:
         back_up_sqlite(path)  # created owner-only: a backup holds every patient's record
     except FileExistsError:
         fail("PATH: the file exists; choose a new name so no backup is overwritten")
+    log_cli_read("backup", object_id=path.name, action=Action.EXPORT)  # every patient's record left the database
     stdout.print(f"backed up to {path}", highlight=False, soft_wrap=True)
 
 
@@ -683,11 +685,38 @@ def restore(
     )
 
 
-def demo() -> None:
+def demo(
+    scale: Annotated[
+        int | None,
+        typer.Option(
+            "--scale",
+            metavar="PATIENTS",
+            help="Instead, a fictional clinic of this many patients (about 20 sessions each), for measuring.",
+        ),
+    ] = None,
+) -> None:
     """Load the fictional demo clinic (users, lots, patients, two years of sessions) into an empty database."""
-    from bont.bootstrap import demo_sign_in, load_demo_clinic
+    from bont.bootstrap import demo_sign_in, load_demo_clinic, load_scale_clinic
     from bont.services.records import RecordingError
 
+    if scale is not None:
+        try:
+            written = load_scale_clinic(
+                scale, clock().today(), lambda done: stdout.print(done, highlight=False, soft_wrap=True)
+            )
+        except RecordingError as error:
+            fail(f"{error.field}: {error.problem}")
+        seconds = written["milliseconds"] / 1000
+        stdout.print(
+            f"scale clinic loaded: {written['patients']:,} fictional patients, {written['sessions']:,} sessions, "
+            f"{written['sites']:,} sites, {written['outcomes']:,} outcomes, {written['diary_days']:,} diary days in "
+            f"{seconds:.1f} s ({written['sessions'] / max(seconds, 0.001):,.0f} sessions per second)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        password, users = demo_sign_in()
+        stdout.print("demo users (password " + password + "): " + ", ".join(f"{u} ({r})" for u, r in users))
+        return
     try:
         counts = load_demo_clinic(clock().today())
     except RecordingError as error:
@@ -707,12 +736,14 @@ def patient_list(
 ) -> None:
     """List patients (at most 500), optionally searching by name or MRN."""
     from bont.bootstrap import patient_registry
+    from bont.cli.operator import log_cli_read
     from bont.services.patients import find_patients
 
     rows: list[dict[str, Any]] = [
         {"mrn": row.mrn, "name": row.name, "birth_date": row.birth_date.isoformat(), "sessions": row.session_count}
         for row in find_patients(patient_registry(), search)
     ]
+    log_cli_read("patient-list", object_id=f"{len(rows)} shown")
     if as_json:
         emit_json(rows)
         return
@@ -840,6 +871,13 @@ def serve(
             help="Load the fictional demo clinic into an empty database and mark every page as the demo's.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes serving requests, 8 at a time each; more than one needs gunicorn (Linux, macOS).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the clinic web app: applies migrations, honours DATABASE_URL; the demo clinic only with --demo."""
     import os
@@ -848,11 +886,18 @@ def serve(
     if demo:
         os.environ["BONT_DEMO"] = "true"  # read by the Django settings: every page shows the demo banner
     settings = setup_database()
-    import waitress
     from django.conf import settings as django_settings
     from django.core.wsgi import get_wsgi_application
 
-    from bont.bootstrap import clinic_is_empty, demo_sign_in, load_demo_clinic, user_accounts, user_exists
+    from bont.bootstrap import (
+        clinic_is_empty,
+        close_database_connections,
+        demo_sign_in,
+        load_demo_clinic,
+        user_accounts,
+        user_exists,
+    )
+    from bont.cli.serving import serve_http
 
     password, users = demo_sign_in()
     if demo and clinic_is_empty():
@@ -875,16 +920,10 @@ def serve(
         )
     elif not user_accounts().users():
         stdout.print("no user yet: create the first administrator with  bont admin create USERNAME", highlight=False)
-    # Waitress drops X-Forwarded-* headers unless they come from the trusted proxy; from it, they give the
+    close_database_connections()  # the worker processes open their own
+    # X-Forwarded-* headers are dropped unless they come from the trusted proxy; from it, they give the
     # request its scheme (https), host and client address (which sign-in throttling counts by).
-    proxy: dict[str, Any] = {}
-    if settings.behind_tls_proxy:
-        proxy = {
-            "trusted_proxy": settings.trusted_proxy,
-            "trusted_proxy_count": 1,
-            "trusted_proxy_headers": "x-forwarded-proto x-forwarded-host x-forwarded-for",
-        }
-    waitress.serve(application, host=host, port=port, threads=8, _quiet=True, **proxy)
+    serve_http(application, host, port, workers, settings.trusted_proxy if settings.behind_tls_proxy else None)
 
 
 admin_app = typer.Typer(help="The clinic's administrators (the first one, before anyone can sign in).")

@@ -1,11 +1,24 @@
 """The Django implementation of ``bont.services.users.UserAccounts``: users in Django's auth tables (versioned
 by django-simple-history), each role a group, the password policy of ``AUTH_PASSWORD_VALIDATORS``, sign-in
 lockouts kept by django-axes, the TOTP second factor kept by django-otp, the NPI in a provider profile (with
-its history), API tokens kept as hashes."""
+its history), API tokens kept as hashes.
+
+What authenticating a token reads (the token, its user and their roles) is kept for ``BONT_TOKEN_CACHE_SECONDS``
+in this process's ``api-tokens`` cache, so that an API call costs no query for it. Every change here that
+could refuse a token or change what it may do (revoking it, disabling or enabling its user, changing their
+roles) forgets the user's tokens once the change is committed, and touches the file ``BONT_TOKEN_CHANGES``
+(beside the SQLite database, or in the data folder): every other process on the machine (the server's other
+workers, the server when the command line made the change) sees its new time at its next token and forgets
+everything it kept. So a change takes effect at once on this machine; on another machine sharing a
+PostgreSQL database, when the kept entry expires."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
@@ -14,6 +27,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +35,59 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bont.clinic import models
 from bont.services.users import AccountError, SecondFactor, TokenHolder, TokenRow, UserAccounts, UserRow
+
+TOKEN_CACHE = "api-tokens"  # CACHES in bont.clinic.django_settings
+
+
+def _roles(user: User) -> frozenset[str]:
+    """A user's roles as ``bont.web.access.roles_of`` reads them: their groups, and admin for a superuser."""
+    groups = frozenset(user.groups.values_list("name", flat=True))
+    return (groups | {"admin"}) if user.is_superuser else groups
+
+
+def _forget_tokens(key_hashes: list[str], *, everywhere: bool = True) -> None:
+    """Forget what this process knows of these tokens once the change being made is committed (forgotten
+    earlier, a request in between could read the old rows back into the cache), and with ``everywhere``, tell
+    the machine's other processes to forget what they know of every token."""
+
+    def forget() -> None:
+        caches[TOKEN_CACHE].delete_many(key_hashes)
+        if everywhere:
+            _tell_other_processes()
+
+    transaction.on_commit(forget)
+
+
+def _tell_other_processes() -> None:
+    """A new ``BONT_TOKEN_CHANGES`` file: a new file number as well as a new time, since a file's time may
+    stay the same for a few milliseconds."""
+    changes = Path(settings.BONT_TOKEN_CHANGES)
+    with contextlib.suppress(OSError):  # no such folder: the other processes' entries expire
+        handle, name = tempfile.mkstemp(dir=changes.parent, prefix=changes.name)
+        os.close(handle)
+        os.replace(name, changes)
+
+
+# The file number and time of BONT_TOKEN_CHANGES when this process last looked (None: not yet).
+_changes_seen: tuple[int, int] | None = None
+
+
+def _forget_changed_elsewhere() -> None:
+    """Forget every kept token when another process has changed one since this process last looked: a stat
+    of one file per API call, not a query."""
+    global _changes_seen
+    try:
+        found = os.stat(settings.BONT_TOKEN_CHANGES)
+    except OSError:  # no change recorded yet
+        return
+    changed = (found.st_ino, found.st_mtime_ns)
+    if changed != _changes_seen:
+        _changes_seen = changed
+        caches[TOKEN_CACHE].clear()
+
+
+def _forget_tokens_of(user: User) -> None:
+    _forget_tokens(list(models.ApiToken.objects.filter(user=user).values_list("key_hash", flat=True)))
 
 
 def _token_row(row: models.ApiToken) -> TokenRow:
@@ -76,6 +143,7 @@ class DjangoUserAccounts(UserAccounts):
             if user.is_active != active:
                 user.is_active = active
                 user.save(update_fields=["is_active"])
+                _forget_tokens_of(user)
 
     def set_role(self, username: str, role: str, member: bool) -> None:
         with transaction.atomic():
@@ -85,6 +153,7 @@ class DjangoUserAccounts(UserAccounts):
                 user.groups.add(group)
             else:
                 user.groups.remove(group)
+            _forget_tokens_of(user)
 
     def password_problems(self, username: str, password: str) -> tuple[str, ...]:
         user = get_user_model().objects.filter(username=username).first() or get_user_model()(username=username)
@@ -144,19 +213,31 @@ class DjangoUserAccounts(UserAccounts):
                 return False
             row.revoked_at = at
             row.save(update_fields=["revoked_at"])
+            _forget_tokens([row.key_hash])
             return True
 
     def token_holder(self, key_hash: str) -> TokenHolder | None:
+        _forget_changed_elsewhere()
+        tokens = caches[TOKEN_CACHE]
+        holder: TokenHolder | None = tokens.get(key_hash)
+        if holder is not None:
+            return holder
         row = models.ApiToken.objects.select_related("user").filter(key_hash=key_hash).first()
         if row is None:
-            return None
-        return TokenHolder(
-            row.pk, row.user.get_username(), row.user.is_active, row.expires_at, row.revoked_at, row.last_used_at
+            return None  # not kept: guessed tokens must not fill the cache
+        user = row.user
+        holder = TokenHolder(
+            row.pk, user.get_username(), user.is_active, row.expires_at, row.revoked_at, row.last_used_at, _roles(user)
         )
+        tokens.set(key_hash, holder)  # revoked and expired ones too: they are refused without a query
+        return holder
 
     def mark_token_used(self, token_id: int, at: datetime) -> None:
         # An update, not a save: the last use is bookkeeping, not a change to the token worth a history row.
-        models.ApiToken.objects.filter(pk=token_id).update(last_used_at=at)
+        rows = models.ApiToken.objects.filter(pk=token_id)
+        rows.update(last_used_at=at)
+        # The kept holder still has the old last use, which would ask for this write on every request.
+        _forget_tokens(list(rows.values_list("key_hash", flat=True)), everywhere=False)
 
 
 class DjangoSecondFactor(SecondFactor):

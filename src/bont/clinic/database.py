@@ -35,6 +35,13 @@ def sqlite_file() -> str:
     return str(connection.settings_dict["NAME"])
 
 
+def close_connections() -> None:
+    """Close this process's database connections (before a server forks workers, which open their own)."""
+    from django.db import connections
+
+    connections.close_all()
+
+
 def holds_no_patient() -> bool:
     """Whether the clinic's records are empty (the demo is loaded only into an empty database)."""
     from bont.clinic.models import Patient

@@ -1,5 +1,6 @@
 """Django settings, built from ``BontSettings``. SQLite is the embedded default (WAL, foreign keys on,
-immediate write transactions); ``DATABASE_URL`` selects PostgreSQL for a clinic with many users.
+immediate write transactions); ``DATABASE_URL`` selects PostgreSQL for a clinic with many users. Connections
+are kept between requests (``BONT_CONN_MAX_AGE``) and tested before reuse (``BONT_CONN_HEALTH_CHECKS``).
 
 Secure by default: a secret key of the clinic's own (generated on the first run when BONT_SECRET_KEY is unset),
 HttpOnly SameSite cookies, Secure cookies and HSTS over HTTPS, the reverse proxy's word on HTTPS only when
@@ -16,8 +17,14 @@ from bont.settings import BontSettings
 _settings = BontSettings()
 
 
-def database_config(url: str, synchronous: str = "NORMAL") -> dict[str, Any]:
-    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
+def database_config(
+    url: str, synchronous: str = "NORMAL", conn_max_age: int = 0, conn_health_checks: bool = False
+) -> dict[str, Any]:
+    """Django's DATABASES entry for ``url``; ``conn_max_age`` keeps a connection open for the next request
+    (``BONT_CONN_MAX_AGE``), ``conn_health_checks`` tests a kept one before reusing it."""
+    config: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=conn_health_checks)
+    )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             # WAL lets readers work while one writer writes; IMMEDIATE takes the write lock at BEGIN so two
@@ -59,6 +66,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bont.web.middleware.NotStored",  # after WhiteNoise: static files stay cacheable, nothing else is
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "bont.web.middleware.RenewsSession",  # the idle timeout, without a write on every request
     "django.middleware.common.CommonMiddleware",
     "bont.web.input_guard.RefusesNul",  # a NUL in a URL, query or form: a 400 before any view reads it
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,8 +107,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
-SESSION_COOKIE_AGE = 30 * 60  # signed out after 30 minutes without activity
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_AGE = 30 * 60  # signed out after 30 minutes without activity (renewed by bont.web.middleware)
+# Not a database write per page view: bont.web.middleware.RenewsSession renews the expiry at most once a minute.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SAMESITE = "Strict"
@@ -139,7 +148,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-DATABASES = {"default": database_config(_settings.effective_database_url, _settings.sqlite_synchronous)}
+DATABASES = {
+    "default": database_config(
+        _settings.effective_database_url,
+        _settings.sqlite_synchronous,
+        _settings.conn_max_age,
+        _settings.conn_health_checks,
+    )
+}
+# What a server process last read of an API token and its user (bont.clinic.accounts), in this process only;
+# a change to a token or its user touches BONT_TOKEN_CHANGES, which tells the machine's other processes.
+BONT_TOKEN_CHANGES = str(_settings.token_changes_file)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api-tokens": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "api-tokens",
+        "TIMEOUT": _settings.token_cache_seconds,
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True  # moments are stored in UTC and shown in the clinic's zone
 TIME_ZONE = _settings.time_zone

@@ -3,7 +3,8 @@ continuation settings and the registry's de-identified counts. Rows go in, plain
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -17,6 +18,7 @@ from bont.services.outcome_ports import (
     ContinuationSetting,
     GivenSession,
     NewOutcome,
+    OutcomeHistory,
     OutcomeRecords,
     PatientIdentity,
     SessionCount,
@@ -25,6 +27,8 @@ from bont.services.outcome_ports import (
     StoredOutcome,
 )
 from bont.services.ports import UnknownPatientError
+
+HISTORY_CHUNK = 500  # patients whose histories are read at once
 
 
 def _identity(row: models.Patient) -> PatientIdentity:
@@ -172,6 +176,36 @@ class DjangoOutcomeRecords(OutcomeRecords):
             .order_by("indication", "product")
         )
         return tuple(SessionCount(r["indication"], r["product"], r["sessions"], r["patients"]) for r in rows)
+
+    def outcome_histories(self, patient_ids: Sequence[int]) -> Iterator[OutcomeHistory]:
+        for start in range(0, len(patient_ids), HISTORY_CHUNK):
+            chunk = patient_ids[start : start + HISTORY_CHUNK]
+            sessions: dict[int, list[GivenSession]] = defaultdict(list)
+            for patient_id, *given in (
+                models.TreatmentSession.objects.filter(patient_id__in=chunk, withdrawn_reason="")
+                .order_by("date", "pk")
+                .values_list("patient_id", "date", "indication", "product", "total_units", "verdict")
+            ):
+                sessions[patient_id].append(GivenSession(*given))
+            outcomes: dict[int, list[StoredOutcome]] = defaultdict(list)
+            for row in (
+                models.OutcomeRecord.objects.filter(patient_id__in=chunk)
+                .select_related("entered_by", "withdrawn_by")
+                .order_by("measured_on", "pk")
+            ):
+                outcomes[row.patient_id].append(_stored(row))
+            diaries: dict[int, dict[str, dict[date, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
+            for patient_id, kind, day, entry in models.DiaryDay.objects.filter(patient_id__in=chunk).values_list(
+                "patient_id", "kind", "day", "entry"
+            ):
+                diaries[patient_id][kind][day] = entry
+            for patient_id in chunk:
+                yield OutcomeHistory(
+                    patient_id,
+                    tuple(sessions[patient_id]),
+                    tuple(outcomes[patient_id]),
+                    {kind: dict(days) for kind, days in diaries[patient_id].items()},
+                )
 
     def patients_with_outcomes(self) -> tuple[int, ...]:
         rows = models.Patient.objects.filter(Q(outcomes__isnull=False) | Q(diary_days__isnull=False)).distinct()

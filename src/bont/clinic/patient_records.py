@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q, QuerySet
 
 from bont.clinic import models
 from bont.domain.findings import Severity
@@ -118,17 +119,26 @@ class DjangoPatientRegistry(PatientRegistry):
                     setattr(patient, name, value)
                 patient.save()  # one new version in the audit trail, with the user
 
-    def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
-        given = Count("sessions", filter=Q(sessions__withdrawn_reason=""))  # a withdrawn session no longer counts
-        rows = models.Patient.objects.annotate(session_count=given).order_by("family_name", "given_name")
-        if query:
-            rows = rows.filter(
-                Q(mrn__icontains=query) | Q(family_name__icontains=query) | Q(given_name__icontains=query)
-            )
-        return tuple(
-            PatientListRow(row.mrn, row.family_name, row.given_name, row.birth_date, row.session_count)
-            for row in rows[:limit]
+    def search(self, query: str, limit: int, offset: int = 0) -> tuple[PatientListRow, ...]:
+        # The page of patients first (the name index orders it), then the sessions of those patients only.
+        page = list(
+            _matching(query)
+            .order_by("family_name", "given_name", "pk")
+            .values_list("pk", "mrn", "family_name", "given_name", "birth_date")[offset : offset + limit]
         )
+        given = dict(
+            models.TreatmentSession.objects.filter(patient_id__in=[row[0] for row in page], withdrawn_reason="")
+            .values("patient_id")  # a withdrawn session no longer counts
+            .annotate(count=Count("pk"))
+            .values_list("patient_id", "count")
+        )
+        return tuple(
+            PatientListRow(mrn, family_name, given_name, birth_date, given.get(pk, 0))
+            for pk, mrn, family_name, given_name, birth_date in page
+        )
+
+    def count(self, query: str) -> int:
+        return _matching(query).count()
 
     def record(self, mrn: str) -> PatientRecord:
         row = _patient(mrn)
@@ -180,6 +190,12 @@ class DjangoPatientRegistry(PatientRegistry):
                 .prefetch_related("findings")
             ),
         )
+
+    def chart_key(self, mrn: str) -> str:
+        return _chart_key(_database(), mrn)
+
+    def mrn_for_chart_key(self, chart_key: str) -> str:
+        return _mrn_for_chart_key(_database(), chart_key)
 
     def audit_trail(self, mrn: str) -> tuple[AuditEntry, ...]:
         row = _patient(mrn)
@@ -278,8 +294,37 @@ class DjangoPatientRegistry(PatientRegistry):
         return tuple(entries)
 
 
+def _matching(query: str) -> QuerySet[models.Patient]:
+    rows = models.Patient.objects.all()
+    if query:
+        rows = rows.filter(Q(mrn__icontains=query) | Q(family_name__icontains=query) | Q(given_name__icontains=query))
+    return rows
+
+
 def _withdrawn(version: Any) -> str:
     return " withdrawn" if version.withdrawn_reason else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _chart_key(database: str, mrn: str) -> str:
+    # A chart key and an MRN never change (the MRN is fixed at registration), so the pair is kept per database:
+    # a page of 200 chart links costs no query after the first view.
+    key = models.Patient.objects.filter(mrn=mrn).values_list("chart_key", flat=True).first()
+    if key is None:
+        raise UnknownPatientError()
+    return key
+
+
+@functools.lru_cache(maxsize=4096)
+def _mrn_for_chart_key(database: str, chart_key: str) -> str:
+    mrn = models.Patient.objects.filter(chart_key=chart_key).values_list("mrn", flat=True).first()
+    if mrn is None:
+        raise UnknownPatientError()
+    return mrn
+
+
+def _database() -> str:
+    return str(connection.settings_dict["NAME"])
 
 
 def _patient(mrn: str) -> models.Patient:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Generic, TypeVar
 
 from bont.domain.codes import CPTCode, ICD10CMCode
 from bont.domain.evidence import Citation, Cited, Source
 from bont.domain.populations import Population
-from bont.domain.protocols import LabelStatus, Protocol
+from bont.domain.protocols import LabelStatus, Protocol, Route
 
 C = TypeVar("C", ICD10CMCode, CPTCode)
 
@@ -71,6 +72,11 @@ class Indication:
     evidence: tuple[EvidenceItem, ...]
     protocols: tuple[Protocol, ...]
     aliases: tuple[str, ...] = ()
+
+    @cached_property  # every check asks
+    def routes(self) -> frozenset[Route]:
+        """Every route the indication is given by, whatever the product."""
+        return frozenset(protocol.route for protocol in self.protocols)
 
     def protocols_for(self, product: str, population: Population | None = None) -> tuple[Protocol, ...]:
         return tuple(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bont.domain.billing import BillingRules  # billing reads the knowledge base: imported for typing only
 
 T = TypeVar("T")
+K = TypeVar("K")
 R = TypeVar("R")
 # How many distinct medication entries are remembered, so that a long-running server never grows without bound.
 TERM_MEMO_SIZE = 50_000
@@ -36,7 +37,14 @@ def _normalise(text: str) -> str:
 
 def nearest(wanted: str, candidates: list[str], limit: int = 3, cutoff: float = 0.5) -> tuple[str, ...]:
     """The ids closest to a mistyped one, best first (``cutoff``: difflib similarity, 0–1)."""
-    by_norm = {_normalise(candidate): candidate for candidate in candidates}
+    return _nearest_normalised(wanted, _by_normalised(candidates), limit, cutoff)
+
+
+def _by_normalised(candidates: list[str]) -> dict[str, str]:
+    return {_normalise(candidate): candidate for candidate in candidates}
+
+
+def _nearest_normalised(wanted: str, by_norm: dict[str, str], limit: int = 3, cutoff: float = 0.5) -> tuple[str, ...]:
     matches = difflib.get_close_matches(_normalise(wanted), list(by_norm), n=limit, cutoff=cutoff)
     return tuple(by_norm[match] for match in matches)
 
@@ -135,12 +143,18 @@ def spelling_edits(a: str, b: str, bound: int) -> int | None:
 
 
 def _lookup(kind: str, items: Mapping[str, T], wanted: str, aliases: Mapping[str, str]) -> T:
-    if wanted in items:
-        return items[wanted]
-    resolved = aliases.get(_normalise(wanted))
-    if resolved is not None:
-        return items[resolved]
+    found = _known_id(items, wanted, aliases)
+    if found is not None:
+        return items[found]
     raise UnknownIdError(kind, wanted, nearest(wanted, list(items)))
+
+
+def _known_id(items: Mapping[str, object], wanted: str, aliases: Mapping[str, str]) -> str | None:
+    """The id ``wanted`` names: an exact id first, then a name or alias; None, with no "did you mean", when it
+    names nothing (a check meets unknown history terms often, and reports them on its own)."""
+    if wanted in items:
+        return wanted
+    return aliases.get(_normalise(wanted))
 
 
 @dataclass(frozen=True)
@@ -208,6 +222,17 @@ class KnowledgeBase:
 
     def product(self, wanted: str) -> Product:
         return _lookup("product", self.products, wanted, self._product_aliases)
+
+    # The id a name resolves to, or None, for callers that report unknown names themselves (the check's history):
+    # no "did you mean" is worked out.
+    def product_id(self, wanted: str) -> str | None:
+        return _known_id(self.products, wanted, self._product_aliases)
+
+    def indication_id(self, wanted: str) -> str | None:
+        return _known_id(self.indications, wanted, self._indication_aliases)
+
+    def target_id(self, wanted: str) -> str | None:
+        return _known_id(self.targets, wanted, self._target_aliases)
 
     def indication(self, wanted: str) -> Indication:
         return _lookup("indication", self.indications, wanted, self._indication_aliases)
@@ -308,6 +333,14 @@ class KnowledgeBase:
         """A condition by ICD-10-CM code, name or alias. A code matches the condition that lists it or, failing
         that, its nearest ancestor (``L03.221`` under ``L03``, infection at the injection site); a category
         typed above listed codes (``G70``, ``G70.0``) matches the condition that lists the first of them."""
+        return _remembered(self._conditions_by_term, term, self._find_condition)
+
+    @cached_property
+    def _conditions_by_term(self) -> dict[str, Condition | None]:
+        """Terms already looked up: several rules read every condition of every check."""
+        return {}
+
+    def _find_condition(self, term: str) -> Condition | None:
         code = code_form(term)
         if code is not None:
             for candidate in self._code_and_ancestors(code, self._condition_codes_undotted):
@@ -480,26 +513,54 @@ class KnowledgeBase:
 
     def nearest_terms(self, term: str, kind: str, cutoff: float = 0.5) -> tuple[str, ...]:
         """Known terms close to an unrecognised one, for a "did you mean" hint."""
+        return _remembered(self._nearest_by_term, (term, kind, cutoff), self._nearest_terms)
+
+    @cached_property
+    def _nearest_by_term(self) -> dict[tuple[str, str, float], tuple[str, ...]]:
+        """Hints already worked out: the same unknown term comes back with every check of the same patient."""
+        return {}
+
+    def _nearest_terms(self, wanted: tuple[str, str, float]) -> tuple[str, ...]:
+        term, kind, cutoff = wanted
         if kind == "medication":
             return self._nearest_medicines(term)
-        if kind == "allergy":
-            vocabulary = [name for a in self.allergens.values() for name in (a.name, *a.aliases)]
-        elif kind == "muscle":
-            vocabulary = list(self.targets)
-        elif kind == "product":
-            vocabulary = [name for p in self.products.values() for name in (p.id, p.brand)]
-        elif kind == "indication":
-            vocabulary = list(self.indications)
-        elif kind == "adverse":
-            vocabulary = [name for t in self.adverse_event_terms.values() for name in (t.name.lower(), *t.aliases)]
-        else:
-            vocabulary = [name for c in self.conditions.values() for name in (c.name, *c.aliases)]
-        return nearest(term, vocabulary, cutoff=cutoff)
+        return _nearest_normalised(term, self._vocabulary(kind), cutoff=cutoff)
+
+    def _vocabulary(self, kind: str) -> dict[str, str]:
+        """The words of one vocabulary, normalised -> as shown (built once per kind)."""
+        if kind not in self._vocabularies:
+            if kind == "allergy":
+                names = [name for a in self.allergens.values() for name in (a.name, *a.aliases)]
+            elif kind == "muscle":
+                names = list(self.targets)
+            elif kind == "product":
+                names = [name for p in self.products.values() for name in (p.id, p.brand)]
+            elif kind == "indication":
+                names = list(self.indications)
+            elif kind == "adverse":
+                names = [name for t in self.adverse_event_terms.values() for name in (t.name.lower(), *t.aliases)]
+            else:
+                names = [name for c in self.conditions.values() for name in (c.name, *c.aliases)]
+            self._vocabularies[kind] = _by_normalised(names)
+        return self._vocabularies[kind]
+
+    @cached_property
+    def _vocabularies(self) -> dict[str, dict[str, str]]:
+        return {}
 
     # -- derived facts
 
     def status(self, indication_id: str, product_id: str) -> ProductStatus:
         """Approved if the product's label lists the indication; otherwise off-label, with the evidence."""
+        return _remembered(self._statuses, (indication_id, product_id), self._status)
+
+    @cached_property
+    def _statuses(self) -> dict[tuple[str, str], ProductStatus]:
+        """Every check asks for its product's status: worked out once per (indication, product)."""
+        return {}
+
+    def _status(self, wanted: tuple[str, str]) -> ProductStatus:
+        indication_id, product_id = wanted
         indication = self.indication(indication_id)
         product = self.product(product_id)
         approvals = [a for a in product.approvals if a.value.indication == indication.id]
@@ -528,6 +589,17 @@ class KnowledgeBase:
             citations=label_citation + tuple(_study_citation(item.source) for item in studies),
             explanation=explanation,
         )
+
+    @cached_property
+    def lookback_days(self) -> int:
+        """How far back any window, interval or caution of the knowledge base reaches, in days (a month counted
+        as 31): the check reads no earlier administration, since none could change a finding."""
+        windows = [limit.value.window for product in self.products.values() for limit in product.limits]
+        windows += [p.cumulative_limit.value.window for p in self.protocols() if p.cumulative_limit is not None]
+        days = [w.days if w.days is not None else 31 * (w.months or 0) for w in windows if w is not None]
+        days += [p.min_interval_days.value for p in self.protocols() if p.min_interval_days is not None]
+        days += [caution.days for caution in self.cautions.values()]
+        return max(days, default=0)
 
     def protocols(self) -> Iterator[Protocol]:
         for indication in self.indications.values():
@@ -581,7 +653,7 @@ class KnowledgeBase:
                 yield KnowledgeFigure(f"billing/{name}", Cited(billing_rule.statement, billing_rule.citation))
 
 
-def _remembered(memo: dict[str, R], term: str, find: Callable[[str], R]) -> R:
+def _remembered(memo: dict[K, R], term: K, find: Callable[[K], R]) -> R:
     """``find(term)``, remembered: bounded by TERM_MEMO_SIZE so that a long-running server never grows without end."""
     if term not in memo:
         if len(memo) >= TERM_MEMO_SIZE:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from bont.domain.dilution import judge_diluent
 from bont.domain.doses import Units, format_amount, total_units
@@ -54,9 +55,15 @@ class SideChoice(StrEnum):
 
     @property
     def sides(self) -> tuple[Side, ...]:
-        if self is SideChoice.BOTH:
-            return (Side.LEFT, Side.RIGHT)
-        return (Side(self.value),)
+        return _SIDES_CHOSEN[self]
+
+
+# Asked for every muscle, several times per plan: looked up rather than built.
+_SIDES_CHOSEN = {
+    SideChoice.LEFT: (Side.LEFT,),
+    SideChoice.RIGHT: (Side.RIGHT,),
+    SideChoice.BOTH: (Side.LEFT, Side.RIGHT),
+}
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,7 @@ class Plan:
     # drawn straight from the reconstituted vial.
     preparation: Cited[PreparedDose] | None = None
 
-    @property
+    @cached_property  # read by the check, the views and every total below
     def sites(self) -> tuple[PlannedSite, ...]:
         return tuple(site for muscle in self.muscles for site in muscle.sites)
 
@@ -403,7 +410,8 @@ class _Planner:
             concentration, dilution_source = prepared.value.final_concentration, prepared.citation
         else:
             concentration, dilution_source = self.concentration(largest_site)
-        planned = self.within_session_limit(tuple(self.place_sites(m, concentration) for m in muscles))
+        draws: dict[Decimal, Draw] = {}
+        planned = self.within_session_limit(tuple(self.place_sites(m, concentration, draws) for m in muscles))
         sites = [site for muscle in planned for site in muscle.sites]
         conflict = protocol.side_conflict({str(site.side) for site in sites})
         if conflict:
@@ -590,35 +598,42 @@ class _Planner:
         return row is None or row.laterality is Laterality.PER_SIDE
 
     def place_sites(
-        self, planned: tuple[MuscleChoice, MuscleDose | None, Decimal, int], concentration: Concentration
+        self,
+        planned: tuple[MuscleChoice, MuscleDose | None, Decimal, int],
+        concentration: Concentration,
+        draws: dict[Decimal, Draw],
     ) -> PlannedMuscle:
+        """The muscle's sites, left side first, then right, then midline; ``draws`` holds the draw of every
+        amount already met in this plan (most sites of a protocol receive the same few amounts)."""
         choice, row, units, sites = planned
         sides = self.sides_for(row, choice)
         laterality = row.laterality if row else self.default_laterality(choice)
-        placed: list[PlannedSite] = []
+        muscle = self.knowledge.target(choice.muscle).id
+        placed: dict[Side, list[PlannedSite]] = {Side.LEFT: [], Side.RIGHT: [], Side.MIDLINE: []}
         if laterality is Laterality.BILATERAL:
             for side, amount in zip(self.bilateral_sides(row, choice, sites), split_units(units, sites), strict=True):
-                placed.append(self.site(choice, side, amount, concentration))
+                placed[side].append(self.site(muscle, side, amount, concentration, draws))
             muscle_units = units
         else:
+            amounts = split_units(units, sites)
             for side in sides:
-                for amount in split_units(units, sites):
-                    placed.append(self.site(choice, side, amount, concentration))
+                placed[side].extend(self.site(muscle, side, amount, concentration, draws) for amount in amounts)
             muscle_units = units * len(sides)
-        placed.sort(key=lambda site: (site.side != Side.LEFT, site.side != Side.RIGHT))
-        target = self.knowledge.target(choice.muscle)
         return PlannedMuscle(
-            muscle=target.id,
+            muscle=muscle,
             laterality=laterality,
             units=self.units(muscle_units),
-            sites=tuple(placed),
+            sites=(*placed[Side.LEFT], *placed[Side.RIGHT], *placed[Side.MIDLINE]),
             optional=choice.optional,
         )
 
-    def site(self, choice: MuscleChoice, side: Side, amount: Decimal, concentration: Concentration) -> PlannedSite:
-        target = self.knowledge.target(choice.muscle)
-        dose = self.units(amount)
-        return PlannedSite(target.id, side, dose, draw(dose, concentration))
+    def site(
+        self, muscle: str, side: Side, amount: Decimal, concentration: Concentration, draws: dict[Decimal, Draw]
+    ) -> PlannedSite:
+        measured = draws.get(amount)
+        if measured is None:
+            measured = draws[amount] = draw(self.units(amount), concentration)
+        return PlannedSite(muscle, side, measured.wanted, measured)
 
     # -- reconstitution and vials
 

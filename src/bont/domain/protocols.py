@@ -13,7 +13,7 @@ from functools import cached_property
 
 from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose, format_amount
 from bont.domain.errors import PlanningError
-from bont.domain.evidence import Citation, Cited, cited_figures
+from bont.domain.evidence import Citation, Cited, Grade, cited_figures
 from bont.domain.populations import AgeRange, Population
 from bont.domain.products import Reconstitution
 from bont.domain.reconstitution import Preparation
@@ -159,6 +159,21 @@ class Protocol:
         for _, figure in cited_figures(self):
             seen.setdefault((figure.citation.source.id, figure.citation.locator), figure.citation)
         return tuple(seen.values())
+
+    @cached_property  # the check asks for every plan
+    def capped_muscles(self) -> tuple[MuscleDose, ...]:
+        """The rows that limit the units in one muscle (the sternocleidomastoid in cervical dystonia)."""
+        return tuple(row for row in self.muscles if row.max_units is not None)
+
+    @cached_property  # the check asks for every plan
+    def unverified_muscles(self) -> frozenset[str]:
+        """Muscles whose row's units, units per kg or sites are not verified against the source."""
+        return frozenset(
+            row.muscle
+            for row in self.muscles
+            for figure in (row.units, row.units_per_kg, row.sites)
+            if figure is not None and figure.citation.grade is Grade.UNVERIFIED
+        )
 
     @property
     def fixed_sites(self) -> int | None:

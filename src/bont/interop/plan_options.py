@@ -15,7 +15,6 @@ from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice
 from bont.domain.populations import Population
 from bont.domain.safety import SessionPlan
-from bont.interop.check_document import InputError, read_patient_file
 from bont.services.clock import Clock
 from bont.services.planning import CheckedPlan, plan_session
 
@@ -131,6 +130,9 @@ def plan_from_options(knowledge: KnowledgeBase, clock: Clock, options: PlanOptio
     age, weight_kg = options.age, options.weight_kg
     patient_file = None
     if options.patient is not None:
+        # The patient file's reader (pydantic models) is imported only for a plan that has one.
+        from bont.interop.check_document import InputError, read_patient_file
+
         try:
             patient_file = read_patient_file(options.patient, knowledge)
         except InputError as error:

@@ -50,7 +50,12 @@ def loads(document: bytes | str) -> Any:
         raise JsonDocumentError(DOCUMENT, f"is not valid JSON (line {error.lineno}, column {error.colno})") from None
     except RecursionError:
         raise JsonDocumentError(DOCUMENT, f"is nested more than {MAX_DEPTH} levels deep") from None
-    _check_strings_and_depth(value)
+    if "\\u" in text or _UNSTORABLE.search(text):
+        _check_strings_and_depth(value)
+    else:
+        # Without an escape such as \u0000 or \ud800, no string can hold a NUL or a lone surrogate (the text
+        # itself holds neither, and JSON refuses raw control characters): only the depth is left to check.
+        _check_depth(value)
     return value
 
 
@@ -83,7 +88,7 @@ def _shown(key: str) -> str:
 
 
 def _digits(number: str) -> str:
-    if sum(character.isdigit() for character in number) > MAX_NUMBER_DIGITS:
+    if len(number) > MAX_NUMBER_DIGITS and sum(character.isdigit() for character in number) > MAX_NUMBER_DIGITS:
         raise JsonDocumentError(DOCUMENT, f"holds a number of more than {MAX_NUMBER_DIGITS} digits")
     return number
 
@@ -101,22 +106,48 @@ def _constant(name: str) -> Any:
 
 
 def _check_strings_and_depth(value: Any) -> None:
-    """Walk the parsed value without recursion, naming the place of the first string no database can store."""
-    pending: list[tuple[Any, str, int]] = [(value, DOCUMENT, 0)]
+    """Walk the parsed value without recursion, naming the place of the first string no database can store.
+    The walk keeps each item's path (keys and indexes) and spells out only a refused item's place: an API body
+    has hundreds of keys, and naming each cost more than reading the document."""
+    pending: list[tuple[Any, tuple[str | int, ...], int]] = [(value, (), 0)]
     while pending:
-        item, place, depth = pending.pop()
+        item, path, depth = pending.pop()
         if depth > MAX_DEPTH:
             raise JsonDocumentError(DOCUMENT, f"is nested more than {MAX_DEPTH} levels deep")
         if isinstance(item, str):
-            _check_string(item, place)
+            if _UNSTORABLE.search(item):
+                _check_string(item, _place(path))
         elif isinstance(item, dict):
             for key, inner in item.items():
-                name = key if place == DOCUMENT else f"{place}.{key}"
-                _check_string(key, _shown(name))
-                pending.append((inner, _shown(name), depth + 1))
+                if _UNSTORABLE.search(key):
+                    _check_string(key, _place((*path, key)))
+                pending.append((inner, (*path, key), depth + 1))
         elif isinstance(item, list):
             for index, inner in enumerate(item):
-                pending.append((inner, str(index) if place == DOCUMENT else f"{place}.{index}", depth + 1))
+                pending.append((inner, (*path, index), depth + 1))
+
+
+def _check_depth(value: Any) -> None:
+    """As ``_check_strings_and_depth``, for the depth alone: the walk goes down containers only."""
+    pending: list[tuple[Any, int]] = [(value, 0)] if isinstance(value, dict | list) else []
+    while pending:
+        item, depth = pending.pop()
+        inner_items = item.values() if isinstance(item, dict) else item
+        if inner_items and depth >= MAX_DEPTH:
+            raise JsonDocumentError(DOCUMENT, f"is nested more than {MAX_DEPTH} levels deep")
+        pending.extend((inner, depth + 1) for inner in inner_items if isinstance(inner, dict | list))
+
+
+def _place(path: tuple[str | int, ...]) -> str:
+    """The place an error names for an item at ``path``: ``plan.sites.3.muscle``, each key shown as
+    ``_shown`` shows it."""
+    place = DOCUMENT
+    for step in path:
+        if isinstance(step, int):
+            place = str(step) if place == DOCUMENT else f"{place}.{step}"
+        else:
+            place = _shown(step if place == DOCUMENT else f"{place}.{step}")
+    return place
 
 
 def _check_string(text: str, place: str) -> None:

@@ -51,8 +51,9 @@ class BillingRecords(abc.ABC):
     """Reads the sessions to bill."""
 
     @abc.abstractmethod
-    def sessions(self, start: date, end: date) -> tuple[BillableSession, ...]:
-        """The sessions given from ``start`` to ``end`` (both included) that were not withdrawn, by date then id."""
+    def sessions(self, start: date, end: date) -> Iterator[BillableSession]:
+        """The sessions given from ``start`` to ``end`` (both included) that were not withdrawn, by date then id,
+        read a chunk at a time as they are consumed (a year's export never holds the year in memory)."""
 
     @abc.abstractmethod
     def session_date(self, session_id: int) -> date | None:
@@ -168,8 +169,16 @@ def billing_lines(
     """Claim lines for the sessions in [start, end], session by session: the procedure code, the guidance code,
     the drug administered (JZ when nothing billable was discarded) and the JW line for the drug discarded.
     ``place_of_service`` is the clinic's (default: the knowledge's, 11 Office)."""
+    return tuple(streamed_billing_lines(records, knowledge, start, end, place_of_service))
+
+
+def streamed_billing_lines(
+    records: BillingRecords, knowledge: KnowledgeBase, start: date, end: date, place_of_service: str | None = None
+) -> Iterator[BillingLine]:
+    """The lines of :func:`billing_lines`, made as the sessions are read (for an export of any length). Refuses
+    (``BillingError``) before the first line when the knowledge base holds no billing rules."""
     where = place_of_service_or_default(knowledge, place_of_service)
-    return tuple(line for session in records.sessions(start, end) for line in _lines(session, knowledge, where))
+    return (line for session in records.sessions(start, end) for line in _lines(session, knowledge, where))
 
 
 def session_billing(

@@ -12,10 +12,11 @@ chart, the follow-up list, the API and ``bont patient next`` all show this.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from bont.domain.errors import PlanningError
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration, CheckRequest, Patient, PriorAdverseEvent, SessionPlan, check
@@ -56,7 +57,28 @@ def next_sessions(
     known = [i for i in history if i.product in knowledge.products and i.indication in knowledge.indications]
     pairs = sorted({(i.indication, i.product) for i in known})
     events = tuple(event for event in adverse_events if event.on <= today)
-    return [_next(knowledge, patient, history, events, today, indication, product) for indication, product in pairs]
+    found = (_next(knowledge, patient, history, events, today, indication, product) for indication, product in pairs)
+    return [n for n in found if n is not None]  # None only when asked for the sessions allowed today
+
+
+def sessions_allowed_today(
+    knowledge: KnowledgeBase,
+    patient: Patient,
+    history: tuple[Administration, ...],
+    today: date,
+    adverse_events: tuple[PriorAdverseEvent, ...] = (),
+) -> list[NextSession]:
+    """The next sessions of :func:`next_sessions` whose earliest day is today, found without looking ahead for
+    the (indication, product) pairs that today's check blocks: the follow-up list asks this of every treated
+    patient."""
+    known = [i for i in history if i.product in knowledge.products and i.indication in knowledge.indications]
+    pairs = sorted({(i.indication, i.product) for i in known})
+    events = tuple(event for event in adverse_events if event.on <= today)
+    found = (
+        _next(knowledge, patient, history, events, today, indication, product, only_if_allowed_today=True)
+        for indication, product in pairs
+    )
+    return [n for n in found if n is not None]
 
 
 def _next(
@@ -67,7 +89,8 @@ def _next(
     today: date,
     indication: str,
     product: str,
-) -> NextSession:
+    only_if_allowed_today: bool = False,
+) -> NextSession | None:
     items = [i for i in history if i.indication == indication and i.product == product]
     last = max(i.on for i in items)
     same_day = [i for i in items if i.on == last]
@@ -76,16 +99,27 @@ def _next(
     # A session given "today" or earlier is in the history; the check refuses history after its date.
     past = tuple(i for i in history if i.on <= max(today, last))
     start = max(today, last)
+    if only_if_allowed_today and start != today:
+        return None
     earliest: date | None = None
     recommended: date | None = None
     limited: dict[str, None] = {}
     previous_codes: tuple[set[str], set[str]] = (set(), set())
     for offset in range(HORIZON_DAYS + 1):
         day = start + timedelta(days=offset)
-        report = check(
-            knowledge, CheckRequest(on=day, patient=patient, plan=repeat, history=past, adverse_events=adverse_events)
-        )
+        request = CheckRequest(on=day, patient=patient, plan=repeat, history=past, adverse_events=adverse_events)
+        try:
+            report = check(knowledge, request)
+        except PlanningError as error:
+            if error.field != "plan.variant" or repeat.variant is None:
+                raise
+            # The variant the last session followed is none of the patient's protocols on this day (a child's
+            # one-leg protocol, and the child is now an adult): the repeat follows the protocol for them now.
+            repeat = replace(repeat, variant=None)
+            report = check(knowledge, replace(request, plan=repeat))
         blocking = {f.code for f in report.findings if f.severity is Severity.BLOCK}
+        if only_if_allowed_today and earliest is None and blocking:
+            return None  # today (the first day) is blocked: the earliest day is later
         timing = {f.code for f in report.findings if f.code in TIMING_CODES}
         if earliest is None and not blocking:
             earliest = day

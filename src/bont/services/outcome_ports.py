@@ -7,7 +7,7 @@ Rows come back as small frozen dataclasses and domain ``Score`` objects, never a
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -110,6 +110,17 @@ class SessionCount:
     patients: int
 
 
+@dataclass(frozen=True)
+class OutcomeHistory:
+    """One patient's sessions, measurements and diaries by kind, as ``sessions``, ``outcomes`` and ``diary_days``
+    read them one at a time (read in bulk for the research registry)."""
+
+    patient_id: int
+    sessions: tuple[GivenSession, ...]
+    outcomes: tuple[StoredOutcome, ...]
+    diaries: Mapping[str, dict[date, dict[str, Any]]]
+
+
 class OutcomeRecords(abc.ABC):
     """Reads and writes outcome measurements, diaries, diary links, the clinic's continuation settings, and
     the de-identified counts of the registry."""
@@ -192,3 +203,7 @@ class OutcomeRecords(abc.ABC):
     @abc.abstractmethod
     def patients_with_outcomes(self) -> tuple[int, ...]:
         """The ids of the patients with a measurement or a diary day (for de-identified rates)."""
+
+    @abc.abstractmethod
+    def outcome_histories(self, patient_ids: Sequence[int]) -> Iterator[OutcomeHistory]:
+        """The histories of these patients, in this order, read a chunk of patients at a time."""

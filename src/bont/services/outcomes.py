@@ -41,6 +41,7 @@ from bont.services.outcome_ports import (
     ContinuationSetting,
     GivenSession,
     NewOutcome,
+    OutcomeHistory,
     OutcomeRecords,
     PatientIdentity,
     StoredAdverseEvent,
@@ -499,19 +500,32 @@ class IndicationOutcomes:
 
 
 class _PatientOutcomeData:
-    """One patient's sessions, measurements, diaries and the clinic's settings, each read once."""
+    """One patient's sessions, measurements, diaries and the clinic's settings, each read once (or given, read
+    in bulk)."""
 
-    def __init__(self, records: OutcomeRecords, patient_id: int) -> None:
+    def __init__(
+        self,
+        records: OutcomeRecords,
+        patient_id: int,
+        history: OutcomeHistory | None = None,
+        settings: dict[str, ContinuationSetting] | None = None,
+    ) -> None:
         self.records = records
         self.patient_id = patient_id
-        self.sessions = records.sessions(patient_id)
-        self.outcomes = tuple(o for o in records.outcomes(patient_id) if not o.withdrawn)
+        self.sessions = records.sessions(patient_id) if history is None else history.sessions
+        stored = records.outcomes(patient_id) if history is None else history.outcomes
+        self.outcomes = tuple(o for o in stored if not o.withdrawn)
+        self._history = history
         self._diaries: dict[str, dict[date, dict[str, Any]]] = {}
-        self._settings: dict[str, ContinuationSetting] | None = None
+        self._settings = settings
 
     def diary(self, kind: str) -> dict[date, dict[str, Any]]:
         if kind not in self._diaries:
-            self._diaries[kind] = self.records.diary_days(self.patient_id, kind)
+            self._diaries[kind] = (
+                self.records.diary_days(self.patient_id, kind)
+                if self._history is None
+                else dict(self._history.diaries.get(kind, {}))
+            )
         return self._diaries[kind]
 
     @property
@@ -566,10 +580,16 @@ def _indication_outcomes(
 
 
 def outcomes_of_patient(
-    records: OutcomeRecords, knowledge: KnowledgeBase, patient_id: int, today: date
+    records: OutcomeRecords,
+    knowledge: KnowledgeBase,
+    patient_id: int,
+    today: date,
+    history: OutcomeHistory | None = None,
+    settings: dict[str, ContinuationSetting] | None = None,
 ) -> list[IndicationOutcomes]:
-    """Outcomes for every indication the patient (by id) is treated for or has measurements in."""
-    data = _PatientOutcomeData(records, patient_id)
+    """Outcomes for every indication the patient (by id) is treated for or has measurements in; from
+    ``history`` and ``settings`` when they were read already (in bulk), else read now."""
+    data = _PatientOutcomeData(records, patient_id, history, settings)
     treated = {s.indication for s in data.sessions}
     measured = {o.indication for o in data.outcomes}
     return [

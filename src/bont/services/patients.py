@@ -258,9 +258,13 @@ class PatientRegistry(abc.ABC):
         remove is not on file."""
 
     @abc.abstractmethod
-    def search(self, query: str, limit: int) -> tuple[PatientListRow, ...]:
+    def search(self, query: str, limit: int, offset: int = 0) -> tuple[PatientListRow, ...]:
         """Patients whose MRN or name contains ``query`` (any case; all when empty), by family then given
-        name, at most ``limit``."""
+        name, at most ``limit`` after the first ``offset``."""
+
+    @abc.abstractmethod
+    def count(self, query: str) -> int:
+        """How many patients ``search`` finds for ``query`` without a limit."""
 
     @abc.abstractmethod
     def record(self, mrn: str) -> PatientRecord:
@@ -270,6 +274,15 @@ class PatientRegistry(abc.ABC):
     def audit_trail(self, mrn: str) -> tuple[AuditEntry, ...]:
         """Every version of the patient's record, sessions (their sites, findings and vial draws), adverse
         events, outcomes, diary days and diary links, latest first; raises ``UnknownPatientError``."""
+
+    @abc.abstractmethod
+    def chart_key(self, mrn: str) -> str:
+        """The random key that addresses the patient's chart in URLs instead of the MRN (it never changes);
+        raises ``UnknownPatientError``."""
+
+    @abc.abstractmethod
+    def mrn_for_chart_key(self, chart_key: str) -> str:
+        """The MRN of the chart a key addresses; raises ``UnknownPatientError`` for a key of no chart."""
 
 
 def register_patient(
@@ -357,9 +370,16 @@ def search_conditions(knowledge: KnowledgeBase, query: str, limit: int = 20) -> 
     return tuple(found[:limit])
 
 
-def find_patients(registry: PatientRegistry, query: str = "", limit: int = SEARCH_LIMIT) -> tuple[PatientListRow, ...]:
-    """Patients by name, optionally searching by part of a name or MRN."""
-    return registry.search(query.strip(), limit)
+def find_patients(
+    registry: PatientRegistry, query: str = "", limit: int = SEARCH_LIMIT, offset: int = 0
+) -> tuple[PatientListRow, ...]:
+    """Patients by name, optionally searching by part of a name or MRN; ``offset`` skips the earlier pages."""
+    return registry.search(query.strip(), limit, offset)
+
+
+def count_patients(registry: PatientRegistry, query: str = "") -> int:
+    """How many patients ``find_patients`` finds for ``query`` without a limit (for the pages)."""
+    return registry.count(query.strip())
 
 
 def patient_record(registry: PatientRegistry, mrn: str) -> PatientRecord:

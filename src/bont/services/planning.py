@@ -46,7 +46,7 @@ def session_plan(plan: Plan) -> SessionPlan:
         product=plan.product,
         indication=plan.indication,
         total_units=plan.total_units.amount,
-        sites=tuple(SessionSite(s.muscle, s.side.value, s.units.amount, s.volume_ml) for s in plan.sites),
+        sites=tuple(SessionSite(s.muscle, str(s.side), s.units.amount, s.draw.volume_ml) for s in plan.sites),
         variant=plan.protocol.variant,
         deviation_reason=plan.deviation_reason,
     )

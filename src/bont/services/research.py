@@ -53,8 +53,10 @@ def responder_rates(records: OutcomeRecords, knowledge: KnowledgeBase, today: da
     """Each patient's latest cycle with a follow-up measurement, judged by the indication's cited definition,
     counted per indication and instrument."""
     counts: dict[tuple[str, str], dict[str, int]] = {}
-    for patient_id in records.patients_with_outcomes():
-        for outcomes in outcomes_of_patient(records, knowledge, patient_id, today):
+    settings = records.continuation_settings()
+    # The histories read in bulk, a chunk of patients at a time: a few queries, never a few per patient.
+    for history in records.outcome_histories(records.patients_with_outcomes()):
+        for outcomes in outcomes_of_patient(records, knowledge, history.patient_id, today, history, settings):
             for series in outcomes.series:
                 verdict = series.latest_verdict
                 if verdict is None:

@@ -73,6 +73,7 @@ class TokenHolder:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    roles: frozenset[str] = frozenset()  # the user's roles, so that an API call need not read them again
 
 
 class SecondFactor(abc.ABC):
@@ -316,6 +317,12 @@ def revoke_token(accounts: UserAccounts, token_id: int, now: datetime) -> None:
 def authenticate_token(accounts: UserAccounts, token: str, now: datetime) -> str | None:
     """The username of the active user who holds ``token``, or None for an unknown, revoked or expired token
     or a disabled user. Records the token's last use (at most once per ``LAST_USE_RESOLUTION``)."""
+    holder = token_bearer(accounts, token, now)
+    return None if holder is None else holder.username
+
+
+def token_bearer(accounts: UserAccounts, token: str, now: datetime) -> TokenHolder | None:
+    """As ``authenticate_token``, the token and its user (with their roles) rather than only the username."""
     holder = accounts.token_holder(hash_token(token))
     if holder is None or not holder.user_active or holder.revoked_at is not None:
         return None
@@ -323,4 +330,4 @@ def authenticate_token(accounts: UserAccounts, token: str, now: datetime) -> str
         return None
     if holder.last_used_at is None or now - holder.last_used_at >= LAST_USE_RESOLUTION:
         accounts.mark_token_used(holder.token_id, now)
-    return holder.username
+    return holder

@@ -23,11 +23,30 @@ BILLING = ("billing", "admin", "clinician")
 INVENTORY = ("clinician", "nurse", "billing", "admin")
 
 
-def roles_of(request: HttpRequest) -> set[str]:
+# Where a request keeps the roles of its user once read: the guard, the menu and the API ask several times.
+_ROLES = "_bont_roles"
+
+
+def remember_roles(request: HttpRequest, roles: frozenset[str]) -> None:
+    """Give the request's current user these roles without reading them (a bearer token's holder, whose
+    roles came with the token)."""
+    setattr(request, _ROLES, (getattr(request, "user", None), roles))
+
+
+def roles_of(request: HttpRequest) -> frozenset[str]:
+    """The roles of the request's user, read once per request (again only if the request's user changes, as
+    at sign-in or sign-out)."""
     user = getattr(request, "user", None)  # absent on a 400 page refused before authentication ran
+    known = getattr(request, _ROLES, None)
+    if known is not None and known[0] is user:
+        roles: frozenset[str] = known[1]
+        return roles
     if user is None or not user.is_authenticated:
-        return set()
-    return set(user.groups.values_list("name", flat=True)) | ({"admin"} if user.is_superuser else set())
+        roles = frozenset()
+    else:
+        roles = frozenset(user.groups.values_list("name", flat=True)) | ({"admin"} if user.is_superuser else set())
+    remember_roles(request, roles)
+    return roles
 
 
 def require_role(*roles: str) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.parser import Parser
@@ -23,6 +25,7 @@ from bont.bootstrap import (
     build_knowledge,
     clinical_records,
     clock,
+    follow_up_records,
     inventory,
     outcome_records,
     patient_charts,
@@ -46,27 +49,39 @@ from bont.services.adverse_events import (
     correct_adverse_event,
     withdraw_adverse_event,
 )
+from bont.services.follow_up import FOLLOW_UP_PER_PAGE, follow_up_document, follow_up_page
 from bont.services.outcomes import correct_outcome, outcome_entry, withdraw_outcome
-from bont.services.patients import find_patients, patient_chart
+from bont.services.patients import find_patients, patient_chart, patient_record
 from bont.services.planning import plan_session
 from bont.services.ports import UnknownPatientError
 from bont.services.records import RecordingError, correct_session, record_session
 from bont.services.sessions import SessionError, SessionSummary, patient_sessions, session_detail, withdraw_session
-from bont.services.users import authenticate_token
-from bont.web.access import CORRECTING, IDENTIFIED, PATIENT_LIST, RECORDING, SESSION_WITHDRAWAL, roles_of
+from bont.services.users import token_bearer
+from bont.web.access import (
+    CORRECTING,
+    IDENTIFIED,
+    PATIENT_LIST,
+    RECORDING,
+    SESSION_WITHDRAWAL,
+    remember_roles,
+    roles_of,
+)
 from bont.web.audit_reads import log_read
+from bont.web.patient_form import MRN_LENGTH
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         # Refused when unknown, expired or revoked, or when its user is disabled; the last use is recorded.
-        username = authenticate_token(user_accounts(), token, clock().now())
-        if username is None:
+        holder = token_bearer(user_accounts(), token, clock().now())
+        if holder is None:
             return None
-        # Django's auth framework carries the user (and its groups, the roles) on the request.
-        user = get_user_model()._default_manager.get_by_natural_key(username)
+        # Django's auth framework carries the user on the request, read only if an operation needs more of it
+        # than its roles, which came with the token (a lazy stand-in, as AuthenticationMiddleware's own).
+        user: Any = SimpleLazyObject(partial(get_user_model()._default_manager.get_by_natural_key, holder.username))
         request.user = user
-        return user
+        remember_roles(request, holder.roles)
+        return holder.username  # request.auth; not the lazy user, whose truth django-ninja tests
 
 
 class StrictJsonParser(Parser):
@@ -206,15 +221,61 @@ def patients(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
     ]
 
 
-@api.get("/patients/{mrn}")
-def patient(request: HttpRequest, mrn: str) -> dict[str, Any]:
+@api.get("/follow-up")
+def follow_up(
+    request: HttpRequest,
+    page: int = 1,
+    per_page: int = FOLLOW_UP_PER_PAGE,
+) -> dict[str, Any]:
+    """The Follow-up page's rows, a page at a time: the assessments due (most overdue first) and the next sessions
+    allowed today of a page of the treated patients (by name). ``per_page`` is at most 200; a page beyond the
+    last is the last."""
     _require(request, IDENTIFIED)
+    found = follow_up_page(follow_up_records(), build_knowledge(), clock().today(), page, per_page)
+    log_read(request, "follow-up-list")
+    return follow_up_document(found)
+
+
+class PatientLookup(Schema):
+    model_config = ConfigDict(extra="forbid")
+    mrn: str = Field(min_length=1, max_length=MRN_LENGTH)
+
+
+@api.post("/patients/lookup")
+def patient_lookup(request: HttpRequest, lookup: PatientLookup) -> dict[str, Any]:
+    """The chart key of the patient with this MRN (in the body, so that no MRN is in any address): the key
+    addresses the patient's chart and sessions here and on the pages."""
+    _require(request, PATIENT_LIST)
     try:
-        chart = patient_chart(patient_registry(), patient_charts(), build_knowledge(), mrn, clock().today())
+        record = patient_record(patient_registry(), lookup.mrn)
+        chart_key = patient_registry().chart_key(lookup.mrn)
     except UnknownPatientError:
-        raise HttpError(404, "no patient has this MRN") from None
+        raise HttpError(404, "mrn: no patient has this MRN") from None
+    log_read(request, "patient-lookup", lookup.mrn)
+    header = record.header
+    return {
+        "chart_key": chart_key,
+        "mrn": header.mrn,
+        "name": f"{header.family_name}, {header.given_name}",
+        "birth_date": header.birth_date.isoformat(),
+    }
+
+
+def _mrn_of_chart(chart_key: str) -> str:
+    try:
+        return patient_registry().mrn_for_chart_key(chart_key)
+    except UnknownPatientError:
+        raise HttpError(404, "no chart has this key") from None
+
+
+@api.get("/patients/{chart_key}")
+def patient(request: HttpRequest, chart_key: str) -> dict[str, Any]:
+    _require(request, IDENTIFIED)
+    mrn = _mrn_of_chart(chart_key)
+    chart = patient_chart(patient_registry(), patient_charts(), build_knowledge(), mrn, clock().today())
     log_read(request, "chart", mrn)
     return {
+        "chart_key": chart_key,
         "mrn": chart.patient.mrn,
         "birth_date": chart.patient.birth_date.isoformat(),
         "sessions": [
@@ -270,13 +331,11 @@ def _session_summary(summary: SessionSummary) -> dict[str, Any]:
     }
 
 
-@api.get("/patients/{mrn}/sessions")
-def patient_session_list(request: HttpRequest, mrn: str) -> list[dict[str, Any]]:
+@api.get("/patients/{chart_key}/sessions")
+def patient_session_list(request: HttpRequest, chart_key: str) -> list[dict[str, Any]]:
     _require(request, IDENTIFIED)
-    try:
-        _, sessions = patient_sessions(session_records(), mrn)
-    except UnknownPatientError:
-        raise HttpError(404, "no patient has this MRN") from None
+    mrn = _mrn_of_chart(chart_key)
+    _, sessions = patient_sessions(session_records(), mrn)
     log_read(request, "sessions", mrn)
     return [_session_summary(s) for s in sessions]
 

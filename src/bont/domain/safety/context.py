@@ -28,7 +28,12 @@ class Context:
     age_years: Decimal | None
     protocol: Protocol | None
     limits_protocol: Protocol | None  # the protocol whose limits apply (the adult one for a minor without one)
-    history: tuple[Administration, ...]  # earlier administrations of known products, up to the session date
+    # Earlier administrations of known products, up to the session date, as far back as the knowledge base's
+    # longest window reaches (``KnowledgeBase.lookback_days``): older ones can change no finding.
+    history: tuple[Administration, ...]
+    first_session: bool  # no earlier session of this product for this indication is on record, however old
+    planned_units: Units  # the plan's total, worked out once: several rules ask
+    unrecognised_history: tuple[Administration, ...] = ()  # history items naming an unknown product or indication
 
     @property
     def on(self) -> date:
@@ -47,14 +52,16 @@ class Context:
     def routes(self) -> frozenset[Route]:
         """Every route the indication is given by, whatever the product: a bladder indication stays a bladder
         indication even when no protocol exists for this product or age."""
-        return frozenset(protocol.route for protocol in self.indication.protocols)
+        return self.indication.routes
 
     @property
     def planned(self) -> Units:
-        return Units(self.product.id, self.request.plan.units)
+        return self.planned_units
 
     def same_product_within(self, window: Window, indications: tuple[str, ...] | None = None) -> Units:
         """Units of this product given in the window that ends on the session date (never another product's)."""
+        if not self.history:
+            return Units.zero(self.product.id)
         start = window.start(self.on)
         doses = [
             Units(self.product.id, item.units)
@@ -76,14 +83,6 @@ class Context:
                 and (indications is None or item.indication in indications)
             ),
             Decimal(0),
-        )
-
-    @property
-    def first_session(self) -> bool:
-        """No earlier session of this product for this indication is on record."""
-        return not any(
-            item.product == self.product.id and item.indication == self.indication.id and item.on < self.on
-            for item in self.history
         )
 
     def limit_amount(self, maximum: Units | WeightCappedDose) -> Decimal | None:

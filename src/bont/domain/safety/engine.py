@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from bont.domain.doses import Units
 from bont.domain.errors import PlanningError, UnknownIdError
 from bont.domain.findings import Finding, Severity
+from bont.domain.indications import Indication
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.products import Product
 from bont.domain.protocols import Protocol, protocol_for_plan
 from bont.domain.safety.context import Context, as_utc, population_for
-from bont.domain.safety.model import CheckRequest
+from bont.domain.safety.model import Administration, CheckRequest
 from bont.domain.safety.rules import RULES
 
 MAX_UNITS = Decimal(100000)
+MIN_SITE_UNITS = Decimal("0.01")
+NO_UNITS = Decimal(0)
 
 
 class Verdict(StrEnum):
@@ -39,12 +46,10 @@ def _verdict(findings: tuple[Finding, ...]) -> Verdict:
     return Verdict.OK
 
 
-def _protocol(protocols: tuple[Protocol, ...], request: CheckRequest) -> Protocol | None:
+def _protocol(protocols: tuple[Protocol, ...], request: CheckRequest, sides: set[str]) -> Protocol | None:
     """The protocol for the plan, chosen exactly as the planner chooses it."""
     try:
-        return protocol_for_plan(
-            protocols, request.plan.variant, {site.side or "" for site in request.plan.sites}, request.patient.sex
-        )
+        return protocol_for_plan(protocols, request.plan.variant, sides, request.patient.sex)
     except PlanningError as error:
         raise PlanningError("plan.variant", error.problem) from error
 
@@ -52,108 +57,149 @@ def _protocol(protocols: tuple[Protocol, ...], request: CheckRequest) -> Protoco
 SIDES = ("left", "right", "midline")
 
 
-def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> CheckRequest:
+def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> tuple[CheckRequest, _History]:
     """Validate the request and resolve brand names and aliases to ids, so that "BOTOX" in the history
     counts as onabotulinumtoxinA; raises ``PlanningError`` naming the field for anything that cannot be
-    checked at all. Unknown history products and indications are kept, to be reported as findings."""
-    try:
-        product = knowledge.product(request.plan.product).id
-    except UnknownIdError as error:
-        raise PlanningError("plan.product", str(error)) from error
-    try:
-        indication = knowledge.indication(request.plan.indication).id
-    except UnknownIdError as error:
-        raise PlanningError("plan.indication", str(error)) from error
+    checked at all. Gives the request with its plan, vials and adverse events resolved, and what the rules read
+    of the history (``_read_history``): unknown history products and indications are kept there, to be reported
+    as findings."""
+    plan = request.plan
+    product = (
+        plan.product
+        if plan.product in knowledge.products
+        else _plan_id(knowledge.product, plan.product, "plan.product")
+    )
+    indication = (
+        plan.indication
+        if plan.indication in knowledge.indications
+        else _plan_id(knowledge.indication, plan.indication, "plan.indication")
+    )
     patient = request.patient
     if patient.birth_date is not None and patient.birth_date > request.on:
         raise PlanningError("patient.birth_date", "is after the session date")
     if patient.weight_kg is not None and not Decimal("0.3") <= patient.weight_kg <= 500:
         raise PlanningError("patient.weight_kg", "must be between 0.3 and 500 kg")
+    # Most requests already name ids and lower-case sides (plans and records are bont's own): an item is copied
+    # only when something in it is resolved, and the request only when some item is.
     sites = []
-    for index, site in enumerate(request.plan.sites):
-        if not Decimal("0.01") <= site.units <= MAX_UNITS:
+    site_sum = NO_UNITS
+    for index, site in enumerate(plan.sites):
+        if not MIN_SITE_UNITS <= site.units <= MAX_UNITS:
             raise PlanningError(f"plan.sites.{index}.units", "must be between 0.01 and 100000")
-        side = site.side.casefold() if site.side else None
+        side = site.side if site.side in SIDES else (site.side.casefold() if site.side else None)
         if side is not None and side not in SIDES:
             raise PlanningError(f"plan.sites.{index}.side", "must be left, right or midline")
-        try:
-            muscle = knowledge.target(site.muscle).id
-        except UnknownIdError:
-            muscle = site.muscle  # reported as an unrecognised term
-        sites.append(replace(site, muscle=muscle, side=side))
-    total = request.plan.total_units
-    site_sum = sum((site.units for site in sites), Decimal(0))
-    if total is not None and not Decimal(0) < total <= MAX_UNITS:
+        muscle = site.muscle if site.muscle in knowledge.targets else _target_id(knowledge, site.muscle)
+        sites.append(site if muscle == site.muscle and side == site.side else replace(site, muscle=muscle, side=side))
+        site_sum += site.units
+    total = plan.total_units
+    if total is not None and not NO_UNITS < total <= MAX_UNITS:
         raise PlanningError("plan.total_units", "must be between 0 and 100000")
     if total is not None and sites and total != site_sum:
         raise PlanningError("plan.total_units", "differs from the sum of the sites' units")
-    history = []
-    for index, item in enumerate(request.history):
-        if item.on > request.on:
-            raise PlanningError(f"history.{index}.date", "is after the session date")
-        if not Decimal(0) < item.units <= MAX_UNITS:
-            raise PlanningError(f"history.{index}.units", "must be between 0 and 100000")
-        product_id, indication_id = _product_id(knowledge, item.product), _indication_id(knowledge, item.indication)
-        # Most history already names ids (it comes from bont's own records): copy only what an alias names.
-        if (product_id, indication_id) == (item.product, item.indication):
-            history.append(item)
-        else:
-            history.append(replace(item, product=product_id, indication=indication_id))
+    history = _read_history(knowledge, request, product, indication)
     at = request.at
     vials = []
     for index, vial in enumerate(request.vials):
         if vial.reconstituted_at is not None and at is not None and as_utc(vial.reconstituted_at) > as_utc(at):
             raise PlanningError(f"vials.{index}.reconstituted_at", "is after the moment of drawing")
-        vials.append(replace(vial, product=_product_id(knowledge, vial.product)))
+        vial_product = _product_id(knowledge, vial.product)
+        vials.append(vial if vial_product == vial.product else replace(vial, product=vial_product))
     events = []
     for index, event in enumerate(request.adverse_events):
         if event.on > request.on:
             raise PlanningError(f"adverse_events.{index}.date", "is after the session date")
         if not event.term.strip():
             raise PlanningError(f"adverse_events.{index}.term", "is empty")
-        events.append(
-            replace(
-                event,
-                product=_product_id(knowledge, event.product) if event.product else None,
-                indication=_indication_id(knowledge, event.indication) if event.indication else None,
-            )
-        )
-    return replace(
-        request,
-        plan=replace(request.plan, product=product, indication=indication, sites=tuple(sites)),
-        history=tuple(history),
-        vials=tuple(vials),
-        adverse_events=tuple(events),
+        event_product = _product_id(knowledge, event.product) if event.product else None
+        event_indication = _indication_id(knowledge, event.indication) if event.indication else None
+        if event_product == event.product and event_indication == event.indication:
+            events.append(event)
+        else:
+            events.append(replace(event, product=event_product, indication=event_indication))
+    resolved_plan = (
+        plan
+        if product == plan.product and indication == plan.indication and _same(sites, plan.sites)
+        else replace(plan, product=product, indication=indication, sites=tuple(sites))
     )
+    if resolved_plan is plan and _same(vials, request.vials) and _same(events, request.adverse_events):
+        return request, history
+    return replace(request, plan=resolved_plan, vials=tuple(vials), adverse_events=tuple(events)), history
+
+
+@dataclass(frozen=True)
+class _History:
+    """What the rules read of the whole history, gathered in one pass."""
+
+    recent: tuple[Administration, ...]  # known products, as far back as any window of the knowledge base reaches
+    first_session: bool  # no earlier session of the plan's product for its indication, however old
+    unrecognised: tuple[Administration, ...]  # naming an unknown product or indication, to be reported
+
+
+def _read_history(knowledge: KnowledgeBase, request: CheckRequest, product: str, indication: str) -> _History:
+    """Validate every earlier administration and resolve its aliases, in one pass that also notes a first
+    session and keeps only what is recent enough to matter: a long history costs one light step per session."""
+    products, indications, on = knowledge.products, knowledge.indications, request.on
+    earliest = on - timedelta(days=knowledge.lookback_days)
+    first_session = True
+    recent = []
+    unrecognised = []
+    for index, item in enumerate(request.history):
+        day = item.on
+        if day > on:
+            raise PlanningError(f"history.{index}.date", "is after the session date")
+        if not NO_UNITS < item.units <= MAX_UNITS:
+            raise PlanningError(f"history.{index}.units", "must be between 0 and 100000")
+        if item.product not in products or item.indication not in indications:
+            # A brand name or alias counts as its id ("BOTOX" is onabotulinumtoxinA); what names nothing is reported.
+            product_id, indication_id = _product_id(knowledge, item.product), _indication_id(knowledge, item.indication)
+            if product_id != item.product or indication_id != item.indication:
+                item = replace(item, product=product_id, indication=indication_id)
+            if product_id not in products or indication_id not in indications:
+                unrecognised.append(item)
+            if product_id not in products:
+                continue
+        if first_session and day < on and item.product == product and item.indication == indication:
+            first_session = False
+        if day >= earliest:
+            recent.append(item)
+    return _History(tuple(recent), first_session, tuple(unrecognised))
+
+
+def _same(resolved: Sequence[object], given: Sequence[object]) -> bool:
+    """Whether resolving kept every item as it was given (the very same objects)."""
+    return all(new is old for new, old in zip(resolved, given, strict=True))
+
+
+def _plan_id(lookup: Callable[[str], Product | Indication], name: str, field: str) -> str:
+    try:
+        return lookup(name).id
+    except UnknownIdError as error:
+        raise PlanningError(field, str(error)) from error
+
+
+def _target_id(knowledge: KnowledgeBase, name: str) -> str:
+    return knowledge.target_id(name) or name  # an unknown muscle is reported as an unrecognised term
 
 
 def _product_id(knowledge: KnowledgeBase, name: str) -> str:
-    if name in knowledge.products:
-        return name
-    try:
-        return knowledge.product(name).id
-    except UnknownIdError:
-        return name
+    return knowledge.product_id(name) or name
 
 
 def _indication_id(knowledge: KnowledgeBase, name: str) -> str:
-    if name in knowledge.indications:
-        return name
-    try:
-        return knowledge.indication(name).id
-    except UnknownIdError:
-        return name
+    return knowledge.indication_id(name) or name
 
 
 def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
     """Check a plan against the label, the patient and the whole history; raises ``PlanningError`` (naming
     the field) for input that cannot be checked at all (an unknown plan product, a date in the future)."""
-    request = _resolved(knowledge, request)
+    request, history = _resolved(knowledge, request)
     product = knowledge.products[request.plan.product]
     indication = knowledge.indications[request.plan.indication]
     age = request.patient.age_on(request.on)
     population = population_for(age)
     protocols = indication.protocols_for(product.id, population)
+    sides = {site.side or "" for site in request.plan.sites}
     ctx = Context(
         knowledge=knowledge,
         request=request,
@@ -161,9 +207,12 @@ def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
         indication=indication,
         population=population,
         age_years=age,
-        protocol=_protocol(protocols, request),
-        limits_protocol=_protocol(indication.limiting_protocols(product.id, population), request),
-        history=tuple(item for item in request.history if item.product in knowledge.products),
+        protocol=_protocol(protocols, request, sides),
+        limits_protocol=_protocol(indication.limiting_protocols(product.id, population), request, sides),
+        history=history.recent,
+        first_session=history.first_session,
+        planned_units=Units(product.id, request.plan.units),
+        unrecognised_history=history.unrecognised,
     )
     findings = tuple(dict.fromkeys(finding for rule in RULES for finding in rule(ctx)))
     return SafetyReport(_verdict(findings), findings, ctx.protocol.id if ctx.protocol else None)

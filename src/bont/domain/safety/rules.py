@@ -123,6 +123,8 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     for maximum, citation, scope, whose in limits:
         same_day = ctx.same_day_units(scope)
         total = ctx.planned.amount + same_day
+        if total <= maximum.amount:
+            continue  # within the limit: no message to word
         caps.append(
             _Cap(
                 total,
@@ -259,10 +261,13 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     for cap, citation, scope in caps:
         same_day = ctx.same_day_units(scope)
         total = ctx.planned.amount + same_day
+        allowed = cap.for_weight(weight).amount
+        if total <= allowed:
+            continue  # within the limit: no message to word
         limits.append(
             _Cap(
                 total,
-                cap.for_weight(weight).amount,
+                allowed,
                 citation,
                 f"{_u(total)} of {ctx.product.brand}{_already(same_day)} is above {describe_limit(cap, weight)}",
             )
@@ -270,14 +275,15 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     if per_kg is not None and (protocol is None or protocol.per_side_maximum is None):
         allowed = per_kg.value.maximum * weight
         planned = ctx.planned.amount
-        limits.append(
-            _Cap(
-                planned,
-                allowed,
-                per_kg.citation,
-                f"{_u(planned)} is above {per_kg.value} × {format_amount(weight)} kg = {_u(allowed)}",
+        if planned > allowed:
+            limits.append(
+                _Cap(
+                    planned,
+                    allowed,
+                    per_kg.citation,
+                    f"{_u(planned)} is above {per_kg.value} × {format_amount(weight)} kg = {_u(allowed)}",
+                )
             )
-        )
     for exceeded in _exceeded(limits):
         yield limit_finding("weight-based-dose-exceeds-maximum", exceeded.citation, exceeded.message)
 
@@ -298,11 +304,14 @@ def limb_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     figures: list[tuple[Decimal, Citation, str]] = []
     maximum = protocol.per_side_maximum
     allowed = protocol.per_side_limit_units(weight)
+    per_kg = protocol.total_units_per_kg
+    dose = per_kg.value.maximum * weight if per_kg is not None and weight is not None else None
+    most = max(per_side.values())
+    if (allowed is None or most <= allowed) and (dose is None or most <= dose):
+        return  # no limb above any figure: no message to word
     if allowed is not None:
         figures.append((allowed, maximum.citation, describe_limit(maximum.value, weight)))
-    per_kg = protocol.total_units_per_kg
-    if per_kg is not None and weight is not None:
-        dose = per_kg.value.maximum * weight
+    if per_kg is not None and weight is not None and dose is not None:
         figures.append((dose, per_kg.citation, f"{per_kg.value} × {format_amount(weight)} kg = {_u(dose)}"))
     for side, units in sorted(per_side.items(), key=lambda item: str(item[0])):
         where = f"the {side} limb" if side in ("left", "right") else "one limb (no sites given)"
@@ -342,10 +351,12 @@ def site_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 cap_ml.citation,
                 f"{len(over)} site(s) above {format_amount(cap_ml.value)} mL per site",
             )
+    if not protocol.capped_muscles:
+        return
     per_muscle: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
     for site in sites:
         per_muscle[(site.muscle, site.side)] += site.units
-    for row in protocol.muscles:
+    for row in protocol.capped_muscles:
         if row.max_units is None:
             continue
         for (muscle, side), units in per_muscle.items():
@@ -465,16 +476,7 @@ def unverified_figures(ctx: Context) -> Iterator[Finding]:
     protocol = ctx.protocol
     if protocol is None:
         return
-    planned = {site.muscle for site in ctx.request.plan.sites}
-    unverified = sorted(
-        {
-            row.muscle
-            for row in protocol.muscles
-            if row.muscle in planned
-            for figure in (row.units, row.units_per_kg, row.sites)
-            if figure is not None and figure.citation.grade is Grade.UNVERIFIED
-        }
-    )
+    unverified = sorted(protocol.unverified_muscles.intersection(site.muscle for site in ctx.request.plan.sites))
     if protocol.citation.grade is Grade.UNVERIFIED or unverified:
         what = ", ".join(unverified) if unverified else "the protocol"
         yield Finding(
@@ -745,10 +747,11 @@ def unrecognized_term(ctx: Context) -> Iterator[Finding]:
     for allergy in patient.allergies:
         if ctx.knowledge.find_allergen(allergy) is None:
             yield _unknown(ctx, "allergy", allergy, Severity.WARN)
+    in_protocol = {row.muscle for row in ctx.protocol.muscles} if ctx.protocol is not None else set()
     for site in ctx.request.plan.sites:
         if site.muscle not in ctx.knowledge.targets:
             yield _unknown(ctx, "muscle", site.muscle, Severity.WARN)
-        elif ctx.protocol is not None and site.muscle not in {row.muscle for row in ctx.protocol.muscles}:
+        elif ctx.protocol is not None and site.muscle not in in_protocol:
             reason = ctx.request.plan.deviation_reason
             yield Finding(
                 Severity.WARN,
@@ -757,7 +760,7 @@ def unrecognized_term(ctx: Context) -> Iterator[Finding]:
                 + (f" (deviation: {reason})" if reason else ""),
                 ctx.protocol.citation,
             )
-    for item in ctx.request.history:
+    for item in ctx.unrecognised_history:
         if item.product not in ctx.knowledge.products:
             yield _unknown(ctx, "product in the history", item.product, Severity.WARN)
         elif item.indication not in ctx.knowledge.indications:

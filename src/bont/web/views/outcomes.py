@@ -13,10 +13,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from bont.bootstrap import build_knowledge, clock, outcome_records, patient_charts
+from bont.bootstrap import build_knowledge, clock, follow_up_records, outcome_records
 from bont.domain.errors import FieldError, UnknownIdError
 from bont.domain.outcomes import GoalRating, Instrument, InstrumentKind, Score
-from bont.services.follow_up import follow_up_list
+from bont.services.follow_up import follow_up_page
 from bont.services.outcomes import (
     DiaryDayTaken,
     IndicationOutcomes,
@@ -32,6 +32,7 @@ from bont.services.outcomes import (
 from bont.services.ports import UnknownPatientError
 from bont.web.access import CORRECTING, IDENTIFIED, RECORDING, require_role
 from bont.web.audit_reads import log_read
+from bont.web.pages import Pages, page_number
 from bont.web.plots import outcome_plot
 
 GOAL_ROWS = 5
@@ -270,9 +271,10 @@ def outcome_withdraw(request: HttpRequest, outcome_id: int) -> HttpResponse:
 @require_role(*IDENTIFIED)
 def follow_up(request: HttpRequest) -> HttpResponse:
     """Patients due or overdue for a follow-up assessment, and patients whose next session is allowed."""
-    rows = follow_up_list(outcome_records(), patient_charts(), build_knowledge(), clock().today())
+    found = follow_up_page(follow_up_records(), build_knowledge(), clock().today(), page_number(request))
     log_read(request, "follow-up-list")
-    return render(request, "web/follow_up.html", {"assessments": rows.assessments, "sessions": rows.sessions})
+    pages = Pages.of(request, max(found.assessments_total, found.treated_total), found.per_page)
+    return render(request, "web/follow_up.html", {"found": found, "pages": pages})
 
 
 @require_POST

@@ -16,6 +16,7 @@ from bont.services.patients import (
     SEXES,
     audit_trail,
     condition_options,
+    count_patients,
     find_patients,
     patient_chart,
     register_patient,
@@ -33,6 +34,7 @@ from bont.web.access import (
     roles_of,
 )
 from bont.web.audit_reads import log_read
+from bont.web.pages import Pages
 from bont.web.patient_form import (
     CONDITION_ROWS,
     LIST_LINES,
@@ -44,6 +46,8 @@ from bont.web.patient_form import (
     read_patient_update,
 )
 from bont.web.views.outcomes import outcome_sections
+
+PATIENTS_PER_PAGE = 200
 
 
 @login_required
@@ -60,8 +64,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_role(*PATIENT_LIST)
 def patients(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    rows = find_patients(patient_registry(), query, limit=200)
+    # The search is posted, its pages too: a name or MRN typed here stays out of the address and its logs.
+    query = request.POST.get("q", "").strip() if request.method == "POST" else ""
+    registry = patient_registry()
+    pages = Pages.of(request, count_patients(registry, query), PATIENTS_PER_PAGE, form="patient-search")
+    rows = find_patients(registry, query, limit=PATIENTS_PER_PAGE, offset=pages.offset)
     log_read(request, "patient-list", object_id=f"{len(rows)} shown")
     return render(
         request,
@@ -69,6 +76,7 @@ def patients(request: HttpRequest) -> HttpResponse:
         {
             "patients": rows,
             "query": query,
+            "pages": pages,
             "may_edit": bool(roles_of(request) & set(PATIENT_EDITING)),
             "may_open_charts": bool(roles_of(request) & set(IDENTIFIED)),  # billing finds a patient, no chart
         },

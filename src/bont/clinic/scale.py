@@ -1,0 +1,497 @@
+"""A plainly fictional clinic of any size, for measuring bont at a real clinic's scale (``bont demo --scale``).
+
+Every row is shaped by the demo clinic: for each of its courses one exemplar patient is recorded through the
+same planner and safety-checked service as the demo's (two sessions, their outcomes and diary days), read back,
+and the transaction rolled back. The generator then writes a block of patients (at most ``BLOCK``) whose
+sessions, sites, findings, vial draws, outcomes and diary days copy those exemplars' rows with their own dates
+(about twenty sessions each, over up to twenty years, the last ones spread so that some patients are due and
+some overdue), by ``executemany`` on the ORM's connection. The rest of the clinic is that block again:
+``INSERT … SELECT`` copies made on the same connection, every id and key shifted, each copy doubling the clinic.
+Two million sessions need about thirty million rows: a model instance per row (``bulk_create``) writes a few
+thousand rows a second, a copy inside the database over a hundred thousand.
+
+Names and record numbers say what the patients are ("Scale-Patient", "SCALE-000123"). The versioned history
+of django-simple-history is not written: a generated row has never been corrected, and the copies would
+double the writes.
+"""
+
+from __future__ import annotations
+
+import random
+import time as clock
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.color import no_style
+from django.db import DatabaseError, connection, models, transaction
+from django.db.models import Count, Max, OuterRef, Subquery
+from django.utils import timezone
+
+from bont.clinic import models as clinic
+from bont.clinic.database import holds_no_patient
+from bont.clinic.demo import COURSES, DEMO_NPI, DEMO_PASSWORD, USERS, DemoCourse, _outcomes, _session, _stock
+from bont.clinic.registry import NewPatient, add_patient, add_user
+from bont.domain.knowledge import KnowledgeBase
+from bont.services.records import RecordingError
+
+BLOCK = 250  # patients written row by row; the rest of the clinic copies them inside the database
+YEARS = 20
+REVIEW_DAYS = 42  # the demo's review six weeks into each cycle
+HEADACHE_DIARY_DAYS = 28
+BLADDER_DIARY_DAYS = 3
+_SESSION_FIELDS_SET_HERE = {"id", "patient_id", "date", "given_at", "recorded_at"}
+
+# The rows one patient owns, in the order they are written (a row's keys point only to rows written before).
+PATIENT_ROWS: tuple[type[models.Model], ...] = (
+    clinic.WeightMeasurement,
+    clinic.PatientCondition,
+    clinic.PatientMedication,
+    clinic.PatientAllergy,
+    clinic.TreatmentSession,
+    clinic.SessionSite,
+    clinic.SessionFinding,
+    clinic.Vial,
+    clinic.VialDraw,
+    clinic.OutcomeRecord,
+    clinic.DiaryDay,
+)
+WRITTEN: tuple[type[models.Model], ...] = (
+    clinic.Lot,
+    *PATIENT_ROWS,
+)  # the lots the first block's vials come from, then the patients' rows
+
+
+@dataclass
+class _Exemplar:
+    """One demo course as recorded: its rows as ``values()`` dicts, dates relative to its first session."""
+
+    course: DemoCourse
+    first_day: date
+    patient: dict[str, list[dict[str, Any]]]  # the patient's own rows (weights, conditions, ...) by model name
+    sessions: list[dict[str, Any]]  # the first session, then a later one: each with its sites, findings, draws
+    baseline: list[dict[str, Any]]  # outcomes measured on the first session's day
+    review: list[dict[str, Any]]  # outcomes measured six weeks into a cycle
+    headache: dict[tuple[bool, int], dict[str, Any]]  # (treated, day ordinal mod 12) → entry
+    bladder: dict[tuple[bool, int], dict[str, Any]]  # (treated, days before the session) → entry
+
+
+@dataclass
+class _Writer:
+    """Rows given their ids here (the patients, the first block's rows), written by ``executemany`` on the ORM's
+    connection.
+
+    A model instance per row costs more than the whole copy of the clinic; most values repeat (an exemplar's
+    sites, findings and outcomes), so each field's value is converted for the database once and reused."""
+
+    next_id: dict[type[models.Model], int]
+    pending: dict[type[models.Model], list[dict[str, Any]]] = field(default_factory=dict)
+    prepared: dict[tuple[str, Any], Any] = field(default_factory=dict)
+
+    def add(self, model: type[models.Model], values: dict[str, Any]) -> int:
+        self.next_id[model] += 1
+        self.pending.setdefault(model, []).append({**values, "id": self.next_id[model]})
+        return self.next_id[model]
+
+    def flush(self, order: tuple[type[models.Model], ...] = WRITTEN) -> None:
+        quote = connection.ops.quote_name
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            for model in order:
+                rows = self.pending.pop(model, [])
+                if not rows:
+                    continue
+                fields = model._meta.concrete_fields
+                cursor.executemany(
+                    f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
+                    f"VALUES ({', '.join(['%s'] * len(fields))})",
+                    [tuple(self._value(f, row, now) for f in fields) for row in rows],
+                )
+
+    def _value(self, column: models.Field[Any, Any], row: dict[str, Any], now: datetime) -> Any:
+        if column.attname not in row:
+            automatic = getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False)
+            row[column.attname] = now if automatic else column.get_default()
+        value = row[column.attname]
+        key = (column.attname, value if isinstance(value, (str, int, date, Decimal, type(None))) else id(value))
+        if key not in self.prepared:
+            self.prepared[key] = column.get_db_prep_save(value, connection)
+        return self.prepared[key]
+
+
+def load_scale(
+    knowledge: KnowledgeBase,
+    patients: int,
+    today: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, int]:
+    """Write a fictional clinic of ``patients`` patients; refuses, naming the field, when any patient exists (a
+    clinic's own records are never mixed with generated ones). Returns the counts written and the seconds."""
+    today = today or timezone.localdate()
+    if patients < 1:
+        raise RecordingError("scale", "give the number of patients, 1 or more")
+    if not holds_no_patient():
+        raise RecordingError("database", "it already holds patients; the demo loads only into an empty database")
+    started = clock.perf_counter()
+
+    def say(done: str) -> None:
+        if progress is not None:
+            progress(f"{done} ({clock.perf_counter() - started:.1f} s)")
+
+    existing = set(get_user_model().objects.values_list("username", flat=True))
+    for username, role in USERS:
+        if username not in existing:
+            add_user(username, role, DEMO_PASSWORD, npi=DEMO_NPI if username == "demo-clinician" else None)
+    block = min(patients, BLOCK)
+    exemplars = _exemplars(knowledge, today, min(block, len(COURSES)))
+    say(f"recorded {len(exemplars)} exemplar courses through the planner and the safety check")
+    with transaction.atomic():
+        first_patient = _write_patients(patients, block, exemplars)
+        lots: dict[tuple[str, str, date], int] = {}
+        writer = _Writer({model: _max_id(model) for model in WRITTEN})
+        bounds: dict[type[models.Model], list[int]] = {model: [] for model in PATIENT_ROWS}
+        base = dict(writer.next_id)
+        rng = random.Random(15)  # the same clinic every time
+        for number in range(block):
+            exemplar = exemplars[number % len(exemplars)]
+            _write_patient(writer, exemplar, first_patient, first_patient + number, today, rng, lots)
+            for model in PATIENT_ROWS:
+                bounds[model].append(writer.next_id[model])
+            if number % 100 == 99:
+                writer.flush()
+        writer.flush()
+    say(f"wrote the first {block} patients")
+    if connection.vendor == "sqlite":
+        # The sessions' date index takes its rows in no order: with SQLite's default 2 MB page cache each copy
+        # rereads it from the file (a 256 MB cache writes sessions about 1.5 times as fast).
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size = -262144")
+    written = block
+    with _unchecked_copies():
+        while written < patients:
+            # Each copy doubles the clinic (the last one takes what is left): few statements, each a large one.
+            adding = min(written, patients - written)
+            _copy_patients(written, adding, base, bounds)
+            written += adding
+            say(f"copied patients up to {written}")
+    _finish(knowledge, today, list(lots.values()))
+    seconds = clock.perf_counter() - started
+    return {
+        "patients": patients,
+        "sessions": clinic.TreatmentSession.objects.filter(patient_id__gte=first_patient).count(),
+        "sites": clinic.SessionSite.objects.count(),
+        "outcomes": clinic.OutcomeRecord.objects.count(),
+        "diary_days": clinic.DiaryDay.objects.count(),
+        "milliseconds": round(seconds * 1000),
+    }
+
+
+def _max_id(model: type[models.Model]) -> int:
+    return int(model._default_manager.aggregate(top=Max("id"))["top"] or 0)
+
+
+class _RolledBack(Exception):
+    """Raised to undo the exemplars once their rows are read."""
+
+
+def _exemplars(knowledge: KnowledgeBase, today: date, courses: int) -> list[_Exemplar]:
+    """The demo's first ``courses`` courses, each recorded for a patient of its own (a first session and one a
+    cycle later, then its outcomes and diary days), read back and rolled back."""
+    read: list[_Exemplar] = []
+    try:
+        with transaction.atomic():
+            for number, course in enumerate(COURSES[:courses], 1):
+                read.append(_exemplar(knowledge, today, number, course))
+            raise _RolledBack
+    except _RolledBack:
+        return read
+
+
+def _exemplar(knowledge: KnowledgeBase, today: date, number: int, course: DemoCourse) -> _Exemplar:
+    later = today - timedelta(days=REVIEW_DAYS + 8)
+    first = later - timedelta(days=course.every_days)
+    mrn = f"SCALE-EXEMPLAR-{number:02d}"
+    patient_id = add_patient(
+        NewPatient(
+            mrn=mrn,
+            given_name=course.given_name,
+            family_name="Scale-Patient",
+            birth_date=course.birth_date,
+            sex=course.sex,
+            weight_kg=course.weight_kg,
+            conditions=course.conditions,
+            medications=course.medications,
+            allergies=course.allergies,
+            catheterizes=course.catheterizes,
+            recorded_on=first - timedelta(days=1),
+        )
+    )
+    for day in (first, later):
+        if not _session(knowledge, patient_id, course, day):
+            raise RecordingError("scale", f"the demo's {course.indication} course was refused by the safety check")
+    _outcomes(knowledge, mrn, course, number, today)
+    own = {
+        model.__name__: [dict(row) for row in model._default_manager.filter(patient_id=patient_id).values()]
+        for model in PATIENT_ROWS[:4]
+    }
+    sessions = []
+    for row in clinic.TreatmentSession.objects.filter(patient_id=patient_id).order_by("date").values():
+        draws = [
+            (draw, clinic.Vial.objects.filter(pk=draw["vial_id"]).values("lot__product", "lot__vial_units").get())
+            for draw in clinic.VialDraw.objects.filter(session_id=row["id"]).values()
+        ]
+        vials = {draw["vial_id"]: clinic.Vial.objects.filter(pk=draw["vial_id"]).values().get() for draw, _ in draws}
+        sessions.append(
+            {
+                "row": row,
+                "sites": list(clinic.SessionSite.objects.filter(session_id=row["id"]).values()),
+                "findings": list(clinic.SessionFinding.objects.filter(session_id=row["id"]).values()),
+                "draws": [(draw, vials[draw["vial_id"]], lot) for draw, lot in draws],
+            }
+        )
+    outcomes: list[dict[str, Any]] = [
+        dict(o) for o in clinic.OutcomeRecord.objects.filter(patient_id=patient_id).values()
+    ]
+    diary: list[dict[str, Any]] = [dict(d) for d in clinic.DiaryDay.objects.filter(patient_id=patient_id).values()]
+    ends = [first, later, today - timedelta(days=1)]
+    bladder = {}
+    for entry in diary:
+        if entry["kind"] == clinic.DiaryDay.Kind.BLADDER:
+            end = min(end for end in ends if end >= entry["day"])
+            bladder[(end > first, (end - entry["day"]).days)] = entry["entry"]
+    return _Exemplar(
+        course=course,
+        first_day=first,
+        patient=own,
+        sessions=sessions,
+        baseline=[row for row in outcomes if row["measured_on"] == first],
+        review=[row for row in outcomes if row["measured_on"] == first + timedelta(days=REVIEW_DAYS)],
+        headache={
+            (row["day"] > first, row["day"].toordinal() % 12): row["entry"]
+            for row in diary
+            if row["kind"] == clinic.DiaryDay.Kind.HEADACHE
+        },
+        bladder=bladder,
+    )
+
+
+def _write_patients(count: int, block: int, exemplars: list[_Exemplar]) -> int:
+    """All the clinic's patients, numbered from 1 up (or after the highest id in use); returns the first id."""
+    first = _max_id(clinic.Patient) + 1
+    writer = _Writer({clinic.Patient: first - 1})
+    for number in range(count):
+        # A copied patient is the copy of the first block's patient in the same place.
+        course = exemplars[number % block % len(exemplars)].course
+        serial = f"{number + 1:06d}"
+        writer.add(
+            clinic.Patient,
+            {
+                "mrn": f"SCALE-{serial}",
+                "given_name": serial,
+                "family_name": "Scale-Patient",
+                "birth_date": _born(course, number % block),
+                "sex": course.sex,
+                "catheterizes": course.catheterizes,
+            },
+        )
+        if number % 5_000 == 4_999:
+            writer.flush((clinic.Patient,))
+    writer.flush((clinic.Patient,))
+    return first
+
+
+def _born(course: DemoCourse, number: int) -> date:
+    """The birth date of the block's ``number``-th patient: the course's, up to a year earlier."""
+    return course.birth_date - timedelta(days=number % 365)
+
+
+def _schedule(exemplar: _Exemplar, birth_date: date, today: date, rng: random.Random) -> list[date]:
+    """About twenty session days a course's interval apart (a little later at times, as clinics run), the
+    last one spread over one and a half intervals before today: some patients are due, some overdue. Never
+    more than twenty years back, nor before the patient's second birthday."""
+    every = exemplar.course.every_days
+    earliest = max(today - timedelta(days=365 * YEARS), birth_date + timedelta(days=730))
+    day = today - timedelta(days=rng.randint(3, every * 3 // 2))
+    days: list[date] = []
+    for _ in range(rng.randint(12, 28)):
+        if day < earliest:
+            break
+        days.append(day)
+        day -= timedelta(days=every + rng.choice((0, 0, 0, 7, 14)))
+    return days[::-1]
+
+
+def _write_patient(
+    writer: _Writer,
+    exemplar: _Exemplar,
+    first_patient: int,
+    patient_id: int,
+    today: date,
+    rng: random.Random,
+    lots: dict[tuple[str, str, date], int],
+) -> None:
+    birth_date = _born(exemplar.course, patient_id - first_patient)
+    days = _schedule(exemplar, birth_date, today, rng)
+    if not days:
+        return
+    shift = days[0] - exemplar.first_day
+    for name, rows in exemplar.patient.items():
+        model = next(m for m in PATIENT_ROWS if m.__name__ == name)
+        for row in rows:
+            writer.add(model, {**_shifted(row, shift), "patient_id": patient_id})
+    zone = timezone.get_default_timezone()
+    for index, day in enumerate(days):
+        template = exemplar.sessions[min(index, len(exemplar.sessions) - 1)]
+        drawn_at = datetime.combine(day, time(9, 0), tzinfo=zone)  # as the demo: vials at 9, injections at 10
+        session = {key: value for key, value in template["row"].items() if key not in _SESSION_FIELDS_SET_HERE}
+        session_id = writer.add(
+            clinic.TreatmentSession,
+            {**session, "patient_id": patient_id, "date": day, "given_at": drawn_at + timedelta(hours=1)},
+        )
+        for site in template["sites"]:
+            writer.add(clinic.SessionSite, {**_without(site, "id"), "session_id": session_id})
+        for finding in template["findings"]:
+            writer.add(clinic.SessionFinding, {**_without(finding, "id"), "session_id": session_id})
+        for draw, vial, lot in template["draws"]:
+            lot_id = _lot(writer, lots, lot["lot__product"], lot["lot__vial_units"], day)
+            vial_id = writer.add(clinic.Vial, {**_without(vial, "id"), "lot_id": lot_id, "reconstituted_at": drawn_at})
+            writer.add(clinic.VialDraw, {**_without(draw, "id"), "session_id": session_id, "vial_id": vial_id})
+    for row in exemplar.baseline:
+        writer.add(clinic.OutcomeRecord, {**_shifted(row, shift), "patient_id": patient_id})
+    for day in days:
+        for row in exemplar.review:
+            if day + timedelta(days=REVIEW_DAYS) < today:
+                moved = _shifted(row, day + timedelta(days=REVIEW_DAYS) - row["measured_on"])
+                writer.add(clinic.OutcomeRecord, {**moved, "patient_id": patient_id})
+    _diary(writer, exemplar, patient_id, days, today)
+
+
+def _diary(writer: _Writer, exemplar: _Exemplar, patient_id: int, days: list[date], today: date) -> None:
+    """The demo's diaries: 28 headache days before each session and the last 28 days; three bladder days."""
+    ends = [*days, today - timedelta(days=1)]
+    if exemplar.headache:
+        filled = sorted({end - timedelta(days=offset) for end in ends for offset in range(HEADACHE_DIARY_DAYS)})
+        for day in filled:
+            entry = exemplar.headache[(day > days[0], day.toordinal() % 12)]
+            writer.add(
+                clinic.DiaryDay,
+                {"patient_id": patient_id, "kind": clinic.DiaryDay.Kind.HEADACHE, "day": day, "entry": entry},
+            )
+    if exemplar.bladder:
+        bladder_days: dict[date, dict[str, Any]] = {}
+        for end in ends:
+            for offset in range(BLADDER_DIARY_DAYS):
+                bladder_days[end - timedelta(days=offset)] = exemplar.bladder[(end > days[0], offset)]
+        for day, entry in sorted(bladder_days.items()):
+            writer.add(
+                clinic.DiaryDay,
+                {"patient_id": patient_id, "kind": clinic.DiaryDay.Kind.BLADDER, "day": day, "entry": entry},
+            )
+
+
+def _without(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key not in keys}
+
+
+def _shifted(row: dict[str, Any], shift: timedelta) -> dict[str, Any]:
+    """The row without its id, every date moved by ``shift``."""
+    return {
+        key: value + shift if isinstance(value, date) and not isinstance(value, datetime) else value
+        for key, value in row.items()
+        if key != "id"
+    }
+
+
+def _lot(writer: _Writer, lots: dict[tuple[str, str, date], int], product: str, vial_units: Any, day: date) -> int:
+    """The month's lot of this product and vial size, received when first needed (as the demo's)."""
+    month = day.replace(day=1)
+    key = (product, str(vial_units), month)
+    if key not in lots:
+        lots[key] = writer.add(
+            clinic.Lot,
+            {
+                "product": product,
+                "lot_number": f"SCALE{month:%y%m}{product[:3].upper()}{int(vial_units)}",
+                "expiry": month + timedelta(days=400),
+                "vial_units": vial_units,
+                "quantity_received": 0,
+                "received_on": month - timedelta(days=20),
+            },
+        )
+    return lots[key]
+
+
+@contextmanager
+def _unchecked_copies() -> Iterator[None]:
+    """On PostgreSQL, the copies without a deferred foreign-key trigger per row (millions of them, most of the
+    time of a copy): a copy's keys point to rows it writes itself, shifted as the originals were, which were
+    checked. Only a superuser may skip the triggers; for anyone else they run."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+    except DatabaseError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def _copy_patients(
+    written: int, adding: int, base: dict[type[models.Model], int], bounds: dict[type[models.Model], list[int]]
+) -> None:
+    """Copy the rows of the first ``adding`` patients to the ``adding`` patients after the ``written`` ones:
+    one ``INSERT … SELECT`` per table, every id and key shifted by the rows of ``written`` patients (a whole
+    number of blocks, each holding the first block's rows again)."""
+    block = len(bounds[clinic.TreatmentSession])
+
+    def last_id(model: type[models.Model], patients: int) -> int:
+        blocks, rest = divmod(patients, block)
+        per_block = bounds[model][-1] - base[model]
+        return base[model] + blocks * per_block + (bounds[model][rest - 1] - base[model] if rest else 0)
+
+    shifts = {model._meta.db_table: last_id(model, written) - base[model] for model in PATIENT_ROWS}
+    shifts[clinic.Patient._meta.db_table] = written
+    quote = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cursor:
+        for model in PATIENT_ROWS:
+            table = model._meta.db_table
+            columns, chosen = [], []
+            for column in model._meta.concrete_fields:
+                name = quote(str(column.column))
+                columns.append(name)
+                target = column.related_model._meta.db_table if column.is_relation else None  # type: ignore[union-attr]
+                if column.primary_key:
+                    chosen.append(f"{name} + {shifts[table]}")
+                elif target in shifts:
+                    chosen.append(f"{name} + {shifts[target]}")
+                else:
+                    chosen.append(name)
+            cursor.execute(
+                f"INSERT INTO {quote(table)} ({', '.join(columns)}) SELECT {', '.join(chosen)} "
+                f"FROM {quote(table)} WHERE {quote('id')} > %s AND {quote('id')} <= %s",
+                [base[model], last_id(model, adding)],
+            )
+
+
+def _finish(knowledge: KnowledgeBase, today: date, lot_ids: list[int]) -> None:
+    """PostgreSQL's id sequences moved past the ids given here; each generated lot received as many vials as it
+    holds; today's stock."""
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), [clinic.Patient, *WRITTEN]):
+            cursor.execute(statement)
+    vials = clinic.Vial.objects.filter(lot=OuterRef("pk")).values("lot").annotate(count=Count("id")).values("count")
+    clinic.Lot.objects.filter(pk__in=lot_ids).update(quantity_received=Subquery(vials))
+    _stock(knowledge, today)
+
+
+__all__ = ["load_scale"]

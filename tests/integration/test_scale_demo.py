@@ -1,0 +1,95 @@
+"""``bont demo --scale``: a fictional clinic of any size, shaped by the demo's courses, that the chart, the
+Follow-up list and the research page answer over; refused on a database that holds a clinic's own patients.
+In process, on a real SQLite database, with Django's test client for the pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.commands import bont
+
+PATIENTS = 9
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+BLOCK = 4  # the demo's first 4 courses, written row by row; patients 5 to 9 are the database's copies
+
+
+@pytest.fixture
+def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The process's database (a new SQLite file when no test has opened one yet), emptied."""
+    folder: Path = tmp_path_factory.mktemp("scale-demo")
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("DATABASE_URL", f"sqlite:///{folder / 'bont.sqlite3'}")
+        from bont.bootstrap import setup_database
+
+        setup_database()
+        from django.core.management import call_command
+
+        call_command("flush", interactive=False, verbosity=0)
+        yield
+
+
+def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_the_pages_answer(
+    empty_database: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client, override_settings
+
+    from bont.clinic import models, scale
+
+    monkeypatch.setattr(scale, "BLOCK", BLOCK)
+    with override_settings(PASSWORD_HASHERS=[FAST_HASHER]):  # the demo users' passwords: fast in a test
+        made = bont("demo", "--scale", str(PATIENTS))
+
+    assert made.returncode == 0, made.stderr
+    assert re.search(r"[\d,]+ sessions per second", made.stdout)
+    patients = models.Patient.objects.all()
+    assert patients.count() == PATIENTS
+    assert {p.mrn for p in patients} == {f"SCALE-{n:06d}" for n in range(1, PATIENTS + 1)}
+    assert {p.family_name for p in patients} == {"Scale-Patient"}
+    sessions = models.TreatmentSession.objects.all()
+    assert 10 * PATIENTS < sessions.count() < 30 * PATIENTS
+    assert set(models.SessionSite.objects.values_list("session", flat=True)) == {s.pk for s in sessions}
+    assert set(sessions.values_list("indication", flat=True)) == {"chronic-migraine", "cervical-dystonia"}
+    assert len(set(sessions.values_list("product", flat=True))) == 4
+    assert models.OutcomeRecord.objects.exists()
+    assert models.DiaryDay.objects.exists()
+    # The copies' keys point to their own rows: a copied patient has the sessions of the patient copied, each
+    # drawing from a vial of its own product that no other session drew from.
+    copied, original = patients.get(mrn="SCALE-000006"), patients.get(mrn="SCALE-000002")
+    assert (copied.birth_date, copied.sex) == (original.birth_date, original.sex)
+    assert list(copied.sessions.values_list("date", "total_units")) == list(
+        original.sessions.values_list("date", "total_units")
+    )
+    draws = list(models.VialDraw.objects.values_list("vial", "vial__lot__product", "session", "session__product"))
+    assert draws
+    assert all(vial_product == session_product for _, vial_product, _, session_product in draws)
+    assert len({vial for vial, *_ in draws}) == len({(vial, session) for vial, _, session, _ in draws})
+
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(get_user_model()._default_manager.get_by_natural_key("demo-clinician"))
+    chart = client.get(f"/patients/{patients.order_by('pk').last().chart_key}/")  # type: ignore[union-attr]
+    assert chart.status_code == 200
+    assert "Scale-Patient" in chart.content.decode()
+    follow_up = client.get("/follow-up/")
+    assert follow_up.status_code == 200
+    assert "SCALE-" in follow_up.content.decode() or "Scale-Patient" in follow_up.content.decode()
+    client.force_login(get_user_model()._default_manager.get_by_natural_key("demo-researcher"))
+    assert client.get("/research/").status_code == 200
+
+
+def test_refuses_a_database_that_holds_a_clinics_own_patients(empty_database: None) -> None:
+    from bont.clinic import models
+
+    added = bont("patient", "add", "--mrn", "FICT-0001", "--given-name", "Test", "--family-name", "Fictional",
+                 "--birth-date", "1971-02-03", "--sex", "female", "--weight-kg", "64")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+    refused = bont("demo", "--scale", "5")
+
+    assert refused.returncode != 0
+    assert "database:" in refused.stderr + refused.stdout
+    assert list(models.Patient.objects.values_list("mrn", flat=True)) == ["FICT-0001"]
