@@ -465,6 +465,7 @@ class FakePatientRegistry(PatientRegistry):
                 p.given_name,
                 p.birth_date,
                 sum(1 for s in self.registry.sessions[mrn] if not s.withdrawn_reason),
+                f"chart-of-{mrn}",
             )
             for mrn, p in self.registry.patients.items()
             if any(query.casefold() in text.casefold() for text in (mrn, p.family_name, p.given_name))

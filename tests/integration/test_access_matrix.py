@@ -108,6 +108,7 @@ RULES: dict[str, Rule] = {
     "POST /api/check": Rule(CHARTS),
     "GET /api/patients": Rule(PATIENT_LIST),
     "GET /api/follow-up": Rule(CHARTS),  # as the Follow-up page
+    "POST /api/patients/search": Rule(PATIENT_LIST, body={"query": "NO-SUCH"}),
     "POST /api/patients/lookup": Rule(PATIENT_LIST, body={"mrn": "NO-SUCH-MRN"}),  # a 404 names the MRN field
     "GET /api/patients/{chart_key}": Rule(CHARTS),
     "GET /api/lots": Rule(STOCK),
@@ -379,6 +380,8 @@ def test_no_address_carries_an_mrn_and_a_chart_key_of_no_chart_is_a_404(clinic: 
     found = client.post("/api/patients/lookup", {"mrn": MRN}, content_type="application/json").json()
     assert found["chart_key"] == key
     assert client.get(f"/api/patients/{key}").json()["mrn"] == MRN
+    (searched,) = client.post("/api/patients/search", {"query": "matrix"}, content_type="application/json").json()
+    assert (searched["chart_key"], searched["mrn"]) == (key, MRN)
     unknown = client.post("/api/patients/lookup", {"mrn": "NO-SUCH"}, content_type="application/json")
     assert (unknown.status_code, unknown.json()) == (404, {"detail": "mrn: no patient has this MRN"})
 

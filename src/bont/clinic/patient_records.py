@@ -124,7 +124,7 @@ class DjangoPatientRegistry(PatientRegistry):
         page = list(
             _matching(query)
             .order_by("family_name", "given_name", "pk")
-            .values_list("pk", "mrn", "family_name", "given_name", "birth_date")[offset : offset + limit]
+            .values_list("pk", "mrn", "family_name", "given_name", "birth_date", "chart_key")[offset : offset + limit]
         )
         given = dict(
             models.TreatmentSession.objects.filter(patient_id__in=[row[0] for row in page], withdrawn_reason="")
@@ -133,8 +133,8 @@ class DjangoPatientRegistry(PatientRegistry):
             .values_list("patient_id", "count")
         )
         return tuple(
-            PatientListRow(mrn, family_name, given_name, birth_date, given.get(pk, 0))
-            for pk, mrn, family_name, given_name, birth_date in page
+            PatientListRow(mrn, family_name, given_name, birth_date, given.get(pk, 0), chart_key)
+            for pk, mrn, family_name, given_name, birth_date, chart_key in page
         )
 
     def count(self, query: str) -> int:

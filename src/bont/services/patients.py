@@ -86,6 +86,7 @@ class PatientListRow:
     given_name: str
     birth_date: date
     session_count: int
+    chart_key: str  # addresses the chart in URLs, where the MRN never goes
 
     @property
     def name(self) -> str:

@@ -51,7 +51,7 @@ from bont.services.adverse_events import (
 )
 from bont.services.follow_up import FOLLOW_UP_PER_PAGE, follow_up_document, follow_up_page
 from bont.services.outcomes import correct_outcome, outcome_entry, withdraw_outcome
-from bont.services.patients import find_patients, patient_chart, patient_record
+from bont.services.patients import PatientListRow, find_patients, patient_chart, patient_record
 from bont.services.planning import plan_session
 from bont.services.ports import UnknownPatientError
 from bont.services.records import RecordingError, correct_session, record_session
@@ -212,12 +212,37 @@ def check_plan(request: HttpRequest, body: CheckIn) -> dict[str, Any]:
 
 
 @api.get("/patients")
-def patients(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
+def patients(request: HttpRequest) -> list[dict[str, Any]]:
+    """The first patients by name; ``POST /api/patients/search`` finds by name or MRN (posted, so that no
+    name or MRN is in an address)."""
     _require(request, PATIENT_LIST)
     log_read(request, "patient-list")
+    return _patient_rows(find_patients(patient_registry()))
+
+
+class PatientSearch(Schema):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(max_length=100)
+
+
+@api.post("/patients/search")
+def patient_search(request: HttpRequest, search: PatientSearch) -> list[dict[str, Any]]:
+    """Patients whose name or MRN contains ``query`` (any case), by name, at most 500."""
+    _require(request, PATIENT_LIST)
+    log_read(request, "patient-list", object_id="search")
+    return _patient_rows(find_patients(patient_registry(), search.query.strip()))
+
+
+def _patient_rows(rows: tuple[PatientListRow, ...]) -> list[dict[str, Any]]:
     return [
-        {"mrn": row.mrn, "name": row.name, "birth_date": row.birth_date.isoformat(), "sessions": row.session_count}
-        for row in find_patients(patient_registry(), q)
+        {
+            "chart_key": row.chart_key,
+            "mrn": row.mrn,
+            "name": row.name,
+            "birth_date": row.birth_date.isoformat(),
+            "sessions": row.session_count,
+        }
+        for row in rows
     ]
 
 
