@@ -373,6 +373,23 @@ UNREAD_DILUTIONS = ("incobotulinumtoxinA", "daxibotulinumtoxinA")
 
 
 @transaction.atomic
+def course_patient(course: DemoCourse, mrn: str, family_name: str, recorded_on: date) -> NewPatient:
+    """The fictional patient of a demo course, registered on ``recorded_on`` (also the scale clinic's)."""
+    return NewPatient(
+        mrn=mrn,
+        given_name=course.given_name,
+        family_name=family_name,
+        birth_date=course.birth_date,
+        sex=course.sex,
+        weight_kg=course.weight_kg,
+        conditions=course.conditions,
+        medications=course.medications,
+        allergies=course.allergies,
+        catheterizes=course.catheterizes,
+        recorded_on=recorded_on,
+    )
+
+
 def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, int]:
     """Create the demo clinic in one transaction; refuses when any patient exists, so real records are
     never mixed in."""
@@ -385,21 +402,7 @@ def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, 
             add_user(username, role, DEMO_PASSWORD, npi=DEMO_NPI if username == "demo-clinician" else None)
     counts = {"patients": 0, "sessions": 0, "refused": 0, "outcomes": 0}
     for number, course in enumerate(COURSES, 1):
-        patient = add_patient(
-            NewPatient(
-                mrn=f"DEMO-{number:04d}",
-                given_name=course.given_name,
-                family_name="Demo",
-                birth_date=course.birth_date,
-                sex=course.sex,
-                weight_kg=course.weight_kg,
-                conditions=course.conditions,
-                medications=course.medications,
-                allergies=course.allergies,
-                catheterizes=course.catheterizes,
-                recorded_on=today - timedelta(days=730),
-            )
-        )
+        patient = add_patient(course_patient(course, f"DEMO-{number:04d}", "Demo", today - timedelta(days=730)))
         counts["patients"] += 1
         day = today - timedelta(days=728 - number)
         while day <= today - timedelta(days=3):

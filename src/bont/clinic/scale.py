@@ -34,8 +34,18 @@ from django.utils import timezone
 
 from bont.clinic import models as clinic
 from bont.clinic.database import holds_no_patient
-from bont.clinic.demo import COURSES, DEMO_NPI, DEMO_PASSWORD, USERS, DemoCourse, _outcomes, _session, _stock
-from bont.clinic.registry import NewPatient, add_patient, add_user
+from bont.clinic.demo import (
+    COURSES,
+    DEMO_NPI,
+    DEMO_PASSWORD,
+    USERS,
+    DemoCourse,
+    _outcomes,
+    _session,
+    _stock,
+    course_patient,
+)
+from bont.clinic.registry import add_patient, add_user
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.records import RecordingError
 
@@ -215,21 +225,7 @@ def _exemplar(knowledge: KnowledgeBase, today: date, number: int, course: DemoCo
     later = today - timedelta(days=REVIEW_DAYS + 8)
     first = later - timedelta(days=course.every_days)
     mrn = f"SCALE-EXEMPLAR-{number:02d}"
-    patient_id = add_patient(
-        NewPatient(
-            mrn=mrn,
-            given_name=course.given_name,
-            family_name="Scale-Patient",
-            birth_date=course.birth_date,
-            sex=course.sex,
-            weight_kg=course.weight_kg,
-            conditions=course.conditions,
-            medications=course.medications,
-            allergies=course.allergies,
-            catheterizes=course.catheterizes,
-            recorded_on=first - timedelta(days=1),
-        )
-    )
+    patient_id = add_patient(course_patient(course, mrn, "Scale-Patient", first - timedelta(days=1)))
     for day in (first, later):
         if not _session(knowledge, patient_id, course, day):
             raise RecordingError("scale", f"the demo's {course.indication} course was refused by the safety check")
