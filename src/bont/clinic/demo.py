@@ -372,7 +372,6 @@ STOCK_VIALS = 6
 UNREAD_DILUTIONS = ("incobotulinumtoxinA", "daxibotulinumtoxinA")
 
 
-@transaction.atomic
 def course_patient(course: DemoCourse, mrn: str, family_name: str, recorded_on: date) -> NewPatient:
     """The fictional patient of a demo course, registered on ``recorded_on`` (also the scale clinic's)."""
     return NewPatient(
@@ -390,6 +389,7 @@ def course_patient(course: DemoCourse, mrn: str, family_name: str, recorded_on: 
     )
 
 
+@transaction.atomic
 def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, int]:
     """Create the demo clinic in one transaction; refuses when any patient exists, so real records are
     never mixed in."""
