@@ -35,30 +35,50 @@ def _identity(row: models.Patient) -> PatientIdentity:
     return PatientIdentity(int(row.pk), row.mrn, row.given_name, row.family_name, row.birth_date)
 
 
-def _score(row: models.OutcomeRecord) -> Score:
-    return Score(
-        row.instrument,
-        value=row.value,
-        grade=row.grade or None,
-        rank=row.rank,
-        band=row.band or None,
-        items=tuple((key, int(value)) for key, value in row.items.items()),
+# A measurement is read as plain values: the chart reads every measurement of 20 years, and model instances
+# (with their users) cost more than the query.
+_STORED_FIELDS = (
+    "pk",
+    "patient_id",
+    "indication",
+    "instrument",
+    "measured_on",
+    "period_start",
+    "value",
+    "grade",
+    "rank",
+    "band",
+    "items",
+    "withdrawn_reason",
+    f"entered_by__{get_user_model().USERNAME_FIELD}",
+    f"withdrawn_by__{get_user_model().USERNAME_FIELD}",
+)
+
+
+def _stored(row: tuple[Any, ...]) -> StoredOutcome:
+    """A measurement from its values, in the order of ``_STORED_FIELDS``."""
+    pk, patient_id, indication, instrument, measured_on, period_start, value, grade, rank, band, items = row[:11]
+    withdrawn_reason, entered_by, withdrawn_by = row[11:]
+    score = Score(
+        instrument,
+        value=value,
+        grade=grade or None,
+        rank=rank,
+        band=band or None,
+        items=tuple((key, int(item)) for key, item in items.items()),
     )
-
-
-def _stored(row: models.OutcomeRecord) -> StoredOutcome:
     return StoredOutcome(
-        row.indication,
-        row.instrument,
-        row.measured_on,
-        row.period_start,
-        _score(row),
-        bool(row.withdrawn_reason),
-        id=int(row.pk),
-        patient_id=int(row.patient_id),
-        entered_by=row.entered_by.get_username() if row.entered_by else None,
-        withdrawn_reason=row.withdrawn_reason,
-        withdrawn_by=row.withdrawn_by.get_username() if row.withdrawn_by else None,
+        indication,
+        instrument,
+        measured_on,
+        period_start,
+        score,
+        bool(withdrawn_reason),
+        id=int(pk),
+        patient_id=int(patient_id),
+        entered_by=entered_by,
+        withdrawn_reason=withdrawn_reason,
+        withdrawn_by=withdrawn_by,
     )
 
 
@@ -77,18 +97,17 @@ class DjangoOutcomeRecords(OutcomeRecords):
 
     def sessions(self, patient_id: int) -> tuple[GivenSession, ...]:
         rows = models.TreatmentSession.objects.filter(patient_id=patient_id, withdrawn_reason="").order_by("date", "pk")
-        return tuple(GivenSession(s.date, s.indication, s.product, s.total_units, s.verdict) for s in rows)
+        return tuple(
+            GivenSession(*given)
+            for given in rows.values_list("date", "indication", "product", "total_units", "verdict")
+        )
 
     def outcomes(self, patient_id: int) -> tuple[StoredOutcome, ...]:
-        rows = (
-            models.OutcomeRecord.objects.filter(patient_id=patient_id)
-            .select_related("entered_by", "withdrawn_by")
-            .order_by("measured_on", "pk")
-        )
-        return tuple(_stored(row) for row in rows)
+        rows = models.OutcomeRecord.objects.filter(patient_id=patient_id).order_by("measured_on", "pk")
+        return tuple(_stored(row) for row in rows.values_list(*_STORED_FIELDS))
 
     def outcome(self, outcome_id: int) -> StoredOutcome | None:
-        row = models.OutcomeRecord.objects.select_related("entered_by", "withdrawn_by").filter(pk=outcome_id).first()
+        row = models.OutcomeRecord.objects.filter(pk=outcome_id).values_list(*_STORED_FIELDS).first()
         return None if row is None else _stored(row)
 
     def withdraw_outcome(self, outcome_id: int, reason: str, by: str | None) -> str | None:
@@ -190,10 +209,10 @@ class DjangoOutcomeRecords(OutcomeRecords):
             outcomes: dict[int, list[StoredOutcome]] = defaultdict(list)
             for row in (
                 models.OutcomeRecord.objects.filter(patient_id__in=chunk)
-                .select_related("entered_by", "withdrawn_by")
                 .order_by("measured_on", "pk")
+                .values_list(*_STORED_FIELDS)
             ):
-                outcomes[row.patient_id].append(_stored(row))
+                outcomes[row[1]].append(_stored(row))
             diaries: dict[int, dict[str, dict[date, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
             for patient_id, kind, day, entry in models.DiaryDay.objects.filter(patient_id__in=chunk).values_list(
                 "patient_id", "kind", "day", "entry"

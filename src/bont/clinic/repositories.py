@@ -199,30 +199,41 @@ class DjangoPatientCharts(PatientCharts):
 
 def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Administration, ...]]:
     """The patient as of ``on`` (conditions, medicines, weight, pregnancy) and every recorded administration."""
+    # Plain value rows: the chart asks this on every opening, and model instances cost more than the query.
     current = Q(resolved_on__isnull=True) | Q(resolved_on__gte=on)
-    weight = row.weights.filter(measured_on__lte=on).order_by("-measured_on", "-pk").first()  # a same-day reweigh wins
-    statuses = {
-        s.status
-        for s in row.reproductive_statuses.filter(from_date__lte=on).filter(
-            Q(to_date__isnull=True) | Q(to_date__gte=on)
-        )
-    }
+    weight = (  # a same-day reweigh wins
+        row.weights.filter(measured_on__lte=on)
+        .order_by("-measured_on", "-pk")
+        .values_list("weight_kg", flat=True)
+        .first()
+    )
+    statuses = set(
+        row.reproductive_statuses.filter(from_date__lte=on)
+        .filter(Q(to_date__isnull=True) | Q(to_date__gte=on))
+        .values_list("status", flat=True)
+    )
     patient = Patient(
         birth_date=row.birth_date,
         sex=row.sex,
-        weight_kg=weight.weight_kg if weight else None,
-        conditions=tuple(c.term for c in row.conditions.filter(current)),
+        weight_kg=weight,
+        conditions=tuple(row.conditions.filter(current).values_list("term", flat=True)),
         medications=tuple(
-            m.generic_name for m in row.medications.filter(Q(stopped_on__isnull=True) | Q(stopped_on__gte=on))
+            row.medications.filter(Q(stopped_on__isnull=True) | Q(stopped_on__gte=on)).values_list(
+                "generic_name", flat=True
+            )
         ),
-        allergies=tuple(a.substance for a in row.allergies.filter(Q(removed_on__isnull=True) | Q(removed_on__gte=on))),
+        allergies=tuple(
+            row.allergies.filter(Q(removed_on__isnull=True) | Q(removed_on__gte=on)).values_list("substance", flat=True)
+        ),
         pregnant=models.ReproductiveStatus.Status.PREGNANT in statuses,
         breastfeeding=models.ReproductiveStatus.Status.BREASTFEEDING in statuses,
         catheterizes=row.catheterizes,
     )
     history = tuple(
-        Administration(s.date, s.product, s.indication, s.total_units, s.protocol or None)
-        for s in row.sessions.filter(withdrawn_reason="").order_by("date")
+        Administration(day, product, indication, units, protocol or None)
+        for day, product, indication, units, protocol in row.sessions.filter(withdrawn_reason="")
+        .order_by("date")
+        .values_list("date", "product", "indication", "total_units", "protocol")
     )
     return patient, history
 
