@@ -67,6 +67,29 @@ def test_a_revoked_token_is_refused_at_once(accounts: Any) -> None:
     assert _bearer(accounts, token) is None
 
 
+def test_a_token_read_while_a_revocation_commits_is_not_kept(accounts: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.cache import caches
+
+    from bont.clinic import accounts as adapter
+    from bont.services.users import revoke_token
+
+    token, token_id = _token(accounts, "srv-clinician")
+    roles = adapter._roles
+
+    def revoked_meanwhile(user: Any) -> frozenset[str]:
+        # Another request revokes the token after this one read its row and before it keeps it.
+        monkeypatch.setattr(adapter, "_roles", roles)
+        revoke_token(accounts, token_id, datetime.now(UTC))
+        adapter._forget_changed_elsewhere()  # a third request of this process has already seen the change
+        return roles(user)
+
+    assert _bearer(accounts, token) is not None  # used (its last use written) and kept
+    caches[adapter.TOKEN_CACHE].clear()  # as when the kept row expires
+    monkeypatch.setattr(adapter, "_roles", revoked_meanwhile)
+    assert _bearer(accounts, token).username == "srv-clinician"  # read before the revocation committed
+    assert _bearer(accounts, token) is None  # the old row was not kept
+
+
 def test_disabling_a_user_refuses_their_token_at_once_and_enabling_accepts_it_again(accounts: Any) -> None:
     from bont.services.users import disable_user, enable_user
 

@@ -14,9 +14,11 @@ PostgreSQL database, when the kept entry expires."""
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -37,6 +39,18 @@ from bont.clinic import models
 from bont.services.users import AccountError, SecondFactor, TokenHolder, TokenRow, UserAccounts, UserRow
 
 TOKEN_CACHE = "api-tokens"  # CACHES in bont.clinic.django_settings
+logger = logging.getLogger(__name__)
+# Bumped (under the lock) whenever kept tokens are forgotten: a row read before then is not put in the cache,
+# so a request that read a token just before its revocation cannot keep the old row after it.
+_forgotten = threading.Lock()
+_generation = 0
+
+
+def _forget(forget_in_cache: Callable[[], object]) -> None:
+    global _generation
+    with _forgotten:
+        forget_in_cache()
+        _generation += 1
 
 
 def _roles(user: User) -> frozenset[str]:
@@ -51,7 +65,7 @@ def _forget_tokens(key_hashes: list[str], *, everywhere: bool = True) -> None:
     the machine's other processes to forget what they know of every token."""
 
     def forget() -> None:
-        caches[TOKEN_CACHE].delete_many(key_hashes)
+        _forget(lambda: caches[TOKEN_CACHE].delete_many(key_hashes))
         if everywhere:
             _tell_other_processes()
 
@@ -62,10 +76,17 @@ def _tell_other_processes() -> None:
     """A new ``BONT_TOKEN_CHANGES`` file: a new file number as well as a new time, since a file's time may
     stay the same for a few milliseconds."""
     changes = Path(settings.BONT_TOKEN_CHANGES)
-    with contextlib.suppress(OSError):  # no such folder: the other processes' entries expire
+    try:
+        changes.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=changes.parent, prefix=changes.name)
         os.close(handle)
         os.replace(name, changes)
+    except OSError as error:  # the other processes' kept tokens expire within BONT_TOKEN_CACHE_SECONDS
+        logger.warning(
+            "could not signal a token change to the other bont processes (%s): they honour it within the token"
+            " cache's lifetime",
+            error.strerror,
+        )
 
 
 # The file number and time of BONT_TOKEN_CHANGES when this process last looked (None: not yet).
@@ -83,7 +104,7 @@ def _forget_changed_elsewhere() -> None:
     changed = (found.st_ino, found.st_mtime_ns)
     if changed != _changes_seen:
         _changes_seen = changed
-        caches[TOKEN_CACHE].clear()
+        _forget(caches[TOKEN_CACHE].clear)
 
 
 def _forget_tokens_of(user: User) -> None:
@@ -222,6 +243,7 @@ class DjangoUserAccounts(UserAccounts):
         holder: TokenHolder | None = tokens.get(key_hash)
         if holder is not None:
             return holder
+        generation = _generation
         row = models.ApiToken.objects.select_related("user").filter(key_hash=key_hash).first()
         if row is None:
             return None  # not kept: guessed tokens must not fill the cache
@@ -229,7 +251,9 @@ class DjangoUserAccounts(UserAccounts):
         holder = TokenHolder(
             row.pk, user.get_username(), user.is_active, row.expires_at, row.revoked_at, row.last_used_at, _roles(user)
         )
-        tokens.set(key_hash, holder)  # revoked and expired ones too: they are refused without a query
+        with _forgotten:
+            if generation == _generation:  # nothing was forgotten while the row was read
+                tokens.set(key_hash, holder)  # revoked and expired ones too: they are refused without a query
         return holder
 
     def mark_token_used(self, token_id: int, at: datetime) -> None:
