@@ -382,6 +382,8 @@ def test_no_address_carries_an_mrn_and_a_chart_key_of_no_chart_is_a_404(clinic: 
     assert client.get(f"/api/patients/{key}").json()["mrn"] == MRN
     (searched,) = client.post("/api/patients/search", {"query": "matrix"}, content_type="application/json").json()
     assert (searched["chart_key"], searched["mrn"]) == (key, MRN)
+    refused = client.get("/api/patients", {"q": MRN})  # the old search by query string: refused, not unfiltered
+    assert (refused.status_code, refused.json()["detail"].split(":")[0]) == (400, "q")
     unknown = client.post("/api/patients/lookup", {"mrn": "NO-SUCH"}, content_type="application/json")
     assert (unknown.status_code, unknown.json()) == (404, {"detail": "mrn: no patient has this MRN"})
 

@@ -655,11 +655,14 @@ class KnowledgeBase:
 
 def _remembered(memo: dict[K, R], term: K, find: Callable[[K], R]) -> R:
     """``find(term)``, remembered: bounded by TERM_MEMO_SIZE so that a long-running server never grows without end."""
-    if term not in memo:
-        if len(memo) >= TERM_MEMO_SIZE:
-            memo.clear()
-        memo[term] = find(term)
-    return memo[term]
+    try:
+        return memo[term]
+    except KeyError:  # not yet found, or cleared by another thread meanwhile
+        found = find(term)
+    if len(memo) >= TERM_MEMO_SIZE:
+        memo.clear()
+    memo[term] = found
+    return found
 
 
 def _study_citation(source: Source) -> Citation:

@@ -216,6 +216,8 @@ def patients(request: HttpRequest) -> list[dict[str, Any]]:
     """The first patients by name; ``POST /api/patients/search`` finds by name or MRN (posted, so that no
     name or MRN is in an address)."""
     _require(request, PATIENT_LIST)
+    if "q" in request.GET:  # the search this list once took: refused rather than answered unfiltered
+        raise HttpError(400, "q: search with POST /api/patients/search, so that no name or MRN is in the address")
     log_read(request, "patient-list")
     return _patient_rows(find_patients(patient_registry()))
 

@@ -36,6 +36,13 @@ class Pages:
         others.pop("page", None)
         return cls(page, others.urlencode())
 
+    @classmethod
+    def numbered(cls, request: HttpRequest, number: int, total: int, per_page: int) -> Pages:
+        """Page ``number`` as a service already chose it (clamped to the pages there are)."""
+        others = request.GET.copy()
+        others.pop("page", None)
+        return cls(Paginator(range(total), per_page).page(number), others.urlencode())
+
     @property
     def offset(self) -> int:
         return self.page.number * self.page.paginator.per_page - self.page.paginator.per_page

@@ -273,7 +273,7 @@ def follow_up(request: HttpRequest) -> HttpResponse:
     """Patients due or overdue for a follow-up assessment, and patients whose next session is allowed."""
     found = follow_up_page(follow_up_records(), build_knowledge(), clock().today(), page_number(request))
     log_read(request, "follow-up-list")
-    pages = Pages.of(request, max(found.assessments_total, found.treated_total), found.per_page)
+    pages = Pages.numbered(request, found.page, max(found.assessments_total, found.treated_total), found.per_page)
     return render(request, "web/follow_up.html", {"found": found, "pages": pages})
 
 
