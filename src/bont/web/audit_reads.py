@@ -40,7 +40,8 @@ def log_read(
     log_access(
         access_log(),
         Access(
-            actor=request.user.get_username(),
+            # A bearer token's username (django-ninja's request.auth) spares loading its lazy user.
+            actor=auth if isinstance(auth := getattr(request, "auth", None), str) else request.user.get_username(),
             channel=Channel.API if request.path_info.startswith(api_prefix) else Channel.WEB,
             action=action,
             target=target,
