@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -132,6 +131,7 @@ class DjangoPatientRegistry(PatientRegistry):
             .annotate(count=Count("pk"))
             .values_list("patient_id", "count")
         )
+        _keep_chart_keys((mrn, chart_key) for _, mrn, _, _, _, chart_key in page)  # the list links to each chart
         return tuple(
             PatientListRow(mrn, family_name, given_name, birth_date, given.get(pk, 0), chart_key)
             for pk, mrn, family_name, given_name, birth_date, chart_key in page
@@ -192,10 +192,10 @@ class DjangoPatientRegistry(PatientRegistry):
         )
 
     def chart_key(self, mrn: str) -> str:
-        return _chart_key(_database(), mrn)
+        return _chart_key(mrn)
 
     def mrn_for_chart_key(self, chart_key: str) -> str:
-        return _mrn_for_chart_key(_database(), chart_key)
+        return _mrn_for_chart_key(chart_key)
 
     def audit_trail(self, mrn: str) -> tuple[AuditEntry, ...]:
         row = _patient(mrn)
@@ -305,26 +305,42 @@ def _withdrawn(version: Any) -> str:
     return " withdrawn" if version.withdrawn_reason else ""
 
 
-@functools.lru_cache(maxsize=4096)
-def _chart_key(database: str, mrn: str) -> str:
-    # A chart key and an MRN never change (the MRN is fixed at registration), so the pair is kept per database:
-    # a page of 200 chart links costs no query after the first view.
-    key = models.Patient.objects.filter(mrn=mrn).values_list("chart_key", flat=True).first()
+# A chart key and an MRN never change (the MRN is fixed at registration), so the pairs read are kept per
+# database, bounded: a page of chart links costs no query once its rows were read.
+CHART_KEYS_KEPT = 20_000
+_keys_by_mrn: dict[tuple[str, str], str] = {}
+_mrns_by_key: dict[tuple[str, str], str] = {}
+
+
+def _keep_chart_keys(pairs: Iterable[tuple[str, str]]) -> None:
+    """Keep these (MRN, chart key) pairs of the current database."""
+    database = str(connection.settings_dict["NAME"])
+    if len(_keys_by_mrn) >= CHART_KEYS_KEPT:
+        _keys_by_mrn.clear()
+        _mrns_by_key.clear()
+    for mrn, key in pairs:
+        _keys_by_mrn[database, mrn] = key
+        _mrns_by_key[database, key] = mrn
+
+
+def _chart_key(mrn: str) -> str:
+    key = _keys_by_mrn.get((str(connection.settings_dict["NAME"]), mrn))
     if key is None:
-        raise UnknownPatientError()
+        key = models.Patient.objects.filter(mrn=mrn).values_list("chart_key", flat=True).first()
+        if key is None:
+            raise UnknownPatientError()
+        _keep_chart_keys([(mrn, key)])
     return key
 
 
-@functools.lru_cache(maxsize=4096)
-def _mrn_for_chart_key(database: str, chart_key: str) -> str:
-    mrn = models.Patient.objects.filter(chart_key=chart_key).values_list("mrn", flat=True).first()
+def _mrn_for_chart_key(chart_key: str) -> str:
+    mrn = _mrns_by_key.get((str(connection.settings_dict["NAME"]), chart_key))
     if mrn is None:
-        raise UnknownPatientError()
+        mrn = models.Patient.objects.filter(chart_key=chart_key).values_list("mrn", flat=True).first()
+        if mrn is None:
+            raise UnknownPatientError()
+        _keep_chart_keys([(mrn, chart_key)])
     return mrn
-
-
-def _database() -> str:
-    return str(connection.settings_dict["NAME"])
 
 
 def _patient(mrn: str) -> models.Patient:
