@@ -60,11 +60,7 @@ def next_sessions(
     adverse_events: tuple[PriorAdverseEvent, ...] = (),
 ) -> list[NextSession]:
     """For every (indication, product) in the history, the next allowed and the recommended day."""
-    known = [i for i in history if i.product in knowledge.products and i.indication in knowledge.indications]
-    pairs = sorted({(i.indication, i.product) for i in known})
-    events = tuple(event for event in adverse_events if event.on <= today)
-    found = (_next(knowledge, patient, history, events, today, indication, product) for indication, product in pairs)
-    return [n for n in found if n is not None]  # None only when asked for the sessions allowed today
+    return _next_of_each(knowledge, patient, history, today, adverse_events, only_if_allowed_today=False)
 
 
 def sessions_allowed_today(
@@ -77,14 +73,25 @@ def sessions_allowed_today(
     """The next sessions of :func:`next_sessions` whose earliest day is today, found without looking ahead for
     the (indication, product) pairs that today's check blocks: the follow-up list asks this of every treated
     patient."""
+    return _next_of_each(knowledge, patient, history, today, adverse_events, only_if_allowed_today=True)
+
+
+def _next_of_each(
+    knowledge: KnowledgeBase,
+    patient: Patient,
+    history: tuple[Administration, ...],
+    today: date,
+    adverse_events: tuple[PriorAdverseEvent, ...],
+    only_if_allowed_today: bool,
+) -> list[NextSession]:
     known = [i for i in history if i.product in knowledge.products and i.indication in knowledge.indications]
     pairs = sorted({(i.indication, i.product) for i in known})
     events = tuple(event for event in adverse_events if event.on <= today)
     found = (
-        _next(knowledge, patient, history, events, today, indication, product, only_if_allowed_today=True)
+        _next(knowledge, patient, history, events, today, indication, product, only_if_allowed_today)
         for indication, product in pairs
     )
-    return [n for n in found if n is not None]
+    return [n for n in found if n is not None]  # None only when asked for the sessions allowed today
 
 
 def _next(
