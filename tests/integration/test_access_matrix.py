@@ -397,3 +397,19 @@ def test_an_address_of_nothing_is_a_json_404_under_the_api_and_a_page_elsewhere(
     page = client.get(f"/sessions/{2**64}/")
     assert page.status_code == 404
     assert "Not found" in page.content.decode()
+
+
+def test_a_server_error_is_json_under_the_api_and_a_page_elsewhere_naming_nothing_of_the_request(
+    clinic: Clinic,
+) -> None:
+    from django.test import RequestFactory
+
+    from bont.web.views.errors import server_error
+
+    api_error = server_error(RequestFactory().get(f"/api/patients/{MRN}"))
+    assert api_error.status_code == 500
+    assert json.loads(api_error.content) == {"detail": "Server error: it is logged, without patient data"}
+    page = server_error(RequestFactory().get(f"/patients/{MRN}/"))
+    assert page.status_code == 500
+    assert "Server error" in page.content.decode()
+    assert MRN not in page.content.decode()
