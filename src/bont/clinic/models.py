@@ -410,3 +410,56 @@ class AccessEvent(models.Model):
 # Users and their roles (groups) are versioned like the clinical rows: who was given which role, disabled or
 # had a password reset, and by whom.
 register(get_user_model(), app="bont.clinic", m2m_fields=["groups"], table_name="clinic_historicaluser")
+
+
+class FollowUpSummary(models.Model):
+    """Derived from the records, never entered: per patient and indication, the latest session given (not
+    withdrawn) and whether an outcome was assessed since, kept by the transaction that changes any of them, so that
+    the Follow-up list reads one indexed table instead of aggregating every session, measurement and diary day.
+    The patient's name is copied for the list's sort."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    indication = models.CharField(max_length=60)
+    family_name = models.CharField(max_length=100)
+    given_name = models.CharField(max_length=100)
+    last_session = models.DateField()
+    # the day of that latest session while no outcome (or diary day) has been kept since; None once assessed
+    assessment_pending_since = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["patient", "indication"], name="one_follow_up_summary")
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            # the assessments due, in the list's order
+            models.Index(
+                fields=["assessment_pending_since", "family_name", "given_name", "patient", "indication"],
+                name="follow_up_due_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"follow-up summary {self.pk}"
+
+
+class ResponderVerdict(models.Model):
+    """Derived from the records, never entered: per patient, indication and instrument, the verdict of the
+    patient's latest judged cycle, kept by the transaction that changes the patient's sessions, outcomes or diary
+    (and rebuilt when the clinic's continuation settings change), so that the research page counts rows instead of
+    re-judging every patient."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    indication = models.CharField(max_length=60)
+    instrument = models.CharField(max_length=60)
+    status = models.CharField(max_length=20)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["patient", "indication", "instrument"], name="one_responder_verdict")
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["indication", "instrument", "status"], name="responder_verdict_counts")
+        ]
+
+    def __str__(self) -> str:
+        return f"responder verdict {self.pk}"
