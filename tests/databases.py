@@ -1,17 +1,26 @@
 """Real databases for the records tests: a fresh SQLite file, or a fresh database on a throwaway
-PostgreSQL server that the tests start themselves (or on the server named by BONT_TEST_POSTGRES_URL)."""
+PostgreSQL server that the tests start themselves (or on the server named by BONT_TEST_POSTGRES_URL).
+
+Applying every migration to a new database costs about ten seconds of CPU (Django renders the model states of each
+migration, and the audit history doubles the models): a test that needs a clinic, not a migration, starts from a
+copy of one database migrated once per test process (:func:`migrated_sqlite_database`). The tests of migrating
+itself (a bare ``bont serve``, ``tests/contract/test_adapter_migrations.py``) keep starting from nothing."""
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from functools import cache
 from pathlib import Path
 
 import psycopg
@@ -75,3 +84,30 @@ def fresh_postgres_database(server_url: str) -> str:
 
 def fresh_sqlite_database(folder: Path) -> str:
     return f"sqlite:///{folder / 'bont.sqlite3'}"
+
+
+def migrated_sqlite_database(folder: Path, name: str = "bont.sqlite3") -> str:
+    """A new SQLite database in ``folder`` with every migration applied and nothing else: what ``bont db migrate``
+    leaves in an empty file, copied from the one this process migrated."""
+    shutil.copyfile(_migrated_template(), folder / name)
+    (folder / name).chmod(0o600)  # owner-only, as bont creates a database
+    return f"sqlite:///{folder / name}"
+
+
+@cache
+def _migrated_template() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="bont-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    database = folder / "bont.sqlite3"
+    migrated = subprocess.run(
+        [str(Path(sys.executable).with_name("bont")), "db", "migrate"],
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if migrated.returncode != 0:
+        raise RuntimeError(f"bont db migrate failed: {migrated.stderr}")
+    with closing(sqlite3.connect(database)) as connection:
+        connection.execute("PRAGMA journal_mode=DELETE")  # the whole database in its one file, to copy
+    return database

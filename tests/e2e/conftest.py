@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.databases import migrated_sqlite_database
 from tests.e2e.browser import CHROMIUM_FLAGS, COMMAND_PROCESSES, serving
 
 
@@ -22,7 +23,7 @@ def _close_command_processes() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def database_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("web")
-    return {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}"}
+    return {**os.environ, "DATABASE_URL": migrated_sqlite_database(folder)}
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 
+from tests.databases import migrated_sqlite_database
 from tests.e2e.browser import api, run_bont, serving, token_for
 
 CLINICIAN = "fuzz-clinician"
@@ -36,7 +37,7 @@ class FuzzedClinic(NamedTuple):
 def fuzzed_clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedClinic]:
     """A server on a clinic of its own: a clinician, a fictional patient and a lot of sealed vials, so that
     some generated ids and MRNs name something that is there."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'bont.sqlite3'}"}
+    env = {**os.environ, "DATABASE_URL": migrated_sqlite_database(tmp_path_factory.mktemp("fuzz"))}
     for command in (
         "db migrate",
         f"user add {CLINICIAN} --role clinician --password fuzz-password-of-a-test-only",

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.planning import plan_session
+from tests.databases import migrated_sqlite_database
 from tests.e2e.browser import (
     SCREENSHOTS,
     acknowledge_warnings,
@@ -664,7 +665,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def berlin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A clinic in Berlin (UTC+1 in winter), whatever zone this machine runs in: a nurse, a patient, a lot."""
     folder = tmp_path_factory.mktemp("berlin")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}", "BONT_TIME_ZONE": "Europe/Berlin"}
+    env = {**os.environ, "DATABASE_URL": migrated_sqlite_database(folder), "BONT_TIME_ZONE": "Europe/Berlin"}
     expiry = (date.today() + timedelta(days=400)).isoformat()
     for command in (
         "user add nurse-berlin --role nurse --password berlin-password",

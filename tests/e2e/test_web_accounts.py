@@ -17,6 +17,7 @@ import pytest
 from django_otp.oath import TOTP
 from playwright.sync_api import Page, expect
 
+from tests.databases import migrated_sqlite_database
 from tests.e2e.browser import api, run_bont, serving, shoot, sign_in, token_for
 
 PASSWORD = "clinic-e2e-passphrase"
@@ -190,7 +191,7 @@ def test_five_wrong_passwords_lock_out_that_user_only_until_an_administrator_unl
 @pytest.fixture(scope="module")
 def totp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     folder = tmp_path_factory.mktemp("totp")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}", "BONT_TOTP": "required-for-admin"}
+    env = {**os.environ, "DATABASE_URL": migrated_sqlite_database(folder), "BONT_TOTP": "required-for-admin"}
     _user(env, "totp-admin", "admin")
     _user(env, "totp-nurse", "nurse")
     with serving(env, "--no-demo") as url:

@@ -27,6 +27,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.commands import bont
+from tests.databases import migrated_sqlite_database
 
 ANONYMOUS = "anonymous"
 CLINICIAN, NURSE, BILLING, RESEARCHER, ADMIN = "clinician", "nurse", "billing", "researcher", "admin"
@@ -146,7 +147,7 @@ def _done(*args: str) -> str:
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     folder = tmp_path_factory.mktemp("access-matrix")
     with pytest.MonkeyPatch.context() as environment:
-        environment.setenv("DATABASE_URL", f"sqlite:///{folder / 'bont.sqlite3'}")
+        environment.setenv("DATABASE_URL", migrated_sqlite_database(folder))
         from bont.bootstrap import setup_database
 
         setup_database()

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands import CommandProcess, installed_bont
+from tests.databases import migrated_sqlite_database
 
 PASSWORD = "fictional clinic passphrase"
 
@@ -49,7 +50,7 @@ class Clinic:
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     folder = tmp_path_factory.mktemp("clinic")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bont.sqlite3'}"}
+    env = {**os.environ, "DATABASE_URL": migrated_sqlite_database(folder)}
     env.pop("BONT_SECRET_KEY", None)
     commands = CommandProcess(env)
     try:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from tests.commands import CommandProcess, installed_bont
 from tests.contract.clinic import session_file
+from tests.databases import migrated_sqlite_database
 
 
 def test_backup_and_restore_on_sqlite(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}"}
+    env = {**os.environ, "DATABASE_URL": migrated_sqlite_database(tmp_path, "live.sqlite3")}
 
     def sessions(clinic: CommandProcess) -> int:
         shown = clinic.run("patient", "show", "FICT-0001", "--json")

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.databases import migrated_sqlite_database
+
 ROLES = ("clinician", "nurse", "researcher")
 CHECK_DOCUMENT = Path(__file__).parent.parent.parent / "examples" / "check-cumulative-block.json"
 
@@ -23,7 +25,7 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The clinic's user accounts, with one user per role of ``ROLES`` (``srv-ROLE``)."""
     folder = tmp_path_factory.mktemp("serving")
     with pytest.MonkeyPatch.context() as environment:
-        environment.setenv("DATABASE_URL", f"sqlite:///{folder / 'bont.sqlite3'}")
+        environment.setenv("DATABASE_URL", migrated_sqlite_database(folder))
         from bont.bootstrap import setup_database, user_accounts
         from bont.services.users import add_user
 
