@@ -4,7 +4,8 @@ Each command runs as its own process, as a clinician runs it; the runs are inter
 that a busy machine slows both alike, and the median of each is compared. Prints ratios, not seconds: of wall
 time (the target), and of CPU time (user and system), which other work on the machine disturbs less. Every
 process keeps its compiled bytecode (in a folder of its own), as an installed bont does, even where
-PYTHONDONTWRITEBYTECODE is set.
+PYTHONDONTWRITEBYTECODE is set. Typer's own floor (``typer_floor.py``: Typer parsing ``bont plan``'s options and
+doing nothing) is measured beside them, so that a reader sees how much of a command is Typer's.
 Run: ``.venv/bin/python bench/cli_startup.py [--runs N]``.
 """
 
@@ -22,12 +23,18 @@ from pathlib import Path
 
 BONT = str(Path(sys.executable).with_name("bont"))
 BASELINE = (sys.executable, "-c", "import bont")
+FLOOR = (sys.executable, str(Path(__file__).with_name("typer_floor.py")))
 COMMANDS = {
     "bont plan --product BOTOX --indication chronic-migraine": (
         (BONT, "plan", "--product", "BOTOX", "--indication", "chronic-migraine"),
         "<= 3x",
     ),
     "bont knowledge validate": ((BONT, "knowledge", "validate"), "none (reported)"),
+    # Typer alone parsing the same options, doing nothing: the floor under any Typer command (see typer_floor.py).
+    "Typer's floor: bont plan's options, no bont": (
+        (*FLOOR, "plan", "--product", "BOTOX", "--indication", "chronic-migraine"),
+        "none (the floor)",
+    ),
 }
 
 

@@ -2,8 +2,11 @@
 pediatric spasticity plan (issue 15's target: 5,000 per second on one core).
 
 The target is a rate on one core, so the figure is CPU time of this process (``time.process_time``): other
-programs sharing the machine slow the wall clock, not this. Each request is planned afresh every time
-(nothing of a plan is remembered between calls; only the knowledge base's own tables are built once).
+programs sharing the machine slow the wall clock, not this. Every call plans and checks the request again; what
+plans of one protocol share is worked out once and kept with the knowledge base (its tables, and the planner's
+``PlanMemo``: the protocol a request names, its rows as they stand, its muscles as placed at one dilution, the
+vials for an amount), while the safety check, the session caps, the notes and the verdict are worked out on every
+call.
 """
 
 from __future__ import annotations

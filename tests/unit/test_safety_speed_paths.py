@@ -1,6 +1,7 @@
 """The check's fast paths give the answers of the long way round: a history read in one pass and only as far
 back as the longest window, an earlier session however old still ending the first session, unknown history
-terms still reported, and "did you mean" hints and label statuses remembered unchanged."""
+terms still reported, "did you mean" hints and label statuses remembered unchanged, and a plan's sites read all at
+once when every one is in order."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from bont.domain.errors import PlanningError
 from bont.domain.knowledge import KnowledgeBase, nearest
-from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, check
+from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, SessionSite, check
 
 ON = date(2026, 11, 21)
 ADULT = Patient(birth_date=date(1970, 1, 1), weight_kg=Decimal(70))
@@ -111,3 +112,30 @@ def test_a_remembered_label_status_is_the_status_of_the_ids_given(knowledge: Kno
     assert knowledge.status("cervical-dystonia", "BOTOX") is approved
     assert approved.product == "onabotulinumtoxinA"
     assert knowledge.status("chronic-migraine", "XEOMIN").product == "incobotulinumtoxinA"
+
+
+def _cervical_sites(*sites: SessionSite) -> CheckRequest:
+    return CheckRequest(ON, ADULT, SessionPlan("XEOMIN", "cervical-dystonia", sites=sites))
+
+
+def test_sites_written_by_name_and_in_capitals_are_checked_as_the_same_sites_by_id(knowledge: KnowledgeBase) -> None:
+    splenius = knowledge.targets["splenius-capitis"]
+    by_id = (SessionSite(splenius.id, "left", Decimal(40)), SessionSite(splenius.id, "right", Decimal(40)))
+    written = (SessionSite(splenius.name, "Left", Decimal(40)), SessionSite(splenius.id, "RIGHT", Decimal(40)))
+    assert check(knowledge, _cervical_sites(*written)) == check(knowledge, _cervical_sites(*by_id))
+
+
+@pytest.mark.parametrize(
+    ("site", "field"),
+    [
+        (SessionSite("splenius-capitis", "up", Decimal(40)), "plan.sites.2.side"),
+        (SessionSite("splenius-capitis", "left", Decimal(0)), "plan.sites.2.units"),
+    ],
+)
+def test_a_site_that_cannot_be_checked_is_named_by_its_place_among_sites_in_order(
+    knowledge: KnowledgeBase, site: SessionSite, field: str
+) -> None:
+    in_order = (SessionSite("splenius-capitis", "left", Decimal(40)), SessionSite("trapezius", None, Decimal(40)))
+    with pytest.raises(PlanningError) as raised:
+        check(knowledge, _cervical_sites(*in_order, site))
+    assert raised.value.field == field

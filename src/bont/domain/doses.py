@@ -80,10 +80,9 @@ class Units:
 
 def total_units(product: str, doses: list[Units] | tuple[Units, ...]) -> Units:
     """The sum of doses of one product; raises if any dose is of another product."""
-    total = Units.zero(product)
     for dose in doses:
-        total = total + dose
-    return total
+        _same_product(product, dose.product)
+    return Units(product, sum((dose.amount for dose in doses), Decimal(0)))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from bont.domain.vocabulary import Allergen, Caution, Condition, DrugClass, Medi
 
 if TYPE_CHECKING:
     from bont.domain.billing import BillingRules  # billing reads the knowledge base: imported for typing only
+    from bont.domain.planning import PlanMemo  # so does the planner
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -192,6 +193,14 @@ class KnowledgeBase:
     condition_codes: ConditionCodeSet = field(default_factory=ShapeOnlyCodeSet, compare=False, repr=False)
     # Billing rules (billing.yaml): whole billing units, JW/JZ, one guidance code, NDC and NPI forms, each cited.
     billing: BillingRules | None = None
+
+    @cached_property
+    def plan_memo(self) -> PlanMemo:
+        """What the planner works out from this knowledge base once and reuses (``bont.domain.planning``): kept
+        with the knowledge base, so that another one never reads it."""
+        from bont.domain.planning import PlanMemo
+
+        return PlanMemo()
 
     # -- lookups that accept ids, brand names and aliases, and suggest the nearest ids when they fail
 

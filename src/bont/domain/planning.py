@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
 
 from bont.domain.dilution import judge_diluent
 from bont.domain.doses import Units, format_amount, total_units
@@ -37,9 +38,15 @@ from bont.domain.reconstitution import (
     split_units,
 )
 
+if TYPE_CHECKING:
+    from bont.domain.safety import SessionSite  # the check reads plans: imported where a plan is checked
+
 # bont's preference, not a label figure: when the label gives no dilution or per-site volume, choose the
 # dilution that keeps each site at or under 0.5 mL, a usual intramuscular volume.
 PREFERRED_SITE_VOLUME_ML = Decimal("0.5")
+# How many answers each table of a ``PlanMemo`` keeps: the protocols' own rows at their dilutions need a few
+# hundred; the bound keeps doses typed in by clinicians from growing a long-running server without end.
+PLAN_MEMO_SIZE = 5_000
 
 
 class Side(StrEnum):
@@ -55,15 +62,13 @@ class SideChoice(StrEnum):
 
     @property
     def sides(self) -> tuple[Side, ...]:
-        return _SIDES_CHOSEN[self]
+        # Asked for every muscle, several times per plan: chosen by identity (an enum's hash is slow).
+        if self is SideChoice.BOTH:
+            return _BOTH_SIDES
+        return _LEFT if self is SideChoice.LEFT else _RIGHT
 
 
-# Asked for every muscle, several times per plan: looked up rather than built.
-_SIDES_CHOSEN = {
-    SideChoice.LEFT: (Side.LEFT,),
-    SideChoice.RIGHT: (Side.RIGHT,),
-    SideChoice.BOTH: (Side.LEFT, Side.RIGHT),
-}
+_LEFT, _RIGHT, _BOTH_SIDES = (Side.LEFT,), (Side.RIGHT,), (Side.LEFT, Side.RIGHT)
 
 
 @dataclass(frozen=True)
@@ -112,11 +117,57 @@ class PlannedSite:
 
 @dataclass(frozen=True)
 class PlannedMuscle:
+    """A muscle's sites; what is read of them is worked out once, as a placed muscle serves many plans
+    (``PlanMemo.placed``)."""
+
     muscle: str
     laterality: Laterality
     units: Units  # all sides together
     sites: tuple[PlannedSite, ...]
     optional: bool
+
+    @cached_property
+    def checked_sites(self) -> tuple[SessionSite, ...]:
+        """The sites as the safety check reads them."""
+        from bont.domain.safety import SessionSite
+
+        return tuple(SessionSite(s.muscle, str(s.side), s.units.amount, s.draw.volume_ml) for s in self.sites)
+
+    @cached_property
+    def delivered(self) -> tuple[Decimal, ...]:
+        """The units delivered at each site."""
+        return tuple(site.draw.delivered.amount for site in self.sites)
+
+    @cached_property
+    def sides(self) -> frozenset[str]:
+        return frozenset(str(site.side) for site in self.sites)
+
+    @cached_property
+    def rounded(self) -> bool:
+        """Whether any site's volume is rounded to a syringe mark."""
+        return any(site.draw.rounded for site in self.sites)
+
+    @cached_property
+    def largest_difference(self) -> Decimal:
+        """The largest difference, at one site, between the units wanted and the units delivered."""
+        return max((abs(site.draw.delivered.amount - site.units.amount) for site in self.sites), default=Decimal(0))
+
+    @cached_property
+    def syringes(self) -> int:
+        """1 mL syringes: the sites filled in order, a new syringe when the next would overflow."""
+        count = 0
+        filled = SYRINGE_CAPACITY_ML
+        for site in self.sites:
+            volume = site.volume_ml
+            if volume > SYRINGE_CAPACITY_ML:
+                count += math.ceil(volume / SYRINGE_CAPACITY_ML)
+                filled = SYRINGE_CAPACITY_ML
+            elif filled + volume > SYRINGE_CAPACITY_ML:
+                count += 1
+                filled = volume
+            else:
+                filled += volume
+        return count
 
 
 @dataclass(frozen=True)
@@ -163,7 +214,7 @@ class Plan:
 
     @property
     def units_drawn(self) -> Units:
-        return Units(self.product, _drawn(self.sites))
+        return Units(self.product, _drawn(_delivered(self.muscles)))
 
     @property
     def vial_units_opened(self) -> Units:
@@ -178,6 +229,37 @@ class Plan:
         """The volume of every injection when all are alike (30 × 1 mL into the detrusor), else None."""
         volumes = {site.volume_ml for site in self.sites}
         return volumes.pop() if len(volumes) == 1 else None
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class PlanMemo:
+    """What plans of one knowledge base have in common, worked out once (``KnowledgeBase.plan_memo``): most plans
+    follow a protocol's own rows, so the same muscles are placed alike at the same dilution, and the same vials
+    chosen. Each table answers exactly as the computation it replaces; none holds more than ``PLAN_MEMO_SIZE``."""
+
+    def __init__(self) -> None:
+        # The protocol for the indication, product, population and variant a request names.
+        self.protocols: dict[tuple[str, str, Population, str | None], Protocol] = {}
+        self.standard_choices: dict[str, tuple[MuscleChoice, ...]] = {}  # by protocol id
+        self.rows_as_they_stand: dict[
+            tuple[str, MuscleChoice, Decimal | None], tuple[MuscleChoice, MuscleDose | None, Decimal, int]
+        ] = {}
+        self.placed: dict[tuple[object, ...], PlannedMuscle] = {}
+        self.label_dilutions: dict[tuple[str, Decimal | None, Decimal], tuple[Concentration, Citation | None]] = {}
+        self.vial_sizes: dict[tuple[str, Decimal], tuple[Decimal, ...]] = {}
+        self.fewest_vials: dict[tuple[Decimal, tuple[Decimal, ...]], tuple[Decimal, ...]] = {}
+        self.units_for_weight: dict[tuple[str, str, bool, Decimal], tuple[Decimal, Decimal]] = {}
+        self.sources: dict[tuple[str, Citation | None], tuple[Citation, ...]] = {}
+        self.dilution_rows: dict[tuple[str, Decimal, Decimal], Cited[Reconstitution] | None] = {}
+
+    @staticmethod
+    def remember(table: dict[K, V], key: K, value: V) -> V:
+        if len(table) < PLAN_MEMO_SIZE:
+            table[key] = value
+        return value
 
 
 def choose_protocol(knowledge: KnowledgeBase, request: PlanRequest, population: Population) -> Protocol:
@@ -227,8 +309,19 @@ class _Planner:
         if request.age_years is not None and request.age_years < 0:
             raise PlanningError("age_years", "cannot be negative")
         self.population = _population(request)
-        self.protocol = choose_protocol(knowledge, request, self.population)
-        self.product: Product = knowledge.product(self.protocol.product)
+        self.memo = knowledge.plan_memo
+        key = (request.indication, request.product, self.population, request.variant)
+        protocol = self.memo.protocols.get(key)
+        if protocol is None:
+            protocol = choose_protocol(knowledge, request, self.population)
+            self.memo.remember(self.memo.protocols, key, protocol)
+        self.protocol = protocol
+        self.product: Product = knowledge.product(protocol.product)
+
+    @cached_property
+    def session_limit(self) -> Decimal | None:
+        """The protocol's per-session maximum in units for this patient, if any."""
+        return self.protocol.session_limit_units(self.request.weight_kg)
 
     def units(self, amount: Decimal) -> Units:
         return Units(self.product.id, amount)
@@ -255,10 +348,7 @@ class _Planner:
             target = self.knowledge.target(choice.muscle)
         except UnknownIdError as error:
             raise PlanningError("muscle", str(error)) from error
-        return next(
-            (row for row in self.protocol.muscles if row.muscle == target.id and row.optional == choice.optional),
-            None,
-        )
+        return self.protocol.rows.get((target.id, choice.optional))
 
     def default_units(self, row: MuscleDose) -> Decimal | None:
         band = self.weight_band_units(row)
@@ -267,9 +357,21 @@ class _Planner:
         if row.units is not None:
             return row.units.value.minimum
         if row.units_per_kg is not None:
-            weight = self.require_weight()
-            return _quantize(row.units_per_kg.value.minimum * weight)
+            return self.units_for_weight(row)[0]
         return None
+
+    def units_for_weight(self, row: MuscleDose) -> tuple[Decimal, Decimal]:
+        """The least and the most units of a row dosed by weight, for this patient's weight, to hundredths."""
+        assert row.units_per_kg is not None
+        weight = self.require_weight()
+        key = (self.protocol.id, row.muscle, row.optional, weight)
+        known = self.memo.units_for_weight.get(key)
+        if known is None:
+            allowed = row.units_per_kg.value.for_weight(weight)
+            known = self.memo.remember(
+                self.memo.units_for_weight, key, (_quantize(allowed.minimum), _quantize(allowed.maximum))
+            )
+        return known
 
     def weight_band_units(self, row: MuscleDose) -> Decimal | None:
         if not self.protocol.weight_bands:
@@ -308,13 +410,12 @@ class _Planner:
                 row.units.citation,
             )
         elif row.units_per_kg is not None and self.request.weight_kg is not None:
-            allowed = row.units_per_kg.value.for_weight(self.request.weight_kg)
-            if not (_quantize(allowed.minimum) <= units <= _quantize(allowed.maximum)):
+            least, most = self.units_for_weight(row)
+            if not (least <= units <= most):
                 self.deviate(
                     "units-outside-protocol-range",
                     f"{row.muscle}: {format_amount(units)} U is outside {row.units_per_kg.value} × "
-                    f"{format_amount(self.request.weight_kg)} kg = {format_amount(_quantize(allowed.minimum))}–"
-                    f"{format_amount(_quantize(allowed.maximum))} U",
+                    f"{format_amount(self.request.weight_kg)} kg = {format_amount(least)}–{format_amount(most)} U",
                     row.units_per_kg.citation,
                 )
 
@@ -355,7 +456,7 @@ class _Planner:
             )
         return side.sides
 
-    def bilateral_sides(self, row: MuscleDose | None, choice: MuscleChoice, sites: int) -> list[Side]:
+    def bilateral_sides(self, row: MuscleDose | None, choice: MuscleChoice, sites: int) -> tuple[Side, ...]:
         """Sides for a row whose figures are totals for both sides.
 
         Sites alternate left and right. A side named on the choice puts every site there: the optional
@@ -368,7 +469,7 @@ class _Planner:
                     f"{row.muscle} is injected on both sides in the protocol; only the {choice.side} side is planned",
                     row.sites.citation if row.sites else self.protocol.citation,
                 )
-            return [Side(choice.side.value)] * sites
+            return (Side(choice.side.value),) * sites
         first = self.request.side
         if sites % 2 and first not in (SideChoice.LEFT, SideChoice.RIGHT):
             raise PlanningError(
@@ -377,7 +478,7 @@ class _Planner:
                 muscle=choice.muscle,
             )
         order = (Side.RIGHT, Side.LEFT) if first is SideChoice.RIGHT else (Side.LEFT, Side.RIGHT)
-        return [order[index % 2] for index in range(sites)]
+        return (order * (sites // 2 + 1))[:sites]
 
     def default_laterality(self, choice: MuscleChoice) -> Laterality:
         target = self.knowledge.target(choice.muscle)
@@ -387,9 +488,7 @@ class _Planner:
 
     def plan(self) -> Plan:
         protocol = self.protocol
-        choices = self.request.muscles or tuple(
-            MuscleChoice(row.muscle) for row in protocol.muscles if not row.optional
-        )
+        choices = self.request.muscles or self.standard_choices()
         choices = self.from_initial_dose(choices) + tuple(
             MuscleChoice(c.muscle, c.side, c.units, c.sites, optional=True) for c in self.request.optional
         )
@@ -401,24 +500,28 @@ class _Planner:
                     f"{choice.muscle}: the dose is too small to give in {count} site(s)",
                     muscle=choice.muscle,
                 )
-        muscles = self.apply_session_cap(muscles)
-        self.check_total(muscles)
+        muscles, total = self.apply_session_cap(muscles, self.planned_total(muscles))
+        self.check_total(muscles, total)
         largest_site = max((units / count for _, _, units, count in muscles), default=Decimal(0))
-        prepared = self.prepare(self.planned_total(muscles))
+        prepared = self.prepare(total)
         dilution_source: Citation | None
         if prepared is not None:
             concentration, dilution_source = prepared.value.final_concentration, prepared.citation
         else:
             concentration, dilution_source = self.concentration(largest_site)
         draws: dict[Decimal, Draw] = {}
-        planned = self.within_session_limit(tuple(self.place_sites(m, concentration, draws) for m in muscles))
-        sites = [site for muscle in planned for site in muscle.sites]
-        conflict = protocol.side_conflict({str(site.side) for site in sites})
+        dilution = (concentration.product, str(concentration.units_per_ml))
+        placed = tuple(self.place_sites(m, concentration, dilution, draws) for m in muscles)
+        drawn = _drawn(_delivered(placed))
+        planned = self.within_session_limit(placed, drawn)
+        if planned is not placed:
+            drawn = _drawn(_delivered(planned))
+        conflict = protocol.side_conflict(set().union(*(muscle.sides for muscle in planned)))
         if conflict:
             raise PlanningError("variant", conflict)
-        vials = self.prepared_vials(prepared.value, sites) if prepared else self.open_vials(sites, concentration)
-        if any(site.draw.rounded for site in sites):
-            worst = max(abs(site.draw.delivered.amount - site.units.amount) for site in sites)
+        vials = self.prepared_vials(prepared.value, drawn) if prepared else self.open_vials(drawn, concentration)
+        if any(muscle.rounded for muscle in planned):
+            worst = max(muscle.largest_difference for muscle in planned)
             self.report(
                 Finding(
                     Severity.INFO,
@@ -427,7 +530,7 @@ class _Planner:
                     f"at one site is {format_amount(round(worst, 4))} U",
                 )
             )
-        sources = protocol.citations + ((dilution_source,) if dilution_source else ())
+        sources = self.sources(dilution_source)
         return Plan(
             indication=protocol.indication,
             product=protocol.product,
@@ -440,12 +543,31 @@ class _Planner:
             concentration=concentration,
             vials=vials,
             # A prepared dose is injected from the preparation's syringes, not from 1 mL syringes.
-            syringes=0 if prepared else _syringes(planned),
+            # Each muscle's sites are filled into syringes of their own.
+            syringes=0 if prepared else sum(muscle.syringes for muscle in planned),
             notes=tuple(self.notes),
-            sources=tuple(dict.fromkeys(sources)),
+            sources=sources,
             deviation_reason=self.request.deviation_reason if self.deviations else None,
             preparation=prepared,
         )
+
+    def standard_choices(self) -> tuple[MuscleChoice, ...]:
+        """The protocol's standard rows, chosen as they stand."""
+        protocol, memo = self.protocol, self.memo
+        known = memo.standard_choices.get(protocol.id)
+        if known is not None:
+            return known
+        choices = tuple(MuscleChoice(row.muscle) for row in protocol.muscles if not row.optional)
+        return memo.remember(memo.standard_choices, protocol.id, choices)
+
+    def sources(self, dilution_source: Citation | None) -> tuple[Citation, ...]:
+        """The protocol's citations, then the dilution's where it is another."""
+        key = (self.protocol.id, dilution_source)
+        known = self.memo.sources.get(key)
+        if known is None:
+            cited = self.protocol.citations + ((dilution_source,) if dilution_source else ())
+            known = self.memo.remember(self.memo.sources, key, tuple(dict.fromkeys(cited)))
+        return known
 
     def from_initial_dose(self, choices: tuple[MuscleChoice, ...]) -> tuple[MuscleChoice, ...]:
         """A first session starts from the label's initial dose (XEOMIN cervical dystonia 120 U, DYSPORT 500 U):
@@ -491,6 +613,20 @@ class _Planner:
         return side.sides if side is not None else (Side.LEFT,)
 
     def plan_muscle(self, choice: MuscleChoice) -> tuple[MuscleChoice, MuscleDose | None, Decimal, int]:
+        """The muscle's row, units and site count. A protocol's row chosen as it stands plans alike for every
+        patient of the same weight; when it departs from nothing (no deviation), it is worked out once."""
+        key = (self.protocol.id, choice, self.request.weight_kg)
+        known = self.memo.rows_as_they_stand.get(key)
+        if known is not None:
+            return known
+        deviations = len(self.deviations)  # every note of a muscle comes with a deviation
+        planned = self.work_out_muscle(choice)
+        as_it_stands = choice.units is None and choice.sites is None and planned[1] is not None
+        if as_it_stands and len(self.deviations) == deviations:
+            self.memo.remember(self.memo.rows_as_they_stand, key, planned)
+        return planned
+
+    def work_out_muscle(self, choice: MuscleChoice) -> tuple[MuscleChoice, MuscleDose | None, Decimal, int]:
         row = self.row_for(choice)
         if row is None:
             # The check reports the muscle (muscle-not-in-protocol); the planner only asks for the reason.
@@ -508,22 +644,22 @@ class _Planner:
         return choice, row, _quantize(units), self.sites_for(row, choice, units)
 
     def apply_session_cap(
-        self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]
-    ) -> list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]:
+        self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]], planned: Decimal
+    ) -> tuple[list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]], Decimal]:
         """Scale weight-based defaults down to "the lesser of X U/kg or Y U" when they would exceed it; not when
-        the clinician gave any muscle's units (those doses are the clinician's, for the check to judge)."""
+        the clinician gave any muscle's units (those doses are the clinician's, for the check to judge).
+        ``planned`` is the muscles' total (``planned_total``); gives the muscles and their total."""
         cap_figure = self.protocol.session_maximum
-        limit = self.protocol.session_limit_units(self.request.weight_kg)
+        limit = self.session_limit
         chosen_units = any(choice.units is not None for choice in (*self.request.muscles, *self.request.optional))
         if cap_figure is None or limit is None or chosen_units:
-            return muscles
+            return muscles, planned
         cap = cap_figure.value
-        planned = self.planned_total(muscles)
         if planned <= limit:
-            return muscles
+            return muscles, planned
         if not any(row and row.units_per_kg for _, row, _, _ in muscles):
             if self.request.muscles:
-                return muscles  # the clinician's muscles at fixed doses: for the check to judge
+                return muscles, planned  # the clinician's muscles at fixed doses: for the check to judge
             raise PlanningError(
                 "muscle",
                 f"the protocol's standard rows add up to {format_amount(planned)} U, above its session maximum of "
@@ -543,17 +679,21 @@ class _Planner:
         for choice, row, units, sites in muscles:
             reduced = (units * factor).quantize(UNIT_PRECISION, rounding="ROUND_FLOOR")
             scaled.append((choice, row, reduced, sites))
-        return scaled
+        return scaled, self.planned_total(scaled)
 
-    def within_session_limit(self, planned: tuple[PlannedMuscle, ...]) -> tuple[PlannedMuscle, ...]:
+    def within_session_limit(self, planned: tuple[PlannedMuscle, ...], drawn: Decimal) -> tuple[PlannedMuscle, ...]:
         """Volume rounding must not carry a capped dose over its cap: take one syringe mark off the largest
-        sites until the units delivered fit again (199.8 U planned must not become 200 U drawn)."""
-        limit = self.protocol.session_limit_units(self.request.weight_kg)
-        sites = [site for muscle in planned for site in muscle.sites]
-        if limit is None or _drawn(sites) <= limit or sum(s.units.amount for s in sites) > limit:
+        sites until the units delivered (``drawn``, as planned) fit again (199.8 U planned must not become 200 U
+        drawn)."""
+        limit = self.session_limit
+        if (
+            limit is None
+            or drawn <= limit
+            or sum(site.units.amount for muscle in planned for site in muscle.sites) > limit
+        ):
             return planned
         muscles = [list(muscle.sites) for muscle in planned]
-        while _drawn([site for group in muscles for site in group]) > limit:
+        while _drawn(site.draw.delivered.amount for group in muscles for site in group) > limit:
             group, index = max(
                 ((g, i) for g, group in enumerate(muscles) for i in range(len(group))),
                 key=lambda gi: muscles[gi[0]][gi[1]].volume_ml,
@@ -567,11 +707,12 @@ class _Planner:
             )
         return tuple(replace(muscle, sites=tuple(group)) for muscle, group in zip(planned, muscles, strict=True))
 
-    def check_total(self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]) -> None:
+    def check_total(self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]], total: Decimal) -> None:
         """Note a plan whose standard rows fall below the protocol's total. Above it, and above any maximum,
         is for the safety check to judge, not the planner."""
         # The protocol's total describes its standard rows; optional rows are extra.
-        standard = self.planned_total([m for m in muscles if not m[0].optional])
+        optional = any(choice.optional for choice, _, _, _ in muscles)
+        standard = self.planned_total([m for m in muscles if not m[0].optional]) if optional else total
         expected = self.protocol.total_units
         if expected is not None and standard < expected.value.minimum:
             self.report(
@@ -601,17 +742,46 @@ class _Planner:
         self,
         planned: tuple[MuscleChoice, MuscleDose | None, Decimal, int],
         concentration: Concentration,
+        dilution: tuple[str, str],
         draws: dict[Decimal, Draw],
     ) -> PlannedMuscle:
-        """The muscle's sites, left side first, then right, then midline; ``draws`` holds the draw of every
-        amount already met in this plan (most sites of a protocol receive the same few amounts)."""
+        """The muscle's sites, left side first, then right, then midline; ``dilution`` names the concentration
+        (its product and the text of its units per mL); ``draws`` holds the draw of every
+        amount already met in this plan (most sites of a protocol receive the same few amounts). A muscle placed
+        alike before at this concentration is taken from the plan memo (``PlanMemo.placed``)."""
         choice, row, units, sites = planned
-        sides = self.sides_for(row, choice)
         laterality = row.laterality if row else self.default_laterality(choice)
-        muscle = self.knowledge.target(choice.muscle).id
+        bilateral = laterality is Laterality.BILATERAL
+        sides = self.bilateral_sides(row, choice, sites) if bilateral else self.sides_for(row, choice)
+        muscle = row.muscle if row is not None else self.knowledge.target(choice.muscle).id  # rows name ids
+        # Decimals that compare equal may print differently (50 and 5E+1, from 2 or 2.0 mL), and so would the
+        # units delivered: the key holds the concentration's text. The units are always in hundredths.
+        key = (muscle, laterality, sides, units, sites, choice.optional, dilution)
+        placed = self.memo.placed.get(key)
+        if placed is None:
+            placed = self.memo.remember(
+                self.memo.placed,
+                key,
+                self.placed(muscle, laterality, sides, units, sites, choice.optional, concentration, draws),
+            )
+        return placed
+
+    def placed(
+        self,
+        muscle: str,
+        laterality: Laterality,
+        sides: tuple[Side, ...],
+        units: Decimal,
+        sites: int,
+        optional: bool,
+        concentration: Concentration,
+        draws: dict[Decimal, Draw],
+    ) -> PlannedMuscle:
+        """A muscle's sites worked out: for a bilateral row ``sides`` names the side of every site in turn; else
+        every side named receives ``sites`` sites."""
         placed: dict[Side, list[PlannedSite]] = {Side.LEFT: [], Side.RIGHT: [], Side.MIDLINE: []}
         if laterality is Laterality.BILATERAL:
-            for side, amount in zip(self.bilateral_sides(row, choice, sites), split_units(units, sites), strict=True):
+            for side, amount in zip(sides, split_units(units, sites), strict=True):
                 placed[side].append(self.site(muscle, side, amount, concentration, draws))
             muscle_units = units
         else:
@@ -624,7 +794,7 @@ class _Planner:
             laterality=laterality,
             units=self.units(muscle_units),
             sites=(*placed[Side.LEFT], *placed[Side.RIGHT], *placed[Side.MIDLINE]),
-            optional=choice.optional,
+            optional=optional,
         )
 
     def site(
@@ -684,9 +854,9 @@ class _Planner:
             )
         return Cited(prepared, preparation.citation)
 
-    def prepared_vials(self, prepared: PreparedDose, sites: Sequence[PlannedSite]) -> tuple[VialUse, ...]:
+    def prepared_vials(self, prepared: PreparedDose, needed: Decimal) -> tuple[VialUse, ...]:
         """The vials a preparation opens, each with the label's in-vial volume, and what is drawn from each."""
-        remaining = _drawn(sites)
+        remaining = needed
         preparation = prepared.preparation
         uses = []
         for _ in range(prepared.vials):
@@ -724,6 +894,15 @@ class _Planner:
                 raise PlanningError("diluent_ml", verdict.refusal)
             chosen = Reconstitution(vial_units, request.diluent_ml)
             return Concentration.of(product.id, vial_units, request.diluent_ml), self.dilution_citation(chosen)
+        key = (self.protocol.id, request.vial_units, largest_site_units)
+        known = self.memo.label_dilutions.get(key)
+        if known is not None:
+            return known
+        return self.memo.remember(self.memo.label_dilutions, key, self.label_dilution(largest_site_units))
+
+    def label_dilution(self, largest_site_units: Decimal) -> tuple[Concentration, Citation]:
+        """The protocol's dilution, else the most dilute verified label dilution that fits (``concentration``)."""
+        product, request = self.product, self.request
         label_rows = [
             r for r in product.reconstitution if r.citation.grade is not Grade.UNVERIFIED and not r.value.intermediate
         ]
@@ -760,8 +939,14 @@ class _Planner:
             raise PlanningError("vial_units", f"{self.product.brand} comes in {sizes} U vials, not {vial_units}")
 
     def dilution_citation(self, chosen: Reconstitution) -> Citation | None:
-        known = [*self.protocol.dilutions, *self.product.reconstitution]
-        match = next((row for row in known if row.value == chosen), None)
+        key = (self.protocol.id, chosen.vial_units, chosen.diluent_ml)
+        if key in self.memo.dilution_rows:
+            match = self.memo.dilution_rows[key]
+        else:
+            known = [*self.protocol.dilutions, *self.product.reconstitution]
+            match = self.memo.remember(
+                self.memo.dilution_rows, key, next((row for row in known if row.value == chosen), None)
+            )
         if match is None or match.citation.grade is Grade.UNVERIFIED:
             self.report(
                 Finding(
@@ -774,13 +959,15 @@ class _Planner:
             )
         return match.citation if match else None
 
-    def open_vials(self, sites: Sequence[PlannedSite], concentration: Concentration) -> tuple[VialUse, ...]:
-        needed = _drawn(sites)
+    def open_vials(self, needed: Decimal, concentration: Concentration) -> tuple[VialUse, ...]:
         solution = self.product.formulation is Formulation.SOLUTION
         sizes = (self.request.vial_units,) if self.request.vial_units else self.label_vial_sizes(concentration)
         uses = []
         remaining = needed
-        for vial_units in _fewest_vials(needed, sizes):
+        vials = self.memo.fewest_vials.get((needed, sizes))
+        if vials is None:
+            vials = self.memo.remember(self.memo.fewest_vials, (needed, sizes), _fewest_vials(needed, sizes))
+        for vial_units in vials:
             drawn = min(vial_units, remaining)
             remaining -= drawn
             diluent = None if solution else measurable_volume(concentration.diluent_for(vial_units))
@@ -791,6 +978,13 @@ class _Planner:
 
     def label_vial_sizes(self, concentration: Concentration) -> tuple[Decimal, ...]:
         """Vial sizes that the label (or protocol) reconstitutes to this concentration; else every size."""
+        key = (self.protocol.id, concentration.units_per_ml)
+        known = self.memo.vial_sizes.get(key)
+        if known is None:
+            known = self.memo.remember(self.memo.vial_sizes, key, self.verified_vial_sizes(concentration))
+        return known
+
+    def verified_vial_sizes(self, concentration: Concentration) -> tuple[Decimal, ...]:
         verified = {
             row.value.vial_units
             for row in (*self.protocol.dilutions, *self.product.reconstitution)
@@ -799,10 +993,15 @@ class _Planner:
         return tuple(size for size in self.product.vial_sizes if size in verified) or self.product.vial_sizes
 
 
-def _drawn(sites: Sequence[PlannedSite]) -> Decimal:
+def _delivered(muscles: Iterable[PlannedMuscle]) -> Iterator[Decimal]:
+    """The units delivered at every site, muscle by muscle."""
+    return itertools.chain.from_iterable(muscle.delivered for muscle in muscles)
+
+
+def _drawn(delivered: Iterable[Decimal]) -> Decimal:
     """Units drawn for all sites, to 0.0001 U: a concentration such as 200 U in 30 mL does not terminate
     in decimal, and the digits beyond that are arithmetic, not medicine."""
-    return sum((site.draw.delivered.amount for site in sites), Decimal(0)).quantize(Decimal("0.0001"))
+    return sum(delivered, Decimal(0)).quantize(Decimal("0.0001"))
 
 
 def _fewest_vials(needed: Decimal, sizes: Sequence[Decimal]) -> tuple[Decimal, ...]:
@@ -822,24 +1021,6 @@ def _fewest_vials(needed: Decimal, sizes: Sequence[Decimal]) -> tuple[Decimal, .
     assert best is not None
     chosen = [size for size, count in zip(sizes, best[2], strict=True) for _ in range(count)]
     return tuple(sorted(chosen, reverse=True))
-
-
-def _syringes(muscles: Sequence[PlannedMuscle]) -> int:
-    """1 mL syringes: each muscle's sites filled in order, a new syringe when the next would overflow."""
-    count = 0
-    for muscle in muscles:
-        filled = SYRINGE_CAPACITY_ML
-        for site in muscle.sites:
-            volume = site.volume_ml
-            if volume > SYRINGE_CAPACITY_ML:
-                count += math.ceil(volume / SYRINGE_CAPACITY_ML)
-                filled = SYRINGE_CAPACITY_ML
-            elif filled + volume > SYRINGE_CAPACITY_ML:
-                count += 1
-                filled = volume
-            else:
-                filled += volume
-    return count
 
 
 def make_plan(knowledge: KnowledgeBase, request: PlanRequest) -> Plan:

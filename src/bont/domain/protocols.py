@@ -142,7 +142,7 @@ class Protocol:
     preparations: tuple[Cited[Preparation], ...] = ()  # the label's two-step preparations, one per vial size
     notes: tuple[Cited[str], ...] = ()
 
-    @property
+    @cached_property  # a key of the planner's and the check's tables, asked for several times per plan
     def id(self) -> str:
         base = f"{self.indication}/{self.product}/{self.population}"
         return f"{base}/{self.variant}" if self.variant else base
@@ -174,6 +174,18 @@ class Protocol:
             for figure in (row.units, row.units_per_kg, row.sites)
             if figure is not None and figure.citation.grade is Grade.UNVERIFIED
         )
+
+    @cached_property  # the check asks for every plan
+    def has_optional_rows(self) -> bool:
+        return any(row.optional for row in self.muscles)
+
+    @cached_property  # the planner looks a row up for every muscle of every plan
+    def rows(self) -> dict[tuple[str, bool], MuscleDose]:
+        """The row for a muscle, standard (``False``) or optional (``True``): the first, where several match."""
+        rows: dict[tuple[str, bool], MuscleDose] = {}
+        for row in self.muscles:
+            rows.setdefault((row.muscle, row.optional), row)
+        return rows
 
     @property
     def fixed_sites(self) -> int | None:

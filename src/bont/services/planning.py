@@ -22,7 +22,6 @@ from bont.domain.safety import (
     PriorAdverseEvent,
     SafetyReport,
     SessionPlan,
-    SessionSite,
     VialInUse,
     check,
 )
@@ -46,7 +45,7 @@ def session_plan(plan: Plan) -> SessionPlan:
         product=plan.product,
         indication=plan.indication,
         total_units=plan.total_units.amount,
-        sites=tuple(SessionSite(s.muscle, str(s.side), s.units.amount, s.draw.volume_ml) for s in plan.sites),
+        sites=tuple(site for muscle in plan.muscles for site in muscle.checked_sites),
         variant=plan.protocol.variant,
         deviation_reason=plan.deviation_reason,
     )
@@ -71,7 +70,9 @@ def plan_session(
     if request.first_session is None and (patient is not None or history):
         request = replace(request, first_session=_first_session(knowledge, request, history))
     made = make_plan(knowledge, request)
-    checked_patient = patient if patient is not None else Patient(age_years=request.age_years)
+    checked_patient = (
+        patient if patient is not None else Patient(age_years=request.age_years, weight_kg=request.weight_kg)
+    )
     if checked_patient.weight_kg is None and request.weight_kg is not None:
         checked_patient = replace(checked_patient, weight_kg=request.weight_kg)
     report = check(

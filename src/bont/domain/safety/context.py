@@ -33,6 +33,7 @@ class Context:
     history: tuple[Administration, ...]
     first_session: bool  # no earlier session of this product for this indication is on record, however old
     planned_units: Units  # the plan's total, worked out once: several rules ask
+    muscles: tuple[str, ...]  # the plan's muscles, each once, in the order of its sites: several rules ask
     unrecognised_history: tuple[Administration, ...] = ()  # history items naming an unknown product or indication
 
     @property

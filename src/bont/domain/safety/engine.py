@@ -16,7 +16,7 @@ from bont.domain.knowledge import KnowledgeBase
 from bont.domain.products import Product
 from bont.domain.protocols import Protocol, protocol_for_plan
 from bont.domain.safety.context import Context, as_utc, population_for
-from bont.domain.safety.model import Administration, CheckRequest
+from bont.domain.safety.model import Administration, CheckRequest, SessionSite
 from bont.domain.safety.rules import RULES
 
 MAX_UNITS = Decimal(100000)
@@ -54,7 +54,8 @@ def _protocol(protocols: tuple[Protocol, ...], request: CheckRequest, sides: set
         raise PlanningError("plan.variant", error.problem) from error
 
 
-SIDES = ("left", "right", "midline")
+SIDES = frozenset(("left", "right", "midline"))
+SIDES_OR_NONE = SIDES | {None}
 
 
 def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> tuple[CheckRequest, _History]:
@@ -80,22 +81,38 @@ def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> tuple[CheckReq
     if patient.weight_kg is not None and not Decimal("0.3") <= patient.weight_kg <= 500:
         raise PlanningError("patient.weight_kg", "must be between 0.3 and 500 kg")
     # Most requests already name ids and lower-case sides (plans and records are bont's own): an item is copied
-    # only when something in it is resolved, and the request only when some item is.
-    sites = []
-    site_sum = NO_UNITS
-    for index, site in enumerate(plan.sites):
-        if not MIN_SITE_UNITS <= site.units <= MAX_UNITS:
+    # only when something in it is resolved, and the request only when some item is. The sites are listed anew
+    # only from the first one resolved; when every site is in order, they are checked all at once.
+    sites: list[SessionSite] | None = None
+    amounts = [site.units for site in plan.sites]
+    in_order = (
+        all(MIN_SITE_UNITS <= amount <= MAX_UNITS for amount in amounts)
+        and {site.side for site in plan.sites} <= SIDES_OR_NONE
+        and knowledge.targets.keys() >= {site.muscle for site in plan.sites}
+    )
+    site_sum = sum(amounts, NO_UNITS) if in_order else NO_UNITS
+    targets = knowledge.targets
+    for index, site in enumerate(() if in_order else plan.sites):
+        units, side, muscle = site.units, site.side, site.muscle
+        if not MIN_SITE_UNITS <= units <= MAX_UNITS:
             raise PlanningError(f"plan.sites.{index}.units", "must be between 0.01 and 100000")
-        side = site.side if site.side in SIDES else (site.side.casefold() if site.side else None)
-        if side is not None and side not in SIDES:
-            raise PlanningError(f"plan.sites.{index}.side", "must be left, right or midline")
-        muscle = site.muscle if site.muscle in knowledge.targets else _target_id(knowledge, site.muscle)
-        sites.append(site if muscle == site.muscle and side == site.side else replace(site, muscle=muscle, side=side))
-        site_sum += site.units
+        if side not in SIDES:
+            side = side.casefold() if side else None
+            if side is not None and side not in SIDES:
+                raise PlanningError(f"plan.sites.{index}.side", "must be left, right or midline")
+        if muscle not in targets:
+            muscle = _target_id(knowledge, muscle)
+        if sites is None and (muscle != site.muscle or side != site.side):
+            sites = list(plan.sites[:index])
+        if sites is not None:
+            sites.append(
+                site if muscle == site.muscle and side == site.side else replace(site, muscle=muscle, side=side)
+            )
+        site_sum += units
     total = plan.total_units
     if total is not None and not NO_UNITS < total <= MAX_UNITS:
         raise PlanningError("plan.total_units", "must be between 0 and 100000")
-    if total is not None and sites and total != site_sum:
+    if total is not None and plan.sites and total != site_sum:
         raise PlanningError("plan.total_units", "differs from the sum of the sites' units")
     history = _read_history(knowledge, request, product, indication)
     at = request.at
@@ -119,8 +136,8 @@ def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> tuple[CheckReq
             events.append(replace(event, product=event_product, indication=event_indication))
     resolved_plan = (
         plan
-        if product == plan.product and indication == plan.indication and _same(sites, plan.sites)
-        else replace(plan, product=product, indication=indication, sites=tuple(sites))
+        if product == plan.product and indication == plan.indication and sites is None
+        else replace(plan, product=product, indication=indication, sites=plan.sites if sites is None else tuple(sites))
     )
     if resolved_plan is plan and _same(vials, request.vials) and _same(events, request.adverse_events):
         return request, history
@@ -136,9 +153,14 @@ class _History:
     unrecognised: tuple[Administration, ...]  # naming an unknown product or indication, to be reported
 
 
+_NO_HISTORY = _History((), True, ())
+
+
 def _read_history(knowledge: KnowledgeBase, request: CheckRequest, product: str, indication: str) -> _History:
     """Validate every earlier administration and resolve its aliases, in one pass that also notes a first
     session and keeps only what is recent enough to matter: a long history costs one light step per session."""
+    if not request.history:
+        return _NO_HISTORY
     products, indications, on = knowledge.products, knowledge.indications, request.on
     earliest = on - timedelta(days=knowledge.lookback_days)
     first_session = True
@@ -199,7 +221,8 @@ def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
     age = request.patient.age_on(request.on)
     population = population_for(age)
     protocols = indication.protocols_for(product.id, population)
-    sides = {site.side or "" for site in request.plan.sites}
+    sites = request.plan.sites
+    sides = {site.side or "" for site in sites}
     ctx = Context(
         knowledge=knowledge,
         request=request,
@@ -213,6 +236,10 @@ def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
         first_session=history.first_session,
         planned_units=Units(product.id, request.plan.units),
         unrecognised_history=history.unrecognised,
+        muscles=tuple(dict.fromkeys([site.muscle for site in sites])),
     )
-    findings = tuple(dict.fromkeys(finding for rule in RULES for finding in rule(ctx)))
+    found: list[Finding] = []
+    for rule in RULES:
+        found.extend(rule(ctx))
+    findings = tuple(dict.fromkeys(found))
     return SafetyReport(_verdict(findings), findings, ctx.protocol.id if ctx.protocol else None)

@@ -98,7 +98,7 @@ def _plan_matches(ctx: Context, treatments: Treatments) -> str:
     if routes:
         article = "an" if str(routes[0])[0] in "aeiou" else "a"
         return f"this session is {article} {routes[0]} injection"
-    muscles = {site.muscle for site in ctx.request.plan.sites}
+    muscles = set(ctx.muscles)
     if not muscles and ctx.protocol is not None:
         muscles = {row.muscle for row in ctx.protocol.muscles if not row.optional}
     injected = [target for target in treatments.targets if target in muscles]

@@ -163,7 +163,7 @@ def initial_dose_exceeded(ctx: Context) -> Iterator[Finding]:
 def _total_is_for_standard_rows(protocol: Protocol) -> bool:
     """A protocol with optional rows (chronic migraine's follow-the-pain sites) gives its total for the
     standard rows and a session maximum that includes the optional ones: only the maximum limits the session."""
-    return protocol.session_maximum is not None and any(row.optional for row in protocol.muscles)
+    return protocol.session_maximum is not None and protocol.has_optional_rows
 
 
 def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
@@ -412,6 +412,8 @@ def other_botulinum_toxin_recently(ctx: Context) -> Iterator[Finding]:
     """A different botulinum toxin product given within about 4 months: the labels warn that the effect of
     giving different toxins at the same time or within several months is unknown and weakness may be
     potentiated. The other product's units are reported on their own, never summed with this product's."""
+    if not ctx.history:
+        return
     caution = ctx.knowledge.cautions["other-botulinum-toxin"]
     start = Window(days=caution.days).start(ctx.on)
     others = [item for item in ctx.history if item.product != ctx.product.id and start <= item.on <= ctx.on]
@@ -476,7 +478,7 @@ def unverified_figures(ctx: Context) -> Iterator[Finding]:
     protocol = ctx.protocol
     if protocol is None:
         return
-    unverified = sorted(protocol.unverified_muscles.intersection(site.muscle for site in ctx.request.plan.sites))
+    unverified = sorted(protocol.unverified_muscles.intersection(ctx.muscles))
     if protocol.citation.grade is Grade.UNVERIFIED or unverified:
         what = ", ".join(unverified) if unverified else "the protocol"
         yield Finding(
@@ -511,6 +513,8 @@ def off_label_use(ctx: Context) -> Iterator[Finding]:
 
 def _excluded_by_the_approval(ctx: Context) -> Iterator[Finding]:
     """An approval that leaves out a cause, e.g. XEOMIN pediatric upper limb spasticity excludes cerebral palsy."""
+    if not ctx.request.patient.conditions:
+        return
     for approval in ctx.product.approvals:
         value = approval.value
         if value.indication != ctx.indication.id or value.population is not ctx.population:
@@ -534,6 +538,8 @@ def contraindication(ctx: Context) -> Iterator[Finding]:
     component (cow's milk protein for DYSPORT); infection at the injection site; for intradetrusor use a
     urinary tract infection, or urinary retention in a patient who does not catheterise."""
     patient = ctx.request.patient
+    if not patient.allergies and not patient.conditions:
+        return
     excipients = {e.value: e.citation for e in ctx.product.excipients}
     toxin = ctx.knowledge.allergens["botulinum-toxin"]
     for allergy in patient.allergies:
@@ -606,6 +612,8 @@ def neuromuscular_disorder(ctx: Context) -> Iterator[Finding]:
 def swallowing_or_breathing_risk(ctx: Context) -> Iterator[Finding]:
     """Pre-existing dysphagia or compromised respiratory status (labels' warnings on dysphagia and breathing
     difficulty), especially for neck injections and high-dose sessions."""
+    if not ctx.request.patient.conditions:
+        return
     neck = ctx.indication.id in CERVICAL_INDICATIONS
     high = _is_high_dose(ctx)
     for term in ctx.request.patient.conditions:
@@ -643,6 +651,8 @@ def drug_interaction(ctx: Context) -> Iterator[Finding]:
     transmission, muscle relaxants (potentiated weakness), anticholinergics (potentiated systemic
     anticholinergic effects); anticoagulants and antiplatelets before intradetrusor or endoscopic injection.
     A brand is read as its ingredients ("Coumadin" is warfarin)."""
+    if not ctx.request.patient.medications:
+        return
     procedural = bool(ctx.routes & set(PROCEDURAL_ROUTES))
     for medication in ctx.request.patient.medications:
         medicine = ctx.knowledge.find_medicine(medication)
@@ -677,6 +687,8 @@ def pregnancy_or_lactation(ctx: Context) -> Iterator[Finding]:
     """Pregnancy: no adequate human data; animal studies showed developmental toxicity (§8.1). Lactation:
     the label's statement was not read (§8.2); weigh benefit and risk."""
     patient = ctx.request.patient
+    if not (patient.pregnant or patient.breastfeeding or patient.conditions):
+        return
     conditions = {c.concern for c in (ctx.knowledge.find_condition(t) for t in patient.conditions) if c is not None}
     if patient.pregnant or Concern.PREGNANCY in conditions:
         pregnancy = ctx.knowledge.conditions["pregnancy"]
@@ -701,6 +713,8 @@ def other_recorded_conditions(ctx: Context) -> Iterator[Finding]:
     injection (BOTOX §5.11), reduced blinking and corneal exposure with facial-nerve disorders in blepharospasm,
     bleeding disorders before intradetrusor or endoscopic injection, and pre-existing cardiovascular disease
     (DAXXIFY warnings). With the rules above, every recognised condition is read by some rule."""
+    if not ctx.request.patient.conditions:
+        return
     relevant = {
         Concern.AUTONOMIC_DYSREFLEXIA: (
             bool(ctx.routes & set(BLADDER_ROUTES)),
@@ -748,15 +762,15 @@ def unrecognized_term(ctx: Context) -> Iterator[Finding]:
         if ctx.knowledge.find_allergen(allergy) is None:
             yield _unknown(ctx, "allergy", allergy, Severity.WARN)
     in_protocol = {row.muscle for row in ctx.protocol.muscles} if ctx.protocol is not None else set()
-    for site in ctx.request.plan.sites:
-        if site.muscle not in ctx.knowledge.targets:
-            yield _unknown(ctx, "muscle", site.muscle, Severity.WARN)
-        elif ctx.protocol is not None and site.muscle not in in_protocol:
+    for muscle in ctx.muscles:  # a muscle's sites would each give the same finding
+        if muscle not in ctx.knowledge.targets:
+            yield _unknown(ctx, "muscle", muscle, Severity.WARN)
+        elif ctx.protocol is not None and muscle not in in_protocol:
             reason = ctx.request.plan.deviation_reason
             yield Finding(
                 Severity.WARN,
                 "muscle-not-in-protocol",
-                f"{site.muscle} is not among the muscles of {ctx.protocol.title}"
+                f"{muscle} is not among the muscles of {ctx.protocol.title}"
                 + (f" (deviation: {reason})" if reason else ""),
                 ctx.protocol.citation,
             )
