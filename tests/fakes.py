@@ -5,6 +5,7 @@ asked), so the services can be tested without a database."""
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -12,6 +13,8 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
+from bont.bootstrap import build_knowledge
+from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration, Patient, PriorAdverseEvent
 from bont.services.access_log import (
     NO_OPERATOR,
@@ -23,7 +26,13 @@ from bont.services.access_log import (
     AuditQuery,
     AuditRow,
 )
-from bont.services.follow_up import FollowUpRecords, LastSession, TreatedChart
+from bont.services.follow_up import (
+    AssessmentDue,
+    FollowUpRecords,
+    IndicationFollowUp,
+    TreatedChart,
+    follow_up_summaries,
+)
 from bont.services.outcome_ports import (
     ContinuationSetting,
     GivenSession,
@@ -35,6 +44,8 @@ from bont.services.outcome_ports import (
     StoredAdverseEvent,
     StoredDiaryLink,
     StoredOutcome,
+    StoredVerdicts,
+    VerdictTally,
 )
 from bont.services.ports import (
     ClinicalRecords,
@@ -44,6 +55,7 @@ from bont.services.ports import (
     UnknownPatientError,
     VialState,
 )
+from bont.services.research import latest_verdicts, verdict_basis
 
 
 @dataclass
@@ -178,6 +190,7 @@ class FakeOutcomeClinic:
     settings: dict[str, ContinuationSetting] = field(default_factory=dict)
     adverse_events: dict[int, list[tuple[str, StoredAdverseEvent]]] = field(default_factory=dict)
     entered_by: dict[int, str | None] = field(default_factory=dict)  # outcome id -> username
+    verdict_basis: str | None = None  # what the stored verdicts were judged with, when not the fake's knowledge
 
     def add_patient(self, mrn: str, birth_date: date, given_name: str = "Fictional", family_name: str = "Fake") -> int:
         patient_id = len(self.patients) + 1
@@ -189,8 +202,9 @@ class FakeOutcomeClinic:
 
 
 class FakeOutcomeRecords(OutcomeRecords):
-    def __init__(self, clinic: FakeOutcomeClinic) -> None:
+    def __init__(self, clinic: FakeOutcomeClinic, knowledge: KnowledgeBase | None = None) -> None:
         self.clinic = clinic
+        self.knowledge = knowledge  # what the stored verdicts are judged with (``verdict_tallies``)
 
     def patient(self, mrn: str) -> PatientIdentity:
         for patient in self.clinic.patients.values():
@@ -292,44 +306,73 @@ class FakeOutcomeRecords(OutcomeRecords):
             diaries = {kind: dict(days) for (owner, kind), days in self.clinic.diaries.items() if owner == patient_id}
             yield OutcomeHistory(patient_id, self.sessions(patient_id), self.outcomes(patient_id), diaries)
 
-    def patients_with_outcomes(self) -> tuple[int, ...]:
+    def _patients_with_outcomes(self) -> tuple[int, ...]:
         diarists = {patient_id for (patient_id, _), days in self.clinic.diaries.items() if days}
         return tuple(sorted({p for p, rows in self.clinic.outcomes.items() if rows} | diarists))
 
+    def verdict_tallies(self) -> StoredVerdicts:
+        # Stored as the recording transactions store them: each patient judged on their records as they are now.
+        assert self.knowledge is not None, "counting verdicts needs FakeOutcomeRecords(clinic, knowledge)"
+        counts: Counter[tuple[str, str, str]] = Counter()
+        settings = self.continuation_settings()
+        for history in self.outcome_histories(self._patients_with_outcomes()):
+            for verdict in latest_verdicts(self, self.knowledge, history, settings):
+                counts[(verdict.indication, verdict.instrument, verdict.status)] += 1
+        basis = verdict_basis(self.knowledge) if self.clinic.verdict_basis is None else self.clinic.verdict_basis
+        return StoredVerdicts(basis, tuple(VerdictTally(*key, patients) for key, patients in sorted(counts.items())))
+
 
 class FakeFollowUpRecords(FollowUpRecords):
-    """The follow-up list's reads over the outcome clinic's sessions, measurements and diaries, and the charts of
-    the patients' clinic (the same patients, by MRN)."""
+    """The follow-up list's reads over the outcome clinic's sessions, measurements and diaries (each patient's
+    summary derived as ``bont.clinic.derived`` keeps it, at every read), and the charts of the patients' clinic
+    (the same patients, by MRN)."""
 
-    def __init__(self, outcomes: FakeOutcomeClinic, charts: FakeClinic) -> None:
+    def __init__(self, outcomes: FakeOutcomeClinic, charts: FakeClinic, knowledge: KnowledgeBase | None = None) -> None:
         self.outcomes = outcomes
         self.charts = charts
+        self.knowledge = knowledge or build_knowledge()
 
-    def last_sessions(self) -> tuple[LastSession, ...]:
-        last: dict[tuple[int, str], date] = {}
-        for patient_id, sessions in self.outcomes.sessions.items():
-            for s in sessions:
-                last[(patient_id, s.indication)] = max(s.on, last.get((patient_id, s.indication), s.on))
-        return tuple(
-            LastSession(patient_id, p.family_name, p.given_name, indication, on)
-            for (patient_id, indication), on in last.items()
-            for p in (self.outcomes.patients[patient_id],)
+    def _summaries(self) -> list[tuple[PatientIdentity, IndicationFollowUp]]:
+        found = []
+        for patient_id, patient in self.outcomes.patients.items():
+            last: dict[str, date] = {}
+            for s in self.outcomes.sessions.get(patient_id, []):
+                last[s.indication] = max(s.on, last.get(s.indication, s.on))
+            measured: dict[str, date] = {}
+            for o in self.outcomes.outcomes.get(patient_id, []):
+                if not o.withdrawn:
+                    measured[o.indication] = max(o.measured_on, measured.get(o.indication, o.measured_on))
+            diaries = {
+                kind: max(days) for (owner, kind), days in self.outcomes.diaries.items() if owner == patient_id and days
+            }
+            found += [(patient, row) for row in follow_up_summaries(self.knowledge, last, measured, diaries)]
+        return found
+
+    def _due(self, until: date) -> list[AssessmentDue]:
+        due = [
+            AssessmentDue(patient, row.indication, row.last_session)
+            for patient, row in self._summaries()
+            if row.assessment_pending_since is not None and row.assessment_pending_since <= until
+        ]
+        return sorted(
+            due,
+            key=lambda r: (
+                r.last_session,
+                r.patient.family_name,
+                r.patient.given_name,
+                r.patient.patient_id,
+                r.indication,
+            ),
         )
 
-    def last_measured(self) -> Mapping[tuple[int, str], date]:
-        last: dict[tuple[int, str], date] = {}
-        for patient_id, rows in self.outcomes.outcomes.items():
-            for o in rows:
-                if not o.withdrawn:
-                    key = (patient_id, o.indication)
-                    last[key] = max(o.measured_on, last.get(key, o.measured_on))
-        return last
+    def assessments_due(self, until: date, offset: int, limit: int) -> tuple[AssessmentDue, ...]:
+        return tuple(self._due(until)[offset : offset + limit])
 
-    def last_diary_days(self) -> Mapping[tuple[int, str], date]:
-        return {key: max(days) for key, days in self.outcomes.diaries.items() if days}
+    def assessments_due_count(self, until: date) -> int:
+        return len(self._due(until))
 
-    def identities(self, patient_ids: Collection[int]) -> Mapping[int, PatientIdentity]:
-        return {patient_id: self.outcomes.patients[patient_id] for patient_id in patient_ids}
+    def treated_count(self) -> int:
+        return len(self._treated())
 
     def _treated(self) -> list[PatientIdentity]:
         treated = [self.outcomes.patients[p] for p, sessions in self.outcomes.sessions.items() if sessions]
@@ -915,7 +958,7 @@ class FakeBillingRecords(BillingRecords):
     def __init__(self, book: FakeSessionBook) -> None:
         self.book = book
 
-    def sessions(self, start: date, end: date) -> Iterator[BillableSession]:
+    def sessions(self, start: date, end: date, muscles: Collection[str] | None = None) -> Iterator[BillableSession]:
         given = sorted(
             (s for s in self.book.sessions.values() if start <= s.summary.on <= end and not s.withdrawn),
             key=lambda s: (s.summary.on, s.id),
@@ -928,7 +971,9 @@ class FakeBillingRecords(BillingRecords):
                 s.summary.product,
                 s.summary.indication,
                 self.book.guidance.get(s.id, ""),
-                tuple((site.muscle, site.side or None) for site in s.sites),
+                tuple(
+                    (site.muscle, site.side or None) for site in s.sites if muscles is None or site.muscle in muscles
+                ),
                 s.summary.total_units,
                 s.summary.units_discarded,
                 patient_name=f"{s.patient.family_name}, {s.patient.given_name}",

@@ -180,9 +180,10 @@ def setup_database(migrate: bool = True) -> BontSettings:
 
 def clinical_records() -> ClinicalRecords:
     setup_database()
+    from bont.clinic.derived import DerivedSummaries
     from bont.clinic.repositories import DjangoClinicalRecords
 
-    return DjangoClinicalRecords()
+    return DjangoClinicalRecords(DerivedSummaries(build_knowledge()))
 
 
 def patient_charts() -> PatientCharts:
@@ -195,13 +196,14 @@ def patient_charts() -> PatientCharts:
 def outcome_records() -> OutcomeRecords:
     """The outcome port (measurements, diaries, diary links, continuation settings, registry counts)."""
     setup_database()
+    from bont.clinic.derived import DerivedSummaries
     from bont.clinic.outcome_records import DjangoOutcomeRecords
 
-    return DjangoOutcomeRecords()
+    return DjangoOutcomeRecords(DerivedSummaries(build_knowledge()))
 
 
 def follow_up_records() -> FollowUpRecords:
-    """The follow-up list's bulk reads (latest sessions, measurements and diary days; a page of charts)."""
+    """The follow-up list's reads (a page of the assessments due, kept per patient; a page of charts)."""
     setup_database()
     from bont.clinic.follow_up_records import DjangoFollowUpRecords
 
@@ -285,6 +287,16 @@ def load_scale_clinic(patients: int, today: _date, progress: Callable[[str], Non
     return load_scale(knowledge, patients, today, progress)
 
 
+def refresh_responder_verdicts(progress: Callable[[int, int], None]) -> int:
+    """Judge every patient's latest responder verdicts again with the knowledge in use (``bont research
+    refresh``); returns how many patients."""
+    knowledge = build_knowledge()
+    setup_database()
+    from bont.clinic.responder_verdicts import rebuild
+
+    return rebuild(knowledge, progress)
+
+
 def demo_sign_in() -> tuple[str, tuple[tuple[str, str], ...]]:
     """The demo clinic's password and its users with their roles."""
     from bont.clinic.demo import DEMO_PASSWORD, USERS
@@ -324,9 +336,10 @@ def place_of_service() -> str | None:
 def session_records() -> SessionRecords:
     """The recorded sessions (a session's page, a patient's sessions, withdrawing one entered in error)."""
     setup_database()
+    from bont.clinic.derived import DerivedSummaries
     from bont.clinic.session_records import DjangoSessionRecords
 
-    return DjangoSessionRecords()
+    return DjangoSessionRecords(DerivedSummaries(build_knowledge()))
 
 
 # The database itself: backup, restore and the first start of the web app.

@@ -26,12 +26,26 @@ class SessionArrange:
     def __init__(self, registry: FakeRegistry | None) -> None:
         self.registry = registry
 
-    def session(self, mrn: str, on: date, product: str, units: str, withdrawn: bool = False) -> int:
+    def session(
+        self, mrn: str, on: date, product: str, units: str, withdrawn: bool = False, overridden: bool = False
+    ) -> int:
+        """``overridden``: recorded past a blocking finding (a session without it showed a warning only)."""
         if self.registry is not None:
             rows = self.registry.sessions[mrn]
             session_id = sum(len(r) for r in self.registry.sessions.values()) + 1
             rows.append(
-                SessionEntry(session_id, on, product, "blepharospasm", Decimal(units), "ok", "", "x" * withdrawn, False)
+                SessionEntry(
+                    session_id,
+                    on,
+                    product,
+                    "blepharospasm",
+                    Decimal(units),
+                    "ok",
+                    "",
+                    "x" * withdrawn,
+                    overridden,
+                    recorded_by="dr-registry",
+                )
             )
             return session_id
         from django.contrib.auth import get_user_model
@@ -49,6 +63,8 @@ class SessionArrange:
             verdict="ok",
             withdrawn_reason="entered in error" if withdrawn else "",
         )
+        severity = "block" if overridden else "warn"
+        models.SessionFinding.objects.create(session=row, severity=severity, code="fictional", message="fictional")
         return int(row.pk)
 
 
@@ -122,6 +138,17 @@ def test_search_matches_part_of_a_name_or_mrn_in_any_case_ordered_by_name(regist
         ("FICT-R4", 1),
     ]
     assert [r.mrn for r in registry.patients.search("", 2)] == ["FICT-R5", "OTHER-1"]
+
+
+def test_a_session_recorded_past_a_block_reads_back_as_overridden_with_who_recorded_it(registry: Registry) -> None:
+    registry.patients.add(new("FICT-R9"), RECORDED)
+    warned = registry.arrange.session("FICT-R9", date(2026, 2, 1), "onabotulinumtoxinA", "50")
+    overridden = registry.arrange.session("FICT-R9", date(2026, 3, 1), "onabotulinumtoxinA", "50", overridden=True)
+    sessions = registry.patients.record("FICT-R9").sessions
+    assert [(s.id, s.blocked, s.recorded_by, s.withdrawn_by) for s in sessions] == [
+        (warned, False, "dr-registry", None),
+        (overridden, True, "dr-registry", None),
+    ]
 
 
 def test_reporting_context_lists_the_sessions_and_marks_withdrawn_ones(registry: Registry) -> None:

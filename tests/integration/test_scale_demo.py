@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands import bont
+from tests.databases import migrated_sqlite_database
 
 PATIENTS = 9
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
@@ -22,7 +23,7 @@ def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The process's database (a new SQLite file when no test has opened one yet), emptied."""
     folder: Path = tmp_path_factory.mktemp("scale-demo")
     with pytest.MonkeyPatch.context() as environment:
-        environment.setenv("DATABASE_URL", f"sqlite:///{folder / 'bont.sqlite3'}")
+        environment.setenv("DATABASE_URL", migrated_sqlite_database(folder))
         from bont.bootstrap import setup_database
 
         setup_database()
@@ -68,6 +69,34 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
     assert draws
     assert all(vial_product == session_product for _, vial_product, _, session_product in draws)
     assert len({vial for vial, *_ in draws}) == len({(vial, session) for vial, _, session, _ in draws})
+    # The Follow-up summary, filled for the whole clinic at once, is what each patient's own refresh keeps.
+    from django.db import transaction  # noqa: TID251 (the refresh runs inside a write transaction)
+
+    from bont.bootstrap import build_knowledge
+    from bont.clinic.derived import DerivedSummaries
+
+    def summary() -> list[tuple[object, ...]]:
+        return sorted(models.FollowUpSummary.objects.values_list("patient", "indication", "last_session",
+                                                                 "assessment_pending_since", "given_name"))  # fmt: skip
+
+    def research_rows() -> list[str]:
+        """The research page's rows: the copies' verdicts and tallies are their originals', and their totals."""
+        verdicts = models.ResponderVerdict.objects.values_list("patient", "indication", "instrument", "status")
+        tallies = models.SessionTally.objects.values_list("patient", "indication", "product", "sessions")
+        totals = [
+            *models.VerdictTotal.objects.values_list("indication", "instrument", "status", "patients"),
+            *models.SessionTotal.objects.values_list("indication", "product", "sessions", "patients"),
+        ]
+        return sorted(map(str, [*verdicts, *tallies, *totals]))
+
+    filled, generated = summary(), research_rows()
+    assert {row[0] for row in filled} == {p.pk for p in patients}
+    assert {row[0] for row in models.SessionTally.objects.values_list("patient")} == {p.pk for p in patients}
+    with transaction.atomic():
+        for patient in patients:
+            DerivedSummaries(build_knowledge()).refresh(patient.pk)
+    assert summary() == filled
+    assert research_rows() == generated
 
     client = Client(SERVER_NAME="localhost")
     client.force_login(get_user_model()._default_manager.get_by_natural_key("demo-clinician"))
@@ -78,7 +107,9 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
     assert follow_up.status_code == 200
     assert "SCALE-" in follow_up.content.decode() or "Scale-Patient" in follow_up.content.decode()
     client.force_login(get_user_model()._default_manager.get_by_natural_key("demo-researcher"))
-    assert client.get("/research/").status_code == 200
+    research = client.get("/research/")
+    assert research.status_code == 200
+    assert "responders-outdated" not in research.content.decode()  # judged with the knowledge in use
 
 
 def test_refuses_a_database_that_holds_a_clinics_own_patients(empty_database: None) -> None:

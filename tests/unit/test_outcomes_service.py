@@ -42,8 +42,8 @@ def clinic() -> FakeOutcomeClinic:
 
 
 @pytest.fixture
-def records(clinic: FakeOutcomeClinic) -> FakeOutcomeRecords:
-    return FakeOutcomeRecords(clinic)
+def records(clinic: FakeOutcomeClinic, knowledge: KnowledgeBase) -> FakeOutcomeRecords:
+    return FakeOutcomeRecords(clinic, knowledge)
 
 
 def treated_for_hyperhidrosis(clinic: FakeOutcomeClinic, mrn: str = "FICT-1") -> int:
@@ -285,7 +285,7 @@ def test_the_registry_counts_treatments_and_responders_without_identifiers(
     for mrn, follow_up in (("FICT-1", "2"), ("FICT-6", "3")):
         hdss(records, knowledge, FIRST, "4", mrn=mrn)
         hdss(records, knowledge, FIRST + timedelta(days=42), follow_up, mrn=mrn)
-    found = registry(records, knowledge, TODAY)
+    found = registry(records, knowledge)
     [treatment] = found.treatments
     assert (treatment.indication, treatment.sessions, treatment.patients) == (HYPERHIDROSIS, 4, 2)
     [rate] = found.responders

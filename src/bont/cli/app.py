@@ -28,6 +28,7 @@ from bont.cli.common import (
 )
 from bont.cli.operator import operator
 from bont.cli.outcomes import outcome_app
+from bont.cli.research import research_app
 from bont.domain.errors import KnowledgeError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
 from bont.domain.planning import SideChoice
@@ -65,6 +66,7 @@ app.add_typer(records.session_app, name="session")
 app.add_typer(records.billing_app, name="billing")
 app.add_typer(records.event_app, name="adverse-event")
 app.add_typer(outcome_app, name="outcome")
+app.add_typer(research_app, name="research")
 app.command("backup")(records.backup)
 app.command("restore")(records.restore)
 app.command("demo")(records.demo)

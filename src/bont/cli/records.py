@@ -510,10 +510,10 @@ def billing_export(
     where = _place_of_service()
     from bont.bootstrap import billing_records
     from bont.cli.operator import Action, log_cli_read
-    from bont.services.billing import BillingError, billing_csv, billing_lines
+    from bont.services.billing import BillingError, billing_csv
 
     try:
-        rows = billing_csv(billing_lines(billing_records(), knowledge, first, last, where))
+        rows = billing_csv(billing_records(), knowledge, first, last, where)
     except BillingError as error:
         fail(f"{error.field}: {error.problem}")
     log_cli_read("billing-export", object_id=f"{first}..{last}", action=Action.EXPORT)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bont.clinic import models
+from bont.clinic.derived import DerivedSummaries
 from bont.clinic.outcome_records import DjangoOutcomeRecords
 from bont.clinic.registry import NewPatient, add_lot, add_patient, add_user
 from bont.clinic.repositories import DjangoClinicalRecords
@@ -401,26 +402,30 @@ def load_demo(knowledge: KnowledgeBase, today: date | None = None) -> dict[str, 
         if username not in existing:
             add_user(username, role, DEMO_PASSWORD, npi=DEMO_NPI if username == "demo-clinician" else None)
     counts = {"patients": 0, "sessions": 0, "refused": 0, "outcomes": 0}
-    for number, course in enumerate(COURSES, 1):
-        patient = add_patient(course_patient(course, f"DEMO-{number:04d}", "Demo", today - timedelta(days=730)))
-        counts["patients"] += 1
-        day = today - timedelta(days=728 - number)
-        while day <= today - timedelta(days=3):
-            if _session(knowledge, patient, course, day):
-                counts["sessions"] += 1
-            else:
-                counts["refused"] += 1
-            day += timedelta(days=course.every_days)
-    _adverse_events()
-    _stock(knowledge, today)
-    for number, course in enumerate(COURSES, 1):
-        counts["outcomes"] = counts.get("outcomes", 0) + _outcomes(
-            knowledge, f"DEMO-{number:04d}", course, number, today
-        )
+    derived = DerivedSummaries(knowledge)
+    with derived.deferred():  # each patient's derived rows once, not after each of their sessions and diary days
+        for number, course in enumerate(COURSES, 1):
+            patient = add_patient(course_patient(course, f"DEMO-{number:04d}", "Demo", today - timedelta(days=730)))
+            counts["patients"] += 1
+            day = today - timedelta(days=728 - number)
+            while day <= today - timedelta(days=3):
+                if _session(knowledge, derived, patient, course, day):
+                    counts["sessions"] += 1
+                else:
+                    counts["refused"] += 1
+                day += timedelta(days=course.every_days)
+        _adverse_events()
+        _stock(knowledge, today)
+        for number, course in enumerate(COURSES, 1):
+            counts["outcomes"] = counts.get("outcomes", 0) + _outcomes(
+                knowledge, derived, f"DEMO-{number:04d}", course, number, today
+            )
     return counts
 
 
-def _session(knowledge: KnowledgeBase, patient_id: int, course: DemoCourse, day: date) -> bool:
+def _session(
+    knowledge: KnowledgeBase, derived: DerivedSummaries, patient_id: int, course: DemoCourse, day: date
+) -> bool:
     age = Decimal(
         day.year - course.birth_date.year - ((day.month, day.day) < (course.birth_date.month, course.birth_date.day))
     )
@@ -461,12 +466,12 @@ def _session(knowledge: KnowledgeBase, patient_id: int, course: DemoCourse, day:
         deviation_reason="",
     )
     # The demo clinician reads the findings first and acknowledges every warning, as a clinician would.
-    report = preview_session(DjangoClinicalRecords(), knowledge, command)
+    report = preview_session(DjangoClinicalRecords(derived), knowledge, command)
     if any(f.severity is Severity.BLOCK for f in report.findings):
         return False
     warnings = sorted({f.code for f in report.findings if f.severity is Severity.WARN})
     command = replace(command, acknowledgements=tuple((code, "demo: reviewed with the patient") for code in warnings))
-    record_session(DjangoClinicalRecords(), knowledge, command)
+    record_session(DjangoClinicalRecords(derived), knowledge, command)
     return True
 
 
@@ -506,7 +511,9 @@ def _responds(number: int) -> bool:
     return number % 5 != 3
 
 
-def _outcomes(knowledge: KnowledgeBase, mrn: str, course: DemoCourse, number: int, today: date) -> int:
+def _outcomes(
+    knowledge: KnowledgeBase, derived: DerivedSummaries, mrn: str, course: DemoCourse, number: int, today: date
+) -> int:
     """Fictional outcomes for the course's indication: a baseline on the first session's day and a review
     six weeks into each cycle, entered through the same validated path as a clinician's; diaries for the
     headache-day and bladder endpoints."""
@@ -517,10 +524,11 @@ def _outcomes(knowledge: KnowledgeBase, mrn: str, course: DemoCourse, number: in
     instruments = knowledge.instruments_for(course.indication)
     ids = {i.id for i in instruments}
     responds = _responds(number)
+    records = DjangoOutcomeRecords(derived)
     if "headache-days" in ids:
-        return _headache_diary(patient, sessions, responds, today)
+        return _headache_diary(records, patient, sessions, responds, today)
     if "ui-episodes-per-day" in ids:
-        return _bladder_diary(patient, sessions, responds, today)
+        return _bladder_diary(records, patient, sessions, responds, today)
     primary = next(
         (
             i
@@ -538,7 +546,7 @@ def _outcomes(knowledge: KnowledgeBase, mrn: str, course: DemoCourse, number: in
         if raw is None:
             continue
         record_outcome(
-            DjangoOutcomeRecords(),
+            records,
             knowledge,
             mrn,
             course.indication,
@@ -579,7 +587,9 @@ def _demo_raw(instrument: Instrument, cycle: int, responds: bool) -> object:
     return value.quantize(Decimal(1)) if instrument.whole else value.quantize(Decimal("0.1"))
 
 
-def _headache_diary(patient: models.Patient, sessions: list[date], responds: bool, today: date) -> int:
+def _headache_diary(
+    records: DjangoOutcomeRecords, patient: models.Patient, sessions: list[date], responds: bool, today: date
+) -> int:
     """28 days of headache diary before each session and the last 28 days: about 19 headache days per 28
     before treatment; after it about 7 in a responder and 14 in a non-responder."""
     periods = [*sessions, today - timedelta(days=1)]
@@ -594,13 +604,13 @@ def _headache_diary(patient: models.Patient, sessions: list[date], responds: boo
             "nausea_or_vomiting": headache and ordinal % 2 == 1,
             "acute_medication": ("migraine-specific" if ordinal % 3 else "other") if headache else "none",
         }
-        save_diary_day(
-            DjangoOutcomeRecords(), patient.pk, models.DiaryDay.Kind.HEADACHE, day, values, timezone.localdate()
-        )
+        save_diary_day(records, patient.pk, models.DiaryDay.Kind.HEADACHE, day, values, timezone.localdate())
     return len(days)
 
 
-def _bladder_diary(patient: models.Patient, sessions: list[date], responds: bool, today: date) -> int:
+def _bladder_diary(
+    records: DjangoOutcomeRecords, patient: models.Patient, sessions: list[date], responds: bool, today: date
+) -> int:
     """A three-day bladder diary before each session and in the last week."""
     ends = [*sessions, today - timedelta(days=1)]
     count = 0
@@ -610,7 +620,7 @@ def _bladder_diary(patient: models.Patient, sessions: list[date], responds: bool
             day = end - timedelta(days=offset)
             leaks = (1 if responds else 3) if treated else 4
             save_diary_day(
-                DjangoOutcomeRecords(),
+                records,
                 patient.pk,
                 models.DiaryDay.Kind.BLADDER,
                 day,

@@ -1,19 +1,19 @@
-"""The Django implementation of ``bont.services.follow_up.FollowUpRecords``: the latest session, measurement
-and diary day of every patient as aggregates, and the charts of a page of treated patients read together (each
-kind of row in one query for the whole page), as ``bont.clinic.repositories`` reads one patient's chart."""
+"""The Django implementation of ``bont.services.follow_up.FollowUpRecords``: a page of the assessments due read
+from the summary the recording transactions keep (``bont.clinic.derived``), and the charts of a page of treated
+patients read together (each kind of row in one query for the whole page), as ``bont.clinic.repositories`` reads
+one patient's chart."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
 from datetime import date
 
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from bont.clinic import models
 from bont.domain.adverse_events import EventSeverity
 from bont.domain.safety import Administration, Patient, PriorAdverseEvent
-from bont.services.follow_up import FollowUpRecords, LastSession, TreatedChart
+from bont.services.follow_up import AssessmentDue, FollowUpRecords, TreatedChart
 from bont.services.outcome_ports import PatientIdentity
 
 
@@ -22,50 +22,55 @@ def _given() -> Q:
 
 
 class DjangoFollowUpRecords(FollowUpRecords):
-    def last_sessions(self) -> tuple[LastSession, ...]:
+    def _due(self, until: date) -> QuerySet[models.FollowUpSummary]:
+        return models.FollowUpSummary.objects.filter(assessment_pending_since__lte=until)
+
+    def assessments_due(self, until: date, offset: int, limit: int) -> tuple[AssessmentDue, ...]:
+        # The summary's index holds the rows in the list's order: a page is read without sorting the others.
         rows = (
-            models.TreatmentSession.objects.filter(_given())
-            .values("patient_id", "indication")
-            .annotate(last=Max("date"))
-            .values_list("patient_id", "patient__family_name", "patient__given_name", "indication", "last")
+            self._due(until)
+            .order_by("assessment_pending_since", "family_name", "given_name", "patient_id", "indication")
+            .values_list(
+                "patient_id",
+                "patient__mrn",
+                "patient__given_name",
+                "patient__family_name",
+                "patient__birth_date",
+                "indication",
+                "last_session",
+            )[offset : offset + limit]
         )
-        return tuple(LastSession(*row) for row in rows)
+        return tuple(AssessmentDue(PatientIdentity(*row[:5]), row[5], row[6]) for row in rows)
 
-    def last_measured(self) -> Mapping[tuple[int, str], date]:
-        rows = (
-            models.OutcomeRecord.objects.filter(withdrawn_reason="")
-            .values("patient_id", "indication")
-            .annotate(last=Max("measured_on"))
-            .values_list("patient_id", "indication", "last")
-        )
-        return {(patient_id, indication): last for patient_id, indication, last in rows}
+    def assessments_due_count(self, until: date) -> int:
+        return self._due(until).count()
 
-    def last_diary_days(self) -> Mapping[tuple[int, str], date]:
-        rows = models.DiaryDay.objects.values("patient_id", "kind").annotate(last=Max("day"))
-        return {(r["patient_id"], r["kind"]): r["last"] for r in rows}
-
-    def identities(self, patient_ids: Collection[int]) -> Mapping[int, PatientIdentity]:
-        rows = models.Patient.objects.filter(pk__in=patient_ids).values_list(
-            "pk", "mrn", "given_name", "family_name", "birth_date"
-        )
-        return {row[0]: PatientIdentity(*row) for row in rows}
+    def treated_count(self) -> int:
+        return models.FollowUpSummary.objects.values("patient_id").distinct().count()
 
     def treated_charts(self, on: date, offset: int, limit: int) -> tuple[TreatedChart, ...]:
+        # A patient with a session not withdrawn has a summary row.
         treated = models.Patient.objects.filter(
-            Exists(models.TreatmentSession.objects.filter(_given(), patient_id=OuterRef("pk")))
+            Exists(models.FollowUpSummary.objects.filter(patient_id=OuterRef("pk")))
         )
         patients = list(treated.order_by("family_name", "given_name", "pk")[offset : offset + limit])
         ids = [row.pk for row in patients]
         mine = Q(patient_id__in=ids)
-        weights: dict[int, models.WeightMeasurement] = {}
+        # Plain value rows, as the chart reads them: model instances of a page's twenty years of sessions cost
+        # several times the queries.
         # The latest weight on or before the day; a same-day reweigh wins.
-        for w in models.WeightMeasurement.objects.filter(mine, measured_on__lte=on).order_by("measured_on", "pk"):
-            weights[w.patient_id] = w
+        weights = dict(
+            models.WeightMeasurement.objects.filter(mine, measured_on__lte=on)
+            .order_by("measured_on", "pk")
+            .values_list("patient_id", "weight_kg")
+        )
         statuses: dict[int, set[str]] = defaultdict(set)
-        for s in models.ReproductiveStatus.objects.filter(mine, from_date__lte=on).filter(
-            Q(to_date__isnull=True) | Q(to_date__gte=on)
+        for patient_id, status in (
+            models.ReproductiveStatus.objects.filter(mine, from_date__lte=on)
+            .filter(Q(to_date__isnull=True) | Q(to_date__gte=on))
+            .values_list("patient_id", "status")
         ):
-            statuses[s.patient_id].add(s.status)
+            statuses[patient_id].add(status)
         conditions = _terms(
             models.PatientCondition, mine & (Q(resolved_on__isnull=True) | Q(resolved_on__gte=on)), "term"
         )
@@ -76,35 +81,45 @@ class DjangoFollowUpRecords(FollowUpRecords):
             models.PatientAllergy, mine & (Q(removed_on__isnull=True) | Q(removed_on__gte=on)), "substance"
         )
         history: dict[int, list[Administration]] = defaultdict(list)
-        for given in models.TreatmentSession.objects.filter(mine, _given()).order_by("date", "pk"):
-            history[given.patient_id].append(
-                Administration(given.date, given.product, given.indication, given.total_units, given.protocol or None)
-            )
-        events: dict[int, list[PriorAdverseEvent]] = defaultdict(list)
-        for e in (
-            models.AdverseEvent.objects.select_related("suspected_session")
-            .filter(mine, onset__lte=on, withdrawn_reason="")  # a withdrawn event was entered in error
-            .order_by("onset", "pk")
+        for patient_id, day, product, indication, units, protocol in (
+            models.TreatmentSession.objects.filter(mine, _given())
+            .order_by("date", "pk")
+            .values_list("patient_id", "date", "product", "indication", "total_units", "protocol")
         ):
-            # A withdrawn session (entered in error) names no treatment.
-            session = e.suspected_session if e.suspected_session and not e.suspected_session.withdrawn_reason else None
-            events[e.patient_id].append(
+            history[patient_id].append(Administration(day, product, indication, units, protocol or None))
+        events: dict[int, list[PriorAdverseEvent]] = defaultdict(list)
+        for patient_id, onset, term, severity, serious, product, indication, withdrawn in (
+            models.AdverseEvent.objects.filter(mine, onset__lte=on, withdrawn_reason="")  # withdrawn: in error
+            .order_by("onset", "pk")
+            .values_list(
+                "patient_id",
+                "onset",
+                "event",
+                "severity",
+                "serious",
+                "suspected_session__product",
+                "suspected_session__indication",
+                "suspected_session__withdrawn_reason",
+            )
+        ):
+            # A withdrawn session (entered in error) names no treatment; nor does an event with no session.
+            named = product is not None and not withdrawn
+            events[patient_id].append(
                 PriorAdverseEvent(
-                    on=e.onset,
-                    term=e.event,
-                    severity=EventSeverity(e.severity),
-                    serious=e.serious,
-                    product=session.product if session is not None else None,
-                    indication=session.indication if session is not None else None,
+                    on=onset,
+                    term=term,
+                    severity=EventSeverity(severity),
+                    serious=serious,
+                    product=product if named else None,
+                    indication=indication if named else None,
                 )
             )
         charts = []
         for row in patients:
-            weight = weights.get(row.pk)
             patient = Patient(
                 birth_date=row.birth_date,
                 sex=row.sex,
-                weight_kg=weight.weight_kg if weight else None,
+                weight_kg=weights.get(row.pk),
                 conditions=conditions.get(row.pk, ()),
                 medications=medications.get(row.pk, ()),
                 allergies=allergies.get(row.pk, ()),

@@ -443,10 +443,10 @@ class FollowUpSummary(models.Model):
 
 
 class ResponderVerdict(models.Model):
-    """Derived from the records, never entered: per patient, indication and instrument, the verdict of the
-    patient's latest judged cycle, kept by the transaction that changes the patient's sessions, outcomes or diary
-    (and rebuilt when the clinic's continuation settings change), so that the research page counts rows instead of
-    re-judging every patient."""
+    """Derived from the records, never entered: per patient, indication and instrument, the status of the verdict
+    of the patient's latest judged cycle, kept by the transaction that changes the patient's sessions, outcomes or
+    diary (``bont.clinic.responder_verdicts``), and counted in ``VerdictTotal``, so that the research page reads
+    counts instead of re-judging every patient."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
     indication = models.CharField(max_length=60)
@@ -457,9 +457,74 @@ class ResponderVerdict(models.Model):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["patient", "indication", "instrument"], name="one_responder_verdict")
         ]
-        indexes: ClassVar[list[models.Index]] = [
-            models.Index(fields=["indication", "instrument", "status"], name="responder_verdict_counts")
-        ]
 
     def __str__(self) -> str:
         return f"responder verdict {self.pk}"
+
+
+class SessionTally(models.Model):
+    """Derived from the records, never entered: per patient, indication and product, how many sessions were given
+    (not withdrawn), kept with the responder verdicts: what a patient's refresh takes out of ``SessionTotal``
+    before adding what the patient's sessions give now."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    indication = models.CharField(max_length=60)
+    product = models.CharField(max_length=40)
+    sessions = models.PositiveIntegerField()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["patient", "indication", "product"], name="one_session_tally")
+        ]
+
+    def __str__(self) -> str:
+        return f"session tally {self.pk}"
+
+
+class VerdictTotal(models.Model):
+    """Derived: how many patients' stored latest verdict per indication and instrument has each status (the sum of
+    ``ResponderVerdict``, changed by each patient's refresh by what that patient's rows changed): the research page
+    reads a few dozen rows instead of counting a row per patient."""
+
+    indication = models.CharField(max_length=60)
+    instrument = models.CharField(max_length=60)
+    status = models.CharField(max_length=20)
+    patients = models.IntegerField()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["indication", "instrument", "status"], name="one_verdict_total")
+        ]
+
+    def __str__(self) -> str:
+        return f"verdict total {self.pk}"
+
+
+class SessionTotal(models.Model):
+    """Derived: sessions given (not withdrawn) and distinct patients per indication and product (the sums of
+    ``SessionTally``, kept as ``VerdictTotal`` is)."""
+
+    indication = models.CharField(max_length=60)
+    product = models.CharField(max_length=40)
+    sessions = models.IntegerField()
+    patients = models.IntegerField()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["indication", "product"], name="one_session_total")
+        ]
+
+    def __str__(self) -> str:
+        return f"session total {self.pk}"
+
+
+class ResponderVerdictBasis(models.Model):
+    """What the stored responder verdicts were computed with (one row): the digest of the knowledge they rest on
+    (``bont.services.research.verdict_basis``), or "" while they are rebuilt and after an upgrade from a bont that
+    did not keep them. The research page shows responder figures only when it is the knowledge in use; no row:
+    nothing was judged yet."""
+
+    basis = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return "responder verdict basis"

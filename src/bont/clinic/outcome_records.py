@@ -10,9 +10,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q
 
 from bont.clinic import models
+from bont.clinic.derived import DerivedSummaries
 from bont.domain.outcomes import Score
 from bont.services.outcome_ports import (
     ContinuationSetting,
@@ -25,6 +25,8 @@ from bont.services.outcome_ports import (
     StoredAdverseEvent,
     StoredDiaryLink,
     StoredOutcome,
+    StoredVerdicts,
+    VerdictTally,
 )
 from bont.services.ports import UnknownPatientError
 
@@ -83,6 +85,9 @@ def _stored(row: tuple[Any, ...]) -> StoredOutcome:
 
 
 class DjangoOutcomeRecords(OutcomeRecords):
+    def __init__(self, derived: DerivedSummaries) -> None:
+        self._derived = derived  # kept by each write of outcomes and diary days
+
     def patient(self, mrn: str) -> PatientIdentity:
         row = models.Patient.objects.filter(mrn=mrn).first()
         if row is None:
@@ -111,7 +116,11 @@ class DjangoOutcomeRecords(OutcomeRecords):
         return None if row is None else _stored(row)
 
     def withdraw_outcome(self, outcome_id: int, reason: str, by: str | None) -> str | None:
-        return models.withdraw_row(models.OutcomeRecord, outcome_id, reason, by)
+        with transaction.atomic():
+            before = models.withdraw_row(models.OutcomeRecord, outcome_id, reason, by)
+            if before == "":
+                self._derived.refresh(models.OutcomeRecord.objects.get(pk=outcome_id).patient_id)
+            return before
 
     def replace_outcome(
         self, outcome_id: int, reason: str, by: str | None, replacement: NewOutcome
@@ -127,29 +136,33 @@ class DjangoOutcomeRecords(OutcomeRecords):
         if outcome.entered_by:
             user = get_user_model().objects.filter(username=outcome.entered_by).first()
         scored = outcome.score
-        row = models.OutcomeRecord.objects.create(
-            patient_id=outcome.patient_id,
-            indication=outcome.indication,
-            instrument=outcome.instrument,
-            measured_on=outcome.measured_on,
-            period_start=outcome.period_start,
-            value=scored.value,
-            grade=scored.grade or "",
-            rank=scored.rank,
-            band=scored.band or "",
-            items=dict(scored.items),
-            entered_by=user,
-        )
+        with transaction.atomic():
+            row = models.OutcomeRecord.objects.create(
+                patient_id=outcome.patient_id,
+                indication=outcome.indication,
+                instrument=outcome.instrument,
+                measured_on=outcome.measured_on,
+                period_start=outcome.period_start,
+                value=scored.value,
+                grade=scored.grade or "",
+                rank=scored.rank,
+                band=scored.band or "",
+                items=dict(scored.items),
+                entered_by=user,
+            )
+            self._derived.refresh(outcome.patient_id)
         return int(row.pk)
 
     def diary_days(self, patient_id: int, kind: str) -> dict[date, dict[str, Any]]:
-        return {row.day: row.entry for row in models.DiaryDay.objects.filter(patient_id=patient_id, kind=kind)}
+        # Value rows: a chart reads a year of days, and a model instance per day cost more than the query.
+        return dict(models.DiaryDay.objects.filter(patient_id=patient_id, kind=kind).values_list("day", "entry"))
 
     def save_diary_day(self, patient_id: int, kind: str, day: date, values: Mapping[str, Any]) -> None:
         with transaction.atomic():
             models.DiaryDay.objects.update_or_create(
                 patient_id=patient_id, kind=kind, day=day, defaults={"entry": dict(values)}
             )
+            self._derived.refresh(patient_id)
 
     def add_diary_link(self, patient_id: int, kind: str, key_hash: str, expires_on: date) -> None:
         models.DiaryLink.objects.create(patient_id=patient_id, kind=kind, key_hash=key_hash, expires_on=expires_on)
@@ -188,13 +201,17 @@ class DjangoOutcomeRecords(OutcomeRecords):
         return tuple(StoredAdverseEvent(e.onset, e.event, e.severity, e.outcome, e.serious) for e in rows)
 
     def session_counts(self) -> tuple[SessionCount, ...]:
-        rows = (
-            models.TreatmentSession.objects.filter(withdrawn_reason="")
-            .values("indication", "product")
-            .annotate(sessions=Count("id"), patients=Count("patient", distinct=True))
-            .order_by("indication", "product")
+        # Kept by each patient's refresh (bont.clinic.responder_verdicts): a few dozen rows, whatever the clinic's size.
+        rows = models.SessionTotal.objects.filter(patients__gt=0).order_by("indication", "product")
+        return tuple(SessionCount(*row) for row in rows.values_list("indication", "product", "sessions", "patients"))
+
+    def verdict_tallies(self) -> StoredVerdicts:
+        basis = models.ResponderVerdictBasis.objects.values_list("basis", flat=True).first()
+        rows = models.VerdictTotal.objects.filter(patients__gt=0).order_by("indication", "instrument", "status")
+        return StoredVerdicts(
+            basis,
+            tuple(VerdictTally(*row) for row in rows.values_list("indication", "instrument", "status", "patients")),
         )
-        return tuple(SessionCount(r["indication"], r["product"], r["sessions"], r["patients"]) for r in rows)
 
     def outcome_histories(self, patient_ids: Sequence[int]) -> Iterator[OutcomeHistory]:
         for start in range(0, len(patient_ids), HISTORY_CHUNK):
@@ -225,7 +242,3 @@ class DjangoOutcomeRecords(OutcomeRecords):
                     tuple(outcomes[patient_id]),
                     {kind: dict(days) for kind, days in diaries[patient_id].items()},
                 )
-
-    def patients_with_outcomes(self) -> tuple[int, ...]:
-        rows = models.Patient.objects.filter(Q(outcomes__isnull=False) | Q(diary_days__isnull=False)).distinct()
-        return tuple(int(pk) for pk in rows.order_by("pk").values_list("pk", flat=True))

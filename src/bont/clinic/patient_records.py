@@ -7,9 +7,11 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from bont.clinic import models
+from bont.clinic.derived import rename_patient
 from bont.domain.findings import Severity
 from bont.services.patients import (
     AdverseEventEntry,
@@ -117,78 +119,81 @@ class DjangoPatientRegistry(PatientRegistry):
                 for name, value in changed.items():
                     setattr(patient, name, value)
                 patient.save()  # one new version in the audit trail, with the user
+                rename_patient(patient.pk, patient.family_name, patient.given_name)
 
     def search(self, query: str, limit: int, offset: int = 0) -> tuple[PatientListRow, ...]:
-        # The page of patients first (the name index orders it), then the sessions of those patients only.
-        page = list(
+        # The page of patients in the name index's order, each with its sessions counted by a subquery that the
+        # database runs for the rows of the page only (one query, no list of ids sent back). A withdrawn session
+        # no longer counts.
+        given = (
+            models.TreatmentSession.objects.filter(patient=OuterRef("pk"), withdrawn_reason="")
+            .order_by()
+            .values("patient")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        rows = (
             _matching(query)
             .order_by("family_name", "given_name", "pk")
-            .values_list("pk", "mrn", "family_name", "given_name", "birth_date", "chart_key")[offset : offset + limit]
+            .annotate(given=Coalesce(Subquery(given, output_field=IntegerField()), 0))
+            .values_list("mrn", "family_name", "given_name", "birth_date", "given", "chart_key")
         )
-        given = dict(
-            models.TreatmentSession.objects.filter(patient_id__in=[row[0] for row in page], withdrawn_reason="")
-            .values("patient_id")  # a withdrawn session no longer counts
-            .annotate(count=Count("pk"))
-            .values_list("patient_id", "count")
-        )
-        _keep_chart_keys((mrn, chart_key) for _, mrn, _, _, _, chart_key in page)  # the list links to each chart
-        return tuple(
-            PatientListRow(mrn, family_name, given_name, birth_date, given.get(pk, 0), chart_key)
-            for pk, mrn, family_name, given_name, birth_date, chart_key in page
-        )
+        page = list(rows[offset : offset + limit])
+        _keep_chart_keys((row[0], row[5]) for row in page)  # the list links to each chart
+        return tuple(PatientListRow(*row) for row in page)
 
     def count(self, query: str) -> int:
         return _matching(query).count()
 
     def record(self, mrn: str) -> PatientRecord:
+        # Plain value rows, the users' names joined and a blocking finding asked of the database: the chart reads
+        # this on every opening, and a model instance per session, finding and user cost more than the queries.
         row = _patient(mrn)
         corrections = dict(
             models.TreatmentSession.objects.filter(patient=row, corrects__isnull=False).values_list("corrects_id", "pk")
         )
+        blocking = models.SessionFinding.objects.filter(session=OuterRef("pk"), severity=Severity.BLOCK)
+        sessions = (
+            row.sessions.order_by("date", "pk")
+            .annotate(blocked=Exists(blocking))
+            .values_list(
+                "pk", "date", "product", "indication", "total_units", "verdict", "override_reason",
+                "withdrawn_reason", "blocked", "withdrawn_by__username", "clinician__username",
+                "given_by__username", "given_at",
+            )
+        )  # fmt: skip
+        adverse_events = tuple(
+            AdverseEventEntry(
+                event, onset, severity, session_id, outcome, serious, id=int(pk), withdrawn_reason=withdrawn,
+                withdrawn_by=withdrawn_by,
+            )
+            for event, onset, severity, session_id, outcome, serious, pk, withdrawn, withdrawn_by in (
+                row.adverse_events.order_by("onset", "pk").values_list(
+                    "event", "onset", "severity", "suspected_session_id", "outcome", "serious", "pk",
+                    "withdrawn_reason", "withdrawn_by__username",
+                )
+            )
+        )  # fmt: skip
+        session_entries = tuple(
+            SessionEntry(
+                id=pk, on=on, product=product, indication=indication, total_units=units, verdict=verdict,
+                override_reason=override, withdrawn_reason=withdrawn, blocked=blocked, withdrawn_by=withdrawn_by,
+                corrected_by=corrections.get(pk), recorded_by=recorded_by, given_by=given_by, given_at=given_at,
+            )
+            for (pk, on, product, indication, units, verdict, override, withdrawn, blocked, withdrawn_by, recorded_by,
+                 given_by, given_at) in sessions
+        )  # fmt: skip
         return PatientRecord(
             header=_header(row),
-            weights=tuple(WeightEntry(w.measured_on, w.weight_kg) for w in row.weights.all()),
-            conditions=tuple(c.term for c in row.conditions.all()),
-            medications=tuple(m.generic_name for m in row.medications.all()),
-            allergies=tuple(a.substance for a in row.allergies.filter(removed_on__isnull=True)),
+            weights=tuple(WeightEntry(*w) for w in row.weights.values_list("measured_on", "weight_kg")),
+            conditions=tuple(row.conditions.values_list("term", flat=True)),
+            medications=tuple(row.medications.values_list("generic_name", flat=True)),
+            allergies=tuple(row.allergies.filter(removed_on__isnull=True).values_list("substance", flat=True)),
             reproductive_statuses=tuple(
-                ReproductivePeriod(r.status, r.from_date, r.to_date) for r in row.reproductive_statuses.all()
+                ReproductivePeriod(*r) for r in row.reproductive_statuses.values_list("status", "from_date", "to_date")
             ),
-            adverse_events=tuple(
-                AdverseEventEntry(
-                    e.event,
-                    e.onset,
-                    e.severity,
-                    e.suspected_session_id,
-                    e.outcome,
-                    e.serious,
-                    id=int(e.pk),
-                    withdrawn_reason=e.withdrawn_reason,
-                    withdrawn_by=e.withdrawn_by.get_username() if e.withdrawn_by else None,
-                )
-                for e in row.adverse_events.select_related("withdrawn_by").order_by("onset", "pk")
-            ),
-            sessions=tuple(
-                SessionEntry(
-                    id=s.pk,
-                    on=s.date,
-                    product=s.product,
-                    indication=s.indication,
-                    total_units=s.total_units,
-                    verdict=s.verdict,
-                    override_reason=s.override_reason,
-                    withdrawn_reason=s.withdrawn_reason,
-                    blocked=any(f.severity == Severity.BLOCK for f in s.findings.all()),
-                    withdrawn_by=s.withdrawn_by.get_username() if s.withdrawn_by else None,
-                    corrected_by=corrections.get(s.pk),
-                    recorded_by=s.clinician.get_username(),
-                    given_by=s.given_by.get_username() if s.given_by else None,
-                    given_at=s.given_at,
-                )
-                for s in row.sessions.order_by("date", "pk")
-                .select_related("withdrawn_by", "clinician", "given_by")
-                .prefetch_related("findings")
-            ),
+            adverse_events=adverse_events,
+            sessions=session_entries,
         )
 
     def chart_key(self, mrn: str) -> str:

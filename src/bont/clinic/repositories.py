@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from simple_history.utils import bulk_create_with_history
 
 from bont.clinic import models
+from bont.clinic.derived import DerivedSummaries
 from bont.domain.adverse_events import EventSeverity
 from bont.domain.safety import Administration, Patient, PriorAdverseEvent
 from bont.services.ports import (
@@ -30,8 +31,9 @@ INJECTING_GROUPS = (CLINICIAN_GROUP, "nurse")  # the roles that give injections
 class DjangoClinicalRecords(ClinicalRecords):
     """A unit of work in one database transaction; rows read through it are locked until it ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, derived: DerivedSummaries) -> None:
         self._atomic: transaction.Atomic | None = None
+        self._derived = derived  # kept by each session recorded or withdrawn, in this unit of work
 
     def __enter__(self) -> DjangoClinicalRecords:
         self._atomic = transaction.atomic()
@@ -146,6 +148,7 @@ class DjangoClinicalRecords(ClinicalRecords):
         models.Vial.history.bulk_history_create(list(drawn_or_discarded), update=True, default_user=clinician)
         for vial_id, units in record.carried_draws:  # taken from the vial once, for the session corrected
             models.VialDraw.objects.create(session=session, vial_id=vial_id, units=units)
+        self._derived.refresh(record.patient_id)
         return int(session.pk)
 
     def lock_session(self, session_id: int) -> StoredSession | None:
@@ -167,6 +170,7 @@ class DjangoClinicalRecords(ClinicalRecords):
         row.withdrawn_by = get_user_model().objects.filter(username=by).first() if by else None
         row._history_user = row.withdrawn_by  # type: ignore[attr-defined]  # django-simple-history reads it
         row.save()
+        self._derived.refresh(row.patient_id)
 
     def discard_changes(self) -> None:
         transaction.set_rollback(True)

@@ -45,7 +45,9 @@ from bont.clinic.demo import (
     _stock,
     course_patient,
 )
+from bont.clinic.derived import DerivedSummaries, fill_follow_up_summaries
 from bont.clinic.registry import add_patient, add_user
+from bont.clinic.responder_verdicts import fill_generated
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.records import RecordingError
 
@@ -174,6 +176,9 @@ def load_scale(
             if number % 100 == 99:
                 writer.flush()
         writer.flush()
+        # Written past the recording transactions that keep them: the derived rows of the block, which each copy
+        # then copies with its patients.
+        fill_follow_up_summaries(knowledge, patients=(first_patient, first_patient + block - 1))
     say(f"wrote the first {block} patients")
     if connection.vendor == "sqlite":
         # The sessions' date index takes its rows in no order: with SQLite's default 2 MB page cache each copy
@@ -185,9 +190,13 @@ def load_scale(
         while written < patients:
             # Each copy doubles the clinic (the last one takes what is left): few statements, each a large one.
             adding = min(written, patients - written)
-            _copy_patients(written, adding, base, bounds)
+            _copy_patients(first_patient, written, adding, base, bounds)
             written += adding
             say(f"copied patients up to {written}")
+    # The research page's rows: the block judged, then copied to its copies (the Follow-up summary was copied
+    # with each copy).
+    fill_generated(knowledge, first_patient, block, patients)
+    say("derived the research page's rows")
     _finish(knowledge, today, list(lots.values()))
     seconds = clock.perf_counter() - started
     return {
@@ -226,10 +235,11 @@ def _exemplar(knowledge: KnowledgeBase, today: date, number: int, course: DemoCo
     first = later - timedelta(days=course.every_days)
     mrn = f"SCALE-EXEMPLAR-{number:02d}"
     patient_id = add_patient(course_patient(course, mrn, "Scale-Patient", first - timedelta(days=1)))
+    derived = DerivedSummaries(knowledge)
     for day in (first, later):
-        if not _session(knowledge, patient_id, course, day):
+        if not _session(knowledge, derived, patient_id, course, day):
             raise RecordingError("scale", f"the demo's {course.indication} course was refused by the safety check")
-    _outcomes(knowledge, mrn, course, number, today)
+    _outcomes(knowledge, derived, mrn, course, number, today)
     own = {
         model.__name__: [dict(row) for row in model._default_manager.filter(patient_id=patient_id).values()]
         for model in PATIENT_ROWS[:4]
@@ -443,11 +453,16 @@ def _unchecked_copies() -> Iterator[None]:
 
 
 def _copy_patients(
-    written: int, adding: int, base: dict[type[models.Model], int], bounds: dict[type[models.Model], list[int]]
+    first_patient: int,
+    written: int,
+    adding: int,
+    base: dict[type[models.Model], int],
+    bounds: dict[type[models.Model], list[int]],
 ) -> None:
-    """Copy the rows of the first ``adding`` patients to the ``adding`` patients after the ``written`` ones:
-    one ``INSERT … SELECT`` per table, every id and key shifted by the rows of ``written`` patients (a whole
-    number of blocks, each holding the first block's rows again)."""
+    """Copy the rows of the first ``adding`` patients (from id ``first_patient``) to the ``adding`` patients
+    after the ``written`` ones: one ``INSERT … SELECT`` per table, every id and key shifted by the rows of
+    ``written`` patients (a whole number of blocks, each holding the first block's rows again); the Follow-up
+    summary too, as the copied records give it, with the names of the copies."""
     block = len(bounds[clinic.TreatmentSession])
 
     def last_id(model: type[models.Model], patients: int) -> int:
@@ -477,6 +492,14 @@ def _copy_patients(
                 f"FROM {quote(table)} WHERE {quote('id')} > %s AND {quote('id')} <= %s",
                 [base[model], last_id(model, adding)],
             )
+        cursor.execute(
+            "INSERT INTO clinic_followupsummary"
+            " (patient_id, indication, family_name, given_name, last_session, assessment_pending_since)"
+            " SELECT p.id, s.indication, p.family_name, p.given_name, s.last_session, s.assessment_pending_since"
+            " FROM clinic_followupsummary s JOIN clinic_patient p ON p.id = s.patient_id + %s"
+            " WHERE s.patient_id >= %s AND s.patient_id < %s",
+            [written, first_patient, first_patient + adding],
+        )
 
 
 def _finish(knowledge: KnowledgeBase, today: date, lot_ids: list[int]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from bont.clinic import models
+from bont.clinic.derived import DerivedSummaries
 from bont.clinic.repositories import CLINICIAN_GROUP, INJECTING_GROUPS
 from bont.services.ports import UnknownPatientError
 from bont.services.sessions import (
@@ -51,6 +53,9 @@ def _corrections(session_ids: list[int]) -> dict[int, int]:
 
 
 class DjangoSessionRecords(SessionRecords):
+    def __init__(self, derived: DerivedSummaries) -> None:
+        self._derived = derived  # kept by each withdrawal
+
     def patient(self, mrn: str) -> PatientRef:
         row = models.Patient.objects.filter(mrn=mrn).first()
         if row is None:
@@ -104,7 +109,11 @@ class DjangoSessionRecords(SessionRecords):
         )
 
     def withdraw(self, session_id: int, reason: str, by: str | None) -> str | None:
-        return models.withdraw_row(models.TreatmentSession, session_id, reason, by)
+        with transaction.atomic():
+            before = models.withdraw_row(models.TreatmentSession, session_id, reason, by)
+            if before == "":
+                self._derived.refresh(models.TreatmentSession.objects.get(pk=session_id).patient_id)
+            return before
 
     def is_clinician(self, username: str) -> bool:
         return get_user_model().objects.filter(username=username, groups__name=CLINICIAN_GROUP).exists()

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bont.domain.anatomy import BodyRegion
 from bont.domain.codes import NDC
@@ -180,6 +180,12 @@ def procedure_lines(
     return tuple(ProcedureLine(code, count) for code, count in units.items())
 
 
+def billed_muscles(knowledge: KnowledgeBase) -> frozenset[str]:
+    """The muscles whose sites ``procedure_lines`` counts, those of the limbs: a site in any other muscle changes
+    no claim line (so billing need not read it)."""
+    return frozenset(muscle for muscle, target in knowledge.targets.items() if target.region in LIMB_REGIONS)
+
+
 @dataclass(frozen=True)
 class GuidanceChoice:
     """The one guidance code billed for a session, and why."""
@@ -248,9 +254,9 @@ def diagnosis_codes(
 # -- the NDC of the drug lines
 
 
-@dataclass(frozen=True)
-class VialUsed:
-    """A vial a session drew from: its size, the units drawn, and the NDC recorded on its lot (may be empty)."""
+class VialUsed(NamedTuple):
+    """A vial a session drew from: its size, the units drawn, and the NDC recorded on its lot (may be empty).
+    (A named tuple: billing a year hashes hundreds of thousands of them, as parts of a claim's key.)"""
 
     vial_units: Decimal
     units: Decimal

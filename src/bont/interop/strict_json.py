@@ -73,11 +73,13 @@ def _text(document: bytes | str) -> str:
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise JsonDocumentError(_shown(key), "given twice")
-        result[key] = value
+    result = dict(pairs)  # built at C speed; the pairs are walked again only when a key was given twice
+    if len(result) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JsonDocumentError(_shown(key), "given twice")
+            seen.add(key)
     return result
 
 
@@ -128,14 +130,18 @@ def _check_strings_and_depth(value: Any) -> None:
 
 
 def _check_depth(value: Any) -> None:
-    """As ``_check_strings_and_depth``, for the depth alone: the walk goes down containers only."""
-    pending: list[tuple[Any, int]] = [(value, 0)] if isinstance(value, dict | list) else []
-    while pending:
-        item, depth = pending.pop()
-        inner_items = item.values() if isinstance(item, dict) else item
-        if inner_items and depth >= MAX_DEPTH:
-            raise JsonDocumentError(DOCUMENT, f"is nested more than {MAX_DEPTH} levels deep")
-        pending.extend((inner, depth + 1) for inner in inner_items if isinstance(inner, dict | list))
+    """As ``_check_strings_and_depth``, for the depth alone: the walk goes down containers only, a level at a
+    time (a list per level costs less than an entry per item)."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(MAX_DEPTH):
+        level = [
+            inner
+            for item in level
+            for inner in (item.values() if isinstance(item, dict) else item)
+            if isinstance(inner, dict | list)
+        ]
+    if any(level):  # a container at depth MAX_DEPTH that holds anything
+        raise JsonDocumentError(DOCUMENT, f"is nested more than {MAX_DEPTH} levels deep")
 
 
 def _place(path: tuple[str | int, ...]) -> str:

@@ -3,7 +3,8 @@
 The package carries the whole code set of one CDC/NCHS release (its data folder names it, April 2026 for
 1.5.0) and parses it when it is imported: about 3 s and 180 MB. So it is imported on the first question, not
 when bont starts — a command whose conditions are all codes the knowledge lists, or names, never loads it —
-and every answer is cached, because the safety check asks about the same few codes again and again.
+and every answer is cached, because the safety check asks about the same few codes again and again. A server
+with several worker processes loads it before it forks them (``load_code_set``), so that they share it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ def _package() -> ModuleType:
 
     package: ModuleType = simple_icd_10_cm
     return package
+
+
+def load_code_set() -> None:
+    """Parse the code set now rather than at the first question: a server does it before it forks its workers,
+    which then share it."""
+    _package()
 
 
 class SimpleICD10CM:

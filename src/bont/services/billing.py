@@ -5,6 +5,10 @@ drug in whole billing units with JW or JZ, the 11-digit NDC and its quantity, th
 adds who and where: the patient's MRN and name, the rendering clinician's NPI and the clinic's place of service.
 The ``BillingRecords`` port reads the sessions (the Django adapter is ``bont.clinic.billing_records``).
 Withdrawn sessions are never billed.
+
+A year's export bills a few hundred thousand sessions but only some thousands of distinct claims (the same
+product, indication, sites, units, vials and diagnoses): each distinct claim is priced, and its CSV columns
+written, once per export (``_Claims``); a session adds only its id, date and patient.
 """
 
 from __future__ import annotations
@@ -12,12 +16,22 @@ from __future__ import annotations
 import abc
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
-from bont.domain.billing import BilledSite, BillingRules, LineKind, SessionToBill, VialUsed, bill
+from bont.domain.billing import (
+    BilledSite,
+    BillingRules,
+    LineKind,
+    SessionBill,
+    SessionToBill,
+    VialUsed,
+    bill,
+    billed_muscles,
+)
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 
@@ -26,9 +40,10 @@ class BillingError(FieldError):
     """A billing question was refused; ``field`` names the input at fault."""
 
 
-@dataclass(frozen=True)
-class BillableSession:
-    """A session as billing reads it: what was given where, what was discarded, for whom and by whom."""
+class BillableSession(NamedTuple):
+    """A session as billing reads it: what was given where, what was discarded, for whom and by whom. (A named
+    tuple, not a frozen dataclass: a year's export makes hundreds of thousands, and a tuple is made several
+    times faster.)"""
 
     session_id: int
     on: date
@@ -51,9 +66,11 @@ class BillingRecords(abc.ABC):
     """Reads the sessions to bill."""
 
     @abc.abstractmethod
-    def sessions(self, start: date, end: date) -> Iterator[BillableSession]:
+    def sessions(self, start: date, end: date, muscles: Collection[str] | None = None) -> Iterator[BillableSession]:
         """The sessions given from ``start`` to ``end`` (both included) that were not withdrawn, by date then id,
-        read a chunk at a time as they are consumed (a year's export never holds the year in memory)."""
+        read a chunk at a time as they are consumed (a year's export never holds the year in memory). With
+        ``muscles``, a session's ``sites`` are only those in these muscles (billing reads only the muscles that
+        change a claim, ``bont.domain.billing.billed_muscles``); every site otherwise."""
 
     @abc.abstractmethod
     def session_date(self, session_id: int) -> date | None:
@@ -113,54 +130,91 @@ def _rules(knowledge: KnowledgeBase) -> BillingRules:
     return knowledge.billing
 
 
-def place_of_service_or_default(knowledge: KnowledgeBase, place_of_service: str | None) -> str:
-    """The clinic's place of service, or the knowledge's default (11, Office)."""
-    return place_of_service or _rules(knowledge).default_place_of_service
+def _claim_key(session: BillableSession) -> tuple[object, ...]:
+    """What ``bill`` reads of a session: two sessions with the same key have the same claim."""
+    return (
+        session.product,
+        session.indication,
+        session.guidance,
+        session.sites,
+        session.total_units,
+        session.units_discarded,
+        session.conditions,
+        session.protocol,
+        session.vials,
+    )
 
 
-def _lines(session: BillableSession, knowledge: KnowledgeBase, place_of_service: str) -> Iterator[BillingLine]:
-    rules = _rules(knowledge)
-    claim = bill(
-        knowledge,
-        rules,
-        SessionToBill(
-            product=session.product,
-            indication=session.indication,
-            sites=tuple(BilledSite(muscle, side or None) for muscle, side in session.sites),
-            units_administered=session.total_units,
-            units_discarded=session.units_discarded,
-            guidance=tuple(g.strip() for g in session.guidance.split(",") if g.strip()),
-            protocol=session.protocol,
-            conditions=session.conditions,
-            vials=session.vials,
-        ),
-    )
-    npi_note = (
-        "" if session.clinician_npi else f"no NPI is on file for the clinician {session.clinician or '(unknown)'}"
-    )
-    for index, line in enumerate(claim.lines):
-        note = "; ".join(part for part in (line.note, npi_note if index == 0 else "") if part)
-        yield BillingLine(
-            session_id=session.session_id,
-            date=session.on,
-            patient_mrn=session.patient_mrn,
-            patient_name=session.patient_name,
-            product=session.product,
-            indication=session.indication,
-            diagnoses=claim.diagnoses,
-            kind=line.kind,
-            code=line.code,
-            modifier=line.modifier,
-            billing_units=line.units,
-            exact_units=line.exact_units,
-            exact_billing_units=line.exact_billing_units,
-            ndc=line.ndc,
-            ndc_unit=line.ndc_unit,
-            ndc_quantity=line.ndc_quantity,
-            rendering_npi=session.clinician_npi,
-            place_of_service=place_of_service,
-            note=note,
+CLAIMS_KEPT = 50_000  # distinct claims kept per export: bounds its memory whatever the clinic's variety
+
+
+class _Claims:
+    """The claims of one export, each distinct one priced once (``bill`` depends only on ``_claim_key``)."""
+
+    def __init__(self, knowledge: KnowledgeBase, place_of_service: str | None) -> None:
+        self.knowledge = knowledge
+        self.rules = _rules(knowledge)  # refuses (BillingError) before any session is read
+        self.place_of_service = place_of_service or self.rules.default_place_of_service
+        self.bills: dict[tuple[object, ...], SessionBill] = {}
+
+    def bill(self, session: BillableSession) -> SessionBill:
+        key = _claim_key(session)
+        found = self.bills.get(key)
+        if found is None:
+            if len(self.bills) >= CLAIMS_KEPT:
+                self.bills.clear()
+            found = self.bills[key] = bill(
+                self.knowledge,
+                self.rules,
+                SessionToBill(
+                    product=session.product,
+                    indication=session.indication,
+                    sites=tuple(BilledSite(muscle, side or None) for muscle, side in session.sites),
+                    units_administered=session.total_units,
+                    units_discarded=session.units_discarded,
+                    guidance=tuple(g.strip() for g in session.guidance.split(",") if g.strip()),
+                    protocol=session.protocol,
+                    conditions=session.conditions,
+                    vials=session.vials,
+                ),
+            )
+        return found
+
+    def lines(self, session: BillableSession) -> Iterator[BillingLine]:
+        claim = self.bill(session)
+        npi_note = (
+            "" if session.clinician_npi else f"no NPI is on file for the clinician {session.clinician or '(unknown)'}"
         )
+        for index, line in enumerate(claim.lines):
+            note = "; ".join(part for part in (line.note, npi_note if index == 0 else "") if part)
+            yield BillingLine(
+                session_id=session.session_id,
+                date=session.on,
+                patient_mrn=session.patient_mrn,
+                patient_name=session.patient_name,
+                product=session.product,
+                indication=session.indication,
+                diagnoses=claim.diagnoses,
+                kind=line.kind,
+                code=line.code,
+                modifier=line.modifier,
+                billing_units=line.units,
+                exact_units=line.exact_units,
+                exact_billing_units=line.exact_billing_units,
+                ndc=line.ndc,
+                ndc_unit=line.ndc_unit,
+                ndc_quantity=line.ndc_quantity,
+                rendering_npi=session.clinician_npi,
+                place_of_service=self.place_of_service,
+                note=note,
+            )
+
+
+def _billed(
+    records: BillingRecords, knowledge: KnowledgeBase, start: date, end: date, place_of_service: str | None
+) -> tuple[_Claims, Iterator[BillableSession]]:
+    claims = _Claims(knowledge, place_of_service)
+    return claims, records.sessions(start, end, billed_muscles(knowledge))
 
 
 def billing_lines(
@@ -169,16 +223,8 @@ def billing_lines(
     """Claim lines for the sessions in [start, end], session by session: the procedure code, the guidance code,
     the drug administered (JZ when nothing billable was discarded) and the JW line for the drug discarded.
     ``place_of_service`` is the clinic's (default: the knowledge's, 11 Office)."""
-    return tuple(streamed_billing_lines(records, knowledge, start, end, place_of_service))
-
-
-def streamed_billing_lines(
-    records: BillingRecords, knowledge: KnowledgeBase, start: date, end: date, place_of_service: str | None = None
-) -> Iterator[BillingLine]:
-    """The lines of :func:`billing_lines`, made as the sessions are read (for an export of any length). Refuses
-    (``BillingError``) before the first line when the knowledge base holds no billing rules."""
-    where = place_of_service_or_default(knowledge, place_of_service)
-    return (line for session in records.sessions(start, end) for line in _lines(session, knowledge, where))
+    claims, sessions = _billed(records, knowledge, start, end, place_of_service)
+    return tuple(line for session in sessions for line in claims.lines(session))
 
 
 def session_billing(
@@ -189,9 +235,8 @@ def session_billing(
     on = records.session_date(session_id)
     if on is None:
         raise BillingError("session", "no session with this id")
-    found = [s for s in records.sessions(on, on) if s.session_id == session_id]
-    where = place_of_service_or_default(knowledge, place_of_service)
-    return tuple(line for session in found for line in _lines(session, knowledge, where))
+    claims, sessions = _billed(records, knowledge, on, on, place_of_service)
+    return tuple(line for session in sessions if session.session_id == session_id for line in claims.lines(session))
 
 
 def _number(value: Decimal | None) -> str:
@@ -203,9 +248,42 @@ def _text(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def billing_csv(lines: Iterable[BillingLine]) -> Iterator[str]:
-    """Claim lines as CSV, one row per line in ``BILLING_COLUMNS`` order, yielded row by row (header first)
-    so that an export is streamed."""
+def _session_columns(session_id: int, on: date, patient_mrn: str, patient_name: str) -> list[object]:
+    """The first four columns of ``BILLING_COLUMNS``: the session and its patient."""
+    return [session_id, on.isoformat(), _text(patient_mrn), _text(patient_name)]
+
+
+def _claim_columns(line: BillingLine) -> list[object]:
+    """The other columns of ``BILLING_COLUMNS``: the claim line, the same for every session with that claim."""
+    return [
+        " ".join(line.diagnoses),
+        line.code,
+        line.modifier,
+        line.billing_units,
+        _number(line.exact_units),
+        _number(line.exact_billing_units),
+        line.ndc or "",
+        line.ndc_unit or "",
+        _number(line.ndc_quantity),
+        line.rendering_npi,
+        line.place_of_service,
+        line.product,
+        line.indication,
+        line.note,
+    ]
+
+
+def billing_csv(
+    records: BillingRecords, knowledge: KnowledgeBase, start: date, end: date, place_of_service: str | None = None
+) -> Iterator[str]:
+    """The claim lines of :func:`billing_lines` as CSV, one row per line in ``BILLING_COLUMNS`` order, yielded
+    row by row (header first) as the sessions are read, so that an export of any length is streamed. Refuses
+    (``BillingError``) before the first row when the knowledge base holds no billing rules."""
+    claims, sessions = _billed(records, knowledge, start, end, place_of_service)
+    return _csv_rows(claims, sessions)
+
+
+def _csv_rows(claims: _Claims, sessions: Iterator[BillableSession]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
@@ -215,27 +293,18 @@ def billing_csv(lines: Iterable[BillingLine]) -> Iterator[str]:
         writer.writerow(values)
         return buffer.getvalue()
 
+    # A CSV row is its fields, each quoted alone, joined by commas: the session's columns, written once per
+    # session, joined to the claim's, written once per distinct claim and rendering clinician, is the same row.
+    tails: dict[tuple[object, ...], tuple[str, ...]] = {}
     yield row(list(BILLING_COLUMNS))
-    for line in lines:
-        yield row(
-            [
-                line.session_id,
-                line.date.isoformat(),
-                _text(line.patient_mrn),
-                _text(line.patient_name),
-                " ".join(line.diagnoses),
-                line.code,
-                line.modifier,
-                line.billing_units,
-                _number(line.exact_units),
-                _number(line.exact_billing_units),
-                line.ndc or "",
-                line.ndc_unit or "",
-                _number(line.ndc_quantity),
-                line.rendering_npi,
-                line.place_of_service,
-                line.product,
-                line.indication,
-                line.note,
-            ]
-        )
+    for session in sessions:
+        key = (*_claim_key(session), session.clinician_npi, session.clinician)
+        found = tails.get(key)
+        if found is None:
+            if len(tails) >= CLAIMS_KEPT:
+                tails.clear()
+            found = tails[key] = tuple(row(_claim_columns(line)) for line in claims.lines(session))
+        head = row(_session_columns(session.session_id, session.on, session.patient_mrn, session.patient_name))
+        head = head[:-1] + ","  # without its line end
+        for tail in found:
+            yield head + tail

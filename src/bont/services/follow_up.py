@@ -1,15 +1,17 @@
 """Use case: the follow-up list. Patients due (or overdue) for an outcome assessment, and patients whose
 next session is allowed today, the latter answered by the safety check itself (``next_session``).
 
-Set-based, for a clinic of any size: the assessments come from the latest session, measurement and diary day of
-every patient, read as aggregates; the next sessions are checked for one page of treated patients at a time, whose
-charts are read together. The ``FollowUpRecords`` port reads them (the Django adapter is
-``bont.clinic.follow_up_records``)."""
+For a clinic of any size: whether an assessment is pending is kept per patient and indication by the transaction
+that records a session, an outcome or a diary day (``follow_up_summaries`` decides it from one patient's records),
+so the list reads one page of the assessments due, in order, and one page of the treated patients, whose charts
+are read together. The ``FollowUpRecords`` port reads them (the Django adapter is
+``bont.clinic.follow_up_records``; ``bont.clinic.derived`` keeps the summary).
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -43,15 +45,23 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
-class LastSession:
-    """The day of a patient's latest session (not withdrawn) for one indication, with the patient's name for
-    sorting."""
+class IndicationFollowUp:
+    """What the follow-up list keeps of one patient's indication: the day of the latest session given (not
+    withdrawn), and that day again while no outcome (not withdrawn) was measured and no diary day that serves the
+    indication was kept after it (None once assessed)."""
 
-    patient_id: int
-    family_name: str
-    given_name: str
     indication: str
-    last: date
+    last_session: date
+    assessment_pending_since: date | None
+
+
+@dataclass(frozen=True)
+class AssessmentDue:
+    """An assessment pending for a patient's indication since its latest session."""
+
+    patient: PatientIdentity
+    indication: str
+    last_session: date
 
 
 @dataclass(frozen=True)
@@ -66,23 +76,20 @@ class TreatedChart:
 
 
 class FollowUpRecords(abc.ABC):
-    """Reads the follow-up list's facts in bulk: a fixed number of queries whatever the clinic's size."""
+    """Reads one page of the follow-up list: a fixed number of queries whatever the clinic's size."""
 
     @abc.abstractmethod
-    def last_sessions(self) -> tuple[LastSession, ...]:
-        """Per patient and indication, the latest session not withdrawn."""
+    def assessments_due(self, until: date, offset: int, limit: int) -> tuple[AssessmentDue, ...]:
+        """The assessments pending since a session on or before ``until``, by that day, then the patient's family
+        and given name, then id, then the indication: at most ``limit`` after the first ``offset``."""
 
     @abc.abstractmethod
-    def last_measured(self) -> Mapping[tuple[int, str], date]:
-        """Per (patient id, indication), the latest day measured by an outcome not withdrawn."""
+    def assessments_due_count(self, until: date) -> int:
+        """How many assessments are pending since a session on or before ``until``."""
 
     @abc.abstractmethod
-    def last_diary_days(self) -> Mapping[tuple[int, str], date]:
-        """Per (patient id, diary kind), the latest diary day kept."""
-
-    @abc.abstractmethod
-    def identities(self, patient_ids: Collection[int]) -> Mapping[int, PatientIdentity]:
-        """The patients with these ids."""
+    def treated_count(self) -> int:
+        """How many patients have a session not withdrawn."""
 
     @abc.abstractmethod
     def treated_charts(self, on: date, offset: int, limit: int) -> tuple[TreatedChart, ...]:
@@ -120,34 +127,29 @@ def _name(knowledge: KnowledgeBase, indication: str) -> str:
     return knowledge.indications[indication].name if indication in knowledge.indications else indication
 
 
-def _assessments_due(
-    last_sessions: tuple[LastSession, ...],
-    records: FollowUpRecords,
+def follow_up_summaries(
     knowledge: KnowledgeBase,
-    today: date,
-    assessment_after_days: int,
-) -> list[LastSession]:
-    """Treated at least ``assessment_after_days`` ago with no measurement (or diary day) since, by day due, then
-    the patient's name, then the indication."""
-    until = today - timedelta(days=assessment_after_days)
-    measured, diaries = records.last_measured(), records.last_diary_days()
-    kinds: dict[str, list[str]] = {}
-    due = []
-    for row in last_sessions:
-        if row.last > until:
-            continue
-        if row.indication not in kinds:
-            kinds[row.indication] = _diary_kinds(knowledge, row.indication)
-        key = (row.patient_id, row.indication)
-        # A measurement withdrawn as entered in error is no assessment (the records leave it out).
-        measured_since = (key in measured and measured[key] > row.last) or any(
-            (row.patient_id, kind) in diaries and diaries[(row.patient_id, kind)] > row.last
-            for kind in kinds[row.indication]
+    last_sessions: Mapping[str, date],
+    last_measured: Mapping[str, date],
+    last_diary_days: Mapping[str, date],
+) -> tuple[IndicationFollowUp, ...]:
+    """One patient's follow-up per indication treated, from the latest session not withdrawn per indication, the
+    latest day measured by an outcome not withdrawn per indication, and the latest diary day per diary kind. A
+    measurement withdrawn as entered in error is no assessment: the caller leaves it out."""
+    found = []
+    for indication, last in sorted(last_sessions.items()):
+        assessed = last_measured.get(indication, last) > last or any(
+            last_diary_days.get(kind, last) > last for kind in _diary_kinds(knowledge, indication)
         )
-        if not measured_since:
-            due.append(row)
-    due.sort(key=lambda r: (r.last, r.family_name, r.given_name, r.patient_id, r.indication))
-    return due
+        found.append(IndicationFollowUp(indication, last, None if assessed else last))
+    return tuple(found)
+
+
+def diary_kinds_by_indication(knowledge: KnowledgeBase) -> dict[str, list[str]]:
+    """The diary kinds whose days assess each indication of the knowledge base (those served by none left out);
+    for keeping the summary of many patients at once."""
+    kinds = {indication: _diary_kinds(knowledge, indication) for indication in knowledge.indications}
+    return {indication: served for indication, served in kinds.items() if served}
 
 
 def follow_up_page(
@@ -162,19 +164,17 @@ def follow_up_page(
     patients whose next session is allowed today (the chart's answer: the check does not block repeating the last
     session today); page ``page`` (from 1) of ``per_page`` rows of each."""
     per_page = min(max(per_page, 1), MAXIMUM_PER_PAGE)
-    last_sessions = records.last_sessions()
-    due = _assessments_due(last_sessions, records, knowledge, today, assessment_after_days)
-    treated = len({row.patient_id for row in last_sessions})
-    page = min(max(page, 1), _pages(max(len(due), treated), per_page))  # beyond the last: the last
+    until = today - timedelta(days=assessment_after_days)
+    due = records.assessments_due_count(until)
+    treated = records.treated_count()
+    page = min(max(page, 1), _pages(max(due, treated), per_page))  # beyond the last: the last
     offset = (page - 1) * per_page
-    shown = due[offset : offset + per_page]
-    identities = records.identities({row.patient_id for row in shown})
     assessments = []
-    for row in shown:
-        due_on = row.last + timedelta(days=assessment_after_days)
+    for row in records.assessments_due(until, offset, per_page):
+        due_on = row.last_session + timedelta(days=assessment_after_days)
         assessments.append(
             FollowUp(
-                identities[row.patient_id],
+                row.patient,
                 _name(knowledge, row.indication),
                 row.indication,
                 ASSESSMENT,
@@ -196,7 +196,7 @@ def follow_up_page(
         for chart in records.treated_charts(today, offset, per_page)
         for allowed in sessions_allowed_today(knowledge, chart.patient, chart.history, today, chart.adverse_events)
     ]
-    return FollowUpPage(page, per_page, tuple(assessments), len(due), tuple(sessions), treated)
+    return FollowUpPage(page, per_page, tuple(assessments), due, tuple(sessions), treated)
 
 
 def follow_up_document(found: FollowUpPage) -> dict[str, Any]:

@@ -111,6 +111,26 @@ class SessionCount:
 
 
 @dataclass(frozen=True)
+class VerdictTally:
+    """De-identified: how many patients' latest verdict for an indication and instrument has this status."""
+
+    indication: str
+    instrument: str
+    status: str
+    patients: int
+
+
+@dataclass(frozen=True)
+class StoredVerdicts:
+    """The stored latest verdicts, counted, and what they were computed with: the ``verdict_basis`` of a knowledge
+    base, "" while they are rebuilt or until they are first computed after an upgrade, None when nothing was
+    judged yet."""
+
+    basis: str | None
+    tallies: tuple[VerdictTally, ...]
+
+
+@dataclass(frozen=True)
 class OutcomeHistory:
     """One patient's sessions, measurements and diaries by kind, as ``sessions``, ``outcomes`` and ``diary_days``
     read them one at a time (read in bulk for the research registry)."""
@@ -201,8 +221,8 @@ class OutcomeRecords(abc.ABC):
         """De-identified: sessions (not withdrawn) and patients per indication and product, sorted."""
 
     @abc.abstractmethod
-    def patients_with_outcomes(self) -> tuple[int, ...]:
-        """The ids of the patients with a measurement or a diary day (for de-identified rates)."""
+    def verdict_tallies(self) -> StoredVerdicts:
+        """De-identified: the stored latest verdicts counted per indication, instrument and status, sorted."""
 
     @abc.abstractmethod
     def outcome_histories(self, patient_ids: Sequence[int]) -> Iterator[OutcomeHistory]:

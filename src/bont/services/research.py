@@ -12,12 +12,14 @@ hides 1 to 10)."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from bont.domain.knowledge import KnowledgeBase
-from bont.services.outcome_ports import OutcomeRecords
+from bont.services.outcome_ports import ContinuationSetting, OutcomeHistory, OutcomeRecords
 from bont.services.outcomes import outcomes_of_patient
 
 
@@ -47,22 +49,75 @@ class ResponderRate:
 class Registry:
     treatments: tuple[TreatmentCount, ...]
     responders: tuple[ResponderRate, ...]
+    # The stored verdicts were computed with other knowledge (or not yet): no rate is shown until
+    # ``bont research refresh`` has judged every patient again.
+    responders_outdated: bool = False
 
 
-def responder_rates(records: OutcomeRecords, knowledge: KnowledgeBase, today: date) -> tuple[ResponderRate, ...]:
-    """Each patient's latest cycle with a follow-up measurement, judged by the indication's cited definition,
-    counted per indication and instrument."""
+# -- each patient's latest verdicts, stored by the recording transactions (bont.clinic.responder_verdicts)
+
+# Bump when the code that judges a cycle (bont.services.outcomes, bont.domain.outcomes) changes its answers: the
+# stored verdicts then wait for ``bont research refresh``, as they do when the knowledge they rest on changes.
+VERDICT_CODE_VERSION = 1
+
+
+def verdict_basis(knowledge: KnowledgeBase) -> str:
+    """A digest of what a stored verdict rests on: the knowledge base's indications, instruments, responder
+    definitions and headache-day rules, and the version of the judging code."""
+    rests_on = (
+        VERDICT_CODE_VERSION,
+        sorted(knowledge.indications),
+        tuple(knowledge.instruments.values()),
+        knowledge.responder_definitions,
+        knowledge.headache_day_rules,
+    )
+    return hashlib.sha256(repr(rests_on).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LatestVerdict:
+    """The status of a patient's latest verdict for one indication and instrument (ids)."""
+
+    indication: str
+    instrument: str
+    status: str
+
+
+# The latest diary period ends on the last day kept or on today, whichever is earlier; a diary day is never after
+# the day it is entered (``check_day``), so judged as of the last day, a stored verdict holds whatever day it is.
+_AS_OF_THE_LAST_DAY_KEPT = date.max
+
+
+def latest_verdicts(
+    records: OutcomeRecords,
+    knowledge: KnowledgeBase,
+    history: OutcomeHistory,
+    settings: Mapping[str, ContinuationSetting],
+) -> tuple[LatestVerdict, ...]:
+    """Each patient's latest cycle with a follow-up measurement, judged by the indication's cited definition, as
+    the chart judges it: what is stored for the research page."""
+    found = []
+    for outcomes in outcomes_of_patient(
+        records, knowledge, history.patient_id, _AS_OF_THE_LAST_DAY_KEPT, history, dict(settings)
+    ):
+        for series in outcomes.series:
+            verdict = series.latest_verdict
+            if verdict is not None:
+                found.append(LatestVerdict(outcomes.indication.id, series.instrument.id, str(verdict.status)))
+    return tuple(found)
+
+
+def responder_rates(records: OutcomeRecords, knowledge: KnowledgeBase) -> tuple[ResponderRate, ...] | None:
+    """The stored latest verdicts counted per indication and instrument; None when they were computed with other
+    knowledge than ``knowledge`` (or are being computed)."""
+    stored = records.verdict_tallies()
+    if stored.basis is not None and stored.basis != verdict_basis(knowledge):
+        return None
     counts: dict[tuple[str, str], dict[str, int]] = {}
-    settings = records.continuation_settings()
-    # The histories read in bulk, a chunk of patients at a time: a few queries, never a few per patient.
-    for history in records.outcome_histories(records.patients_with_outcomes()):
-        for outcomes in outcomes_of_patient(records, knowledge, history.patient_id, today, history, settings):
-            for series in outcomes.series:
-                verdict = series.latest_verdict
-                if verdict is None:
-                    continue
-                tally = counts.setdefault((outcomes.indication.name, series.instrument.name), {})
-                tally[str(verdict.status)] = tally.get(str(verdict.status), 0) + 1
+    for row in stored.tallies:
+        key = (knowledge.indications[row.indication].name, knowledge.instruments[row.instrument].name)
+        tally = counts.setdefault(key, {})
+        tally[row.status] = tally.get(row.status, 0) + row.patients
     rows = []
     for (indication, instrument), tally in sorted(counts.items()):
         responders = tally.get("responder", 0)
@@ -121,6 +176,7 @@ class PublishedResponderRate:
 class PublishedRegistry:
     treatments: tuple[PublishedTreatment, ...]
     responders: tuple[PublishedResponderRate, ...]
+    responders_outdated: bool = False
 
 
 def suppress_small_cells(found: Registry) -> PublishedRegistry:
@@ -151,15 +207,15 @@ def suppress_small_cells(found: Registry) -> PublishedRegistry:
                 withheld and row.rate is not None,
             )
         )
-    return PublishedRegistry(treatments, tuple(responders))
+    return PublishedRegistry(treatments, tuple(responders), found.responders_outdated)
 
 
-def published_registry(records: OutcomeRecords, knowledge: KnowledgeBase, today: date) -> PublishedRegistry:
+def published_registry(records: OutcomeRecords, knowledge: KnowledgeBase) -> PublishedRegistry:
     """The research page's tables, small cells suppressed."""
-    return suppress_small_cells(registry(records, knowledge, today))
+    return suppress_small_cells(registry(records, knowledge))
 
 
-def registry(records: OutcomeRecords, knowledge: KnowledgeBase, today: date) -> Registry:
+def registry(records: OutcomeRecords, knowledge: KnowledgeBase) -> Registry:
     """The research page: treatments per indication and product (known to the knowledge base) and the
     responder rates."""
     treatments = tuple(
@@ -174,4 +230,5 @@ def registry(records: OutcomeRecords, knowledge: KnowledgeBase, today: date) -> 
         for row in records.session_counts()
         if row.indication in knowledge.indications and row.product in knowledge.products
     )
-    return Registry(treatments, responder_rates(records, knowledge, today))
+    rates = responder_rates(records, knowledge)
+    return Registry(treatments, () if rates is None else rates, responders_outdated=rates is None)

@@ -24,6 +24,7 @@ handler404 = "bont.web.views.errors.not_found"
 handler500 = "bont.web.views.errors.server_error"
 
 urlpatterns = [
+    path("api/", api.urls),  # first: an API client's every request is resolved without trying the pages' routes
     path("", patients.home, name="home"),
     path("login/", accounts.SignInView.as_view(), name="login"),
     path("login/code/", accounts.sign_in_code, name="sign_in_code"),
@@ -63,5 +64,4 @@ urlpatterns = [
     path("adverse-events/<id:event_id>/", events.event_edit, name="event_edit"),
     path("adverse-events/<id:event_id>/withdraw/", events.event_withdraw, name="event_withdraw"),
     path("research/", research.research, name="research"),
-    path("api/", api.urls),
 ]

@@ -1,8 +1,27 @@
 """The Follow-up list's summary per patient and indication (issue 15): derived from the records, kept by the
 recording transactions; filled here for the records already stored."""
 
+import os
+from pathlib import Path
+from typing import Any
+
 import django.db.models.deletion
 from django.db import migrations, models
+
+
+def fill(apps: Any, schema_editor: Any) -> None:
+    """The summary of every patient already treated, in two set-based statements. Which diary serves which
+    indication is the knowledge base's answer: the knowledge in use (``BONT_KNOWLEDGE_DIR``, as
+    ``bont.bootstrap`` reads it), loaded only when there is a session to summarise, so that a new clinic (and
+    each test database) migrates without it."""
+    using = schema_editor.connection.alias
+    if not apps.get_model("clinic", "TreatmentSession").objects.using(using).exists():
+        return
+    from bont.clinic.derived import fill_follow_up_summaries
+    from bont.knowledge import load_knowledge
+
+    configured = os.environ.get("BONT_KNOWLEDGE_DIR")
+    fill_follow_up_summaries(load_knowledge(Path(configured) if configured else None), using)
 
 
 class Migration(migrations.Migration):
@@ -39,4 +58,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(fill, migrations.RunPython.noop, elidable=True),
     ]

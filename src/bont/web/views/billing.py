@@ -13,7 +13,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from bont.bootstrap import billing_records, build_knowledge, clock, place_of_service
-from bont.services.billing import billing_csv, billing_lines, streamed_billing_lines
+from bont.services.billing import billing_csv, billing_lines
 from bont.web.access import BILLING, IDENTIFIED, require_role, roles_of
 from bont.web.audit_reads import Action, log_read
 
@@ -78,8 +78,8 @@ def billing_export(request: HttpRequest) -> HttpResponseBase:
     start, end, errors = _period(request)
     if errors:
         return HttpResponse("; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain")
-    lines = streamed_billing_lines(billing_records(), build_knowledge(), start, end, place_of_service())
+    rows = billing_csv(billing_records(), build_knowledge(), start, end, place_of_service())
     log_read(request, "billing-export", object_id=f"{start}..{end}", action=Action.EXPORT)
-    response = StreamingHttpResponse(_in_chunks(billing_csv(lines)), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_in_chunks(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="bont-claims-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
     return response
