@@ -8,9 +8,9 @@ Each figure (p99 or median, with the median beside it) is printed beside its tar
 sign-in page, the lightest page the same server serves, measured in the same run.
 
     .venv/bin/python bench/clinic_scale.py [--patients N] [--engine sqlite|postgresql] [--users 4] [--workers 2]
-        [--database URL]
+        [--database URL] [--figures FILE]
 
-The latest figures are also written to ``--figures`` (default /tmp/s6/clinic_scale_figures.txt).
+With ``--figures FILE`` each figure is also written to FILE as it comes.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="server processes (bont serve --workers)")
-    parser.add_argument("--figures", type=Path, default=Path("/tmp/s6/clinic_scale_figures.txt"))
+    parser.add_argument("--figures", type=Path, help="Also write the figures to this file, as they come.")
     parser.add_argument(
         "--database", help="Measure this scale clinic's database (a DATABASE_URL) instead of a new one."
     )
@@ -222,8 +222,9 @@ def main() -> None:
     def report(line: str) -> None:
         print(line, flush=True)
         lines.append(line)
-        options.figures.parent.mkdir(parents=True, exist_ok=True)
-        options.figures.write_text("\n".join(lines) + "\n", encoding="utf-8")  # as they come: others read them
+        if options.figures is not None:
+            options.figures.parent.mkdir(parents=True, exist_ok=True)
+            options.figures.write_text("\n".join(lines) + "\n", encoding="utf-8")  # as they come
 
     folder = Path(tempfile.mkdtemp(prefix="bont-scale-"))
     try:

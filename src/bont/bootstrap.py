@@ -289,12 +289,16 @@ def load_scale_clinic(patients: int, today: _date, progress: Callable[[str], Non
 
 def refresh_responder_verdicts(progress: Callable[[int, int], None]) -> int:
     """Judge every patient's latest responder verdicts again with the knowledge in use (``bont research
-    refresh``); returns how many patients."""
+    refresh``), and summarise the Follow-up list again (which diary assesses which indication is the knowledge's
+    answer too); returns how many patients."""
     knowledge = build_knowledge()
     setup_database()
+    from bont.clinic.derived import fill_follow_up_summaries
     from bont.clinic.responder_verdicts import rebuild
 
-    return rebuild(knowledge, progress)
+    judged = rebuild(knowledge, progress)
+    fill_follow_up_summaries(knowledge)
+    return judged
 
 
 def demo_sign_in() -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -122,3 +122,16 @@ def outcome_add(clinic: Clinic, day: str) -> int:
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     return int(added.stdout.split()[1])
+
+
+def test_a_corrected_session_is_summarised_once_as_it_now_stands(clinic: Clinic) -> None:
+    # One unit of work withdraws the session and records its correction: the derived rows are kept once, at its
+    # end, from what it leaves (the new day, the new indication), as a rebuild gives them.
+    wrong = _session(clinic, "2026-05-04")
+    corrected = clinic.session_file(
+        "corrected", date="2026-05-06", at="2026-05-06T10:00:00", indication="chronic-migraine",
+        sites=[{"muscle": "frontalis", "side": side, "units": 10} for side in ("left", "right")],
+    )  # fmt: skip
+    clinic.ok("session", "correct", str(wrong), str(corrected), "--reason", "the day and indication were wrong")
+    assert _due() == [("FICT-0001", "chronic-migraine", date(2026, 5, 6))]
+    _kept_as_rebuilt()

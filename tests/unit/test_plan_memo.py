@@ -79,8 +79,8 @@ def test_each_knowledge_base_keeps_its_own_memo(knowledge: KnowledgeBase) -> Non
     assert not fresh.plan_memo.placed
 
 
-def test_a_memo_table_stops_growing_at_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_memo_table_starts_again_and_never_outgrows_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(planning, "PLAN_MEMO_SIZE", 2)
     table: dict[int, str] = {}
-    assert [PlanMemo.remember(table, key, str(key)) for key in range(4)] == ["0", "1", "2", "3"]
-    assert table == {0: "0", 1: "1"}
+    assert [PlanMemo.remember(table, key, str(key)) for key in range(5)] == ["0", "1", "2", "3", "4"]
+    assert table == {4: "4"}

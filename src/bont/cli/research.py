@@ -13,9 +13,9 @@ PROGRESS_EVERY = 10_000  # patients
 
 @research_app.command("refresh")
 def research_refresh() -> None:
-    """Judge every patient's latest responder verdicts again with the knowledge in use: after an upgrade, or when
-    the knowledge files changed (the research page then shows no rate until this has run). Recording goes on
-    meanwhile."""
+    """Judge every patient's latest responder verdicts again with the knowledge in use, and summarise the Follow-up
+    list again: after an upgrade, or when the knowledge files changed (the research page then shows no rate until
+    this has run). Recording goes on meanwhile."""
     from bont.bootstrap import refresh_responder_verdicts
 
     shown = 0
@@ -27,4 +27,4 @@ def research_refresh() -> None:
             shown = done
 
     patients = refresh_responder_verdicts(progress)
-    stdout.print(f"responder verdicts judged again for {patients:,} patients")
+    stdout.print(f"responder verdicts judged again and the Follow-up list summarised again for {patients:,} patients")

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 
 from django.contrib.auth import get_user_model
 from django.db.models import Subquery
@@ -48,7 +49,14 @@ class DjangoBillingRecords(BillingRecords):
             )
             .iterator(chunk_size=CHUNK)
         )
-        in_range = {"session__date__gte": start, "session__date__lte": end, "session__withdrawn_reason": ""}
+        # The sessions are read first: each query sees the records as they were when it started, so every session
+        # this one reads had its sites, draws and conditions committed before the later queries began. A session
+        # withdrawn meanwhile keeps its sites in them; one recorded meanwhile has rows the merge passes over.
+        first = next(rows, None)
+        if first is None:
+            return
+        rows = chain((first,), rows)
+        in_range = {"session__date__gte": start, "session__date__lte": end}
         site_rows = models.SessionSite.objects.filter(**in_range)
         if muscles is not None:
             site_rows = site_rows.filter(muscle__in=sorted(muscles))

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Max
 
 from bont.clinic import models
 from bont.clinic.responder_verdicts import refresh_patient as refresh_responder_verdicts
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.follow_up import diary_kinds_by_indication, follow_up_summaries
+from bont.services.research import verdict_basis
 
 
 class DerivedSummaries:
@@ -28,6 +30,10 @@ class DerivedSummaries:
     def __init__(self, knowledge: KnowledgeBase) -> None:
         self.knowledge = knowledge
         self._deferred: set[int] | None = None
+
+    @cached_property
+    def verdict_basis(self) -> str:
+        return verdict_basis(self.knowledge)
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
@@ -59,7 +65,7 @@ class DerivedSummaries:
         if names is None:
             return
         self._refresh_follow_up(patient_id, *names)
-        refresh_responder_verdicts(self.knowledge, patient_id)  # and the research page's rows
+        refresh_responder_verdicts(self.knowledge, patient_id, self.verdict_basis)  # and the research page's rows
 
     def _refresh_follow_up(self, patient_id: int, family_name: str, given_name: str) -> None:
         given = models.TreatmentSession.objects.filter(patient_id=patient_id, withdrawn_reason="")
@@ -112,7 +118,7 @@ def fill_follow_up_summaries(
         )
         parameters += [*sorted(indications), kind]
     chosen, among = ("", []) if patients is None else (" AND patient_id BETWEEN %s AND %s", list(patients))
-    with connections[using].cursor() as cursor:
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:  # never half rebuilt
         cursor.execute(f"DELETE FROM clinic_followupsummary WHERE 1 = 1{chosen}", among)
         cursor.execute(
             "INSERT INTO clinic_followupsummary"

@@ -114,13 +114,19 @@ def _add_to_totals(
         )
 
 
-def refresh_patient(knowledge: KnowledgeBase, patient_id: int) -> None:
-    """Recompute the patient's stored verdicts and session tallies. Call inside the transaction that wrote the
-    patient's sessions, outcomes or diary days, the patient's row locked (``DerivedSummaries.refresh`` does both)."""
+def refresh_patient(knowledge: KnowledgeBase, patient_id: int, basis: str) -> None:
+    """Recompute the patient's stored verdicts and session tallies with ``knowledge`` (whose ``verdict_basis`` is
+    ``basis``). Call inside the transaction that wrote the patient's sessions, outcomes or diary days, the patient's
+    row locked (``DerivedSummaries.refresh`` does both)."""
     records = _outcome_records(knowledge)
     _store(knowledge, records, list(records.outcome_histories([patient_id])), records.continuation_settings())
-    if not models.ResponderVerdictBasis.objects.exists():  # the clinic's first verdicts
-        models.ResponderVerdictBasis.objects.get_or_create(pk=_BASIS_ROW, defaults={"basis": verdict_basis(knowledge)})
+    stored = models.ResponderVerdictBasis.objects.values_list("basis", flat=True).first()
+    if stored is None:  # the clinic's first verdicts
+        models.ResponderVerdictBasis.objects.get_or_create(pk=_BASIS_ROW, defaults={"basis": basis})
+    elif stored and stored != basis:
+        # Judged with other knowledge than the others (a process not restarted after the files changed): the rows
+        # are no longer of one basis, and the research page asks for `bont research refresh` rather than mix them.
+        models.ResponderVerdictBasis.objects.filter(pk=_BASIS_ROW).update(basis="")
 
 
 def _judge(knowledge: KnowledgeBase, patient_ids: Sequence[int]) -> None:

@@ -15,8 +15,8 @@ SessionKey = tuple[date, int]  # (session date, session id): the order of the se
 
 class RowsBySession:
     """Rows whose first two values are their session's date and id, ordered by them, handed out as the sessions
-    stream reaches each session. A row of a session the sessions stream did not read (recorded or withdrawn
-    between the two queries) is passed over, never given to a later session."""
+    stream reaches each session. A row of a session the sessions stream did not read (withdrawn, or recorded
+    after the sessions query began) is passed over, never given to a later session."""
 
     def __init__(self, rows: Iterator[tuple[Any, ...]]) -> None:
         self.groups = groupby(rows, key=itemgetter(0, 1))

@@ -257,8 +257,10 @@ class PlanMemo:
 
     @staticmethod
     def remember(table: dict[K, V], key: K, value: V) -> V:
-        if len(table) < PLAN_MEMO_SIZE:
-            table[key] = value
+        if len(table) >= PLAN_MEMO_SIZE:
+            # Full of rare entries (typed doses): start again, so that the common ones are kept again.
+            table.clear()
+        table[key] = value
         return value
 
 

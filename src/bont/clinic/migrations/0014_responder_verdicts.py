@@ -28,11 +28,13 @@ def tally_sessions_and_mark_verdicts(apps: Any, schema_editor: Any) -> None:
             f"INSERT INTO {quote(total)} (indication, product, sessions, patients) "
             f"SELECT indication, product, SUM(sessions), COUNT(*) FROM {quote(tally)} GROUP BY indication, product"
         )
+    using = schema_editor.connection.alias
     measured = (
-        apps.get_model("clinic", "OutcomeRecord").objects.exists() or apps.get_model("clinic", "DiaryDay").objects.exists()
+        apps.get_model("clinic", "OutcomeRecord").objects.using(using).exists()
+        or apps.get_model("clinic", "DiaryDay").objects.using(using).exists()
     )
     if measured:
-        apps.get_model("clinic", "ResponderVerdictBasis").objects.create(pk=1, basis="")
+        apps.get_model("clinic", "ResponderVerdictBasis").objects.using(using).create(pk=1, basis="")
 
 
 class Migration(migrations.Migration):
