@@ -60,8 +60,9 @@ class Browser:
     """One user's signed-in session on one kept-alive connection, with its own cookies, as a browser keeps
     them."""
 
-    def __init__(self, server: str, username: str) -> None:
+    def __init__(self, server: str, username: str, keep_alive: bool = True) -> None:
         self.server = server
+        self.keep_alive = keep_alive
         address = urllib.parse.urlsplit(server)
         self.connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=TIMEOUT_SECONDS)
         self.cookies: dict[str, str] = {}
@@ -82,6 +83,8 @@ class Browser:
                  keep: bool = True) -> tuple[int, bytes]:  # fmt: skip
         """The answer's status and (with ``keep``) body; the cookies it sets are kept for the next request."""
         headers = {**(headers or {}), "Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())}
+        if not self.keep_alive:
+            self.connection.close()  # a connection per request, as a reverse proxy opens one to the server
         try:
             self.connection.request(method, path, body=body, headers=headers)
             response = self.connection.getresponse()
@@ -214,6 +217,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server processes (bont serve --workers)")
     parser.add_argument("--figures", type=Path, help="Also write the figures to this file, as they come.")
     parser.add_argument(
+        "--connection-per-request",
+        dest="keep_alive",
+        action="store_false",
+        help="Each request on a new connection, as behind a reverse proxy (a kept-alive connection stays with the "
+        "server process that accepted it, so 4 users may all land on one).",
+    )
+    parser.add_argument("--pages", help="Measure only the pages whose names start with these words, comma-separated.")
+    parser.add_argument(
         "--database", help="Measure this scale clinic's database (a DATABASE_URL) instead of a new one."
     )
     options = parser.parse_args()
@@ -285,14 +296,20 @@ def measure(options: argparse.Namespace, folder: Path, url: str, report: Callabl
             "p99",
         ),
     )
-    report(f"served by bont serve --workers {options.workers}; each user on a kept-alive connection of their own")
+    if options.pages:  # the sign-in baseline always
+        chosen = tuple(word.strip() for word in options.pages.split(","))
+        pages = (pages[0], *(page for page in pages[1:] if page.name.startswith(chosen)))
+    report(
+        f"served by bont serve --workers {options.workers}; each user on "
+        + ("a kept-alive connection of their own" if options.keep_alive else "a new connection per request")
+    )
     with serving(env, folder / "server.log", options.workers) as server:
         browsers: dict[str, list[Browser]] = {}
         baseline = 0.0
         for page in pages:
             try:
                 if page.user not in browsers:
-                    browsers[page.user] = [Browser(server, page.user) for _ in range(options.users)]
+                    browsers[page.user] = [Browser(server, page.user, options.keep_alive) for _ in range(options.users)]
                     for n, browser in enumerate(browsers[page.user]):
                         # A worker's first chart reads its templates and the clinic's code: in no figure.
                         browser.read(f"/patients/{keys[-1 - n]}/" if page.user == "demo-clinician" else "/password/")
