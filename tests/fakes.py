@@ -331,6 +331,7 @@ class FakeFollowUpRecords(FollowUpRecords):
         self.outcomes = outcomes
         self.charts = charts
         self.knowledge = knowledge or build_knowledge()
+        self.kept_with_basis: str | None = None
 
     def _summaries(self) -> list[tuple[PatientIdentity, IndicationFollowUp]]:
         found = []
@@ -373,6 +374,9 @@ class FakeFollowUpRecords(FollowUpRecords):
 
     def treated_count(self) -> int:
         return len(self._treated())
+
+    def kept_with(self) -> str | None:
+        return self.kept_with_basis  # derived at every read: kept with the running knowledge unless a test says
 
     def _treated(self) -> list[PatientIdentity]:
         treated = [self.outcomes.patients[p] for p, sessions in self.outcomes.sessions.items() if sessions]

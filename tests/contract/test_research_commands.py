@@ -99,8 +99,9 @@ def test_the_stored_verdicts_and_tallies_count_what_judging_every_patient_again_
 
 
 def test_verdicts_judged_with_other_knowledge_are_not_shown_until_the_research_refresh(clinic: Clinic) -> None:
-    from bont.bootstrap import build_knowledge, outcome_records
+    from bont.bootstrap import build_knowledge, clock, follow_up_records, outcome_records
     from bont.clinic import models
+    from bont.services.follow_up import follow_up_page
     from bont.services.research import registry
 
     document = clinic.session_file("first", date=FIRST.isoformat(), at=f"{FIRST}T10:00:00")
@@ -117,8 +118,11 @@ def test_verdicts_judged_with_other_knowledge_are_not_shown_until_the_research_r
     outdated = registry(outcome_records(), build_knowledge())
     assert (outdated.responders_outdated, outdated.responders) == (True, ())
     assert outdated.treatments == judged.treatments
+    # The Follow-up list's assessments were kept with the same knowledge: shown, said to be out of date.
+    assert follow_up_page(follow_up_records(), build_knowledge(), clock().today()).assessments_outdated
 
     refreshed = clinic.run("research", "refresh")
     assert refreshed.returncode == 0, refreshed.stderr
     assert registry(outcome_records(), build_knowledge()) == judged
+    assert not follow_up_page(follow_up_records(), build_knowledge(), clock().today()).assessments_outdated
     _recomputed_equals_stored()

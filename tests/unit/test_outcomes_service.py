@@ -11,7 +11,7 @@ from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import Score
 from bont.domain.safety import Administration, Patient
-from bont.services.follow_up import ASSESSMENT, NEXT_SESSION, follow_up_page
+from bont.services.follow_up import ASSESSMENT, NEXT_SESSION, follow_up_document, follow_up_page
 from bont.services.outcome_ports import ContinuationSetting, GivenSession, StoredAdverseEvent, StoredOutcome
 from bont.services.outcomes import (
     clinic_rules,
@@ -24,7 +24,7 @@ from bont.services.outcomes import (
     save_diary_entry,
 )
 from bont.services.ports import UnknownPatientError
-from bont.services.research import registry
+from bont.services.research import registry, verdict_basis
 from bont.services.tokens import hash_token
 from tests.fakes import FakeClinic, FakeFollowUpRecords, FakeOutcomeClinic, FakeOutcomeRecords, FakePatientCharts
 
@@ -242,8 +242,25 @@ def test_treated_six_weeks_ago_without_an_assessment_is_due_and_a_measurement_si
         8,
     )
     assert row.patient.mrn == "FICT-4"
+    assert not due.assessments_outdated
     hdss(records, knowledge, TODAY, "2", mrn="FICT-4")
     assert follow_up_page(FakeFollowUpRecords(clinic, charts.clinic), knowledge, TODAY).assessments == ()
+
+
+def test_assessments_kept_with_other_knowledge_are_shown_and_said_to_be_out_of_date(
+    clinic: FakeOutcomeClinic, knowledge: KnowledgeBase
+) -> None:
+    last = TODAY - timedelta(days=50)
+    patient_id = clinic.add_patient("FICT-4", BORN)
+    clinic.add_session(patient_id, GivenSession(last, HYPERHIDROSIS, BOTOX, Decimal(100), "ok"))
+    charts = FakeClinic()
+    charts.add_patient("FICT-4", Patient(birth_date=BORN), (Administration(last, BOTOX, HYPERHIDROSIS, Decimal(100)),))
+    records = FakeFollowUpRecords(clinic, charts)
+    for kept_with, outdated in ((verdict_basis(knowledge), False), ("other knowledge files", True), ("", True)):
+        records.kept_with_basis = kept_with
+        found = follow_up_page(records, knowledge, TODAY)
+        assert (len(found.assessments), found.assessments_outdated) == (1, outdated)
+        assert follow_up_document(found)["assessments_outdated"] is outdated
 
 
 def test_a_withdrawn_measurement_does_not_clear_an_assessment_due(

@@ -48,6 +48,10 @@ class DjangoFollowUpRecords(FollowUpRecords):
     def treated_count(self) -> int:
         return models.FollowUpSummary.objects.values("patient_id").distinct().count()
 
+    def kept_with(self) -> str | None:
+        # The derived rows are kept together (bont.clinic.derived): the verdicts' basis stands for both.
+        return models.ResponderVerdictBasis.objects.values_list("basis", flat=True).first()
+
     def treated_charts(self, on: date, offset: int, limit: int) -> tuple[TreatedChart, ...]:
         # A patient with a session not withdrawn has a summary row.
         treated = models.Patient.objects.filter(

@@ -21,6 +21,7 @@ from bont.domain.safety import Administration, Patient, PriorAdverseEvent
 from bont.services.next_session import sessions_allowed_today
 from bont.services.outcome_ports import PatientIdentity
 from bont.services.outcomes import DIARY_INSTRUMENTS
+from bont.services.research import verdict_basis
 
 ASSESSMENT = "assessment"
 NEXT_SESSION = "next session"
@@ -92,6 +93,11 @@ class FollowUpRecords(abc.ABC):
         """How many patients have a session not withdrawn."""
 
     @abc.abstractmethod
+    def kept_with(self) -> str | None:
+        """The digest (``bont.services.research.verdict_basis``) of the knowledge the stored summaries were kept
+        with: None before any was kept, "" while they are rebuilt or were kept with different knowledge."""
+
+    @abc.abstractmethod
     def treated_charts(self, on: date, offset: int, limit: int) -> tuple[TreatedChart, ...]:
         """The charts as of ``on`` of the patients with a session not withdrawn, by family then given name (then
         id), at most ``limit`` after the first ``offset``."""
@@ -108,6 +114,9 @@ class FollowUpPage:
     assessments_total: int
     sessions: tuple[FollowUp, ...]
     treated_total: int
+    # The assessments due were kept with other knowledge than the running one (which diary assesses which
+    # indication may have changed): shown, with a note to run `bont research refresh`.
+    assessments_outdated: bool = False
 
     @property
     def pages(self) -> int:
@@ -196,7 +205,9 @@ def follow_up_page(
         for chart in records.treated_charts(today, offset, per_page)
         for allowed in sessions_allowed_today(knowledge, chart.patient, chart.history, today, chart.adverse_events)
     ]
-    return FollowUpPage(page, per_page, tuple(assessments), due, tuple(sessions), treated)
+    kept_with = records.kept_with()
+    outdated = kept_with is not None and kept_with != verdict_basis(knowledge)
+    return FollowUpPage(page, per_page, tuple(assessments), due, tuple(sessions), treated, outdated)
 
 
 def follow_up_document(found: FollowUpPage) -> dict[str, Any]:
@@ -210,6 +221,7 @@ def follow_up_document(found: FollowUpPage) -> dict[str, Any]:
         "per_page": found.per_page,
         "pages": found.pages,
         "assessments_total": found.assessments_total,
+        "assessments_outdated": found.assessments_outdated,
         "treated_total": found.treated_total,
         "assessments": [
             {
