@@ -76,10 +76,19 @@ def test_the_stored_verdicts_and_tallies_count_what_judging_every_patient_again_
     assert _recomputed_equals_stored() == Counter()  # sessions, nothing measured yet
 
     _add_hit6(clinic, FIRST, "66")
-    _add_hit6(clinic, FIRST + timedelta(days=42), "58")  # eight points better
-    assert _recomputed_equals_stored() == Counter({(MIGRAINE, "hit-6", "responder"): 1})
+    _add_hit6(clinic, FIRST + timedelta(days=42), "64")  # two points better
+    assert _recomputed_equals_stored() == Counter({(MIGRAINE, "hit-6", "non-responder"): 1})
+    [misread] = [row for row in clinic.ok("outcome", "list", "FICT-0001") if row["date"] != str(FIRST)]
+    corrected = clinic.run(
+        "outcome", "correct", str(misread["id"]), "--value", "58", "--date", str(FIRST + timedelta(days=42)),
+        "--reason", "the score was misread",
+    )  # fmt: skip
+    assert corrected.returncode == 0, corrected.stderr
+    assert _recomputed_equals_stored() == Counter({(MIGRAINE, "hit-6", "responder"): 1})  # eight points better
 
-    [follow_up] = [row for row in clinic.ok("outcome", "list", "FICT-0001") if row["date"] != str(FIRST)]
+    [follow_up] = [
+        row for row in clinic.ok("outcome", "list", "FICT-0001") if row["date"] != str(FIRST) and not row["withdrawn"]
+    ]
     withdrawn = clinic.run("outcome", "withdraw", str(follow_up["id"]), "--reason", "entered in error")
     assert withdrawn.returncode == 0, withdrawn.stderr
     assert _recomputed_equals_stored()[(MIGRAINE, "hit-6", "responder")] == 0

@@ -37,8 +37,12 @@ class DerivedSummaries:
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
-        """Inside one transaction that writes many records of the same patients (the demo clinic's load): each
-        patient written is refreshed once, at the end of the block, instead of after every write."""
+        """Inside one transaction that writes many records of the same patients (the demo clinic's load, an
+        outcome replaced): each patient written is refreshed once, at the end of the block, instead of after every
+        write. Inside another such block, the outer one's end refreshes them."""
+        if self._deferred is not None:
+            yield
+            return
         written: set[int] = set()
         self._deferred = written
         try:

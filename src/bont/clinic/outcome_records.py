@@ -125,7 +125,8 @@ class DjangoOutcomeRecords(OutcomeRecords):
     def replace_outcome(
         self, outcome_id: int, reason: str, by: str | None, replacement: NewOutcome
     ) -> int | str | None:
-        with transaction.atomic():
+        # The patient's derived rows once, for the replacement, not once for the withdrawal and again for it.
+        with transaction.atomic(), self._derived.deferred():
             before = self.withdraw_outcome(outcome_id, reason, by)
             if before != "":
                 return before
