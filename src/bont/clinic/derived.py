@@ -37,20 +37,25 @@ class DerivedSummaries:
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
-        """Inside one transaction that writes many records of the same patients (the demo clinic's load, an
-        outcome replaced): each patient written is refreshed once, at the end of the block, instead of after every
-        write. Inside another such block, the outer one's end refreshes them."""
-        if self._deferred is not None:
-            yield
-            return
-        written: set[int] = set()
+        """Inside one transaction that writes records (a unit of work, an outcome replaced, the demo clinic's
+        load): each patient written is refreshed once, at the end of the block, instead of after every write.
+        Inside another such block, the patients are handed to it: its end refreshes them."""
+        outer, written = self._deferred, set[int]()
         self._deferred = written
         try:
             yield
         finally:
-            self._deferred = None
+            self._deferred = outer
+        if outer is not None:
+            outer.update(written)
+            return
         for patient_id in sorted(written):
             self.refresh(patient_id)
+
+    def forget_deferred(self) -> None:
+        """The innermost deferred block's writes are rolled back: nothing of them to refresh at its end."""
+        if self._deferred is not None:
+            self._deferred.clear()
 
     def refresh(self, patient_id: int) -> None:
         """Call inside the transaction that wrote the patient's sessions, outcomes or diary days."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
@@ -32,37 +33,24 @@ class DjangoClinicalRecords(ClinicalRecords):
     """A unit of work in one database transaction; rows read through it are locked until it ends."""
 
     def __init__(self, derived: DerivedSummaries) -> None:
-        self._atomic: transaction.Atomic | None = None
+        self._unit: ExitStack | None = None
         self._derived = derived  # kept by each session recorded or withdrawn, in this unit of work
-        self._written: set[int] = set()  # patients whose sessions this unit of work changed
 
     def __enter__(self) -> DjangoClinicalRecords:
-        self._atomic = transaction.atomic()
-        self._atomic.__enter__()
+        with ExitStack() as unit:
+            unit.enter_context(transaction.atomic())
+            # The derived rows once per patient, just before the commit: not between a correction's withdrawal
+            # and its new session, nor while the check runs (their totals are shared by the clinic's other writers).
+            unit.enter_context(self._derived.deferred())
+            self._unit = unit.pop_all()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        assert self._atomic is not None
-        atomic, self._atomic = self._atomic, None
-        written, self._written = self._written, set()
-        if kind is None:
-            # The derived rows once per patient, just before the commit: not between a correction's withdrawal and
-            # its new session, nor while the check runs (their totals are shared by the clinic's other writers).
-            try:
-                for patient_id in sorted(written):
-                    self._derived.refresh(patient_id)
-            except BaseException as failed:
-                atomic.__exit__(type(failed), failed, failed.__traceback__)
-                raise
-        atomic.__exit__(kind, error, trace)
-
-    def _changed(self, patient_id: int) -> None:
-        if self._atomic is None:  # outside a unit of work: this write is its own transaction
-            self._derived.refresh(patient_id)
-        else:
-            self._written.add(patient_id)
+        assert self._unit is not None
+        unit, self._unit = self._unit, None
+        unit.__exit__(kind, error, trace)  # a refresh that fails rolls the unit back
 
     def lock_patient(self, patient_id: int, on: date) -> tuple[Patient, tuple[Administration, ...]]:
         # SELECT ... FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction already holds the write lock.
@@ -165,7 +153,7 @@ class DjangoClinicalRecords(ClinicalRecords):
         models.Vial.history.bulk_history_create(list(drawn_or_discarded), update=True, default_user=clinician)
         for vial_id, units in record.carried_draws:  # taken from the vial once, for the session corrected
             models.VialDraw.objects.create(session=session, vial_id=vial_id, units=units)
-        self._changed(record.patient_id)
+        self._derived.refresh(record.patient_id)
         return int(session.pk)
 
     def lock_session(self, session_id: int) -> StoredSession | None:
@@ -187,11 +175,11 @@ class DjangoClinicalRecords(ClinicalRecords):
         row.withdrawn_by = get_user_model().objects.filter(username=by).first() if by else None
         row._history_user = row.withdrawn_by  # type: ignore[attr-defined]  # django-simple-history reads it
         row.save()
-        self._changed(row.patient_id)
+        self._derived.refresh(row.patient_id)
 
     def discard_changes(self) -> None:
         transaction.set_rollback(True)
-        self._written.clear()  # nothing to keep: rolled back
+        self._derived.forget_deferred()  # nothing to keep: rolled back
 
     def user_may_override(self, username: str) -> bool:
         user = get_user_model().objects.filter(username=username).first()
