@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -98,6 +99,22 @@ class Citation:
     def __str__(self) -> str:
         where = f" {self.locator}" if self.locator else ""
         return f"{self.source.id}{where} [{self.grade}]"
+
+    # The hash a frozen dataclass gives (of its fields, in order), worked out once: citations key the planner's
+    # memo and every finding a check reports, and hashing one hashes its source's fields too.
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.source, self.grade, self.locator, self.note, self.kind, self.wording))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __getstate__(self) -> dict[str, object]:
+        # A hash holds for one process only (text hashes are salted per process): a pickled citation, such as
+        # one of the cached knowledge base, leaves it behind, to be worked out again where it is read back.
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,10 @@ class EvidenceItem:
         return self.source.id
 
 
+# The products and populations an indication is asked about: a few dozen in the knowledge base.
+_PROTOCOLS_FOR_SIZE = 256
+
+
 @dataclass(frozen=True)
 class Indication:
     id: str
@@ -79,11 +83,21 @@ class Indication:
         return frozenset(protocol.route for protocol in self.protocols)
 
     def protocols_for(self, product: str, population: Population | None = None) -> tuple[Protocol, ...]:
-        return tuple(
-            protocol
-            for protocol in self.protocols
-            if protocol.product == product and (population is None or protocol.population is population)
-        )
+        key = (product, population)
+        known = self._protocols_for.get(key)
+        if known is None:
+            if len(self._protocols_for) >= _PROTOCOLS_FOR_SIZE:  # names outside the knowledge base: start again
+                self._protocols_for.clear()
+            known = self._protocols_for[key] = tuple(
+                protocol
+                for protocol in self.protocols
+                if protocol.product == product and (population is None or protocol.population is population)
+            )
+        return known
+
+    @cached_property  # the planner and every check ask, twice each
+    def _protocols_for(self) -> dict[tuple[str, Population | None], tuple[Protocol, ...]]:
+        return {}
 
     def limiting_protocols(self, product: str, population: Population) -> tuple[Protocol, ...]:
         """The protocols whose limits apply: the population's own, or for a minor without one the adult

@@ -231,6 +231,9 @@ class Plan:
         return volumes.pop() if len(volumes) == 1 else None
 
 
+# A muscle as dosed: the choice, the protocol's row (None outside the protocol), its units and its site count.
+Dosed = tuple[MuscleChoice, MuscleDose | None, Decimal, int]
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -244,9 +247,7 @@ class PlanMemo:
         # The protocol for the indication, product, population and variant a request names.
         self.protocols: dict[tuple[str, str, Population, str | None], Protocol] = {}
         self.standard_choices: dict[str, tuple[MuscleChoice, ...]] = {}  # by protocol id
-        self.rows_as_they_stand: dict[
-            tuple[str, MuscleChoice, Decimal | None], tuple[MuscleChoice, MuscleDose | None, Decimal, int]
-        ] = {}
+        self.rows_as_they_stand: dict[tuple[str, MuscleChoice, Decimal | None], Dosed] = {}
         self.placed: dict[tuple[object, ...], PlannedMuscle] = {}
         self.label_dilutions: dict[tuple[str, Decimal | None, Decimal], tuple[Concentration, Citation | None]] = {}
         self.vial_sizes: dict[tuple[str, Decimal], tuple[Decimal, ...]] = {}
@@ -254,6 +255,13 @@ class PlanMemo:
         self.units_for_weight: dict[tuple[str, str, bool, Decimal], tuple[Decimal, Decimal]] = {}
         self.sources: dict[tuple[str, Citation | None], tuple[Citation, ...]] = {}
         self.dilution_rows: dict[tuple[str, Decimal, Decimal], Cited[Reconstitution] | None] = {}
+        # A protocol's standard rows for a side, weight and first session: dosed, then placed at a dilution.
+        self.standard: dict[Hashable, tuple[tuple[Dosed, ...], Decimal, Decimal, tuple[Finding, ...]]] = {}
+        self.standard_placed: dict[
+            tuple[Hashable, tuple[str, str]], tuple[tuple[PlannedMuscle, ...], Decimal, Finding | None]
+        ] = {}
+        # The vials opened for an amount drawn at a dilution, with the notes on the dilution.
+        self.vials: dict[tuple[object, ...], tuple[tuple[VialUse, ...], tuple[Finding, ...]]] = {}
 
     @staticmethod
     def remember(table: dict[K, V], key: K, value: V) -> V:
@@ -318,7 +326,7 @@ class _Planner:
             protocol = choose_protocol(knowledge, request, self.population)
             self.memo.remember(self.memo.protocols, key, protocol)
         self.protocol = protocol
-        self.product: Product = knowledge.product(protocol.product)
+        self.product: Product = knowledge.products.get(protocol.product) or knowledge.product(protocol.product)
 
     @cached_property
     def session_limit(self) -> Decimal | None:
@@ -490,48 +498,33 @@ class _Planner:
 
     def plan(self) -> Plan:
         protocol = self.protocol
-        choices = self.request.muscles or self.standard_choices()
-        choices = self.from_initial_dose(choices) + tuple(
-            MuscleChoice(c.muscle, c.side, c.units, c.sites, optional=True) for c in self.request.optional
+        request = self.request
+        # The protocol's standard rows as they stand are dosed and placed alike for every plan with the same
+        # side, weight and first session: that part is worked out once, with its notes (``PlanMemo.standard``).
+        standard = (
+            (
+                protocol.id,
+                request.side,
+                None if request.weight_kg is None else str(request.weight_kg),
+                request.first_session,
+            )
+            if not request.muscles and not request.optional
+            else None
         )
-        muscles = [self.plan_muscle(choice) for choice in choices]
-        for choice, _, units, count in muscles:
-            if units < UNIT_PRECISION * count:
-                raise PlanningError(
-                    "muscle",
-                    f"{choice.muscle}: the dose is too small to give in {count} site(s)",
-                    muscle=choice.muscle,
-                )
-        muscles, total = self.apply_session_cap(muscles, self.planned_total(muscles))
-        self.check_total(muscles, total)
-        largest_site = max((units / count for _, _, units, count in muscles), default=Decimal(0))
+        muscles, total, largest_site = self.dosed_muscles(standard)
         prepared = self.prepare(total)
         dilution_source: Citation | None
         if prepared is not None:
             concentration, dilution_source = prepared.value.final_concentration, prepared.citation
         else:
             concentration, dilution_source = self.concentration(largest_site)
-        draws: dict[Decimal, Draw] = {}
         dilution = (concentration.product, str(concentration.units_per_ml))
-        placed = tuple(self.place_sites(m, concentration, dilution, draws) for m in muscles)
-        drawn = _drawn(_delivered(placed))
-        planned = self.within_session_limit(placed, drawn)
-        if planned is not placed:
-            drawn = _drawn(_delivered(planned))
-        conflict = protocol.side_conflict(set().union(*(muscle.sides for muscle in planned)))
-        if conflict:
-            raise PlanningError("variant", conflict)
-        vials = self.prepared_vials(prepared.value, drawn) if prepared else self.open_vials(drawn, concentration)
-        if any(muscle.rounded for muscle in planned):
-            worst = max(muscle.largest_difference for muscle in planned)
-            self.report(
-                Finding(
-                    Severity.INFO,
-                    "volume-rounded",
-                    f"volumes are rounded to the 0.01 mL marks of a 1 mL syringe; the largest difference "
-                    f"at one site is {format_amount(round(worst, 4))} U",
-                )
-            )
+        planned, drawn, rounding = self.placed_muscles(standard, muscles, concentration, dilution)
+        vials = (
+            self.prepared_vials(prepared.value, drawn) if prepared else self.open_vials(drawn, concentration, dilution)
+        )
+        if rounding is not None:
+            self.report(rounding)
         sources = self.sources(dilution_source)
         return Plan(
             indication=protocol.indication,
@@ -552,6 +545,74 @@ class _Planner:
             deviation_reason=self.request.deviation_reason if self.deviations else None,
             preparation=prepared,
         )
+
+    def dosed_muscles(self, standard: Hashable | None) -> tuple[tuple[Dosed, ...], Decimal, Decimal]:
+        """Every muscle's row, units and site count, session caps applied; their total and the largest dose at
+        one site. ``standard`` keys the protocol's standard rows in ``PlanMemo.standard`` (None for chosen rows)."""
+        memo = self.memo
+        if standard is not None:
+            known = memo.standard.get(standard)
+            if known is not None:
+                muscles, total, largest_site, notes = known
+                for note in notes:
+                    self.report(note)
+                return muscles, total, largest_site
+        choices = self.request.muscles or self.standard_choices()
+        choices = self.from_initial_dose(choices) + tuple(
+            MuscleChoice(c.muscle, c.side, c.units, c.sites, optional=True) for c in self.request.optional
+        )
+        dosed = [self.plan_muscle(choice) for choice in choices]
+        for choice, _, units, count in dosed:
+            if units < UNIT_PRECISION * count:
+                raise PlanningError(
+                    "muscle",
+                    f"{choice.muscle}: the dose is too small to give in {count} site(s)",
+                    muscle=choice.muscle,
+                )
+        capped, total = self.apply_session_cap(dosed, self.planned_total(dosed))
+        self.check_total(capped, total)
+        largest_site = max((units / count for _, _, units, count in capped), default=Decimal(0))
+        muscles = tuple(capped)
+        if standard is not None and not self.deviations:  # nothing noted before this step: these are its notes
+            memo.remember(memo.standard, standard, (muscles, total, largest_site, tuple(self.notes)))
+        return muscles, total, largest_site
+
+    def placed_muscles(
+        self,
+        standard: Hashable | None,
+        muscles: tuple[Dosed, ...],
+        concentration: Concentration,
+        dilution: tuple[str, str],
+    ) -> tuple[tuple[PlannedMuscle, ...], Decimal, Finding | None]:
+        """The muscles' sites at this concentration, kept within the session's limit, the units drawn for them
+        and the note on rounding their volumes, if any; the standard rows' are kept in ``PlanMemo.standard_placed``."""
+        memo = self.memo
+        key = None if standard is None else (standard, dilution)
+        if key is not None:
+            known = memo.standard_placed.get(key)
+            if known is not None:
+                return known
+        draws: dict[Decimal, Draw] = {}
+        placed = tuple(self.place_sites(m, concentration, dilution, draws) for m in muscles)
+        drawn = _drawn(_delivered(placed))
+        planned = self.within_session_limit(placed, drawn)
+        if planned is not placed:
+            drawn = _drawn(_delivered(planned))
+        conflict = self.protocol.side_conflict(set().union(*(muscle.sides for muscle in planned)))
+        if conflict:
+            raise PlanningError("variant", conflict)
+        note = None
+        if any(muscle.rounded for muscle in planned):
+            worst = max(muscle.largest_difference for muscle in planned)
+            note = Finding(
+                Severity.INFO,
+                "volume-rounded",
+                f"volumes are rounded to the 0.01 mL marks of a 1 mL syringe; the largest difference "
+                f"at one site is {format_amount(round(worst, 4))} U",
+            )
+        if key is not None and not self.deviations:
+            memo.remember(memo.standard_placed, key, (planned, drawn, note))
+        return planned, drawn, note
 
     def standard_choices(self) -> tuple[MuscleChoice, ...]:
         """The protocol's standard rows, chosen as they stand."""
@@ -614,7 +675,7 @@ class _Planner:
         side = choice.side or self.request.side
         return side.sides if side is not None else (Side.LEFT,)
 
-    def plan_muscle(self, choice: MuscleChoice) -> tuple[MuscleChoice, MuscleDose | None, Decimal, int]:
+    def plan_muscle(self, choice: MuscleChoice) -> Dosed:
         """The muscle's row, units and site count. A protocol's row chosen as it stands plans alike for every
         patient of the same weight; when it departs from nothing (no deviation), it is worked out once."""
         key = (self.protocol.id, choice, self.request.weight_kg)
@@ -628,7 +689,7 @@ class _Planner:
             self.memo.remember(self.memo.rows_as_they_stand, key, planned)
         return planned
 
-    def work_out_muscle(self, choice: MuscleChoice) -> tuple[MuscleChoice, MuscleDose | None, Decimal, int]:
+    def work_out_muscle(self, choice: MuscleChoice) -> Dosed:
         row = self.row_for(choice)
         if row is None:
             # The check reports the muscle (muscle-not-in-protocol); the planner only asks for the reason.
@@ -645,9 +706,7 @@ class _Planner:
         self.check_units(row, choice, units)
         return choice, row, _quantize(units), self.sites_for(row, choice, units)
 
-    def apply_session_cap(
-        self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]], planned: Decimal
-    ) -> tuple[list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]], Decimal]:
+    def apply_session_cap(self, muscles: Sequence[Dosed], planned: Decimal) -> tuple[Sequence[Dosed], Decimal]:
         """Scale weight-based defaults down to "the lesser of X U/kg or Y U" when they would exceed it; not when
         the clinician gave any muscle's units (those doses are the clinician's, for the check to judge).
         ``planned`` is the muscles' total (``planned_total``); gives the muscles and their total."""
@@ -709,7 +768,7 @@ class _Planner:
             )
         return tuple(replace(muscle, sites=tuple(group)) for muscle, group in zip(planned, muscles, strict=True))
 
-    def check_total(self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]], total: Decimal) -> None:
+    def check_total(self, muscles: Sequence[Dosed], total: Decimal) -> None:
         """Note a plan whose standard rows fall below the protocol's total. Above it, and above any maximum,
         is for the safety check to judge, not the planner."""
         # The protocol's total describes its standard rows; optional rows are extra.
@@ -726,7 +785,7 @@ class _Planner:
                 )
             )
 
-    def planned_total(self, muscles: list[tuple[MuscleChoice, MuscleDose | None, Decimal, int]]) -> Decimal:
+    def planned_total(self, muscles: Sequence[Dosed]) -> Decimal:
         """Units of all planned muscles, counting per-side rows once for every treated side."""
         return sum(
             (
@@ -742,7 +801,7 @@ class _Planner:
 
     def place_sites(
         self,
-        planned: tuple[MuscleChoice, MuscleDose | None, Decimal, int],
+        planned: Dosed,
         concentration: Concentration,
         dilution: tuple[str, str],
         draws: dict[Decimal, Draw],
@@ -813,9 +872,9 @@ class _Planner:
         """The label's two-step preparation for this dose, when the protocol has one for the chosen vial and the
         clinician did not choose another in-vial volume."""
         request = self.request
-        preparation = self.protocol.preparation(request.vial_units)
         if not self.protocol.preparations or self.product.formulation is Formulation.SOLUTION:
             return None
+        preparation = self.protocol.preparation(request.vial_units)
         label = self.protocol.preparations[0]
         if preparation is None or (
             request.diluent_ml is not None and request.diluent_ml != preparation.value.vial_diluent_ml
@@ -941,6 +1000,13 @@ class _Planner:
             raise PlanningError("vial_units", f"{self.product.brand} comes in {sizes} U vials, not {vial_units}")
 
     def dilution_citation(self, chosen: Reconstitution) -> Citation | None:
+        citation, note = self.dilution_row(chosen)
+        if note is not None:
+            self.report(note)
+        return citation
+
+    def dilution_row(self, chosen: Reconstitution) -> tuple[Citation | None, Finding | None]:
+        """The citation of a dilution, and the note to make when it is not a verified label dilution."""
         key = (self.protocol.id, chosen.vial_units, chosen.diluent_ml)
         if key in self.memo.dilution_rows:
             match = self.memo.dilution_rows[key]
@@ -949,22 +1015,39 @@ class _Planner:
             match = self.memo.remember(
                 self.memo.dilution_rows, key, next((row for row in known if row.value == chosen), None)
             )
+        note = None
         if match is None or match.citation.grade is Grade.UNVERIFIED:
-            self.report(
-                Finding(
-                    Severity.WARN,
-                    "dilution-not-in-label",
-                    f"{format_amount(chosen.vial_units)} U in {format_amount(chosen.diluent_ml)} mL is not a "
-                    f"verified label dilution for {self.product.brand} (off-label dilution)",
-                    match.citation if match else self.product.diluent.citation,
-                )
+            note = Finding(
+                Severity.WARN,
+                "dilution-not-in-label",
+                f"{format_amount(chosen.vial_units)} U in {format_amount(chosen.diluent_ml)} mL is not a "
+                f"verified label dilution for {self.product.brand} (off-label dilution)",
+                match.citation if match else self.product.diluent.citation,
             )
-        return match.citation if match else None
+        return (match.citation if match else None), note
 
-    def open_vials(self, needed: Decimal, concentration: Concentration) -> tuple[VialUse, ...]:
+    def open_vials(
+        self, needed: Decimal, concentration: Concentration, dilution: tuple[str, str]
+    ) -> tuple[VialUse, ...]:
+        """The vials to open for ``needed`` units at this concentration (``dilution`` names it, as in
+        ``place_sites``), each with its diluent; the same amount at the same dilution opens the same vials."""
+        vial_units = self.request.vial_units
+        key = (self.protocol.id, None if vial_units is None else str(vial_units), needed, dilution)
+        known = self.memo.vials.get(key)
+        if known is None:
+            known = self.memo.remember(self.memo.vials, key, self.vials_for(needed, concentration))
+        uses, notes = known
+        for note in notes:
+            self.report(note)
+        return uses
+
+    def vials_for(
+        self, needed: Decimal, concentration: Concentration
+    ) -> tuple[tuple[VialUse, ...], tuple[Finding, ...]]:
         solution = self.product.formulation is Formulation.SOLUTION
         sizes = (self.request.vial_units,) if self.request.vial_units else self.label_vial_sizes(concentration)
         uses = []
+        notes = []
         remaining = needed
         vials = self.memo.fewest_vials.get((needed, sizes))
         if vials is None:
@@ -974,9 +1057,11 @@ class _Planner:
             remaining -= drawn
             diluent = None if solution else measurable_volume(concentration.diluent_for(vial_units))
             if diluent is not None:
-                self.dilution_citation(Reconstitution(vial_units, diluent))
+                _, note = self.dilution_row(Reconstitution(vial_units, diluent))
+                if note is not None and note not in notes:
+                    notes.append(note)
             uses.append(VialUse(vial_units, diluent, concentration, self.units(drawn)))
-        return tuple(uses)
+        return tuple(uses), tuple(notes)
 
     def label_vial_sizes(self, concentration: Concentration) -> tuple[Decimal, ...]:
         """Vial sizes that the label (or protocol) reconstitutes to this concentration; else every size."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from bont.domain.codes import NDC, HCPCSCode
 from bont.domain.doses import Units, WeightCappedDose, format_amount
@@ -134,6 +135,10 @@ class Approval:
         return f"{self.indication}, {self.population} ({self.ages})"
 
 
+# How many indications (and populations) a product keeps answers for: the knowledge base has a few dozen.
+_ASKED_SIZE = 256
+
+
 @dataclass(frozen=True)
 class Product:
     """A botulinum toxin product. Its units belong to it alone."""
@@ -166,6 +171,38 @@ class Product:
 
     def units(self, amount: Decimal | int | str) -> Units:
         return Units(self.id, Decimal(amount))
+
+    def limits_for(self, indication: str, population: Population) -> tuple[Cited[DoseLimit], ...]:
+        """The product-wide limits that apply to this indication and population, in the label's order."""
+        key = (indication, population)
+        known = self._limits_for.get(key)
+        if known is None:
+            if len(self._limits_for) >= _ASKED_SIZE:
+                self._limits_for.clear()
+            known = self._limits_for[key] = tuple(
+                limit for limit in self.limits if limit.value.applies_to(indication, population)
+            )
+        return known
+
+    def approvals_for(self, indication: str) -> tuple[Cited[Approval], ...]:
+        """The approvals of this indication, every population, in the label's order."""
+        known = self._approvals_for.get(indication)
+        if known is None:
+            if len(self._approvals_for) >= _ASKED_SIZE:
+                self._approvals_for.clear()
+            known = self._approvals_for[indication] = tuple(
+                approval for approval in self.approvals if approval.value.indication == indication
+            )
+        return known
+
+    # Every check asks for the limits and approvals of its indication: each answer is kept with the product.
+    @cached_property
+    def _limits_for(self) -> dict[tuple[str, Population], tuple[Cited[DoseLimit], ...]]:
+        return {}
+
+    @cached_property
+    def _approvals_for(self) -> dict[str, tuple[Cited[Approval], ...]]:
+        return {}
 
     def approval(self, indication: str, population: Population) -> Cited[Approval] | None:
         return next(

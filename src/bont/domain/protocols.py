@@ -176,6 +176,11 @@ class Protocol:
         )
 
     @cached_property  # the check asks for every plan
+    def muscle_ids(self) -> frozenset[str]:
+        """Every muscle of the protocol's rows, standard or optional."""
+        return frozenset(row.muscle for row in self.muscles)
+
+    @cached_property  # the check asks for every plan
     def has_optional_rows(self) -> bool:
         return any(row.optional for row in self.muscles)
 
@@ -247,6 +252,8 @@ def protocol_for_plan(
     """
     if not protocols:
         return None
+    if variant is None and len(protocols) == 1:
+        return protocols[0]  # whatever the sides or the sex, as below
     by_variant = {p.variant: p for p in protocols}
     if variant is not None:
         if variant not in by_variant:

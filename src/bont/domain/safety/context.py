@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import cached_property
 
 from bont.domain.doses import Units, WeightCappedDose, format_amount
 from bont.domain.evidence import Citation, FigureKind, Grade
@@ -59,10 +60,14 @@ class Context:
     def planned(self) -> Units:
         return self.planned_units
 
+    @cached_property  # several rules ask when there is no history
+    def no_units(self) -> Units:
+        return Units.zero(self.product.id)
+
     def same_product_within(self, window: Window, indications: tuple[str, ...] | None = None) -> Units:
         """Units of this product given in the window that ends on the session date (never another product's)."""
         if not self.history:
-            return Units.zero(self.product.id)
+            return self.no_units
         start = window.start(self.on)
         doses = [
             Units(self.product.id, item.units)
@@ -75,6 +80,8 @@ class Context:
 
     def same_day_units(self, indications: tuple[str, ...] | None = None) -> Decimal:
         """Units of this product already given on the session date (for these indications): one session."""
+        if not self.history:
+            return NONE_GIVEN
         return sum(
             (
                 item.units
@@ -93,6 +100,9 @@ class Context:
         if self.weight_kg is None:
             return None
         return maximum.for_weight(self.weight_kg).amount
+
+
+NONE_GIVEN = Decimal(0)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from operator import attrgetter
 
 from bont.domain.doses import Units
 from bont.domain.errors import PlanningError, UnknownIdError
@@ -22,6 +23,7 @@ from bont.domain.safety.rules import RULES
 MAX_UNITS = Decimal(100000)
 MIN_SITE_UNITS = Decimal("0.01")
 NO_UNITS = Decimal(0)
+MIN_WEIGHT_KG, MAX_WEIGHT_KG = Decimal("0.3"), Decimal(500)
 
 
 class Verdict(StrEnum):
@@ -55,6 +57,7 @@ def _protocol(protocols: tuple[Protocol, ...], request: CheckRequest, sides: set
 
 
 SIDES = frozenset(("left", "right", "midline"))
+_UNITS, _SIDE, _MUSCLE = attrgetter("units"), attrgetter("side"), attrgetter("muscle")
 SIDES_OR_NONE = SIDES | {None}
 
 
@@ -78,18 +81,19 @@ def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> tuple[CheckReq
     patient = request.patient
     if patient.birth_date is not None and patient.birth_date > request.on:
         raise PlanningError("patient.birth_date", "is after the session date")
-    if patient.weight_kg is not None and not Decimal("0.3") <= patient.weight_kg <= 500:
+    if patient.weight_kg is not None and not MIN_WEIGHT_KG <= patient.weight_kg <= MAX_WEIGHT_KG:
         raise PlanningError("patient.weight_kg", "must be between 0.3 and 500 kg")
     # Most requests already name ids and lower-case sides (plans and records are bont's own): an item is copied
     # only when something in it is resolved, and the request only when some item is. The sites are listed anew
     # only from the first one resolved; when every site is in order, they are checked all at once.
     sites: list[SessionSite] | None = None
-    amounts = [site.units for site in plan.sites]
-    in_order = (
-        all(MIN_SITE_UNITS <= amount <= MAX_UNITS for amount in amounts)
-        and {site.side for site in plan.sites} <= SIDES_OR_NONE
-        and knowledge.targets.keys() >= {site.muscle for site in plan.sites}
-    )
+    amounts = list(map(_UNITS, plan.sites))
+    try:
+        in_order = (not amounts or MIN_SITE_UNITS <= min(amounts) <= max(amounts) <= MAX_UNITS) and (
+            set(map(_SIDE, plan.sites)) <= SIDES_OR_NONE and knowledge.targets.keys() >= set(map(_MUSCLE, plan.sites))
+        )
+    except InvalidOperation:  # a NaN amount: the site-by-site pass below reports the first amount out of range
+        in_order = False
     site_sum = sum(amounts, NO_UNITS) if in_order else NO_UNITS
     targets = knowledge.targets
     for index, site in enumerate(() if in_order else plan.sites):
@@ -139,7 +143,11 @@ def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> tuple[CheckReq
         if product == plan.product and indication == plan.indication and sites is None
         else replace(plan, product=product, indication=indication, sites=plan.sites if sites is None else tuple(sites))
     )
-    if resolved_plan is plan and _same(vials, request.vials) and _same(events, request.adverse_events):
+    if (
+        resolved_plan is plan
+        and (not vials or _same(vials, request.vials))
+        and (not events or _same(events, request.adverse_events))
+    ):
         return request, history
     return replace(request, plan=resolved_plan, vials=tuple(vials), adverse_events=tuple(events)), history
 
@@ -236,7 +244,7 @@ def check(knowledge: KnowledgeBase, request: CheckRequest) -> SafetyReport:
         first_session=history.first_session,
         planned_units=Units(product.id, request.plan.units),
         unrecognised_history=history.unrecognised,
-        muscles=tuple(dict.fromkeys([site.muscle for site in sites])),
+        muscles=tuple(dict.fromkeys(map(_MUSCLE, sites))),
     )
     found: list[Finding] = []
     for rule in RULES:

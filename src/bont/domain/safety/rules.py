@@ -62,17 +62,21 @@ class _Cap:
     message: str
 
 
-def _exceeded(caps: list[_Cap]) -> Iterator[_Cap]:
+def _exceeded(caps: list[_Cap]) -> list[_Cap]:
     """One finding per limit: caps that allow the same amount are one limit (the figure that may block
     speaks for it); of the exceeded ones, the strictest that may block, and a stricter recommendation or
     unverified one if there is one, so that the same limit is never reported twice in other words."""
+    if not caps:
+        return []  # most plans exceed nothing
     over = sorted((cap for cap in caps if cap.total > cap.allowed), key=lambda c: (c.allowed, not c.citation.may_block))
     blocking = next((cap for cap in over if cap.citation.may_block), None)
     warning = next((cap for cap in over if not cap.citation.may_block), None)
+    exceeded = []
     if warning is not None and (blocking is None or warning.allowed < blocking.allowed):
-        yield warning
+        exceeded.append(warning)
     if blocking is not None:
-        yield blocking
+        exceeded.append(blocking)
+    return exceeded
 
 
 def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
@@ -80,7 +84,9 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     Units in a treatment session"; DYSPORT cervical dystonia 1000 U) or the product's (DYSPORT adult
     spasticity: 1500 U, upper and lower limbs combined), and the protocol's usual dose (a recommendation: it
     warns). Same-day doses of the same product count as one session."""
-    limits: list[tuple[Units, Citation, tuple[str, ...] | None, str]] = []
+    # Each figure's amount in this product's units, its citation, the indications whose same-day doses count
+    # toward it (None: all) and whose figure it is.
+    limits: list[tuple[Decimal, Citation, tuple[str, ...] | None, str]] = []
     protocol = ctx.limits_protocol
     owner = "the protocol's" if protocol is ctx.protocol else "the adult protocol's"
     if protocol is not None and protocol.session_maximum is not None:
@@ -88,7 +94,7 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
         if isinstance(protocol_maximum.value, Units):
             limits.append(
                 (
-                    protocol_maximum.value,
+                    protocol_maximum.value.amount,
                     protocol_maximum.citation,
                     (ctx.indication.id,),
                     f"{owner} per-session maximum",
@@ -96,42 +102,36 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
             )
     if protocol is not None and protocol.total_units is not None and not _total_is_for_standard_rows(protocol):
         top = protocol.total_units
-        limits.append(
-            (Units(ctx.product.id, top.value.maximum), top.citation, (ctx.indication.id,), f"{owner} usual dose")
-        )
+        limits.append((top.value.maximum, top.citation, (ctx.indication.id,), f"{owner} usual dose"))
     if protocol is not None and protocol.weight_bands and ctx.weight_kg is not None:
         band = protocol.weight_band(ctx.weight_kg)
         if band is not None:
             limits.append(
                 (
-                    Units(ctx.product.id, band.value.total_units),
+                    band.value.total_units,
                     band.citation,
                     (ctx.indication.id,),
                     "the weight band's dose",
                 )
             )
-    for limit in ctx.product.limits:
+    for limit in ctx.product.limits_for(ctx.indication.id, ctx.population):
         value = limit.value
-        if (
-            value.window is None
-            and isinstance(value.maximum, Units)
-            and value.applies_to(ctx.indication.id, ctx.population)
-        ):
+        if value.window is None and isinstance(value.maximum, Units):
             scope = None if value.scope is LimitScope.ALL_INDICATIONS else value.indications
-            limits.append((value.maximum, limit.citation, scope, f"{ctx.product.brand}'s per-session maximum"))
+            limits.append((value.maximum.amount, limit.citation, scope, f"{ctx.product.brand}'s per-session maximum"))
     caps = []
     for maximum, citation, scope, whose in limits:
         same_day = ctx.same_day_units(scope)
         total = ctx.planned.amount + same_day
-        if total <= maximum.amount:
+        if total <= maximum:
             continue  # within the limit: no message to word
         caps.append(
             _Cap(
                 total,
-                maximum.amount,
+                maximum,
                 citation,
                 f"{_u(total)} of {ctx.product.brand} in this session{_already(same_day)} is above {whose} of "
-                f"{_u(maximum.amount)}",
+                f"{_u(maximum)}",
             )
         )
     for cap in _exceeded(caps):
@@ -170,9 +170,9 @@ def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
     """This product's units in the label's window, plan included, above its cumulative maximum: BOTOX adults
     400 U in any 3 months for all indications together (§2.1); pediatric the lesser of 10 U/kg or 340 U
     (unverified: warns only); BOTOX blepharospasm 200 U in 30 days. Other products are never summed in."""
-    for limit in ctx.product.limits:
+    for limit in ctx.product.limits_for(ctx.indication.id, ctx.population):
         value = limit.value
-        if value.window is None or not value.applies_to(ctx.indication.id, ctx.population):
+        if value.window is None:
             continue
         scope = None if value.scope is LimitScope.ALL_INDICATIONS else value.indications
         earlier = ctx.same_product_within(value.window, scope)
@@ -230,13 +230,9 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
         maximum = protocol.session_maximum
         if isinstance(maximum.value, WeightCappedDose):
             caps.append((maximum.value, maximum.citation, (ctx.indication.id,)))
-    for limit in ctx.product.limits:
+    for limit in ctx.product.limits_for(ctx.indication.id, ctx.population):
         value = limit.value
-        if (
-            value.window is None
-            and isinstance(value.maximum, WeightCappedDose)
-            and value.applies_to(ctx.indication.id, ctx.population)
-        ):
+        if value.window is None and isinstance(value.maximum, WeightCappedDose):
             scope = None if value.scope is LimitScope.ALL_INDICATIONS else value.indications
             caps.append((value.maximum, limit.citation, scope))
     per_kg = protocol.total_units_per_kg if protocol else None
@@ -379,7 +375,7 @@ def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
     it says "generally" or gives a schedule (BOTOX spasticity; chronic migraine every 12 weeks). Says the
     date the interval ends."""
     protocol = ctx.limits_protocol
-    if protocol is None or protocol.min_interval_days is None:
+    if protocol is None or protocol.min_interval_days is None or not ctx.history:
         return
     # BOTOX bladder injections count together: "no sooner than 12 weeks after the prior bladder injection".
     group = {ctx.indication.id}
@@ -444,7 +440,7 @@ def age_outside_label(ctx: Context) -> Iterator[Finding]:
             "no birth date was given, so the approved age range cannot be checked; adult limits are used",
         )
         return
-    approvals = [a for a in ctx.product.approvals if a.value.indication == ctx.indication.id]
+    approvals = ctx.product.approvals_for(ctx.indication.id)
     if not approvals or any(a.value.ages.contains(age) for a in approvals):
         return
     ranges = "; ".join(f"{a.value.population} {a.value.ages}" for a in approvals)
@@ -761,7 +757,7 @@ def unrecognized_term(ctx: Context) -> Iterator[Finding]:
     for allergy in patient.allergies:
         if ctx.knowledge.find_allergen(allergy) is None:
             yield _unknown(ctx, "allergy", allergy, Severity.WARN)
-    in_protocol = {row.muscle for row in ctx.protocol.muscles} if ctx.protocol is not None else set()
+    in_protocol = ctx.protocol.muscle_ids if ctx.protocol is not None else frozenset()
     for muscle in ctx.muscles:  # a muscle's sites would each give the same finding
         if muscle not in ctx.knowledge.targets:
             yield _unknown(ctx, "muscle", muscle, Severity.WARN)
