@@ -1,9 +1,10 @@
 """Shared fixtures: the real knowledge base, loaded once per test session, and one throwaway PostgreSQL server.
 
-The runs of tests/contract per engine (``tests/contract_runs.py``) are the longest part of the suite and
-need no more of this process than a wait: they start as soon as collection ends and run beside the other
-tests; the tests that wait for them (tests/integration/test_contracts.py) run last, after the browser tests,
-which run as late as possible so that the contract runs have mostly finished before a browser needs the CPU.
+The runs of tests/contract per engine and of the browser journeys (``tests/background_runs.py``) need no more of
+this process than a wait: when the whole suite runs they start as soon as collection ends and run beside the
+other tests; the tests that wait for them (tests/integration/test_background_runs.py) run last. When only some
+modules run, browser tests included, the browser tests run in this process, last, so that a contract run has
+mostly finished before a browser needs the CPU.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from bont.bootstrap import build_knowledge
 from bont.domain.knowledge import KnowledgeBase
-from tests import contract_runs
+from tests import background_runs
 from tests.databases import fresh_postgres_database, fresh_sqlite_database, postgres_server
 
 BROWSER_TESTS = Path(__file__).parent / "e2e"
@@ -38,28 +39,55 @@ def _postgres_server_url(config: pytest.Config) -> str:
     return config.stash[_POSTGRES_URL]
 
 
+_BROWSER_TESTS_ELSEWHERE = pytest.StashKey[list[str]]()
+
+
+def _is_browser_test(item: pytest.Item) -> bool:
+    return item.path.parent == BROWSER_TESTS and item.path.name.startswith("test_web")
+
+
 def _order(item: pytest.Item) -> int:
-    if item.path == contract_runs.MODULE:
+    if item.path == background_runs.MODULE:
         return 2
-    return 1 if item.path.parent == BROWSER_TESTS and item.path.name.startswith("test_web") else 0
+    return 1 if _is_browser_test(item) else 0
+
+
+def _waits_for_browser_run(item: pytest.Item) -> bool:
+    return item.path == background_runs.MODULE and f"[{background_runs.BROWSER}]" in item.nodeid
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=_order)  # stable: each module keeps its order
+    if config.option.collectonly or not any(item.path == background_runs.MODULE for item in items):
+        return
+    # The browser tests go to a run of their own; the test that waits for it stays only when it has tests to run.
+    elsewhere = [item for item in items if _is_browser_test(item)]
+    moved = [item for item in items if _is_browser_test(item) or (not elsewhere and _waits_for_browser_run(item))]
+    if moved:
+        config.hook.pytest_deselected(items=moved)
+        items[:] = [item for item in items if item not in moved]
+    config.stash[_BROWSER_TESTS_ELSEWHERE] = [item.nodeid for item in elsewhere]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
-    if config.option.collectonly or not any(item.path == contract_runs.MODULE for item in session.items):
+    if config.option.collectonly or not any(item.path == background_runs.MODULE for item in session.items):
         return
-    folder = Path(tempfile.mkdtemp(prefix="bont-contract-runs-"))
+    folder = Path(tempfile.mkdtemp(prefix="bont-background-runs-"))
     postgres_url = _postgres_server_url(config)
     clean_up = _clean_up(config)
     clean_up.callback(shutil.rmtree, folder, ignore_errors=True)
-    runs = contract_runs.start(folder, postgres_url)
+    browser_tests: list[str] = config.stash[_BROWSER_TESTS_ELSEWHERE]
+    runs = background_runs.start(folder, postgres_url, browser_tests)
     for run in runs.values():
         clean_up.callback(run.stop)
-    config.stash[contract_runs.STARTED] = runs
+    config.stash[background_runs.STARTED] = runs
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """What each run beside this one did, since its tests are counted there, not here."""
+    for name, run in config.stash.get(background_runs.STARTED, {}).items():
+        terminalreporter.write_line(f"run beside this one, {name}: {run.summary}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -1,7 +1,7 @@
 """Contract tests: what every implementation of a port must do, run against the in-memory fake in the main
 test run and against the Django adapter on SQLite and on PostgreSQL.
 
-``tests/integration/test_contracts.py`` runs this folder again in a subprocess per engine with
+``tests/integration/test_background_runs.py`` runs this folder again in a subprocess per engine with
 ``BONT_CONTRACT_DATABASE_URL`` set (Django is configured once per process, for one database). Each contract
 test takes the ``adapters`` fixture: the ports plus an ``arrange`` helper that stores what the test needs.
 

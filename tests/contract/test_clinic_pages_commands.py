@@ -1,6 +1,6 @@
 """The clinic-wide pages read a fixed number of queries whatever the clinic's size (the follow-up list, the
 patient list, the research registry and the billing export), and give the answers each patient's own record
-gives. ``tests/integration/test_contracts.py`` runs this module once per engine, on a clinic written in bulk."""
+gives. ``tests/integration/test_background_runs.py`` runs this module once per engine, on a clinic written in bulk."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The Follow-up list's summary stays right after every kind of write, on real SQLite and PostgreSQL databases
-(``tests/integration/test_contracts.py`` runs this module once per engine): each write keeps it in its own
+(``tests/integration/test_background_runs.py`` runs this module once per engine): each write keeps it in its own
 transaction, and what it keeps is what rebuilding the summary from the records gives."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Outcomes on real SQLite and PostgreSQL databases, through the ``bont outcome`` commands run in process
-(``tests/integration/test_contracts.py`` runs this module once per engine): each scale validates its entry,
+(``tests/integration/test_background_runs.py`` runs this module once per engine): each scale validates its entry,
 the verdict per cycle falls on the right side of the threshold, and a refused entry stores nothing."""
 
 from __future__ import annotations

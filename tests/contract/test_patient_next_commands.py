@@ -1,6 +1,6 @@
 """``bont patient next`` and ``bont patient check`` read the stored record and agree with the recorder: the
 day ``next`` gives is the first on which ``check`` (and recording) of the same session does not block. The
-commands run in process; ``tests/integration/test_contracts.py`` runs this module once per engine."""
+commands run in process; ``tests/integration/test_background_runs.py`` runs this module once per engine."""
 
 from __future__ import annotations
 

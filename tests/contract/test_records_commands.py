@@ -1,5 +1,5 @@
 """Clinical records on real SQLite and PostgreSQL databases, through the ``bont`` commands run in process
-(``tests/integration/test_contracts.py`` runs this module once per engine): sessions are refused exactly as
+(``tests/integration/test_background_runs.py`` runs this module once per engine): sessions are refused exactly as
 the safety engine says, concurrent writers (processes of their own) cannot both pass a limit or overdraw a
 vial, a crash mid-write leaves nothing behind, and every change is audited. Backup and restore, which replace
 the database file under a running process, are in ``tests/integration/test_records.py``."""

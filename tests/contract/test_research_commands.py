@@ -1,7 +1,8 @@
-"""The research page's stored rows on real SQLite and PostgreSQL databases (``tests/integration/test_contracts.py``
-runs this module once per engine): after each kind of write, through the ``bont`` commands and the services, the
-stored latest verdicts and session tallies count what judging every patient again from their records gives; and
-verdicts judged with other knowledge are shown as outdated until ``bont research refresh``."""
+"""The research page's stored rows on real SQLite and PostgreSQL databases
+(``tests/integration/test_background_runs.py`` runs this module once per engine): after each kind of write, through
+the ``bont`` commands and the services, the stored latest verdicts and session tallies count what judging every
+patient again from their records gives; and verdicts judged with other knowledge are shown as outdated until ``bont
+research refresh``."""
 
 from __future__ import annotations
 

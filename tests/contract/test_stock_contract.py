@@ -1,5 +1,5 @@
 """What the inventory, recorded-sessions and billing ports promise, on every implementation: the in-memory
-fakes here, the Django adapters on SQLite and PostgreSQL in ``tests/integration/test_contracts.py``."""
+fakes here, the Django adapters on SQLite and PostgreSQL in ``tests/integration/test_background_runs.py``."""
 
 from __future__ import annotations
 
