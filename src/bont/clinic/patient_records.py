@@ -149,11 +149,8 @@ class DjangoPatientRegistry(PatientRegistry):
         # Plain value rows, the users' names joined and a blocking finding asked of the database: the chart reads
         # this on every opening, and a model instance per session, finding and user cost more than the queries.
         row = _patient(mrn)
-        corrections = dict(
-            models.TreatmentSession.objects.filter(patient=row, corrects__isnull=False).values_list("corrects_id", "pk")
-        )
         blocking = models.SessionFinding.objects.filter(session=OuterRef("pk"), severity=Severity.BLOCK)
-        sessions = (
+        sessions = list(
             row.sessions.order_by("date", "pk")
             .annotate(blocked=Exists(blocking))
             .values_list(
@@ -174,6 +171,16 @@ class DjangoPatientRegistry(PatientRegistry):
                 )
             )
         )  # fmt: skip
+        # A correction withdraws the session it corrects: only a record with a withdrawn session has corrections.
+        corrections = (
+            dict(
+                models.TreatmentSession.objects.filter(patient=row, corrects__isnull=False).values_list(
+                    "corrects_id", "pk"
+                )
+            )
+            if any(session[7] for session in sessions)
+            else {}
+        )
         session_entries = tuple(
             SessionEntry(
                 id=pk, on=on, product=product, indication=indication, total_units=units, verdict=verdict,
