@@ -172,6 +172,13 @@ def test_adverse_events_list_latest_first_and_filter_by_the_suspected_product(re
     assert [r.event for r in registry.events.listing("onabotulinumtoxinA", 10)] == ["ptosis"]
     record = registry.patients.record("FICT-R7")
     assert [(e.event, e.session_id) for e in record.adverse_events] == [("ptosis", botox), ("headache", None)]
+    # What the chart lists reads back as the same parts of the record.
+    treatment = registry.patients.treatment_record("FICT-R7")
+    assert (treatment.header, treatment.adverse_events, treatment.sessions) == (
+        record.header,
+        record.adverse_events,
+        record.sessions,
+    )
 
 
 def test_a_token_finds_its_user_and_a_duplicate_user_is_refused(registry: Registry) -> None:

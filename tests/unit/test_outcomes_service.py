@@ -14,11 +14,13 @@ from bont.domain.safety import Administration, Patient
 from bont.services.follow_up import ASSESSMENT, NEXT_SESSION, follow_up_document, follow_up_page
 from bont.services.outcome_ports import ContinuationSetting, GivenSession, StoredAdverseEvent, StoredOutcome
 from bont.services.outcomes import (
+    chart_outcomes,
     clinic_rules,
     configure_continuation_rule,
     continuation_report,
     create_diary_link,
     diary_page,
+    outcome_entries,
     patient_outcomes,
     record_outcome,
     save_diary_entry,
@@ -82,6 +84,10 @@ def test_a_withdrawn_measurement_is_not_an_outcome(
     )
     [outcomes] = patient_outcomes(records, knowledge, "FICT-1", TODAY)
     assert [m.on for m, _ in outcomes.series[0].points] == [FIRST]
+    # The chart reads the same, the withdrawn one listed among the entries, from one read of the measurements.
+    entries, chart = chart_outcomes(records, knowledge, "FICT-1", TODAY)
+    assert (entries, chart) == (outcome_entries(records, knowledge, "FICT-1"), [outcomes])
+    assert len(entries) == 2
 
 
 def test_an_outcome_measured_in_the_future_is_refused_and_nothing_is_stored(

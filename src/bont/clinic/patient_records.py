@@ -25,6 +25,7 @@ from bont.services.patients import (
     PatientUpdate,
     ReproductivePeriod,
     SessionEntry,
+    TreatmentRecord,
     WeightEntry,
 )
 from bont.services.ports import UnknownPatientError
@@ -146,52 +147,10 @@ class DjangoPatientRegistry(PatientRegistry):
         return _matching(query).count()
 
     def record(self, mrn: str) -> PatientRecord:
-        # Plain value rows, the users' names joined and a blocking finding asked of the database: the chart reads
-        # this on every opening, and a model instance per session, finding and user cost more than the queries.
         row = _patient(mrn)
-        blocking = models.SessionFinding.objects.filter(session=OuterRef("pk"), severity=Severity.BLOCK)
-        sessions = list(
-            row.sessions.order_by("date", "pk")
-            .annotate(blocked=Exists(blocking))
-            .values_list(
-                "pk", "date", "product", "indication", "total_units", "verdict", "override_reason",
-                "withdrawn_reason", "blocked", "withdrawn_by__username", "clinician__username",
-                "given_by__username", "given_at",
-            )
-        )  # fmt: skip
-        adverse_events = tuple(
-            AdverseEventEntry(
-                event, onset, severity, session_id, outcome, serious, id=int(pk), withdrawn_reason=withdrawn,
-                withdrawn_by=withdrawn_by,
-            )
-            for event, onset, severity, session_id, outcome, serious, pk, withdrawn, withdrawn_by in (
-                row.adverse_events.order_by("onset", "pk").values_list(
-                    "event", "onset", "severity", "suspected_session_id", "outcome", "serious", "pk",
-                    "withdrawn_reason", "withdrawn_by__username",
-                )
-            )
-        )  # fmt: skip
-        # A correction withdraws the session it corrects: only a record with a withdrawn session has corrections.
-        corrections = (
-            dict(
-                models.TreatmentSession.objects.filter(patient=row, corrects__isnull=False).values_list(
-                    "corrects_id", "pk"
-                )
-            )
-            if any(session[7] for session in sessions)
-            else {}
-        )
-        session_entries = tuple(
-            SessionEntry(
-                id=pk, on=on, product=product, indication=indication, total_units=units, verdict=verdict,
-                override_reason=override, withdrawn_reason=withdrawn, blocked=blocked, withdrawn_by=withdrawn_by,
-                corrected_by=corrections.get(pk), recorded_by=recorded_by, given_by=given_by, given_at=given_at,
-            )
-            for (pk, on, product, indication, units, verdict, override, withdrawn, blocked, withdrawn_by, recorded_by,
-                 given_by, given_at) in sessions
-        )  # fmt: skip
+        treatment = _treatment_record(row)
         return PatientRecord(
-            header=_header(row),
+            header=treatment.header,
             weights=tuple(WeightEntry(*w) for w in row.weights.values_list("measured_on", "weight_kg")),
             conditions=tuple(row.conditions.values_list("term", flat=True)),
             medications=tuple(row.medications.values_list("generic_name", flat=True)),
@@ -199,9 +158,12 @@ class DjangoPatientRegistry(PatientRegistry):
             reproductive_statuses=tuple(
                 ReproductivePeriod(*r) for r in row.reproductive_statuses.values_list("status", "from_date", "to_date")
             ),
-            adverse_events=adverse_events,
-            sessions=session_entries,
+            adverse_events=treatment.adverse_events,
+            sessions=treatment.sessions,
         )
+
+    def treatment_record(self, mrn: str) -> TreatmentRecord:
+        return _treatment_record(_patient(mrn))
 
     def chart_key(self, mrn: str) -> str:
         return _chart_key(mrn)
@@ -368,3 +330,48 @@ def _header(row: models.Patient) -> PatientHeader:
 
 def _who(user: object) -> str | None:
     return None if user is None else str(user)
+
+
+def _treatment_record(row: models.Patient) -> TreatmentRecord:
+    # Plain value rows, the users' names joined and a blocking finding asked of the database: the chart reads
+    # this on every opening, and a model instance per session, finding and user cost more than the queries.
+    blocking = models.SessionFinding.objects.filter(session=OuterRef("pk"), severity=Severity.BLOCK)
+    sessions = list(
+        row.sessions.order_by("date", "pk")
+        .annotate(blocked=Exists(blocking))
+        .values_list(
+            "pk", "date", "product", "indication", "total_units", "verdict", "override_reason",
+            "withdrawn_reason", "blocked", "withdrawn_by__username", "clinician__username",
+            "given_by__username", "given_at",
+        )
+    )  # fmt: skip
+    adverse_events = tuple(
+        AdverseEventEntry(
+            event, onset, severity, session_id, outcome, serious, id=int(pk), withdrawn_reason=withdrawn,
+            withdrawn_by=withdrawn_by,
+        )
+        for event, onset, severity, session_id, outcome, serious, pk, withdrawn, withdrawn_by in (
+            row.adverse_events.order_by("onset", "pk").values_list(
+                "event", "onset", "severity", "suspected_session_id", "outcome", "serious", "pk",
+                "withdrawn_reason", "withdrawn_by__username",
+            )
+        )
+    )  # fmt: skip
+    # A correction withdraws the session it corrects: only a record with a withdrawn session has corrections.
+    corrections = (
+        dict(
+            models.TreatmentSession.objects.filter(patient=row, corrects__isnull=False).values_list("corrects_id", "pk")
+        )
+        if any(session[7] for session in sessions)
+        else {}
+    )
+    session_entries = tuple(
+        SessionEntry(
+            id=pk, on=on, product=product, indication=indication, total_units=units, verdict=verdict,
+            override_reason=override, withdrawn_reason=withdrawn, blocked=blocked, withdrawn_by=withdrawn_by,
+            corrected_by=corrections.get(pk), recorded_by=recorded_by, given_by=given_by, given_at=given_at,
+        )
+        for (pk, on, product, indication, units, verdict, override, withdrawn, blocked, withdrawn_by, recorded_by,
+             given_by, given_at) in sessions
+    )  # fmt: skip
+    return TreatmentRecord(header=_header(row), adverse_events=adverse_events, sessions=session_entries)

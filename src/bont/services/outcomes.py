@@ -171,8 +171,10 @@ def _entry(knowledge: KnowledgeBase, stored: StoredOutcome) -> OutcomeEntry:
 def outcome_entries(records: OutcomeRecords, knowledge: KnowledgeBase, mrn: str) -> tuple[OutcomeEntry, ...]:
     """Every measurement stored for the patient, withdrawn ones included, latest first; raises
     ``UnknownPatientError``."""
-    patient = records.patient(mrn)
-    stored = records.outcomes(patient.patient_id)
+    return _entries(knowledge, records.outcomes(records.patient(mrn).patient_id))
+
+
+def _entries(knowledge: KnowledgeBase, stored: tuple[StoredOutcome, ...]) -> tuple[OutcomeEntry, ...]:
     return tuple(_entry(knowledge, row) for row in sorted(stored, key=lambda o: (o.measured_on, o.id), reverse=True))
 
 
@@ -509,11 +511,14 @@ class _PatientOutcomeData:
         patient_id: int,
         history: OutcomeHistory | None = None,
         settings: dict[str, ContinuationSetting] | None = None,
+        stored_outcomes: tuple[StoredOutcome, ...] | None = None,
     ) -> None:
         self.records = records
         self.patient_id = patient_id
         self.sessions = records.sessions(patient_id) if history is None else history.sessions
-        stored = records.outcomes(patient_id) if history is None else history.outcomes
+        stored = history.outcomes if history is not None else stored_outcomes
+        if stored is None:
+            stored = records.outcomes(patient_id)
         self.outcomes = tuple(o for o in stored if not o.withdrawn)
         self._history = history
         self._diaries: dict[str, dict[date, dict[str, Any]]] = {}
@@ -589,7 +594,10 @@ def outcomes_of_patient(
 ) -> list[IndicationOutcomes]:
     """Outcomes for every indication the patient (by id) is treated for or has measurements in; from
     ``history`` and ``settings`` when they were read already (in bulk), else read now."""
-    data = _PatientOutcomeData(records, patient_id, history, settings)
+    return _outcomes_of(knowledge, _PatientOutcomeData(records, patient_id, history, settings), today)
+
+
+def _outcomes_of(knowledge: KnowledgeBase, data: _PatientOutcomeData, today: date) -> list[IndicationOutcomes]:
     treated = {s.indication for s in data.sessions}
     measured = {o.indication for o in data.outcomes}
     return [
@@ -605,6 +613,17 @@ def patient_outcomes(
     """Outcomes for every indication the patient is treated for or has measurements in (the chart's
     outcome sections, ``bont outcome show``); raises ``UnknownPatientError``."""
     return outcomes_of_patient(records, knowledge, records.patient(mrn).patient_id, today)
+
+
+def chart_outcomes(
+    records: OutcomeRecords, knowledge: KnowledgeBase, mrn: str, today: date
+) -> tuple[tuple[OutcomeEntry, ...], list[IndicationOutcomes]]:
+    """The chart's measurements (``outcome_entries``) and outcome sections (``patient_outcomes``) from one read
+    of the patient and of their measurements; raises ``UnknownPatientError``."""
+    patient_id = records.patient(mrn).patient_id
+    stored = records.outcomes(patient_id)
+    data = _PatientOutcomeData(records, patient_id, stored_outcomes=stored)
+    return _entries(knowledge, stored), _outcomes_of(knowledge, data, today)
 
 
 # -- the continuation report

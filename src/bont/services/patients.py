@@ -171,6 +171,16 @@ class PatientRecord:
 
 
 @dataclass(frozen=True)
+class TreatmentRecord:
+    """The parts of ``PatientRecord`` a chart lists: who, the adverse events and the sessions (its conditions,
+    medicines and weight come from the snapshot the check reads, as of the day)."""
+
+    header: PatientHeader
+    adverse_events: tuple[AdverseEventEntry, ...]  # by onset
+    sessions: tuple[SessionEntry, ...]  # by date, withdrawn ones included
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     when: datetime
     who: str | None  # None: a change made from the command line without a named operator
@@ -270,6 +280,12 @@ class PatientRegistry(abc.ABC):
     @abc.abstractmethod
     def record(self, mrn: str) -> PatientRecord:
         """What is stored about the patient; raises ``UnknownPatientError``."""
+
+    def treatment_record(self, mrn: str) -> TreatmentRecord:
+        """The header, adverse events and sessions of ``record`` (an adapter reads only those); raises
+        ``UnknownPatientError``."""
+        record = self.record(mrn)
+        return TreatmentRecord(record.header, record.adverse_events, record.sessions)
 
     @abc.abstractmethod
     def audit_trail(self, mrn: str) -> tuple[AuditEntry, ...]:
@@ -399,7 +415,7 @@ def patient_chart(
     registry: PatientRegistry, charts: PatientCharts, knowledge: KnowledgeBase, mrn: str, today: date
 ) -> PatientChart:
     """The chart as of ``today``; the gauges and next sessions come from the same snapshot the check reads."""
-    record = registry.record(mrn)
+    record = registry.treatment_record(mrn)
     patient, history = charts.chart(mrn, today)
     warnings: list[str] = []
     for term in patient.conditions:

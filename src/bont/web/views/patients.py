@@ -12,7 +12,7 @@ from bont.bootstrap import access_log, build_knowledge, clock, outcome_records, 
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.access_log import NO_OPERATOR
-from bont.services.outcomes import outcome_entries, patient_outcomes
+from bont.services.outcomes import chart_outcomes
 from bont.services.patients import (
     SEXES,
     audit_trail,
@@ -93,6 +93,7 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
     today = clock().today()
     try:
         read = patient_chart(patient_registry(), patient_charts(), knowledge, mrn, today)
+        entries, outcomes = chart_outcomes(outcome_records(), knowledge, mrn, today)
     except UnknownPatientError:
         raise Http404("no patient has this MRN") from None
     log_read(request, "chart", mrn)
@@ -113,11 +114,8 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
         "adverse_events": read.active_adverse_events,
         "withdrawn_adverse_events": read.withdrawn_adverse_events,
         "may_correct": bool(roles_of(request) & set(CORRECTING)),
-        "outcome_entries": outcome_entries(outcome_records(), knowledge, mrn),
-        "outcomes": [
-            {"indication": o.indication, "sections": outcome_sections(o)}
-            for o in patient_outcomes(outcome_records(), knowledge, mrn, today)
-        ],
+        "outcome_entries": entries,
+        "outcomes": [{"indication": o.indication, "sections": outcome_sections(o)} for o in outcomes],
     }
     return render(request, "web/chart.html", context)
 
