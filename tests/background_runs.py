@@ -12,6 +12,7 @@ some modules (``pytest tests/e2e``) keeps its browser tests in process."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -78,6 +79,16 @@ def start(folder: Path, postgres_server_url: str, browser_tests: Sequence[str]) 
     if browser_tests:
         runs[BROWSER] = _pytest(folder / BROWSER, browser_tests, {})
     return runs
+
+
+def remove_unless_failed(folder: Path, runs: dict[str, Run]) -> None:
+    """Remove the runs' folder once they have ended, but keep it when one did not pass: its whole log is there
+    (the path is printed), where the test that waited for it shows only the end."""
+    failed = [str(run.output) for run in runs.values() if run.process.poll() != 0]
+    if failed:
+        print(f"\nthe logs of the runs beside this one that did not pass are kept: {', '.join(failed)}")
+        return
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 STARTED = pytest.StashKey[dict[str, Run]]()

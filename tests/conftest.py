@@ -1,10 +1,9 @@
 """Shared fixtures: the real knowledge base, loaded once per test session, and one throwaway PostgreSQL server.
 
 The runs of tests/contract per engine and of the browser journeys (``tests/background_runs.py``) need no more of
-this process than a wait: when the whole suite runs they start as soon as collection ends and run beside the
-other tests; the tests that wait for them (tests/integration/test_background_runs.py) run last. When only some
-modules run, browser tests included, the browser tests run in this process, last, so that a contract run has
-mostly finished before a browser needs the CPU.
+this process than a wait: when tests/integration/test_background_runs.py is among the tests selected they start
+as soon as collection ends and run beside the other tests, and its tests, last, wait for them. Otherwise the
+browser tests selected run in this process, after the others.
 """
 
 from __future__ import annotations
@@ -56,6 +55,7 @@ def _waits_for_browser_run(item: pytest.Item) -> bool:
     return item.path == background_runs.MODULE and f"[{background_runs.BROWSER}]" in item.nodeid
 
 
+@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect: only the browser tests they leave move
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=_order)  # stable: each module keeps its order
     if config.option.collectonly or not any(item.path == background_runs.MODULE for item in items):
@@ -76,9 +76,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bont-background-runs-"))
     postgres_url = _postgres_server_url(config)
     clean_up = _clean_up(config)
-    clean_up.callback(shutil.rmtree, folder, ignore_errors=True)
+    runs: dict[str, background_runs.Run] = {}
+    clean_up.callback(background_runs.remove_unless_failed, folder, runs)  # after each run is stopped (below)
     browser_tests: list[str] = config.stash[_BROWSER_TESTS_ELSEWHERE]
-    runs = background_runs.start(folder, postgres_url, browser_tests)
+    runs.update(background_runs.start(folder, postgres_url, browser_tests))
     for run in runs.values():
         clean_up.callback(run.stop)
     config.stash[background_runs.STARTED] = runs

@@ -101,6 +101,31 @@ def test_standard_plans_from_the_memo_print_exactly_as_plans_worked_out_afresh(k
         assert _printed(knowledge, request) == _printed(fresh, request), name
 
 
+# Requests that share a memo key with a request of REQUESTS (protocol, side, weight as written, first session) but
+# differ in what the key leaves out: each must print as if worked out afresh, not as its neighbour did.
+NEIGHBOURS = {
+    "another day, vial and diluent": replace(
+        REQUESTS["a child of 24 kg, left arm"], on=date(2027, 3, 1), vial_units=Decimal(200), diluent_ml=Decimal(4)
+    ),
+    "another age in the same population": replace(REQUESTS["a child of 24 kg, left arm"], age_years=Decimal(12)),
+    "a deviation reason written, none needed": replace(
+        REQUESTS["a later session of chronic migraine"], deviation_reason="fictional reason"
+    ),
+    "the first session's neighbour with another diluent": replace(
+        REQUESTS["a first session from the initial dose"], diluent_ml=Decimal(4)
+    ),
+}
+
+
+def test_a_request_that_shares_a_memo_key_prints_as_worked_out_afresh(knowledge: KnowledgeBase) -> None:
+    for request in REQUESTS.values():
+        _printed(knowledge, request)
+    fresh = build_knowledge.__wrapped__()
+    for name, request in NEIGHBOURS.items():
+        fresh.__dict__.pop("plan_memo", None)
+        assert _printed(knowledge, request) == _printed(fresh, request), name
+
+
 def test_the_limits_approvals_and_protocols_a_check_reads_are_the_knowledge_bases(knowledge: KnowledgeBase) -> None:
     for product in knowledge.products.values():
         for indication in knowledge.indications.values():

@@ -573,7 +573,9 @@ class _Planner:
         self.check_total(capped, total)
         largest_site = max((units / count for _, _, units, count in capped), default=Decimal(0))
         muscles = tuple(capped)
-        if standard is not None and not self.deviations:  # nothing noted before this step: these are its notes
+        # Kept without deviations only (a deviation's note carries this request's reason); nothing is noted
+        # before this step, so the notes so far are its own.
+        if standard is not None and not self.deviations:
             memo.remember(memo.standard, standard, (muscles, total, largest_site, tuple(self.notes)))
         return muscles, total, largest_site
 
@@ -1008,9 +1010,9 @@ class _Planner:
     def dilution_row(self, chosen: Reconstitution) -> tuple[Citation | None, Finding | None]:
         """The citation of a dilution, and the note to make when it is not a verified label dilution."""
         key = (self.protocol.id, chosen.vial_units, chosen.diluent_ml)
-        if key in self.memo.dilution_rows:
+        try:  # one read, not a test and a read: another thread may empty a full table between them
             match = self.memo.dilution_rows[key]
-        else:
+        except KeyError:
             known = [*self.protocol.dilutions, *self.product.reconstitution]
             match = self.memo.remember(
                 self.memo.dilution_rows, key, next((row for row in known if row.value == chosen), None)

@@ -92,13 +92,13 @@ def _resolved(knowledge: KnowledgeBase, request: CheckRequest) -> tuple[CheckReq
         in_order = (not amounts or MIN_SITE_UNITS <= min(amounts) <= max(amounts) <= MAX_UNITS) and (
             set(map(_SIDE, plan.sites)) <= SIDES_OR_NONE and knowledge.targets.keys() >= set(map(_MUSCLE, plan.sites))
         )
-    except InvalidOperation:  # a NaN amount: the site-by-site pass below reports the first amount out of range
+    except InvalidOperation:  # a NaN amount: the site-by-site pass below names the first site not a finite amount
         in_order = False
     site_sum = sum(amounts, NO_UNITS) if in_order else NO_UNITS
     targets = knowledge.targets
     for index, site in enumerate(() if in_order else plan.sites):
         units, side, muscle = site.units, site.side, site.muscle
-        if not MIN_SITE_UNITS <= units <= MAX_UNITS:
+        if not units.is_finite() or not MIN_SITE_UNITS <= units <= MAX_UNITS:
             raise PlanningError(f"plan.sites.{index}.units", "must be between 0.01 and 100000")
         if side not in SIDES:
             side = side.casefold() if side else None
