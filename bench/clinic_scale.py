@@ -252,11 +252,13 @@ def main() -> None:
 def measure(options: argparse.Namespace, folder: Path, url: str, report: Callable[[str], None]) -> None:
     env = {**os.environ, "DATABASE_URL": url, "BONT_DATA_DIR": str(folder)}
     if options.database is None:
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         made = subprocess.run(
             [BONT, "demo", "--scale", str(options.patients)], env=env, capture_output=True, text=True, check=False
         )
         seconds = time.perf_counter() - started
+        load_after = os.getloadavg()[0]
         if made.returncode != 0:
             raise SystemExit(f"bont demo --scale failed:\n{made.stdout}\n{made.stderr}")
         loaded = re.search(r"([\d,]+) sessions per second", made.stdout)
@@ -272,7 +274,8 @@ def measure(options: argparse.Namespace, folder: Path, url: str, report: Callabl
         report(
             f"generation (bont demo --scale, with migrations and process start): {seconds:.1f} s "
             f"(target < {GENERATION_TARGET_SECONDS} s at 100,000 patients); writing "
-            f"{loaded.group(1) if loaded else '?'} sessions per second (target >= {GENERATION_TARGET_PER_SECOND:,})"
+            f"{loaded.group(1) if loaded else '?'} sessions per second (target >= {GENERATION_TARGET_PER_SECOND:,}); "
+            f"load average {load_before:.1f} before, {load_after:.1f} after (the machine's other work slows it)"
         )
     else:
         report(

@@ -58,7 +58,12 @@ def postgres_server() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    # A throwaway server: nothing survives a crash (fsync off), so neither full-page images nor frequent
+    # checkpoints buy anything; a bulk load (the scale generator) then writes about half the WAL.
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        " -c max_wal_size=8GB -c checkpoint_timeout=30min"
+    )
     subprocess.run(
         _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
         check=True,

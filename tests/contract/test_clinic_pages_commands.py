@@ -86,9 +86,10 @@ def _add_patients(start: int, count: int) -> None:
                 severity="mild",
             )
     # Written in bulk, past the recording transactions: the derived rows are filled as for a generated clinic.
-    from bont.clinic.derived import fill_follow_up_summaries
+    from bont.clinic.derived import fill_claim_inputs, fill_follow_up_summaries
 
     fill_follow_up_summaries(build_knowledge())
+    fill_claim_inputs(patients=(patients[0].pk, patients[-1].pk))
 
 
 def _queries(read: Callable[[], Any]) -> int:

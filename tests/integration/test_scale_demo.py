@@ -1,21 +1,31 @@
 """``bont demo --scale``: a fictional clinic of any size, shaped by the demo's courses, that the chart, the
 Follow-up list and the research page answer over; refused on a database that holds a clinic's own patients.
-In process, on a real SQLite database, with Django's test client for the pages."""
+In process, on a real SQLite database, with Django's test client for the pages; on PostgreSQL in a process of its
+own beside, for the same rows: there the copies are made as a bulk load (the indexes dropped and built again),
+and the schema must stay as the migrations made it, as on SQLite."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from tests.commands import bont
-from tests.databases import migrated_sqlite_database
+from tests.commands import ROOT, bont
+from tests.databases import fresh_postgres_database, migrated_sqlite_database
 
 PATIENTS = 9
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 BLOCK = 4  # the demo's first 4 courses, written row by row; patients 5 to 9 are the database's copies
+SQLITE_SCHEMA = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
 
 
 @pytest.fixture
@@ -33,8 +43,86 @@ def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+# The generator on PostgreSQL, in a process of its own (this process's Django is bound to its SQLite file): the
+# schema migrated, then the clinic generated and its schema again, with the sample of its rows.
+_ON_POSTGRESQL = f"""
+import json
+from django.test import override_settings
+from bont.bootstrap import setup_database
+setup_database()
+from bont.clinic import scale
+from tests.commands import bont
+from tests.integration.test_scale_demo import generated_rows, postgresql_schema
+migrated = postgresql_schema()
+scale.BLOCK = {BLOCK}
+with override_settings(PASSWORD_HASHERS=["{FAST_HASHER}"]):
+    made = bont("demo", "--scale", "{PATIENTS}")
+assert made.returncode == 0, made.stderr
+print(json.dumps({{"migrated": migrated, "generated": postgresql_schema(), "rows": generated_rows()}}))
+"""
+
+
+def postgresql_schema() -> list[list[object]]:
+    """Every index and constraint of the clinic's tables on PostgreSQL (``DATABASE_URL``), as the catalogue
+    defines them."""
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as connection:
+        indexes = connection.execute(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2"
+        ).fetchall()
+        constraints = connection.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint"
+            " WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"
+        ).fetchall()
+    return [list(row) for row in [*indexes, *constraints]]
+
+
+def generated_rows() -> dict[str, str]:
+    """Each generated table's count, and a checksum of its rows (the columns stamped with the time of writing, and
+    the derived rows' own ids, left out)."""
+    from bont.clinic import models, scale
+
+    tables: dict[str, str] = {}
+    derived_rows = [model for model, _ in scale.DERIVED_ROWS]
+    generated = [*scale.WRITTEN, *derived_rows]
+    generated.append(models.Patient)
+    for model in generated:
+        derived = model in derived_rows
+        fields = [
+            field.attname
+            for field in model._meta.concrete_fields
+            if field.attname not in {"chart_key", "created_at", "recorded_at", "entered_at", "sites", "vials"}
+            and not (derived and field.primary_key)
+        ]
+        # JSON written out with its keys in order: PostgreSQL's jsonb keeps them in an order of its own.
+        stored = model._default_manager.values_list(*fields)
+        rows = sorted(json.dumps(row, sort_keys=True, default=str) for row in stored)
+        tables[model.__name__] = f"{len(rows)} {hashlib.sha256(str(rows).encode()).hexdigest()}"
+    return tables
+
+
+@pytest.fixture
+def generated_on_postgresql(postgres_server_url: str) -> Iterator[subprocess.Popen[str]]:
+    """The generator started on a new PostgreSQL database, running beside the test."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _ON_POSTGRESQL],
+        env={**os.environ, "DATABASE_URL": fresh_postgres_database(postgres_server_url), "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    yield process
+    process.kill()
+    process.communicate()
+
+
 def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_the_pages_answer(
-    empty_database: None, monkeypatch: pytest.MonkeyPatch
+    generated_on_postgresql: subprocess.Popen[str],
+    empty_database: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client, override_settings
@@ -47,6 +135,20 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
 
     assert made.returncode == 0, made.stderr
     assert re.search(r"[\d,]+ sessions per second", made.stdout)
+    # The copies made as a bulk load leave the schema as migrated; on PostgreSQL they write the rows written here.
+    from django.db import connection  # noqa: TID251 (the file the generator wrote)
+
+    with connection.cursor() as cursor:
+        cursor.execute(SQLITE_SCHEMA)
+        generated_schema = cursor.fetchall()
+    with closing(sqlite3.connect(migrated_sqlite_database(tmp_path).removeprefix("sqlite:///"))) as migrated:
+        assert generated_schema == migrated.execute(SQLITE_SCHEMA).fetchall()
+    on_sqlite = generated_rows()
+    output, errors = generated_on_postgresql.communicate(timeout=300)
+    assert generated_on_postgresql.returncode == 0, errors
+    on_postgresql = json.loads(output.splitlines()[-1])
+    assert on_postgresql["generated"] == on_postgresql["migrated"]
+    assert on_postgresql["rows"] == on_sqlite
     patients = models.Patient.objects.all()
     assert patients.count() == PATIENTS
     assert {p.mrn for p in patients} == {f"SCALE-{n:06d}" for n in range(1, PATIENTS + 1)}
@@ -89,7 +191,13 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
         ]
         return sorted(map(str, [*verdicts, *tallies, *totals]))
 
-    filled, generated = summary(), research_rows()
+    def claim_inputs() -> list[tuple[object, ...]]:
+        """Billing's rows, in the order the table holds them (its ids)."""
+        return list(models.SessionClaimInputs.objects.order_by("pk").values_list("date", "session", "patient",
+                                                                                 "sites", "vials"))  # fmt: skip
+
+    filled, generated, claimed = summary(), research_rows(), claim_inputs()
+    assert {row[1] for row in claimed} == {s.pk for s in sessions}
     assert {row[0] for row in filled} == {p.pk for p in patients}
     assert {row[0] for row in models.SessionTally.objects.values_list("patient")} == {p.pk for p in patients}
     with transaction.atomic():
@@ -97,6 +205,7 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
             DerivedSummaries(build_knowledge()).refresh(patient.pk)
     assert summary() == filled
     assert research_rows() == generated
+    assert claim_inputs() == claimed  # the copies' rows are those each patient's refresh keeps: none rewritten
 
     client = Client(SERVER_NAME="localhost")
     client.force_login(get_user_model()._default_manager.get_by_natural_key("demo-clinician"))

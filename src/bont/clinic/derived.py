@@ -1,11 +1,13 @@
 """The rows derived from the records, never entered: the Follow-up list's summary per patient and indication
-(``FollowUpSummary``), kept by the same transaction as every write that changes what it is derived from.
+(``FollowUpSummary``) and what billing reads of each session given (``SessionClaimInputs``), kept by the same
+transaction as every write that changes what they are derived from.
 
 ``DerivedSummaries.refresh`` is the one hook: the adapters call it for the patient whose sessions, outcomes or
 diary days they have just written, inside that write's transaction; it keeps the research page's rows too
 (``bont.clinic.responder_verdicts``). A rename copies the new names (``rename_patient``).
 ``fill_follow_up_summaries`` rebuilds the summary with two set-based statements, for the records already stored
-(migration 0013) and for a generated clinic's first block (``bont demo --scale`` copies it with each copy).
+(migration 0013) and for a generated clinic's first block (``bont demo --scale`` copies it with each copy);
+``fill_claim_inputs`` does the same for the claim inputs (migration 0015).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 from functools import cached_property
 
 from django.db import connections, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Max
 
 from bont.clinic import models
@@ -74,6 +77,7 @@ class DerivedSummaries:
         if names is None:
             return
         self._refresh_follow_up(patient_id, *names)
+        _refresh_claim_inputs(patient_id)
         refresh_responder_verdicts(self.knowledge, patient_id, self.verdict_basis)  # and the research page's rows
 
     def _refresh_follow_up(self, patient_id: int, family_name: str, given_name: str) -> None:
@@ -141,3 +145,98 @@ def fill_follow_up_summaries(
             " JOIN clinic_patient p ON p.id = s.patient_id",
             [*parameters, *among],  # in the order of their placeholders
         )
+
+
+_CLAIM_INPUTS = "clinic_sessionclaiminputs"
+_CLAIM_COLUMNS = (
+    "session_id, date, patient_id, clinician_id, indication, product, protocol, guidance, total_units,"
+    " units_discarded, sites, vials"
+)
+
+
+def _claim_inputs_query(vendor: str, chosen: str) -> str:
+    """The claim inputs of the sessions given that ``chosen`` (a condition on the session ``s``) picks, in
+    ``_CLAIM_COLUMNS`` order: the session's own values, its sites and its vial draws as JSON lists in the order
+    they were recorded. The one definition the refresh and the fills share, so that a row kept equals a row
+    rebuilt."""
+    if vendor == "postgresql":
+        sites = (
+            "(SELECT COALESCE(json_agg(json_build_array(muscle, side) ORDER BY id)::text, '[]')"
+            " FROM clinic_sessionsite WHERE session_id = s.id)"
+        )
+        vials = (
+            "(SELECT COALESCE(json_agg(json_build_array(l.vial_units::text, d.units::text, l.ndc) ORDER BY d.id)::text,"
+            " '[]') FROM clinic_vialdraw d JOIN clinic_vial v ON v.id = d.vial_id JOIN clinic_lot l ON l.id = v.lot_id"
+            " WHERE d.session_id = s.id)"
+        )
+    else:  # SQLite aggregates a subquery's rows in its order
+        sites = (
+            "(SELECT json_group_array(json_array(muscle, side)) FROM"
+            " (SELECT muscle, side FROM clinic_sessionsite WHERE session_id = s.id ORDER BY id))"
+        )
+        vials = (
+            "(SELECT json_group_array(json_array(vial_units, units, ndc)) FROM"
+            " (SELECT CAST(l.vial_units AS TEXT) AS vial_units, CAST(d.units AS TEXT) AS units, l.ndc"
+            " FROM clinic_vialdraw d JOIN clinic_vial v ON v.id = d.vial_id JOIN clinic_lot l ON l.id = v.lot_id"
+            " WHERE d.session_id = s.id ORDER BY d.id))"
+        )
+    return (
+        "SELECT s.id AS session_id, s.date, s.patient_id, s.clinician_id, s.indication, s.product, s.protocol,"
+        f" s.guidance, s.total_units, s.units_discarded, {sites} AS sites, {vials} AS vials"
+        f" FROM clinic_treatmentsession s WHERE s.withdrawn_reason = '' AND {chosen}"
+    )
+
+
+def _refresh_claim_inputs(patient_id: int) -> None:
+    """The patient's claim inputs as their sessions now stand: a row for each session given, written only where
+    it changed (a session recorded is one INSERT, so the table stays in the order the days were recorded)."""
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_inputs_query(connection.vendor, "s.patient_id = %s"), [patient_id])
+        wanted = {row[0]: tuple(row) for row in cursor.fetchall()}
+        cursor.execute(f"SELECT {_CLAIM_COLUMNS} FROM {_CLAIM_INPUTS} WHERE patient_id = %s", [patient_id])
+        stored = {row[0]: tuple(row) for row in cursor.fetchall()}
+        stale = [session_id for session_id, row in stored.items() if wanted.get(session_id) != row]
+        if stale:  # withdrawn, or changed: a changed row is written again
+            cursor.execute(f"DELETE FROM {_CLAIM_INPUTS} WHERE session_id IN ({', '.join(['%s'] * len(stale))})", stale)
+        missing = [row for session_id, row in sorted(wanted.items()) if stored.get(session_id) != row]
+        if missing:
+            cursor.executemany(
+                f"INSERT INTO {_CLAIM_INPUTS} ({_CLAIM_COLUMNS}) VALUES ({', '.join(['%s'] * 12)})", missing
+            )
+
+
+def fill_claim_inputs(using: str = "default", patients: tuple[int, int] | None = None) -> None:
+    """Add the claim inputs of every session given (or of the patients whose ids are ``patients``, first and
+    last), in date order. Plain SQL on the tables as migration 0015 left them, so that the migration can call
+    it."""
+    connection = connections[using]
+    chosen, among = ("1 = 1", []) if patients is None else ("s.patient_id BETWEEN %s AND %s", list(patients))
+    with transaction.atomic(using=using), connection.cursor() as cursor, _large_cache(cursor, connection.vendor):
+        # Derived in the sessions' order, each session's sites and draws read where they lie; then written by date.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE claim_inputs_filled AS {_claim_inputs_query(connection.vendor, chosen)}"
+            " ORDER BY s.id",
+            among,
+        )
+        cursor.execute(  # ids in date order: SQLite keeps a table's rows in id order, PostgreSQL as written
+            f"INSERT INTO {_CLAIM_INPUTS} ({_CLAIM_COLUMNS}) SELECT {_CLAIM_COLUMNS} FROM claim_inputs_filled"
+            " ORDER BY date, session_id"
+        )
+        cursor.execute("DROP TABLE claim_inputs_filled")
+
+
+@contextmanager
+def _large_cache(cursor: CursorWrapper, vendor: str) -> Iterator[None]:
+    """On SQLite, a 256 MB page cache while millions of rows are written: the session and patient indexes take
+    them in no order, and with the default 2 MB each insert rereads their pages from the file."""
+    if vendor != "sqlite":
+        yield
+        return
+    cursor.execute("PRAGMA cache_size")
+    (kept,) = cursor.fetchone()
+    cursor.execute("PRAGMA cache_size = -262144")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {int(kept)}")

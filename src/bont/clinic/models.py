@@ -528,3 +528,29 @@ class ResponderVerdictBasis(models.Model):
 
     def __str__(self) -> str:
         return "responder verdict basis"
+
+
+class SessionClaimInputs(models.Model):
+    """Derived from the records, never entered: what billing reads of a session given (not withdrawn), in one
+    compact row kept by the transaction that records, corrects or withdraws it (``bont.clinic.derived``), so that
+    a year's export reads one table in date order instead of each session's plan-laden row, sites and vial draws.
+    Nothing in it depends on the knowledge base; the conditions open on the day and the NPI are read at export."""
+
+    session = models.OneToOneField(TreatmentSession, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
+    indication = models.CharField(max_length=60)
+    product = models.CharField(max_length=40)
+    protocol = models.CharField(max_length=120, blank=True)
+    guidance = models.CharField(max_length=120, blank=True)
+    total_units = units_field()
+    units_discarded = units_field()
+    sites = models.TextField()  # JSON [[muscle, side], ...] in the chart's order
+    vials = models.TextField()  # JSON [[vial units, units drawn, lot NDC], ...], the units as text
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["date", "session"], name="claim_inputs_by_date")]
+
+    def __str__(self) -> str:
+        return f"session claim inputs {self.pk}"

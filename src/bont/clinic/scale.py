@@ -1,14 +1,18 @@
 """A plainly fictional clinic of any size, for measuring bont at a real clinic's scale (``bont demo --scale``).
 
-Every row is shaped by the demo clinic: for each of its courses one exemplar patient is recorded through the
-same planner and safety-checked service as the demo's (two sessions, their outcomes and diary days), read back,
-and the transaction rolled back. The generator then writes a block of patients (at most ``BLOCK``) whose
-sessions, sites, findings, vial draws, outcomes and diary days copy those exemplars' rows with their own dates
-(about twenty sessions each, over up to twenty years, the last ones spread so that some patients are due and
-some overdue), by ``executemany`` on the ORM's connection. The rest of the clinic is that block again:
-``INSERT … SELECT`` copies made on the same connection, every id and key shifted, each copy doubling the clinic.
-Two million sessions need about thirty million rows: a model instance per row (``bulk_create``) writes a few
-thousand rows a second, a copy inside the database over a hundred thousand.
+Every row is shaped by the demo clinic: for each of its courses one exemplar patient is recorded through the same
+planner and safety-checked service as the demo's (two sessions, their outcomes and diary days), read back, and the
+transaction rolled back. The generator then writes a block of patients (at most ``BLOCK``) whose sessions, sites,
+findings, vial draws, outcomes and diary days copy those exemplars' rows with their own dates (about twenty sessions
+each, over up to twenty years, the last ones spread so that some patients are due and some overdue), on the ORM's
+connection (``COPY`` on PostgreSQL, ``executemany`` on SQLite). The rest of the clinic is that block again: ``INSERT
+… SELECT`` copies made on the same connection, every id and key shifted, each copy doubling the clinic, the derived
+rows (the Follow-up summary, the sessions' claim inputs) copied with their patients, so that a year's sessions lie
+all over the tables (a clinic's own grow day by day). Two million sessions need about thirty million rows: a model
+instance per row (``bulk_create``) writes a few thousand rows a second, a copy inside the database over a hundred
+thousand. On PostgreSQL the copies are one bulk load: the copied tables' indexes are dropped first and built again
+after the last copy, in the same transaction (``_bulk_copies``), so that the schema is the migrations' again whether
+generation ends or fails.
 
 Names and record numbers say what the patients are ("Scale-Patient", "SCALE-000123"). The versioned history
 of django-simple-history is not written: a generated row has never been corrected, and the copies would
@@ -29,7 +33,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import Max
 from django.utils import timezone
 
 from bont.clinic import models as clinic
@@ -45,7 +49,11 @@ from bont.clinic.demo import (
     _stock,
     course_patient,
 )
-from bont.clinic.derived import DerivedSummaries, fill_follow_up_summaries
+from bont.clinic.derived import (
+    DerivedSummaries,
+    fill_claim_inputs,
+    fill_follow_up_summaries,
+)
 from bont.clinic.registry import add_patient, add_user
 from bont.clinic.responder_verdicts import fill_generated
 from bont.domain.knowledge import KnowledgeBase
@@ -72,6 +80,12 @@ PATIENT_ROWS: tuple[type[models.Model], ...] = (
     clinic.OutcomeRecord,
     clinic.DiaryDay,
 )
+# The rows derived from a patient's records (never entered), which each copy copies with its patients: each with
+# the columns the copies take from their own patient (the names the Follow-up list sorts by).
+DERIVED_ROWS: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
+    (clinic.FollowUpSummary, ("family_name", "given_name")),
+    (clinic.SessionClaimInputs, ()),
+)
 WRITTEN: tuple[type[models.Model], ...] = (
     clinic.Lot,
     *PATIENT_ROWS,
@@ -94,8 +108,8 @@ class _Exemplar:
 
 @dataclass
 class _Writer:
-    """Rows given their ids here (the patients, the first block's rows), written by ``executemany`` on the ORM's
-    connection.
+    """Rows given their ids here (the patients, the first block's rows), written on the ORM's connection by
+    ``COPY`` on PostgreSQL, ``executemany`` on SQLite.
 
     A model instance per row costs more than the whole copy of the clinic; most values repeat (an exemplar's
     sites, findings and outcomes), so each field's value is converted for the database once and reused."""
@@ -118,11 +132,16 @@ class _Writer:
                 if not rows:
                     continue
                 fields = model._meta.concrete_fields
-                cursor.executemany(
-                    f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
-                    f"VALUES ({', '.join(['%s'] * len(fields))})",
-                    [tuple(self._value(f, row, now) for f in fields) for row in rows],
-                )
+                into = f"{quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)})"
+                values = (tuple(self._value(f, row, now) for f in fields) for row in rows)
+                if connection.vendor == "postgresql":
+                    # One stream per table: an INSERT per row is parsed and planned anew (the client binds the
+                    # values), four to six times slower.
+                    with cursor.cursor.copy(f"COPY {into} FROM STDIN") as copy:
+                        for row in values:
+                            copy.write_row(row)
+                else:
+                    cursor.executemany(f"INSERT INTO {into} VALUES ({', '.join(['%s'] * len(fields))})", list(values))
 
     def _value(self, column: models.Field[Any, Any], row: dict[str, Any], now: datetime) -> Any:
         if column.attname not in row:
@@ -176,9 +195,14 @@ def load_scale(
             if number % 100 == 99:
                 writer.flush()
         writer.flush()
+        if connection.vendor == "postgresql":
+            # Planned without statistics, the derived rows' queries below scan a whole table per session.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(m._meta.db_table) for m in WRITTEN)}")
         # Written past the recording transactions that keep them: the derived rows of the block, which each copy
         # then copies with its patients.
         fill_follow_up_summaries(knowledge, patients=(first_patient, first_patient + block - 1))
+        fill_claim_inputs(patients=(first_patient, first_patient + block - 1))
     say(f"wrote the first {block} patients")
     if connection.vendor == "sqlite":
         # The sessions' date index takes its rows in no order: with SQLite's default 2 MB page cache each copy
@@ -186,7 +210,7 @@ def load_scale(
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size = -262144")
     written = block
-    with _unchecked_copies():
+    with _bulk_copies():
         while written < patients:
             # Each copy doubles the clinic (the last one takes what is left): few statements, each a large one.
             adding = min(written, patients - written)
@@ -199,12 +223,12 @@ def load_scale(
     say("derived the research page's rows")
     _finish(knowledge, today, list(lots.values()))
     seconds = clock.perf_counter() - started
-    return {
+    return {  # counted as written (a count over the copies' millions of rows takes seconds)
         "patients": patients,
-        "sessions": clinic.TreatmentSession.objects.filter(patient_id__gte=first_patient).count(),
-        "sites": clinic.SessionSite.objects.count(),
-        "outcomes": clinic.OutcomeRecord.objects.count(),
-        "diary_days": clinic.DiaryDay.objects.count(),
+        "sessions": _rows(clinic.TreatmentSession, patients, base, bounds),
+        "sites": _rows(clinic.SessionSite, patients, base, bounds),
+        "outcomes": _rows(clinic.OutcomeRecord, patients, base, bounds),
+        "diary_days": _rows(clinic.DiaryDay, patients, base, bounds),
         "milliseconds": round(seconds * 1000),
     }
 
@@ -236,10 +260,11 @@ def _exemplar(knowledge: KnowledgeBase, today: date, number: int, course: DemoCo
     mrn = f"SCALE-EXEMPLAR-{number:02d}"
     patient_id = add_patient(course_patient(course, mrn, "Scale-Patient", first - timedelta(days=1)))
     derived = DerivedSummaries(knowledge)
-    for day in (first, later):
-        if not _session(knowledge, derived, patient_id, course, day):
-            raise RecordingError("scale", f"the demo's {course.indication} course was refused by the safety check")
-    _outcomes(knowledge, derived, mrn, course, number, today)
+    with derived.deferred():  # the derived rows once, as the demo's, not after each session, outcome and diary day
+        for day in (first, later):
+            if not _session(knowledge, derived, patient_id, course, day):
+                raise RecordingError("scale", f"the demo's {course.indication} course was refused by the safety check")
+        _outcomes(knowledge, derived, mrn, course, number, today)
     own = {
         model.__name__: [dict(row) for row in model._default_manager.filter(patient_id=patient_id).values()]
         for model in PATIENT_ROWS[:4]
@@ -432,24 +457,47 @@ def _lot(writer: _Writer, lots: dict[tuple[str, str, date], int], product: str, 
 
 
 @contextmanager
-def _unchecked_copies() -> Iterator[None]:
-    """On PostgreSQL, the copies without a deferred foreign-key trigger per row (millions of them, most of the
-    time of a copy): a copy's keys point to rows it writes itself, shifted as the originals were, which were
-    checked. Only a superuser may skip the triggers; for anyone else they run."""
+def _bulk_copies() -> Iterator[None]:
+    """On PostgreSQL, the copies made as a bulk load is: the copied tables' indexes dropped and built again at the
+    end (one sort per index instead of an insertion per row and index, most of a copy's time), in one transaction,
+    so that they cannot be missing from a clinic whatever fails. Kept are the indexes a foreign key rests on (the
+    sessions' and vials' ids), with the keys themselves: built again, each key would be checked over every row. Nor
+    is there a deferred foreign-key trigger per row (millions of them): a copy's keys point to rows it writes
+    itself, shifted as the originals were, which were checked. Only a superuser may skip the triggers; for anyone
+    else they run."""
     if connection.vendor != "postgresql":
+        # SQLite writes no faster so: at 100,000 patients the copies with their indexes took 154 s, without them
+        # 132 s and the indexes built again 36 s (one transaction for all would also hold the whole clinic in the
+        # write-ahead log until the commit).
         yield
         return
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
-    except DatabaseError:
+    copied: tuple[type[models.Model], ...] = (*PATIENT_ROWS, *(m for m, _ in DERIVED_ROWS))
+    tables = [model._meta.db_table for model in copied]
+    with transaction.atomic(), connection.cursor() as cursor:
+        try:
+            with transaction.atomic():
+                cursor.execute("SET LOCAL session_replication_role = replica")
+        except DatabaseError:  # checked at the end of each copy, not all queued for the commit
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")  # each index sorted in memory
+        cursor.execute(
+            "SELECT 'ALTER TABLE ' || c.conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(c.conname),"
+            " 'ALTER TABLE ' || c.conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' '"
+            " || pg_get_constraintdef(c.oid)"
+            " FROM pg_constraint c WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY(%s::regclass[])"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND k.conindid = c.conindid)"
+            " UNION ALL"
+            " SELECT 'DROP INDEX ' || i.indexrelid::regclass, pg_get_indexdef(i.indexrelid)"
+            " FROM pg_index i WHERE i.indrelid = ANY(%s::regclass[])"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+            [tables, tables],
+        )
+        indexes = cursor.fetchall()
+        for drop, _ in indexes:
+            cursor.execute(drop)
         yield
-        return
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = DEFAULT")
+        for _, build in indexes:
+            cursor.execute(build)
 
 
 def _copy_patients(
@@ -461,45 +509,62 @@ def _copy_patients(
 ) -> None:
     """Copy the rows of the first ``adding`` patients (from id ``first_patient``) to the ``adding`` patients
     after the ``written`` ones: one ``INSERT … SELECT`` per table, every id and key shifted by the rows of
-    ``written`` patients (a whole number of blocks, each holding the first block's rows again); the Follow-up
-    summary too, as the copied records give it, with the names of the copies."""
-    block = len(bounds[clinic.TreatmentSession])
+    ``written`` patients (a whole number of blocks, each holding the first block's rows again); the derived rows
+    of ``DERIVED_ROWS`` too (the Follow-up summary, as the copied records give it, with the names of the copies)."""
 
     def last_id(model: type[models.Model], patients: int) -> int:
-        blocks, rest = divmod(patients, block)
-        per_block = bounds[model][-1] - base[model]
-        return base[model] + blocks * per_block + (bounds[model][rest - 1] - base[model] if rest else 0)
+        return base[model] + _rows(model, patients, base, bounds)
 
     shifts = {model._meta.db_table: last_id(model, written) - base[model] for model in PATIENT_ROWS}
     shifts[clinic.Patient._meta.db_table] = written
     quote = connection.ops.quote_name
     with transaction.atomic(), connection.cursor() as cursor:
         for model in PATIENT_ROWS:
-            table = model._meta.db_table
-            columns, chosen = [], []
-            for column in model._meta.concrete_fields:
-                name = quote(str(column.column))
-                columns.append(name)
-                target = column.related_model._meta.db_table if column.is_relation else None  # type: ignore[union-attr]
-                if column.primary_key:
-                    chosen.append(f"{name} + {shifts[table]}")
-                elif target in shifts:
-                    chosen.append(f"{name} + {shifts[target]}")
-                else:
-                    chosen.append(name)
             cursor.execute(
-                f"INSERT INTO {quote(table)} ({', '.join(columns)}) SELECT {', '.join(chosen)} "
-                f"FROM {quote(table)} WHERE {quote('id')} > %s AND {quote('id')} <= %s",
-                [base[model], last_id(model, adding)],
+                f"{_copy_into(model, shifts)} WHERE s.id > %s AND s.id <= %s", [base[model], last_id(model, adding)]
             )
-        cursor.execute(
-            "INSERT INTO clinic_followupsummary"
-            " (patient_id, indication, family_name, given_name, last_session, assessment_pending_since)"
-            " SELECT p.id, s.indication, p.family_name, p.given_name, s.last_session, s.assessment_pending_since"
-            " FROM clinic_followupsummary s JOIN clinic_patient p ON p.id = s.patient_id + %s"
-            " WHERE s.patient_id >= %s AND s.patient_id < %s",
-            [written, first_patient, first_patient + adding],
-        )
+        for model, own in DERIVED_ROWS:
+            patient = f" JOIN {quote(clinic.Patient._meta.db_table)} p ON p.id = s.patient_id + %s" if own else ""
+            cursor.execute(
+                f"{_copy_into(model, shifts, own)}{patient} WHERE s.patient_id >= %s AND s.patient_id < %s",
+                [*([written] if own else []), first_patient, first_patient + adding],
+            )
+
+
+def _rows(
+    model: type[models.Model],
+    patients: int,
+    base: dict[type[models.Model], int],
+    bounds: dict[type[models.Model], list[int]],
+) -> int:
+    """How many rows of ``model`` the first ``patients`` patients own: whole blocks, each holding the first block's
+    rows again (numbered on from ``base``; ``bounds`` the last id after each of its patients), then a part of one."""
+    blocks, rest = divmod(patients, len(bounds[model]))
+    return blocks * (bounds[model][-1] - base[model]) + (bounds[model][rest - 1] - base[model] if rest else 0)
+
+
+def _copy_into(model: type[models.Model], shifts: dict[str, int], own: tuple[str, ...] = ()) -> str:
+    """``INSERT INTO`` the model's table ``SELECT`` its rows (``s``) again, their ids and the keys to the copied
+    tables shifted by ``shifts`` (per table), the ``own`` columns from the copy's patient (``p``). A row of a table
+    not shifted (a derived row) is numbered anew."""
+    quote = connection.ops.quote_name
+    columns, chosen = [], []
+    for column in model._meta.concrete_fields:
+        name = quote(str(column.column))
+        target = column.related_model._meta.db_table if column.is_relation else None  # type: ignore[union-attr]
+        if column.primary_key:
+            target = model._meta.db_table
+            if target not in shifts:
+                continue
+        columns.append(name)
+        if column.attname in own:
+            chosen.append(f"p.{name}")
+        elif target in shifts:
+            chosen.append(f"s.{name} + {shifts[target]}")
+        else:
+            chosen.append(f"s.{name}")
+    table = quote(model._meta.db_table)
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(chosen)} FROM {table} s"
 
 
 def _finish(knowledge: KnowledgeBase, today: date, lot_ids: list[int]) -> None:
@@ -508,8 +573,15 @@ def _finish(knowledge: KnowledgeBase, today: date, lot_ids: list[int]) -> None:
     with connection.cursor() as cursor:
         for statement in connection.ops.sequence_reset_sql(no_style(), [clinic.Patient, *WRITTEN]):
             cursor.execute(statement)
-    vials = clinic.Vial.objects.filter(lot=OuterRef("pk")).values("lot").annotate(count=Count("id")).values("count")
-    clinic.Lot.objects.filter(pk__in=lot_ids).update(quantity_received=Subquery(vials))
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")  # the statistics the pages read next are planned with, for every table written
+        if lot_ids:  # the vials counted in one pass: a count per lot reads a page per vial, spread over the clinic
+            cursor.execute(
+                "UPDATE clinic_lot SET quantity_received = v.vials"
+                " FROM (SELECT lot_id, COUNT(*) AS vials FROM clinic_vial GROUP BY lot_id) v"
+                f" WHERE v.lot_id = clinic_lot.id AND clinic_lot.id IN ({', '.join(['%s'] * len(lot_ids))})",
+                lot_ids,
+            )
     _stock(knowledge, today)
 
 

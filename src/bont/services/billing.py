@@ -248,9 +248,9 @@ def _text(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _session_columns(session_id: int, on: date, patient_mrn: str, patient_name: str) -> list[object]:
-    """The first four columns of ``BILLING_COLUMNS``: the session and its patient."""
-    return [session_id, on.isoformat(), _text(patient_mrn), _text(patient_name)]
+def _patient_columns(patient_mrn: str, patient_name: str) -> list[object]:
+    """The third and fourth columns of ``BILLING_COLUMNS``, after the session's id and date: its patient."""
+    return [_text(patient_mrn), _text(patient_name)]
 
 
 def _claim_columns(line: BillingLine) -> list[object]:
@@ -293,9 +293,11 @@ def _csv_rows(claims: _Claims, sessions: Iterator[BillableSession]) -> Iterator[
         writer.writerow(values)
         return buffer.getvalue()
 
-    # A CSV row is its fields, each quoted alone, joined by commas: the session's columns, written once per
-    # session, joined to the claim's, written once per distinct claim and rendering clinician, is the same row.
+    # A CSV row is its fields, each quoted alone, joined by commas: the session's id and date (never quoted),
+    # its patient's columns, written once per patient, and the claim's, written once per distinct claim and
+    # rendering clinician, is the same row.
     tails: dict[tuple[object, ...], tuple[str, ...]] = {}
+    patients: dict[tuple[str, str], str] = {}
     yield row(list(BILLING_COLUMNS))
     for session in sessions:
         key = (*_claim_key(session), session.clinician_npi, session.clinician)
@@ -304,7 +306,12 @@ def _csv_rows(claims: _Claims, sessions: Iterator[BillableSession]) -> Iterator[
             if len(tails) >= CLAIMS_KEPT:
                 tails.clear()
             found = tails[key] = tuple(row(_claim_columns(line)) for line in claims.lines(session))
-        head = row(_session_columns(session.session_id, session.on, session.patient_mrn, session.patient_name))
-        head = head[:-1] + ","  # without its line end
+        patient = patients.get((session.patient_mrn, session.patient_name))
+        if patient is None:
+            if len(patients) >= CLAIMS_KEPT:
+                patients.clear()
+            patient = row(_patient_columns(session.patient_mrn, session.patient_name))[:-1]  # without its line end
+            patients[session.patient_mrn, session.patient_name] = patient
+        head = f"{session.session_id},{session.on.isoformat()},{patient},"
         for tail in found:
             yield head + tail
