@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,10 @@ def serve_http(application: Application, host: str, port: int, workers: int, tru
     address whose ``X-Forwarded-*`` headers are believed (None: no proxy, the headers mean nothing)."""
     if workers == 1:
         import waitress
+
+        # The first chart need not wait for the views and ICD-10-CM: loaded beside the first requests (an import
+        # is done once, under the import lock, whichever thread asks first).
+        threading.Thread(target=_load_views_and_code_sets, name="bont-load-ahead", daemon=True).start()
 
         proxy: dict[str, Any] = {}
         if trusted_proxy is not None:
@@ -46,17 +51,22 @@ def serve_http(application: Application, host: str, port: int, workers: int, tru
     _serve_with_gunicorn(application, f"{host}:{port}", workers)
 
 
-def _load_before_forking() -> None:
+def _load_views_and_code_sets() -> None:
     """Every view (the URL configuration imports them) and ICD-10-CM (about 3 s and 180 MB, parsed at the first
-    chart with a coded condition), loaded once and shared by the workers rather than by each on a patient's
-    chart. Then the objects loaded so far are left out of garbage collection (``gc.freeze``): the workers'
-    collections would walk them all on every full pass and copy every memory page they touch."""
+    chart with a coded condition otherwise)."""
     from django.conf import settings
 
     from bont.knowledge.icd10cm import load_code_set
 
     importlib.import_module(settings.ROOT_URLCONF)
     load_code_set()
+
+
+def _load_before_forking() -> None:
+    """The views and ICD-10-CM loaded once and shared by the workers rather than by each on a patient's chart.
+    Then the objects loaded so far are left out of garbage collection (``gc.freeze``): the workers' collections
+    would walk them all on every full pass and copy every memory page they touch."""
+    _load_views_and_code_sets()
     gc.freeze()
 
 
