@@ -189,7 +189,7 @@ def _claim_inputs_query(vendor: str, chosen: str) -> str:
 
 def _refresh_claim_inputs(patient_id: int) -> None:
     """The patient's claim inputs as their sessions now stand: a row for each session given, written only where
-    it changed (a session recorded is one INSERT, so the table stays in the order the days were recorded)."""
+    it changed (a session recorded is one INSERT, so the table grows roughly in the order of the days given)."""
     connection = transaction.get_connection()
     with connection.cursor() as cursor:
         cursor.execute(_claim_inputs_query(connection.vendor, "s.patient_id = %s"), [patient_id])
@@ -207,9 +207,9 @@ def _refresh_claim_inputs(patient_id: int) -> None:
 
 
 def fill_claim_inputs(using: str = "default", patients: tuple[int, int] | None = None) -> None:
-    """Add the claim inputs of every session given (or of the patients whose ids are ``patients``, first and
-    last), in date order. Plain SQL on the tables as migration 0015 left them, so that the migration can call
-    it."""
+    """Write again the claim inputs of every session given (or of the patients whose ids are ``patients``, first
+    and last), in date order, in place of those stored. Plain SQL on the tables as migration 0015 left them, so
+    that the migration can call it."""
     connection = connections[using]
     chosen, among = ("1 = 1", []) if patients is None else ("s.patient_id BETWEEN %s AND %s", list(patients))
     with transaction.atomic(using=using), connection.cursor() as cursor, _large_cache(cursor, connection.vendor):
@@ -217,6 +217,10 @@ def fill_claim_inputs(using: str = "default", patients: tuple[int, int] | None =
         cursor.execute(
             f"CREATE TEMPORARY TABLE claim_inputs_filled AS {_claim_inputs_query(connection.vendor, chosen)}"
             " ORDER BY s.id",
+            among,
+        )
+        cursor.execute(
+            f"DELETE FROM {_CLAIM_INPUTS}" + ("" if patients is None else " WHERE patient_id BETWEEN %s AND %s"),
             among,
         )
         cursor.execute(  # ids in date order: SQLite keeps a table's rows in id order, PostgreSQL as written

@@ -225,10 +225,10 @@ def load_scale(
     seconds = clock.perf_counter() - started
     return {  # counted as written (a count over the copies' millions of rows takes seconds)
         "patients": patients,
-        "sessions": _rows(clinic.TreatmentSession, patients, base, bounds),
-        "sites": _rows(clinic.SessionSite, patients, base, bounds),
-        "outcomes": _rows(clinic.OutcomeRecord, patients, base, bounds),
-        "diary_days": _rows(clinic.DiaryDay, patients, base, bounds),
+        "sessions": _row_count(clinic.TreatmentSession, patients, base, bounds),
+        "sites": _row_count(clinic.SessionSite, patients, base, bounds),
+        "outcomes": _row_count(clinic.OutcomeRecord, patients, base, bounds),
+        "diary_days": _row_count(clinic.DiaryDay, patients, base, bounds),
         "milliseconds": round(seconds * 1000),
     }
 
@@ -513,7 +513,7 @@ def _copy_patients(
     of ``DERIVED_ROWS`` too (the Follow-up summary, as the copied records give it, with the names of the copies)."""
 
     def last_id(model: type[models.Model], patients: int) -> int:
-        return base[model] + _rows(model, patients, base, bounds)
+        return base[model] + _row_count(model, patients, base, bounds)
 
     shifts = {model._meta.db_table: last_id(model, written) - base[model] for model in PATIENT_ROWS}
     shifts[clinic.Patient._meta.db_table] = written
@@ -531,7 +531,7 @@ def _copy_patients(
             )
 
 
-def _rows(
+def _row_count(
     model: type[models.Model],
     patients: int,
     base: dict[type[models.Model], int],

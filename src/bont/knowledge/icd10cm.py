@@ -1,10 +1,11 @@
 """ICD-10-CM from the ``simple_icd_10_cm`` package: the adapter of the domain's ``ConditionCodeSet`` port.
 
 The package carries the whole code set of one CDC/NCHS release (its data folder names it, April 2026 for
-1.5.0) and parses it when it is imported: about 3 s and 180 MB. So it is imported on the first question, not
-when bont starts — a command whose conditions are all codes the knowledge lists, or names, never loads it —
+1.5.0) and parses it when it is imported: about 3 s and 180 MB. So a command imports it on the first question,
+not when bont starts — a command whose conditions are all codes the knowledge lists, or names, never loads it —
 and every answer is cached, because the safety check asks about the same few codes again and again. A server
-with several worker processes loads it before it forks them (``load_code_set``), so that they share it.
+loads it as it starts (``load_code_set``): with several worker processes before it forks them, so that they
+share it; in one process beside its first requests, so that the first chart does not wait for it.
 """
 
 from __future__ import annotations
