@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 
 from bont.domain.codes import CPTCode, ICD10CMCode
 from bont.domain.evidence import Citation, Cited, Source
+from bont.domain.memo import remember
 from bont.domain.populations import Population
 from bont.domain.protocols import LabelStatus, Protocol, Route
 
@@ -86,12 +87,15 @@ class Indication:
         key = (product, population)
         known = self._protocols_for.get(key)
         if known is None:
-            if len(self._protocols_for) >= _PROTOCOLS_FOR_SIZE:  # names outside the knowledge base: start again
-                self._protocols_for.clear()
-            known = self._protocols_for[key] = tuple(
-                protocol
-                for protocol in self.protocols
-                if protocol.product == product and (population is None or protocol.population is population)
+            known = remember(
+                self._protocols_for,
+                key,
+                tuple(
+                    protocol
+                    for protocol in self.protocols
+                    if protocol.product == product and (population is None or protocol.population is population)
+                ),
+                _PROTOCOLS_FOR_SIZE,
             )
         return known
 

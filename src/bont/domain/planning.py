@@ -23,6 +23,7 @@ from bont.domain.errors import PlanningError, UnknownIdError
 from bont.domain.evidence import Citation, Cited, Grade
 from bont.domain.findings import Finding, Severity
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.memo import remember
 from bont.domain.populations import ADULT_AGE_YEARS, Population
 from bont.domain.products import Formulation, Product, Reconstitution
 from bont.domain.protocols import Laterality, MuscleDose, Protocol
@@ -265,11 +266,8 @@ class PlanMemo:
 
     @staticmethod
     def remember(table: dict[K, V], key: K, value: V) -> V:
-        if len(table) >= PLAN_MEMO_SIZE:
-            # Full of rare entries (typed doses): start again, so that the common ones are kept again.
-            table.clear()
-        table[key] = value
-        return value
+        """Keep ``value`` in one of these tables, each bounded by ``PLAN_MEMO_SIZE``."""
+        return remember(table, key, value, PLAN_MEMO_SIZE)
 
 
 def choose_protocol(knowledge: KnowledgeBase, request: PlanRequest, population: Population) -> Protocol:

@@ -10,6 +10,7 @@ from functools import cached_property
 from bont.domain.codes import NDC, HCPCSCode
 from bont.domain.doses import Units, WeightCappedDose, format_amount
 from bont.domain.evidence import Cited, Source
+from bont.domain.memo import remember
 from bont.domain.populations import AgeRange, Population
 from bont.domain.windows import Window
 
@@ -177,10 +178,11 @@ class Product:
         key = (indication, population)
         known = self._limits_for.get(key)
         if known is None:
-            if len(self._limits_for) >= _ASKED_SIZE:
-                self._limits_for.clear()
-            known = self._limits_for[key] = tuple(
-                limit for limit in self.limits if limit.value.applies_to(indication, population)
+            known = remember(
+                self._limits_for,
+                key,
+                tuple(limit for limit in self.limits if limit.value.applies_to(indication, population)),
+                _ASKED_SIZE,
             )
         return known
 
@@ -188,10 +190,11 @@ class Product:
         """The approvals of this indication, every population, in the label's order."""
         known = self._approvals_for.get(indication)
         if known is None:
-            if len(self._approvals_for) >= _ASKED_SIZE:
-                self._approvals_for.clear()
-            known = self._approvals_for[indication] = tuple(
-                approval for approval in self.approvals if approval.value.indication == indication
+            known = remember(
+                self._approvals_for,
+                indication,
+                tuple(approval for approval in self.approvals if approval.value.indication == indication),
+                _ASKED_SIZE,
             )
         return known
 

@@ -34,6 +34,7 @@ from bont.domain.billing import (
 )
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.memo import remember
 
 
 class BillingError(FieldError):
@@ -161,22 +162,25 @@ class _Claims:
         key = _claim_key(session)
         found = self.bills.get(key)
         if found is None:
-            if len(self.bills) >= CLAIMS_KEPT:
-                self.bills.clear()
-            found = self.bills[key] = bill(
-                self.knowledge,
-                self.rules,
-                SessionToBill(
-                    product=session.product,
-                    indication=session.indication,
-                    sites=tuple(BilledSite(muscle, side or None) for muscle, side in session.sites),
-                    units_administered=session.total_units,
-                    units_discarded=session.units_discarded,
-                    guidance=tuple(g.strip() for g in session.guidance.split(",") if g.strip()),
-                    protocol=session.protocol,
-                    conditions=session.conditions,
-                    vials=session.vials,
+            found = remember(
+                self.bills,
+                key,
+                bill(
+                    self.knowledge,
+                    self.rules,
+                    SessionToBill(
+                        product=session.product,
+                        indication=session.indication,
+                        sites=tuple(BilledSite(muscle, side or None) for muscle, side in session.sites),
+                        units_administered=session.total_units,
+                        units_discarded=session.units_discarded,
+                        guidance=tuple(g.strip() for g in session.guidance.split(",") if g.strip()),
+                        protocol=session.protocol,
+                        conditions=session.conditions,
+                        vials=session.vials,
+                    ),
                 ),
+                CLAIMS_KEPT,
             )
         return found
 
@@ -303,15 +307,17 @@ def _csv_rows(claims: _Claims, sessions: Iterator[BillableSession]) -> Iterator[
         key = (*_claim_key(session), session.clinician_npi, session.clinician)
         found = tails.get(key)
         if found is None:
-            if len(tails) >= CLAIMS_KEPT:
-                tails.clear()
-            found = tails[key] = tuple(row(_claim_columns(line)) for line in claims.lines(session))
+            found = remember(
+                tails, key, tuple(row(_claim_columns(line)) for line in claims.lines(session)), CLAIMS_KEPT
+            )
         patient = patients.get((session.patient_mrn, session.patient_name))
         if patient is None:
-            if len(patients) >= CLAIMS_KEPT:
-                patients.clear()
-            patient = row(_patient_columns(session.patient_mrn, session.patient_name))[:-1]  # without its line end
-            patients[session.patient_mrn, session.patient_name] = patient
+            patient = remember(
+                patients,
+                (session.patient_mrn, session.patient_name),
+                row(_patient_columns(session.patient_mrn, session.patient_name))[:-1],  # without its line end
+                CLAIMS_KEPT,
+            )
         head = f"{session.session_id},{session.on.isoformat()},{patient},"
         for tail in found:
             yield head + tail
