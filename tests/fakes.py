@@ -16,6 +16,7 @@ from typing import Any
 from bont.bootstrap import build_knowledge
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration, Patient, PriorAdverseEvent
+from bont.domain.studies import Origin, Study, StudyFilter, Trial, TrialFilter
 from bont.services.access_log import (
     NO_OPERATOR,
     Access,
@@ -26,6 +27,7 @@ from bont.services.access_log import (
     AuditQuery,
     AuditRow,
 )
+from bont.services.evidence_library import Found, StudyLibrary
 from bont.services.follow_up import (
     AssessmentDue,
     FollowUpRecords,
@@ -1034,3 +1036,83 @@ class FakeAccessLog(AccessLog):
             and (query.kind is None or (a.action is Action.EXPORT) == (query.kind is AuditKind.EXPORT))
         ]
         return tuple(rows[offset : offset + limit])
+
+
+class FakeStudyLibrary(StudyLibrary):
+    """Studies and trials in dictionaries; the full-text search matches every word as a prefix of a word of the
+    record's searchable text (as the adapters' FTS5 and PostgreSQL searches do), without ranking: the latest
+    first, as without words."""
+
+    def __init__(self) -> None:
+        self.studies: dict[str, Study] = {}
+        self.trials: dict[str, Trial] = {}
+        self.fingerprint: str | None = None
+        self.writes = 0
+
+    def catalogue_fingerprint(self) -> str | None:
+        return self.fingerprint
+
+    def write_catalogue(self, studies: Sequence[Study], trials: Sequence[Trial], fingerprint: str) -> None:
+        self.writes += 1
+        curated = {study.key for study in studies}
+        self.studies = {
+            key: study for key, study in self.studies.items() if study.origin is Origin.IMPORTED or key in curated
+        }
+        for study in studies:
+            stored = self.matching_study(study)
+            if stored is not None:
+                del self.studies[stored.key]
+            self.studies[study.key] = study
+        self.trials = {nct: trial for nct, trial in self.trials.items() if trial.origin is Origin.IMPORTED}
+        self.trials.update((trial.nct, trial) for trial in trials)
+        self.fingerprint = fingerprint
+
+    def matching_studies(self, studies: Sequence[Study]) -> list[Study | None]:
+        return [self.matching_study(study) for study in studies]
+
+    def matching_study(self, study: Study) -> Study | None:
+        if study.key in self.studies:
+            return self.studies[study.key]
+        for name in ("pmid", "doi", "nct"):
+            value = getattr(study, name)
+            for stored in self.studies.values():
+                if value and (getattr(stored, name) or "").lower() == value.lower():
+                    return stored
+        return None
+
+    def trials_by_nct(self, ncts: Sequence[str]) -> dict[str, Trial]:
+        return {nct: self.trials[nct] for nct in ncts if nct in self.trials}
+
+    def study(self, key: str) -> Study | None:
+        return self.studies.get(key)
+
+    def save(self, studies: Sequence[tuple[Study | None, Study]], trials: Sequence[Trial]) -> None:
+        for stored, study in studies:
+            key = stored.key if stored is not None else study.key
+            self.studies[key] = replace(study, key=key)
+        self.trials.update((trial.nct, trial) for trial in trials)
+
+    @staticmethod
+    def _matches(text: str, searchable: str) -> bool:
+        words = searchable.lower().split()
+        return all(any(word.startswith(part) for word in words) for part in text.lower().split())
+
+    def search_studies(self, where: StudyFilter, offset: int, limit: int) -> Found[Study]:
+        found = sorted(
+            (s for s in self.studies.values() if where.admits(s) and self._matches(where.text, s.searchable_text())),
+            key=lambda study: (-(study.year or 0), study.key),
+        )
+        return Found(tuple(found[offset : offset + limit]), len(found), offset, limit)
+
+    def search_trials(self, where: TrialFilter, offset: int, limit: int) -> Found[Trial]:
+        found = sorted(
+            (t for t in self.trials.values() if where.admits(t) and self._matches(where.text, t.searchable_text())),
+            key=lambda trial: (-(trial.start or date.min).toordinal(), trial.nct),
+        )
+        return Found(tuple(found[offset : offset + limit]), len(found), offset, limit)
+
+    def all_studies(self) -> Iterator[Study]:
+        return iter(list(self.studies.values()))
+
+    def all_trials(self) -> Iterator[Trial]:
+        return iter(list(self.trials.values()))

@@ -11,7 +11,8 @@ def pdf_text(pdf: bytes) -> str:
     drawn = []
     for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
         try:
-            content = zlib.decompress(stream).decode("latin-1")
+            # A stream whose last byte is "\r" loses it to the pattern: that byte is the checksum's, not text.
+            content = zlib.decompressobj().decompress(stream).decode("latin-1")
         except zlib.error:
             continue
         drawn += re.findall(r"\((.*?)\)\s*Tj", content)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bont.domain.knowledge import KnowledgeBase
+    from bont.knowledge.catalogue import Catalogue
     from bont.services.clock import Clock
     from bont.services.follow_up import FollowUpRecords
     from bont.services.outcome_ports import OutcomeRecords
@@ -59,6 +60,14 @@ def load_knowledge_files(data_dir: Path | None = None) -> KnowledgeBase:
     knowledge = load_knowledge(in_use)
     _cache_knowledge(knowledge_cache_dir() / f"{_knowledge_fingerprint(in_use)}.pickle", knowledge)
     return knowledge
+
+
+def load_study_catalogue(knowledge: KnowledgeBase, data_dir: Path | None = None) -> Catalogue:
+    """The curated study catalogue of the evidence library (``data/studies``), validated against ``knowledge``."""
+    from bont.knowledge import DEFAULT_DATA_DIR
+    from bont.knowledge.catalogue import load_catalogue
+
+    return load_catalogue(knowledge, data_dir or knowledge_dir() or DEFAULT_DATA_DIR)
 
 
 # -- the knowledge cache: reading a validated knowledge base back takes about a tenth of the time of importing
@@ -404,3 +413,47 @@ def user_exists(username: str) -> bool:
     from bont.clinic.database import has_user
 
     return has_user(username)
+
+
+# The evidence library: its curated catalogue (the knowledge files of data/studies) and where it is kept.
+if TYPE_CHECKING:
+    from bont.services.evidence_library import StudyLibrary
+
+
+@cache
+def study_catalogue() -> Catalogue:
+    """The curated study catalogue of the knowledge in use, validated once per process."""
+    return load_study_catalogue(build_knowledge())
+
+
+@cache
+def _catalogue_fingerprint() -> str:
+    """A digest of the catalogue's files and of the code that reads and stores them: a change to either writes
+    the catalogue into the library again."""
+    import hashlib
+
+    from bont.knowledge import DEFAULT_DATA_DIR
+    from bont.knowledge.catalogue import STUDIES_FOLDER
+
+    digest = hashlib.sha256()
+    folder = (knowledge_dir() or DEFAULT_DATA_DIR) / STUDIES_FOLDER
+    code = [_PACKAGE / "domain" / "studies.py", _PACKAGE / "knowledge" / "catalogue.py"]
+    for path in [*sorted(folder.glob("*.yaml")), *code]:
+        digest.update(f"{path.name}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def study_library() -> StudyLibrary:
+    """The evidence library on the clinic's database, the curated catalogue written into it first when its files
+    changed since it was last written (one query when they did not)."""
+    setup_database()
+    from bont.clinic.evidence_records import DjangoStudyLibrary
+    from bont.services.evidence_library import keep_catalogue
+
+    library = DjangoStudyLibrary()
+    fingerprint = _catalogue_fingerprint()
+    if library.catalogue_fingerprint() != fingerprint:
+        catalogue = study_catalogue()
+        keep_catalogue(library, catalogue.studies, catalogue.trials, fingerprint)
+    return library

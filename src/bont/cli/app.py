@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bont.bootstrap import build_knowledge, clock, load_knowledge_files, name_operator
+from bont.bootstrap import build_knowledge, clock, load_knowledge_files, load_study_catalogue, name_operator
 from bont.cli import patients, records
 from bont.cli.common import (
     JsonOption,
@@ -26,6 +26,7 @@ from bont.cli.common import (
     stderr,
     stdout,
 )
+from bont.cli.evidence import evidence_app
 from bont.cli.operator import operator
 from bont.cli.outcomes import outcome_app
 from bont.cli.research import research_app
@@ -67,6 +68,7 @@ app.add_typer(records.billing_app, name="billing")
 app.add_typer(records.event_app, name="adverse-event")
 app.add_typer(outcome_app, name="outcome")
 app.add_typer(research_app, name="research")
+app.add_typer(evidence_app, name="evidence")
 app.command("backup")(records.backup)
 app.command("restore")(records.restore)
 app.command("demo")(records.demo)
@@ -253,13 +255,15 @@ def validate_knowledge(
     """Load and validate every knowledge file; on a problem, name the file and the field and exit 1."""
     try:
         knowledge = load_knowledge_files(data_dir)
+        catalogue = load_study_catalogue(knowledge, data_dir)
     except KnowledgeError as error:
         fail(str(error), 1)
     protocols = sum(1 for _ in knowledge.protocols())
     figures = sum(1 for _ in knowledge.figures())
     stdout.print(
         f"ok: {len(knowledge.products)} products, {len(knowledge.indications)} indications, "
-        f"{protocols} protocols, {len(knowledge.targets)} targets, {figures} cited figures"
+        f"{protocols} protocols, {len(knowledge.targets)} targets, {figures} cited figures, "
+        f"{len(catalogue.studies)} studies, {len(catalogue.trials)} registered trials"
     )
 
 

@@ -894,6 +894,7 @@ def serve(
         close_database_connections,
         demo_sign_in,
         load_demo_clinic,
+        study_library,
         user_accounts,
         user_exists,
     )
@@ -908,6 +909,7 @@ def serve(
         )
     elif demo and not user_exists(users[0][0]):
         fail("--demo: this database holds a clinic's own records; the demo is loaded only into an empty database")
+    study_library()  # the curated study catalogue written into the evidence library when its files changed
     holds_demo = user_exists(users[0][0])
     if holds_demo and not demo:
         # Loaded earlier by `bont demo`: the pages say so all the same.

@@ -554,3 +554,108 @@ class SessionClaimInputs(models.Model):
 
     def __str__(self) -> str:
         return f"session claim inputs {self.pk}"
+
+
+# -- the evidence library: studies and registered trials (not patient records)
+
+
+class LibraryStudy(models.Model):
+    """A study of the evidence library: the columns its filters and order read, narrow so that counting and
+    ordering thousands of matches reads few pages; the record itself is its ``LibraryStudyDocument``. Curated
+    studies are written from the knowledge files, imported ones by ``bont evidence import``."""
+
+    key = models.CharField(max_length=200, unique=True)
+    origin = models.CharField(max_length=10)
+    year = models.IntegerField(null=True)
+    design = models.CharField(max_length=30)
+    design_rank = models.SmallIntegerField()  # lower is stronger (bont.domain.studies.DESIGN_RANK)
+    best_level_rank = models.SmallIntegerField(null=True)  # the best guideline grade given it, lower is stronger
+    pmid = models.CharField(max_length=12, null=True, unique=True)
+    doi = models.CharField(max_length=200, null=True, unique=True)  # lower case
+    nct = models.CharField(max_length=11, null=True, db_index=True)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["year", "id"], name="library_study_by_year")]
+
+    def __str__(self) -> str:
+        return f"library study {self.pk}"
+
+
+class LibraryStudyDocument(models.Model):
+    """A study's whole record as JSON (``bont.domain.studies.record_as_dict``) and the text full-text search reads
+    (SQLite: the ``library_study_search`` FTS5 table over ``search_text``, kept by triggers; PostgreSQL: a stored
+    English text search vector with a GIN index; see migration 0016)."""
+
+    study = models.OneToOneField(LibraryStudy, on_delete=models.CASCADE, primary_key=True, related_name="document")
+    search_text = models.TextField()
+    record = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"library study document {self.pk}"
+
+
+class LibraryStudyUse(models.Model):
+    """One indication × product a study is about (``other`` for a toxin bont does not carry or none named): the
+    rows the indication and product filters and the evidence map count."""
+
+    study = models.ForeignKey(LibraryStudy, on_delete=models.CASCADE, related_name="uses", db_index=False)
+    indication = models.CharField(max_length=60)
+    product = models.CharField(max_length=40)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["study", "indication", "product"], name="library_study_use_once")
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["indication", "product", "study"], name="library_study_by_use"),
+            models.Index(fields=["product", "study"], name="library_study_by_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"library study use {self.pk}"
+
+
+class LibraryTrial(models.Model):
+    """A registered trial of the evidence library (ClinicalTrials.gov), the whole record as JSON beside the
+    columns search and filters read (a library holds hundreds, not the studies' hundred thousand); full-text
+    search as for studies (``library_trial_search`` on SQLite, a stored vector on PostgreSQL)."""
+
+    nct = models.CharField(max_length=11, unique=True)
+    origin = models.CharField(max_length=10)
+    title = models.TextField()
+    status = models.CharField(max_length=30)
+    phase = models.CharField(max_length=60, blank=True)
+    start = models.DateField(null=True)
+    search_text = models.TextField()
+    record = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"library trial {self.pk}"
+
+
+class LibraryTrialUse(models.Model):
+    trial = models.ForeignKey(LibraryTrial, on_delete=models.CASCADE, related_name="uses", db_index=False)
+    indication = models.CharField(max_length=60)
+    product = models.CharField(max_length=40)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["trial", "indication", "product"], name="library_trial_use_once")
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["indication", "product", "trial"], name="library_trial_by_use"),
+        ]
+
+    def __str__(self) -> str:
+        return f"library trial use {self.pk}"
+
+
+class LibraryCatalogue(models.Model):
+    """The fingerprint of the curated catalogue last written into the library (one row), so that a start-up
+    writes it again only when the knowledge files changed."""
+
+    fingerprint = models.CharField(max_length=64)
+    written_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return "library catalogue"

@@ -10,6 +10,7 @@ Unknown keys are errors, so a misspelt field never passes silently.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Generic, Literal, TypeVar
 
@@ -23,6 +24,7 @@ from bont.domain.outcomes import ContinuationKind, Direction, InstrumentKind, Li
 from bont.domain.populations import Population
 from bont.domain.products import Formulation, LimitScope, Serotype
 from bont.domain.protocols import Guidance, LabelStatus, Laterality, Route
+from bont.domain.studies import Design, TrialStatus
 from bont.domain.vocabulary import Concern, Interaction
 
 T = TypeVar("T")
@@ -491,3 +493,81 @@ class BillingFile(Strict):
     ndc_units: BillingRuleModel
     place_of_service: PlaceOfServiceRuleModel
     npi: BillingRuleModel
+
+
+# -- the study catalogue (data/studies/*.yaml; see bont.knowledge.catalogue)
+
+SHORT_TEXT = 300  # characters: a field longer than this reads like copied abstract text
+
+
+class LevelModel(Strict):
+    scheme: str
+    grade: str
+    indication: str | None = None
+    product: str | None = None
+    source: str | None = None
+
+
+class ResultModel(Strict):
+    outcome: str = Field(max_length=SHORT_TEXT)
+    effect: str | None = Field(default=None, max_length=SHORT_TEXT)
+    interval: str | None = None
+    p: str | None = None
+
+
+class StudyModel(Strict):
+    id: str
+    title: str
+    year: int = Field(ge=1970, le=2100)
+    design: Design
+    indications: list[str] = Field(min_length=1)
+    products: list[str] = []
+    other_products: list[str] = []
+    authors: list[str] = []
+    journal: str | None = None
+    citation: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    nct: str | None = None
+    population: str | None = Field(default=None, max_length=SHORT_TEXT)
+    participants: int | None = Field(default=None, ge=1)
+    doses: str | None = Field(default=None, max_length=SHORT_TEXT)
+    comparator: str | None = Field(default=None, max_length=SHORT_TEXT)
+    result: ResultModel | None = None
+    follow_up: str | None = Field(default=None, max_length=SHORT_TEXT)
+    levels: list[LevelModel] = []
+    source: str | None = None
+    read_at: list[str] = Field(min_length=1)
+    unverified: list[str] = []
+
+
+class TrialModel(Strict):
+    nct: str
+    title: str
+    status: TrialStatus
+    indications: list[str] = Field(min_length=1)
+    products: list[str] = []
+    other_products: list[str] = []
+    phase: str | None = None
+    enrolment: int | None = Field(default=None, ge=0)
+    sponsor: str | None = None
+    start: date | None = None
+    primary_completion: date | None = None
+    results_posted: bool = False
+    conditions: list[str] = []
+    interventions: list[str] = []
+    primary_outcome: str | None = Field(default=None, max_length=SHORT_TEXT)
+    read_at: list[str] = Field(min_length=1)
+    read_on: date
+    unverified: list[str] = []
+
+
+class StudiesFile(Strict):
+    studies: list[StudyModel] = []
+    trials: list[TrialModel] = []
+
+
+class CatalogueIndex(Strict):
+    """``data/studies/catalogue.yaml``: what the catalogue as a whole says."""
+
+    research_areas: list[str]  # indications studied rather than established: their trials are listed first

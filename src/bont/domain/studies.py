@@ -1,0 +1,549 @@
+"""The evidence library: published studies and registered trials of botulinum toxin per indication, how strong
+each is, and the grid of indications × products a researcher browses.
+
+A *study* is a publication (a trial report, review, meta-analysis or guideline) identified by PMID, DOI or a
+curated key; a *trial* is a registration on ClinicalTrials.gov identified by its NCT number (a finished trial may
+have both). Curated records come from the knowledge files, each fact with the pages it was read in; imported
+records come from PubMed, MEDLINE, ClinicalTrials.gov or RIS files, and an import never overwrites a curated field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from enum import StrEnum
+
+
+class Design(StrEnum):
+    """A study's design, strongest first in ``DESIGN_RANK``."""
+
+    GUIDELINE = "guideline"
+    META_ANALYSIS = "meta-analysis"
+    SYSTEMATIC_REVIEW = "systematic-review"
+    RCT = "rct"
+    CROSSOVER = "crossover"
+    OPEN_LABEL = "open-label"
+    COHORT = "cohort"
+    CASE_SERIES = "case-series"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return DESIGN_LABELS[self]
+
+
+DESIGN_LABELS = {
+    Design.GUIDELINE: "Guideline",
+    Design.META_ANALYSIS: "Meta-analysis",
+    Design.SYSTEMATIC_REVIEW: "Systematic review",
+    Design.RCT: "Randomised controlled trial",
+    Design.CROSSOVER: "Randomised crossover trial",
+    Design.OPEN_LABEL: "Open-label study",
+    Design.COHORT: "Cohort study",
+    Design.CASE_SERIES: "Case series",
+    Design.OTHER: "Other",
+}
+
+# Where a design sits in the usual hierarchy of evidence for a treatment's effect (lower is stronger): syntheses
+# and guidelines over randomised trials over uncontrolled studies.
+DESIGN_RANK = {design: rank for rank, design in enumerate(Design)}
+
+
+class Origin(StrEnum):
+    CURATED = "curated"  # from bont's knowledge files, each fact read in the pages it lists
+    IMPORTED = "imported"  # from a file a user imported (PubMed, MEDLINE, ClinicalTrials.gov, RIS)
+
+
+class TrialStatus(StrEnum):
+    """ClinicalTrials.gov's overall status, in its API v2 words (lower case, hyphenated)."""
+
+    NOT_YET_RECRUITING = "not-yet-recruiting"
+    RECRUITING = "recruiting"
+    ENROLLING_BY_INVITATION = "enrolling-by-invitation"
+    ACTIVE_NOT_RECRUITING = "active-not-recruiting"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    UNKNOWN = "unknown"
+
+    @property
+    def ongoing(self) -> bool:
+        return self in ONGOING
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("-", " ").capitalize()
+
+
+ONGOING = frozenset(
+    {
+        TrialStatus.NOT_YET_RECRUITING,
+        TrialStatus.RECRUITING,
+        TrialStatus.ENROLLING_BY_INVITATION,
+        TrialStatus.ACTIVE_NOT_RECRUITING,
+        TrialStatus.SUSPENDED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class EvidenceLevel:
+    """A grade a guideline or a GRADE assessment gave the evidence for one use, e.g. AAN 2016 Level A for
+    onabotulinumtoxinA in chronic migraine.
+
+    ``scheme`` names the grading (``AAN 2016``, ``GRADE``), ``grade`` the level in its own words; ``indication``
+    and ``product`` say which use it grades (a guideline grades many; none: the whole study)."""
+
+    scheme: str
+    grade: str
+    indication: str | None = None
+    product: str | None = None
+    source: str | None = None  # the guideline that graded it, when not the study itself (a study key)
+
+    def __str__(self) -> str:
+        return f"{self.scheme} Level {self.grade}" if self.scheme.startswith("AAN") else f"{self.scheme} {self.grade}"
+
+    @property
+    def rank(self) -> int:
+        """Lower is stronger: AAN A/B/C/U and GRADE high/moderate/low/very low on one scale of four."""
+        return _LEVEL_RANK.get(self.grade.strip().lower(), 4)
+
+    def grades(self, indication: str, product: str) -> bool:
+        """Whether this level is about ``indication`` with ``product``."""
+        return self.indication in (None, indication) and self.product in (None, product)
+
+
+_LEVEL_RANK = {"a": 0, "high": 0, "b": 1, "moderate": 1, "c": 2, "low": 2, "u": 3, "very low": 3}
+
+
+@dataclass(frozen=True)
+class PrimaryResult:
+    """The primary outcome and what the study found for it, as reported (text: effects come in many shapes)."""
+
+    outcome: str
+    effect: str | None = None  # e.g. "−9.0 vs −6.7 headache days per 28 days"
+    interval: str | None = None  # the 95 % confidence interval as reported
+    p_value: str | None = None  # e.g. "<0.001"
+
+
+@dataclass(frozen=True)
+class Study:
+    """One publication about a therapeutic use of botulinum toxin.
+
+    ``read_at`` lists the pages its facts were read in; ``unverified`` names the fields that no page confirmed
+    (shown as such). ``source`` links it to the knowledge source id protocols and findings cite, so that a
+    protocol resting on a trial leads to it."""
+
+    key: str
+    title: str
+    year: int | None
+    design: Design
+    indications: tuple[str, ...]
+    products: tuple[str, ...] = ()  # bont product ids; units stay per product
+    other_products: tuple[str, ...] = ()  # toxins bont does not carry, named as the study names them
+    authors: tuple[str, ...] = ()
+    journal: str | None = None
+    citation: str | None = None  # volume(issue):pages
+    pmid: str | None = None
+    doi: str | None = None
+    nct: str | None = None
+    population: str | None = None
+    participants: int | None = None
+    doses: str | None = None
+    comparator: str | None = None
+    result: PrimaryResult | None = None
+    follow_up: str | None = None
+    levels: tuple[EvidenceLevel, ...] = ()
+    source: str | None = None
+    read_at: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = ()
+    origin: Origin = Origin.CURATED
+    keywords: tuple[str, ...] = ()  # MeSH terms or keywords an import brought
+
+    @property
+    def first_author(self) -> str | None:
+        return self.authors[0] if self.authors else None
+
+    @property
+    def short_reference(self) -> str:
+        """``Diener HC, Cephalalgia 2010``: how a clinician names a study."""
+        who = f"{self.first_author}{' et al.' if len(self.authors) > 1 else ''}" if self.authors else self.title
+        where = ", ".join(str(part) for part in (self.journal, self.year) if part)
+        return f"{who}, {where}" if where else who
+
+    def searchable_text(self) -> str:
+        """What full-text search reads: title, conditions, interventions and outcomes."""
+        parts: list[str | None] = [
+            self.title,
+            " ".join(self.authors),
+            self.journal,
+            " ".join(self.indications),
+            " ".join(self.products),
+            " ".join(self.other_products),
+            self.population,
+            self.doses,
+            self.comparator,
+            self.result.outcome if self.result else None,
+            self.result.effect if self.result else None,
+            " ".join(self.keywords),
+        ]
+        return " ".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One registered trial (ClinicalTrials.gov), with what it reports about itself on the date it was read."""
+
+    nct: str
+    title: str
+    status: TrialStatus
+    indications: tuple[str, ...]
+    products: tuple[str, ...] = ()
+    other_products: tuple[str, ...] = ()
+    phase: str | None = None  # "Phase 2", "Phase 2/Phase 3", "Not applicable"
+    enrolment: int | None = None
+    sponsor: str | None = None
+    start: date | None = None
+    primary_completion: date | None = None
+    results_posted: bool = False
+    conditions: tuple[str, ...] = ()  # as registered
+    interventions: tuple[str, ...] = ()  # as registered
+    primary_outcome: str | None = None
+    read_at: tuple[str, ...] = ()
+    read_on: date | None = None  # the status is as of this date
+    unverified: tuple[str, ...] = ()
+    origin: Origin = Origin.CURATED
+
+    def searchable_text(self) -> str:
+        parts: list[str | None] = [
+            self.title,
+            " ".join(self.conditions),
+            " ".join(self.interventions),
+            " ".join(self.indications),
+            " ".join(self.products),
+            " ".join(self.other_products),
+            self.sponsor,
+            self.primary_outcome,
+        ]
+        return " ".join(part for part in parts if part)
+
+
+NCT_NUMBER = re.compile(r"NCT\d{8}")
+PMID = re.compile(r"[1-9]\d{0,8}")
+
+
+def study_key(pmid: str | None, doi: str | None, nct: str | None, fallback: str) -> str:
+    """The key an imported study is stored under: its PMID, else its DOI, else its NCT number, else ``fallback``
+    (a curated study keeps its curated key, and an import of the same PMID or DOI finds it by those)."""
+    if pmid:
+        return f"pmid:{pmid}"
+    if doi:
+        return f"doi:{doi.lower()}"
+    if nct:
+        return f"nct:{nct}"
+    return fallback
+
+
+# -- merging an import into what is stored
+
+# Fields an import may never change once set: who the study is (its identifiers would move it) and where it came
+# from. Every other field an import fills only where the stored record has none, unless the record was imported.
+_IDENTITY = ("key", "origin", "read_at", "unverified", "source")
+
+
+@dataclass(frozen=True)
+class Merge:
+    """What merging an imported record into a stored one did: the record to store and the fields it changed."""
+
+    record: Study | Trial
+    changed: tuple[str, ...]
+
+
+def merge_import(stored: Study | Trial | None, incoming: Study | Trial) -> Merge:
+    """Merge ``incoming`` (just parsed from a file) into ``stored``: a new record is added whole; an imported
+    record takes the newer values; a curated record keeps every field it has and takes only the ones it lacks
+    (an import never loses a curated field). Returns the fields that changed (none: the import changed nothing)."""
+    if stored is None:
+        return Merge(incoming, tuple(f.name for f in fields(incoming) if f.name not in _IDENTITY))
+    if type(stored) is not type(incoming):
+        raise TypeError("a study merges only with a study, a trial with a trial")
+    updates: dict[str, object] = {}
+    curated = stored.origin is Origin.CURATED
+    for item in fields(stored):
+        if item.name in _IDENTITY:
+            continue
+        old, new = getattr(stored, item.name), getattr(incoming, item.name)
+        if new in (None, (), "") or new == old:
+            continue
+        if curated and old not in (None, (), ""):
+            continue
+        if isinstance(old, tuple) and isinstance(new, tuple) and item.name in _UNION_FIELDS:
+            new = tuple(dict.fromkeys((*old, *new)))
+            if new == old:
+                continue
+        updates[item.name] = new
+    if not updates:
+        return Merge(stored, ())
+    merged: Study | Trial = replace(stored, **updates)  # type: ignore[arg-type]
+    return Merge(merged, tuple(updates))
+
+
+# Lists an import adds to rather than replaces: an import maps a study to the indications and products it
+# recognises, which never removes one a curator or an earlier import named.
+_UNION_FIELDS = frozenset({"indications", "products", "other_products", "keywords"})
+
+
+# -- filters and the evidence map
+
+
+@dataclass(frozen=True)
+class StudyFilter:
+    """What a researcher narrows a search to; empty fields do not narrow."""
+
+    text: str = ""
+    indication: str | None = None
+    product: str | None = None
+    design: Design | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    level: str | None = None  # a grade in its own words ("A", "B"): studies graded at it or better
+
+    def admits(self, study: Study) -> bool:
+        """Whether ``study`` passes every filter but the text (which full-text search decides)."""
+        if self.indication and self.indication not in study.indications:
+            return False
+        if self.product and self.product not in study.products:
+            return False
+        if self.design and study.design is not self.design:
+            return False
+        if self.year_from and (study.year is None or study.year < self.year_from):
+            return False
+        if self.year_to and (study.year is None or study.year > self.year_to):
+            return False
+        if self.level:
+            wanted = EvidenceLevel("", self.level).rank
+            if not any(level.rank <= wanted for level in study.levels):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class TrialFilter:
+    text: str = ""
+    indication: str | None = None
+    product: str | None = None
+    status: TrialStatus | None = None
+    phase: str | None = None  # matched within the phase as registered: "2" finds "Phase 2/Phase 3"
+
+    def admits(self, trial: Trial) -> bool:
+        if self.indication and self.indication not in trial.indications:
+            return False
+        if self.product and self.product not in trial.products:
+            return False
+        if self.status and trial.status is not self.status:
+            return False
+        return not self.phase or (trial.phase is not None and self.phase.lower() in trial.phase.lower())
+
+
+@dataclass(frozen=True)
+class MapCell:
+    """One cell of the evidence map: the studies of one indication with one product."""
+
+    indication: str
+    product: str
+    studies: int
+    best_design: Design | None
+    best_level: EvidenceLevel | None
+    trials_ongoing: int = 0
+
+    @property
+    def strength(self) -> str:
+        """The cell's headline: the best guideline grade if any graded it, else the strongest design."""
+        if self.best_level is not None:
+            return str(self.best_level)
+        return self.best_design.label if self.best_design else "No studies"
+
+
+OTHER_PRODUCTS = "other"  # the map's column for studies of toxins bont does not carry, or of toxin unspecified
+
+
+@dataclass(frozen=True)
+class EvidenceMap:
+    indications: tuple[str, ...]
+    products: tuple[str, ...]
+    cells: Mapping[tuple[str, str], MapCell] = field(default_factory=dict)
+
+    def cell(self, indication: str, product: str) -> MapCell:
+        return self.cells.get((indication, product)) or MapCell(indication, product, 0, None, None)
+
+
+def evidence_map(
+    studies: Iterable[Study], trials: Iterable[Trial], indications: Iterable[str], products: Iterable[str]
+) -> EvidenceMap:
+    """The grid of ``indications`` × ``products`` (and ``OTHER_PRODUCTS``): per cell the number of studies, the
+    strongest design and the best guideline grade, and the trials still running. A study of several products
+    counts once in each of their cells; a study naming no bont product counts under ``OTHER_PRODUCTS``."""
+    rows, columns = tuple(indications), (*products, OTHER_PRODUCTS)
+    counts: dict[tuple[str, str], list[Study]] = {}
+    for study in studies:
+        for indication in study.indications:
+            for product in study.products or (OTHER_PRODUCTS,):
+                counts.setdefault((indication, product), []).append(study)
+    ongoing: dict[tuple[str, str], int] = {}
+    for trial in trials:
+        if trial.status.ongoing:
+            for indication in trial.indications:
+                for product in trial.products or (OTHER_PRODUCTS,):
+                    ongoing[indication, product] = ongoing.get((indication, product), 0) + 1
+    cells: dict[tuple[str, str], MapCell] = {}
+    for key in set(counts) | set(ongoing):
+        found = counts.get(key, [])
+        levels = [level for study in found for level in study.levels if level.grades(*key)]
+        cells[key] = MapCell(
+            indication=key[0],
+            product=key[1],
+            studies=len(found),
+            best_design=min((study.design for study in found), key=DESIGN_RANK.__getitem__, default=None),
+            best_level=min(levels, key=lambda level: level.rank, default=None),
+            trials_ongoing=ongoing.get(key, 0),
+        )
+    return EvidenceMap(rows, columns, cells)
+
+
+def trials_first_for_research(trials: Iterable[Trial], research_areas: frozenset[str]) -> list[Trial]:
+    """Trials ordered for the ongoing-research list: those of the indications named as research areas first,
+    then ongoing before finished, then the latest start first."""
+    return sorted(
+        trials,
+        key=lambda trial: (
+            not research_areas.intersection(trial.indications),
+            not trial.status.ongoing,
+            -(trial.start.toordinal() if trial.start else 0),
+            trial.nct,
+        ),
+    )
+
+
+# -- imports and summaries
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A record of an imported file that was not taken, and why (``record`` names it without patient data:
+    its position in the file and its PMID, DOI or NCT number when it has one)."""
+
+    record: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParsedRecords:
+    """What a literature file holds, read but not yet stored: its format, its records and the ones refused."""
+
+    format: str  # "PubMed XML", "MEDLINE", "ClinicalTrials.gov JSON", "RIS"
+    studies: tuple[Study, ...] = ()
+    trials: tuple[Trial, ...] = ()
+    refused: tuple[Refusal, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did: records added, changed (with the fields), left unchanged, and refused."""
+
+    format: str
+    added: tuple[str, ...] = ()
+    changed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    unchanged: tuple[str, ...] = ()
+    refused: tuple[Refusal, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProductStatus:
+    """A product's standing for one indication: approved by its US label, or used off-label."""
+
+    product: str  # product id
+    name: str  # "onabotulinumtoxinA (BOTOX)"
+    approved: bool
+
+
+@dataclass(frozen=True)
+class IndicationEvidence:
+    """The evidence summary of one indication a clinician can attach to a prior-authorisation request: its
+    codes, each product's label status, the guideline grades, the studies strongest first and the trials."""
+
+    indication: str  # id
+    name: str
+    diagnosis_codes: tuple[str, ...]  # "G43.709 Chronic migraine without aura, …"
+    products: tuple[ProductStatus, ...]
+    levels: tuple[EvidenceLevel, ...]
+    studies: tuple[Study, ...]
+    trials: tuple[Trial, ...]
+    prepared_on: date
+
+
+def strongest_first(studies: Iterable[Study]) -> list[Study]:
+    """Studies ordered as a summary lists them: graded best, then strongest design, then the latest first."""
+    return sorted(
+        studies,
+        key=lambda study: (
+            min((level.rank for level in study.levels), default=9),
+            DESIGN_RANK[study.design],
+            -(study.year or 0),
+            study.key,
+        ),
+    )
+
+
+# -- plain data: how a record is stored and sent (JSON-ready dictionaries), and read back
+
+
+def record_as_dict(record: Study | Trial) -> dict[str, object]:
+    """A study or trial as plain JSON-ready data (dates as ISO text, enums as their values)."""
+    data: dict[str, object] = {}
+    for item in fields(record):
+        value = getattr(record, item.name)
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, PrimaryResult):
+            value = {part.name: getattr(value, part.name) for part in fields(value)}
+        elif item.name == "levels":
+            value = [{part.name: getattr(level, part.name) for part in fields(level)} for level in value]
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, StrEnum):
+            value = value.value
+        data[item.name] = value
+    return data
+
+
+def study_from_dict(data: Mapping[str, object]) -> Study:
+    values = dict(data)
+    result = values.get("result")
+    values["result"] = PrimaryResult(**result) if isinstance(result, dict) else None
+    values["levels"] = tuple(
+        EvidenceLevel(**level) for level in _items(values.get("levels")) if isinstance(level, dict)
+    )
+    values["design"] = Design(str(values["design"]))
+    values["origin"] = Origin(str(values.get("origin", Origin.CURATED)))
+    for name in ("indications", "products", "other_products", "authors", "read_at", "unverified", "keywords"):
+        values[name] = tuple(_items(values.get(name)))
+    return Study(**values)  # type: ignore[arg-type]
+
+
+def trial_from_dict(data: Mapping[str, object]) -> Trial:
+    values = dict(data)
+    values["status"] = TrialStatus(str(values["status"]))
+    values["origin"] = Origin(str(values.get("origin", Origin.CURATED)))
+    for name in ("start", "primary_completion", "read_on"):
+        text = values.get(name)
+        values[name] = date.fromisoformat(text) if isinstance(text, str) else None
+    for name in ("indications", "products", "other_products", "conditions", "interventions", "read_at", "unverified"):
+        values[name] = tuple(_items(values.get(name)))
+    return Trial(**values)  # type: ignore[arg-type]
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, (list, tuple)) else []
