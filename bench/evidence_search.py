@@ -48,7 +48,8 @@ def fill(studies: int) -> None:
 
     from bont.bootstrap import study_catalogue, study_library
     from bont.clinic import models
-    from bont.clinic.evidence_records import _study_columns, _study_document, _uses
+    from bont.clinic.evidence_records import _study_columns, _uses
+    from bont.domain.studies import record_as_dict
 
     study_library()  # writes the curated catalogue
     curated = study_catalogue().studies
@@ -57,7 +58,7 @@ def fill(studies: int) -> None:
     made = models.LibraryStudy.objects.count()
     batch = 5_000
     while made < studies:
-        rows, documents, uses = [], [], []
+        rows, records, uses = [], [], []
         for number in range(made, min(studies, made + batch)):
             template = rng.choice(curated)
             study = replace(
@@ -70,13 +71,15 @@ def fill(studies: int) -> None:
                 nct=None,
             )
             rows.append(models.LibraryStudy(**_study_columns(study)))
-            documents.append(_study_document(study))
+            records.append(study)
             uses.append(list(_uses(study.indications, study.products)))
         created = models.LibraryStudy.objects.bulk_create(rows)
         ids = dict(models.LibraryStudy.objects.filter(key__in=[row.key for row in rows]).values_list("key", "id"))
         models.LibraryStudyDocument.objects.bulk_create(
-            models.LibraryStudyDocument(study_id=ids[row.key], **document)
-            for row, document in zip(created, documents, strict=True)
+            models.LibraryStudyDocument(study_id=ids[study.key], record=record_as_dict(study)) for study in records
+        )
+        models.LibraryStudyText.objects.bulk_create(
+            models.LibraryStudyText(study_id=ids[study.key], search_text=study.searchable_text()) for study in records
         )
         models.LibraryStudyUse.objects.bulk_create(
             models.LibraryStudyUse(study_id=ids[row.key], indication=indication, product=product)

@@ -112,14 +112,18 @@ class DjangoStudyLibrary(StudyLibrary):
         for row_id, study in studies:
             if row_id is not None:
                 clinic.LibraryStudy.objects.filter(pk=row_id).update(**_study_columns(study))
-                clinic.LibraryStudyDocument.objects.filter(study_id=row_id).update(**_study_document(study))
+                clinic.LibraryStudyDocument.objects.filter(study_id=row_id).update(record=record_as_dict(study))
+                clinic.LibraryStudyText.objects.filter(study_id=row_id).update(search_text=study.searchable_text())
         changed = [row_id for row_id, _ in studies if row_id is not None]
         for first in range(0, len(changed), _CHUNK):
             clinic.LibraryStudyUse.objects.filter(study_id__in=changed[first : first + _CHUNK]).delete()
         clinic.LibraryStudy.objects.bulk_create(clinic.LibraryStudy(**_study_columns(study)) for study in new)
         ids = _ids(clinic.LibraryStudy, "key", [study.key for study in new])
         clinic.LibraryStudyDocument.objects.bulk_create(
-            clinic.LibraryStudyDocument(study_id=ids[study.key], **_study_document(study)) for study in new
+            clinic.LibraryStudyDocument(study_id=ids[study.key], record=record_as_dict(study)) for study in new
+        )
+        clinic.LibraryStudyText.objects.bulk_create(
+            clinic.LibraryStudyText(study_id=ids[study.key], search_text=study.searchable_text()) for study in new
         )
         written = [(row_id if row_id is not None else ids[study.key], study) for row_id, study in studies]
         clinic.LibraryStudyUse.objects.bulk_create(
@@ -175,7 +179,7 @@ class DjangoStudyLibrary(StudyLibrary):
             conditions.append("s.best_level_rank <= %s")
             parameters.append(EvidenceLevel("", where.level).rank)
         total, ids = _search(
-            _Searched("clinic_librarystudy", "clinic_librarystudydocument", "study_id", "library_study_search"),
+            _Searched("clinic_librarystudy", "clinic_librarystudytext", "study_id", "library_study_search"),
             where.text,
             conditions,
             parameters,
@@ -232,10 +236,6 @@ def _study_columns(study: Study) -> dict[str, Any]:
         "doi": study.doi.lower() if study.doi else None,
         "nct": study.nct,
     }
-
-
-def _study_document(study: Study) -> dict[str, Any]:
-    return {"search_text": study.searchable_text(), "record": record_as_dict(study)}
 
 
 def _uses(indications: Iterable[str], products: Sequence[str]) -> Iterator[tuple[str, str]]:

@@ -582,16 +582,27 @@ class LibraryStudy(models.Model):
 
 
 class LibraryStudyDocument(models.Model):
-    """A study's whole record as JSON (``bont.domain.studies.record_as_dict``) and the text full-text search reads
-    (SQLite: the ``library_study_search`` FTS5 table over ``search_text``, kept by triggers; PostgreSQL: a stored
-    English text search vector with a GIN index; see migration 0016)."""
+    """A study's whole record as JSON (``bont.domain.studies.record_as_dict``): read for the page of results shown,
+    never scanned."""
 
     study = models.OneToOneField(LibraryStudy, on_delete=models.CASCADE, primary_key=True, related_name="document")
-    search_text = models.TextField()
     record = models.JSONField()
 
     def __str__(self) -> str:
         return f"library study document {self.pk}"
+
+
+class LibraryStudyText(models.Model):
+    """The text full-text search reads for a study (title, authors, conditions, interventions, outcomes), in a table
+    of its own so that counting a common word's matches reads only this: SQLite's ``library_study_search`` FTS5
+    table indexes it (kept by triggers); on PostgreSQL a stored English text search vector beside it has a GIN
+    index (see migration 0016)."""
+
+    study = models.OneToOneField(LibraryStudy, on_delete=models.CASCADE, primary_key=True, related_name="text")
+    search_text = models.TextField()
+
+    def __str__(self) -> str:
+        return f"library study text {self.pk}"
 
 
 class LibraryStudyUse(models.Model):

@@ -1,7 +1,7 @@
-"""The evidence library's tables (studies, their documents, registered trials, the indication × product each is
-about) and their full-text search: on SQLite an FTS5 table per kind over ``search_text``, kept by triggers; on
-PostgreSQL a stored English text search vector per row (``search_vector``, computed by PostgreSQL) with a GIN
-index."""
+"""The evidence library's tables (studies, their records and search texts, registered trials, the indication ×
+product each is about) and their full-text search: on SQLite an FTS5 table per kind over ``search_text``, kept
+by triggers; on PostgreSQL a stored English text search vector per row (``search_vector``, computed by
+PostgreSQL) with a GIN index."""
 
 from typing import Any
 
@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 # (the table holding search_text, its id column, the search table or index)
 SEARCHED = (
-    ("clinic_librarystudydocument", "study_id", "library_study_search"),
+    ("clinic_librarystudytext", "study_id", "library_study_search"),
     ("clinic_librarytrial", "id", "library_trial_search"),
 )
 
@@ -124,8 +124,23 @@ class Migration(migrations.Migration):
                         to="clinic.librarystudy",
                     ),
                 ),
-                ("search_text", models.TextField()),
                 ("record", models.JSONField()),
+            ],
+        ),
+        migrations.CreateModel(
+            name="LibraryStudyText",
+            fields=[
+                (
+                    "study",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="text",
+                        serialize=False,
+                        to="clinic.librarystudy",
+                    ),
+                ),
+                ("search_text", models.TextField()),
             ],
         ),
         migrations.AddIndex(
