@@ -48,8 +48,8 @@ def fill(studies: int) -> None:
 
     from bont.bootstrap import study_catalogue, study_library
     from bont.clinic import models
-    from bont.clinic.evidence_records import _study_columns, _uses
-    from bont.domain.studies import record_as_dict
+    from bont.clinic.evidence_records import _study_columns
+    from bont.domain.studies import record_as_dict, uses_of
 
     study_library()  # writes the curated catalogue
     curated = study_catalogue().studies
@@ -72,7 +72,7 @@ def fill(studies: int) -> None:
             )
             rows.append(models.LibraryStudy(**_study_columns(study)))
             records.append(study)
-            uses.append(list(_uses(study.indications, study.products)))
+            uses.append(list(uses_of(study.indications, study.products)))
         created = models.LibraryStudy.objects.bulk_create(rows)
         ids = dict(models.LibraryStudy.objects.filter(key__in=[row.key for row in rows]).values_list("key", "id"))
         models.LibraryStudyDocument.objects.bulk_create(

@@ -16,7 +16,7 @@ from typing import Any
 from bont.bootstrap import build_knowledge
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration, Patient, PriorAdverseEvent
-from bont.domain.studies import Origin, Study, StudyFilter, Trial, TrialFilter
+from bont.domain.studies import EvidenceMap, Origin, Study, StudyFilter, Trial, TrialFilter, evidence_map
 from bont.services.access_log import (
     NO_OPERATOR,
     Access,
@@ -1110,6 +1110,12 @@ class FakeStudyLibrary(StudyLibrary):
             key=lambda trial: (-(trial.start or date.min).toordinal(), trial.nct),
         )
         return Found(tuple(found[offset : offset + limit]), len(found), offset, limit)
+
+    def evidence_map(self, indications: Sequence[str], products: Sequence[str]) -> EvidenceMap:
+        return evidence_map(self.studies.values(), self.trials.values(), indications, products)
+
+    def study_keys_by_source(self) -> dict[str, str]:
+        return {study.source: key for key, study in self.studies.items() if study.source}
 
     def all_studies(self) -> Iterator[Study]:
         return iter(list(self.studies.values()))

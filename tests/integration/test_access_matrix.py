@@ -89,6 +89,14 @@ RULES: dict[str, Rule] = {
     "event_edit": Rule(RECORDING),
     "event_withdraw": Rule(RECORDING, "POST"),  # no reason, no confirmation: refused
     "research": Rule(RESEARCH),
+    "evidence": Rule(SIGNED_IN),  # the evidence library: published studies and registered trials, no patient data
+    "evidence_export": Rule(SIGNED_IN),  # no format: refused
+    "evidence_study": Rule(SIGNED_IN, path_values={"key": "no-such-study"}),
+    "evidence_trials": Rule(SIGNED_IN),
+    "evidence_trials_export": Rule(SIGNED_IN),  # no format: refused
+    "evidence_map": Rule(SIGNED_IN),
+    "evidence_indication": Rule(SIGNED_IN),
+    "evidence_pdf": Rule(SIGNED_IN),
     "password_change": Rule(SIGNED_IN),  # each their own
     "password_change_done": Rule(SIGNED_IN),
     "sign_in_code": Rule(EVERYONE),  # the code after a right password; with none pending, back to sign-in
@@ -113,6 +121,11 @@ RULES: dict[str, Rule] = {
     "POST /api/patients/lookup": Rule(PATIENT_LIST, body={"mrn": "NO-SUCH-MRN"}),  # a 404 names the MRN field
     "GET /api/patients/{chart_key}": Rule(CHARTS),
     "GET /api/lots": Rule(STOCK),
+    "GET /api/studies": Rule(SIGNED_IN),
+    "GET /api/studies/{key}": Rule(SIGNED_IN, path_values={"key": "no-such-study"}),
+    "GET /api/trials": Rule(SIGNED_IN),
+    "GET /api/trials/{nct}": Rule(SIGNED_IN, path_values={"nct": "NCT00000000"}),
+    "GET /api/evidence-map": Rule(SIGNED_IN),
     "GET /api/patients/{chart_key}/sessions": Rule(CHARTS),
     "GET /api/sessions/{session_id}": Rule(CHARTS),
     "POST /api/sessions": Rule(RECORDING, body={"patient_mrn": "NO-SUCH-MRN", "clinician": THE_CALLER}),

@@ -10,28 +10,34 @@ that common says nothing about relevance anyway."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from bont.clinic import models as clinic
 from bont.domain.studies import (
     DESIGN_RANK,
-    OTHER_PRODUCTS,
+    ONGOING,
+    CellCount,
     EvidenceLevel,
+    EvidenceMap,
     Study,
     StudyFilter,
     Trial,
     TrialFilter,
+    assemble_map,
     record_as_dict,
     study_from_dict,
     trial_from_dict,
+    uses_of,
 )
 from bont.services.evidence_library import Found, StudyLibrary
 
+DESIGNS_BY_RANK = {rank: design for design, rank in DESIGN_RANK.items()}
 _WORD = re.compile(r"\w+", re.UNICODE)
 _BATCH = 2_000  # rows read at a time when every record is read
 _CHUNK = 500  # values in one IN (...): well under SQLite's limit on parameters
@@ -129,7 +135,7 @@ class DjangoStudyLibrary(StudyLibrary):
         clinic.LibraryStudyUse.objects.bulk_create(
             clinic.LibraryStudyUse(study_id=row_id, indication=indication, product=product)
             for row_id, study in written
-            for indication, product in _uses(study.indications, study.products)
+            for indication, product in uses_of(study.indications, study.products)
         )
 
     def _write_trials(self, trials: Sequence[Trial]) -> None:
@@ -155,7 +161,7 @@ class DjangoStudyLibrary(StudyLibrary):
         clinic.LibraryTrialUse.objects.bulk_create(
             clinic.LibraryTrialUse(trial_id=stored[trial.nct], indication=indication, product=product)
             for trial in trials
-            for indication, product in _uses(trial.indications, trial.products)
+            for indication, product in uses_of(trial.indications, trial.products)
         )
 
     # -- search
@@ -214,6 +220,33 @@ class DjangoStudyLibrary(StudyLibrary):
         records = dict(clinic.LibraryTrial.objects.filter(id__in=ids).values_list("id", "record"))
         return Found(tuple(trial_from_dict(records[row_id]) for row_id in ids), total, offset, limit)
 
+    def evidence_map(self, indications: Sequence[str], products: Sequence[str]) -> EvidenceMap:
+        """Counted per cell in the database (one grouped query per kind); only the graded studies read whole."""
+        uses = clinic.LibraryStudyUse.objects.values_list("indication", "product")
+        counts = {
+            (indication, product): CellCount(studies, DESIGNS_BY_RANK[best])
+            for indication, product, studies, best in uses.annotate(
+                studies=Count("study_id"), best=Min("study__design_rank")
+            ).order_by()
+        }
+        graded = clinic.LibraryStudy.objects.filter(best_level_rank__isnull=False).values_list("id", flat=True)
+        records = _records(list(graded))
+        ongoing = {
+            (indication, product): trials
+            for indication, product, trials in clinic.LibraryTrialUse.objects.filter(
+                trial__status__in=[status.value for status in ONGOING]
+            )
+            .values_list("indication", "product")
+            .annotate(trials=Count("trial_id"))
+            .order_by()
+        }
+        studies = [study_from_dict(record) for record in records.values()]
+        return assemble_map(counts, studies, ongoing, indications, products)
+
+    def study_keys_by_source(self) -> dict[str, str]:
+        cited = clinic.LibraryStudy.objects.filter(source__isnull=False).order_by("-id")
+        return {source: key for source, key in cited.values_list("source", "key") if source}  # the oldest wins
+
     def all_studies(self) -> Iterator[Study]:
         documents = clinic.LibraryStudyDocument.objects.order_by("study_id").values_list("record", flat=True)
         for record in documents.iterator(_BATCH):
@@ -235,13 +268,8 @@ def _study_columns(study: Study) -> dict[str, Any]:
         "pmid": study.pmid,
         "doi": study.doi.lower() if study.doi else None,
         "nct": study.nct,
+        "source": study.source,
     }
-
-
-def _uses(indications: Iterable[str], products: Sequence[str]) -> Iterator[tuple[str, str]]:
-    for indication in dict.fromkeys(indications):
-        for product in dict.fromkeys(products or (OTHER_PRODUCTS,)):
-            yield indication, product
 
 
 def _ids(model: type[clinic.LibraryStudy | clinic.LibraryTrial], field: str, values: Sequence[str]) -> dict[str, int]:

@@ -573,6 +573,7 @@ class LibraryStudy(models.Model):
     pmid = models.CharField(max_length=12, null=True, unique=True)
     doi = models.CharField(max_length=200, null=True, unique=True)  # lower case
     nct = models.CharField(max_length=11, null=True, db_index=True)
+    source = models.CharField(max_length=80, null=True, db_index=True)  # the knowledge source id it is, if any
 
     class Meta:
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["year", "id"], name="library_study_by_year")]

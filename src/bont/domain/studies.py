@@ -10,7 +10,7 @@ records come from PubMed, MEDLINE, ClinicalTrials.gov or RIS files, and an impor
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from enum import StrEnum
@@ -380,37 +380,74 @@ class EvidenceMap:
         return self.cells.get((indication, product)) or MapCell(indication, product, 0, None, None)
 
 
+@dataclass(frozen=True)
+class CellCount:
+    """What a store counts for one cell of the map: its studies and the strongest design among them."""
+
+    studies: int
+    best_design: Design
+
+
+def uses_of(indications: Iterable[str], products: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """The map's cells a record is about: each indication with each product (``OTHER_PRODUCTS`` when it names no
+    bont product), once each."""
+    for indication in dict.fromkeys(indications):
+        for product in dict.fromkeys(products or (OTHER_PRODUCTS,)):
+            yield indication, product
+
+
 def evidence_map(
     studies: Iterable[Study], trials: Iterable[Trial], indications: Iterable[str], products: Iterable[str]
 ) -> EvidenceMap:
     """The grid of ``indications`` × ``products`` (and ``OTHER_PRODUCTS``): per cell the number of studies, the
     strongest design and the best guideline grade, and the trials still running. A study of several products
     counts once in each of their cells; a study naming no bont product counts under ``OTHER_PRODUCTS``."""
-    rows, columns = tuple(indications), (*products, OTHER_PRODUCTS)
-    counts: dict[tuple[str, str], list[Study]] = {}
+    counts: dict[tuple[str, str], CellCount] = {}
+    graded: list[Study] = []
     for study in studies:
-        for indication in study.indications:
-            for product in study.products or (OTHER_PRODUCTS,):
-                counts.setdefault((indication, product), []).append(study)
+        if study.levels:
+            graded.append(study)
+        for cell in uses_of(study.indications, study.products):
+            known = counts.get(cell)
+            counts[cell] = CellCount(
+                (known.studies if known else 0) + 1,
+                min((known.best_design, study.design) if known else (study.design,), key=DESIGN_RANK.__getitem__),
+            )
     ongoing: dict[tuple[str, str], int] = {}
     for trial in trials:
         if trial.status.ongoing:
-            for indication in trial.indications:
-                for product in trial.products or (OTHER_PRODUCTS,):
-                    ongoing[indication, product] = ongoing.get((indication, product), 0) + 1
-    cells: dict[tuple[str, str], MapCell] = {}
-    for key in set(counts) | set(ongoing):
-        found = counts.get(key, [])
-        levels = [level for study in found for level in study.levels if level.grades(*key)]
-        cells[key] = MapCell(
-            indication=key[0],
-            product=key[1],
-            studies=len(found),
-            best_design=min((study.design for study in found), key=DESIGN_RANK.__getitem__, default=None),
-            best_level=min(levels, key=lambda level: level.rank, default=None),
-            trials_ongoing=ongoing.get(key, 0),
+            for cell in uses_of(trial.indications, trial.products):
+                ongoing[cell] = ongoing.get(cell, 0) + 1
+    return assemble_map(counts, graded, ongoing, indications, products)
+
+
+def assemble_map(
+    counts: Mapping[tuple[str, str], CellCount],
+    graded: Iterable[Study],
+    ongoing: Mapping[tuple[str, str], int],
+    indications: Iterable[str],
+    products: Iterable[str],
+) -> EvidenceMap:
+    """The map from what a store counted per cell, the studies a guideline graded (few: read whole), and the
+    ongoing trials per cell."""
+    best: dict[tuple[str, str], EvidenceLevel] = {}
+    for study in graded:
+        for cell in uses_of(study.indications, study.products):
+            for level in study.levels:
+                if level.grades(*cell) and (cell not in best or level.rank < best[cell].rank):
+                    best[cell] = level
+    cells = {
+        cell: MapCell(
+            indication=cell[0],
+            product=cell[1],
+            studies=counts[cell].studies if cell in counts else 0,
+            best_design=counts[cell].best_design if cell in counts else None,
+            best_level=best.get(cell),
+            trials_ongoing=ongoing.get(cell, 0),
         )
-    return EvidenceMap(rows, columns, cells)
+        for cell in set(counts) | set(ongoing)
+    }
+    return EvidenceMap(tuple(indications), (*products, OTHER_PRODUCTS), cells)
 
 
 def trials_first_for_research(trials: Iterable[Trial], research_areas: frozenset[str]) -> list[Trial]:

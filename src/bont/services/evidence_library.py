@@ -29,7 +29,6 @@ from bont.domain.studies import (
     StudyFilter,
     Trial,
     TrialFilter,
-    evidence_map,
     merge_import,
     strongest_first,
     study_key,
@@ -38,6 +37,7 @@ from bont.domain.studies import (
 
 PER_PAGE = 25
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000  # far past any library's last page, well inside every engine's integers
 SEARCH_TEXT_LIMIT = 200  # characters of a search query
 
 
@@ -104,6 +104,14 @@ class StudyLibrary(abc.ABC):
     @abc.abstractmethod
     def search_trials(self, where: TrialFilter, offset: int, limit: int) -> Found[Trial]:
         """Trials matching ``where``: by relevance when it has text, else the latest start first."""
+
+    @abc.abstractmethod
+    def evidence_map(self, indications: Sequence[str], products: Sequence[str]) -> EvidenceMap:
+        """The map of these indications × products (``bont.domain.studies.evidence_map``) over every record."""
+
+    @abc.abstractmethod
+    def study_keys_by_source(self) -> dict[str, str]:
+        """The key of the study that is each knowledge source (its ``source``)."""
 
     @abc.abstractmethod
     def all_studies(self) -> Iterable[Study]: ...
@@ -212,8 +220,8 @@ def _every(page_at: Callable[[int], Found[R]]) -> list[R]:
 
 
 def _window(page: int, per_page: int) -> tuple[int, int]:
-    if page < 1:
-        raise EvidenceQueryError("page", "give a page number of 1 or more")
+    if not 1 <= page <= MAX_PAGE:
+        raise EvidenceQueryError("page", f"give a page number from 1 to {MAX_PAGE:,}")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise EvidenceQueryError("per_page", f"give 1 to {MAX_PER_PAGE} records per page")
     return (page - 1) * per_page, per_page
@@ -245,12 +253,12 @@ def trial_by_nct(library: StudyLibrary, nct: str) -> Trial:
 def studies_by_source(library: StudyLibrary) -> dict[str, str]:
     """The key of the study that has each knowledge source id as its ``source``, so that a protocol or finding
     citing that source leads to the study it rests on."""
-    return {study.source: study.key for study in library.all_studies() if study.source}
+    return library.study_keys_by_source()
 
 
 def library_map(library: StudyLibrary, knowledge: KnowledgeBase) -> EvidenceMap:
     """The evidence map over every study and trial of the library, indications in the knowledge base's order."""
-    return evidence_map(library.all_studies(), library.all_trials(), knowledge.indications, knowledge.products)
+    return library.evidence_map(list(knowledge.indications), list(knowledge.products))
 
 
 def ongoing_research(library: StudyLibrary, research_areas: frozenset[str]) -> list[Trial]:

@@ -21,6 +21,7 @@ CORRECTING = RECORDING
 PATIENT_EDITING = RECORDING  # register patients and change their records
 BILLING = ("billing", "admin", "clinician")
 INVENTORY = ("clinician", "nurse", "billing", "admin")
+EVIDENCE = ("clinician", "nurse", "billing", "researcher", "admin")  # the evidence library: every role
 
 
 # Where a request keeps the roles of its user once read: the guard, the menu and the API ask several times.
@@ -75,6 +76,7 @@ def navigation(request: HttpRequest) -> dict[str, set[str]]:
         "inventory": INVENTORY,
         "billing": BILLING,
         "research": RESEARCH,
+        "evidence": EVIDENCE,
         "users": ("admin",),
         "audit": ("admin",),
     }

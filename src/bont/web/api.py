@@ -31,12 +31,14 @@ from bont.bootstrap import (
     patient_charts,
     patient_registry,
     session_records,
+    study_library,
     user_accounts,
 )
 from bont.domain.errors import FieldError, UnknownIdError
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice
 from bont.domain.populations import Population
 from bont.domain.safety import check
+from bont.domain.studies import Design, EvidenceLevel, StudyFilter, TrialFilter, TrialStatus, record_as_dict
 from bont.interop import strict_json
 from bont.interop.check_document import CheckIn
 from bont.interop.session_document import SessionIn
@@ -49,6 +51,15 @@ from bont.services.adverse_events import (
     correct_adverse_event,
     withdraw_adverse_event,
 )
+from bont.services.evidence_library import (
+    PER_PAGE,
+    EvidenceQueryError,
+    library_map,
+    search_studies,
+    search_trials,
+    study_by_key,
+    trial_by_nct,
+)
 from bont.services.follow_up import FOLLOW_UP_PER_PAGE, follow_up_document, follow_up_page
 from bont.services.outcomes import correct_outcome, outcome_entry, withdraw_outcome
 from bont.services.patients import PatientListRow, find_patients, patient_chart, patient_record
@@ -59,6 +70,7 @@ from bont.services.sessions import SessionError, SessionSummary, patient_session
 from bont.services.users import token_bearer
 from bont.web.access import (
     CORRECTING,
+    EVIDENCE,
     IDENTIFIED,
     PATIENT_LIST,
     RECORDING,
@@ -617,3 +629,229 @@ def adverse_event_withdraw(request: HttpRequest, event_id: int, body: WithdrawIn
     except FieldError as error:
         raise HttpError(400 if error.field == "reason" else 409, f"{error.field}: {error.problem}") from error
     return _event_document(_stored_event(event_id))
+
+
+# -- the evidence library: studies, registered trials and the evidence map (any role may read)
+
+
+class EvidenceLevelOut(Schema):
+    scheme: str = Field(description="The grading: AAN 2016, GRADE, …")
+    grade: str = Field(description="The level in the scheme's own words: A, B, C, U; high, moderate, low, …")
+    indication: str | None = Field(description="The indication graded (none: all the study covers)")
+    product: str | None = Field(description="The product graded (none: all the study covers)")
+    source: str | None = Field(description="The key of the guideline that gave the grade, when not the study")
+
+
+class PrimaryResultOut(Schema):
+    outcome: str
+    effect: str | None
+    interval: str | None = Field(description="The 95 % confidence interval as reported")
+    p_value: str | None
+
+
+class StudyOut(Schema):
+    """A study as ``bont evidence search --json`` writes it: facts as published, doses in each product's units."""
+
+    key: str
+    title: str
+    year: int | None
+    design: Design
+    indications: list[str]
+    products: list[str] = Field(description="bont product ids; units of different products are not interchangeable")
+    other_products: list[str] = Field(description="Toxins bont does not carry, as the study names them")
+    authors: list[str]
+    journal: str | None
+    citation: str | None = Field(description="volume(issue):pages")
+    pmid: str | None
+    doi: str | None
+    nct: str | None
+    population: str | None
+    participants: int | None
+    doses: str | None
+    comparator: str | None
+    result: PrimaryResultOut | None
+    follow_up: str | None
+    levels: list[EvidenceLevelOut]
+    source: str | None = Field(description="The knowledge source id protocols and findings cite")
+    read_at: list[str] = Field(description="The pages the curated facts were read in")
+    unverified: list[str] = Field(description="Fields no page confirmed")
+    origin: str = Field(description="curated or imported")
+    keywords: list[str]
+
+
+class StudiesPage(Schema):
+    total: int
+    page: int
+    pages: int
+    studies: list[StudyOut]
+
+
+class TrialOut(Schema):
+    """A registered trial (ClinicalTrials.gov) with what it reported about itself on ``read_on``."""
+
+    nct: str
+    title: str
+    status: TrialStatus
+    indications: list[str]
+    products: list[str]
+    other_products: list[str]
+    phase: str | None
+    enrolment: int | None
+    sponsor: str | None
+    start: date | None
+    primary_completion: date | None
+    results_posted: bool
+    conditions: list[str]
+    interventions: list[str]
+    primary_outcome: str | None
+    read_at: list[str]
+    read_on: date | None = Field(description="The status is as of this day")
+    unverified: list[str]
+    origin: str
+
+
+class TrialsPage(Schema):
+    total: int
+    page: int
+    pages: int
+    trials: list[TrialOut]
+
+
+class MapCellOut(Schema):
+    product: str = Field(description="A product id, or 'other' (toxins bont does not carry, or unspecified)")
+    studies: int
+    strength: str = Field(description="The best guideline grade, else the strongest design, else 'No studies'")
+    best_design: Design | None
+    best_level: str | None
+    trials_ongoing: int
+
+
+class MapRowOut(Schema):
+    indication: str
+    cells: list[MapCellOut]
+
+
+class EvidenceMapOut(Schema):
+    products: list[str]
+    indications: list[MapRowOut]
+
+
+PHASE_LENGTH = 40  # "Early Phase 1", "Phase 2/Phase 3": a longer phase matches nothing
+
+
+LAST_PAGE = 9_999_999  # far beyond any library; a larger number would overflow the database's offset
+
+
+def _check_page(page: int) -> None:
+    if page > LAST_PAGE:
+        raise HttpError(400, f"page: give a page number from 1 to {LAST_PAGE}")
+
+
+def _evidence_query_error(error: EvidenceQueryError) -> HttpError:
+    return HttpError(400, f"{'q' if error.field == 'query' else error.field}: {error.problem}")
+
+
+@api.get("/studies", response=StudiesPage)
+def studies(
+    request: HttpRequest,
+    q: str = "",
+    indication: str | None = None,
+    product: str | None = None,
+    design: Design | None = None,
+    year_from: int | None = None,
+    year_to: int | None = None,
+    level: str | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> dict[str, Any]:
+    """Search the studies as ``bont evidence search`` does: every word of ``q`` must match (each also as a
+    prefix) in titles, conditions, interventions or outcomes; the filters narrow; ``level`` keeps studies graded
+    at it or better (A, B, C, U; high, moderate, low, very low). The most relevant first, or the latest without
+    words; ``per_page`` is at most 200."""
+    _require(request, EVIDENCE)
+    _check_page(page)
+    for name, year in (("year_from", year_from), ("year_to", year_to)):
+        if year is not None and not 1000 <= year <= 9999:
+            raise HttpError(400, f"{name}: give a year of four digits, e.g. 2010")
+    if level is not None and EvidenceLevel("", level).rank > 3:
+        raise HttpError(400, "level: give A, B, C or U (AAN), or high, moderate, low or very low (GRADE)")
+    where = StudyFilter(q, indication, product, design, year_from, year_to, level)
+    try:
+        found = search_studies(study_library(), build_knowledge(), where, page, per_page)
+    except EvidenceQueryError as error:
+        raise _evidence_query_error(error) from error
+    records = [record_as_dict(study) for study in found.records]
+    return {"total": found.total, "page": found.page, "pages": found.pages, "studies": records}
+
+
+@api.get("/studies/{path:key}", response=StudyOut)
+def study(request: HttpRequest, key: str) -> dict[str, Any]:
+    """One study by its key (``preempt-2``, ``pmid:20647171``, ``doi:10.…``), as the search lists it."""
+    _require(request, EVIDENCE)
+    try:
+        return record_as_dict(study_by_key(study_library(), key))
+    except EvidenceQueryError:
+        raise HttpError(404, "key: no study of the library has this key") from None
+
+
+@api.get("/trials", response=TrialsPage)
+def trials(
+    request: HttpRequest,
+    q: str = "",
+    indication: str | None = None,
+    product: str | None = None,
+    status: TrialStatus | None = None,
+    phase: str | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> dict[str, Any]:
+    """Search the registered trials as ``bont evidence trials`` does; ``phase`` matches within the phase as
+    registered ("2" finds "Phase 2/Phase 3"). By relevance with words, else the latest start first."""
+    _require(request, EVIDENCE)
+    _check_page(page)
+    if phase is not None and len(phase) > PHASE_LENGTH:
+        raise HttpError(400, f"phase: give at most {PHASE_LENGTH} characters")
+    where = TrialFilter(q, indication, product, status, phase)
+    try:
+        found = search_trials(study_library(), build_knowledge(), where, page, per_page)
+    except EvidenceQueryError as error:
+        raise _evidence_query_error(error) from error
+    records = [record_as_dict(trial) for trial in found.records]
+    return {"total": found.total, "page": found.page, "pages": found.pages, "trials": records}
+
+
+@api.get("/trials/{nct}", response=TrialOut)
+def trial(request: HttpRequest, nct: str) -> dict[str, Any]:
+    _require(request, EVIDENCE)
+    try:
+        return record_as_dict(trial_by_nct(study_library(), nct))
+    except EvidenceQueryError:
+        raise HttpError(404, "nct: no registered trial of the library has this NCT number") from None
+
+
+@api.get("/evidence-map", response=EvidenceMapOut)
+def evidence_map(request: HttpRequest) -> dict[str, Any]:
+    """The evidence map as ``bont evidence map --json`` writes it: per indication and product, the number of
+    studies, the best guideline grade or the strongest design, and the registered trials still running."""
+    _require(request, EVIDENCE)
+    grid = library_map(study_library(), build_knowledge())
+    return {
+        "products": list(grid.products),
+        "indications": [
+            {
+                "indication": indication,
+                "cells": [
+                    {
+                        "product": product,
+                        "studies": (cell := grid.cell(indication, product)).studies,
+                        "strength": cell.strength,
+                        "best_design": cell.best_design,
+                        "best_level": str(cell.best_level) if cell.best_level else None,
+                        "trials_ongoing": cell.trials_ongoing,
+                    }
+                    for product in grid.products
+                ],
+            }
+            for indication in grid.indications
+        ],
+    }

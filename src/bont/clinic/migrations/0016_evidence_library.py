@@ -79,6 +79,7 @@ class Migration(migrations.Migration):
                 ("pmid", models.CharField(max_length=12, null=True, unique=True)),
                 ("doi", models.CharField(max_length=200, null=True, unique=True)),
                 ("nct", models.CharField(db_index=True, max_length=11, null=True)),
+                ("source", models.CharField(db_index=True, max_length=80, null=True)),
             ],
         ),
         migrations.CreateModel(

@@ -27,6 +27,7 @@ from bont.web.plan_form import (
     protocol_rows,
     read_plan_form,
 )
+from bont.web.views.evidence import link_cited_studies
 
 
 def _document(knowledge: KnowledgeBase, form: PlanForm) -> dict[str, Any] | None:
@@ -120,6 +121,7 @@ def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
             {
                 "plan": document,
                 "site_rows": site_rows(document) if document else [],
+                "plan_sources": link_cited_studies(document) if document else [],
                 "map": [
                     {"title": VIEW_TITLES[DiagramView(view)], "view": view, "dots": points}
                     for view, points in dots(knowledge, form.plan.plan).items()
