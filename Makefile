@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/http_check.py
 	./scripts/ensure-postgres.sh
+	$(BIN)/python bench/evidence_search.py --engine sqlite
+	$(BIN)/python bench/evidence_search.py --engine postgresql
 	$(BIN)/python bench/clinic_scale.py --engine sqlite
 	$(BIN)/python bench/clinic_scale.py --engine postgresql
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,17 @@ from typing import Any
 from bont.bootstrap import build_knowledge
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration, Patient, PriorAdverseEvent
-from bont.domain.studies import EvidenceMap, Origin, Study, StudyFilter, Trial, TrialFilter, evidence_map
+from bont.domain.studies import (
+    EvidenceMap,
+    Origin,
+    Study,
+    StudyFilter,
+    Trial,
+    TrialFilter,
+    evidence_map,
+    query_words,
+    strongest_first,
+)
 from bont.services.access_log import (
     NO_OPERATOR,
     Access,
@@ -1039,46 +1050,59 @@ class FakeAccessLog(AccessLog):
 
 
 class FakeStudyLibrary(StudyLibrary):
-    """Studies and trials in dictionaries; the full-text search matches every word as a prefix of a word of the
-    record's searchable text (as the adapters' FTS5 and PostgreSQL searches do), without ranking: the latest
-    first, as without words."""
+    """Studies and trials in dictionaries; the full-text search matches every word of ``query_words`` as the
+    beginning of a word of the record's searchable text (as the adapters' FTS5 and PostgreSQL searches do), without
+    ranking: the latest first, as without words."""
 
     def __init__(self) -> None:
         self.studies: dict[str, Study] = {}
         self.trials: dict[str, Trial] = {}
+        self.brought: set[str] = set()
         self.fingerprint: str | None = None
         self.writes = 0
 
     def catalogue_fingerprint(self) -> str | None:
         return self.fingerprint
 
-    def write_catalogue(self, studies: Sequence[Study], trials: Sequence[Trial], fingerprint: str) -> None:
+    def write_catalogue(
+        self,
+        studies: Sequence[tuple[str | None, Study]],
+        merged_away: Sequence[str],
+        trials: Sequence[Trial],
+        fingerprint: str,
+    ) -> bool:
         self.writes += 1
-        curated = {study.key for study in studies}
-        self.studies = {
-            key: study for key, study in self.studies.items() if study.origin is Origin.IMPORTED or key in curated
-        }
-        for study in studies:
-            stored = self.matching_study(study)
-            if stored is not None:
-                del self.studies[stored.key]
+        curated = {study.key for _, study in studies}
+        for key in merged_away:
+            del self.studies[key]
+        for key, study in list(self.studies.items()):
+            if study.origin is Origin.CURATED and key not in curated:
+                if key in self.brought:
+                    self.studies[key] = replace(study, origin=Origin.IMPORTED, imported_fields=())
+                else:
+                    del self.studies[key]
+        for stored_key, study in studies:
+            if stored_key is not None and stored_key != study.key:
+                del self.studies[stored_key]
             self.studies[study.key] = study
-        self.trials = {nct: trial for nct, trial in self.trials.items() if trial.origin is Origin.IMPORTED}
+        listed = {trial.nct for trial in trials}
+        for nct, trial in list(self.trials.items()):
+            if trial.origin is Origin.CURATED and nct not in listed:
+                if nct in self.brought:
+                    self.trials[nct] = replace(trial, origin=Origin.IMPORTED, imported_fields=())
+                else:
+                    del self.trials[nct]
         self.trials.update((trial.nct, trial) for trial in trials)
         self.fingerprint = fingerprint
+        return True
 
-    def matching_studies(self, studies: Sequence[Study]) -> list[Study | None]:
-        return [self.matching_study(study) for study in studies]
-
-    def matching_study(self, study: Study) -> Study | None:
-        if study.key in self.studies:
-            return self.studies[study.key]
-        for name in ("pmid", "doi", "nct"):
-            value = getattr(study, name)
-            for stored in self.studies.values():
-                if value and (getattr(stored, name) or "").lower() == value.lower():
-                    return stored
-        return None
+    def studies_with_identifiers(self, keys: Iterable[str], pmids: Iterable[str], dois: Iterable[str]) -> list[Study]:
+        keys, pmids, dois = set(keys), set(pmids), set(dois)
+        return [
+            study
+            for key, study in self.studies.items()
+            if key in keys or (study.pmid and study.pmid in pmids) or (study.doi and study.doi.lower() in dois)
+        ]
 
     def trials_by_nct(self, ncts: Sequence[str]) -> dict[str, Trial]:
         return {nct: self.trials[nct] for nct in ncts if nct in self.trials}
@@ -1086,28 +1110,38 @@ class FakeStudyLibrary(StudyLibrary):
     def study(self, key: str) -> Study | None:
         return self.studies.get(key)
 
-    def save(self, studies: Sequence[tuple[Study | None, Study]], trials: Sequence[Trial]) -> None:
+    def save(
+        self, studies: Sequence[tuple[Study | None, Study]], trials: Sequence[Trial], brought: Iterable[str]
+    ) -> None:
         for stored, study in studies:
             key = stored.key if stored is not None else study.key
             self.studies[key] = replace(study, key=key)
         self.trials.update((trial.nct, trial) for trial in trials)
+        self.brought.update(brought)
+
+    def atomic(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     @staticmethod
     def _matches(text: str, searchable: str) -> bool:
-        words = searchable.lower().split()
-        return all(any(word.startswith(part) for word in words) for part in text.lower().split())
+        words = query_words(searchable)
+        return all(any(word.startswith(part) for word in words) for part in query_words(text))
 
     def search_studies(self, where: StudyFilter, offset: int, limit: int) -> Found[Study]:
         found = sorted(
             (s for s in self.studies.values() if where.admits(s) and self._matches(where.text, s.searchable_text())),
-            key=lambda study: (-(study.year or 0), study.key),
+            key=lambda study: (study.year is None, -(study.year or 0), study.key),
         )
         return Found(tuple(found[offset : offset + limit]), len(found), offset, limit)
+
+    def strongest_studies(self, indication: str, limit: int) -> Found[Study]:
+        about = [study for study in self.studies.values() if indication in study.indications]
+        return Found(tuple(strongest_first(about, indication)[:limit]), len(about), 0, limit)
 
     def search_trials(self, where: TrialFilter, offset: int, limit: int) -> Found[Trial]:
         found = sorted(
             (t for t in self.trials.values() if where.admits(t) and self._matches(where.text, t.searchable_text())),
-            key=lambda trial: (-(trial.start or date.min).toordinal(), trial.nct),
+            key=lambda trial: (trial.start is None, -(trial.start or date.min).toordinal(), trial.nct),
         )
         return Found(tuple(found[offset : offset + limit]), len(found), offset, limit)
 
@@ -1116,9 +1150,6 @@ class FakeStudyLibrary(StudyLibrary):
 
     def study_keys_by_source(self) -> dict[str, str]:
         return {study.source: key for key, study in self.studies.items() if study.source}
-
-    def all_studies(self) -> Iterator[Study]:
-        return iter(list(self.studies.values()))
 
     def all_trials(self) -> Iterator[Trial]:
         return iter(list(self.trials.values()))

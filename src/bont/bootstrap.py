@@ -437,7 +437,12 @@ def _catalogue_fingerprint() -> str:
 
     digest = hashlib.sha256()
     folder = (knowledge_dir() or DEFAULT_DATA_DIR) / STUDIES_FOLDER
-    code = [_PACKAGE / "domain" / "studies.py", _PACKAGE / "knowledge" / "catalogue.py"]
+    code = [
+        _PACKAGE / "domain" / "studies.py",
+        _PACKAGE / "knowledge" / "catalogue.py",
+        _PACKAGE / "knowledge" / "schema.py",
+        _PACKAGE / "clinic" / "evidence_records.py",
+    ]
     for path in [*sorted(folder.glob("*.yaml")), *code]:
         digest.update(f"{path.name}\0".encode())
         digest.update(path.read_bytes())
@@ -445,15 +450,23 @@ def _catalogue_fingerprint() -> str:
 
 
 def study_library() -> StudyLibrary:
-    """The evidence library on the clinic's database, the curated catalogue written into it first when its files
-    changed since it was last written (one query when they did not)."""
+    """The evidence library on the clinic's database, as it is: requests only read it (the curated catalogue is
+    written by ``keep_study_catalogue``, when the server starts and by the ``bont evidence`` commands)."""
     setup_database()
     from bont.clinic.evidence_records import DjangoStudyLibrary
+
+    return DjangoStudyLibrary()
+
+
+def keep_study_catalogue() -> bool:
+    """Write the curated study catalogue into the evidence library when its files (or the code that reads and
+    stores them) changed since it was last written: one query when they did not. Safe with several processes at
+    once (one writes, the others find it written). Returns whether this process wrote it."""
     from bont.services.evidence_library import keep_catalogue
 
-    library = DjangoStudyLibrary()
+    library = study_library()
     fingerprint = _catalogue_fingerprint()
-    if library.catalogue_fingerprint() != fingerprint:
-        catalogue = study_catalogue()
-        keep_catalogue(library, catalogue.studies, catalogue.trials, fingerprint)
-    return library
+    if library.catalogue_fingerprint() == fingerprint:
+        return False
+    catalogue = study_catalogue()
+    return keep_catalogue(library, catalogue.studies, catalogue.trials, fingerprint)

@@ -125,3 +125,33 @@ def test_the_map_the_exports_and_the_summary_agree_with_the_search(empty_clinic:
     pdf = tmp_path / "migraine.pdf"
     _text(empty_clinic, "summary", "chronic-migraine", "--pdf", str(pdf))
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+UNDATED_RIS = """TY  - JOUR
+TI  - OnabotulinumtoxinA in blepharospasm: an undated fictional case series
+AU  - Fictional, Alma
+JO  - Fictional Journal of Tests
+ER  -
+"""
+
+
+def test_both_engines_list_undated_studies_last_and_read_a_researchers_words_alike(
+    empty_clinic: Clinic, tmp_path: Path
+) -> None:
+    undated = tmp_path / "undated.ris"
+    undated.write_text(UNDATED_RIS, encoding="utf-8")
+    [report] = empty_clinic.ok("evidence", "import", str(undated))
+    assert len(report["added"]) == 1, report
+    years: list[int | None] = []
+    page, pages = 1, 1
+    while page <= pages:
+        found = _json(empty_clinic, "search", "--per-page", "200", "--page", str(page))
+        years += [study["year"] for study in found["studies"]]
+        page, pages = page + 1, found["pages"]
+    assert None in years
+    assert years.index(None) == len(years) - years.count(None)  # every undated study after every dated one
+    # Stop words narrow nothing (PostgreSQL leaves them out; so does SQLite's search here).
+    assert _json(empty_clinic, "search", "the of and")["total"] == len(years)
+    # A phase of LIKE's wildcards is text.
+    assert _json(empty_clinic, "trials", "--phase", "%")["total"] == 0
+    assert _json(empty_clinic, "trials", "--phase", "2")["total"] >= 1

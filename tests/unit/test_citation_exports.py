@@ -398,7 +398,7 @@ def test_evidence_summary_pdf_names_the_indication_its_studies_and_the_clinician
         "Evidence summary: Chronic migraine",
         "Prepared 2026-11-29",
         "G43.709 Chronic migraine without aura",
-        "onabotulinumtoxinA (BOTOX): approved (US label)",
+        "onabotulinumtoxinA (BOTOX): FDA-approved",
         "abobotulinumtoxinA (DYSPORT): off-label",
         "AAN 2016 Level A for onabotulinumtoxinA (BOTOX)",
         "[1] Diener HC et al., Cephalalgia, 2010",
@@ -427,3 +427,33 @@ def test_a_long_evidence_summary_runs_over_pages_each_with_the_table_header_and_
     assert text.count("Reference Design N Doses Primary outcome and result Level PMID / DOI") == 2
     assert text.count("NCT number Title Status Phase Enrolment") == 2
     assert "[30] Diener HC, Dodick DW, Manack Adams A, Kanovský P. A study." in text  # ň has no Latin-1 form: n
+
+
+def test_no_value_can_start_a_line_of_its_own_in_ris() -> None:
+    injected = "\nER  - \nTY  - JOUR\nTI  - Injected record"
+    study = replace(
+        IMPORTED, title=f"A title{injected}", journal=f"A journal{injected}", authors=(f"Lund, H{injected}",)
+    )
+    trial = replace(RECRUITING, sponsor=f"A sponsor{injected}", phase=f"Phase 2{injected}")
+    study_entry, trial_entry = rispy.loads(to_ris([study, trial]))
+    flat = " ER - TY - JOUR TI - Injected record"
+    assert (study_entry["title"], study_entry["secondary_title"], study_entry["authors"]) == (
+        f"A title{flat}",
+        f"A journal{flat}",
+        [f"Lund, H{flat}"],
+    )
+    assert (trial_entry["authors"], trial_entry["type_of_work"]) == ([f"A sponsor{flat}"], f"Phase 2{flat}")
+
+
+def test_a_brace_in_a_verbatim_bibtex_field_cannot_end_the_entry() -> None:
+    odd = replace(PREEMPT, doi="10.1177/0333}10241{0364677\\x", pmid="20647171}")
+    odd_trial = replace(COMPLETED, nct="NCT01000002}, {x")
+    text = to_bibtex([odd, GUIDELINE, odd_trial])
+    library = bibtexparser.parse_string(text)
+    assert not library.failed_blocks
+    assert [entry.key for entry in library.entries] == ["diener2010-preempt-2", "simpson2016-aan-2016", "NCT01000002x"]
+    assert library.entries[2].fields_dict["url"].value == "https://clinicaltrials.gov/study/NCT01000002%7D, %7Bx"
+    doi = library.entries[0].fields_dict["doi"].value
+    assert doi == "10.1177/0333%7D10241%7B0364677%5Cx"  # percent-encoded, as a DOI is in its URL
+    assert library.entries[0].fields_dict["pmid"].value == "20647171%7D"
+    assert library.entries[1].fields_dict["doi"].value == GUIDELINE.doi

@@ -21,12 +21,14 @@ from bont.domain.studies import (
     Origin,
     ParsedRecords,
     PrimaryResult,
+    Refusal,
     Study,
     StudyFilter,
     Trial,
     TrialStatus,
     evidence_map,
     merge_import,
+    query_words,
     record_as_dict,
     study_from_dict,
     trial_from_dict,
@@ -34,6 +36,7 @@ from bont.domain.studies import (
 )
 from bont.knowledge.catalogue import load_catalogue
 from bont.services.evidence_library import (
+    SUMMARY_STUDIES,
     EvidenceQueryError,
     every_study,
     import_records,
@@ -81,7 +84,12 @@ def imported(**changes: object) -> Study:
 def test_an_import_fills_only_what_the_curated_record_lacks() -> None:
     merge = merge_import(CURATED, imported())
     assert merge.changed == ("doi", "keywords")
-    assert merge.record == replace(CURATED, doi="10.1177/0333102410364677", keywords=("Migraine Disorders",))
+    assert merge.record == replace(
+        CURATED,
+        doi="10.1177/0333102410364677",
+        keywords=("Migraine Disorders",),
+        imported_fields=("doi", "keywords"),  # shown as brought by an import, not read by the curator
+    )
 
 
 def test_a_second_import_of_the_same_records_changes_nothing() -> None:
@@ -277,3 +285,109 @@ def test_the_summary_gives_each_products_label_status_and_the_studies_strongest_
 
 def test_every_field_of_a_study_is_in_its_plain_data() -> None:
     assert set(record_as_dict(CURATED)) == {item.name for item in fields(Study)}
+
+
+# -- the review's scenarios
+
+
+def test_a_paper_sharing_only_a_trial_number_with_a_curated_study_is_a_study_of_its_own() -> None:
+    library = FakeStudyLibrary()
+    keep_catalogue(library, [replace(CURATED, nct="NCT00168428")], [], "v1")
+    pooled = imported(key="pmid:20487038", pmid="20487038", doi=None, nct="NCT00168428", title="A pooled analysis")
+    report = import_records(library, ParsedRecords("MEDLINE", studies=(pooled,)))
+    assert report.added == ("pmid:20487038",)
+    assert library.study("preempt-2") == replace(CURATED, nct="NCT00168428")
+
+
+def test_a_record_whose_pmid_and_doi_are_two_stored_studies_is_refused_naming_both() -> None:
+    library = FakeStudyLibrary()
+    by_pmid = imported(doi=None)
+    by_doi = imported(key="doi:10.1000/other", pmid=None, doi="10.1000/other")
+    import_records(library, ParsedRecords("RIS", studies=(by_pmid, by_doi)))
+    both = imported(key="pmid:20647171", doi="10.1000/OTHER")
+    report = import_records(library, ParsedRecords("PubMed XML", studies=(both,)))
+    assert report.added == report.changed == ()
+    assert report.refused == (
+        Refusal(
+            "record 1 (PMID 20647171, DOI 10.1000/other)",
+            "its identifiers belong to studies pmid:20647171 and doi:10.1000/other",
+        ),
+    )
+
+
+def test_one_paper_twice_in_a_file_under_two_identifiers_is_stored_once() -> None:
+    library = FakeStudyLibrary()
+    with_both = imported()
+    doi_only = imported(key="doi:10.1177/0333102410364677", pmid=None, participants=705)
+    report = import_records(library, ParsedRecords("RIS", studies=(with_both, doi_only)))
+    assert report.added == ("pmid:20647171",)
+    assert list(library.studies) == ["pmid:20647171"]
+    assert library.studies["pmid:20647171"].participants == 705
+
+
+def test_a_field_the_curator_removes_stays_removed_and_an_imported_one_stays() -> None:
+    library = FakeStudyLibrary()
+    keep_catalogue(library, [replace(CURATED, nct="NCT99999999")], [], "v1")
+    import_records(library, ParsedRecords("MEDLINE", studies=(imported(),)))
+    keep_catalogue(library, [CURATED], [], "v2")  # the curator removed a wrong NCT number
+    stored = library.study("preempt-2")
+    assert stored is not None
+    assert (stored.nct, stored.doi, stored.imported_fields) == (None, "10.1177/0333102410364677", ("doi", "keywords"))
+
+
+def test_a_curated_study_the_catalogue_drops_stays_as_imported_when_an_import_brought_it() -> None:
+    library = FakeStudyLibrary()
+    other = replace(CURATED, key="other", pmid="1", title="Another curated study")
+    keep_catalogue(library, [CURATED, other], [], "v1")
+    import_records(library, ParsedRecords("MEDLINE", studies=(imported(),)))  # brings preempt-2 again
+    keep_catalogue(library, [], [], "v2")
+    assert list(library.studies) == ["preempt-2"]
+    assert library.studies["preempt-2"].origin is Origin.IMPORTED
+
+
+def test_the_graded_at_filter_reads_the_grade_given_for_the_indication_and_product_asked() -> None:
+    library = FakeStudyLibrary()
+    guideline = replace(
+        CURATED, key="aan", pmid=None, design=Design.GUIDELINE, indications=("chronic-migraine", "blepharospasm"),
+        levels=(EvidenceLevel("AAN 2016", "A", "chronic-migraine", "onabotulinumtoxinA"),
+                EvidenceLevel("AAN 2016", "B", "blepharospasm", "onabotulinumtoxinA")),
+    )  # fmt: skip
+    keep_catalogue(library, [guideline], [], "v1")
+    assert every_study(library, KNOWLEDGE, StudyFilter(level="A", indication="chronic-migraine"))
+    assert not every_study(library, KNOWLEDGE, StudyFilter(level="A", indication="blepharospasm"))
+    assert not every_study(library, KNOWLEDGE, StudyFilter(level="A", product="abobotulinumtoxinA"))
+    with pytest.raises(EvidenceQueryError) as refused:
+        every_study(library, KNOWLEDGE, StudyFilter(level="excellent"))
+    assert refused.value.field == "level"
+
+
+def test_the_summary_lists_the_strongest_studies_and_says_how_many_there_are() -> None:
+    library = FakeStudyLibrary()
+    series = [
+        Study(f"case-{n}", f"Case series {n}", 2020, Design.CASE_SERIES, ("chronic-migraine",), ("onabotulinumtoxinA",))
+        for n in range(SUMMARY_STUDIES + 5)
+    ]
+    graded = replace(CURATED, levels=(EvidenceLevel("AAN 2016", "A", "chronic-migraine", "onabotulinumtoxinA"),))
+    keep_catalogue(library, [*series, replace(graded, year=1999)], [], "v1")
+    summary = indication_evidence(library, KNOWLEDGE, "chronic-migraine", date(2026, 11, 29))
+    assert summary.studies_total == SUMMARY_STUDIES + 6
+    assert len(summary.studies) == SUMMARY_STUDIES
+    assert summary.studies[0].key == "preempt-2"  # the oldest, but the only one graded
+
+
+def test_the_summary_gives_each_label_approval_with_its_populations_and_each_grade_once() -> None:
+    library = FakeStudyLibrary()
+    catalogue = study_catalogue()
+    keep_catalogue(library, catalogue.studies, catalogue.trials, "v1")
+    sialorrhea = indication_evidence(library, KNOWLEDGE, "sialorrhea", date(2026, 11, 29))
+    statuses = {status.product: status.label_status for status in sialorrhea.products}
+    assert statuses["incobotulinumtoxinA"] == "FDA-approved (adult, pediatric)"
+    assert statuses["rimabotulinumtoxinB"] == "FDA-approved (adult)"
+    migraine = indication_evidence(library, KNOWLEDGE, "chronic-migraine", date(2026, 11, 29))
+    grades = [(lvl.scheme, lvl.grade, lvl.indication, lvl.product) for lvl in migraine.levels]
+    assert grades.count(("AAN 2016", "A", "chronic-migraine", "onabotulinumtoxinA")) == 1
+
+
+def test_stop_words_alone_narrow_nothing_on_any_engine() -> None:
+    assert query_words("the and of") == []
+    assert query_words("The effect of BOTOX") == ["effect", "botox"]

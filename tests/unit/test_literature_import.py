@@ -9,10 +9,11 @@ from pathlib import Path
 
 import Bio.Entrez.Parser
 import pytest
+import rispy
 
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.studies import Design, Origin, ParsedRecords, Refusal, TrialStatus
-from bont.interop.literature import LiteratureFileError, LiteratureTerms, read_literature
+from bont.interop.literature import MAX_FILE_BYTES, LiteratureFileError, LiteratureTerms, read_literature
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "literature"
 
@@ -312,3 +313,123 @@ def test_only_toxins_named_explicitly_are_other_products(terms: LiteratureTerms)
     generic = terms.recognise(["Botulinum toxin type A in drooling"])
     assert (generic.about_toxin, generic.products, generic.other_products) == (True, (), ())
     assert not terms.recognise(["Physiotherapy for cervical dystonia"]).about_toxin
+
+
+# -- what a file may hold that no reader expects (each refused in words, never a traceback)
+
+LANCET_LID = b"""PMID- 90000041
+DP  - 2020 Mar
+TI  - OnabotulinumtoxinA in chronic migraine: a fictional record with two LID lines.
+LID - S0140-6736(20)30183-5 [pii]
+LID - 10.1016/S0140-6736(20)30183-5 [doi]
+PT  - Journal Article
+"""
+
+
+def test_medline_takes_the_doi_tagged_doi_from_several_lid_lines(terms: LiteratureTerms) -> None:
+    (study,) = read_literature(LANCET_LID, "lancet.nbib", terms).studies
+    assert study.doi == "10.1016/s0140-6736(20)30183-5"
+    # The DOI from an AID line when the LID names only the publisher's item.
+    from_aid = LANCET_LID.replace(b"LID - 10.1016/", b"AID - 10.1016/")
+    assert read_literature(from_aid, "lancet.nbib", terms).studies[0].doi == "10.1016/s0140-6736(20)30183-5"
+
+
+def test_a_medline_line_continued_after_a_blank_line_is_refused_naming_the_file(terms: LiteratureTerms) -> None:
+    broken = LANCET_LID.replace(b"two LID lines.\n", b"two LID\n\n      lines.\n")
+    with pytest.raises(LiteratureFileError, match=r"^lancet\.nbib: malformed MEDLINE after record 1: an indented"):
+        read_literature(broken, "lancet.nbib", terms)
+
+
+def test_a_ris_record_repeating_a_tag_is_read_with_the_first_value(terms: LiteratureTerms) -> None:
+    repeated = (
+        b"TY  - JOUR\nTI  - Botulinum toxin for bruxism: a first title\nTI  - A second title\n"
+        b"DO  - 10.5555/bont.test.0051\nDO  - 10.5555/bont.test.0052\nAN  - 90000051\nAN  - 90000052\n"
+        b"PY  - 2021\nPY  - 2022\nER  - \n"
+    )
+    (study,) = read_literature(repeated, "repeated.ris", terms).studies
+    assert (study.title, study.doi, study.pmid, study.year) == (
+        "Botulinum toxin for bruxism: a first title",
+        "10.5555/bont.test.0051",
+        "90000051",
+        2021,
+    )
+
+
+def test_a_malformed_ris_record_is_refused_alone(terms: LiteratureTerms, monkeypatch: pytest.MonkeyPatch) -> None:
+    content = (FIXTURES / "references.ris").read_bytes()
+    # An indented line just after TY (rispy continued the previous record's last tag with it, and failed), and a
+    # record without its ER line before the next one.
+    indented = content.replace(b"TY  - JOUR\nT1  -", b"TY  - JOUR\n      continued\nT1  -")
+    unended = content.replace(b"N1  - PMID: 90000032\nER  - ", b"N1  - PMID: 90000032")
+    assert len(read_literature(indented, "references.ris", terms).studies) == 3
+    parsed = read_literature(unended, "references.ris", terms)
+    assert len(parsed.studies) == 2
+    assert parsed.refused == (Refusal("record 2", "no end (ER) line"),)
+    # Whatever else fails inside rispy for one record refuses that record, not the file.
+    rispy_loads = rispy.loads
+
+    def failing(text: str) -> object:
+        if "blepharospasm" in text:
+            raise AttributeError("'list' object has no attribute 'strip'")
+        return rispy_loads(text)
+
+    monkeypatch.setattr(rispy, "loads", failing)
+    parsed = read_literature(content, "references.ris", terms)
+    assert len(parsed.studies) == 2
+    assert parsed.refused == (
+        Refusal("record 2", "unreadable (AttributeError: 'list' object has no attribute 'strip')"),
+    )
+
+
+def test_json_nested_too_deeply_is_refused_naming_the_file(terms: LiteratureTerms) -> None:
+    with pytest.raises(LiteratureFileError, match=r"^deep\.json: the JSON is nested too deeply"):
+        read_literature(b'{"studies": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "deep.json", terms)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(terms: LiteratureTerms) -> None:
+    oversized = b"TY  - JOUR\n" + b" " * MAX_FILE_BYTES
+    with pytest.raises(LiteratureFileError, match=r"^huge\.ris: 50,000,011 bytes is over the limit of 50 MB"):
+        read_literature(oversized, "huge.ris", terms)
+
+
+# -- identifiers
+
+
+def test_dois_are_read_in_the_forms_reference_lists_write_them(terms: LiteratureTerms) -> None:
+    written = [
+        b"https://doi.org/10.5555/BONT.TEST.0061",
+        b"http://dx.doi.org/10.5555/bont.test.0061",
+        b"doi: 10.5555/bont.test.0061.",
+        b"DOI:10.5555/bont.test.0061;",
+    ]
+    for doi in written:
+        record = b"TY  - JOUR\nTI  - Botulinum toxin in bruxism\nDO  -  " + doi + b"  \nER  - \n"
+        assert read_literature(record, "doi.ris", terms).studies[0].doi == "10.5555/bont.test.0061", doi
+
+
+def test_a_record_with_an_identifier_that_is_not_one_is_refused_and_not_stored(terms: LiteratureTerms) -> None:
+    ris_record = b"TY  - JOUR\nTI  - Botulinum toxin in bruxism\nDO  - %s\nER  - \n"
+    for doi in (b"10.55/short-prefix", b"S0140-6736(20)30183-5", b"10.5555/" + b"x" * 190, b"10.5555/a{b}"):
+        parsed = read_literature(ris_record % doi, "doi.ris", terms)
+        assert parsed.studies == ()
+        (refusal,) = parsed.refused
+        assert refusal.record == "record 1"
+        assert re.fullmatch(r"DOI '.+' is not a DOI", refusal.reason), refusal.reason
+    medline = LANCET_LID + b"SI  - ClinicalTrials.gov/NCT0900004\n"
+    assert read_literature(medline, "lancet.nbib", terms).refused == (
+        Refusal("record 1 (PMID 90000041)", "NCT number 'NCT0900004' is not an NCT number"),
+    )
+    assert read_literature(LANCET_LID.replace(b"90000041", b"0900004x"), "lancet.nbib", terms).refused == (
+        Refusal("record 1 (DOI 10.1016/s0140-6736(20)30183-5)", "PMID '0900004x' is not a PMID"),
+    )
+    xml = (FIXTURES / "pubmed.xml").read_bytes().replace(b">10.5555/bont.test.0001<", b">10.5555/bont test<")
+    assert read_literature(xml, "pubmed.xml", terms).refused[0] == Refusal(
+        "record 1 (PMID 90000001)", "DOI '10.5555/bont test' is not a DOI"
+    )
+
+
+def test_a_ris_accession_number_of_another_database_is_no_pmid(terms: LiteratureTerms) -> None:
+    record = b"TY  - JOUR\nTI  - Botulinum toxin in bruxism\nAN  - 107890123\nDB  - CINAHL\nER  - \n"
+    (study,) = read_literature(record, "cinahl.ris", terms).studies
+    assert study.pmid is None
+    assert read_literature(record.replace(b"CINAHL", b"PubMed"), "pubmed.ris", terms).studies[0].pmid == "107890123"

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
 from bont.cli.common import JsonOption, emit_json, fail, stderr, stdout
+from bont.domain.studies import Design, Study, Trial, TrialStatus, record_as_dict
 
 if TYPE_CHECKING:
     from bont.domain.knowledge import KnowledgeBase
-    from bont.domain.studies import Study, StudyFilter, Trial
-    from bont.services.evidence_library import StudyLibrary
+    from bont.domain.studies import StudyFilter
+    from bont.services.evidence_library import EvidenceQueryError, Found, StudyLibrary
 
 evidence_app = typer.Typer(
     help="The evidence library: studies and registered trials per indication, with import, search and export.",
@@ -27,30 +28,6 @@ IndicationOption = Annotated[str | None, typer.Option(help="Only this indication
 ProductOption = Annotated[str | None, typer.Option(help="Only this product (id, or 'other').")]
 
 
-class Design(StrEnum):  # the choices of --design, the domain's words
-    GUIDELINE = "guideline"
-    META_ANALYSIS = "meta-analysis"
-    SYSTEMATIC_REVIEW = "systematic-review"
-    RCT = "rct"
-    CROSSOVER = "crossover"
-    OPEN_LABEL = "open-label"
-    COHORT = "cohort"
-    CASE_SERIES = "case-series"
-    OTHER = "other"
-
-
-class Status(StrEnum):
-    NOT_YET_RECRUITING = "not-yet-recruiting"
-    RECRUITING = "recruiting"
-    ENROLLING_BY_INVITATION = "enrolling-by-invitation"
-    ACTIVE_NOT_RECRUITING = "active-not-recruiting"
-    SUSPENDED = "suspended"
-    TERMINATED = "terminated"
-    COMPLETED = "completed"
-    WITHDRAWN = "withdrawn"
-    UNKNOWN = "unknown"
-
-
 class Format(StrEnum):
     RIS = "ris"
     BIBTEX = "bibtex"
@@ -59,9 +36,25 @@ class Format(StrEnum):
 
 
 def _library() -> tuple[StudyLibrary, KnowledgeBase]:
-    from bont.bootstrap import build_knowledge, study_library
+    """The library, with the curated catalogue written into it first if it changed."""
+    from bont.bootstrap import build_knowledge, keep_study_catalogue, study_library
 
+    keep_study_catalogue()
     return study_library(), build_knowledge()
+
+
+def _refuse(error: EvidenceQueryError) -> NoReturn:
+    """The option a search value came from, named as the command line writes it."""
+    fail(f"--{error.field.replace('_', '-')}: {error.problem}" if error.field != "query" else str(error))
+
+
+def _page_json(found: Found[Study] | Found[Trial], name: str) -> dict[str, object]:
+    return {
+        "total": found.total,
+        "page": found.page,
+        "pages": found.pages,
+        name: [record_as_dict(record) for record in found.records],
+    }
 
 
 @evidence_app.command("import")
@@ -72,20 +65,25 @@ def import_files(
     """Import literature files: each record is added, or updates the one with the same PMID, DOI or NCT number
     (a curated field is never overwritten). A file that cannot be read is refused whole and nothing of it is
     stored; a record that cannot be taken is listed as refused with the reason."""
-    from bont.interop.literature import LiteratureFileError, LiteratureTerms, read_literature
-    from bont.services.evidence_library import import_records
+    from bont.interop.literature import MAX_FILE_BYTES, LiteratureFileError, LiteratureTerms, read_literature
+    from bont.services.evidence_library import EvidenceImportError, import_files
 
     library, knowledge = _library()
     terms = LiteratureTerms.from_knowledge(knowledge)
     parsed = []
     for file in files:  # every file read before anything is stored: one bad file stores none
         try:
+            if file.stat().st_size > MAX_FILE_BYTES:  # refused before it is read into memory
+                fail(f"FILE: {file.name} is larger than {MAX_FILE_BYTES // 1_000_000} MB")
             parsed.append(read_literature(file.read_bytes(), file.name, terms))
         except OSError as error:
             fail(f"FILE: cannot read {file.name} ({error.strerror})")
         except LiteratureFileError as error:
             fail(f"FILE: {error}")
-    reports = [import_records(library, records) for records in parsed]
+    try:
+        reports = import_files(library, parsed)
+    except EvidenceImportError as error:
+        fail(str(error))
     if as_json:
         emit_json(
             [
@@ -124,14 +122,13 @@ def _study_filter(
     year_to: int | None,
     level: str | None,
 ) -> StudyFilter:
-    from bont.domain.studies import Design as StudyDesign
     from bont.domain.studies import StudyFilter
 
     return StudyFilter(
         text=query,
         indication=indication,
         product=product,
-        design=StudyDesign(design.value) if design else None,
+        design=design,
         year_from=year_from,
         year_to=year_to,
         level=level,
@@ -163,7 +160,6 @@ def search(
 ) -> None:
     """Search the studies: full-text over titles, conditions, interventions and outcomes (every word must match;
     each is also a prefix), with filters; the most relevant first, or the latest without words."""
-    from bont.domain.studies import record_as_dict
     from bont.services.evidence_library import EvidenceQueryError, search_studies
 
     library, knowledge = _library()
@@ -171,16 +167,9 @@ def search(
     try:
         found = search_studies(library, knowledge, where, page, per_page)
     except EvidenceQueryError as error:
-        fail(f"--{error.field.replace('_', '-')}: {error.problem}" if error.field != "query" else str(error))
+        _refuse(error)
     if as_json:
-        emit_json(
-            {
-                "total": found.total,
-                "page": found.page,
-                "pages": found.pages,
-                "studies": [record_as_dict(study) for study in found.records],
-            }
-        )
+        emit_json(_page_json(found, "studies"))
         return
     table = Table(title=f"Studies: {found.total} found (page {found.page} of {found.pages})")
     for column in ("Key", "Study", "Design", "N", "Indications", "Products", "Level", "PMID"):
@@ -204,7 +193,7 @@ def trials(
     query: QueryArgument = "",
     indication: IndicationOption = None,
     product: ProductOption = None,
-    status: Annotated[Status | None, typer.Option(help="Only trials of this status.")] = None,
+    status: Annotated[TrialStatus | None, typer.Option(help="Only trials of this status.")] = None,
     phase: Annotated[
         str | None, typer.Option(help="Only trials of this phase (e.g. 2: also 'Phase 2/Phase 3').")
     ] = None,
@@ -213,24 +202,17 @@ def trials(
     as_json: JsonOption = False,
 ) -> None:
     """Search the registered trials (ClinicalTrials.gov), with their status as last read."""
-    from bont.domain.studies import TrialFilter, TrialStatus, record_as_dict
+    from bont.domain.studies import TrialFilter
     from bont.services.evidence_library import EvidenceQueryError, search_trials
 
     library, knowledge = _library()
-    where = TrialFilter(query, indication, product, TrialStatus(status.value) if status else None, phase)
+    where = TrialFilter(query, indication, product, status, phase)
     try:
         found = search_trials(library, knowledge, where, page, per_page)
     except EvidenceQueryError as error:
-        fail(f"--{error.field.replace('_', '-')}: {error.problem}" if error.field != "query" else str(error))
+        _refuse(error)
     if as_json:
-        emit_json(
-            {
-                "total": found.total,
-                "page": found.page,
-                "pages": found.pages,
-                "trials": [record_as_dict(trial) for trial in found.records],
-            }
-        )
+        emit_json(_page_json(found, "trials"))
         return
     table = Table(title=f"Registered trials: {found.total} found (page {found.page} of {found.pages})")
     for column in ("NCT", "Title", "Status", "Phase", "Enrolment", "Sponsor", "Start", "Results"):
@@ -262,6 +244,8 @@ def export(
     registered_trials: Annotated[
         bool, typer.Option("--trials", help="Export the registered trials matching instead of the studies.")
     ] = False,
+    status: Annotated[TrialStatus | None, typer.Option(help="With --trials: only trials of this status.")] = None,
+    phase: Annotated[str | None, typer.Option(help="With --trials: only trials of this phase.")] = None,
     output: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
 ) -> None:
     """Export every record a search finds (not one page) as RIS, BibTeX, CSV or CSL-JSON."""
@@ -269,16 +253,21 @@ def export(
     from bont.interop.citations import ExportFormat, export_records
     from bont.services.evidence_library import EvidenceQueryError, every_study, every_trial
 
+    studies_only = {"--design": design, "--year-from": year_from, "--year-to": year_to, "--level": level}
+    trials_only = {"--status": status, "--phase": phase}
+    for option, value in (studies_only if registered_trials else trials_only).items():
+        if value is not None:
+            fail(f"{option}: filters {'studies' if registered_trials else 'registered trials (with --trials)'} only")
     library, knowledge = _library()
     records: list[Study] | list[Trial]
     try:
         if registered_trials:
-            records = every_trial(library, knowledge, TrialFilter(query, indication, product))
+            records = every_trial(library, knowledge, TrialFilter(query, indication, product, status, phase))
         else:
             where = _study_filter(query, indication, product, design, year_from, year_to, level)
             records = every_study(library, knowledge, where)
     except EvidenceQueryError as error:
-        fail(f"--{error.field.replace('_', '-')}: {error.problem}" if error.field != "query" else str(error))
+        _refuse(error)
     text, _, _ = export_records(records, ExportFormat(export_format.value))
     if output is None:
         typer.echo(text, nl=False)
@@ -345,7 +334,6 @@ def summary(
     """One indication's evidence summary (codes, label status per product, guideline grades, studies strongest
     first, registered trials), for a prior-authorisation request; as PDF with --pdf."""
     from bont.bootstrap import clock
-    from bont.domain.studies import record_as_dict
     from bont.interop.evidence_summary_pdf import render_evidence_summary_pdf
     from bont.services.evidence_library import EvidenceQueryError, indication_evidence
 
@@ -368,10 +356,20 @@ def summary(
                 "name": evidence.name,
                 "diagnosis_codes": list(evidence.diagnosis_codes),
                 "products": [
-                    {"product": status.product, "name": status.name, "approved": status.approved}
+                    {
+                        "product": status.product,
+                        "name": status.name,
+                        "approved": status.approved,
+                        "populations": list(status.populations),
+                        "label_status": status.label_status,
+                    }
                     for status in evidence.products
                 ],
-                "levels": [str(level) for level in evidence.levels],
+                "levels": [
+                    {"level": str(level), "indication": level.indication, "product": level.product}
+                    for level in evidence.levels
+                ],
+                "studies_total": evidence.studies_total,
                 "studies": [record_as_dict(study) for study in evidence.studies],
                 "trials": [record_as_dict(trial) for trial in evidence.trials],
                 "prepared_on": evidence.prepared_on.isoformat(),
@@ -381,9 +379,14 @@ def summary(
     stdout.print(f"[bold]Evidence summary: {evidence.name}[/] (prepared {evidence.prepared_on.isoformat()})")
     stdout.print("Decision support, not a prescriber: the clinician decides.")
     for status in evidence.products:
-        stdout.print(f"  {status.name}: {'FDA-approved' if status.approved else 'off-label'}", highlight=False)
+        stdout.print(f"  {status.name}: {status.label_status}", highlight=False)
     for level in evidence.levels:
         stdout.print(f"  {level} ({level.product or 'all products'})", highlight=False)
-    stdout.print(f"{len(evidence.studies)} studies, {len(evidence.trials)} registered trials", highlight=False)
+    listed = (
+        f"the {len(evidence.studies)} strongest of {evidence.studies_total} studies"
+        if len(evidence.studies) < evidence.studies_total
+        else f"{len(evidence.studies)} studies"
+    )
+    stdout.print(f"{listed}, {len(evidence.trials)} registered trials", highlight=False)
     for study in evidence.studies:
         stdout.print(f"  {study.short_reference} [{study.design.label}] {study.title}", highlight=False)

@@ -69,8 +69,12 @@ def _redacted(url: str) -> str:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Create or update the database schema."""
+    """Create or update the database schema, and write the curated study catalogue into the evidence library when
+    it changed."""
+    from bont.bootstrap import keep_study_catalogue
+
     setup_database()
+    keep_study_catalogue()
     stdout.print("database is up to date")
 
 
@@ -893,8 +897,8 @@ def serve(
         clinic_is_empty,
         close_database_connections,
         demo_sign_in,
+        keep_study_catalogue,
         load_demo_clinic,
-        study_library,
         user_accounts,
         user_exists,
     )
@@ -909,7 +913,7 @@ def serve(
         )
     elif demo and not user_exists(users[0][0]):
         fail("--demo: this database holds a clinic's own records; the demo is loaded only into an empty database")
-    study_library()  # the curated study catalogue written into the evidence library when its files changed
+    keep_study_catalogue()  # the curated study catalogue written into the evidence library when its files changed
     holds_demo = user_exists(users[0][0])
     if holds_demo and not demo:
         # Loaded earlier by `bont demo`: the pages say so all the same.

@@ -9,12 +9,12 @@ that common says nothing about relevance anyway."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -22,23 +22,25 @@ from bont.clinic import models as clinic
 from bont.domain.studies import (
     DESIGN_RANK,
     ONGOING,
+    UNGRADED,
     CellCount,
-    EvidenceLevel,
     EvidenceMap,
+    Origin,
     Study,
     StudyFilter,
     Trial,
     TrialFilter,
     assemble_map,
+    level_rank,
+    query_words,
     record_as_dict,
     study_from_dict,
     trial_from_dict,
     uses_of,
 )
-from bont.services.evidence_library import Found, StudyLibrary
+from bont.services.evidence_library import EvidenceImportError, Found, StudyLibrary
 
 DESIGNS_BY_RANK = {rank: design for design, rank in DESIGN_RANK.items()}
-_WORD = re.compile(r"\w+", re.UNICODE)
 _BATCH = 2_000  # rows read at a time when every record is read
 _CHUNK = 500  # values in one IN (...): well under SQLite's limit on parameters
 
@@ -48,48 +50,54 @@ class DjangoStudyLibrary(StudyLibrary):
         row = clinic.LibraryCatalogue.objects.first()
         return row.fingerprint if row else None
 
-    def write_catalogue(self, studies: Sequence[Study], trials: Sequence[Trial], fingerprint: str) -> None:
+    def write_catalogue(
+        self,
+        studies: Sequence[tuple[str | None, Study]],
+        merged_away: Sequence[str],
+        trials: Sequence[Trial],
+        fingerprint: str,
+    ) -> bool:
         with transaction.atomic():
-            curated = {study.key for study in studies}
-            clinic.LibraryStudy.objects.filter(origin="curated").exclude(key__in=curated).delete()
-            clinic.LibraryTrial.objects.filter(origin="curated").exclude(nct__in={t.nct for t in trials}).delete()
-            # A curated study is written over its row, or over the row an import stored under its PMID or DOI.
-            rows = self._matching_rows(studies)
-            self._write_studies([(row, study) for row, study in zip(rows, studies, strict=True)])
+            _lock_catalogue()
+            if self.catalogue_fingerprint() == fingerprint:
+                return False  # another process wrote it meanwhile
+            curated = {study.key for _, study in studies}
+            _delete_studies(merged_away)
+            # A curated record no longer in the catalogue: kept as imported if an import brought it too.
+            kept = clinic.LibraryStudy.objects.filter(origin=Origin.CURATED.value, brought_by_import=True)
+            for key in kept.exclude(key__in=curated).values_list("key", flat=True):
+                study = self.study(key)
+                assert study is not None
+                self._write_studies([(self._id(key), replace(study, origin=Origin.IMPORTED, imported_fields=()))])
+            _delete_studies(
+                clinic.LibraryStudy.objects.filter(origin=Origin.CURATED.value).exclude(key__in=curated)
+                .values_list("key", flat=True)
+            )  # fmt: skip
+            dropped = clinic.LibraryTrial.objects.filter(origin=Origin.CURATED.value).exclude(
+                nct__in=[t.nct for t in trials]
+            )
+            self._write_trials(
+                [replace(trial, origin=Origin.IMPORTED, imported_fields=()) for trial in self.trials_by_nct(
+                    list(dropped.filter(brought_by_import=True).values_list("nct", flat=True))
+                ).values()]
+            )  # fmt: skip
+            dropped.filter(brought_by_import=False).delete()
+            ids = _ids(clinic.LibraryStudy, "key", [key for key, _ in studies if key is not None])
+            self._write_studies([(ids[key] if key is not None else None, study) for key, study in studies])
             self._write_trials(trials)
             clinic.LibraryCatalogue.objects.all().delete()
             clinic.LibraryCatalogue.objects.create(fingerprint=fingerprint, written_at=timezone.now())
+            return True
 
-    def matching_studies(self, studies: Sequence[Study]) -> list[Study | None]:
-        rows = self._matching_rows(studies)
-        found = _records([row for row in rows if row is not None])
-        return [study_from_dict(found[row]) if row is not None else None for row in rows]
+    def studies_with_identifiers(self, keys: Iterable[str], pmids: Iterable[str], dois: Iterable[str]) -> list[Study]:
+        rows: dict[str, int] = {}
+        for field, values in (("key", keys), ("pmid", pmids), ("doi", dois)):
+            rows.update((str(key), row_id) for key, row_id in _rows_with(field, sorted(set(values))))
+        records = _records(list(rows.values()))
+        return [study_from_dict(records[row_id]) for row_id in rows.values()]
 
-    def _matching_rows(self, studies: Sequence[Study]) -> list[int | None]:
-        """Each study's stored row: the one with its key, else its PMID, DOI or NCT number (read in a few queries
-        for any number of studies)."""
-        wanted = {
-            "key": {study.key for study in studies},
-            "pmid": {study.pmid for study in studies if study.pmid},
-            "doi": {study.doi.lower() for study in studies if study.doi},
-            "nct": {study.nct for study in studies if study.nct},
-        }
-        by: dict[str, dict[str, int]] = {name: {} for name in wanted}
-        for name, values in wanted.items():
-            ordered = sorted(values)
-            for first in range(0, len(ordered), _CHUNK):
-                chunk = ordered[first : first + _CHUNK]
-                for row_id, value in (
-                    clinic.LibraryStudy.objects.filter(**{f"{name}__in": chunk}).order_by("-id").values_list("id", name)
-                ):
-                    by[name][value] = row_id  # the oldest row last: it wins
-        return [
-            by["key"].get(study.key)
-            or (by["pmid"].get(study.pmid) if study.pmid else None)
-            or (by["doi"].get(study.doi.lower()) if study.doi else None)
-            or (by["nct"].get(study.nct) if study.nct else None)
-            for study in studies
-        ]
+    def _id(self, key: str) -> int:
+        return int(clinic.LibraryStudy.objects.values_list("id", flat=True).get(key=key))
 
     def trials_by_nct(self, ncts: Sequence[str]) -> dict[str, Trial]:
         found: dict[str, Trial] = {}
@@ -105,11 +113,31 @@ class DjangoStudyLibrary(StudyLibrary):
         row = clinic.LibraryStudy.objects.filter(key=key).values_list("id", flat=True).first()
         return study_from_dict(_records([row])[row]) if row is not None else None
 
-    def save(self, studies: Sequence[tuple[Study | None, Study]], trials: Sequence[Trial]) -> None:
-        with transaction.atomic():
-            ids = _ids(clinic.LibraryStudy, "key", [stored.key for stored, _ in studies if stored is not None])
-            self._write_studies([(ids.get(stored.key) if stored else None, study) for stored, study in studies])
-            self._write_trials(trials)
+    def save(
+        self, studies: Sequence[tuple[Study | None, Study]], trials: Sequence[Trial], brought: Iterable[str]
+    ) -> None:
+        try:
+            with transaction.atomic():
+                ids = _ids(clinic.LibraryStudy, "key", [stored.key for stored, _ in studies if stored is not None])
+                self._write_studies([(ids.get(stored.key) if stored else None, study) for stored, study in studies])
+                self._write_trials(trials)
+                marked = sorted(set(brought))
+                for first in range(0, len(marked), _CHUNK):
+                    chunk = marked[first : first + _CHUNK]
+                    clinic.LibraryStudy.objects.filter(key__in=chunk, brought_by_import=False).update(
+                        brought_by_import=True
+                    )
+                    clinic.LibraryTrial.objects.filter(nct__in=chunk, brought_by_import=False).update(
+                        brought_by_import=True
+                    )
+        except IntegrityError:
+            # Another writer stored one of these identifiers between the reading and the writing.
+            raise EvidenceImportError(
+                "FILE", "a record's PMID, DOI or key was stored meanwhile by another import; nothing was stored"
+            ) from None
+
+    def atomic(self) -> AbstractContextManager[None]:
+        return transaction.atomic()
 
     def _write_studies(self, studies: Sequence[tuple[int | None, Study]]) -> None:
         """Store each study over its row (an id) or as a new one: new rows written in bulk, with their documents
@@ -123,6 +151,7 @@ class DjangoStudyLibrary(StudyLibrary):
         changed = [row_id for row_id, _ in studies if row_id is not None]
         for first in range(0, len(changed), _CHUNK):
             clinic.LibraryStudyUse.objects.filter(study_id__in=changed[first : first + _CHUNK]).delete()
+            clinic.LibraryStudyGrade.objects.filter(study_id__in=changed[first : first + _CHUNK]).delete()
         clinic.LibraryStudy.objects.bulk_create(clinic.LibraryStudy(**_study_columns(study)) for study in new)
         ids = _ids(clinic.LibraryStudy, "key", [study.key for study in new])
         clinic.LibraryStudyDocument.objects.bulk_create(
@@ -137,14 +166,17 @@ class DjangoStudyLibrary(StudyLibrary):
             for row_id, study in written
             for indication, product in uses_of(study.indications, study.products)
         )
+        clinic.LibraryStudyGrade.objects.bulk_create(
+            clinic.LibraryStudyGrade(
+                study_id=row_id, indication=level.indication, product=level.product, rank=level.rank
+            )
+            for row_id, study in written
+            for level in study.levels
+        )
 
     def _write_trials(self, trials: Sequence[Trial]) -> None:
-        stored: dict[str, int] = {}
         ncts = [trial.nct for trial in trials]
-        for first in range(0, len(ncts), _CHUNK):
-            stored.update(
-                clinic.LibraryTrial.objects.filter(nct__in=ncts[first : first + _CHUNK]).values_list("nct", "id")
-            )
+        stored = _ids(clinic.LibraryTrial, "nct", ncts)
         for trial in trials:
             if trial.nct in stored:
                 clinic.LibraryTrial.objects.filter(pk=stored[trial.nct]).update(**_trial_columns(trial))
@@ -154,10 +186,7 @@ class DjangoStudyLibrary(StudyLibrary):
         clinic.LibraryTrial.objects.bulk_create(
             clinic.LibraryTrial(nct=trial.nct, **_trial_columns(trial)) for trial in trials if trial.nct not in stored
         )
-        for first in range(0, len(ncts), _CHUNK):
-            stored.update(
-                clinic.LibraryTrial.objects.filter(nct__in=ncts[first : first + _CHUNK]).values_list("nct", "id")
-            )
+        stored.update(_ids(clinic.LibraryTrial, "nct", ncts))
         clinic.LibraryTrialUse.objects.bulk_create(
             clinic.LibraryTrialUse(trial_id=stored[trial.nct], indication=indication, product=product)
             for trial in trials
@@ -182,14 +211,21 @@ class DjangoStudyLibrary(StudyLibrary):
             conditions.append("s.year <= %s")
             parameters.append(where.year_to)
         if where.level:
-            conditions.append("s.best_level_rank <= %s")
-            parameters.append(EvidenceLevel("", where.level).rank)
+            graded = ["g.rank <= %s"]
+            parameters.append(level_rank(where.level))
+            for column, value in (("indication", where.indication), ("product", where.product)):
+                if value:
+                    graded.append(f"(g.{column} IS NULL OR g.{column} = %s)")
+                    parameters.append(value)
+            conditions.append(
+                f"s.id IN (SELECT g.study_id FROM clinic_librarystudygrade g WHERE {' AND '.join(graded)})"
+            )
         total, ids = _search(
             _Searched("clinic_librarystudy", "clinic_librarystudytext", "study_id", "library_study_search"),
             where.text,
             conditions,
             parameters,
-            "s.year DESC, s.id DESC",
+            LATEST_STUDIES,
             offset,
             limit,
         )
@@ -206,14 +242,15 @@ class DjangoStudyLibrary(StudyLibrary):
             conditions.append("s.status = %s")
             parameters.append(where.status.value)
         if where.phase:
-            conditions.append("LOWER(s.phase) LIKE %s")
-            parameters.append(f"%{where.phase.lower()}%")
+            conditions.append("LOWER(s.phase) LIKE %s ESCAPE '!'")
+            escaped = where.phase.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            parameters.append(f"%{escaped}%")
         total, ids = _search(
             _Searched("clinic_librarytrial", "clinic_librarytrial", "id", "library_trial_search"),
             where.text,
             conditions,
             parameters,
-            "s.start DESC, s.id DESC",
+            LATEST_TRIALS,
             offset,
             limit,
         )
@@ -229,7 +266,7 @@ class DjangoStudyLibrary(StudyLibrary):
                 studies=Count("study_id"), best=Min("study__design_rank")
             ).order_by()
         }
-        graded = clinic.LibraryStudy.objects.filter(best_level_rank__isnull=False).values_list("id", flat=True)
+        graded = clinic.LibraryStudyGrade.objects.values_list("study_id", flat=True).distinct()
         records = _records(list(graded))
         ongoing = {
             (indication, product): trials
@@ -247,10 +284,23 @@ class DjangoStudyLibrary(StudyLibrary):
         cited = clinic.LibraryStudy.objects.filter(source__isnull=False).order_by("-id")
         return {source: key for source, key in cited.values_list("source", "key") if source}  # the oldest wins
 
-    def all_studies(self) -> Iterator[Study]:
-        documents = clinic.LibraryStudyDocument.objects.order_by("study_id").values_list("record", flat=True)
-        for record in documents.iterator(_BATCH):
-            yield study_from_dict(record)
+    def strongest_studies(self, indication: str, limit: int) -> Found[Study]:
+        about = "s.id IN (SELECT u.study_id FROM clinic_librarystudyuse u WHERE u.indication = %s)"
+        grade = (
+            f"COALESCE((SELECT MIN(g.rank) FROM clinic_librarystudygrade g WHERE g.study_id = s.id"
+            f" AND (g.indication IS NULL OR g.indication = %s)), {UNGRADED})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM clinic_librarystudy s WHERE {about}", [indication])
+            total = int(cursor.fetchone()[0])
+            cursor.execute(
+                f"SELECT s.id FROM clinic_librarystudy s WHERE {about}"
+                f" ORDER BY {grade}, s.design_rank, s.year DESC NULLS LAST, s.key LIMIT %s",
+                [indication, indication, limit],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        records = _records(ids)
+        return Found(tuple(study_from_dict(records[row_id]) for row_id in ids), total, 0, limit)
 
     def all_trials(self) -> Iterator[Trial]:
         for record in clinic.LibraryTrial.objects.order_by("id").values_list("record", flat=True).iterator(_BATCH):
@@ -264,12 +314,37 @@ def _study_columns(study: Study) -> dict[str, Any]:
         "year": study.year,
         "design": study.design.value,
         "design_rank": DESIGN_RANK[study.design],
-        "best_level_rank": min((level.rank for level in study.levels), default=None),
         "pmid": study.pmid,
         "doi": study.doi.lower() if study.doi else None,
         "nct": study.nct,
         "source": study.source,
     }
+
+
+LATEST_STUDIES = "s.year DESC NULLS LAST, s.id DESC"  # NULLS LAST: both engines put undated records last
+LATEST_TRIALS = "s.start DESC NULLS LAST, s.id DESC"
+
+
+def _lock_catalogue() -> None:
+    """Let one process at a time write the catalogue (the caller holds a transaction): PostgreSQL's advisory lock,
+    or SQLite's write lock, taken by a write."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(16016)")  # this table's own number (issue 16, migration 16)
+        else:
+            cursor.execute("UPDATE clinic_librarycatalogue SET fingerprint = fingerprint")
+
+
+def _delete_studies(keys: Iterable[str]) -> None:
+    doomed = sorted(set(keys))
+    for first in range(0, len(doomed), _CHUNK):
+        clinic.LibraryStudy.objects.filter(key__in=doomed[first : first + _CHUNK]).delete()
+
+
+def _rows_with(field: str, values: Sequence[str]) -> Iterator[tuple[str, int]]:
+    for first in range(0, len(values), _CHUNK):
+        chunk = values[first : first + _CHUNK]
+        yield from clinic.LibraryStudy.objects.filter(**{f"{field}__in": chunk}).values_list("key", "id")
 
 
 def _ids(model: type[clinic.LibraryStudy | clinic.LibraryTrial], field: str, values: Sequence[str]) -> dict[str, int]:
@@ -338,7 +413,7 @@ def _search(
     """How many rows of the table meet ``conditions`` and, when ``text`` has words, match every one of them (each
     also as a prefix); and the ids of one page of them: most relevant first when the words match at most
     ``RANKED_MATCHES`` records of the library, else the latest first."""
-    words = _WORD.findall(text.lower())
+    words = query_words(text)
     if not words:
         return _page(searched.table, conditions, parameters, latest_first, offset, limit)
     if connection.vendor == "sqlite":

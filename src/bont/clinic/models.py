@@ -569,11 +569,11 @@ class LibraryStudy(models.Model):
     year = models.IntegerField(null=True)
     design = models.CharField(max_length=30)
     design_rank = models.SmallIntegerField()  # lower is stronger (bont.domain.studies.DESIGN_RANK)
-    best_level_rank = models.SmallIntegerField(null=True)  # the best guideline grade given it, lower is stronger
     pmid = models.CharField(max_length=12, null=True, unique=True)
     doi = models.CharField(max_length=200, null=True, unique=True)  # lower case
     nct = models.CharField(max_length=11, null=True, db_index=True)
     source = models.CharField(max_length=80, null=True, db_index=True)  # the knowledge source id it is, if any
+    brought_by_import = models.BooleanField(default=False)  # kept, as imported, should the catalogue drop it
 
     class Meta:
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["year", "id"], name="library_study_by_year")]
@@ -627,6 +627,19 @@ class LibraryStudyUse(models.Model):
         return f"library study use {self.pk}"
 
 
+class LibraryStudyGrade(models.Model):
+    """A grade a guideline gave the evidence a study belongs to, for one use (an indication and a product; none:
+    every one of the study's): the rows the "graded at" filter and the summary's order read."""
+
+    study = models.ForeignKey(LibraryStudy, on_delete=models.CASCADE, related_name="grades")
+    indication = models.CharField(max_length=60, null=True)
+    product = models.CharField(max_length=40, null=True)
+    rank = models.SmallIntegerField()  # bont.domain.studies.level_rank: lower is stronger
+
+    def __str__(self) -> str:
+        return f"library study grade {self.pk}"
+
+
 class LibraryTrial(models.Model):
     """A registered trial of the evidence library (ClinicalTrials.gov), the whole record as JSON beside the
     columns search and filters read (a library holds hundreds, not the studies' hundred thousand); full-text
@@ -640,6 +653,7 @@ class LibraryTrial(models.Model):
     start = models.DateField(null=True)
     search_text = models.TextField()
     record = models.JSONField()
+    brought_by_import = models.BooleanField(default=False)  # kept, as imported, should the catalogue drop it
 
     def __str__(self) -> str:
         return f"library trial {self.pk}"

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from enum import StrEnum
+from typing import TypeVar
 
 
 class Design(StrEnum):
@@ -109,7 +110,7 @@ class EvidenceLevel:
     @property
     def rank(self) -> int:
         """Lower is stronger: AAN A/B/C/U and GRADE high/moderate/low/very low on one scale of four."""
-        return _LEVEL_RANK.get(self.grade.strip().lower(), 4)
+        return level_rank(self.grade)
 
     def grades(self, indication: str, product: str) -> bool:
         """Whether this level is about ``indication`` with ``product``."""
@@ -117,6 +118,31 @@ class EvidenceLevel:
 
 
 _LEVEL_RANK = {"a": 0, "high": 0, "b": 1, "moderate": 1, "c": 2, "low": 2, "u": 3, "very low": 3}
+LEVEL_WORDS = tuple(_LEVEL_RANK)  # the grades a filter may name
+
+
+def level_rank(grade: str) -> int:
+    """A grade's place on the common scale (lower is stronger); 4 for a grade of no known scheme."""
+    return _LEVEL_RANK.get(grade.strip().lower(), 4)
+
+
+# Words full-text search leaves out: PostgreSQL's English stop words (Snowball's list), left out on SQLite too, so
+# that both engines find the same studies for the same words.
+_STOP_WORDS_AS_POSTGRESQL_WRITES_THEM = (
+    "i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers"
+    " herself it its itself they them their theirs themselves what which who whom this that these those am is"
+    " are was were be been being have has had having do does did doing a an the and but if or because as until"
+    " while of at by for with about against between into through during before after above below to from up"
+    " down in out on off over under again further then once here there when where why how all any both each"
+    " few more most other some such no nor not only own same so than too very s t can will just don should now"
+)
+STOP_WORDS = frozenset(_STOP_WORDS_AS_POSTGRESQL_WRITES_THEM.split())
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a search that must each match (as a word or its beginning): lower case, stop words left out."""
+    return [word for word in _WORD.findall(text.lower()) if word not in STOP_WORDS]
 
 
 @dataclass(frozen=True)
@@ -162,6 +188,7 @@ class Study:
     unverified: tuple[str, ...] = ()
     origin: Origin = Origin.CURATED
     keywords: tuple[str, ...] = ()  # MeSH terms or keywords an import brought
+    imported_fields: tuple[str, ...] = ()  # of a curated record: the fields an import filled (not read in read_at)
 
     @property
     def first_author(self) -> str | None:
@@ -216,6 +243,7 @@ class Trial:
     read_on: date | None = None  # the status is as of this date
     unverified: tuple[str, ...] = ()
     origin: Origin = Origin.CURATED
+    imported_fields: tuple[str, ...] = ()
 
     def searchable_text(self) -> str:
         parts: list[str | None] = [
@@ -249,9 +277,9 @@ def study_key(pmid: str | None, doi: str | None, nct: str | None, fallback: str)
 
 # -- merging an import into what is stored
 
-# Fields an import may never change once set: who the study is (its identifiers would move it) and where it came
-# from. Every other field an import fills only where the stored record has none, unless the record was imported.
-_IDENTITY = ("key", "origin", "read_at", "unverified", "source")
+# Fields an import may never change once set: who the record is (its identifiers would move it), where it came
+# from, and the curator's own notes on it.
+_IDENTITY = ("key", "origin", "read_at", "unverified", "source", "imported_fields")
 
 
 @dataclass(frozen=True)
@@ -262,10 +290,15 @@ class Merge:
     changed: tuple[str, ...]
 
 
+def _empty(value: object) -> bool:
+    return value in (None, (), "")
+
+
 def merge_import(stored: Study | Trial | None, incoming: Study | Trial) -> Merge:
     """Merge ``incoming`` (just parsed from a file) into ``stored``: a new record is added whole; an imported
-    record takes the newer values; a curated record keeps every field it has and takes only the ones it lacks
-    (an import never loses a curated field). Returns the fields that changed (none: the import changed nothing)."""
+    record takes the newer values; a curated record keeps every field it has and takes only the ones it lacks,
+    naming them in its ``imported_fields`` (an import never loses a curated field, and a page can tell what the
+    curator read from what an import brought). Returns the fields that changed (none: the import changed nothing)."""
     if stored is None:
         return Merge(incoming, tuple(f.name for f in fields(incoming) if f.name not in _IDENTITY))
     if type(stored) is not type(incoming):
@@ -276,9 +309,9 @@ def merge_import(stored: Study | Trial | None, incoming: Study | Trial) -> Merge
         if item.name in _IDENTITY:
             continue
         old, new = getattr(stored, item.name), getattr(incoming, item.name)
-        if new in (None, (), "") or new == old:
+        if _empty(new) or new == old:
             continue
-        if curated and old not in (None, (), ""):
+        if curated and not _empty(old):
             continue
         if isinstance(old, tuple) and isinstance(new, tuple) and item.name in _UNION_FIELDS:
             new = tuple(dict.fromkeys((*old, *new)))
@@ -287,8 +320,31 @@ def merge_import(stored: Study | Trial | None, incoming: Study | Trial) -> Merge
         updates[item.name] = new
     if not updates:
         return Merge(stored, ())
+    changed = tuple(updates)
+    if curated:
+        updates["imported_fields"] = tuple(dict.fromkeys((*stored.imported_fields, *changed)))
     merged: Study | Trial = replace(stored, **updates)  # type: ignore[arg-type]
-    return Merge(merged, tuple(updates))
+    return Merge(merged, changed)
+
+
+R = TypeVar("R", Study, Trial)
+
+
+def rewrite_curated(curated: R, stored: R | None) -> R:
+    """A curated record as the catalogue now gives it, over the record stored for it: the curator's fields win and
+    a field the curator cleared stays cleared; what an import brought is kept where the curator has nothing (an
+    imported record now curated gives all its fields; an older curated record only its ``imported_fields``)."""
+    if stored is None:
+        return curated
+    if stored.origin is Origin.IMPORTED:
+        merged = merge_import(curated, stored).record
+    else:
+        carried = {
+            name: getattr(stored, name) for name in stored.imported_fields if _empty(getattr(curated, name, None))
+        }
+        merged = replace(curated, **carried, imported_fields=tuple(carried))
+    assert isinstance(merged, type(curated))
+    return merged
 
 
 # Lists an import adds to rather than replaces: an import maps a study to the indications and products it
@@ -312,10 +368,13 @@ class StudyFilter:
     level: str | None = None  # a grade in its own words ("A", "B"): studies graded at it or better
 
     def admits(self, study: Study) -> bool:
-        """Whether ``study`` passes every filter but the text (which full-text search decides)."""
-        if self.indication and self.indication not in study.indications:
-            return False
-        if self.product and self.product not in study.products:
+        """Whether ``study`` passes every filter but the text (which full-text search decides): about the
+        indication with the product (``OTHER_PRODUCTS``: a toxin bont does not carry or none named), of the
+        design and years, graded at the level or better for that indication and product."""
+        if (self.indication or self.product) and not any(
+            self.indication in (None, indication) and self.product in (None, product)
+            for indication, product in uses_of(study.indications, study.products)
+        ):
             return False
         if self.design and study.design is not self.design:
             return False
@@ -323,11 +382,12 @@ class StudyFilter:
             return False
         if self.year_to and (study.year is None or study.year > self.year_to):
             return False
-        if self.level:
-            wanted = EvidenceLevel("", self.level).rank
-            if not any(level.rank <= wanted for level in study.levels):
-                return False
-        return True
+        return not self.level or any(
+            level.rank <= level_rank(self.level)
+            and (self.indication is None or level.indication in (None, self.indication))
+            and (self.product is None or level.product in (None, self.product))
+            for level in study.levels
+        )
 
 
 @dataclass(frozen=True)
@@ -339,9 +399,10 @@ class TrialFilter:
     phase: str | None = None  # matched within the phase as registered: "2" finds "Phase 2/Phase 3"
 
     def admits(self, trial: Trial) -> bool:
-        if self.indication and self.indication not in trial.indications:
-            return False
-        if self.product and self.product not in trial.products:
+        if (self.indication or self.product) and not any(
+            self.indication in (None, indication) and self.product in (None, product)
+            for indication, product in uses_of(trial.indications, trial.products)
+        ):
             return False
         if self.status and trial.status is not self.status:
             return False
@@ -504,6 +565,14 @@ class ProductStatus:
     product: str  # product id
     name: str  # "onabotulinumtoxinA (BOTOX)"
     approved: bool
+    populations: tuple[str, ...] = ()  # those the label approves it for ("adult", "pediatric")
+
+    @property
+    def label_status(self) -> str:
+        """ "FDA-approved (adult)", or "off-label"."""
+        if not self.approved:
+            return "off-label"
+        return f"FDA-approved ({', '.join(self.populations)})" if self.populations else "FDA-approved"
 
 
 @dataclass(frozen=True)
@@ -519,15 +588,21 @@ class IndicationEvidence:
     studies: tuple[Study, ...]
     trials: tuple[Trial, ...]
     prepared_on: date
+    studies_total: int = 0  # the indication's studies in the library: more than listed when it has very many
 
 
-def strongest_first(studies: Iterable[Study]) -> list[Study]:
-    """Studies ordered as a summary lists them: graded best, then strongest design, then the latest first."""
+UNGRADED = 9  # the rank of a study no guideline graded for the use asked about
+
+
+def strongest_first(studies: Iterable[Study], indication: str) -> list[Study]:
+    """An indication's studies as its summary lists them: graded best for that indication, then the strongest
+    design, then the latest first (undated last)."""
     return sorted(
         studies,
         key=lambda study: (
-            min((level.rank for level in study.levels), default=9),
+            min((level.rank for level in study.levels if level.indication in (None, indication)), default=UNGRADED),
             DESIGN_RANK[study.design],
+            study.year is None,
             -(study.year or 0),
             study.key,
         ),
@@ -565,7 +640,16 @@ def study_from_dict(data: Mapping[str, object]) -> Study:
     )
     values["design"] = Design(str(values["design"]))
     values["origin"] = Origin(str(values.get("origin", Origin.CURATED)))
-    for name in ("indications", "products", "other_products", "authors", "read_at", "unverified", "keywords"):
+    for name in (
+        "indications",
+        "products",
+        "other_products",
+        "authors",
+        "read_at",
+        "unverified",
+        "keywords",
+        "imported_fields",
+    ):
         values[name] = tuple(_items(values.get(name)))
     return Study(**values)  # type: ignore[arg-type]
 
@@ -577,7 +661,16 @@ def trial_from_dict(data: Mapping[str, object]) -> Trial:
     for name in ("start", "primary_completion", "read_on"):
         text = values.get(name)
         values[name] = date.fromisoformat(text) if isinstance(text, str) else None
-    for name in ("indications", "products", "other_products", "conditions", "interventions", "read_at", "unverified"):
+    for name in (
+        "indications",
+        "products",
+        "other_products",
+        "conditions",
+        "interventions",
+        "read_at",
+        "unverified",
+        "imported_fields",
+    ):
         values[name] = tuple(_items(values.get(name)))
     return Trial(**values)  # type: ignore[arg-type]
 

@@ -118,7 +118,10 @@ def citation_keys(records: Sequence[Record]) -> list[str]:
     keys: list[str] = []
     taken: set[str] = set()
     for record in records:
-        key = record.nct if isinstance(record, Trial) else _study_key(record)
+        # Only letters, digits and hyphens: a key ends at a comma or brace in BibTeX.
+        key = (
+            (re.sub(r"[^A-Za-z0-9-]+", "", record.nct) or "trial") if isinstance(record, Trial) else _study_key(record)
+        )
         unique, n = key, 1
         while unique in taken:
             n += 1
@@ -227,43 +230,59 @@ def to_ris(records: Sequence[Record]) -> str:
     )
 
 
+def _ris_entry(entry: dict[str, str | list[str] | None]) -> dict[str, object]:
+    """The tags of ``entry`` that have a value, each value on one line: a line break inside a value would start
+    a line of its own, which a reader takes for a tag (``ER  -`` would end the record)."""
+    one_line: dict[str, object] = {}
+    for tag, value in entry.items():
+        if isinstance(value, list):
+            value = [line for line in map(_one_line, value) if line]
+        elif value is not None:
+            value = _one_line(value)
+        if value:
+            one_line[tag] = value
+    return one_line
+
+
 def _ris_study(study: Study) -> dict[str, object]:
     parts = citation_parts(study.citation)
-    entry: dict[str, object] = {
-        "type_of_reference": "JOUR" if _is_article(study) else "RPRT",
-        "title": _one_line(study.title),
-        "authors": [_ris_name(author) for author in study.authors],
-        "secondary_title": study.journal,
-        "year": str(study.year) if study.year else None,
-        "volume": parts.get("volume"),
-        "number": parts.get("issue"),
-        "start_page": parts.get("first_page"),
-        "end_page": parts.get("last_page"),
-        "doi": study.doi,
-        "accession_number": study.pmid,
-        "name_of_database": "PubMed" if study.pmid else None,
-        "urls": [pubmed_url(study.pmid)] if study.pmid else [],
-        "type_of_work": study.design.label,
-        "keywords": [*study.indications, *study.products, *study.other_products],
-        "notes": _study_notes(study),
-    }
-    return {tag: value for tag, value in entry.items() if value not in (None, [], "")}
+    return _ris_entry(
+        {
+            "type_of_reference": "JOUR" if _is_article(study) else "RPRT",
+            "title": study.title,
+            "authors": [_ris_name(author) for author in study.authors],
+            "secondary_title": study.journal,
+            "year": str(study.year) if study.year else None,
+            "volume": parts.get("volume"),
+            "number": parts.get("issue"),
+            "start_page": parts.get("first_page"),
+            "end_page": parts.get("last_page"),
+            "doi": study.doi,
+            "accession_number": study.pmid,
+            "name_of_database": "PubMed" if study.pmid else None,
+            "urls": [pubmed_url(study.pmid)] if study.pmid else [],
+            "type_of_work": study.design.label,
+            "keywords": [*study.indications, *study.products, *study.other_products],
+            "notes": _study_notes(study),
+        }
+    )
 
 
 def _ris_trial(trial: Trial) -> dict[str, object]:
-    entry: dict[str, object] = {
-        "type_of_reference": "ELEC",
-        "title": _one_line(trial.title),
-        "authors": [trial.sponsor] if trial.sponsor else [],
-        "accession_number": trial.nct,
-        "name_of_database": REGISTRY,
-        "urls": [trial_url(trial.nct)],
-        "access_date": f"{trial.read_on:%Y/%m/%d}" if trial.read_on else None,
-        "type_of_work": trial.phase,
-        "keywords": [*trial.indications, *trial.products, *trial.other_products],
-        "notes": _trial_notes(trial),
-    }
-    return {tag: value for tag, value in entry.items() if value not in (None, [], "")}
+    return _ris_entry(
+        {
+            "type_of_reference": "ELEC",
+            "title": trial.title,
+            "authors": [trial.sponsor] if trial.sponsor else [],
+            "accession_number": trial.nct,
+            "name_of_database": REGISTRY,
+            "urls": [trial_url(trial.nct)],
+            "access_date": f"{trial.read_on:%Y/%m/%d}" if trial.read_on else None,
+            "type_of_work": trial.phase,
+            "keywords": [*trial.indications, *trial.products, *trial.other_products],
+            "notes": _trial_notes(trial),
+        }
+    )
 
 
 def _ris_name(author: str) -> str:
@@ -276,8 +295,10 @@ def _ris_name(author: str) -> str:
 # LaTeX for every character TeX treats specially and every non-ASCII one it knows (é → \'e, − → a math minus);
 # characters it has no macro for (CJK) stay as written, for biber and XeLaTeX.
 _LATEX = UnicodeToLatexEncoder(unknown_char_policy="keep", unknown_char_warning=False)
-# Fields biblatex reads verbatim (escaping them would break the link), and names, encoded one by one.
-_NOT_ENCODED = frozenset({"doi", "url", "pmid", "urldate", "author"})
+# Fields biblatex reads verbatim, where a LaTeX escape would break the link: percent-encoded instead, as a URL
+# writes a brace or backslash, so that no value can close the entry early.
+_VERBATIM = frozenset({"doi", "url", "pmid", "urldate"})
+_URL_ESCAPES = str.maketrans({"{": "%7B", "}": "%7D", "\\": "%5C"})
 
 
 def to_bibtex(records: Sequence[Record]) -> str:
@@ -292,11 +313,16 @@ def to_bibtex(records: Sequence[Record]) -> str:
 
 def _bibtex_entry(kind: str, key: str, values: dict[str, str | None]) -> Entry:
     fields = [
-        Field(name, value if name in _NOT_ENCODED else _latex(name, value))
+        # The author list is encoded name by name (``_bibtex_name``).
+        Field(name, value if name == "author" else _verbatim(value) if name in _VERBATIM else _latex(name, value))
         for name, value in values.items()
         if value not in (None, "")
     ]
     return Entry(kind, key, fields)
+
+
+def _verbatim(value: str) -> str:
+    return _one_line(value).translate(_URL_ESCAPES)
 
 
 def _latex(name: str, value: str) -> str:
@@ -331,7 +357,7 @@ def _bibtex_trial(trial: Trial, key: str) -> Entry:
         key,
         {
             # An organisation, braced so that BibTeX does not take its last word for a family name.
-            "author": f"{{{_LATEX.unicode_to_latex(trial.sponsor)}}}" if trial.sponsor else None,
+            "author": f"{{{_LATEX.unicode_to_latex(_one_line(trial.sponsor))}}}" if trial.sponsor else None,
             "title": trial.title,
             "howpublished": f"{REGISTRY}, {trial.nct}",
             "url": trial_url(trial.nct),
@@ -344,6 +370,7 @@ def _bibtex_trial(trial: Trial, key: str) -> Entry:
 
 def _bibtex_name(author: str) -> str:
     """``Family, Given`` in LaTeX; a group's name braced whole, as BibTeX reads an organisation."""
+    author = _one_line(author)
     parts = name_parts(author)
     if parts is None:
         return f"{{{_LATEX.unicode_to_latex(author)}}}"

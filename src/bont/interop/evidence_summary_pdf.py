@@ -191,17 +191,16 @@ def render_evidence_summary_pdf(evidence: IndicationEvidence) -> bytes:
     _heading(pdf, "Products and US label status")
     _paragraph(
         pdf,
-        "\n".join(
-            f"{status.name}: {'approved (US label)' if status.approved else 'off-label'}"
-            for status in evidence.products
-        )
+        "\n".join(f"{status.name}: {status.label_status}" for status in evidence.products)
         or "No product of bont has a protocol or a study for this indication.",
     )
 
     _heading(pdf, "Guideline grades")
     _paragraph(pdf, "\n".join(_grade(level, evidence) for level in evidence.levels) or "No guideline grade recorded.")
 
-    _heading(pdf, f"Studies, strongest first ({len(evidence.studies)})")
+    listed = len(evidence.studies)
+    counted = f"the {listed} strongest of {evidence.studies_total}" if listed < evidence.studies_total else f"{listed}"
+    _heading(pdf, f"Studies, strongest first ({counted})")
     if evidence.studies:
         rows = [_study_row(number, study, evidence.indication) for number, study in enumerate(evidence.studies, 1)]
         _table(pdf, STUDY_COLUMNS, rows, STUDY_WIDTHS)

@@ -75,11 +75,20 @@ class Migration(migrations.Migration):
                 ("year", models.IntegerField(null=True)),
                 ("design", models.CharField(max_length=30)),
                 ("design_rank", models.SmallIntegerField()),
-                ("best_level_rank", models.SmallIntegerField(null=True)),
                 ("pmid", models.CharField(max_length=12, null=True, unique=True)),
                 ("doi", models.CharField(max_length=200, null=True, unique=True)),
                 ("nct", models.CharField(db_index=True, max_length=11, null=True)),
                 ("source", models.CharField(db_index=True, max_length=80, null=True)),
+                ("brought_by_import", models.BooleanField(default=False)),
+            ],
+        ),
+        migrations.CreateModel(
+            name="LibraryStudyGrade",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("indication", models.CharField(max_length=60, null=True)),
+                ("product", models.CharField(max_length=40, null=True)),
+                ("rank", models.SmallIntegerField()),
             ],
         ),
         migrations.CreateModel(
@@ -102,6 +111,7 @@ class Migration(migrations.Migration):
                 ("start", models.DateField(null=True)),
                 ("search_text", models.TextField()),
                 ("record", models.JSONField()),
+                ("brought_by_import", models.BooleanField(default=False)),
             ],
         ),
         migrations.CreateModel(
@@ -147,6 +157,13 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="librarystudy",
             index=models.Index(fields=["year", "id"], name="library_study_by_year"),
+        ),
+        migrations.AddField(
+            model_name="librarystudygrade",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="grades", to="clinic.librarystudy"
+            ),
         ),
         migrations.AddField(
             model_name="librarystudyuse",

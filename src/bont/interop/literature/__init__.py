@@ -4,7 +4,8 @@ MEDLINE text, ClinicalTrials.gov API v2 JSON and RIS. The format is told from th
 Errors::
 
     ValueError
-    └── LiteratureFileError   the file is none of these formats, or is malformed as a whole
+    └── LiteratureFileError   the file is none of these formats, is malformed as a whole, or is over
+                              ``MAX_FILE_BYTES``
 
 A malformed record inside a good file, or one not about botulinum toxin, is refused on its own
 (``ParsedRecords.refused``), never ignored.
@@ -19,13 +20,21 @@ from bont.interop.literature.records import LiteratureFileError
 from bont.interop.literature.ris import read_ris
 from bont.interop.literature.terms import LiteratureTerms, Recognition
 
-__all__ = ["LiteratureFileError", "LiteratureTerms", "Recognition", "read_literature"]
+__all__ = ["MAX_FILE_BYTES", "LiteratureFileError", "LiteratureTerms", "Recognition", "read_literature"]
 
 _FORMATS = "PubMed XML, MEDLINE, ClinicalTrials.gov JSON or RIS"
+# The largest file one import reads (a PubMed XML of several thousand articles): a file is read whole into memory,
+# so a larger one is refused before any parsing, and imported in parts.
+MAX_FILE_BYTES = 50_000_000
 
 
 def read_literature(content: bytes, name: str, terms: LiteratureTerms) -> ParsedRecords:
     """The records of the literature file ``content`` (called ``name`` in messages), in whichever format it is."""
+    if len(content) > MAX_FILE_BYTES:
+        raise LiteratureFileError(
+            f"{name}: {len(content):,} bytes is over the limit of {MAX_FILE_BYTES // 1_000_000} MB for one import; "
+            "split the file"
+        )
     if not content.strip():
         raise LiteratureFileError(f"{name}: the file is empty")
     if content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):

@@ -132,6 +132,8 @@ def read_clinicaltrials(text: str, name: str, terms: LiteratureTerms) -> ParsedR
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise LiteratureFileError(f"{name}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    except RecursionError:
+        raise LiteratureFileError(f"{name}: the JSON is nested too deeply to be a ClinicalTrials.gov study") from None
     if isinstance(document, dict) and "protocolSection" in document:
         entries: list[Any] = [document]
     elif isinstance(document, dict) and isinstance(document.get("studies"), list):

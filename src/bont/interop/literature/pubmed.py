@@ -18,10 +18,7 @@ from bont.interop.literature.records import (
     Found,
     LiteratureFileError,
     citation_of,
-    clean_doi,
-    clean_pmid,
     design_of,
-    first_nct,
     imported_study,
     record_name,
     taken_and_refused,
@@ -38,6 +35,8 @@ _SYSTEM_ID = re.compile(rb'"([^"]*)"\s*>$')
 _XML_DECLARATION = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*\?>")
 # Biopython keeps the inline formatting of a mixed-content title as text: "<i>OnabotulinumtoxinA</i> in …".
 _INLINE_MARKUP = re.compile(r"</?(?:i|b|u|sup|sub)>")
+# "S0140-6736(20)30183-5 [pii] 10.1016/S0140-6736(20)30183-5 [doi]": Bio.Medline joins the LID lines of a record.
+_TAGGED_DOI = re.compile(r"(\S+)\s*\[doi\]")
 
 
 def read_pubmed_xml(content: bytes, name: str, terms: LiteratureTerms) -> ParsedRecords:
@@ -61,9 +60,17 @@ def read_pubmed_xml(content: bytes, name: str, terms: LiteratureTerms) -> Parsed
 
 def read_medline(text: str, name: str, terms: LiteratureTerms) -> ParsedRecords:
     """The studies of a MEDLINE file; a record not about botulinum toxin, or without a PMID, is refused."""
+    records: list[Mapping[str, Any]] = []
+    try:
+        records.extend(Medline.parse(io.StringIO(text)))  # type: ignore[no-untyped-call]
+    except KeyError:
+        # Bio.Medline reads an indented line as continuing the tag above it; after a blank line (the end of a
+        # record) there is none.
+        raise LiteratureFileError(
+            f"{name}: malformed MEDLINE after record {len(records)}: an indented line follows a blank line"
+        ) from None
     studies, refused = taken_and_refused(
-        _medline_record(position, record, terms)
-        for position, record in enumerate(Medline.parse(io.StringIO(text)), start=1)  # type: ignore[no-untyped-call]
+        _medline_record(position, record, terms) for position, record in enumerate(records, start=1)
     )
     if not studies and not refused:
         raise LiteratureFileError(f"{name}: no MEDLINE record (a PMID- line) in the file")
@@ -112,9 +119,9 @@ def _article(position: int, entry: Mapping[str, Any], terms: LiteratureTerms) ->
     article = citation.get("Article") if citation else None
     if not citation or not article:
         return Refusal(record_name(position), "no MedlineCitation/Article element")
-    pmid = clean_pmid(str(citation.get("PMID", "")))
-    if pmid is None:
-        return Refusal(record_name(position), f"PMID {str(citation.get('PMID', ''))!r} is not a PubMed identifier")
+    pmid = str(citation.get("PMID", "")).strip()
+    if not pmid:
+        return Refusal(record_name(position), "no PMID")
     listed = entry.get("PubmedData", {}).get("ArticleIdList", [])
     article_ids = {str(item.attributes.get("IdType")): str(item) for item in listed}
     located = {str(item.attributes.get("EIdType")): str(item) for item in article.get("ELocationID", [])}
@@ -138,8 +145,8 @@ def _article(position: int, entry: Mapping[str, Any], terms: LiteratureTerms) ->
         journal=str(journal.get("ISOAbbreviation") or journal.get("Title") or "") or None,
         citation=citation_of(issue.get("Volume"), issue.get("Issue"), pages or None),
         pmid=pmid,
-        doi=clean_doi(located.get("doi") or article_ids.get("doi")),
-        nct=first_nct(str(number) for bank in databanks for number in bank.get("AccessionNumberList", [])),
+        doi=located.get("doi") or article_ids.get("doi"),
+        nct=next((str(number) for bank in databanks for number in bank.get("AccessionNumberList", [])), None),
         keywords=(
             *(str(heading["DescriptorName"]) for heading in citation.get("MeshHeadingList", [])),
             *(str(keyword) for keywords in citation.get("KeywordList", []) for keyword in keywords),
@@ -163,10 +170,15 @@ def _author(author: Mapping[str, Any]) -> str | None:
 
 
 def _medline_record(position: int, record: Mapping[str, Any], terms: LiteratureTerms) -> Study | Refusal:
-    pmid = clean_pmid(record.get("PMID"))
-    if pmid is None:
-        return Refusal(record_name(position), f"PMID {record.get('PMID')!r} is not a PubMed identifier")
-    located = [*_values(record, "LID"), *_values(record, "AID")]
+    pmid = (record.get("PMID") or "").strip()
+    if not pmid:
+        return Refusal(record_name(position), "no PMID")
+    tagged = _TAGGED_DOI.search(" ".join((*_values(record, "LID"), *_values(record, "AID"))))
+    registered = (
+        value.removeprefix("ClinicalTrials.gov/")
+        for value in _values(record, "SI")
+        if value.startswith("ClinicalTrials.gov/")
+    )
     found = Found(
         position=position,
         title=record.get("TI", ""),
@@ -176,8 +188,8 @@ def _medline_record(position: int, record: Mapping[str, Any], terms: LiteratureT
         journal=record.get("TA") or record.get("JT"),
         citation=citation_of(record.get("VI"), record.get("IP"), record.get("PG")),
         pmid=pmid,
-        doi=clean_doi(next((value[: -len("[doi]")] for value in located if value.endswith("[doi]")), None)),
-        nct=first_nct(value for value in _values(record, "SI") if value.startswith("ClinicalTrials.gov/")),
+        doi=tagged.group(1) if tagged else None,
+        nct=next(registered, None),
         keywords=(
             # "*Torticollis/drug therapy": the heading without the major-topic star and the subheading.
             *(heading.lstrip("*").split("/")[0] for heading in _values(record, "MH")),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -16,6 +16,10 @@ from bont.interop.literature.terms import LiteratureTerms
 
 class LiteratureFileError(ValueError):
     """A file that is no literature format bont reads, or is malformed as a whole; the message names the file."""
+
+
+class IdentifierError(ValueError):
+    """A PMID, DOI or NCT number a record gives that is not one: the record is refused with this message."""
 
 
 NOT_ABOUT_TOXIN = "not about botulinum toxin"
@@ -42,7 +46,14 @@ _DESIGNS = {
     "case reports": Design.CASE_SERIES,
 }
 
-_DOI_PREFIX = re.compile(r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+# A DOI as resolvers and reference lists write it: "https://doi.org/10.…", "http://dx.doi.org/10.…", "doi: 10.…".
+_DOI_PREFIX = re.compile(r"^(?:(?:https?://)?(?:dx\.|www\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+# The curated catalogue's pattern (``bont.knowledge.catalogue``). Braces, double quotes and backslashes no DOI in
+# use holds; refused, they cannot reach an export in which they would end a value early (BibTeX, RIS).
+DOI = re.compile(r"10\.\d{4,9}/[^\s{}\"\\]+")
+DOI_MAX_LENGTH = 190  # so that a study keyed by its DOI ("doi:…") fits the library's 200-character key column
+# A trial number named in free text ("Trial registration: NCT01234567"); one of the wrong length is refused.
+_NCT_IN_TEXT = re.compile(r"\bNCT\d+\b")
 
 
 def design_of(publication_types: Iterable[str]) -> Design:
@@ -57,22 +68,45 @@ def record_name(position: int, *, pmid: str | None = None, doi: str | None = Non
 
 
 def clean_doi(value: str | None) -> str | None:
-    """A DOI as stored: without a resolver prefix, in lower case (DOIs are case-insensitive)."""
-    doi = _DOI_PREFIX.sub("", value or "").strip().lower()
-    return doi or None
+    """A DOI as stored: without a resolver prefix or trailing punctuation, in lower case (DOIs are
+    case-insensitive); None when ``value`` is empty. Raises ``IdentifierError`` when it is not a DOI."""
+    written = " ".join((value or "").split())
+    doi = _DOI_PREFIX.sub("", written).rstrip(".,;:").lower()
+    if not doi:
+        return None
+    if len(doi) > DOI_MAX_LENGTH or not DOI.fullmatch(doi) or not doi.isprintable():
+        raise IdentifierError(f"DOI '{_quoted(written)}' is not a DOI")
+    return doi
 
 
 def clean_pmid(value: str | None) -> str | None:
-    """A PMID, or None when ``value`` is not one."""
-    value = (value or "").strip()
-    return value if PMID.fullmatch(value) else None
+    """A PMID; None when ``value`` is empty. Raises ``IdentifierError`` when it is not a PMID."""
+    written = " ".join((value or "").split())
+    if not written:
+        return None
+    if not PMID.fullmatch(written):
+        raise IdentifierError(f"PMID '{_quoted(written)}' is not a PMID")
+    return written
 
 
-def first_nct(values: Iterable[str]) -> str | None:
-    for value in values:
-        if match := NCT_NUMBER.search(value):
-            return match.group()
-    return None
+def clean_nct(value: str | None) -> str | None:
+    """An NCT number; None when ``value`` is empty. Raises ``IdentifierError`` when it is not an NCT number."""
+    written = " ".join((value or "").split())
+    if not written:
+        return None
+    if not NCT_NUMBER.fullmatch(written):
+        raise IdentifierError(f"NCT number '{_quoted(written)}' is not an NCT number")
+    return written
+
+
+def nct_in(texts: Iterable[str]) -> str | None:
+    """The first trial number named in ``texts`` (free text, such as a note), as written there."""
+    return next((match.group() for text in texts if (match := _NCT_IN_TEXT.search(text))), None)
+
+
+def _quoted(value: str) -> str:
+    # A refusal quotes what the file gave, shortened: a file may hold anything in a field.
+    return value if len(value) <= 60 else f"{value[:59]}…"
 
 
 def year_in(value: str | None) -> int | None:
@@ -109,7 +143,8 @@ def title_key(title: str, year: int | None) -> str:
 
 @dataclass(frozen=True)
 class Found:
-    """What a reader found in one record of a publication, before recognition."""
+    """What a reader found in one record of a publication, before recognition; identifiers as the file gives them
+    (``imported_study`` checks them)."""
 
     position: int
     title: str
@@ -123,22 +158,26 @@ class Found:
     nct: str | None = None
     keywords: tuple[str, ...] = ()
 
-    @property
-    def name(self) -> str:
-        return record_name(self.position, pmid=self.pmid, doi=self.doi, nct=self.nct)
-
 
 def imported_study(found: Found, terms: LiteratureTerms) -> Study | Refusal:
-    """The imported ``Study`` of ``found``, or its refusal when it has no title or is not about botulinum toxin."""
+    """The imported ``Study`` of ``found`` (its identifiers as the file gives them), or its refusal when an
+    identifier is not one, it has no title or it is not about botulinum toxin."""
+    problems: list[str] = []
+    pmid = _checked(clean_pmid, found.pmid, problems)
+    doi = _checked(clean_doi, found.doi, problems)
+    nct = _checked(clean_nct, found.nct, problems)
+    name = record_name(found.position, pmid=pmid, doi=doi, nct=nct)
+    if problems:
+        return Refusal(name, "; ".join(problems))
     title = " ".join(found.title.split())
     if not title:
-        return Refusal(found.name, "no title")
+        return Refusal(name, "no title")
     keywords = tuple(dict.fromkeys(" ".join(keyword.split()) for keyword in found.keywords if keyword.strip()))
     recognised = terms.recognise([title, *keywords])
     if not recognised.about_toxin:
-        return Refusal(found.name, NOT_ABOUT_TOXIN)
+        return Refusal(name, NOT_ABOUT_TOXIN)
     return Study(
-        key=study_key(found.pmid, found.doi, found.nct, title_key(title, found.year)),
+        key=study_key(pmid, doi, nct, title_key(title, found.year)),
         title=title,
         year=found.year,
         design=found.design,
@@ -148,13 +187,21 @@ def imported_study(found: Found, terms: LiteratureTerms) -> Study | Refusal:
         authors=found.authors,
         journal=found.journal,
         citation=found.citation,
-        pmid=found.pmid,
-        doi=found.doi,
-        nct=found.nct,
+        pmid=pmid,
+        doi=doi,
+        nct=nct,
         origin=Origin.IMPORTED,
         read_at=(),
         keywords=keywords,
     )
+
+
+def _checked(clean: Callable[[str | None], str | None], value: str | None, problems: list[str]) -> str | None:
+    try:
+        return clean(value)
+    except IdentifierError as error:
+        problems.append(str(error))
+        return None
 
 
 def taken_and_refused(outcomes: Iterable[Kept | Refusal]) -> tuple[tuple[Kept, ...], tuple[Refusal, ...]]:
