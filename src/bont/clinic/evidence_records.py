@@ -295,7 +295,7 @@ class DjangoStudyLibrary(StudyLibrary):
             total = int(cursor.fetchone()[0])
             cursor.execute(
                 f"SELECT s.id FROM clinic_librarystudy s WHERE {about}"
-                f" ORDER BY {grade}, s.design_rank, s.year DESC NULLS LAST, s.key LIMIT %s",
+                f" ORDER BY {grade}, s.design_rank, s.sort_year DESC, s.key LIMIT %s",
                 [indication, indication, limit],
             )
             ids = [row[0] for row in cursor.fetchall()]
@@ -312,6 +312,7 @@ def _study_columns(study: Study) -> dict[str, Any]:
         "key": study.key,
         "origin": study.origin.value,
         "year": study.year,
+        "sort_year": study.year or 0,
         "design": study.design.value,
         "design_rank": DESIGN_RANK[study.design],
         "pmid": study.pmid,
@@ -321,8 +322,8 @@ def _study_columns(study: Study) -> dict[str, Any]:
     }
 
 
-LATEST_STUDIES = "s.year DESC NULLS LAST, s.id DESC"  # NULLS LAST: both engines put undated records last
-LATEST_TRIALS = "s.start DESC NULLS LAST, s.id DESC"
+LATEST_STUDIES = "s.sort_year DESC, s.id DESC"  # undated (0) last, read backwards along library_study_by_year
+LATEST_TRIALS = "s.start IS NULL, s.start DESC, s.id DESC"  # undated last on both engines (a library holds few)
 
 
 def _lock_catalogue() -> None:

@@ -567,6 +567,8 @@ class LibraryStudy(models.Model):
     key = models.CharField(max_length=200, unique=True)
     origin = models.CharField(max_length=10)
     year = models.IntegerField(null=True)
+    # The year, 0 when unknown: "the latest first" puts undated studies last on both engines and reads an index.
+    sort_year = models.IntegerField()
     design = models.CharField(max_length=30)
     design_rank = models.SmallIntegerField()  # lower is stronger (bont.domain.studies.DESIGN_RANK)
     pmid = models.CharField(max_length=12, null=True, unique=True)
@@ -576,7 +578,7 @@ class LibraryStudy(models.Model):
     brought_by_import = models.BooleanField(default=False)  # kept, as imported, should the catalogue drop it
 
     class Meta:
-        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["year", "id"], name="library_study_by_year")]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["sort_year", "id"], name="library_study_by_year")]
 
     def __str__(self) -> str:
         return f"library study {self.pk}"

@@ -73,6 +73,7 @@ class Migration(migrations.Migration):
                 ("key", models.CharField(max_length=200, unique=True)),
                 ("origin", models.CharField(max_length=10)),
                 ("year", models.IntegerField(null=True)),
+                ("sort_year", models.IntegerField()),
                 ("design", models.CharField(max_length=30)),
                 ("design_rank", models.SmallIntegerField()),
                 ("pmid", models.CharField(max_length=12, null=True, unique=True)),
@@ -156,7 +157,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="librarystudy",
-            index=models.Index(fields=["year", "id"], name="library_study_by_year"),
+            index=models.Index(fields=["sort_year", "id"], name="library_study_by_year"),
         ),
         migrations.AddField(
             model_name="librarystudygrade",
