@@ -430,35 +430,64 @@ def _search(
         relevance = "-ts_rank(search_vector, to_tsquery('english', %s))"
         ranked = f"SELECT {searched.text_key} AS id, {relevance} AS rank {matching}"
         ranked_parameters = [query, query]
-    filters = f" AND {' AND '.join(conditions)}" if conditions else ""
     with connection.cursor() as cursor:
+        if conditions:
+            # Counted and put in order in one pass over the matches that pass the filters, then ranked when few:
+            # SQLite works out the rank of a match only for those it reads (a match the filters drop costs none);
+            # PostgreSQL ranks the few afterwards, reading their vectors by id.
+            filters = " AND ".join(conditions)
+            if connection.vendor == "sqlite":
+                cursor.execute(
+                    f"SELECT s.id, f.rank FROM {searched.table} s JOIN ({ranked}) f ON f.id = s.id WHERE {filters}"
+                    f" ORDER BY {latest_first}",
+                    [*ranked_parameters, *parameters],
+                )
+                rows = cursor.fetchall()
+                ids = [row[0] for row in rows]
+                ranks = {row_id: float(rank) for row_id, rank in rows}
+            else:
+                cursor.execute(
+                    f"SELECT s.id FROM {searched.table} s WHERE s.id IN ({matched}) AND {filters}"
+                    f" ORDER BY {latest_first}",
+                    [query, *parameters],
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+                ranks = _relevance(searched, query, ids) if len(ids) <= RANKED_MATCHES else {}
+            if 1 < len(ids) <= RANKED_MATCHES:
+                ids.sort(key=ranks.__getitem__)  # stable: the latest first among equals
+            return len(ids), ids[offset : offset + limit]
         cursor.execute(f"SELECT COUNT(*) {matching}", [query])
         matches = int(cursor.fetchone()[0])
         if matches == 0:
             return 0, []
         if matches <= RANKED_MATCHES:
-            # Few enough to rank: every match that passes the filters, in order (SQLite ranks only those).
             cursor.execute(
-                f"SELECT s.id FROM {searched.table} s JOIN ({ranked}) f ON f.id = s.id WHERE TRUE{filters}"
-                f" ORDER BY f.rank, {latest_first}",
-                [*ranked_parameters, *parameters],
+                f"SELECT s.id FROM {searched.table} s JOIN ({ranked}) f ON f.id = s.id"
+                f" ORDER BY f.rank, {latest_first} LIMIT %s OFFSET %s",
+                [*ranked_parameters, limit, offset],
             )
-        elif not conditions:
-            # Every match is a record: the count is the search's own.
+        else:  # every match is a record: the count is the search's own
             cursor.execute(
                 f"SELECT s.id FROM {searched.table} s WHERE s.id IN ({matched})"
                 f" ORDER BY {latest_first} LIMIT %s OFFSET %s",
                 [query, limit, offset],
             )
-            return matches, [row[0] for row in cursor.fetchall()]
-        else:
-            # Counted and ordered in one pass over the matches that pass the filters.
+        return matches, [row[0] for row in cursor.fetchall()]
+
+
+def _relevance(searched: _Searched, query: str, ids: list[int]) -> dict[int, float]:
+    """PostgreSQL: each record's relevance to the words (lower is more relevant), read for these records only."""
+    found: dict[int, float] = {}
+    with connection.cursor() as cursor:
+        for first in range(0, len(ids), _CHUNK):
+            chunk = ids[first : first + _CHUNK]
             cursor.execute(
-                f"SELECT s.id FROM {searched.table} s WHERE s.id IN ({matched}){filters} ORDER BY {latest_first}",
-                [query, *parameters],
+                f"SELECT {searched.text_key}, -ts_rank(search_vector, to_tsquery('english', %s))"
+                f" FROM {searched.text_table} WHERE {searched.text_key} IN ({', '.join(['%s'] * len(chunk))})",
+                [query, *chunk],
             )
-        ids = [row[0] for row in cursor.fetchall()]
-        return len(ids), ids[offset : offset + limit]
+            found.update((row_id, float(rank)) for row_id, rank in cursor.fetchall())
+    return found
 
 
 def _page(
