@@ -25,9 +25,10 @@ def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     """A researcher's bearer-token client and a clinician's signed-in client on one new clinic."""
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("DATABASE_URL", migrated_sqlite_database(tmp_path_factory.mktemp("evidence-api")))
-        from bont.bootstrap import setup_database
+        from bont.bootstrap import keep_study_catalogue, setup_database
 
         setup_database()
+        keep_study_catalogue()  # as the server does when it starts
         from django.contrib.auth import get_user_model
         from django.test import Client
 
@@ -179,3 +180,102 @@ def test_an_imported_study_keyed_by_its_doi_is_read_by_its_key(
     page = clients["page"].get(f"/evidence/studies/{key}/")
     assert page.status_code == 200
     assert "imported from a literature file" in page.content.decode()
+
+
+def _trials_in(export: Any) -> list[dict[str, str]]:
+    assert export.status_code == 200, export.content[:300]
+    return list(csv.DictReader(io.StringIO(export.content.decode())))
+
+
+def test_the_unfiltered_trials_export_holds_every_trial_in_the_order_the_page_lists_them(
+    clients: dict[str, Any],
+) -> None:
+    page = clients["page"]
+    listed = re.findall(
+        r'<a href="https://clinicaltrials.gov/study/(NCT\d{8})"', page.get("/evidence/trials/").content.decode()
+    )
+    exported = [row["NCT"] for row in _trials_in(page.get("/evidence/trials/export?format=csv"))]
+    assert len(listed) > 1
+    assert exported[: len(listed)] == listed  # the research areas' trials first, as on the page
+    assert len(exported) == _json(clients["api"], "/api/trials")["total"]
+
+
+def test_the_trials_export_keeps_the_page_s_status_and_phase_filters(clients: dict[str, Any]) -> None:
+    page = clients["page"]
+    search = "status=completed&phase=3"
+    shown = re.search(
+        r'<p id="found-count"><strong>(\d+) trial', page.get(f"/evidence/trials/?{search}").content.decode()
+    )
+    assert shown
+    rows = _trials_in(page.get(f"/evidence/trials/export?format=csv&{search}"))
+    assert len(rows) == int(shown[1]) > 0
+    assert all(row["status"] == "Completed" and "3" in row["phase"] for row in rows)
+    assert page.get(f"/evidence/trials/export?format=csv&phase={'3' * 41}").status_code == 400
+
+
+def test_a_grade_or_page_is_refused_in_the_search_s_words_on_the_page_and_in_the_api(clients: dict[str, Any]) -> None:
+    from bont.services.evidence_library import MAX_PAGE
+
+    graded = clients["page"].get("/evidence/?level=Z")
+    assert graded.status_code == 400
+    said = re.search(r'<p class="error" id="level-error">(.*?)</p>', graded.content.decode())
+    assert said
+    assert f"level: {said[1]}" == _json(clients["api"], "/api/studies?level=Z", 400)["detail"]
+    for page in (MAX_PAGE + 1, 10**8):
+        paged = clients["page"].get(f"/evidence/?page={page}")
+        assert paged.status_code == 400
+        assert f"give a page number from 1 to {MAX_PAGE:,}" in paged.content.decode()
+        detail = _json(clients["api"], f"/api/trials?page={page}", 400)["detail"]
+        assert detail == f"page: give a page number from 1 to {MAX_PAGE:,}"
+
+
+def test_the_summary_names_the_populations_a_label_approves_and_how_many_studies_it_leaves_out(
+    clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bont.services import evidence_library
+
+    summary = clients["page"].get(f"/evidence/indications/{MIGRAINE}/").content.decode()
+    assert 'onabotulinumtoxinA (BOTOX): <span class="verdict">FDA-approved (adult)</span>' in summary
+    heading = re.search(r'id="summary-studies-heading">Studies, strongest first \((\d+)\)', summary)
+    assert heading
+    monkeypatch.setattr(evidence_library, "SUMMARY_STUDIES", 2)  # as an indication with more than the summary lists
+    shortened = clients["page"].get(f"/evidence/indications/{MIGRAINE}/").content.decode()
+    assert f"Studies, strongest first (the 2 strongest of {heading[1]})" in shortened
+    listed = re.search(r'<table class="list" id="summary-studies">(.*?)</table>', shortened, re.DOTALL)
+    assert listed
+    assert listed[1].count('<a href="/evidence/studies/') == 2
+
+
+# The curated Shehri 2022 bruxism trial as a reference manager exports it: its volume, issue and pages and its
+# keywords are not in the curated record, so the import fills them in.
+CURATED_STUDY_RIS = (
+    "TY  - JOUR\n"
+    "TI  - Evaluation of the Efficacy of Low-Dose Botulinum Toxin Injection Into the Masseter Muscle for the"
+    " Treatment of Nocturnal Bruxism: A Randomized Controlled Clinical Trial\n"
+    "AU  - Shehri, Zeina G\n"
+    "JO  - Cureus\n"
+    "PY  - 2022\n"
+    "VL  - 14\n"
+    "IS  - 11\n"
+    "SP  - e32180\n"
+    "DO  - 10.7759/cureus.32180\n"
+    "KW  - Bruxism\n"
+    "KW  - Botulinum Toxins, Type A\n"
+    "ER  -\n"
+)
+
+
+def test_a_study_page_marks_the_fields_an_import_filled_into_a_curated_record(clients: dict[str, Any]) -> None:
+    from bont.bootstrap import build_knowledge, study_library
+    from bont.interop.literature import LiteratureTerms, read_literature
+    from bont.services.evidence_library import import_files
+
+    terms = LiteratureTerms.from_knowledge(build_knowledge())
+    [report] = import_files(study_library(), [read_literature(CURATED_STUDY_RIS.encode(), "shehri.ris", terms)])
+    assert [key for key, _ in report.changed] == ["shehri-bruxism"]
+    page = clients["page"].get("/evidence/studies/shehri-bruxism/").content.decode()
+    facts = dict(re.findall(r'<dd data-field="(\w+)">(.*?)</dd>', page, re.DOTALL))
+    assert facts["citation"].endswith('<span class="tag">from an import</span>')
+    assert facts["keywords"].endswith('<span class="tag">from an import</span>')
+    assert "from an import" not in facts["title"] + facts["pmid"]  # read by the curator in its pages
+    assert 'id="imported-note"' in page

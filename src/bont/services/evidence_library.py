@@ -41,6 +41,7 @@ from bont.domain.studies import (
 
 PER_PAGE = 25
 MAX_PER_PAGE = 200
+PHASE_LENGTH = 40  # "Early Phase 1", "Phase 2/Phase 3": a longer phase matches nothing
 MAX_PAGE = 1_000_000  # far past any library's last page, well inside every engine's integers
 SEARCH_TEXT_LIMIT = 200  # characters of a search query
 
@@ -286,7 +287,7 @@ def search_studies(
 def search_trials(
     library: StudyLibrary, knowledge: KnowledgeBase, where: TrialFilter, page: int = 1, per_page: int = PER_PAGE
 ) -> Found[Trial]:
-    _check_filter(knowledge, where.indication, where.product, where.text)
+    _check_trial_filter(knowledge, where)
     return library.search_trials(where, *_window(page, per_page))
 
 
@@ -297,7 +298,7 @@ def every_study(library: StudyLibrary, knowledge: KnowledgeBase, where: StudyFil
 
 
 def every_trial(library: StudyLibrary, knowledge: KnowledgeBase, where: TrialFilter) -> list[Trial]:
-    _check_filter(knowledge, where.indication, where.product, where.text)
+    _check_trial_filter(knowledge, where)
     return _every(lambda offset: library.search_trials(where, offset, MAX_PER_PAGE))
 
 
@@ -325,6 +326,12 @@ def _check_study_filter(knowledge: KnowledgeBase, where: StudyFilter) -> None:
     for name, year in (("year_from", where.year_from), ("year_to", where.year_to)):
         if year is not None and not 1000 <= year <= 9999:
             raise EvidenceQueryError(name, "give a year of four digits")
+
+
+def _check_trial_filter(knowledge: KnowledgeBase, where: TrialFilter) -> None:
+    _check_filter(knowledge, where.indication, where.product, where.text)
+    if where.phase and len(where.phase) > PHASE_LENGTH:
+        raise EvidenceQueryError("phase", f"give at most {PHASE_LENGTH} characters")
 
 
 def _check_filter(knowledge: KnowledgeBase, indication: str | None, product: str | None, text: str) -> None:
@@ -423,6 +430,7 @@ __all__ = [
     "MAX_PAGE",
     "MAX_PER_PAGE",
     "PER_PAGE",
+    "PHASE_LENGTH",
     "SUMMARY_STUDIES",
     "EvidenceImportError",
     "EvidenceQueryError",

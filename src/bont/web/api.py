@@ -38,7 +38,7 @@ from bont.domain.errors import FieldError, UnknownIdError
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice
 from bont.domain.populations import Population
 from bont.domain.safety import check
-from bont.domain.studies import Design, EvidenceLevel, StudyFilter, TrialFilter, TrialStatus, record_as_dict
+from bont.domain.studies import Design, StudyFilter, TrialFilter, TrialStatus, record_as_dict
 from bont.interop import strict_json
 from bont.interop.check_document import CheckIn
 from bont.interop.session_document import SessionIn
@@ -677,6 +677,7 @@ class StudyOut(Schema):
     unverified: list[str] = Field(description="Fields no page confirmed")
     origin: str = Field(description="curated or imported")
     keywords: list[str]
+    imported_fields: list[str] = Field(description="Of a curated study: the fields an import filled, not read")
 
 
 class StudiesPage(Schema):
@@ -708,6 +709,7 @@ class TrialOut(Schema):
     read_on: date | None = Field(description="The status is as of this day")
     unverified: list[str]
     origin: str
+    imported_fields: list[str] = Field(description="Of a curated trial: the fields an import filled, not read")
 
 
 class TrialsPage(Schema):
@@ -736,17 +738,6 @@ class EvidenceMapOut(Schema):
     indications: list[MapRowOut]
 
 
-PHASE_LENGTH = 40  # "Early Phase 1", "Phase 2/Phase 3": a longer phase matches nothing
-
-
-LAST_PAGE = 9_999_999  # far beyond any library; a larger number would overflow the database's offset
-
-
-def _check_page(page: int) -> None:
-    if page > LAST_PAGE:
-        raise HttpError(400, f"page: give a page number from 1 to {LAST_PAGE}")
-
-
 def _evidence_query_error(error: EvidenceQueryError) -> HttpError:
     return HttpError(400, f"{'q' if error.field == 'query' else error.field}: {error.problem}")
 
@@ -769,12 +760,6 @@ def studies(
     at it or better (A, B, C, U; high, moderate, low, very low). The most relevant first, or the latest without
     words; ``per_page`` is at most 200."""
     _require(request, EVIDENCE)
-    _check_page(page)
-    for name, year in (("year_from", year_from), ("year_to", year_to)):
-        if year is not None and not 1000 <= year <= 9999:
-            raise HttpError(400, f"{name}: give a year of four digits, e.g. 2010")
-    if level is not None and EvidenceLevel("", level).rank > 3:
-        raise HttpError(400, "level: give A, B, C or U (AAN), or high, moderate, low or very low (GRADE)")
     where = StudyFilter(q, indication, product, design, year_from, year_to, level)
     try:
         found = search_studies(study_library(), build_knowledge(), where, page, per_page)
@@ -808,9 +793,6 @@ def trials(
     """Search the registered trials as ``bont evidence trials`` does; ``phase`` matches within the phase as
     registered ("2" finds "Phase 2/Phase 3"). By relevance with words, else the latest start first."""
     _require(request, EVIDENCE)
-    _check_page(page)
-    if phase is not None and len(phase) > PHASE_LENGTH:
-        raise HttpError(400, f"phase: give at most {PHASE_LENGTH} characters")
     where = TrialFilter(q, indication, product, status, phase)
     try:
         found = search_trials(study_library(), build_knowledge(), where, page, per_page)

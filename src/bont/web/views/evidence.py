@@ -18,7 +18,7 @@ from bont.domain.knowledge import KnowledgeBase
 from bont.domain.studies import (
     OTHER_PRODUCTS,
     Design,
-    EvidenceLevel,
+    Origin,
     Study,
     StudyFilter,
     Trial,
@@ -28,7 +28,9 @@ from bont.domain.studies import (
 from bont.interop.citations import ExportFormat, export_records, pubmed_url, trial_url
 from bont.interop.evidence_summary_pdf import render_evidence_summary_pdf
 from bont.services.evidence_library import (
+    MAX_PAGE,
     PER_PAGE,
+    PHASE_LENGTH,
     SEARCH_TEXT_LIMIT,
     EvidenceQueryError,
     Found,
@@ -47,7 +49,6 @@ from bont.web.pages import Pages
 
 STUDY_FIELDS = ("q", "indication", "product", "design", "year_from", "year_to", "level")
 TRIAL_FIELDS = ("q", "indication", "product", "status", "phase")
-PHASE_LENGTH = 40  # "Early Phase 1", "Phase 2/Phase 3": a longer phase matches nothing
 # The level filter's choices: AAN levels and GRADE certainties share one scale of four (EvidenceLevel.rank).
 LEVEL_CHOICES = (
     ("A", "A or high"),
@@ -80,18 +81,20 @@ def _whole_number(text: str) -> int | None:
 
 
 def _page(request: HttpRequest, errors: dict[str, str]) -> int:
+    """The page asked for; a number past the service's last page is refused by the search itself."""
     text = request.GET.get("page", "").strip()
     if not text:
         return 1
     number = _whole_number(text)
     if not number:
-        errors["page"] = "give a page number from 1 to 9999999"
+        errors["page"] = f"give a page number from 1 to {MAX_PAGE:,}"
         return 1
     return number
 
 
 def _study_filter(knowledge: KnowledgeBase, values: Mapping[str, str], errors: dict[str, str]) -> StudyFilter:
-    """The study search the values ask for, each value that names nothing refused in ``errors``."""
+    """The study search the values ask for, each value that cannot be read refused in ``errors`` (the search
+    refuses the grade and the years out of range itself)."""
     _check_uses(knowledge, values, errors)
     design = None
     if values["design"]:
@@ -102,12 +105,10 @@ def _study_filter(knowledge: KnowledgeBase, values: Mapping[str, str], errors: d
     years: dict[str, int | None] = {}
     for name in ("year_from", "year_to"):
         years[name] = _whole_number(values[name]) if values[name] else None
-        if values[name] and (years[name] is None or not 1000 <= (years[name] or 0) <= 9999):
+        if values[name] and years[name] is None:
             errors[name] = "give a year of four digits, e.g. 2010"
     if years["year_from"] and years["year_to"] and years["year_to"] < years["year_from"] and not errors:
         errors["year_to"] = "is before the year from"
-    if values["level"] and EvidenceLevel("", values["level"]).rank > 3:
-        errors["level"] = "choose one of the levels listed"
     return StudyFilter(
         text=values["q"],
         indication=values["indication"] or None,
@@ -292,7 +293,8 @@ def studies_export(request: HttpRequest) -> HttpResponse:
 @require_role(*EVIDENCE)
 def study(request: HttpRequest, key: str) -> HttpResponse:
     """One study: every field with its label, the grades with the guideline that gave them, the pages its facts
-    were read in, and the fields no page confirmed marked as unverified."""
+    were read in, the fields no page confirmed marked as unverified, and those an import filled into a curated
+    record marked as from an import."""
     knowledge = build_knowledge()
     library = study_library()
     try:
@@ -317,6 +319,7 @@ def study(request: HttpRequest, key: str) -> HttpResponse:
         # Pages read are links only when they are web addresses (a curator may name a printed source).
         "read_at": [(page, page.startswith(("https://", "http://"))) for page in found.read_at],
         "unverified": found.unverified,
+        "imported_fields": found.imported_fields,
     }
     return render(request, "web/evidence/study.html", context)
 
@@ -328,8 +331,8 @@ def _indication_name(knowledge: KnowledgeBase, indication: str | None) -> str:
 
 
 def _study_facts(knowledge: KnowledgeBase, study: Study) -> list[dict[str, Any]]:
-    """Each field of the study that has a value, with its label, as text or links, and whether no page
-    confirmed it."""
+    """Each field of the study that has a value, with its label, as text or links, whether no page confirmed
+    it, and whether an import filled it (not read in the curated record's pages)."""
     result = study.result
     source = knowledge.sources.get(study.source) if study.source else None
     rows: list[tuple[str, str, str, list[tuple[str, str]]]] = [
@@ -364,19 +367,28 @@ def _study_facts(knowledge: KnowledgeBase, study: Study) -> list[dict[str, Any]]
         ("nct", "Registration", "", [(trial_url(study.nct), study.nct)] if study.nct else []),
         ("keywords", "Keywords", ", ".join(study.keywords), []),
         ("source", "Knowledge source", source.reference if source else (study.source or ""), []),
-        ("origin", "Record", _ORIGIN_WORDS[study.origin.value], []),
+        ("origin", "Record", _origin_words(study), []),
     ]
     return [
-        {"field": name, "label": label, "text": text, "links": links, "unverified": name in study.unverified}
+        {
+            "field": name,
+            "label": label,
+            "text": text,
+            "links": links,
+            "unverified": name in study.unverified,
+            "imported": name in study.imported_fields,
+        }
         for name, label, text, links in rows
         if text or links
     ]
 
 
-_ORIGIN_WORDS = {
-    "curated": "curated: each fact read in the pages listed below",
-    "imported": "imported from a literature file",
-}
+def _origin_words(study: Study) -> str:
+    if study.origin is Origin.IMPORTED:
+        return "imported from a literature file"
+    if study.imported_fields:
+        return "curated: each fact read in the pages listed below, except those marked from an import"
+    return "curated: each fact read in the pages listed below"
 
 
 @require_role(*EVIDENCE)
@@ -436,15 +448,21 @@ def _a_page(records: list[Trial], page: int) -> Found[Trial]:
 
 @require_role(*EVIDENCE)
 def trials_export(request: HttpRequest) -> HttpResponse:
-    """Every registered trial the search finds, as a file to download in the format asked for."""
+    """Every registered trial the search finds, as a file to download in the format asked for; without a filter,
+    every trial in the order the page lists them (the research areas' first)."""
     knowledge = build_knowledge()
     errors: dict[str, str] = {}
     export_format = _export_format(request, errors)
-    where = _trial_filter(knowledge, _search_values(request, TRIAL_FIELDS), errors)
+    values = _search_values(request, TRIAL_FIELDS)
+    where = _trial_filter(knowledge, values, errors)
     if errors:
         return _refused(errors)
+    library = study_library()
     try:
-        records = every_trial(study_library(), knowledge, where)
+        if any(values.values()):
+            records = every_trial(library, knowledge, where)
+        else:
+            records = ongoing_research(library, study_catalogue().research_areas)
     except EvidenceQueryError as error:
         return _refused(_query_error(error))
     return _export(records, "trials", export_format)
