@@ -432,9 +432,9 @@ def _search(
         ranked_parameters = [query, query]
     with connection.cursor() as cursor:
         if conditions:
-            # Counted and put in order in one pass over the matches that pass the filters, then ranked when few:
-            # SQLite works out the rank of a match only for those it reads (a match the filters drop costs none);
-            # PostgreSQL ranks the few afterwards, reading their vectors by id.
+            # Counted, put in order and ranked when few in one pass over the matches that pass the filters: SQLite
+            # works out the rank of a match only for those it reads (a match the filters drop costs none);
+            # PostgreSQL ranks them only when the window over them counts few.
             filters = " AND ".join(conditions)
             if connection.vendor == "sqlite":
                 cursor.execute(
@@ -447,17 +447,19 @@ def _search(
                 ranks = {row_id: float(rank) for row_id, rank in rows}
             else:
                 cursor.execute(
-                    f"SELECT s.id FROM {searched.table} s WHERE s.id IN ({matched}) AND {filters}"
-                    f" ORDER BY {latest_first}",
-                    [query, *parameters],
+                    f"SELECT s.id, CASE WHEN COUNT(*) OVER () <= {RANKED_MATCHES}"
+                    f" THEN -ts_rank(t.search_vector, to_tsquery('english', %s)) END"
+                    f" FROM {searched.table} s JOIN {searched.text_table} t ON t.{searched.text_key} = s.id"
+                    f" WHERE t.search_vector @@ to_tsquery('english', %s) AND {filters} ORDER BY {latest_first}",
+                    [query, query, *parameters],
                 )
-                ids = [row[0] for row in cursor.fetchall()]
-                ranks = _relevance(searched, query, ids) if len(ids) <= RANKED_MATCHES else {}
+                rows = cursor.fetchall()
+                ids = [row[0] for row in rows]
+                ranks = {row_id: float(rank) for row_id, rank in rows if rank is not None}
             if 1 < len(ids) <= RANKED_MATCHES:
                 ids.sort(key=ranks.__getitem__)  # stable: the latest first among equals
             return len(ids), ids[offset : offset + limit]
-        cursor.execute(f"SELECT COUNT(*) {matching}", [query])
-        matches = int(cursor.fetchone()[0])
+        matches = _count(matching, query)
         if matches == 0:
             return 0, []
         if matches <= RANKED_MATCHES:
@@ -475,19 +477,15 @@ def _search(
         return matches, [row[0] for row in cursor.fetchall()]
 
 
-def _relevance(searched: _Searched, query: str, ids: list[int]) -> dict[int, float]:
-    """PostgreSQL: each record's relevance to the words (lower is more relevant), read for these records only."""
-    found: dict[int, float] = {}
-    with connection.cursor() as cursor:
-        for first in range(0, len(ids), _CHUNK):
-            chunk = ids[first : first + _CHUNK]
-            cursor.execute(
-                f"SELECT {searched.text_key}, -ts_rank(search_vector, to_tsquery('english', %s))"
-                f" FROM {searched.text_table} WHERE {searched.text_key} IN ({', '.join(['%s'] * len(chunk))})",
-                [query, *chunk],
-            )
-            found.update((row_id, float(rank)) for row_id, rank in cursor.fetchall())
-    return found
+def _count(matching: str, query: str) -> int:
+    """How many records the words match. PostgreSQL prices counting through the text search index as though it
+    visited every matching row, and scans the whole table for a word in many; on a vacuumed table the index count
+    visits none (a word in half of 100,000 studies: 40 ms against 90), so it is told to use the index here."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"SELECT COUNT(*) {matching}", [query])
+        return int(cursor.fetchone()[0])
 
 
 def _page(
