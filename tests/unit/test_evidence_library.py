@@ -391,3 +391,9 @@ def test_the_summary_gives_each_label_approval_with_its_populations_and_each_gra
 def test_stop_words_alone_narrow_nothing_on_any_engine() -> None:
     assert query_words("the and of") == []
     assert query_words("The effect of BOTOX") == ["effect", "botox"]
+
+
+def test_a_catalogue_file_that_is_not_yaml_is_refused_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeError) as refused:
+        load_catalogue(KNOWLEDGE, _studies_folder(tmp_path, "studies: [unclosed\n"))
+    assert "blepharospasm.yaml" in str(refused.value)

@@ -15,9 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
 
 from bont.domain.errors import KnowledgeError
 from bont.domain.knowledge import KnowledgeBase
@@ -30,9 +27,9 @@ from bont.domain.studies import (
     Study,
     Trial,
 )
+from bont.knowledge.loader import read_model
 from bont.knowledge.schema import CatalogueIndex, StudiesFile, StudyModel, TrialModel
 
-M = TypeVar("M", bound=BaseModel)
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
 _KEY = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -49,11 +46,8 @@ STUDIES_FOLDER = "studies"
 
 def load_catalogue(knowledge: KnowledgeBase, data_dir: Path) -> Catalogue:
     """Read and validate every file of ``data_dir/studies``; raises ``KnowledgeError`` naming file and field."""
-    import yaml
-
     folder = data_dir / STUDIES_FOLDER
-    index_path = folder / "catalogue.yaml"
-    index = _parse(index_path, CatalogueIndex, yaml.load(index_path.read_text(encoding="utf-8"), yaml.CSafeLoader))
+    index = read_model(folder / "catalogue.yaml", CatalogueIndex)
     for number, indication in enumerate(index.research_areas):
         _known(f"{STUDIES_FOLDER}/catalogue.yaml", f"research_areas.{number}", indication, knowledge.indications)
     studies: dict[str, Study] = {}
@@ -65,7 +59,7 @@ def load_catalogue(knowledge: KnowledgeBase, data_dir: Path) -> Catalogue:
         file = f"{STUDIES_FOLDER}/{path.name}"
         if path.stem not in knowledge.indications:
             raise KnowledgeError(file, "(file name)", f"'{path.stem}' is not an indication of the knowledge base")
-        parsed = _parse(path, StudiesFile, yaml.load(path.read_text(encoding="utf-8"), yaml.CSafeLoader))
+        parsed = read_model(path, StudiesFile)
         for number, model in enumerate(parsed.studies):
             study = _study(file, f"studies.{number}", model, knowledge, path.stem)
             if study.key in studies:
@@ -83,15 +77,6 @@ def load_catalogue(knowledge: KnowledgeBase, data_dir: Path) -> Catalogue:
                 raise KnowledgeError(file, f"trials.{number}.nct", f"duplicate trial {trial.nct}")
             trials[trial.nct] = trial
     return Catalogue(tuple(studies.values()), tuple(trials.values()), frozenset(index.research_areas))
-
-
-def _parse(path: Path, model: type[M], raw: object) -> M:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(file)"
-        raise KnowledgeError(f"{STUDIES_FOLDER}/{path.name}", where, first["msg"]) from None
 
 
 def _known(file: str, field: str, value: str, known: object) -> None:

@@ -85,7 +85,7 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 
-def _read(path: Path, model: type[M]) -> M:
+def read_model(path: Path, model: type[M]) -> M:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_DecimalLoader)
     except (OSError, yaml.YAMLError) as error:
@@ -225,7 +225,7 @@ def _window(model: s.WindowModel) -> Window:
 def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     """Load and validate the whole knowledge base; raises ``KnowledgeError`` naming file and field."""
     root = data_dir or DEFAULT_DATA_DIR
-    sources_file = _read(root / "sources.yaml", s.SourcesFile)
+    sources_file = read_model(root / "sources.yaml", s.SourcesFile)
     sources: dict[str, Source] = {}
     for index, model in enumerate(sources_file.sources):
         if model.id in sources:
@@ -276,7 +276,7 @@ def _load_all(
     if not paths:
         raise KnowledgeError(folder.name, "(folder)", "no knowledge files found")
     for path in paths:
-        parsed = _read(path, model)
+        parsed = read_model(path, model)
         builder.file, builder.field = _relative(path), ""
         item = build(parsed, builder)
         if item.id != path.stem:
@@ -286,7 +286,7 @@ def _load_all(
 
 
 def _load_targets(path: Path, builder: _Builder) -> dict[str, Target]:
-    parsed = _read(path, s.TargetsFile)
+    parsed = read_model(path, s.TargetsFile)
     builder.file, builder.field = path.name, ""
     targets: dict[str, Target] = {}
     for index, model in enumerate(parsed.targets):
@@ -308,7 +308,7 @@ def _load_targets(path: Path, builder: _Builder) -> dict[str, Target]:
 def _load_vocabulary(
     path: Path, builder: _Builder
 ) -> tuple[dict[str, Condition], dict[str, DrugClass], dict[str, Allergen], dict[str, Caution]]:
-    parsed = _read(path, s.VocabularyFile)
+    parsed = read_model(path, s.VocabularyFile)
     builder.file, builder.field = path.name, ""
     conditions: dict[str, Condition] = {}
     for index, condition in enumerate(parsed.conditions):
@@ -357,7 +357,7 @@ def _load_medicines(path: Path, builder: _Builder) -> MedicineList:
     knowledge files without medicines.yaml knows none (each medicine outside a drug class then warns)."""
     if not path.exists():
         return MedicineList()
-    parsed = _read(path, s.MedicinesFile)
+    parsed = read_model(path, s.MedicinesFile)
     builder.file, builder.field = path.name, ""
     with builder.at("cite"):
         citation = builder.root_citation(parsed.cite)
@@ -427,7 +427,7 @@ _GRADED_KINDS = (InstrumentKind.GRADE, InstrumentKind.BINARY)
 
 def _load_instruments(path: Path, builder: _Builder, indications: set[str]) -> _Outcomes:
     """The outcome instruments, the headache-day rules, responder definitions and continuation rules."""
-    parsed = _read(path, s.InstrumentsFile)
+    parsed = read_model(path, s.InstrumentsFile)
     builder.file, builder.field = path.name, ""
     instruments: dict[str, Instrument] = {}
     for index, model in enumerate(parsed.instruments):
@@ -919,7 +919,7 @@ def _load_adverse_events(
 ) -> tuple[dict[str, AdverseEventTerm], Seriousness]:
     """The adverse-event terms and the criteria of a serious event. Every indication and muscle a term
     concerns must exist; a local term concerns at least one treatment; no synonym names two terms."""
-    parsed = _read(path, s.AdverseEventsFile)
+    parsed = read_model(path, s.AdverseEventsFile)
     builder.file, builder.field = path.name, ""
     with builder.at("seriousness"):
         seriousness = Seriousness(tuple(parsed.seriousness.criteria), builder.root_citation(parsed.seriousness.cite))
@@ -969,7 +969,7 @@ def _load_adverse_events(
 def _load_billing(path: Path, builder: _Builder) -> BillingRules:
     """The billing rules, each stated and cited; the administered amount is rounded up (the schema refuses any
     other rule, none having been read in a source)."""
-    parsed = _read(path, s.BillingFile)
+    parsed = read_model(path, s.BillingFile)
     builder.file, builder.field = path.name, ""
 
     def rule(name: str, model: s.BillingRuleModel) -> BillingRule:
