@@ -18,28 +18,16 @@ import contextlib
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from clinic_scale import database  # a new SQLite file, or a throwaway PostgreSQL server
+
 TARGET_MS = 50
 ROUNDS = 30
-
-
-@contextlib.contextmanager
-def database(engine: str, folder: Path) -> Iterator[str]:
-    if engine == "sqlite":
-        yield f"sqlite:///{folder / 'evidence.sqlite3'}"
-        return
-    sys.path.insert(0, str(ROOT))  # the tests' throwaway PostgreSQL server
-    from tests.databases import fresh_postgres_database, postgres_server
-
-    with postgres_server() as server:
-        yield fresh_postgres_database(server)
 
 
 def fill(studies: int) -> None:

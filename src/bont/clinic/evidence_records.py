@@ -90,11 +90,11 @@ class DjangoStudyLibrary(StudyLibrary):
             return True
 
     def studies_with_identifiers(self, keys: Iterable[str], pmids: Iterable[str], dois: Iterable[str]) -> list[Study]:
-        rows: dict[str, int] = {}
+        rows: set[int] = set()
         for field, values in (("key", keys), ("pmid", pmids), ("doi", dois)):
-            rows.update((str(key), row_id) for key, row_id in _rows_with(field, sorted(set(values))))
-        records = _records(list(rows.values()))
-        return [study_from_dict(records[row_id]) for row_id in rows.values()]
+            rows.update(_ids(clinic.LibraryStudy, field, sorted(set(values))).values())
+        records = _records(sorted(rows))
+        return [study_from_dict(records[row_id]) for row_id in sorted(rows)]
 
     def _id(self, key: str) -> int:
         return int(clinic.LibraryStudy.objects.values_list("id", flat=True).get(key=key))
@@ -340,12 +340,6 @@ def _delete_studies(keys: Iterable[str]) -> None:
     doomed = sorted(set(keys))
     for first in range(0, len(doomed), _CHUNK):
         clinic.LibraryStudy.objects.filter(key__in=doomed[first : first + _CHUNK]).delete()
-
-
-def _rows_with(field: str, values: Sequence[str]) -> Iterator[tuple[str, int]]:
-    for first in range(0, len(values), _CHUNK):
-        chunk = values[first : first + _CHUNK]
-        yield from clinic.LibraryStudy.objects.filter(**{f"{field}__in": chunk}).values_list("key", "id")
 
 
 def _ids(model: type[clinic.LibraryStudy | clinic.LibraryTrial], field: str, values: Sequence[str]) -> dict[str, int]:
