@@ -284,7 +284,7 @@ def measure(options: argparse.Namespace, folder: Path, url: str, report: Callabl
         )
     keys = chart_keys(url, 400)
     year = date.today().year - 1
-    pages = (
+    pages: tuple[Page, ...] = (
         Page("sign-in page (baseline)", lambda n: "/login/", "demo-clinician", 25, 0, "median"),
         Page("chart", lambda n: f"/patients/{keys[n % len(keys)]}/", "demo-clinician", 50, 50, "p99"),
         Page("patient list", lambda n: "/patients/", "demo-clinician", 25, 30, "p99"),
