@@ -372,9 +372,13 @@ def protocol_rows(knowledge: KnowledgeBase, form: PlanForm, params: QueryDict) -
                 side = sides[0]
             units = auto_units = _plain(amount)
             sites = auto_sites = str(count)
-            typed = params.get(f"units:{index}", "")
-            if params.get("rows_for") == form.protocol.id and typed and typed != params.get(f"auto:{index}", ""):
-                auto_units = ""  # the clinician's own figure: never recomputed
+            if params.get("rows_for") == form.protocol.id:
+                # The clinician's own figures are never recomputed, even when the plan now gives the same.
+                typed_units, typed_sites = params.get(f"units:{index}", ""), params.get(f"sites:{index}", "")
+                if typed_units and typed_units != params.get(f"auto:{index}", ""):
+                    auto_units = ""
+                if typed_sites and typed_sites != params.get(f"auto_sites:{index}", ""):
+                    auto_sites = ""
         rows.append(
             ProtocolRow(
                 index=index,
