@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from bont.domain.codes import Coding
+from bont.domain.evidence import Cited
+
 
 class BodyRegion(StrEnum):
     HEAD = "head"
@@ -65,6 +68,7 @@ class Target:
     paired: bool
     diagram: tuple[DiagramPoint, ...]
     aliases: tuple[str, ...] = ()
+    snomed: Cited[Coding] | None = None  # the body structure, for FHIR's bodySite
 
     @property
     def key(self) -> str:

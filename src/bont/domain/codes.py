@@ -11,6 +11,20 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
+SNOMED_CT = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+
+
+@dataclass(frozen=True)
+class Coding:
+    """One code of a code system (a terminology exchanged in FHIR), with the system's display text for it."""
+
+    system: str
+    code: str
+    display: str
+
 
 @dataclass(frozen=True, order=True)
 class _Code:

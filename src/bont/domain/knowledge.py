@@ -19,6 +19,7 @@ from bont.domain.outcomes import ContinuationRule, HeadacheDayRules, Instrument,
 from bont.domain.populations import Population
 from bont.domain.products import Product
 from bont.domain.protocols import LabelStatus, Protocol
+from bont.domain.terminology import Terminology
 from bont.domain.vocabulary import Allergen, Caution, Condition, DrugClass, Medicine, MedicineList
 
 if TYPE_CHECKING:
@@ -193,6 +194,8 @@ class KnowledgeBase:
     condition_codes: ConditionCodeSet = field(default_factory=ShapeOnlyCodeSet, compare=False, repr=False)
     # Billing rules (billing.yaml): whole billing units, JW/JZ, one guidance code, NDC and NPI forms, each cited.
     billing: BillingRules | None = None
+    # The codes records are exchanged in (terminology.yaml): routes, laterality, the dose unit, the procedure.
+    terminology: Terminology | None = None
 
     @cached_property
     def plan_memo(self) -> PlanMemo:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 
-from bont.domain.codes import NDC, HCPCSCode
+from bont.domain.codes import NDC, Coding, HCPCSCode
 from bont.domain.doses import Units, WeightCappedDose, format_amount
 from bont.domain.evidence import Cited, Source
 from bont.domain.memo import remember
@@ -162,6 +162,7 @@ class Product:
     approvals: tuple[Cited[Approval], ...]
     limits: tuple[Cited[DoseLimit], ...]
     boxed_warning: Cited[str]
+    rxnorm: Cited[Coding] | None = None  # the ingredient's RxCUI
 
     def vial(self, units: Decimal) -> Vial | None:
         return next((vial for vial in self.vials if vial.units == units), None)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from bont.domain.adverse_events import AdverseEventTerm, ReactionKind, Seriousness, Treatments
 from bont.domain.anatomy import DiagramPoint, Target
 from bont.domain.billing import BillingRule, BillingRules
-from bont.domain.codes import NDC, CPTCode, HCPCSCode, ICD10CMCode
+from bont.domain.codes import NDC, RXNORM, SNOMED_CT, UCUM, Coding, CPTCode, HCPCSCode, ICD10CMCode
 from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose
 from bont.domain.errors import KnowledgeError
 from bont.domain.evidence import Citation, Cited, FigureKind, Grade, Source
@@ -44,6 +44,7 @@ from bont.domain.populations import AgeRange
 from bont.domain.products import Approval, BillingCode, DoseLimit, Product, Reconstitution, Vial
 from bont.domain.protocols import CumulativeLimit, LabelStatus, MuscleDose, Protocol, WeightBand
 from bont.domain.reconstitution import Preparation
+from bont.domain.terminology import Route, Terminology
 from bont.domain.vocabulary import Allergen, Caution, Condition, DrugClass, MedicineList
 from bont.domain.windows import Window
 from bont.knowledge import schema as s
@@ -183,6 +184,11 @@ class _Builder:
             return Cited(convert(raw.value), self.citation(raw.cite, inherited))
         return Cited(convert(raw), inherited)
 
+    def coding(self, name: str, model: s.CodingModel, system: str) -> Cited[Coding]:
+        """A code of ``system`` with its citation, which must grade it (a code inherits no file's grade)."""
+        with self.at(f"{name}.cite"):
+            return Cited(Coding(system, model.code, model.display), self.root_citation(model.cite))
+
     def optional(self, name: str, raw: Any, inherited: Citation, convert: Callable[[Any], V]) -> Cited[V] | None:
         if raw is None:
             return None
@@ -241,6 +247,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     adverse_event_terms, seriousness = _load_adverse_events(root / "adverse-events.yaml", builder, indications, targets)
     medicines = _load_medicines(root / "medicines.yaml", builder)
     billing = _load_billing(root / "billing.yaml", builder)
+    terminology = _load_terminology(root / "terminology.yaml", builder)
 
     knowledge = KnowledgeBase(
         sources=sources,
@@ -260,6 +267,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         medicines=medicines,
         condition_codes=SimpleICD10CM(),  # loads ICD-10-CM on its first question, not here
         billing=billing,
+        terminology=terminology,
     )
     _check_references(knowledge, root)
     return knowledge
@@ -285,6 +293,36 @@ def _load_all(
     return items
 
 
+def _load_terminology(path: Path, builder: _Builder) -> Terminology | None:
+    """The exchange codes of terminology.yaml; None for a knowledge base without the file (one built for a test)."""
+    if not path.exists():
+        return None
+    parsed = read_model(path, s.TerminologyFile)
+    builder.file, builder.field = path.name, ""
+    routes = []
+    for index, route in enumerate(parsed.routes):
+        with builder.at(f"routes.{index}"):
+            routes.append(Route(route.id, builder.coding("snomed", route.snomed, SNOMED_CT), tuple(route.target_kinds)))
+    sides = parsed.laterality
+    with builder.at("laterality"):
+        laterality = {
+            side: builder.coding(side, model, SNOMED_CT)
+            for side, model in (("left", sides.left), ("right", sides.right), ("bilateral", sides.bilateral))
+        }
+    with builder.at("substances"):
+        substances = {
+            str(serotype): builder.coding(str(serotype), model, SNOMED_CT)
+            for serotype, model in parsed.substances.items()
+        }
+    return Terminology(
+        routes=tuple(routes),
+        laterality=laterality,
+        dose_unit=builder.coding("dose_unit", parsed.dose_unit, UCUM),
+        procedure=builder.coding("procedure", parsed.procedure, SNOMED_CT),
+        substances=substances,
+    )
+
+
 def _load_targets(path: Path, builder: _Builder) -> dict[str, Target]:
     parsed = read_model(path, s.TargetsFile)
     builder.file, builder.field = path.name, ""
@@ -301,6 +339,7 @@ def _load_targets(path: Path, builder: _Builder) -> dict[str, Target]:
                 paired=model.paired,
                 diagram=tuple(DiagramPoint(p.view, p.x, p.y) for p in model.diagram),
                 aliases=tuple(model.aliases),
+                snomed=builder.coding("snomed", model.snomed, SNOMED_CT) if model.snomed else None,
             )
     return targets
 
@@ -672,6 +711,7 @@ def _build_product(model: s.ProductFile, b: _Builder) -> Product:
         approvals=tuple(approvals),
         limits=tuple(limits),
         boxed_warning=boxed,
+        rxnorm=b.coding("rxnorm", model.rxnorm, RXNORM) if model.rxnorm else None,
     )
 
 

@@ -97,6 +97,15 @@ class SourcesFile(Strict):
 # -- products
 
 
+class CodingModel(Strict):
+    """A code of a code system (the system is the field's: SNOMED CT for a target, RxNorm for a product) with
+    the system's display text and where the code was read."""
+
+    code: str = Field(pattern=r"^[0-9A-Za-z\[\]'._-]{1,40}$")
+    display: str = Field(min_length=1, max_length=200)
+    cite: CiteModel
+
+
 class VialModel(Strict):
     units: Decimal = Field(gt=0)
     ndc: str | CitedValue[str] | None = None
@@ -167,6 +176,7 @@ class ProductFile(Strict):
     approvals: list[ApprovalModel]
     limits: list[DoseLimitModel] = []
     boxed_warning: str | CitedValue[str]
+    rxnorm: CodingModel | None = None  # the ingredient's RxCUI, for FHIR's Medication.code
 
 
 # -- indications and protocols
@@ -302,6 +312,29 @@ class TargetModel(Strict):
     paired: bool = True
     aliases: list[str] = []
     diagram: list[DiagramPointModel]
+    snomed: CodingModel | None = None  # the body structure, for FHIR's bodySite
+
+
+class RouteModel(Strict):
+    id: str
+    target_kinds: list[TargetKind] = Field(min_length=1)
+    snomed: CodingModel
+
+
+class LateralityModel(Strict):
+    left: CodingModel
+    right: CodingModel
+    bilateral: CodingModel
+
+
+class TerminologyFile(Strict):
+    """terminology.yaml: the codes a record is exchanged in beside those of targets, products and instruments."""
+
+    routes: list[RouteModel]
+    laterality: LateralityModel
+    dose_unit: CodingModel  # UCUM
+    procedure: CodingModel  # SNOMED CT
+    substances: dict[Serotype, CodingModel]  # SNOMED CT, by serotype
 
 
 class TargetsFile(Strict):
