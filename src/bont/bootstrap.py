@@ -355,6 +355,38 @@ def session_records() -> SessionRecords:
     return DjangoSessionRecords(DerivedSummaries(build_knowledge()))
 
 
+if TYPE_CHECKING:
+    from bont.services.fhir_exchange import FhirExchange
+
+
+def fhir_exchange() -> FhirExchange:
+    """The FHIR export use cases (``bont fhir``, the ``/fhir/`` API) over the clinic's records."""
+    from bont.interop.fhir import R4Mapping
+    from bont.services.fhir_exchange import FhirExchange
+
+    return FhirExchange(
+        registry=patient_registry(),
+        charts=patient_charts(),
+        sessions=session_records(),
+        outcomes=outcome_records(),
+        inventory=inventory(),
+        mapping=R4Mapping(build_knowledge()),
+        clock=clock(),
+    )
+
+
+if TYPE_CHECKING:
+    from bont.services.fhir_import import OutsideHistoryRecords
+
+
+def outside_history_records() -> OutsideHistoryRecords:
+    """The unit of work an import of outside history writes in (``bont fhir import``, ``POST /fhir/``)."""
+    setup_database()
+    from bont.clinic.outside_history_records import DjangoOutsideHistoryRecords
+
+    return DjangoOutsideHistoryRecords()
+
+
 # The database itself: backup, restore and the first start of the web app.
 def sqlite_database_file() -> Path:
     """The SQLite file in use (call only when DATABASE_URL is unset or names SQLite)."""

@@ -105,6 +105,19 @@ RULES: dict[str, Rule] = {
     "user": Rule(ADMIN_ONLY),
     "audit_search": Rule(ADMIN_ONLY),
     "audit_export": Rule(ADMIN_ONLY, "POST"),
+    # The FHIR API: its CapabilityStatement is public; an address of no resource type is a 404 to anyone.
+    "fhir_metadata": Rule(EVERYONE),
+    "fhir_unsupported": Rule(EVERYONE, path_values={"rest": "Condition"}),
+    "fhir_patients": Rule(CHARTS),
+    "fhir_patient_search": Rule(CHARTS, "POST"),  # no form: refused
+    "fhir_patient": Rule(CHARTS, path_values={"patient_id": "no-such-patient"}),
+    "fhir_everything": Rule(CHARTS, path_values={"patient_id": "no-such-patient"}),
+    "fhir_medication_administrations": Rule(CHARTS),
+    "fhir_administration": Rule(CHARTS, path_values={"resource_id": f"session-{NO_SUCH_ID}-site-1"}),
+    "fhir_observations": Rule(CHARTS),
+    "fhir_observation": Rule(CHARTS, path_values={"resource_id": f"outcome-{NO_SUCH_ID}"}),
+    "fhir_import": Rule(RECORDING, "POST"),  # no Bundle: refused, nothing imported
+    "fhir_import_bundle": Rule(RECORDING, "POST"),
     # The API's description (no patient data): public, as the API docs link in the menu.
     "api-root": Rule(EVERYONE),
     "openapi-json": Rule(EVERYONE),
@@ -202,9 +215,9 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
                 "indication": INDICATION,
                 "indication_id": INDICATION,
                 "product_id": "onabotulinumtoxinA",
-                "session_id": str(models.TreatmentSession.objects.get().id),
-                "outcome_id": str(models.OutcomeRecord.objects.get().id),
-                "event_id": str(models.AdverseEvent.objects.get().id),
+                "session_id": str(models.TreatmentSession.objects.get(patient__mrn=MRN).id),
+                "outcome_id": str(models.OutcomeRecord.objects.get(patient__mrn=MRN).id),
+                "event_id": str(models.AdverseEvent.objects.get(patient__mrn=MRN).id),
                 "token": "no-such-diary-link",
                 "username": f"acl-{NURSE}",
             },

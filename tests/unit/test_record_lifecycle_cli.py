@@ -159,6 +159,7 @@ def outcomes(monkeypatch: pytest.MonkeyPatch) -> FakeOutcomeClinic:
         FakeOutcomeRecords(clinic), build_knowledge(), MRN, "axillary-hyperhidrosis", "hdss", DAY, "3", None, DAY
     )
     monkeypatch.setattr(outcome_commands, "outcome_records", lambda: FakeOutcomeRecords(clinic))
+    monkeypatch.setattr(bootstrap, "access_log", FakeAccessLog)  # the list's read, logged: never a real database
     return clinic
 
 

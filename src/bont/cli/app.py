@@ -27,6 +27,7 @@ from bont.cli.common import (
     stdout,
 )
 from bont.cli.evidence import evidence_app
+from bont.cli.fhir import fhir_app
 from bont.cli.operator import operator
 from bont.cli.outcomes import outcome_app
 from bont.cli.research import research_app
@@ -69,6 +70,7 @@ app.add_typer(records.event_app, name="adverse-event")
 app.add_typer(outcome_app, name="outcome")
 app.add_typer(research_app, name="research")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(fhir_app, name="fhir")
 app.command("backup")(records.backup)
 app.command("restore")(records.restore)
 app.command("demo")(records.demo)

@@ -91,6 +91,14 @@ class DjangoFollowUpRecords(FollowUpRecords):
             .values_list("patient_id", "date", "product", "indication", "total_units", "protocol")
         ):
             history[patient_id].append(Administration(day, product, indication, units, protocol or None))
+        # Doses given elsewhere count as the chart counts them (``patient_snapshot``), among the sessions by date.
+        for patient_id, day, product, indication, units, source in (
+            models.ExternalAdministration.objects.filter(mine)
+            .order_by("date", "pk")
+            .values_list("patient_id", "date", "product", "indication", "units", "source")
+        ):
+            history[patient_id].append(Administration(day, product, indication or None, units, source=source))
+            history[patient_id].sort(key=lambda item: item.on)
         events: dict[int, list[PriorAdverseEvent]] = defaultdict(list)
         for patient_id, onset, term, severity, serious, product, indication, withdrawn in (
             models.AdverseEvent.objects.filter(mine, onset__lte=on, withdrawn_reason="")  # withdrawn: in error

@@ -687,3 +687,30 @@ class LibraryCatalogue(models.Model):
 
     def __str__(self) -> str:
         return "library catalogue"
+
+
+class ExternalAdministration(NeverDelete):
+    """A botulinum toxin dose given elsewhere, imported from another system's record (a FHIR Bundle): the system
+    (``source``) and its identifier of the record, which a second import matches, the day, the product and its
+    units (never converted), and the indication where the record names one bont knows (blank: not known)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="external_administrations")
+    source = models.CharField(max_length=200)
+    record_id = models.CharField(max_length=300)
+    date = models.DateField()
+    product = models.CharField(max_length=40)
+    units = units_field()
+    indication = models.CharField(max_length=60, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["source", "record_id"], name="external_administration_once")
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["patient", "date"], name="external_administration_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"external administration {self.pk}"

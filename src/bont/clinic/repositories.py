@@ -208,7 +208,8 @@ class DjangoPatientCharts(PatientCharts):
 
 
 def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Administration, ...]]:
-    """The patient as of ``on`` (conditions, medicines, weight, pregnancy) and every recorded administration."""
+    """The patient as of ``on`` (conditions, medicines, weight, pregnancy) and every recorded administration, with
+    the doses given elsewhere (imported outside history) among them by date."""
     # Plain value rows: the chart asks this on every opening, and model instances cost more than the query.
     current = Q(resolved_on__isnull=True) | Q(resolved_on__gte=on)
     weight = (  # a same-day reweigh wins
@@ -245,6 +246,15 @@ def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Admi
         .order_by("date")
         .values_list("date", "product", "indication", "total_units", "protocol")
     )
+    # Doses given elsewhere count as the clinic's own do, each naming its source.
+    elsewhere = tuple(
+        Administration(day, product, indication or None, units, source=source)
+        for day, product, indication, units, source in row.external_administrations.order_by("date", "pk").values_list(
+            "date", "product", "indication", "units", "source"
+        )
+    )
+    if elsewhere:
+        history = tuple(sorted((*history, *elsewhere), key=lambda item: item.on))
     return patient, history
 
 

@@ -1,5 +1,6 @@
 """What a patient's chart shows beside the timeline: for each product the units in its current cumulative
-window against the maximum. (When the next session is allowed is ``bont.services.next_session``'s.)"""
+window against the maximum (doses given elsewhere included), and the doses given elsewhere. (When the next
+session is allowed is ``bont.services.next_session``'s.)"""
 
 from __future__ import annotations
 
@@ -49,3 +50,34 @@ def gauges(
                 maximum = value.maximum.amount
             result.append(WindowGauge(product_id, product.brand, str(value.window), used, maximum, limit.citation))
     return result
+
+
+@dataclass(frozen=True)
+class DoseGivenElsewhere:
+    """A dose another system recorded (imported outside history), as the chart lists it."""
+
+    on: date
+    brand: str
+    indication: str | None  # the indication's name; None: the record names none bont knows
+    units: Decimal
+    source: str
+
+
+def given_elsewhere(knowledge: KnowledgeBase, history: tuple[Administration, ...]) -> tuple[DoseGivenElsewhere, ...]:
+    """The doses given elsewhere in the history the check reads, latest first."""
+    doses = []
+    for item in sorted(history, key=lambda item: item.on, reverse=True):
+        if item.source is None:
+            continue
+        product = knowledge.products.get(item.product)
+        indication = knowledge.indications.get(item.indication) if item.indication else None
+        doses.append(
+            DoseGivenElsewhere(
+                item.on,
+                product.brand if product else item.product,
+                indication.name if indication else None,
+                item.units,
+                item.source,
+            )
+        )
+    return tuple(doses)

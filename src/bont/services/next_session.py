@@ -46,7 +46,7 @@ class NextSession:
 
 
 def _variant(knowledge: KnowledgeBase, item: Administration) -> str | None:
-    indication = knowledge.indications.get(item.indication)
+    indication = knowledge.indications.get(item.indication) if item.indication is not None else None
     if indication is None or item.protocol is None:
         return None
     return next((p.variant for p in indication.protocols if p.id == item.protocol), None)
@@ -85,7 +85,7 @@ def _next_of_each(
     only_if_allowed_today: bool,
 ) -> list[NextSession]:
     known = [i for i in history if i.product in knowledge.products and i.indication in knowledge.indications]
-    pairs = sorted({(i.indication, i.product) for i in known})
+    pairs = sorted({(i.indication, i.product) for i in known if i.indication is not None})
     events = tuple(event for event in adverse_events if event.on <= today)
     found = (
         _next(knowledge, patient, history, events, today, indication, product, only_if_allowed_today)

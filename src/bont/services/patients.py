@@ -17,7 +17,7 @@ from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration
 from bont.services.access_log import AccessEntry, AccessLog
-from bont.services.chart import WindowGauge, gauges
+from bont.services.chart import DoseGivenElsewhere, WindowGauge, gauges, given_elsewhere
 from bont.services.clock import Clock
 from bont.services.next_session import NextSession, next_sessions
 from bont.services.ports import PatientCharts
@@ -242,6 +242,7 @@ class PatientChart:
     sessions: tuple[ChartSession, ...]
     adverse_events: tuple[AdverseEventEntry, ...]  # withdrawn ones included
     history: tuple[Administration, ...]  # what the safety check counts: withdrawn sessions excluded, by date
+    given_elsewhere: tuple[DoseGivenElsewhere, ...] = ()  # doses other systems recorded (in ``history``), latest first
 
     @property
     def active_adverse_events(self) -> tuple[AdverseEventEntry, ...]:
@@ -464,4 +465,5 @@ def patient_chart(
         ),
         adverse_events=tuple(sorted(record.adverse_events, key=lambda e: e.onset, reverse=True)),
         history=history,
+        given_elsewhere=given_elsewhere(knowledge, history),
     )

@@ -36,13 +36,13 @@ def log_read(
     request: HttpRequest, target: str, mrn: str | None = None, object_id: object = "", action: Action = Action.READ
 ) -> None:
     """Append who read ``target`` (``object_id``) of the patient ``mrn``, by web or API, from where."""
-    api_prefix = "/api/"
+    api_prefixes = ("/api/", "/fhir/")  # the JSON API and the FHIR API
     log_access(
         access_log(),
         Access(
             # A bearer token's username (django-ninja's request.auth) spares loading its lazy user.
             actor=auth if isinstance(auth := getattr(request, "auth", None), str) else request.user.get_username(),
-            channel=Channel.API if request.path_info.startswith(api_prefix) else Channel.WEB,
+            channel=Channel.API if request.path_info.startswith(api_prefixes) else Channel.WEB,
             action=action,
             target=target,
             patient_mrn=mrn,

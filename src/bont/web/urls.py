@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from bont.web.api import api
 from bont.web.converters import ChartKeyConverter, RecordIdConverter
@@ -26,6 +26,7 @@ handler500 = "bont.web.views.errors.server_error"
 
 urlpatterns = [
     path("api/", api.urls),  # first: an API client's every request is resolved without trying the pages' routes
+    path("fhir/", include("bont.web.fhir.urls")),  # the read-only FHIR R4 API
     path("", patients.home, name="home"),
     path("login/", accounts.SignInView.as_view(), name="login"),
     path("login/code/", accounts.sign_in_code, name="sign_in_code"),

@@ -78,6 +78,20 @@ class Context:
         ]
         return sum(doses, Units.zero(self.product.id))
 
+    def given_elsewhere_within(
+        self, window: Window, indications: tuple[str, ...] | None = None
+    ) -> tuple[Administration, ...]:
+        """The doses ``same_product_within`` counts that were given elsewhere (each names its source)."""
+        start = window.start(self.on)
+        return tuple(
+            item
+            for item in self.history
+            if item.source is not None
+            and item.product == self.product.id
+            and start <= item.on <= self.on
+            and (indications is None or item.indication in indications)
+        )
+
     def same_day_units(self, indications: tuple[str, ...] | None = None) -> Decimal:
         """Units of this product already given on the session date (for these indications): one session."""
         if not self.history:

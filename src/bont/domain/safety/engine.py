@@ -182,10 +182,12 @@ def _read_history(knowledge: KnowledgeBase, request: CheckRequest, product: str,
             raise PlanningError(f"history.{index}.units", "must be between 0 and 100000")
         if item.product not in products or item.indication not in indications:
             # A brand name or alias counts as its id ("BOTOX" is onabotulinumtoxinA); what names nothing is reported.
-            product_id, indication_id = _product_id(knowledge, item.product), _indication_id(knowledge, item.indication)
+            # A dose given elsewhere may name no indication: it counts toward every indication's limits together.
+            product_id = _product_id(knowledge, item.product)
+            indication_id = None if item.indication is None else _indication_id(knowledge, item.indication)
             if product_id != item.product or indication_id != item.indication:
                 item = replace(item, product=product_id, indication=indication_id)
-            if product_id not in products or indication_id not in indications:
+            if product_id not in products or (indication_id is not None and indication_id not in indications):
                 unrecognised.append(item)
             if product_id not in products:
                 continue

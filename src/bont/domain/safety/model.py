@@ -31,13 +31,16 @@ class Patient:
 
 @dataclass(frozen=True)
 class Administration:
-    """An earlier session: its date, product, indication and total units of that product."""
+    """An earlier session: its date, product, indication and total units of that product. One given elsewhere
+    (imported from another system's record) names its ``source``; its indication may be unknown (None): it then
+    counts toward the limits of all indications together and the other-toxin caution, not an indication's."""
 
     on: date
     product: str
-    indication: str
+    indication: str | None
     units: Decimal
     protocol: str | None = None  # the protocol id the session followed, where it is known
+    source: str | None = None  # the system that recorded a dose given elsewhere; None: a session of this clinic
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from bont.domain.findings import Finding, Severity
 from bont.domain.products import LimitScope
 from bont.domain.protocols import LabelStatus, Protocol, Route
 from bont.domain.safety.context import Context, as_utc, describe_limit, limit_finding
+from bont.domain.safety.model import Administration
 from bont.domain.safety.prior_reactions import prior_adverse_event
 from bont.domain.vocabulary import Concern, Interaction
 from bont.domain.windows import Window
@@ -131,11 +132,25 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 maximum,
                 citation,
                 f"{_u(total)} of {ctx.product.brand} in this session{_already(same_day)} is above {whose} of "
-                f"{_u(maximum)}",
+                f"{_u(maximum)}{_elsewhere(ctx, _given_elsewhere_today(ctx, scope))}",
             )
         )
     for cap in _exceeded(caps):
         yield limit_finding("session-dose-exceeds-maximum", cap.citation, cap.message)
+
+
+def _given_elsewhere_today(ctx: Context, indications: tuple[str, ...] | None) -> tuple[Administration, ...]:
+    """The same-day doses of this product (``Context.same_day_units``) that were given elsewhere."""
+    if not ctx.history:
+        return ()
+    return tuple(
+        item
+        for item in ctx.history
+        if item.source is not None
+        and item.on == ctx.on
+        and item.product == ctx.product.id
+        and (indications is None or item.indication in indications)
+    )
 
 
 def _already(same_day: Decimal) -> str:
@@ -192,7 +207,8 @@ def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 "cumulative-dose-exceeds-maximum",
                 limit.citation,
                 f"{_counted(ctx, earlier, value.window, total)}, above the maximum of "
-                f"{describe_limit(value.maximum, ctx.weight_kg)} in any {value.window}",
+                f"{describe_limit(value.maximum, ctx.weight_kg)} in any {value.window}"
+                f"{_elsewhere(ctx, ctx.given_elsewhere_within(value.window, scope))}",
             )
     protocol = ctx.protocol
     if protocol is not None and protocol.cumulative_limit is not None:
@@ -205,8 +221,19 @@ def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 cumulative.citation,
                 f"{_u(earlier.amount)} for {ctx.indication.name.lower()} in the last {cumulative.value.window} plus "
                 f"{_u(ctx.planned.amount)} planned = {_u(total.amount)}, above "
-                f"{_u(cumulative.value.maximum.amount)} in any {cumulative.value.window}",
+                f"{_u(cumulative.value.maximum.amount)} in any {cumulative.value.window}"
+                f"{_elsewhere(ctx, ctx.given_elsewhere_within(cumulative.value.window, (ctx.indication.id,)))}",
             )
+
+
+def _elsewhere(ctx: Context, items: tuple[Administration, ...]) -> str:
+    """The doses counted that were given elsewhere, each with its source, day and units, so that a finding
+    about them says where they come from."""
+    return "".join(
+        f"; given elsewhere ({item.source}), {item.on.isoformat()}: {_u(item.units)} "
+        f"{ctx.knowledge.products[item.product].brand}"
+        for item in sorted(items, key=lambda item: item.on)
+    )
 
 
 def _counted(ctx: Context, earlier: Units, window: Window, total: Units) -> str:
@@ -265,7 +292,8 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 total,
                 allowed,
                 citation,
-                f"{_u(total)} of {ctx.product.brand}{_already(same_day)} is above {describe_limit(cap, weight)}",
+                f"{_u(total)} of {ctx.product.brand}{_already(same_day)} is above {describe_limit(cap, weight)}"
+                f"{_elsewhere(ctx, _given_elsewhere_today(ctx, scope))}",
             )
         )
     if per_kg is not None and (protocol is None or protocol.per_side_maximum is None):
@@ -394,13 +422,14 @@ def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
     minimum = protocol.min_interval_days
     if days < minimum.value:
         earliest = last.on + timedelta(days=minimum.value)
+        name = ctx.knowledge.indications[last.indication].name if last.indication else ctx.indication.name
+        elsewhere = f", given elsewhere ({last.source})" if last.source else ""
         yield limit_finding(
             "retreatment-interval-too-short",
             minimum.citation,
-            f"the last {ctx.knowledge.indications[last.indication].name.lower()} session was {days} days ago "
-            f"({last.on.isoformat()}, "
-            f"{ctx.knowledge.products[last.product].brand}); the label's interval is {minimum.value} days, "
-            f"which ends on {earliest.isoformat()}",
+            f"the last {name.lower()} session was {days} days ago ({last.on.isoformat()}, "
+            f"{ctx.knowledge.products[last.product].brand}{elsewhere}); the label's interval is {minimum.value} "
+            f"days, which ends on {earliest.isoformat()}",
         )
 
 
@@ -416,10 +445,13 @@ def other_botulinum_toxin_recently(ctx: Context) -> Iterator[Finding]:
     citation = caution.citation
     for item in sorted(others, key=lambda i: i.on):
         brand = ctx.knowledge.products[item.product].brand
+        given = f"for {item.indication}" if item.indication else "(indication not given)"
+        if item.source:
+            given += f", given elsewhere ({item.source})"
         yield Finding(
             Severity.WARN,
             "other-botulinum-toxin-recently",
-            f"{_u(item.units)} of {brand} on {item.on.isoformat()} for {item.indication} "
+            f"{_u(item.units)} of {brand} on {item.on.isoformat()} {given} "
             f"({(ctx.on - item.on).days} days ago); {brand} units are not {ctx.product.brand} units and are not "
             "added to this session's total",
             citation,
@@ -773,7 +805,7 @@ def unrecognized_term(ctx: Context) -> Iterator[Finding]:
     for item in ctx.unrecognised_history:
         if item.product not in ctx.knowledge.products:
             yield _unknown(ctx, "product in the history", item.product, Severity.WARN)
-        elif item.indication not in ctx.knowledge.indications:
+        elif item.indication is not None and item.indication not in ctx.knowledge.indications:
             yield _unknown(ctx, "indication in the history", item.indication, Severity.WARN)
 
 

@@ -3,10 +3,15 @@ of the API (a program reads ``detail``), a page of the app elsewhere."""
 
 from __future__ import annotations
 
+import json
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from bont.web.fhir.documents import FHIR_JSON, operation_outcome
+
 API_PREFIX = "/api/"
+FHIR_PREFIX = "/fhir/"  # the FHIR API answers an OperationOutcome (its 404s are its own: every address matches)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -17,6 +22,9 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(FHIR_PREFIX):
+        outcome = operation_outcome("exception", "Server error: it is logged, without patient data")
+        return HttpResponse(json.dumps(outcome), content_type=FHIR_JSON, status=500)
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": "Server error: it is logged, without patient data"}, status=500)
     return HttpResponse(

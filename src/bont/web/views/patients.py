@@ -102,6 +102,7 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
         "age": read.age,
         "weight": read.weight,
         "sessions": read.sessions,
+        "given_elsewhere": read.given_elsewhere,
         "gauges": read.gauges,
         "next_sessions": read.next_sessions,
         "conditions": read.conditions,

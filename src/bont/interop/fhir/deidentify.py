@@ -1,0 +1,93 @@
+"""De-identification of exported FHIR resources for researchers and data warehouses, in the manner of the HIPAA
+Safe Harbor method (45 CFR 164.514(b)(2)): the identifiers it lists are removed, the dates moved.
+
+For one export (``SafeHarbor``): every resource id is replaced by a random pseudonym (a UUID), the same one for
+the same resource throughout the export, and every reference rewritten to it, so the files still link up; the
+Patient's pseudonym is new at every export. Per patient: names, the MRN and every ``identifier``, telecom,
+address, photo and contacts, the narrative ``text`` and free-text ``note``s, who performed or recorded anything
+(the Provenance resources, ``performer``, ``recorder``) and the lots (``Medication.batch``, a device identifier)
+are removed; the birth date is reduced to its year, and left out for a patient older than 89; every other date
+and time is moved earlier by a random number of days (1 to 365: earlier, so that none lands in the future)
+drawn once per patient and never written anywhere, so intervals between a patient's sessions, outcomes and
+events are kept. Coded and vocabulary values (conditions, medicines, allergies, the adverse event's term) are
+kept: they are what the data is for. The resources are validated again once changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bont.interop.fhir.export import validated
+from bont.services.fhir_exchange import Pseudonymiser
+
+OLDEST_AGE_SHOWN = 89
+MAX_SHIFT_DAYS = 365
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2})?)?")
+_REMOVED = frozenset({"identifier", "name", "telecom", "address", "photo", "contact", "note", "performer", "recorder"})
+_DROPPED_TYPES = frozenset({"Provenance"})  # who recorded what, when: nothing a researcher needs
+
+
+class SafeHarbor(Pseudonymiser):
+    """The de-identifier of one export: pseudonyms shared by all its patients, a date shift drawn per patient."""
+
+    def __init__(self) -> None:
+        self._pseudonyms: dict[tuple[str, str], str] = {}
+
+    def _pseudonym(self, kind: str, key: str) -> str:
+        return self._pseudonyms.setdefault((kind, key), str(uuid.uuid4()))
+
+    def deidentify(self, resources: Sequence[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+        shift = timedelta(days=-1 - secrets.randbelow(MAX_SHIFT_DAYS))  # earlier: no date lands in the future
+        result = []
+        for original in resources:
+            if original["resourceType"] in _DROPPED_TYPES:
+                continue
+            resource = self._walk(copy.deepcopy(original), shift, top=True)
+            resource["id"] = self._pseudonym(original["resourceType"], original["id"])
+            resource.pop("batch", None)
+            if original["resourceType"] == "Patient":
+                resource.pop("birthDate", None)
+                born = date.fromisoformat(original["birthDate"]) if "birthDate" in original else None
+                if born is not None and _age(born, today) <= OLDEST_AGE_SHOWN:
+                    resource["birthDate"] = str(born.year)
+            result.append(validated(resource))
+        return result
+
+    def _walk(self, value: Any, shift: timedelta, top: bool = False) -> Any:
+        if isinstance(value, dict):
+            kept = {}
+            for key, item in value.items():
+                if key in _REMOVED or (top and key == "text"):
+                    continue
+                if key == "reference" and isinstance(item, str) and "/" in item:
+                    kind, _, target = item.partition("/")
+                    kept[key] = f"{kind}/{self._pseudonym(kind, target)}"
+                elif key == "display" and not top:
+                    continue  # a reference's display may name a person; a coding's display is restored below
+                else:
+                    kept[key] = self._walk(item, shift)
+            if "display" in value and "code" in value and "system" in value:
+                kept["display"] = value["display"]  # a code's display is the code system's, never the patient's
+            return kept
+        if isinstance(value, list):
+            return [self._walk(item, shift) for item in value]
+        if isinstance(value, str) and _DATE.fullmatch(value):
+            return _shifted(value, shift)
+        return value
+
+
+def _shifted(value: str, shift: timedelta) -> str:
+    if "T" in value:
+        return (datetime.fromisoformat(value) + shift).isoformat()
+    return (date.fromisoformat(value) + shift).isoformat()
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

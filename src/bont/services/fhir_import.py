@@ -1,0 +1,250 @@
+"""Import a patient's outside history: botulinum toxin given elsewhere, conditions, allergies and medicines that
+another system recorded, read from its FHIR Bundle by ``bont.interop.fhir.read``.
+
+Interface (the command line and the FHIR API call it in the same two steps)::
+
+    from bont.interop.fhir.read import MalformedBundleError, read_bundle
+    from bont.services.fhir_import import ImportRefusedError, import_bundle
+
+    record = read_bundle(document, knowledge, source=None)  # MalformedBundleError: the path of the bad element
+    report = import_bundle(outside_history_records(), record, today)  # ImportRefusedError: the patient's reason
+
+The patient is matched by MRN, else by family name, given name and birth date exactly; a patient no one matches
+is registered under the record's MRN. A bundle refused whole (``MalformedBundleError``, ``ImportRefusedError``)
+stores nothing. Otherwise each entry is added, matched (already on file: the same outside record identifier, or
+the same condition, allergy or medicine) or refused with its reason; a second import of the same bundle adds
+nothing. A dose given elsewhere keeps its source system, identifier, day, product, units and indication (None
+when not known); the safety check and the chart read it with the patient's own sessions
+(``Administration.source``). Errors and reports never repeat an MRN, a name or a birth date.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from types import TracebackType
+
+from bont.domain.doses import format_amount
+from bont.domain.errors import FieldError
+from bont.domain.outside_history import (
+    ListKind,
+    OutsideAdministration,
+    OutsideListEntry,
+    OutsidePatient,
+    OutsideRecord,
+    entry_number,
+)
+
+NAME_LENGTH, MRN_LENGTH = 100, 40  # as the chart stores them
+SOURCE_LENGTH, RECORD_ID_LENGTH = 200, 300  # a dose's outside source system and record identifier
+
+
+class ImportRefusedError(FieldError):
+    """The outside record cannot be imported at all (its patient is missing, ambiguous or cannot be registered);
+    nothing was stored."""
+
+
+class Outcome(StrEnum):
+    ADDED = "added"
+    MATCHED = "matched"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class ImportedEntry:
+    """What became of one resource of the bundle: its path, type, outcome and what it was (or why refused)."""
+
+    path: str
+    resource: str
+    outcome: Outcome
+    detail: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """The patient (added: registered now; matched: already on file), by chart key, and every entry."""
+
+    patient: Outcome
+    chart_key: str
+    entries: tuple[ImportedEntry, ...]
+
+    def _with(self, outcome: Outcome) -> tuple[ImportedEntry, ...]:
+        return tuple(entry for entry in self.entries if entry.outcome is outcome)
+
+    @property
+    def added(self) -> tuple[ImportedEntry, ...]:
+        return self._with(Outcome.ADDED)
+
+    @property
+    def matched(self) -> tuple[ImportedEntry, ...]:
+        return self._with(Outcome.MATCHED)
+
+    @property
+    def refused(self) -> tuple[ImportedEntry, ...]:
+        return self._with(Outcome.REFUSED)
+
+    @property
+    def nothing_imported(self) -> bool:
+        """Every entry was refused (a bundle of the patient alone imports them)."""
+        return bool(self.entries) and not (self.added or self.matched)
+
+
+@dataclass(frozen=True)
+class StoredPatient:
+    patient_id: int
+    chart_key: str
+    birth_date: date
+
+
+@dataclass(frozen=True)
+class StoredOutsideDose:
+    """A dose given elsewhere as stored: what a second import of its record is compared with."""
+
+    on: date
+    product: str
+    units: Decimal
+    indication: str | None
+
+
+class OutsideHistoryRecords(abc.ABC):
+    """One unit of work over the patients' records for an import: everything written in it commits together, or
+    not at all. Implemented by ``bont.clinic.outside_history_records`` and by a fake in the tests."""
+
+    @abc.abstractmethod
+    def __enter__(self) -> OutsideHistoryRecords: ...
+
+    @abc.abstractmethod
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def patient_by_mrn(self, mrn: str) -> StoredPatient | None:
+        """The patient with this MRN, locked until the unit of work ends; None when there is none."""
+
+    @abc.abstractmethod
+    def patients_named(self, family_name: str, given_name: str, birth_date: date) -> tuple[StoredPatient, ...]:
+        """The patients with exactly these names and birth date."""
+
+    @abc.abstractmethod
+    def add_patient(self, mrn: str, family_name: str, given_name: str, birth_date: date, sex: str) -> StoredPatient:
+        """Register a patient (no weight, lists or pregnancy yet: the import adds its lists)."""
+
+    @abc.abstractmethod
+    def current_terms(self, patient_id: int, kind: ListKind, on: date) -> tuple[str, ...]:
+        """The patient's conditions, allergies or medicines current on ``on``, as recorded."""
+
+    @abc.abstractmethod
+    def add_term(self, patient_id: int, kind: ListKind, term: str, on: date) -> None:
+        """Add a condition, allergy or medicine to the patient's list from ``on``."""
+
+    @abc.abstractmethod
+    def outside_dose(self, source: str, record_id: str) -> tuple[int, StoredOutsideDose] | None:
+        """The patient id and dose stored for this outside record; None when it was never imported."""
+
+    @abc.abstractmethod
+    def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> None:
+        """Store a dose given elsewhere for the patient."""
+
+
+def import_bundle(records: OutsideHistoryRecords, record: OutsideRecord, today: date) -> ImportReport:
+    """Store what ``record`` adds to its patient's history (matched or registered), in one unit of work; raises
+    ``ImportRefusedError`` (nothing stored) when the patient cannot be matched or registered."""
+    with records:
+        patient, outcome = _patient(records, record.patient, today)
+        entries: list[ImportedEntry] = []
+        for dose in record.administrations:  # a session's doses are one, reported at each of their entries
+            entry = _dose(records, patient.patient_id, dose, today)
+            entries += [replace(entry, path=path) for path in (dose.path, *dose.also)]
+        entries += _list_entries(records, patient.patient_id, record.list_entries, today)
+        entries += [ImportedEntry(r.path, r.resource, Outcome.REFUSED, r.reason) for r in record.refused]
+    return ImportReport(outcome, patient.chart_key, tuple(sorted(entries, key=_entry_order)))
+
+
+def _entry_order(entry: ImportedEntry) -> tuple[int, str]:
+    return entry_number(entry.path), entry.path
+
+
+def _patient(
+    records: OutsideHistoryRecords, patient: OutsidePatient | None, today: date
+) -> tuple[StoredPatient, Outcome]:
+    if patient is None:
+        raise ImportRefusedError("Patient", "the bundle has no Patient")
+    if patient.mrn:
+        found = records.patient_by_mrn(patient.mrn)
+        if found is not None:
+            if patient.birth_date is not None and patient.birth_date != found.birth_date:
+                # The same number in another system's numbering may be someone else: never guess.
+                raise ImportRefusedError(
+                    patient.path, "the MRN is on file for a patient with another birth date; check the record"
+                )
+            return found, Outcome.MATCHED
+    if patient.family_name and patient.given_name and patient.birth_date is not None:
+        named = records.patients_named(patient.family_name, patient.given_name, patient.birth_date)
+        if len(named) > 1:
+            raise ImportRefusedError(
+                patient.path, f"{len(named)} patients have this name and birth date; import under the MRN"
+            )
+        if named:
+            return named[0], Outcome.MATCHED
+    if not patient.mrn:
+        raise ImportRefusedError(
+            patient.path, "no patient on file matches, and the record gives no MRN to register the patient under"
+        )
+    if not (patient.family_name and patient.given_name and patient.birth_date is not None):
+        raise ImportRefusedError(patient.path, "a new patient needs a family name, a given name and a birth date")
+    if patient.birth_date > today:
+        raise ImportRefusedError(patient.path, "the birth date is in the future")
+    if max(len(patient.family_name), len(patient.given_name)) > NAME_LENGTH or len(patient.mrn) > MRN_LENGTH:
+        raise ImportRefusedError(patient.path, f"a name longer than {NAME_LENGTH} or an MRN longer than {MRN_LENGTH}")
+    stored = records.add_patient(patient.mrn, patient.family_name, patient.given_name, patient.birth_date, patient.sex)
+    return stored, Outcome.ADDED
+
+
+def _dose(records: OutsideHistoryRecords, patient_id: int, dose: OutsideAdministration, today: date) -> ImportedEntry:
+    what = f"{format_amount(dose.units)} U {dose.product} on {dose.on.isoformat()}, given elsewhere ({dose.source})"
+    if dose.also:
+        what += f"; the {len(dose.also) + 1} doses of one session, summed"
+    if dose.on > today:
+        return ImportedEntry(dose.path, dose.resource, Outcome.REFUSED, f"{what}: the day is in the future")
+    if len(dose.source) > SOURCE_LENGTH or len(dose.record_id) > RECORD_ID_LENGTH:
+        reason = f"the source or record identifier is longer than {SOURCE_LENGTH} or {RECORD_ID_LENGTH} characters"
+        return ImportedEntry(dose.path, dose.resource, Outcome.REFUSED, f"{what}: {reason}")
+    stored = records.outside_dose(dose.source, dose.record_id)
+    if stored is None:
+        records.add_outside_dose(patient_id, dose)
+        return ImportedEntry(dose.path, dose.resource, Outcome.ADDED, what)
+    owner, kept = stored
+    if owner != patient_id:
+        return ImportedEntry(
+            dose.path, dose.resource, Outcome.REFUSED, f"{what}: this record was imported for another patient"
+        )
+    if (kept.on, kept.product, kept.units, kept.indication) != (dose.on, dose.product, dose.units, dose.indication):
+        # A changed outside record is not overwritten silently: a clinician reads both.
+        return ImportedEntry(
+            dose.path,
+            dose.resource,
+            Outcome.REFUSED,
+            f"{what}: imported before with other values ({kept.units} U {kept.product} on "
+            f"{kept.on.isoformat()}); nothing was changed",
+        )
+    return ImportedEntry(dose.path, dose.resource, Outcome.MATCHED, what)
+
+
+def _list_entries(
+    records: OutsideHistoryRecords, patient_id: int, entries: tuple[OutsideListEntry, ...], today: date
+) -> list[ImportedEntry]:
+    on_file = {kind: {t.casefold() for t in records.current_terms(patient_id, kind, today)} for kind in ListKind}
+    result = []
+    for entry in entries:
+        what = f"{entry.kind}: {entry.term}"
+        if entry.term.casefold() in on_file[entry.kind]:
+            result.append(ImportedEntry(entry.path, entry.resource, Outcome.MATCHED, what))
+            continue
+        records.add_term(patient_id, entry.kind, entry.term, today)
+        on_file[entry.kind].add(entry.term.casefold())  # the same term twice in one bundle is added once
+        result.append(ImportedEntry(entry.path, entry.resource, Outcome.ADDED, what))
+    return result

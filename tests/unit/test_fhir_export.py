@@ -1,0 +1,350 @@
+"""The FHIR R4 export: a hand-built record mapped to resources that the R4B models accept, with the dose bound to
+its product's Medication, the site coded with its side, references that resolve, the same output every time; the
+use cases over the in-memory fakes (filters, the Bundle, the bulk NDJSON files); and the de-identified export,
+which holds no name, MRN, birth date or real date."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.outcomes import Score
+from bont.domain.safety import Patient
+from bont.interop.fhir import R4Mapping, SafeHarbor
+from bont.interop.fhir.export import bundle, patient_resources
+from bont.services.clock import FixedClock
+from bont.services.fhir_exchange import ExportedSession, FhirExchange, FhirExportError, PatientExport
+from bont.services.inventory import NewLot
+from bont.services.outcome_ports import StoredOutcome
+from bont.services.patients import AdverseEventEntry, AuditEntry, NewPatient, PatientHeader, PatientRecord, SessionEntry
+from bont.services.ports import UnknownPatientError
+from bont.services.sessions import GivenSite, PatientRef, SessionDetail, SessionDraw, SessionSummary
+from tests.fakes import (
+    FakeClinic,
+    FakeInventory,
+    FakeOutcomeClinic,
+    FakeOutcomeRecords,
+    FakePatientCharts,
+    FakePatientRegistry,
+    FakeRegistry,
+    FakeSessionBook,
+    FakeSessionRecords,
+    FakeStockroom,
+)
+
+HEADER = PatientHeader("FICT-0042", "Ada", "Fictional", date(1961, 5, 17), "female", False)
+PATIENT = PatientRef(1, "FICT-0042", "Ada", "Fictional", date(1961, 5, 17))
+
+
+def _session(
+    session_id: int,
+    on: date,
+    product: str,
+    indication: str,
+    sites: tuple[tuple[str, str, str], ...],
+    lots: tuple[tuple[int, str], ...],
+    guidance: str = "",
+) -> ExportedSession:
+    given_at = datetime.combine(on, time(9, 40), UTC)
+    given = tuple(GivenSite(muscle, side, Decimal(units), None) for muscle, side, units in sites)
+    total = sum((site.units for site in given), Decimal(0))
+    summary = SessionSummary(session_id, on, product, indication, "label", total, Decimal(0), "ok", "")
+    draws = tuple(SessionDraw(vial, "reconstituted", lot, date(2027, 6, 30), total) for vial, lot in lots)
+    detail = SessionDetail(summary, PATIENT, "dr-fake", "", "", given, draws, (), (), guidance)
+    entry = SessionEntry(
+        session_id, on, product, indication, total, "ok", "", "", False,
+        recorded_by="dr-fake", given_by="nurse-fake", given_at=given_at,
+    )  # fmt: skip
+    sizes = {vial: Decimal(200 if product == "onabotulinumtoxinA" else 500) for vial, _ in lots}
+    created = AuditEntry(given_at, "dr-fake", f"session {session_id} ({on:%Y-%m-%d}, {indication})", "Created")
+    return ExportedSession(entry, detail, sizes, created)
+
+
+def _record() -> PatientExport:
+    migraine = _session(
+        7, date(2026, 3, 2), "onabotulinumtoxinA", "chronic-migraine",
+        (("frontalis", "left", "10"), ("frontalis", "right", "10"), ("procerus", "", "5")), ((3, "LOT-A1"),),
+    )  # fmt: skip
+    dystonia = _session(
+        9, date(2026, 6, 1), "abobotulinumtoxinA", "cervical-dystonia",
+        (("trapezius", "left", "250"), ("sternocleidomastoid", "right", "150")), ((11, "LOT-D1"), (12, "LOT-D2")),
+        guidance="emg",
+    )  # fmt: skip
+    record = PatientRecord(
+        header=HEADER,
+        weights=(),
+        conditions=("G43.709", "G24.3", "shingles"),
+        medications=("propranolol", "warfarin"),
+        allergies=("latex",),
+        reproductive_statuses=(),
+        adverse_events=(
+            AdverseEventEntry("ptosis", date(2026, 3, 9), "mild", 7, "recovered/resolved", id=4),
+            AdverseEventEntry("dysphagia", date(2026, 6, 5), "moderate", 9, "", id=5, withdrawn_reason="wrong chart"),
+        ),
+        sessions=(migraine.entry, dystonia.entry),
+    )
+    items = tuple((f"item-{n}", 1) for n in range(1, 10))
+    outcomes = (
+        StoredOutcome("depression", "phq-9", date(2026, 3, 1), None, Score("phq-9", Decimal(9), items=items), id=21),
+        StoredOutcome("chronic-migraine", "hit-6", date(2026, 3, 1), None, Score("hit-6", Decimal(62)), id=22),
+        StoredOutcome(
+            "chronic-migraine",
+            "headache-days",
+            date(2026, 3, 1),
+            date(2026, 2, 2),
+            Score("headache-days", Decimal("16.5")),
+            id=23,
+        ),
+    )
+    diaries = {
+        "headache": {date(2026, 2, 3): {"headache_minutes": 300, "features": ["pulsating"], "photophobia": True}}
+    }
+    return PatientExport(
+        chart_key="k3y_of-Chart0042",
+        record=record,
+        current_conditions=("G43.709", "G24.3"),
+        current_medications=("propranolol",),
+        sessions=(migraine, dystonia),
+        outcomes=outcomes,
+        diaries=diaries,
+        today=date(2026, 11, 30),
+    )
+
+
+def _by_id(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {f"{r['resourceType']}/{r['id']}": r for r in resources}
+
+
+def _references(value: object) -> list[str]:
+    if isinstance(value, dict):
+        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
+        return found + [r for key, item in value.items() if key != "reference" for r in _references(item)]
+    if isinstance(value, list):
+        return [r for item in value for r in _references(item)]
+    return []
+
+
+def test_every_resource_validates_and_every_reference_resolves_inside_the_bundle(knowledge: KnowledgeBase) -> None:
+    resources = patient_resources(knowledge, _record())
+    kinds = {r["resourceType"] for r in resources}
+    assert kinds == {
+        "Patient", "Condition", "AllergyIntolerance", "MedicationStatement", "Medication", "Procedure",
+        "MedicationAdministration", "Provenance", "Observation", "QuestionnaireResponse", "AdverseEvent",
+    }  # fmt: skip
+    for kind in ("collection", "searchset"):
+        document = bundle(resources, kind, "k3y_of-Chart0042-record")
+        Bundle.model_validate(document)
+        assert all(e["fullUrl"].startswith("https://bont.example/fhir/") for e in document["entry"])
+    held = _by_id(resources)
+    assert all(reference in held for reference in _references(resources))
+    patient = resources[0]
+    assert patient["id"] == "k3y.of-Chart0042"  # the chart key; FHIR ids hold no "_"
+    assert patient["identifier"][0]["value"] == "FICT-0042"
+    assert "FICT-0042" not in json.dumps(resources[1:])  # the MRN is in the Patient's identifier alone
+
+
+def test_each_site_is_an_administration_of_its_products_units_at_its_coded_site(knowledge: KnowledgeBase) -> None:
+    held = _by_id(patient_resources(knowledge, _record()))
+    left = held["MedicationAdministration/session-7-site-1"]
+    assert left["dosage"]["dose"] == {
+        "value": 10,
+        "unit": "U",
+        "system": "http://unitsofmeasure.org",
+        "code": "[USP'U]",
+    }
+    assert left["dosage"]["route"]["text"] == "intramuscular"
+    assert left["dosage"]["site"]["text"] == "Frontalis, left"
+    [side] = left["dosage"]["site"]["extension"]
+    assert side["valueCodeableConcept"]["coding"][0]["system"] == "http://snomed.info/sct"
+    assert left["partOf"] == [{"reference": "Procedure/session-7"}]
+    assert left["identifier"] == [{"system": "https://bont.example/fhir/sid/session-site", "value": "7-1"}]
+    trapezius = held["MedicationAdministration/session-9-site-1"]["dosage"]["site"]
+    assert trapezius["coding"][0]["code"] == "31764008"
+    assert trapezius["text"] == "Trapezius, left"
+    assert "extension" not in held["MedicationAdministration/session-7-site-3"]["dosage"]["site"]  # no side
+    # One lot: the lot's Medication, with its batch; two lots: the product's, the lots on the Procedure.
+    botox = held[left["medicationReference"]["reference"]]
+    assert botox["batch"] == {"lotNumber": "LOT-A1", "expirationDate": "2027-06-30"}
+    assert "http://hl7.org/fhir/sid/ndc" in {c["system"] for c in botox["code"]["coding"]}
+    dysport = held[held["MedicationAdministration/session-9-site-2"]["medicationReference"]["reference"]]
+    assert dysport["id"] == "medication-abobotulinumtoxinA"
+    assert "batch" not in dysport
+    assert len(held["Procedure/session-9"]["usedReference"]) == 2
+    # Units of two products are never summed: each dose names its own product's Medication, and no total exists.
+    for reference, resource in held.items():
+        if resource["resourceType"] == "MedicationAdministration":
+            product = "onabotulinumtoxinA" if reference.startswith("MedicationAdministration/session-7") else "abo"
+            assert product in resource["medicationReference"]["reference"]
+    assert "415" not in json.dumps([r for r in held.values() if r["resourceType"] != "Observation"])
+
+
+def test_the_procedure_carries_its_codes_guidance_reason_and_provenance(knowledge: KnowledgeBase) -> None:
+    held = _by_id(patient_resources(knowledge, _record()))
+    procedure = held["Procedure/session-9"]
+    assert procedure["performedDateTime"] == "2026-06-01T09:40:00+00:00"
+    assert procedure["usedCode"][0]["coding"][0]["code"] == "95874"
+    assert held[procedure["reasonReference"][0]["reference"]]["code"]["coding"][0]["code"] == "G24.3"
+    assert {c["system"] for c in procedure["code"]["coding"]} >= {"http://www.ama-assn.org/go/cpt"}
+    provenance = held["Provenance/provenance-session-9"]
+    assert provenance["recorded"] == "2026-06-01T09:40:00+00:00"
+    assert len(provenance["target"]) == 3
+    # Withdrawn records are not exported; the adverse event points at the suspected session.
+    assert "AdverseEvent/adverse-event-5" not in held
+    assert held["AdverseEvent/adverse-event-4"]["suspectEntity"][0]["instance"] == {"reference": "Procedure/session-7"}
+    # Stopped and resolved: a medicine no longer taken, a condition no longer current.
+    statuses = {
+        r["medicationCodeableConcept"]["text"]: r["status"] for r in held.values() if "medicationCodeableConcept" in r
+    }
+    assert statuses == {"propranolol": "active", "warfarin": "stopped"}
+
+
+def test_a_licensed_instrument_is_exported_as_its_total_alone_and_loinc_is_used_where_known(
+    knowledge: KnowledgeBase,
+) -> None:
+    held = _by_id(patient_resources(knowledge, _record()))
+    phq9, hit6, days = held["Observation/outcome-21"], held["Observation/outcome-22"], held["Observation/outcome-23"]
+    assert phq9["code"]["coding"][0] == {
+        "system": "http://loinc.org",
+        "code": "44261-6",
+        "display": phq9["code"]["text"],
+    }
+    assert len(phq9["component"]) == 9
+    assert hit6["code"]["coding"][0]["system"] == "https://bont.example/fhir/CodeSystem/instrument"
+    assert hit6["valueQuantity"] == {"value": 62}
+    assert "component" not in hit6
+    assert days["effectivePeriod"] == {"start": "2026-02-02", "end": "2026-03-01"}
+    assert days["valueQuantity"]["value"] == 16.5
+
+
+def test_two_exports_of_the_same_record_are_identical(knowledge: KnowledgeBase) -> None:
+    first = json.dumps(bundle(patient_resources(knowledge, _record()), "collection", "k"))
+    assert json.dumps(bundle(patient_resources(knowledge, _record()), "collection", "k")) == first
+
+
+def test_a_code_missing_from_the_knowledge_base_leaves_the_text_and_the_resource_valid(
+    knowledge: KnowledgeBase,
+) -> None:
+    bare = replace(knowledge, terminology=None)
+    held = _by_id(patient_resources(bare, _record()))
+    dosage = held["MedicationAdministration/session-7-site-1"]["dosage"]
+    assert dosage["dose"] == {"value": 10, "unit": "U"}
+    assert "route" not in dosage
+    assert dosage["site"]["extension"][0]["valueCodeableConcept"] == {"text": "left"}
+
+
+def test_a_deidentified_export_holds_no_name_mrn_birth_date_or_real_date(knowledge: KnowledgeBase) -> None:
+    resources = patient_resources(knowledge, _record())
+    safe_harbor = SafeHarbor()
+    hidden = safe_harbor.deidentify(resources, date(2026, 11, 30))
+    text = json.dumps(hidden)
+    for identifying in ("FICT-0042", "Ada", "Fictional", "1961-05-17", "k3y", "LOT-A1"):
+        assert identifying not in text
+    assert {r["resourceType"] for r in hidden} == {r["resourceType"] for r in resources} - {"Provenance"}
+    assert hidden[0]["birthDate"] == "1961"
+    held = _by_id(hidden)
+    assert all(reference in held for reference in _references(hidden))
+    # Every date moved earlier by the same days, so the two sessions stay 91 days apart.
+    days = sorted(date.fromisoformat(r["performedDateTime"][:10]) for r in hidden if r["resourceType"] == "Procedure")
+    assert days[0] < date(2026, 3, 2)
+    assert (days[1] - days[0]).days == 91
+    [event] = [r for r in hidden if r["resourceType"] == "AdverseEvent"]
+    assert (date(2026, 3, 2) - days[0]) == (date(2026, 3, 9) - date.fromisoformat(event["date"]))
+    # A patient older than 89 has no birth date at all; every export draws new pseudonyms.
+    old = safe_harbor.deidentify(resources, date(2051, 6, 1))
+    assert "birthDate" not in old[0]
+    assert SafeHarbor().deidentify(resources, date(2026, 11, 30))[0]["id"] != hidden[0]["id"]
+
+
+@pytest.fixture
+def exchange(knowledge: KnowledgeBase) -> FhirExchange:
+    """One patient across the fakes: a BOTOX session from one lot, an outcome."""
+    registry, clinic, book, stockroom = FakeRegistry(), FakeClinic(), FakeSessionBook(), FakeStockroom()
+    outcomes = FakeOutcomeClinic()
+    new = NewPatient("FICT-0042", "Ada", "Fictional", date(1961, 5, 17), "female", conditions=("G43.709",))
+    FakePatientRegistry(registry).add(new, date(2026, 1, 5))
+    clinic.add_patient("FICT-0042", Patient(birth_date=new.birth_date, conditions=new.conditions))
+    lot = NewLot("onabotulinumtoxinA", "LOT-A1", date(2027, 6, 30), Decimal(200), 1, date(2026, 1, 5))
+    FakeInventory(stockroom).add_lot(lot)
+    sites, lots = (("frontalis", "left", "10"),), ((1, "LOT-A1"),)
+    session = _session(1, date(2026, 3, 2), "onabotulinumtoxinA", "chronic-migraine", sites, lots)
+    ref = book.add_patient("FICT-0042", new.birth_date)
+    book.sessions[1] = replace(session.detail, patient=ref)
+    registry.sessions["FICT-0042"] = [session.entry]
+    patient_id = outcomes.add_patient("FICT-0042", new.birth_date)
+    outcomes.outcomes[patient_id] = [
+        StoredOutcome(
+            "chronic-migraine",
+            "hit-6",
+            date(2026, 5, 1),
+            None,
+            Score("hit-6", Decimal(58)),
+            id=1,
+            patient_id=patient_id,
+        ),
+        StoredOutcome(
+            "chronic-migraine",
+            "hit-6",
+            date(2026, 6, 1),
+            None,
+            Score("hit-6", Decimal(50)),
+            True,
+            id=2,
+            patient_id=patient_id,
+        ),
+    ]
+    return FhirExchange(
+        registry=FakePatientRegistry(registry),
+        charts=FakePatientCharts(clinic),
+        sessions=FakeSessionRecords(book),
+        outcomes=FakeOutcomeRecords(outcomes),
+        inventory=FakeInventory(stockroom),
+        mapping=R4Mapping(knowledge),
+        clock=FixedClock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
+    )
+
+
+def test_the_patients_resources_are_filtered_by_type_and_clinical_date(exchange: FhirExchange) -> None:
+    everything = exchange.patient_everything("chart-of-FICT-0042")
+    assert everything["type"] == "searchset"
+    assert everything["total"] == len(everything["entry"])
+    given = exchange.patient_resources("chart-of-FICT-0042", "MedicationAdministration", date(2026, 3, 1))
+    assert [r["id"] for r in given] == ["session-1-site-1"]
+    assert exchange.patient_resources("chart-of-FICT-0042", "MedicationAdministration", date(2026, 3, 3)) == []
+    measured = exchange.patient_resources("chart-of-FICT-0042", "Observation", date_to=date(2026, 12, 31))
+    assert [r["id"] for r in measured] == ["outcome-1"]  # the withdrawn measurement is not exported
+    assert [p["id"] for p in exchange.patients("fict")] == ["chart-of-FICT-0042"]
+    with pytest.raises(UnknownPatientError):
+        exchange.patient_everything("chart-of-nobody")
+    # One resource by the id a search gave: its record is found from the id alone.
+    assert exchange.resource("MedicationAdministration", "session-1-site-1") == given[0]
+    assert exchange.resource("Observation", "outcome-1") == measured[0]
+    assert exchange.resource("Observation", "outcome-2") is None  # withdrawn
+    assert exchange.resource("Patient", "chart-of-nobody") is None
+
+
+def test_a_bulk_export_writes_one_ndjson_file_per_type_and_refuses_a_folder_in_use(
+    exchange: FhirExchange, tmp_path: Path
+) -> None:
+    counts = exchange.bulk_export(tmp_path / "out", deidentified=True)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert {o["type"]: o["count"] for o in manifest["output"]} == counts
+    assert counts["MedicationAdministration"] == 1
+    assert "Provenance" not in counts
+    assert manifest["extension"] == {"https://bont.example/fhir/bulk-export/deidentified": True}
+    lines = (tmp_path / "out" / "Patient.ndjson").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    assert "FICT-0042" not in lines[0]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # the temporary folder took its name
+    with pytest.raises(FhirExportError, match="directory"):
+        exchange.bulk_export(tmp_path / "out", deidentified=False)
+    with pytest.raises(UnknownPatientError):
+        exchange.bulk_export(tmp_path / "cohort", deidentified=False, mrns=["FICT-9999"])
+    assert not (tmp_path / "cohort").exists()

@@ -1,0 +1,374 @@
+"""Importing outside history from a FHIR Bundle: what is recognised, what is refused and why, how the patient is
+matched, and that the safety check and the chart count a dose given elsewhere. On an in-memory fake of the
+import's port; ``tests/contract/test_fhir_import_commands.py`` runs the journey on the databases."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pytest
+
+from bont.domain.knowledge import KnowledgeBase
+from bont.domain.outside_history import ListKind, OutsideAdministration, OutsideRecord
+from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, check
+from bont.interop.fhir.read import MalformedBundleError, read_bundle
+from bont.services.chart import gauges, given_elsewhere
+from bont.services.fhir_import import (
+    ImportRefusedError,
+    Outcome,
+    OutsideHistoryRecords,
+    StoredOutsideDose,
+    StoredPatient,
+    import_bundle,
+)
+
+TODAY = date(2026, 11, 30)
+SOURCE = "https://ehr.another-hospital.example"
+BUNDLE = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "fhir" / "another-hospital.json").read_text(encoding="utf-8"),
+    parse_float=Decimal,
+)
+
+
+class FakeOutsideHistory(OutsideHistoryRecords):
+    """Patients, their lists and the doses given elsewhere in dictionaries; a unit of work that fails keeps
+    nothing."""
+
+    def __init__(self) -> None:
+        self.patients: dict[int, dict[str, Any]] = {}
+        self.terms: dict[tuple[int, ListKind], list[str]] = {}
+        self.doses: dict[tuple[str, str], tuple[int, StoredOutsideDose]] = {}
+        self._kept: tuple[Any, ...] = ()
+
+    def __enter__(self) -> FakeOutsideHistory:
+        self._kept = copy.deepcopy((self.patients, self.terms, self.doses))
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if error is not None:
+            self.patients, self.terms, self.doses = self._kept
+
+    def register(self, mrn: str, family_name: str, given_name: str, birth_date: date) -> StoredPatient:
+        patient_id = len(self.patients) + 1
+        self.patients[patient_id] = {"mrn": mrn, "names": (family_name, given_name), "birth_date": birth_date}
+        return StoredPatient(patient_id, f"key-{patient_id}", birth_date)
+
+    def patient_by_mrn(self, mrn: str) -> StoredPatient | None:
+        return next(
+            (StoredPatient(i, f"key-{i}", p["birth_date"]) for i, p in self.patients.items() if p["mrn"] == mrn), None
+        )
+
+    def patients_named(self, family_name: str, given_name: str, birth_date: date) -> tuple[StoredPatient, ...]:
+        return tuple(
+            StoredPatient(i, f"key-{i}", p["birth_date"])
+            for i, p in self.patients.items()
+            if p["names"] == (family_name, given_name) and p["birth_date"] == birth_date
+        )
+
+    def add_patient(self, mrn: str, family_name: str, given_name: str, birth_date: date, sex: str) -> StoredPatient:
+        return self.register(mrn, family_name, given_name, birth_date)
+
+    def current_terms(self, patient_id: int, kind: ListKind, on: date) -> tuple[str, ...]:
+        return tuple(self.terms.get((patient_id, kind), ()))
+
+    def add_term(self, patient_id: int, kind: ListKind, term: str, on: date) -> None:
+        self.terms.setdefault((patient_id, kind), []).append(term)
+
+    def outside_dose(self, source: str, record_id: str) -> tuple[int, StoredOutsideDose] | None:
+        return self.doses.get((source, record_id))
+
+    def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> None:
+        stored = StoredOutsideDose(dose.on, dose.product, dose.units, dose.indication)
+        self.doses[(dose.source, dose.record_id)] = (patient_id, stored)
+
+
+def _bundle(**changes: Any) -> dict[str, Any]:
+    """The fixture bundle with the MedicationAdministration's resource changed (None removes a key)."""
+    bundle = copy.deepcopy(BUNDLE)
+    resource = bundle["entry"][1]["resource"]
+    for key, value in changes.items():
+        if value is None:
+            resource.pop(key, None)
+        else:
+            resource[key] = value
+    return bundle
+
+
+def _read(knowledge: KnowledgeBase, document: dict[str, Any], source: str | None = None) -> OutsideRecord:
+    return read_bundle(document, knowledge, source=source)
+
+
+def test_another_hospitals_bundle_adds_the_patient_the_dose_and_their_lists(knowledge: KnowledgeBase) -> None:
+    records = FakeOutsideHistory()
+    report = import_bundle(records, _read(knowledge, BUNDLE), TODAY)
+    assert report.patient is Outcome.ADDED
+    assert [(e.path, e.resource, e.outcome) for e in report.entries] == [
+        ("entry[1].resource", "MedicationAdministration", Outcome.ADDED),
+        ("entry[2].resource", "Condition", Outcome.ADDED),
+        ("entry[3].resource", "AllergyIntolerance", Outcome.ADDED),
+        ("entry[4].resource", "MedicationStatement", Outcome.ADDED),
+    ]
+    assert report.entries[0].detail == f"300 U onabotulinumtoxinA on 2026-10-19, given elsewhere ({SOURCE})"
+    ((patient_id, dose),) = records.doses.values()
+    assert dose == StoredOutsideDose(date(2026, 10, 19), "onabotulinumtoxinA", Decimal(300), "cervical-dystonia")
+    assert records.patients[patient_id]["mrn"] == "AH-0001"
+    assert records.terms == {
+        (patient_id, ListKind.CONDITION): ["G24.3"],
+        (patient_id, ListKind.ALLERGY): ["Penicillin"],
+        (patient_id, ListKind.MEDICATION): ["Propranolol 40 mg tablet"],
+    }
+
+
+def test_a_second_import_of_the_same_bundle_matches_everything_and_adds_nothing(knowledge: KnowledgeBase) -> None:
+    records = FakeOutsideHistory()
+    import_bundle(records, _read(knowledge, BUNDLE), TODAY)
+    before = copy.deepcopy((records.patients, records.terms, records.doses))
+    again = import_bundle(records, _read(knowledge, BUNDLE), TODAY)
+    assert again.patient is Outcome.MATCHED
+    assert {e.outcome for e in again.entries} == {Outcome.MATCHED}
+    assert (records.patients, records.terms, records.doses) == before
+    # The same record sent again with another dose is never overwritten silently.
+    changed = _bundle(dosage={"dose": {"value": 250, "unit": "U", "system": "http://unitsofmeasure.org", "code": "U"}})
+    (dose,) = import_bundle(records, _read(knowledge, changed), TODAY).refused
+    assert "imported before with other values (300 U" in dose.detail
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"dosage": {"dose": {"value": "three hundred", "unit": "U"}}}, "entry[1].resource.dosage.dose.value"),
+        ({"effectiveDateTime": "2026-13-45"}, "entry[1].resource.effectiveDateTime"),
+        ({"status": None}, "entry[1].resource.status"),
+        ({"resourceType": "MedicineGiven"}, "entry[1].resource.resourceType"),
+    ],
+)
+def test_a_malformed_bundle_is_refused_whole_with_the_path_of_the_bad_element(
+    knowledge: KnowledgeBase, change: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(MalformedBundleError) as refused:
+        _read(knowledge, _bundle(**change))
+    assert refused.value.field == path
+    with pytest.raises(MalformedBundleError, match="resourceType: must be Bundle"):
+        _read(knowledge, BUNDLE["entry"][0]["resource"])
+
+
+@pytest.mark.parametrize(
+    "concept",
+    [
+        {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "0023392102"}]},  # 10 digits, no hyphens
+        {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "0023-3921-02"}]},
+        {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "00023-3921-02"}]},
+        {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "0023-1145"}]},  # the product code
+        {"text": "Botox"},
+        {"text": "onabotulinumtoxinA 100 UNT injection"},
+        # RxNorm's ingredient is shared by four type A products: the brand says which.
+        {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1712"}], "text": "BOTOX"},
+    ],
+)
+def test_the_toxin_is_recognised_by_ndc_in_any_hyphenation_or_by_name(
+    knowledge: KnowledgeBase, concept: dict[str, Any]
+) -> None:
+    (dose,) = _read(knowledge, _bundle(medicationCodeableConcept=concept)).administrations
+    assert (dose.product, dose.units) == ("onabotulinumtoxinA", Decimal(300))
+
+
+@pytest.mark.parametrize(
+    ("concept", "reason"),
+    [
+        ({"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1712"}]}, "not known (BOTOX,"),
+        ({"text": "Jeuveau (prabotulinumtoxinA-xvfs)"}, "product is not known (Jeuveau"),
+        ({"text": "BOTOX", "coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "15054-0500-01"}]}, "BOTOX, "),
+        ({"text": "Gentamicin 80 mg"}, "is not a botulinum toxin"),
+    ],
+)
+def test_a_toxin_whose_product_is_not_known_is_refused_never_counted(
+    knowledge: KnowledgeBase, concept: dict[str, Any], reason: str
+) -> None:
+    record = _read(knowledge, _bundle(medicationCodeableConcept=concept))
+    assert not record.administrations
+    (refused,) = record.refused
+    assert refused.path == "entry[1].resource"
+    assert reason in refused.reason
+
+
+@pytest.mark.parametrize("code", ["[USP'U]", "U", "[arb'U]", "{units}", "[iU]", "[IU]"])
+def test_a_dose_in_units_of_the_toxin_is_taken_as_given(knowledge: KnowledgeBase, code: str) -> None:
+    dosage = {"dose": {"value": Decimal("12.5"), "system": "http://unitsofmeasure.org", "code": code}}
+    (dose,) = _read(knowledge, _bundle(dosage=dosage)).administrations
+    assert dose.units == Decimal("12.5")
+
+
+@pytest.mark.parametrize(
+    ("dose", "reason"),
+    [
+        ({"value": 3, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}, "in mg, not in units"),
+        ({"unit": "U", "system": "http://unitsofmeasure.org", "code": "U"}, "the dose has no value"),
+        ({"value": 300}, "the dose has no unit"),
+        ({"value": 0, "unit": "U"}, "more than 0"),
+    ],
+)
+def test_a_dose_without_a_value_or_in_another_unit_is_refused_with_the_reason(
+    knowledge: KnowledgeBase, dose: dict[str, Any], reason: str
+) -> None:
+    record = _read(knowledge, _bundle(dosage={"dose": dose}))
+    (refused,) = record.refused
+    assert refused.path == "entry[1].resource.dosage.dose"
+    assert refused.reason.startswith("BOTOX: ")
+    assert reason in refused.reason
+
+
+def test_unknown_medicines_and_resources_are_reported_with_the_reason(knowledge: KnowledgeBase) -> None:
+    bundle = copy.deepcopy(BUNDLE)
+    bundle["entry"][4]["resource"]["medicationCodeableConcept"] = {"text": "Zorblaxiflam 10 mg"}
+    bundle["entry"][2]["resource"]["clinicalStatus"]["coding"][0]["code"] = "resolved"
+    bundle["entry"].append({"resource": {"resourceType": "Procedure", "status": "completed", "subject": {}}})
+    record = _read(knowledge, bundle)
+    assert [(r.path, r.resource) for r in record.refused] == [
+        ("entry[2].resource", "Condition"),
+        ("entry[4].resource", "MedicationStatement"),
+        ("entry[5].resource", "Procedure"),
+    ]
+    assert "not current (clinicalStatus resolved)" in record.refused[0].reason
+    assert "'Zorblaxiflam 10 mg' is not in bont's list of medicines" in record.refused[1].reason
+    report = import_bundle(FakeOutsideHistory(), record, TODAY)
+    added, refused = Outcome.ADDED, Outcome.REFUSED
+    assert [e.outcome for e in report.entries] == [added, refused, added, refused, refused]
+
+
+def test_the_source_comes_from_the_option_else_the_bundle_else_the_identifier(knowledge: KnowledgeBase) -> None:
+    assert _read(knowledge, BUNDLE, source="Clinic B").administrations[0].source == "Clinic B"
+    assert _read(knowledge, BUNDLE).administrations[0].source == SOURCE
+    bundle = _bundle()
+    del bundle["meta"]
+    assert _read(knowledge, bundle).administrations[0].source == f"{SOURCE}/medication-administration"
+    bundle = _bundle(identifier=None)
+    del bundle["meta"]
+    (refused,) = _read(knowledge, bundle).refused
+    assert "the sending system is not named" in refused.reason
+
+
+def test_the_patient_is_matched_by_mrn_else_by_name_and_birth_date(knowledge: KnowledgeBase) -> None:
+    records = FakeOutsideHistory()
+    records.register("AH-0001", "Someone", "Else", date(1980, 4, 2))
+    assert import_bundle(records, _read(knowledge, BUNDLE), TODAY).patient is Outcome.MATCHED
+    by_name = FakeOutsideHistory()
+    by_name.register("LOCAL-7", "Outside", "Fictional", date(1980, 4, 2))
+    report = import_bundle(by_name, _read(knowledge, BUNDLE), TODAY)
+    assert (report.patient, report.chart_key, len(by_name.patients)) == (Outcome.MATCHED, "key-1", 1)
+
+
+def test_an_ambiguous_or_unregistrable_patient_refuses_the_whole_bundle(knowledge: KnowledgeBase) -> None:
+    twins = FakeOutsideHistory()
+    twins.register("LOCAL-1", "Outside", "Fictional", date(1980, 4, 2))
+    twins.register("LOCAL-2", "Outside", "Fictional", date(1980, 4, 2))
+    without_mrn = copy.deepcopy(BUNDLE)
+    del without_mrn["entry"][0]["resource"]["identifier"]
+    with pytest.raises(ImportRefusedError, match="2 patients have this name and birth date") as refused:
+        import_bundle(twins, _read(knowledge, without_mrn), TODAY)
+    assert refused.value.field == "entry[0].resource"
+    with pytest.raises(ImportRefusedError, match="no MRN to register"):
+        import_bundle(FakeOutsideHistory(), _read(knowledge, without_mrn), TODAY)
+    other_birth = FakeOutsideHistory()
+    other_birth.register("AH-0001", "Outside", "Fictional", date(1979, 1, 1))
+    with pytest.raises(ImportRefusedError, match="another birth date") as refused:
+        import_bundle(other_birth, _read(knowledge, BUNDLE), TODAY)
+    assert "AH-0001" not in str(refused.value)
+    assert not other_birth.doses
+    assert not other_birth.terms
+
+
+# -- the check and the chart count what was given elsewhere
+
+ELSEWHERE = Administration(date(2026, 10, 19), "onabotulinumtoxinA", None, Decimal(300), source=SOURCE)
+
+
+def _check(knowledge: KnowledgeBase, product: str, units: int, *history: Administration) -> dict[str, str]:
+    plan = SessionPlan(product, "chronic-migraine", total_units=Decimal(units))
+    request = CheckRequest(TODAY, Patient(birth_date=date(1980, 4, 2)), plan, history=history)
+    return {f.code: f"{f.severity}: {f.message}" for f in check(knowledge, request).findings}
+
+
+def test_a_dose_given_elsewhere_counts_in_the_cumulative_limit_and_says_so(knowledge: KnowledgeBase) -> None:
+    findings = _check(knowledge, "onabotulinumtoxinA", 150, ELSEWHERE)
+    assert findings["cumulative-dose-exceeds-maximum"] == (
+        "block: 300 U of BOTOX in the last 3 months plus 150 U planned = 450 U, above the maximum of 400 U in any "
+        f"3 months; given elsewhere ({SOURCE}), 2026-10-19: 300 U BOTOX"
+    )
+    # An unknown indication counts in all indications' limits, not in chronic migraine's interval.
+    assert "retreatment-interval-too-short" not in findings
+    assert "unrecognized-term" not in findings
+
+
+def test_another_toxin_given_elsewhere_warns_on_its_own_units(knowledge: KnowledgeBase) -> None:
+    dysport = Administration(date(2026, 11, 2), "abobotulinumtoxinA", None, Decimal(500), source=SOURCE)
+    findings = _check(knowledge, "onabotulinumtoxinA", 155, dysport)
+    assert findings["other-botulinum-toxin-recently"].startswith(
+        f"warn: 500 U of DYSPORT on 2026-11-02 (indication not given), given elsewhere ({SOURCE}) (28 days ago)"
+    )
+    assert "cumulative-dose-exceeds-maximum" not in findings
+
+
+def test_the_chart_lists_doses_given_elsewhere(knowledge: KnowledgeBase) -> None:
+    own = Administration(date(2026, 9, 1), "onabotulinumtoxinA", "chronic-migraine", Decimal(155))
+    with_reason = Administration(date(2026, 8, 1), "onabotulinumtoxinA", "cervical-dystonia", Decimal(100), source="B")
+    listed = given_elsewhere(knowledge, (with_reason, own, ELSEWHERE))
+    assert [(d.on, d.brand, d.indication, d.units, d.source) for d in listed] == [
+        (date(2026, 10, 19), "BOTOX", None, Decimal(300), SOURCE),
+        (date(2026, 8, 1), "BOTOX", "Cervical dystonia", Decimal(100), "B"),
+    ]
+    # The gauge of BOTOX's 3-month window counts the dose given elsewhere with the clinic's own.
+    window = gauges(knowledge, Patient(birth_date=date(1980, 4, 2)), (own, ELSEWHERE), TODAY)
+    assert [(g.brand, g.used, g.maximum) for g in window if g.window == "3 months"] == [
+        ("BOTOX", Decimal(455), Decimal(400))
+    ]
+
+
+def test_findings_about_an_interval_or_a_same_day_dose_name_the_dose_given_elsewhere(knowledge: KnowledgeBase) -> None:
+    migraine = Administration(date(2026, 10, 19), "onabotulinumtoxinA", "chronic-migraine", Decimal(155), source="B")
+    interval = _check(knowledge, "onabotulinumtoxinA", 155, migraine)["retreatment-interval-too-short"]
+    assert "(2026-10-19, BOTOX, given elsewhere (B))" in interval
+    xeomin = Administration(TODAY, "incobotulinumtoxinA", None, Decimal(300), source="B")
+    session = _check(knowledge, "incobotulinumtoxinA", 150, xeomin)["session-dose-exceeds-maximum"]
+    assert session.endswith(
+        "with 300 U already given today is above XEOMIN's per-session maximum of 400 U; given "
+        "elsewhere (B), 2026-11-30: 300 U XEOMIN"
+    )
+
+
+def test_the_site_doses_of_one_outside_session_are_one_dose_of_their_summed_units(knowledge: KnowledgeBase) -> None:
+    bundle = copy.deepcopy(BUNDLE)
+    procedure = {
+        "resourceType": "Procedure",
+        "id": "s-1",
+        "status": "completed",
+        "subject": {"reference": "Patient/ah-p1"},
+    }
+    bundle["entry"].append({"resource": procedure})
+    first = bundle["entry"][1]["resource"]
+    first["partOf"] = [{"reference": "Procedure/s-1"}]
+    second = copy.deepcopy(first) | {"id": "ma-9002", "identifier": [{"system": SOURCE, "value": "ma-9002"}]}
+    second["dosage"]["dose"]["value"] = 50
+    bundle["entry"].append({"resource": second})
+    record = _read(knowledge, bundle)
+    assert not record.refused  # the Procedure is read as the doses' session
+    (dose,) = record.administrations
+    assert (dose.units, dose.record_id, dose.also) == (
+        Decimal(350),
+        "Procedure/s-1 onabotulinumtoxinA 2026-10-19",
+        ("entry[6].resource",),
+    )
+    report = import_bundle(FakeOutsideHistory(), _read(knowledge, bundle), TODAY)
+    summed = [e for e in report.entries if e.resource == "MedicationAdministration"]
+    assert [(e.path, e.outcome) for e in summed] == [
+        ("entry[1].resource", Outcome.ADDED),
+        ("entry[6].resource", Outcome.ADDED),
+    ]
+    assert summed[0].detail.endswith("; the 2 doses of one session, summed")
