@@ -406,8 +406,9 @@ class _Searched:
     text_table: str  # where their search_text is
     text_key: str  # its column holding the record's id
     search: str  # SQLite's FTS5 table over it
-    # PostgreSQL's table and column of words (a tsvector under a GIN index, the row's id in ``text_key``) that a
-    # search matches and counts through; the full vector, ranked by, is ``search_vector`` of ``text_table``.
+    # PostgreSQL's table and column of words (a narrow tsvector under a GIN index, the row's id in ``text_key``)
+    # that the matches of a search are counted and paged latest first through; ranked and filtered matches are
+    # read through ``search_vector`` of ``text_table`` (the full vector, ranked by).
     words: tuple[str, str]
 
 
@@ -438,8 +439,11 @@ def _search(
         key = searched.text_key
         matching = f"FROM {words_table} WHERE {words_column} @@ to_tsquery('english', %s)"
         matched = f"SELECT {key} AS id {matching}"
+        # Ranked and filtered matches are read from the text table's own index: they are few, and each needs
+        # its full vector anyway; only the count and the latest-first page of many go through the words.
         relevance = "-ts_rank(t.search_vector, to_tsquery('english', %s))"
-        ranked = f"SELECT t.{key} AS id, {relevance} AS rank FROM {searched.text_table} t WHERE t.{key} IN ({matched})"
+        text_matching = f"FROM {searched.text_table} t WHERE t.search_vector @@ to_tsquery('english', %s)"
+        ranked = f"SELECT t.{key} AS id, {relevance} AS rank {text_matching}"
         ranked_parameters = [query, query]
     with connection.cursor() as cursor:
         if conditions:
@@ -459,9 +463,8 @@ def _search(
             else:
                 cursor.execute(
                     f"SELECT s.id, CASE WHEN COUNT(*) OVER () <= {RANKED_MATCHES} THEN {relevance} END"
-                    f" FROM {searched.table} s JOIN {words_table} w ON w.{key} = s.id"
-                    f" JOIN {searched.text_table} t ON t.{key} = s.id"
-                    f" WHERE w.{words_column} @@ to_tsquery('english', %s) AND {filters} ORDER BY {latest_first}",
+                    f" FROM {searched.table} s JOIN {searched.text_table} t ON t.{key} = s.id"
+                    f" WHERE t.search_vector @@ to_tsquery('english', %s) AND {filters} ORDER BY {latest_first}",
                     [query, query, *parameters],
                 )
                 rows = cursor.fetchall()
