@@ -74,3 +74,35 @@ def _references(value: object) -> list[str]:
     if isinstance(value, list):
         return [r for item in value for r in _references(item)]
     return []
+
+
+def test_a_record_exported_then_imported_into_an_empty_database_gives_the_check_the_same_history(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from bont.bootstrap import patient_charts
+    from tests.contract.clinic import emptied
+
+    changed = clinic.run(
+        "patient", "update", "FICT-0001", "--date", "2026-07-01", "--add-condition", "G43.709",
+        "--add-medication", "topiramate", "--add-allergy", "cow-milk-protein",
+    )  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    for day in ("2026-08-01", "2026-11-21"):
+        document = clinic.session_file(day, date=day, at=f"{day}T10:00:00")
+        recorded = clinic.run("--as", "dr-fictional", "session", "record", str(document))
+        assert recorded.returncode == 0, recorded.stderr
+    written = tmp_path / "record.json"
+    assert clinic.run("fhir", "export", "FICT-0001", "--output", str(written)).returncode == 0
+    today = date(2026, 11, 30)
+    patient, history = patient_charts().chart("FICT-0001", today)
+
+    emptied(tmp_path)
+    imported = clinic.run("fhir", "import", str(written), "--json")
+    assert imported.returncode == 0, imported.stderr
+    again_patient, again = patient_charts().chart("FICT-0001", today)
+    assert [(h.on, h.product, h.indication, h.units) for h in again] == [
+        (h.on, h.product, h.indication, h.units) for h in history
+    ]
+    assert again_patient == patient, json.loads(imported.stdout)

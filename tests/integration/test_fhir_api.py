@@ -156,7 +156,8 @@ def test_everything_of_a_patient_is_a_valid_bundle_of_the_whole_record(clinic: d
     kinds = [r["resourceType"] for r in resources]
     assert kinds[0] == "Patient"
     assert resources[0]["id"] == patient
-    assert (kinds.count("Procedure"), kinds.count("MedicationAdministration"), kinds.count("Observation")) == (2, 4, 1)
+    # Observations: the outcome and the weight given at registration.
+    assert (kinds.count("Procedure"), kinds.count("MedicationAdministration"), kinds.count("Observation")) == (2, 4, 2)
     assert all(entry["fullUrl"].startswith("http://localhost/fhir/") for entry in bundle["entry"])
     assert MRN not in json.dumps([r for r in resources if r["resourceType"] != "Patient"])  # the Patient's only
 
@@ -173,11 +174,13 @@ def test_a_date_search_finds_the_administrations_of_those_days_only(clinic: dict
 
 def test_each_resource_reads_by_its_id_as_the_search_found_it(clinic: dict[str, Any]) -> None:
     patient = clinic["patient"]
-    (observation,) = _searched(clinic, f"/fhir/Observation?patient={patient}&date=ge{LATER}", role="nurse")
+    observations = _searched(clinic, f"/fhir/Observation?patient={patient}&date=ge{LATER}", role="nurse")
+    assert len(observations) == 2  # the outcome and the weight given at registration
     administration = _searched(clinic, f"/fhir/MedicationAdministration?patient={patient}")[0]
     (found,) = _searched(clinic, f"/fhir/Patient?_id={patient}")
     assert _fhir(clinic["clinician"].get(f"/fhir/Patient/{patient}")) == found
-    assert _fhir(clinic["clinician"].get(f"/fhir/Observation/{observation['id']}")) == observation
+    for observation in observations:
+        assert _fhir(clinic["clinician"].get(f"/fhir/Observation/{observation['id']}")) == observation
     assert _fhir(clinic["clinician"].get(f"/fhir/MedicationAdministration/{administration['id']}")) == administration
     assert _searched(clinic, "/fhir/Patient?_id=no-such-patient") == []
 

@@ -19,12 +19,20 @@ from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import Score
 from bont.domain.safety import Patient
 from bont.interop.fhir import R4Mapping, SafeHarbor
-from bont.interop.fhir.export import bundle, patient_resources
+from bont.interop.fhir.export import bundle, patient_resources, source_of
 from bont.services.clock import FixedClock
 from bont.services.fhir_exchange import ExportedSession, FhirExchange, FhirExportError, PatientExport
 from bont.services.inventory import NewLot
 from bont.services.outcome_ports import StoredOutcome
-from bont.services.patients import AdverseEventEntry, AuditEntry, NewPatient, PatientHeader, PatientRecord, SessionEntry
+from bont.services.patients import (
+    AdverseEventEntry,
+    AuditEntry,
+    NewPatient,
+    PatientHeader,
+    PatientRecord,
+    SessionEntry,
+    WeightEntry,
+)
 from bont.services.ports import UnknownPatientError
 from bont.services.sessions import GivenSite, PatientRef, SessionDetail, SessionDraw, SessionSummary
 from tests.fakes import (
@@ -222,6 +230,34 @@ def test_a_licensed_instrument_is_exported_as_its_total_alone_and_loinc_is_used_
     assert "component" not in hit6
     assert days["effectivePeriod"] == {"start": "2026-02-02", "end": "2026-03-01"}
     assert days["valueQuantity"]["value"] == 16.5
+
+
+def test_each_weight_is_a_body_weight_observation_and_a_same_day_reweigh_stays_last(knowledge: KnowledgeBase) -> None:
+    exported = _record()
+    weights = (
+        WeightEntry(date(2026, 3, 2), Decimal("64.0")),
+        WeightEntry(date(2026, 3, 2), Decimal("65.5")),  # a reweigh the same day: the chart reads it
+        WeightEntry(date(2026, 3, 2), Decimal("64.0")),  # and back: the day's weight is 64.0 again
+        WeightEntry(date(2026, 6, 1), Decimal("63.4")),
+    )
+    record = replace(exported, record=replace(exported.record, weights=weights))
+    measured = [r for r in patient_resources(knowledge, record) if r["id"].startswith("k3y.of-Chart0042-weight-")]
+    assert [(r["effectiveDateTime"], r["valueQuantity"]["value"]) for r in measured] == [
+        ("2026-03-02", 65.5),
+        ("2026-03-02", 64),
+        ("2026-06-01", 63.4),
+    ]
+    first = measured[1]
+    assert first["code"]["coding"] == [{"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"}]
+    assert first["category"][0]["coding"][0]["code"] == "vital-signs"
+    assert first["valueQuantity"] == {"value": 64, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}
+    # The same id on every export; a reader of the id finds the patient it belongs to.
+    assert source_of("Observation", first["id"]) == ("patient", "k3y_of-Chart0042")
+    bare = [r for r in patient_resources(replace(knowledge, terminology=None), record) if "weight" in r["id"]]
+    assert bare[0]["code"] == {"text": "Body weight"}  # no code in the knowledge base: the text alone
+    # De-identified, the day of a weight moves earlier with the patient's other dates.
+    hidden = SafeHarbor().deidentify(measured, date(2026, 11, 30))
+    assert all(r["effectiveDateTime"] < "2026-03-02" and r["valueQuantity"]["unit"] == "kg" for r in hidden[:2])
 
 
 def test_two_exports_of_the_same_record_are_identical(knowledge: KnowledgeBase) -> None:

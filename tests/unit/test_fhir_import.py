@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bont.domain.codes import UCUM
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outside_history import ListKind, OutsideAdministration, OutsideRecord
 from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, check
@@ -44,17 +45,18 @@ class FakeOutsideHistory(OutsideHistoryRecords):
         self.patients: dict[int, dict[str, Any]] = {}
         self.terms: dict[tuple[int, ListKind], list[str]] = {}
         self.doses: dict[tuple[str, str], tuple[int, StoredOutsideDose]] = {}
+        self.weights: dict[int, list[tuple[date, Decimal]]] = {}
         self._kept: tuple[Any, ...] = ()
 
     def __enter__(self) -> FakeOutsideHistory:
-        self._kept = copy.deepcopy((self.patients, self.terms, self.doses))
+        self._kept = copy.deepcopy((self.patients, self.terms, self.doses, self.weights))
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if error is not None:
-            self.patients, self.terms, self.doses = self._kept
+            self.patients, self.terms, self.doses, self.weights = self._kept
 
     def register(self, mrn: str, family_name: str, given_name: str, birth_date: date) -> StoredPatient:
         patient_id = len(self.patients) + 1
@@ -88,6 +90,12 @@ class FakeOutsideHistory(OutsideHistoryRecords):
     def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> None:
         stored = StoredOutsideDose(dose.on, dose.product, dose.units, dose.indication)
         self.doses[(dose.source, dose.record_id)] = (patient_id, stored)
+
+    def weights_on(self, patient_id: int, on: date) -> tuple[Decimal, ...]:
+        return tuple(kg for day, kg in self.weights.get(patient_id, ()) if day == on)
+
+    def add_weight(self, patient_id: int, on: date, kg: Decimal) -> None:
+        self.weights.setdefault(patient_id, []).append((on, kg))
 
 
 def _bundle(**changes: Any) -> dict[str, Any]:
@@ -372,3 +380,55 @@ def test_the_site_doses_of_one_outside_session_are_one_dose_of_their_summed_unit
         ("entry[6].resource", Outcome.ADDED),
     ]
     assert summed[0].detail.endswith("; the 2 doses of one session, summed")
+
+
+# -- the weight measured elsewhere
+
+
+def _weighed(**quantity: Any) -> dict[str, Any]:
+    """The fixture bundle with a body weight Observation of 2026-10-19 (``quantity`` replaces its value)."""
+    bundle: dict[str, Any] = copy.deepcopy(BUNDLE)
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": "Patient/ah-p1"},
+        "effectiveDateTime": "2026-10-19T08:30:00+01:00",
+        "valueQuantity": quantity or {"value": Decimal("64.25"), "unit": "kg", "system": UCUM, "code": "kg"},
+    }
+    bundle["entry"].append({"resource": observation})
+    return bundle
+
+
+def test_a_body_weight_in_kg_is_added_once_then_matched_and_a_reweigh_is_added(knowledge: KnowledgeBase) -> None:
+    records = FakeOutsideHistory()
+    report = import_bundle(records, _read(knowledge, _weighed()), TODAY)
+    (weight,) = [e for e in report.entries if e.resource == "Observation"]
+    assert (weight.path, weight.outcome) == ("entry[5].resource", Outcome.ADDED)
+    assert weight.detail == "weight 64.2 kg on 2026-10-19 (sent as 64.25 kg)"  # kept to 0.1 kg, as the chart
+    again = import_bundle(records, _read(knowledge, _weighed()), TODAY)
+    assert {e.outcome for e in again.entries} == {Outcome.MATCHED}
+    reweigh = import_bundle(records, _read(knowledge, _weighed(value=65, unit="kg")), TODAY)
+    assert [e.outcome for e in reweigh.entries if e.resource == "Observation"] == [Outcome.ADDED]
+    assert records.weights == {1: [(date(2026, 10, 19), Decimal("64.2")), (date(2026, 10, 19), Decimal(65))]}
+
+
+@pytest.mark.parametrize(
+    ("quantity", "reason"),
+    [
+        ({"value": 141, "unit": "lb", "system": UCUM, "code": "[lb_av]"}, "the weight is in [lb_av], not in kg"),
+        ({"value": 64000, "unit": "g", "system": UCUM, "code": "g"}, "the weight is in g, not in kg"),
+        ({"value": 0, "unit": "kg"}, "the weight must be 0.3 to 500 kg"),
+    ],
+)
+def test_a_weight_in_another_unit_or_out_of_range_is_refused_never_converted(
+    knowledge: KnowledgeBase, quantity: dict[str, Any], reason: str
+) -> None:
+    record = _read(knowledge, _weighed(**quantity))
+    assert not record.weights
+    (refused,) = record.refused
+    assert (refused.path, refused.reason) == ("entry[5].resource.valueQuantity", reason)
+    other = _weighed()
+    other["entry"][5]["resource"]["code"]["coding"][0]["code"] = "8302-2"  # body height: not imported
+    (height,) = _read(knowledge, other).refused
+    assert "bont imports no Observation but a body weight" in height.reason

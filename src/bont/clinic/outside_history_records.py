@@ -1,10 +1,11 @@
 """The Django implementation of ``bont.services.fhir_import.OutsideHistoryRecords``: an import's unit of work over
-the patients, their lists and the doses given elsewhere (``ExternalAdministration``)."""
+the patients, their lists and weights and the doses given elsewhere (``ExternalAdministration``)."""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 from datetime import date
+from decimal import Decimal
 from types import TracebackType
 
 from django.db import transaction
@@ -89,3 +90,10 @@ class DjangoOutsideHistoryRecords(OutsideHistoryRecords):
             units=dose.units,
             indication=dose.indication or "",
         )
+
+    def weights_on(self, patient_id: int, on: date) -> tuple[Decimal, ...]:
+        rows = models.WeightMeasurement.objects.filter(patient_id=patient_id, measured_on=on).order_by("pk")
+        return tuple(rows.values_list("weight_kg", flat=True))
+
+    def add_weight(self, patient_id: int, on: date, kg: Decimal) -> None:
+        models.WeightMeasurement.objects.create(patient_id=patient_id, measured_on=on, weight_kg=kg)

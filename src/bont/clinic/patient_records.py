@@ -151,7 +151,10 @@ class DjangoPatientRegistry(PatientRegistry):
         treatment = _treatment_record(row)
         return PatientRecord(
             header=treatment.header,
-            weights=tuple(WeightEntry(*w) for w in row.weights.values_list("measured_on", "weight_kg")),
+            weights=tuple(  # a same-day reweigh after the weight it replaces, as the chart reads them
+                WeightEntry(*w)
+                for w in row.weights.order_by("measured_on", "pk").values_list("measured_on", "weight_kg")
+            ),
             conditions=tuple(row.conditions.values_list("term", flat=True)),
             medications=tuple(row.medications.values_list("generic_name", flat=True)),
             allergies=tuple(row.allergies.filter(removed_on__isnull=True).values_list("substance", flat=True)),

@@ -1,5 +1,5 @@
 """Outside history: what another system recorded about a patient (toxin given elsewhere, conditions, allergies,
-medicines), as read from its FHIR record and before it is stored.
+medicines, weights), as read from its FHIR record and before it is stored.
 
 Every entry keeps the path of the element it was read from (``entry[3].resource``), so that the import's report
 names it. A dose given elsewhere is tied to one of bont's products and counted in that product's units only;
@@ -44,6 +44,17 @@ class OutsideAdministration:
     also: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class OutsideWeight:
+    """A body weight measured elsewhere: the day and the weight in kg, as sent (never converted from another
+    unit)."""
+
+    path: str
+    resource: str
+    on: date
+    kg: Decimal
+
+
 class ListKind(StrEnum):
     """The patient's lists an outside record may add to."""
 
@@ -79,6 +90,7 @@ class OutsideRecord:
     administrations: tuple[OutsideAdministration, ...] = ()
     list_entries: tuple[OutsideListEntry, ...] = ()
     refused: tuple[RefusedEntry, ...] = ()
+    weights: tuple[OutsideWeight, ...] = ()
 
 
 def entry_number(path: str) -> int:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from bont.domain.adverse_events import AdverseEventTerm, ReactionKind, Seriousness, Treatments
 from bont.domain.anatomy import DiagramPoint, Target
 from bont.domain.billing import BillingRule, BillingRules
-from bont.domain.codes import NDC, RXNORM, SNOMED_CT, UCUM, Coding, CPTCode, HCPCSCode, ICD10CMCode
+from bont.domain.codes import LOINC, NDC, RXNORM, SNOMED_CT, UCUM, Coding, CPTCode, HCPCSCode, ICD10CMCode
 from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose
 from bont.domain.errors import KnowledgeError
 from bont.domain.evidence import Citation, Cited, FigureKind, Grade, Source
@@ -320,6 +320,7 @@ def _load_terminology(path: Path, builder: _Builder) -> Terminology | None:
         dose_unit=builder.coding("dose_unit", parsed.dose_unit, UCUM),
         procedure=builder.coding("procedure", parsed.procedure, SNOMED_CT),
         substances=substances,
+        body_weight=builder.coding("body_weight", parsed.body_weight, LOINC),
     )
 
 

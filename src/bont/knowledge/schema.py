@@ -335,6 +335,7 @@ class TerminologyFile(Strict):
     dose_unit: CodingModel  # UCUM
     procedure: CodingModel  # SNOMED CT
     substances: dict[Serotype, CodingModel]  # SNOMED CT, by serotype
+    body_weight: CodingModel  # LOINC
 
 
 class TargetsFile(Strict):

@@ -11,11 +11,12 @@ Interface (the command line and the FHIR API call it in the same two steps)::
 
 The patient is matched by MRN, else by family name, given name and birth date exactly; a patient no one matches
 is registered under the record's MRN. A bundle refused whole (``MalformedBundleError``, ``ImportRefusedError``)
-stores nothing. Otherwise each entry is added, matched (already on file: the same outside record identifier, or
-the same condition, allergy or medicine) or refused with its reason; a second import of the same bundle adds
-nothing. A dose given elsewhere keeps its source system, identifier, day, product, units and indication (None
-when not known); the safety check and the chart read it with the patient's own sessions
-(``Administration.source``). Errors and reports never repeat an MRN, a name or a birth date.
+stores nothing. Otherwise each entry is added, matched (already on file: the same outside record identifier, the
+same condition, allergy or medicine, or the same weight on the same day) or refused with its reason; a second
+import of the same bundle adds nothing. A weight is kept to 0.1 kg, as the chart keeps it. A dose given
+elsewhere keeps its source system, identifier, day, product, units and indication (None when not known); the
+safety check and the chart read it with the patient's own sessions (``Administration.source``). Errors and
+reports never repeat an MRN, a name or a birth date.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from types import TracebackType
 
@@ -35,11 +36,13 @@ from bont.domain.outside_history import (
     OutsideListEntry,
     OutsidePatient,
     OutsideRecord,
+    OutsideWeight,
     entry_number,
 )
 
 NAME_LENGTH, MRN_LENGTH = 100, 40  # as the chart stores them
 SOURCE_LENGTH, RECORD_ID_LENGTH = 200, 300  # a dose's outside source system and record identifier
+WEIGHT_STEP = Decimal("0.1")  # the chart keeps weights to 0.1 kg, as the patient forms round them
 
 
 class ImportRefusedError(FieldError):
@@ -149,6 +152,14 @@ class OutsideHistoryRecords(abc.ABC):
     def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> None:
         """Store a dose given elsewhere for the patient."""
 
+    @abc.abstractmethod
+    def weights_on(self, patient_id: int, on: date) -> tuple[Decimal, ...]:
+        """The weights (kg) measured on ``on``, in the order recorded."""
+
+    @abc.abstractmethod
+    def add_weight(self, patient_id: int, on: date, kg: Decimal) -> None:
+        """Record a weight measured on ``on``: the day's last recorded weight is the one the chart reads."""
+
 
 def import_bundle(records: OutsideHistoryRecords, record: OutsideRecord, today: date) -> ImportReport:
     """Store what ``record`` adds to its patient's history (matched or registered), in one unit of work; raises
@@ -160,6 +171,7 @@ def import_bundle(records: OutsideHistoryRecords, record: OutsideRecord, today: 
             entry = _dose(records, patient.patient_id, dose, today)
             entries += [replace(entry, path=path) for path in (dose.path, *dose.also)]
         entries += _list_entries(records, patient.patient_id, record.list_entries, today)
+        entries += [_weight(records, patient.patient_id, weight, today) for weight in record.weights]
         entries += [ImportedEntry(r.path, r.resource, Outcome.REFUSED, r.reason) for r in record.refused]
     return ImportReport(outcome, patient.chart_key, tuple(sorted(entries, key=_entry_order)))
 
@@ -232,6 +244,18 @@ def _dose(records: OutsideHistoryRecords, patient_id: int, dose: OutsideAdminist
             f"{kept.on.isoformat()}); nothing was changed",
         )
     return ImportedEntry(dose.path, dose.resource, Outcome.MATCHED, what)
+
+
+def _weight(records: OutsideHistoryRecords, patient_id: int, weight: OutsideWeight, today: date) -> ImportedEntry:
+    kg = weight.kg.quantize(WEIGHT_STEP, ROUND_HALF_EVEN)
+    what = f"weight {kg} kg on {weight.on.isoformat()}" + (f" (sent as {weight.kg} kg)" if kg != weight.kg else "")
+    if weight.on > today:
+        return ImportedEntry(weight.path, weight.resource, Outcome.REFUSED, f"{what}: the day is in the future")
+    if kg in records.weights_on(patient_id, weight.on):
+        return ImportedEntry(weight.path, weight.resource, Outcome.MATCHED, what)
+    # Another weight the same day is a reweigh: recorded after the others, it is the day's weight from now on.
+    records.add_weight(patient_id, weight.on, kg)
+    return ImportedEntry(weight.path, weight.resource, Outcome.ADDED, what)
 
 
 def _list_entries(

@@ -38,6 +38,9 @@ Profile decisions (the README's FHIR section rests on these):
 - **Observation** per outcome score (category ``survey``): the total, count, measurement (``valueQuantity``) or
   grade (``valueString``); item responses as ``component`` only for an instrument whose licence is confirmed free
   (a licensed or unconfirmed instrument is exported as its total or grade alone).
+- **Observation** per weight measurement (the FHIR Body Weight profile, ``bodyweight``): category
+  ``vital-signs``, LOINC 29463-7 from the knowledge base, ``effectiveDateTime`` the day, ``valueQuantity`` in UCUM
+  ``kg``; id ``<patient id>-weight-<digest of the day and weight>``. The importer reads it back.
 - **QuestionnaireResponse** per diary day (``questionnaire`` ``<bont>/Questionnaire/<kind>-diary``, one item per
   value, ``authored`` the day); **AdverseEvent** (``suspectEntity.instance`` → the suspected session's
   Procedure); **Provenance** per session from the audit trail (``recorded`` = when it was written, agents: the
@@ -467,6 +470,29 @@ def _observation(patient: _Patient, outcome: StoredOutcome) -> dict[str, Any]:
     return validated(resource)
 
 
+def _weights(patient: _Patient) -> list[dict[str, Any]]:
+    """An Observation per weight measurement (the FHIR Body Weight profile's elements). The same weight twice on
+    one day is one measurement, kept at its last place, so that a day's last measurement, the one the chart reads,
+    is still the day's last once imported."""
+    terminology = patient.knowledge.terminology
+    measured = list(reversed(dict.fromkeys(reversed([(w.on, w.kg) for w in patient.record.record.weights]))))
+    return [
+        validated(
+            {
+                "resourceType": "Observation",
+                "id": patient.key("weight", on, kg),
+                "status": "final",
+                "category": [_concept([{"system": _OBSERVATION_CATEGORY, "code": "vital-signs"}])],
+                "code": _concept(_coding(terminology.body_weight if terminology else None), "Body weight"),
+                "subject": patient.subject,
+                "effectiveDateTime": on.isoformat(),
+                "valueQuantity": {"value": _number(kg), "unit": "kg", "system": UCUM, "code": "kg"},
+            }
+        )
+        for on, kg in measured
+    ]
+
+
 def _answers(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, bool):
         return [{"valueBoolean": value}]
@@ -526,8 +552,8 @@ def _adverse_event(patient: _Patient, event: AdverseEventEntry, procedures: set[
 
 def patient_resources(knowledge: KnowledgeBase, record: PatientExport) -> list[dict[str, Any]]:
     """Every resource of the patient's record: Patient, Conditions, AllergyIntolerances, MedicationStatements,
-    Medications, then per session its Procedure, MedicationAdministrations and Provenance, Observations,
-    QuestionnaireResponses and AdverseEvents."""
+    Medications, then per session its Procedure, MedicationAdministrations and Provenance, Observations (the
+    weights, then the outcomes), QuestionnaireResponses and AdverseEvents."""
     patient = _Patient(knowledge, record)
     resources = [patient_resource(record.chart_key, record.record.header)]
     resources += _conditions(patient) + _allergies(patient) + _medication_statements(patient)
@@ -539,7 +565,7 @@ def patient_resources(knowledge: KnowledgeBase, record: PatientExport) -> list[d
             medications.setdefault(medication["id"], medication)
         clinical += made
     resources += list(medications.values()) + clinical
-    resources += [_observation(patient, outcome) for outcome in record.outcomes]
+    resources += _weights(patient) + [_observation(patient, outcome) for outcome in record.outcomes]
     resources += _diary_days(patient)
     procedures = {r["id"] for r in clinical if r["resourceType"] == "Procedure"}
     resources += [
@@ -577,12 +603,17 @@ _SOURCES = {
     "Observation": (re.compile(r"outcome-([0-9]{1,18})"), "outcome"),
 }
 
+_WEIGHT_ID = re.compile(r"(.+)-weight-[0-9a-f]{16}")
+
 
 def source_of(resource_type: str, resource_id: str) -> tuple[str, str] | None:
-    """The record an id was derived from (see the ids above): ("patient", chart key), ("session", id) or
-    ("outcome", id); None for any other id."""
+    """The record an id was derived from (see the ids above): ("patient", chart key) (a Patient, or a weight
+    Observation), ("session", id) or ("outcome", id); None for any other id."""
     if resource_type == "Patient":
         return ("patient", chart_key_of(resource_id))
+    weighed = _WEIGHT_ID.fullmatch(resource_id) if resource_type == "Observation" else None
+    if weighed is not None:  # a weight measurement has no row id of its own: its id names the patient's
+        return ("patient", chart_key_of(weighed.group(1)))
     known = _SOURCES.get(resource_type)
     found = known[0].fullmatch(resource_id) if known is not None else None
     return None if known is None or found is None else (known[1], found.group(1))

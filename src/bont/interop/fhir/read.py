@@ -18,6 +18,9 @@ bad element, e.g. ``entry[3].resource.dosage.dose.value``). Of a valid bundle ea
   ``MedicationStatement`` of another medicine (a name bont's medicine list or drug classes know: an unknown name
   is refused, never dropped). Resolved, refuted or entered-in-error ones are refused with the reason.
 
+- ``Observation`` of the body weight (LOINC 29463-7, the code of the FHIR Body Weight profile): the day and the
+  weight, in kg only (another unit is refused, never converted), between the safety check's bounds.
+
 Every other resource is reported as not read. The record's ``source`` is the one given by the caller, else the
 resource's or the bundle's ``meta.source``, else the system of the resource's identifier; the outside record's
 identifier (system|value, else its ``fullUrl``, else ``Type/id``) makes a second import of it a match.
@@ -36,7 +39,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from bont.domain.codes import NDC, RXNORM, SNOMED_CT, UCUM, ICD10CMCode
+from bont.domain.codes import LOINC, NDC, RXNORM, SNOMED_CT, UCUM, ICD10CMCode
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outside_history import (
@@ -45,9 +48,11 @@ from bont.domain.outside_history import (
     OutsideListEntry,
     OutsidePatient,
     OutsideRecord,
+    OutsideWeight,
     RefusedEntry,
     entry_number,
 )
+from bont.domain.safety.engine import MAX_WEIGHT_KG, MIN_WEIGHT_KG
 from bont.interop.fhir.export import MRN_SYSTEM
 
 IDENTIFIER_TYPES = "http://terminology.hl7.org/CodeSystem/v2-0203"
@@ -61,6 +66,7 @@ NOT_TAKEN = frozenset({"entered-in-error", "not-taken", "intended"})  # Medicati
 NOT_CURRENT_MEDICINE = frozenset({"entered-in-error", "not-taken", "completed", "stopped"})
 NOT_CURRENT = frozenset({"inactive", "resolved", "remission"})  # clinicalStatus
 NOT_TRUE = frozenset({"refuted", "entered-in-error"})  # verificationStatus
+NOT_MEASURED = frozenset({"cancelled", "entered-in-error"})  # Observation.status
 
 
 class MalformedBundleError(FieldError):
@@ -81,6 +87,7 @@ def read_bundle(document: object, knowledge: KnowledgeBase, source: str | None =
     reader = _Reader(knowledge, resources, (source, meta_source), patient_refs)
     administrations: list[OutsideAdministration] = []
     list_entries: list[OutsideListEntry] = []
+    weights: list[OutsideWeight] = []
     refused: list[RefusedEntry] = []
     for index, entry in enumerate(entries):
         kind = _type(entry)
@@ -92,11 +99,15 @@ def read_bundle(document: object, knowledge: KnowledgeBase, source: str | None =
                 administrations.append(item)
             elif isinstance(item, OutsideListEntry):
                 list_entries.append(item)
+            elif isinstance(item, OutsideWeight):
+                weights.append(item)
             else:
                 refused.append(item)
     # A Procedure that doses are part of is read as their session: not reported as a resource bont does not import.
     refused = [r for r in refused if id(entries[entry_number(r.path)].get("resource")) not in reader.session_resources]
-    return OutsideRecord(patient, reader.by_session(administrations), tuple(list_entries), tuple(refused))
+    return OutsideRecord(
+        patient, reader.by_session(administrations), tuple(list_entries), tuple(refused), tuple(weights)
+    )
 
 
 # -- validation
@@ -271,13 +282,21 @@ class _Reader:
 
     def read(
         self, path: str, kind: str, resource: Mapping[str, Any], full_url: str | None
-    ) -> Iterator[OutsideAdministration | OutsideListEntry | RefusedEntry]:
+    ) -> Iterator[OutsideAdministration | OutsideListEntry | OutsideWeight | RefusedEntry]:
         subject = (resource.get("subject") or resource.get("patient") or {}).get("reference")
         if not kind:
             yield RefusedEntry(path, "entry", "the entry holds no resource")
         elif kind == "Patient":
             yield RefusedEntry(path, kind, "a second Patient: a bundle is imported for one patient, the first")
-        elif kind not in ("MedicationAdministration", "MedicationStatement", "Condition", "AllergyIntolerance"):
+        elif kind == "Observation" and not self._body_weight(resource):
+            yield RefusedEntry(path, kind, "bont imports no Observation but a body weight (LOINC 29463-7)")
+        elif kind not in (
+            "MedicationAdministration",
+            "MedicationStatement",
+            "Condition",
+            "AllergyIntolerance",
+            "Observation",
+        ):
             yield RefusedEntry(path, kind, f"bont does not import {kind} resources")
         elif not self.patient_refs:
             yield RefusedEntry(path, kind, "the bundle has no Patient this record could belong to")
@@ -287,6 +306,8 @@ class _Reader:
             yield self._condition(path, resource)
         elif kind == "AllergyIntolerance":
             yield self._allergy(path, resource)
+        elif kind == "Observation":
+            yield _weight(path, resource)
         else:
             yield self._medication(path, kind, resource, full_url)
 
@@ -316,6 +337,14 @@ class _Reader:
         if not names:
             return RefusedEntry(path, "AllergyIntolerance", "names no substance")
         return _listed(path, "AllergyIntolerance", ListKind.ALLERGY, names[0])
+
+    def _body_weight(self, resource: Mapping[str, Any]) -> bool:
+        """Whether an Observation is coded as a body weight (the knowledge base's LOINC code)."""
+        terminology = self.knowledge.terminology
+        if terminology is None:  # no code to recognise it by
+            return False
+        code = terminology.body_weight.value.code
+        return any(c.get("system") == LOINC and c.get("code") == code for c in _codings(resource.get("code")))
 
     # -- medicines and toxin doses
 
@@ -483,6 +512,34 @@ def _not_current(resource: Mapping[str, Any]) -> str | None:
     if verification & NOT_TRUE:
         return f"not held true (verificationStatus {', '.join(sorted(str(c) for c in verification & NOT_TRUE))})"
     return None
+
+
+def _weight(path: str, resource: Mapping[str, Any]) -> OutsideWeight | RefusedEntry:
+    """A body weight in kg, or why it is refused: another unit is never converted."""
+    status = resource.get("status")
+    if status in NOT_MEASURED:
+        return RefusedEntry(path, "Observation", f"the weight was not measured (status {status})")
+    quantity = resource.get("valueQuantity")
+    if not quantity or quantity.get("value") is None:
+        return RefusedEntry(path, "Observation", "the weight has no value in valueQuantity")
+    code, unit, system = quantity.get("code"), quantity.get("unit"), quantity.get("system")
+    if (code if code is not None else unit) != "kg" or system not in (None, UCUM):
+        return RefusedEntry(
+            f"{path}.valueQuantity", "Observation", f"the weight is in {code or unit or 'no unit'}, not in kg"
+        )
+    try:
+        kg = Decimal(str(quantity["value"]))
+    except InvalidOperation:
+        return RefusedEntry(f"{path}.valueQuantity", "Observation", "the weight is not a number")
+    if not MIN_WEIGHT_KG <= kg <= MAX_WEIGHT_KG:
+        return RefusedEntry(
+            f"{path}.valueQuantity", "Observation", f"the weight must be {MIN_WEIGHT_KG} to {MAX_WEIGHT_KG} kg"
+        )
+    effective = resource.get("effectivePeriod") or {}
+    on = _day(resource.get("effectiveDateTime") or resource.get("effectiveInstant") or effective.get("start"))
+    if on is None:
+        return RefusedEntry(path, "Observation", "the day the weight was measured is not recorded to the day")
+    return OutsideWeight(path, "Observation", on, kg)
 
 
 def _listed(path: str, resource: str, kind: ListKind, term: str) -> OutsideListEntry | RefusedEntry:

@@ -30,6 +30,7 @@ from bont.bootstrap import (
 from bont.domain.errors import FieldError
 from bont.interop import strict_json
 from bont.interop.fhir import MRN_SYSTEM, chart_key_of, patient_id
+from bont.interop.fhir.export import source_of
 from bont.interop.fhir.read import MalformedBundleError, read_bundle
 from bont.services.fhir_import import ImportRefusedError, ImportReport, Outcome, import_bundle
 from bont.services.outcomes import outcome_entry
@@ -324,6 +325,12 @@ def medication_administration(request: HttpRequest, resource_id: str) -> FhirAns
 @fhir_view(("GET",), IDENTIFIED)
 def observation(request: HttpRequest, resource_id: str) -> FhirAnswer:
     refuse_unknown(_query(request), (FORMAT,))
+    weighed = source_of("Observation", resource_id)
+    if weighed is not None and weighed[0] == "patient":  # a weight measurement: its id names its patient's
+        mrn = _mrn_or_none(weighed[1])
+        if mrn is None:
+            raise _not_found("Observation")
+        return _of_patient(request, "Observation", resource_id, mrn)
     named = _OBSERVATION_ID.fullmatch(resource_id)
     if named is None or int(named[1]) > strict_json.MAX_ID:
         raise _not_found("Observation")
