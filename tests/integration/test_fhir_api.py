@@ -70,6 +70,10 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             tokens[role] = bont("user", "token", f"fhir-{role}").stdout.strip().rsplit(" ", 1)[-1]
         assert bont("patient", "add", "--mrn", MRN, "--given-name", "Test", "--family-name", "Fhir",
                     "--birth-date", "1970-03-04", "--sex", "female", "--weight-kg", "70").returncode == 0  # fmt: skip
+        # The other hospital's patient, registered here first: a bundle giving no MRN of this clinic is matched
+        # to a patient on file by name and birth date, and registers none.
+        outside = ("--given-name", "Fictional", "--family-name", "Fhirapi", "--birth-date", "1980-04-02")
+        assert bont("patient", "add", "--mrn", "FICT-FHIR-OUT", *outside, "--sex", "female").returncode == 0
         from bont.clinic.models import Patient
 
         # A chart key holding "_", which a FHIR id may not: the patient's id writes it "." (bont.interop.fhir).
@@ -110,8 +114,11 @@ def test_the_capability_statement_is_public_r4_json_with_bearer_tokens(clinic: d
     assert rest.security is not None
     assert "Bearer" in str(rest.security.description)
     searches = {r.type: {p.name for p in r.searchParam or []} for r in rest.resource or []}
-    assert searches == {"Patient": {"_id", "identifier"}, "MedicationAdministration": {"patient", "date"},
+    assert searches == {"Patient": {"_id", "identifier"},
+                        "MedicationAdministration": {"patient", "effective-time", "date"},
                         "Observation": {"patient", "date"}}  # fmt: skip
+    assert "POST [base]" in str(rest.documentation)  # the import: not a batch or transaction interaction
+    assert not rest.interaction
 
 
 @pytest.mark.parametrize(
@@ -165,10 +172,10 @@ def test_everything_of_a_patient_is_a_valid_bundle_of_the_whole_record(clinic: d
 def test_a_date_search_finds_the_administrations_of_those_days_only(clinic: dict[str, Any]) -> None:
     search = f"/fhir/MedicationAdministration?patient=Patient/{clinic['patient']}"
     assert _days(_searched(clinic, search)) == [EARLIER.isoformat()] * 2 + [LATER.isoformat()] * 2
-    around_later = f"{search}&date=ge{LATER - timedelta(days=1)}&date=le{LATER}"
+    around_later = f"{search}&effective-time=ge{LATER - timedelta(days=1)}&effective-time=le{LATER}"
     assert _days(_searched(clinic, around_later)) == [LATER.isoformat()] * 2
-    assert _days(_searched(clinic, f"{search}&date=lt{LATER}")) == [EARLIER.isoformat()] * 2
-    assert _days(_searched(clinic, f"{search}&date=gt{LATER}")) == []
+    assert _days(_searched(clinic, f"{search}&effective-time=lt{LATER}")) == [EARLIER.isoformat()] * 2
+    assert _days(_searched(clinic, f"{search}&effective-time=gt{LATER}&date=le{LATER}")) == []  # both hold
     assert _days(_searched(clinic, f"{search}&date={EARLIER}")) == [EARLIER.isoformat()] * 2
 
 
@@ -198,7 +205,8 @@ def test_the_reads_are_in_the_patients_access_log_as_api_reads(clinic: dict[str,
     ("path", "status", "parameter"),
     [
         ("/fhir/MedicationAdministration?patient={patient}&date=ge2026-02-30", 400, "date"),
-        ("/fhir/MedicationAdministration?patient={patient}&date=sa2026-01-01", 400, "date"),
+        ("/fhir/MedicationAdministration?patient={patient}&effective-time=sa2026-01-01", 400, "effective-time"),
+        ("/fhir/Observation?patient={patient}&effective-time=ge2026-01-01", 400, "effective-time"),
         ("/fhir/Observation?patient={patient}&code=44261-6", 400, "code"),
         ("/fhir/Observation?date=ge2026-01-01", 400, "patient"),
         ("/fhir/Patient?identifier=FICT-FHIR-1", 400, "identifier"),
@@ -238,7 +246,7 @@ def test_a_signed_in_session_reads_but_posts_only_with_its_csrf_token(clinic: di
 def test_a_posted_bundle_of_outside_history_is_imported_and_reported_entry_by_entry(clinic: dict[str, Any]) -> None:
     posted = _outside_bundle()
     first = OperationOutcome.model_validate(_fhir(clinic["nurse"].post("/fhir/", posted, content_type=FHIR_JSON)))
-    assert "added" in str(first.issue[0].diagnostics)  # the patient
+    assert "matched" in str(first.issue[0].diagnostics)  # the patient
     (dose,) = [issue for issue in first.issue if issue.expression == ["Bundle.entry[1].resource"]]
     assert str(dose.diagnostics).startswith("MedicationAdministration added: ")
     again = _fhir(clinic["clinician"].post("/fhir/Bundle", posted, content_type=FHIR_JSON))
@@ -248,6 +256,16 @@ def test_a_posted_bundle_of_outside_history_is_imported_and_reported_entry_by_en
     refused = clinic["clinician"].post("/fhir/", malformed, content_type=FHIR_JSON)
     _refused(refused, 400, "entry[1].resource.dosage.dose.value")
     _refused(clinic["clinician"].post("/fhir/", "<Bundle/>", content_type="application/fhir+xml"), 415)
+
+
+def test_a_bundle_larger_than_the_web_server_takes_is_a_413_pointing_at_the_command(clinic: dict[str, Any]) -> None:
+    from django.test import override_settings
+
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024):
+        refused = clinic["nurse"].post("/fhir/", {**_outside_bundle(), "id": "x" * 2048}, content_type=FHIR_JSON)
+    diagnostics = _refused(refused, 413)
+    assert "1024 bytes" in diagnostics
+    assert "bont fhir import" in diagnostics
 
 
 def test_a_server_error_is_an_operation_outcome_naming_nothing_of_the_request(clinic: dict[str, Any]) -> None:

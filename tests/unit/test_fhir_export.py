@@ -11,19 +11,21 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from bont.domain.knowledge import KnowledgeBase
-from bont.domain.outcomes import Score
+from bont.domain.outcomes import HeadacheDiaryDay, PainFeature, Score
 from bont.domain.safety import Patient
-from bont.interop.fhir import R4Mapping, SafeHarbor
+from bont.interop.fhir import Deidentifier, R4Mapping
 from bont.interop.fhir.export import bundle, patient_resources, source_of
 from bont.services.clock import FixedClock
-from bont.services.fhir_exchange import ExportedSession, FhirExchange, FhirExportError, PatientExport
+from bont.services.fhir_exchange import ExportedSession, FhirExchange, FhirExportError, FoundResource, PatientExport
 from bont.services.inventory import NewLot
 from bont.services.outcome_ports import StoredOutcome
+from bont.services.outcomes import save_diary_day
 from bont.services.patients import (
     AdverseEventEntry,
     AuditEntry,
@@ -48,6 +50,7 @@ from tests.fakes import (
     FakeStockroom,
 )
 
+KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14: a clinic's day starts while UTC's is still the day before
 HEADER = PatientHeader("FICT-0042", "Ada", "Fictional", date(1961, 5, 17), "female", False)
 PATIENT = PatientRef(1, "FICT-0042", "Ada", "Fictional", date(1961, 5, 17))
 
@@ -113,7 +116,7 @@ def _record() -> PatientExport:
         ),
     )
     diaries = {
-        "headache": {date(2026, 2, 3): {"headache_minutes": 300, "features": ["pulsating"], "photophobia": True}}
+        "headache": (HeadacheDiaryDay(date(2026, 2, 3), 300, frozenset({PainFeature.PULSATING}), photophobia=True),)
     }
     return PatientExport(
         chart_key="k3y_of-Chart0042",
@@ -124,6 +127,7 @@ def _record() -> PatientExport:
         outcomes=outcomes,
         diaries=diaries,
         today=date(2026, 11, 30),
+        zone=UTC,
     )
 
 
@@ -256,7 +260,7 @@ def test_each_weight_is_a_body_weight_observation_and_a_same_day_reweigh_stays_l
     bare = [r for r in patient_resources(replace(knowledge, terminology=None), record) if "weight" in r["id"]]
     assert bare[0]["code"] == {"text": "Body weight"}  # no code in the knowledge base: the text alone
     # De-identified, the day of a weight moves earlier with the patient's other dates.
-    hidden = SafeHarbor().deidentify(measured, date(2026, 11, 30))
+    hidden = Deidentifier().deidentify(measured, date(2026, 11, 30))
     assert all(r["effectiveDateTime"] < "2026-03-02" and r["valueQuantity"]["unit"] == "kg" for r in hidden[:2])
 
 
@@ -278,8 +282,8 @@ def test_a_code_missing_from_the_knowledge_base_leaves_the_text_and_the_resource
 
 def test_a_deidentified_export_holds_no_name_mrn_birth_date_or_real_date(knowledge: KnowledgeBase) -> None:
     resources = patient_resources(knowledge, _record())
-    safe_harbor = SafeHarbor()
-    hidden = safe_harbor.deidentify(resources, date(2026, 11, 30))
+    deidentifier = Deidentifier()
+    hidden = deidentifier.deidentify(resources, date(2026, 11, 30))
     text = json.dumps(hidden)
     for identifying in ("FICT-0042", "Ada", "Fictional", "1961-05-17", "k3y", "LOT-A1"):
         assert identifying not in text
@@ -294,9 +298,9 @@ def test_a_deidentified_export_holds_no_name_mrn_birth_date_or_real_date(knowled
     [event] = [r for r in hidden if r["resourceType"] == "AdverseEvent"]
     assert (date(2026, 3, 2) - days[0]) == (date(2026, 3, 9) - date.fromisoformat(event["date"]))
     # A patient older than 89 has no birth date at all; every export draws new pseudonyms.
-    old = safe_harbor.deidentify(resources, date(2051, 6, 1))
+    old = deidentifier.deidentify(resources, date(2051, 6, 1))
     assert "birthDate" not in old[0]
-    assert SafeHarbor().deidentify(resources, date(2026, 11, 30))[0]["id"] != hidden[0]["id"]
+    assert Deidentifier().deidentify(resources, date(2026, 11, 30))[0]["id"] != hidden[0]["id"]
 
 
 @pytest.fixture
@@ -313,8 +317,11 @@ def exchange(knowledge: KnowledgeBase) -> FhirExchange:
     session = _session(1, date(2026, 3, 2), "onabotulinumtoxinA", "chronic-migraine", sites, lots)
     ref = book.add_patient("FICT-0042", new.birth_date)
     book.sessions[1] = replace(session.detail, patient=ref)
-    registry.sessions["FICT-0042"] = [session.entry]
+    # Given at 10:00 on 2 March at a clinic on UTC+14, which is still 1 March in UTC.
+    registry.sessions["FICT-0042"] = [replace(session.entry, given_at=datetime(2026, 3, 1, 20, 0, tzinfo=UTC))]
     patient_id = outcomes.add_patient("FICT-0042", new.birth_date)
+    unticked = {"headache_minutes": "360", "features": ["pulsating"], "photophobia": "on", "acute_medication": ""}
+    save_diary_day(FakeOutcomeRecords(outcomes), patient_id, "headache", date(2026, 2, 3), unticked, date(2026, 2, 4))
     outcomes.outcomes[patient_id] = [
         StoredOutcome(
             "chronic-migraine",
@@ -335,6 +342,15 @@ def exchange(knowledge: KnowledgeBase) -> FhirExchange:
             id=2,
             patient_id=patient_id,
         ),
+        StoredOutcome(  # counted over four weeks of April
+            "chronic-migraine",
+            "headache-days",
+            date(2026, 4, 28),
+            date(2026, 4, 1),
+            Score("headache-days", Decimal(9)),
+            id=3,
+            patient_id=patient_id,
+        ),
     ]
     return FhirExchange(
         registry=FakePatientRegistry(registry),
@@ -343,7 +359,7 @@ def exchange(knowledge: KnowledgeBase) -> FhirExchange:
         outcomes=FakeOutcomeRecords(outcomes),
         inventory=FakeInventory(stockroom),
         mapping=R4Mapping(knowledge),
-        clock=FixedClock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
+        clock=FixedClock(datetime(2026, 11, 30, 12, 0, tzinfo=KIRITIMATI)),
     )
 
 
@@ -355,15 +371,40 @@ def test_the_patients_resources_are_filtered_by_type_and_clinical_date(exchange:
     assert [r["id"] for r in given] == ["session-1-site-1"]
     assert exchange.patient_resources("chart-of-FICT-0042", "MedicationAdministration", date(2026, 3, 3)) == []
     measured = exchange.patient_resources("chart-of-FICT-0042", "Observation", date_to=date(2026, 12, 31))
-    assert [r["id"] for r in measured] == ["outcome-1"]  # the withdrawn measurement is not exported
-    assert [p["id"] for p in exchange.patients("fict")] == ["chart-of-FICT-0042"]
+    assert [r["id"] for r in measured] == ["outcome-3", "outcome-1"]  # the withdrawn measurement is not exported
+    # A measurement of a period is found by any day of it, not only by the day it ends.
+    april = exchange.patient_resources("chart-of-FICT-0042", "Observation", date(2026, 4, 10), date(2026, 4, 12))
+    assert [r["id"] for r in april] == ["outcome-3"]
     with pytest.raises(UnknownPatientError):
         exchange.patient_everything("chart-of-nobody")
-    # One resource by the id a search gave: its record is found from the id alone.
-    assert exchange.resource("MedicationAdministration", "session-1-site-1") == given[0]
-    assert exchange.resource("Observation", "outcome-1") == measured[0]
+    # One resource by the id a search gave: its record and patient are found from the id alone.
+    assert exchange.resource("MedicationAdministration", "session-1-site-1") == FoundResource("FICT-0042", given[0])
+    assert exchange.resource("Observation", "outcome-1") == FoundResource("FICT-0042", measured[1])
     assert exchange.resource("Observation", "outcome-2") is None  # withdrawn
     assert exchange.resource("Patient", "chart-of-nobody") is None
+    assert exchange.resource("Patient", "chart_of_FICT-0042") is None  # no FHIR id holds "_"
+
+
+def test_a_moment_is_written_in_the_clinics_zone_so_its_first_ten_characters_are_the_clinics_day(
+    exchange: FhirExchange,
+) -> None:
+    [given] = exchange.patient_resources("chart-of-FICT-0042", "MedicationAdministration")
+    assert given["effectiveDateTime"] == "2026-03-02T10:00:00+14:00"  # 2026-03-01T20:00:00 in UTC
+    assert exchange.patient_resources("chart-of-FICT-0042", "Procedure", date_to=date(2026, 3, 1)) == []
+
+
+def test_diary_answers_are_typed_as_their_fields_not_the_text_they_are_stored_as(exchange: FhirExchange) -> None:
+    [day] = exchange.patient_resources("chart-of-FICT-0042", "QuestionnaireResponse")
+    answers = {item["linkId"]: item.get("answer") for item in day["item"]}
+    assert answers == {
+        "acute_medication": [{"valueString": "none"}],
+        "aura_minutes": [{"valueInteger": 0}],
+        "features": [{"valueString": "pulsating"}],
+        "headache_minutes": [{"valueInteger": 360}],
+        "nausea_or_vomiting": [{"valueBoolean": False}],  # stored as "False", which no longer reads as a yes
+        "phonophobia": [{"valueBoolean": False}],
+        "photophobia": [{"valueBoolean": True}],
+    }
 
 
 def test_a_bulk_export_writes_one_ndjson_file_per_type_and_refuses_a_folder_in_use(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,18 +16,22 @@ from typing import Any
 import pytest
 
 from bont.domain.codes import UCUM
+from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outside_history import ListKind, OutsideAdministration, OutsideRecord
 from bont.domain.safety import Administration, CheckRequest, Patient, SessionPlan, check
+from bont.interop.fhir import MRN_SYSTEM
 from bont.interop.fhir.read import MalformedBundleError, read_bundle
 from bont.services.chart import gauges, given_elsewhere
 from bont.services.fhir_import import (
+    DoseOnFile,
     ImportRefusedError,
     Outcome,
     OutsideHistoryRecords,
     StoredOutsideDose,
     StoredPatient,
     import_bundle,
+    withdraw_outside_dose,
 )
 
 TODAY = date(2026, 11, 30)
@@ -38,14 +43,15 @@ BUNDLE = json.loads(
 
 
 class FakeOutsideHistory(OutsideHistoryRecords):
-    """Patients, their lists and the doses given elsewhere in dictionaries; a unit of work that fails keeps
-    nothing."""
+    """Patients, their lists, their own sessions (patient, day, product, units) and the doses given elsewhere in
+    dictionaries; a unit of work that fails keeps nothing."""
 
     def __init__(self) -> None:
         self.patients: dict[int, dict[str, Any]] = {}
         self.terms: dict[tuple[int, ListKind], list[str]] = {}
         self.doses: dict[tuple[str, str], tuple[int, StoredOutsideDose]] = {}
         self.weights: dict[int, list[tuple[date, Decimal]]] = {}
+        self.sessions: list[tuple[int, date, str, Decimal]] = []
         self._kept: tuple[Any, ...] = ()
 
     def __enter__(self) -> FakeOutsideHistory:
@@ -61,16 +67,18 @@ class FakeOutsideHistory(OutsideHistoryRecords):
     def register(self, mrn: str, family_name: str, given_name: str, birth_date: date) -> StoredPatient:
         patient_id = len(self.patients) + 1
         self.patients[patient_id] = {"mrn": mrn, "names": (family_name, given_name), "birth_date": birth_date}
-        return StoredPatient(patient_id, f"key-{patient_id}", birth_date)
+        return self._stored(patient_id)
+
+    def _stored(self, patient_id: int) -> StoredPatient:
+        patient = self.patients[patient_id]
+        return StoredPatient(patient_id, f"key-{patient_id}", patient["birth_date"], patient["names"][0])
 
     def patient_by_mrn(self, mrn: str) -> StoredPatient | None:
-        return next(
-            (StoredPatient(i, f"key-{i}", p["birth_date"]) for i, p in self.patients.items() if p["mrn"] == mrn), None
-        )
+        return next((self._stored(i) for i, p in self.patients.items() if p["mrn"] == mrn), None)
 
     def patients_named(self, family_name: str, given_name: str, birth_date: date) -> tuple[StoredPatient, ...]:
         return tuple(
-            StoredPatient(i, f"key-{i}", p["birth_date"])
+            self._stored(i)
             for i, p in self.patients.items()
             if p["names"] == (family_name, given_name) and p["birth_date"] == birth_date
         )
@@ -87,15 +95,41 @@ class FakeOutsideHistory(OutsideHistoryRecords):
     def outside_dose(self, source: str, record_id: str) -> tuple[int, StoredOutsideDose] | None:
         return self.doses.get((source, record_id))
 
-    def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> None:
-        stored = StoredOutsideDose(dose.on, dose.product, dose.units, dose.indication)
+    def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> int:
+        stored = StoredOutsideDose(len(self.doses) + 1, dose.on, dose.product, dose.units, dose.indication)
         self.doses[(dose.source, dose.record_id)] = (patient_id, stored)
+        return stored.dose_id
+
+    def doses_alike(self, patient_id: int, on: date, product: str, units: Decimal) -> tuple[DoseOnFile, ...]:
+        own = [DoseOnFile()] if (patient_id, on, product, units) in self.sessions else []
+        elsewhere = [
+            DoseOnFile(source, record_id)
+            for (source, record_id), (owner, d) in self.doses.items()
+            if (owner, d.on, d.product, d.units, d.withdrawn) == (patient_id, on, product, units, False)
+        ]
+        return (*own, *elsewhere)
+
+    def withdraw_outside_dose(self, dose_id: int, reason: str, by: str | None) -> str | None:
+        for key, (owner, dose) in self.doses.items():
+            if dose.dose_id == dose_id:
+                if dose.withdrawn:
+                    return "withdrawn before"
+                self.doses[key] = (owner, replace(dose, withdrawn=True))
+                return ""
+        return None
 
     def weights_on(self, patient_id: int, on: date) -> tuple[Decimal, ...]:
         return tuple(kg for day, kg in self.weights.get(patient_id, ()) if day == on)
 
     def add_weight(self, patient_id: int, on: date, kg: Decimal) -> None:
         self.weights.setdefault(patient_id, []).append((on, kg))
+
+
+def _registered() -> FakeOutsideHistory:
+    """A clinic where the fixture's patient is registered under this clinic's own MRN."""
+    records = FakeOutsideHistory()
+    records.register("LOCAL-7", "Outside", "Fictional", date(1980, 4, 2))
+    return records
 
 
 def _bundle(**changes: Any) -> dict[str, Any]:
@@ -114,10 +148,12 @@ def _read(knowledge: KnowledgeBase, document: dict[str, Any], source: str | None
     return read_bundle(document, knowledge, source=source)
 
 
-def test_another_hospitals_bundle_adds_the_patient_the_dose_and_their_lists(knowledge: KnowledgeBase) -> None:
-    records = FakeOutsideHistory()
+def test_another_hospitals_bundle_adds_the_dose_and_the_lists_of_the_patient_on_file(
+    knowledge: KnowledgeBase,
+) -> None:
+    records = _registered()
     report = import_bundle(records, _read(knowledge, BUNDLE), TODAY)
-    assert report.patient is Outcome.ADDED
+    assert report.patient is Outcome.MATCHED
     assert [(e.path, e.resource, e.outcome) for e in report.entries] == [
         ("entry[1].resource", "MedicationAdministration", Outcome.ADDED),
         ("entry[2].resource", "Condition", Outcome.ADDED),
@@ -126,8 +162,9 @@ def test_another_hospitals_bundle_adds_the_patient_the_dose_and_their_lists(know
     ]
     assert report.entries[0].detail == f"300 U onabotulinumtoxinA on 2026-10-19, given elsewhere ({SOURCE})"
     ((patient_id, dose),) = records.doses.values()
-    assert dose == StoredOutsideDose(date(2026, 10, 19), "onabotulinumtoxinA", Decimal(300), "cervical-dystonia")
-    assert records.patients[patient_id]["mrn"] == "AH-0001"
+    assert dose == StoredOutsideDose(1, date(2026, 10, 19), "onabotulinumtoxinA", Decimal(300), "cervical-dystonia")
+    assert report.entries[0].dose_id == 1
+    assert records.patients[patient_id]["mrn"] == "LOCAL-7"
     assert records.terms == {
         (patient_id, ListKind.CONDITION): ["G24.3"],
         (patient_id, ListKind.ALLERGY): ["Penicillin"],
@@ -136,7 +173,7 @@ def test_another_hospitals_bundle_adds_the_patient_the_dose_and_their_lists(know
 
 
 def test_a_second_import_of_the_same_bundle_matches_everything_and_adds_nothing(knowledge: KnowledgeBase) -> None:
-    records = FakeOutsideHistory()
+    records = _registered()
     import_bundle(records, _read(knowledge, BUNDLE), TODAY)
     before = copy.deepcopy((records.patients, records.terms, records.doses))
     again = import_bundle(records, _read(knowledge, BUNDLE), TODAY)
@@ -192,7 +229,17 @@ def test_the_toxin_is_recognised_by_ndc_in_any_hyphenation_or_by_name(
     ("concept", "reason"),
     [
         ({"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1712"}]}, "not known (BOTOX,"),
-        ({"text": "Jeuveau (prabotulinumtoxinA-xvfs)"}, "product is not known (Jeuveau"),
+        ({"text": "Jeuveau (prabotulinumtoxinA-xvfs)"}, "Jeuveau (prabotulinumtoxinA-xvfs) is a botulinum toxin bont"),
+        # A toxin bont does not carry is never said not to be one, whichever of its words says so.
+        (
+            {
+                "coding": [
+                    {"system": "urn:oid:2.16.840.1.113883.3.989", "code": "prabotulinumtoxinA", "display": "JEUVEAU"}
+                ]
+            },
+            "JEUVEAU is a botulinum toxin bont does not carry: its units cannot be weighed against these products — "
+            "not counted; tell the clinician",
+        ),
         ({"text": "BOTOX", "coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "15054-0500-01"}]}, "BOTOX, "),
         ({"text": "Gentamicin 80 mg"}, "is not a botulinum toxin"),
     ],
@@ -246,7 +293,7 @@ def test_unknown_medicines_and_resources_are_reported_with_the_reason(knowledge:
     ]
     assert "not current (clinicalStatus resolved)" in record.refused[0].reason
     assert "'Zorblaxiflam 10 mg' is not in bont's list of medicines" in record.refused[1].reason
-    report = import_bundle(FakeOutsideHistory(), record, TODAY)
+    report = import_bundle(_registered(), record, TODAY)
     added, refused = Outcome.ADDED, Outcome.REFUSED
     assert [e.outcome for e in report.entries] == [added, refused, added, refused, refused]
 
@@ -263,34 +310,145 @@ def test_the_source_comes_from_the_option_else_the_bundle_else_the_identifier(kn
     assert "the sending system is not named" in refused.reason
 
 
-def test_the_patient_is_matched_by_mrn_else_by_name_and_birth_date(knowledge: KnowledgeBase) -> None:
-    records = FakeOutsideHistory()
-    records.register("AH-0001", "Someone", "Else", date(1980, 4, 2))
-    assert import_bundle(records, _read(knowledge, BUNDLE), TODAY).patient is Outcome.MATCHED
+def _with_bont_mrn(mrn: str = "LOCAL-7", **patient: Any) -> dict[str, Any]:
+    """The fixture bundle with the patient under this clinic's MRN (bont's MRN system), ``patient`` changed."""
+    bundle = copy.deepcopy(BUNDLE)
+    resource = bundle["entry"][0]["resource"]
+    resource["identifier"] = [{"system": MRN_SYSTEM, "value": mrn}]
+    resource.update(patient)
+    return bundle
+
+
+def test_the_patient_is_matched_by_this_clinics_mrn_else_by_name_and_birth_date(knowledge: KnowledgeBase) -> None:
+    by_mrn = FakeOutsideHistory()
+    by_mrn.register("LOCAL-7", "OUTSIDE", "Someone", date(1980, 4, 2))  # the family name in another case
+    assert import_bundle(by_mrn, _read(knowledge, _with_bont_mrn()), TODAY).patient is Outcome.MATCHED
+    # Another hospital's MRN, typed MR, is not this clinic's: the patient on file under it is someone else.
     by_name = FakeOutsideHistory()
+    by_name.register("AH-0001", "Someone", "Else", date(1980, 4, 2))
     by_name.register("LOCAL-7", "Outside", "Fictional", date(1980, 4, 2))
     report = import_bundle(by_name, _read(knowledge, BUNDLE), TODAY)
-    assert (report.patient, report.chart_key, len(by_name.patients)) == (Outcome.MATCHED, "key-1", 1)
+    assert (report.patient, report.chart_key, len(by_name.patients)) == (Outcome.MATCHED, "key-2", 2)
+    # A record of another bont, under an MRN no one here has, registers its patient.
+    new = FakeOutsideHistory()
+    assert import_bundle(new, _read(knowledge, _with_bont_mrn("BONT-9")), TODAY).patient is Outcome.ADDED
+    assert new.patients[1]["mrn"] == "BONT-9"
 
 
-def test_an_ambiguous_or_unregistrable_patient_refuses_the_whole_bundle(knowledge: KnowledgeBase) -> None:
+@pytest.mark.parametrize(
+    "patient",
+    [{"birthDate": "1979-01-01"}, {"name": [{"family": "Else", "given": ["Fictional"]}]}, {"birthDate": None}],
+)
+def test_a_record_whose_patient_is_not_the_one_on_file_under_the_mrn_is_refused_whole(
+    knowledge: KnowledgeBase, patient: dict[str, Any]
+) -> None:
+    records = _registered()
+    bundle = _with_bont_mrn(**patient)
+    bundle["entry"][0]["resource"] = {k: v for k, v in bundle["entry"][0]["resource"].items() if v is not None}
+    with pytest.raises(ImportRefusedError) as refused:
+        import_bundle(records, _read(knowledge, bundle), TODAY)
+    assert str(refused.value) == (
+        "entry[0].resource: the patient of this record is not the one on file under that MRN"
+    )  # one neutral refusal: no MRN, name or birth date repeated, none told apart
+    assert not records.doses
+    assert not records.terms
+
+
+def test_an_ambiguous_or_unregistered_patient_refuses_the_whole_bundle(knowledge: KnowledgeBase) -> None:
     twins = FakeOutsideHistory()
     twins.register("LOCAL-1", "Outside", "Fictional", date(1980, 4, 2))
     twins.register("LOCAL-2", "Outside", "Fictional", date(1980, 4, 2))
-    without_mrn = copy.deepcopy(BUNDLE)
-    del without_mrn["entry"][0]["resource"]["identifier"]
     with pytest.raises(ImportRefusedError, match="2 patients have this name and birth date") as refused:
-        import_bundle(twins, _read(knowledge, without_mrn), TODAY)
+        import_bundle(twins, _read(knowledge, BUNDLE), TODAY)
     assert refused.value.field == "entry[0].resource"
-    with pytest.raises(ImportRefusedError, match="no MRN to register"):
-        import_bundle(FakeOutsideHistory(), _read(knowledge, without_mrn), TODAY)
-    other_birth = FakeOutsideHistory()
-    other_birth.register("AH-0001", "Outside", "Fictional", date(1979, 1, 1))
-    with pytest.raises(ImportRefusedError, match="another birth date") as refused:
-        import_bundle(other_birth, _read(knowledge, BUNDLE), TODAY)
+    # Never registered under another hospital's MRN: the clinic registers the patient first.
+    empty = FakeOutsideHistory()
+    with pytest.raises(ImportRefusedError, match="register the patient first") as refused:
+        import_bundle(empty, _read(knowledge, BUNDLE), TODAY)
     assert "AH-0001" not in str(refused.value)
-    assert not other_birth.doses
-    assert not other_birth.terms
+    assert not empty.patients
+
+
+# -- a dose is counted once
+
+
+def test_a_dose_imported_wrongly_is_withdrawn_and_stays_withdrawn_when_imported_again(
+    knowledge: KnowledgeBase,
+) -> None:
+    records = _registered()
+    (dose_id,) = [e.dose_id for e in import_bundle(records, _read(knowledge, BUNDLE), TODAY).added if e.dose_id]
+    with pytest.raises(FieldError, match="give the reason"):
+        withdraw_outside_dose(records, dose_id, "  ")
+    withdraw_outside_dose(records, dose_id, "another patient's dose", "dr-fictional")
+    ((_, stored),) = records.doses.values()
+    assert stored.withdrawn
+    with pytest.raises(FieldError, match="already withdrawn"):
+        withdraw_outside_dose(records, dose_id, "again")
+    with pytest.raises(FieldError, match="no dose given elsewhere with this id"):
+        withdraw_outside_dose(records, 99, "unknown")
+    (again,) = [e for e in import_bundle(records, _read(knowledge, BUNDLE), TODAY).entries if e.dose_id]
+    assert (again.outcome, again.dose_id) == (Outcome.MATCHED, dose_id)
+    assert again.detail.endswith("withdrawn on file, it stays withdrawn and is not counted")
+    assert len(records.doses) == 1
+
+
+def test_a_dose_already_on_file_as_a_session_or_under_another_record_is_not_counted_twice(
+    knowledge: KnowledgeBase,
+) -> None:
+    records = _registered()
+    records.sessions.append((1, date(2026, 10, 19), "onabotulinumtoxinA", Decimal(300)))
+    own = import_bundle(records, _read(knowledge, BUNDLE), TODAY).entries[0]
+    assert (own.outcome, own.dose_id) == (Outcome.MATCHED, None)
+    assert own.detail.endswith(": this clinic's own session, already counted")
+    assert not records.doses
+
+    records.sessions.clear()
+    import_bundle(records, _read(knowledge, BUNDLE), TODAY)
+    # The same dose sent by another system under its own identifier: refused, for a clinician to check.
+    relayed = _bundle(identifier=[{"system": "https://registry.example", "value": "r-1"}])
+    (refused,) = import_bundle(records, _read(knowledge, relayed), TODAY).refused
+    assert refused.detail.endswith(
+        f"may already be on file ({SOURCE}): check, and import it alone if it is another dose"
+    )
+    assert len(records.doses) == 1
+
+
+def test_a_record_id_is_the_identifier_else_the_id_never_a_urn_uuid_full_url(knowledge: KnowledgeBase) -> None:
+    bundle = _bundle(identifier=None)
+    bundle["entry"][1]["fullUrl"] = "urn:uuid:5f0f9c4e-7d1e-4a8e-9b1c-0e2f6a3b4c5d"
+    (dose,) = _read(knowledge, bundle).administrations
+    assert dose.record_id == "MedicationAdministration/ma-9001"
+
+
+def test_a_statement_restating_an_administration_is_matched_to_it_never_a_second_dose(
+    knowledge: KnowledgeBase,
+) -> None:
+    bundle = copy.deepcopy(BUNDLE)
+    administration = bundle["entry"][1]["resource"]
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "ms-9",
+        "status": "completed",
+        "medicationCodeableConcept": administration["medicationCodeableConcept"],
+        "subject": {"reference": "Patient/ah-p1"},
+        "derivedFrom": [{"reference": "MedicationAdministration/ma-9001"}],
+        "effectiveDateTime": "2026-10-19",
+        "dosage": [{"doseAndRate": [{"doseQuantity": {"value": 300, "unit": "U"}}]}],
+    }
+    bundle["entry"].append({"resource": statement})
+    record = _read(knowledge, bundle)
+    assert len(record.administrations) == 1
+    report = import_bundle(_registered(), record, TODAY)
+    (restated,) = [e for e in report.entries if e.path == "entry[5].resource"]
+    assert (restated.outcome, restated.detail) == (
+        Outcome.MATCHED,
+        "restates the MedicationAdministration at entry[1].resource: one dose, read there",
+    )
+    # A statement over several days is not one dose.
+    del statement["derivedFrom"], statement["effectiveDateTime"]
+    statement["effectivePeriod"] = {"start": "2026-10-19", "end": "2026-10-26"}
+    (spans,) = [r for r in _read(knowledge, bundle).refused if r.path == "entry[5].resource"]
+    assert spans.reason == "BOTOX: the statement spans more than one day, and one dose has one day"
 
 
 # -- the check and the chart count what was given elsewhere
@@ -310,8 +468,11 @@ def test_a_dose_given_elsewhere_counts_in_the_cumulative_limit_and_says_so(knowl
         "block: 300 U of BOTOX in the last 3 months plus 150 U planned = 450 U, above the maximum of 400 U in any "
         f"3 months; given elsewhere ({SOURCE}), 2026-10-19: 300 U BOTOX"
     )
-    # An unknown indication counts in all indications' limits, not in chronic migraine's interval.
-    assert "retreatment-interval-too-short" not in findings
+    # An unknown indication counts in all indications' limits and, as if for it, in chronic migraine's interval.
+    assert findings["retreatment-interval-too-short"].startswith(
+        f"warn: the last BOTOX session was 42 days ago (given elsewhere ({SOURCE}), 2026-10-19: 300 U BOTOX, "
+        "indication not given: counted as if for chronic migraine)"
+    )
     assert "unrecognized-term" not in findings
 
 
@@ -373,13 +534,11 @@ def test_the_site_doses_of_one_outside_session_are_one_dose_of_their_summed_unit
         "Procedure/s-1 onabotulinumtoxinA 2026-10-19",
         ("entry[6].resource",),
     )
-    report = import_bundle(FakeOutsideHistory(), _read(knowledge, bundle), TODAY)
-    summed = [e for e in report.entries if e.resource == "MedicationAdministration"]
-    assert [(e.path, e.outcome) for e in summed] == [
-        ("entry[1].resource", Outcome.ADDED),
-        ("entry[6].resource", Outcome.ADDED),
-    ]
-    assert summed[0].detail.endswith("; the 2 doses of one session, summed")
+    report = import_bundle(_registered(), _read(knowledge, bundle), TODAY)
+    (summed,) = [e for e in report.entries if e.resource == "MedicationAdministration"]  # one dose, counted once
+    assert (summed.path, summed.outcome, summed.also) == ("entry[1].resource", Outcome.ADDED, ("entry[6].resource",))
+    assert summed.detail.endswith("; the 2 site entries of one session, summed")
+    assert len(report.added) == 4
 
 
 # -- the weight measured elsewhere
@@ -401,7 +560,7 @@ def _weighed(**quantity: Any) -> dict[str, Any]:
 
 
 def test_a_body_weight_in_kg_is_added_once_then_matched_and_a_reweigh_is_added(knowledge: KnowledgeBase) -> None:
-    records = FakeOutsideHistory()
+    records = _registered()
     report = import_bundle(records, _read(knowledge, _weighed()), TODAY)
     (weight,) = [e for e in report.entries if e.resource == "Observation"]
     assert (weight.path, weight.outcome) == ("entry[5].resource", Outcome.ADDED)

@@ -322,3 +322,18 @@ def test_a_continuation_setting_is_kept_per_rule(records: FakeOutcomeRecords, kn
     assert records.continuation_settings() == {
         "nice-ta260-two-cycles": ContinuationSetting("nice-ta260-two-cycles", True, None, None, 6, "payer changed")
     }
+
+
+def test_a_stored_diary_day_with_no_symptom_ticked_is_no_migraine_day(knowledge: KnowledgeBase) -> None:
+    """The store keeps a day's values as text: a "no" comes back as "False", which must not read as yes (it made
+    every long painful day a migraine day, and raised the monthly counts responders are judged by)."""
+    from bont.domain.outcomes.diaries import classify_day
+    from bont.services.outcomes import headache_entry
+
+    stored = {"headache_minutes": "300", "features": ["unilateral", "pulsating"], "aura_minutes": "0"}
+    stored |= {"nausea_or_vomiting": "False", "photophobia": "False", "phonophobia": "False"}
+    assert knowledge.headache_day_rules is not None
+    day = classify_day(headache_entry(stored, TODAY), knowledge.headache_day_rules)
+    assert (day.headache_day, day.migraine_day) == (True, False)
+    ticked = classify_day(headache_entry(stored | {"nausea_or_vomiting": "True"}, TODAY), knowledge.headache_day_rules)
+    assert ticked.migraine_day

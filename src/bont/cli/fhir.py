@@ -85,8 +85,8 @@ def bulk_export(
         bool,
         typer.Option(
             "--deidentified",
-            help="Safe Harbor style: no names, MRNs, identifiers or free text; pseudonyms; birth year only; "
-            "dates shifted per patient.",
+            help="De-identified (identifiers removed, dates shifted per patient, birth year only; no names, MRNs "
+            "or free text; pseudonyms), not a Safe Harbor compliance claim.",
         ),
     ] = False,
     mrn: Annotated[
@@ -117,9 +117,6 @@ def bulk_export(
         stdout.print(f"wrote {_summary(dict(sorted(counts.items())))} to {directory}", highlight=False, soft_wrap=True)
 
 
-MAX_BUNDLE_BYTES = 50_000_000  # an outside record larger than this is refused before it is read
-
-
 @fhir_app.command("import")
 def import_bundle(
     file: Annotated[Path, typer.Argument(help="A FHIR R4 Bundle (JSON) from another system.")],
@@ -129,33 +126,35 @@ def import_bundle(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import outside history (toxin given elsewhere, conditions, allergies, medicines) for the bundle's patient,
-    matched by MRN or by name and birth date, or registered. Prints what was added, matched and refused (with the
-    reason and the entry's path); a second import of the same bundle adds nothing. Exit 0 when anything was
-    imported or matched (refused entries are listed); 2 when the bundle is refused whole and nothing is stored
-    (malformed: the path of the bad element; or its patient cannot be matched or registered), and 2 when every
-    entry was refused (listed; the patient is matched or registered all the same)."""
-    from decimal import Decimal
-
-    from bont.bootstrap import build_knowledge, clock, outside_history_records
+    """Import outside history (toxin given elsewhere, conditions, allergies, medicines) for the bundle's patient:
+    matched by bont's MRN (the birth date and family name must agree), else by family name, given name and birth
+    date (register the patient first: another hospital's MRN is not this clinic's). Prints what was added,
+    matched and refused (with the reason and the entry's path), and the id of each dose given elsewhere (bont
+    fhir withdraw-outside ID withdraws one imported wrongly); the site entries of one session are one dose. A
+    second import of the same bundle adds nothing, nor does a dose of the same day, product and units as one on
+    file. Exit 0 when anything was imported or matched (refused entries are listed); 2 when the bundle is refused
+    whole and nothing is stored (not strict JSON or malformed: the path of the bad element; or its patient
+    cannot be matched or registered), and 2 when every entry was refused (listed)."""
+    from bont.bootstrap import build_knowledge, clock, outside_history_records, patient_registry
+    from bont.cli.operator import log_cli_read
+    from bont.interop import strict_json
     from bont.interop.fhir.read import MalformedBundleError, read_bundle
     from bont.services.fhir_import import ImportRefusedError, Outcome
     from bont.services.fhir_import import import_bundle as import_record
 
     # The file's name is never repeated: it may carry the patient's name.
     try:
-        if file.stat().st_size > MAX_BUNDLE_BYTES:
-            fail(f"FILE: larger than {MAX_BUNDLE_BYTES // 1_000_000} MB")
-        document = json.loads(file.read_bytes(), parse_float=Decimal)
-    except OSError as error:
-        fail(f"FILE: cannot read the file ({error.strerror})")
-    except (ValueError, RecursionError):  # not JSON; the message may quote the file's content, so it is not shown
-        fail("FILE: not a JSON document")
-    try:
+        if file.stat().st_size > strict_json.MAX_DOCUMENT_BYTES:
+            fail(f"FILE: larger than {strict_json.MAX_DOCUMENT_BYTES // 1_000_000} MB")
+        # Strict, as the API reads a posted Bundle: a key given twice is refused, never the last one kept.
+        document = strict_json.loads(file.read_bytes())
         record = read_bundle(document, build_knowledge(), source=source)
         report = import_record(outside_history_records(), record, clock().today())
-    except (MalformedBundleError, ImportRefusedError) as error:
+    except OSError as error:
+        fail(f"FILE: cannot read the file ({error.strerror})")
+    except (strict_json.JsonDocumentError, MalformedBundleError, ImportRefusedError) as error:
         fail(f"{error.field}: {error.problem}; nothing was imported")
+    log_cli_read("fhir-import", patient_registry().mrn_for_chart_key(report.chart_key))
     if as_json:
         emit_json(
             {
@@ -164,6 +163,8 @@ def import_bundle(
                 **{
                     str(outcome): [
                         {"path": e.path, "resource": e.resource, "detail": e.detail}
+                        | ({"id": e.dose_id} if e.dose_id is not None else {})
+                        | ({"also": list(e.also)} if e.also else {})
                         for e in report.entries
                         if e.outcome is outcome
                     ]
@@ -180,11 +181,39 @@ def import_bundle(
             soft_wrap=True,
         )
         for entry in report.entries:  # a UCUM code such as [USP'U] is not rich markup
+            stored = f" [dose {entry.dose_id}]" if entry.dose_id is not None else ""
             stdout.print(
-                f"  {entry.outcome} {entry.path} ({entry.resource}): {entry.detail}",
+                f"  {entry.outcome} {entry.path} ({entry.resource}){stored}: {entry.detail}",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
+            for part in entry.also:
+                stdout.print(f"    with {part}, a site entry of the same session", markup=False, highlight=False)
     if report.nothing_imported:
         raise typer.Exit(2)
+
+
+@fhir_app.command("withdraw-outside")
+def withdraw_outside(
+    dose_id: Annotated[int, typer.Argument(metavar="ID", help="The dose's id (bont fhir import's report).")],
+    reason: Annotated[str, typer.Option(help="Why the dose was imported wrongly.")],
+    by: Annotated[str | None, typer.Option(help="Who withdraws it (username), kept with the dose.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw a dose given elsewhere that was imported wrongly (another patient's, or counted twice): it is kept
+    with the reason and who withdrew it (and in the audit history), no longer counts in the safety check or on
+    the chart, and a second import of its record leaves it withdrawn. Exit 2 when there is no such dose, it is
+    already withdrawn, or no reason is given."""
+    from bont.bootstrap import outside_history_records
+    from bont.domain.errors import FieldError
+    from bont.services.fhir_import import withdraw_outside_dose
+
+    try:
+        withdraw_outside_dose(outside_history_records(), dose_id, reason, by)
+    except FieldError as error:
+        fail(f"{'ID' if error.field == 'dose' else '--' + error.field}: {error.problem}")
+    if as_json:
+        emit_json({"id": dose_id, "withdrawn": True})
+    else:
+        stdout.print(f"dose given elsewhere {dose_id} withdrawn")

@@ -46,6 +46,7 @@ VERSIONED: tuple[tuple[Any, str, str | None], ...] = (
     (models.OutcomeRecord, "outcome", "patient__mrn"),
     (models.DiaryDay, "diary day", "patient__mrn"),
     (models.DiaryLink, "diary link", "patient__mrn"),
+    (models.ExternalAdministration, "dose given elsewhere", "patient__mrn"),
     (models.Lot, "lot", None),
     (models.Vial, "vial", None),
     (models.ApiToken, "API token", None),

@@ -93,7 +93,7 @@ class DjangoFollowUpRecords(FollowUpRecords):
             history[patient_id].append(Administration(day, product, indication, units, protocol or None))
         # Doses given elsewhere count as the chart counts them (``patient_snapshot``), among the sessions by date.
         for patient_id, day, product, indication, units, source in (
-            models.ExternalAdministration.objects.filter(mine)
+            models.ExternalAdministration.objects.filter(mine, withdrawn_reason="")  # withdrawn: imported wrongly
             .order_by("date", "pk")
             .values_list("patient_id", "date", "product", "indication", "units", "source")
         ):

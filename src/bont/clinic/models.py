@@ -37,11 +37,14 @@ class NeverDelete(models.Model):
 
 
 def withdraw_row(
-    model: type[TreatmentSession | OutcomeRecord | AdverseEvent], pk: int, reason: str, by: str | None
+    model: type[TreatmentSession | OutcomeRecord | AdverseEvent | ExternalAdministration],
+    pk: int,
+    reason: str,
+    by: str | None,
 ) -> str | None:
-    """Mark a session, outcome or adverse event withdrawn, locked against a concurrent withdrawal: None when
-    there is no such row, the earlier reason when it was already withdrawn, "" when withdrawn now. The user
-    named ``by`` is kept as who withdrew it and in the audit history."""
+    """Mark a session, outcome, adverse event or dose given elsewhere withdrawn, locked against a concurrent
+    withdrawal: None when there is no such row, the earlier reason when it was already withdrawn, "" when
+    withdrawn now. The user named ``by`` is kept as who withdrew it and in the audit history."""
     with transaction.atomic():
         row = model.objects.select_for_update().filter(pk=pk).first()
         if row is None:
@@ -692,7 +695,8 @@ class LibraryCatalogue(models.Model):
 class ExternalAdministration(NeverDelete):
     """A botulinum toxin dose given elsewhere, imported from another system's record (a FHIR Bundle): the system
     (``source``) and its identifier of the record, which a second import matches, the day, the product and its
-    units (never converted), and the indication where the record names one bont knows (blank: not known)."""
+    units (never converted), and the indication where the record names one bont knows (blank: not known). A dose
+    imported wrongly is withdrawn (``bont fhir withdraw-outside``): kept, and no longer counted."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="external_administrations")
     source = models.CharField(max_length=200)
@@ -702,6 +706,10 @@ class ExternalAdministration(NeverDelete):
     units = units_field()
     indication = models.CharField(max_length=60, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_reason = models.TextField(blank=True)  # imported wrongly: withdrawn, not deleted
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -13,11 +13,11 @@ from django.db.models import Q
 
 from bont.clinic import models
 from bont.domain.outside_history import ListKind, OutsideAdministration
-from bont.services.fhir_import import OutsideHistoryRecords, StoredOutsideDose, StoredPatient
+from bont.services.fhir_import import DoseOnFile, OutsideHistoryRecords, StoredOutsideDose, StoredPatient
 
 
 def _stored(row: models.Patient) -> StoredPatient:
-    return StoredPatient(row.pk, row.chart_key, row.birth_date)
+    return StoredPatient(row.pk, row.chart_key, row.birth_date, row.family_name)
 
 
 class DjangoOutsideHistoryRecords(OutsideHistoryRecords):
@@ -78,10 +78,13 @@ class DjangoOutsideHistoryRecords(OutsideHistoryRecords):
         row = models.ExternalAdministration.objects.filter(source=source, record_id=record_id).first()
         if row is None:
             return None
-        return row.patient_id, StoredOutsideDose(row.date, row.product, row.units, row.indication or None)
+        stored = StoredOutsideDose(
+            row.pk, row.date, row.product, row.units, row.indication or None, bool(row.withdrawn_reason)
+        )
+        return row.patient_id, stored
 
-    def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> None:
-        models.ExternalAdministration.objects.create(
+    def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> int:
+        row = models.ExternalAdministration.objects.create(
             patient_id=patient_id,
             source=dose.source,
             record_id=dose.record_id,
@@ -90,6 +93,20 @@ class DjangoOutsideHistoryRecords(OutsideHistoryRecords):
             units=dose.units,
             indication=dose.indication or "",
         )
+        return row.pk
+
+    def doses_alike(self, patient_id: int, on: date, product: str, units: Decimal) -> tuple[DoseOnFile, ...]:
+        alike = {"patient_id": patient_id, "date": on, "product": product, "withdrawn_reason": ""}
+        own = models.TreatmentSession.objects.filter(**alike, total_units=units).exists()
+        elsewhere = (
+            models.ExternalAdministration.objects.filter(**alike, units=units)
+            .order_by("pk")
+            .values_list("source", "record_id")
+        )
+        return (*((DoseOnFile(),) if own else ()), *(DoseOnFile(source, record) for source, record in elsewhere))
+
+    def withdraw_outside_dose(self, dose_id: int, reason: str, by: str | None) -> str | None:
+        return models.withdraw_row(models.ExternalAdministration, dose_id, reason, by)
 
     def weights_on(self, patient_id: int, on: date) -> tuple[Decimal, ...]:
         rows = models.WeightMeasurement.objects.filter(patient_id=patient_id, measured_on=on).order_by("pk")

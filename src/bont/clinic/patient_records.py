@@ -248,6 +248,11 @@ class DjangoPatientRegistry(PatientRegistry):
                 by_patient,
                 lambda v: f"outcome {v.id} ({v.instrument}, {v.measured_on:%Y-%m-%d})" + _withdrawn(v),
             ),
+            (
+                models.ExternalAdministration,
+                by_patient,
+                lambda v: f"dose given elsewhere {v.id} ({v.date:%Y-%m-%d}, {v.units} U {v.product})" + _withdrawn(v),
+            ),
             (models.DiaryDay, by_patient, lambda v: f"{v.kind} diary day {v.day:%Y-%m-%d}"),
             (
                 models.DiaryLink,

@@ -249,9 +249,9 @@ def patient_snapshot(row: models.Patient, on: date) -> tuple[Patient, tuple[Admi
     # Doses given elsewhere count as the clinic's own do, each naming its source.
     elsewhere = tuple(
         Administration(day, product, indication or None, units, source=source)
-        for day, product, indication, units, source in row.external_administrations.order_by("date", "pk").values_list(
-            "date", "product", "indication", "units", "source"
-        )
+        for day, product, indication, units, source in row.external_administrations.filter(withdrawn_reason="")
+        .order_by("date", "pk")
+        .values_list("date", "product", "indication", "units", "source")
     )
     if elsewhere:
         history = tuple(sorted((*history, *elsewhere), key=lambda item: item.on))

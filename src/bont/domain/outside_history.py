@@ -83,6 +83,16 @@ class RefusedEntry:
 
 
 @dataclass(frozen=True)
+class OutsideRestatement:
+    """A MedicationStatement that restates a MedicationAdministration of the same record (its ``derivedFrom`` or
+    ``partOf``): the dose is the administration's, read there once, never a second dose."""
+
+    path: str
+    resource: str
+    restates: str  # the administration's path
+
+
+@dataclass(frozen=True)
 class OutsideRecord:
     """Everything read from one outside record (a FHIR Bundle), each entry with its path."""
 
@@ -91,6 +101,7 @@ class OutsideRecord:
     list_entries: tuple[OutsideListEntry, ...] = ()
     refused: tuple[RefusedEntry, ...] = ()
     weights: tuple[OutsideWeight, ...] = ()
+    restatements: tuple[OutsideRestatement, ...] = ()
 
 
 def entry_number(path: str) -> int:

@@ -5,24 +5,25 @@ style NDJSON export of every patient or a cohort, de-identified on request (``bo
 This module gathers the record through the ports (``PatientRegistry``, ``PatientCharts``, ``SessionRecords``,
 ``OutcomeRecords``, ``Inventory``) into a ``PatientExport`` and hands it to the ``FhirMapping`` port, which the
 FHIR adapter ``bont.interop.fhir`` implements (services never import adapters); ``bont.bootstrap.fhir_exchange``
-builds a ``FhirExchange`` with both. The interface the REST API relies on (a ``chart_key`` may also be given as
-the Patient's FHIR id, the chart key with ``_`` written ``.``):
+builds a ``FhirExchange`` with both. The interface the REST API relies on (a ``chart_key`` is the chart's own
+key; the adapter's ``chart_key_of`` reads it from a Patient's FHIR id):
 
 - ``FhirExchange.patient_everything(chart_key, base_url=None) -> dict``: a Bundle of type ``searchset`` (as
   ``Patient/$everything`` answers) with ``total``; raises ``UnknownPatientError`` for a key of no chart.
 - ``FhirExchange.patient_resources(chart_key, resource_type=None, date_from=None, date_to=None) -> list[dict]``:
-  the patient's resources, of one type, whose clinical date (``FhirMapping.clinical_date``) lies in
-  [date_from, date_to]; a resource without a clinical date (Patient, Medication) is left out once a date bound
-  is given.
-- ``FhirExchange.resource(resource_type, resource_id) -> dict | None``: one Patient, Procedure,
-  MedicationAdministration, Provenance or Observation by its id (None: no such resource).
-- ``FhirExchange.patients(query="", limit=..., offset=0) -> list[dict]``: Patient resources, by name, found as
-  ``bont patient`` finds them (part of a name or MRN).
+  the patient's resources, of one type, whose clinical days (``FhirMapping.clinical_days``: a day, or the period
+  a measurement covers) overlap [date_from, date_to]; a resource without a clinical date (Patient, Medication)
+  is left out once a date bound is given.
+- ``FhirExchange.resource(resource_type, resource_id) -> FoundResource | None``: one Patient, Procedure,
+  MedicationAdministration, Provenance or Observation by its id, with its patient's MRN for the access log (None:
+  no such resource); the owner is found from the id alone (``FhirMapping.source_of``).
 - ``FhirExchange.export_patient(mrn) -> dict``: the ``collection`` Bundle of ``bont fhir export MRN``.
 - ``FhirExchange.bulk_export(directory, *, deidentified, mrns=None) -> dict[str, int]``: the NDJSON files and
   their manifest; returns the count of resources per type.
 
-What is exported: the record as it stands, without what was withdrawn as entered in error (sessions, their
+Moments are written in the clinic's time zone, which the clock gives (``PatientExport.zone``); diary days are
+read back from their stored text as the diary's typed days (``headache_entry``, ``bladder_entry``). What is
+exported: the record as it stands, without what was withdrawn as entered in error (sessions, their
 administrations, outcome measurements, adverse events). Errors name the field and never repeat an identifier.
 """
 
@@ -36,19 +37,19 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from bont.domain.errors import FieldError
+from bont.domain.outcomes import BladderDiaryDay, HeadacheDiaryDay
 from bont.services.clock import Clock
 from bont.services.inventory import Inventory
 from bont.services.outcome_ports import OutcomeRecords, StoredOutcome
+from bont.services.outcomes import HEADACHE, bladder_entry, headache_entry
 from bont.services.patients import (
-    SEARCH_LIMIT,
     AuditEntry,
-    PatientHeader,
     PatientRecord,
     PatientRegistry,
     SessionEntry,
@@ -62,6 +63,7 @@ __all__ = [
     "FhirExchange",
     "FhirExportError",
     "FhirMapping",
+    "FoundResource",
     "PatientExport",
     "Pseudonymiser",
 ]
@@ -95,8 +97,17 @@ class PatientExport:
     current_medications: tuple[str, ...]  # as of the day of the export; the others are stopped
     sessions: tuple[ExportedSession, ...]  # by date
     outcomes: tuple[StoredOutcome, ...]  # by day measured
-    diaries: Mapping[str, Mapping[date, Mapping[str, Any]]]  # kind -> day -> the day's values
+    diaries: Mapping[str, tuple[HeadacheDiaryDay | BladderDiaryDay, ...]]  # kind -> its days, by date
     today: date
+    zone: tzinfo  # the clinic's: a moment is written in it, so that its first 10 characters are the clinic's day
+
+
+@dataclass(frozen=True)
+class FoundResource:
+    """A resource read by its id, and the MRN of the patient whose record holds it (for the access log)."""
+
+    mrn: str
+    resource: dict[str, Any]
 
 
 class FhirMapping(abc.ABC):
@@ -107,18 +118,15 @@ class FhirMapping(abc.ABC):
         """Every resource of the record, the Patient first; ids are derived from bont's keys (deterministic)."""
 
     @abc.abstractmethod
-    def patient(self, chart_key: str, header: PatientHeader) -> dict[str, Any]:
-        """The Patient resource alone (a patient list)."""
-
-    @abc.abstractmethod
     def bundle(
         self, resources: Sequence[dict[str, Any]], kind: str, bundle_id: str, base_url: str | None
     ) -> dict[str, Any]:
         """A validated Bundle of ``kind`` (``collection`` or ``searchset``) holding ``resources``."""
 
     @abc.abstractmethod
-    def clinical_date(self, resource: Mapping[str, Any]) -> date | None:
-        """The day a resource is about (given, measured, onset, recorded); None for one without (a Patient)."""
+    def clinical_days(self, resource: Mapping[str, Any]) -> tuple[date, date] | None:
+        """The first and last day a resource is about (given, measured or the period measured, onset, recorded);
+        None for one without (a Patient)."""
 
     @abc.abstractmethod
     def source_of(self, resource_type: str, resource_id: str) -> tuple[str, str] | None:
@@ -135,7 +143,8 @@ class Pseudonymiser(abc.ABC):
 
     @abc.abstractmethod
     def deidentify(self, resources: Sequence[dict[str, Any]], today: date) -> list[dict[str, Any]]:
-        """One patient's resources, de-identified (HIPAA Safe Harbor style), with a date shift of its own."""
+        """One patient's resources, de-identified (identifiers removed, birth year only), with a date shift of
+        its own."""
 
 
 class FhirExchange:
@@ -188,8 +197,9 @@ class FhirExchange:
             current_medications=current.medications,
             sessions=tuple(sessions),
             outcomes=tuple(o for o in history.outcomes if not o.withdrawn),
-            diaries=history.diaries,
+            diaries={kind: _diary_days(kind, days) for kind, days in history.diaries.items()},
             today=today,
+            zone=self._clock.zone,
         )
 
     def resources_of(self, mrn: str) -> list[dict[str, Any]]:
@@ -203,7 +213,7 @@ class FhirExchange:
     def patient_everything(self, chart_key: str, base_url: str | None = None) -> dict[str, Any]:
         """``Patient/$everything``: a ``searchset`` Bundle with every resource of the patient, ``fullUrl`` under
         ``base_url`` when given; raises ``UnknownPatientError`` for a key of no chart."""
-        mrn = self._registry.mrn_for_chart_key(_chart_key(chart_key))
+        mrn = self._registry.mrn_for_chart_key(chart_key)
         resources = self.resources_of(mrn)
         return self._mapping.bundle(resources, "searchset", f"{chart_key}-everything", base_url)
 
@@ -214,36 +224,36 @@ class FhirExchange:
         date_from: date | None = None,
         date_to: date | None = None,
     ) -> list[dict[str, Any]]:
-        """The patient's resources of ``resource_type`` (all when None) whose clinical date lies in
+        """The patient's resources of ``resource_type`` (all when None) whose clinical days overlap
         [``date_from``, ``date_to``] (either bound optional; once one is given, resources without a clinical
         date are left out); raises ``UnknownPatientError`` for a key of no chart."""
-        mrn = self._registry.mrn_for_chart_key(_chart_key(chart_key))
+        mrn = self._registry.mrn_for_chart_key(chart_key)
         found = []
         for resource in self.resources_of(mrn):
             if resource_type is not None and resource["resourceType"] != resource_type:
                 continue
             if date_from is not None or date_to is not None:
-                day = self._mapping.clinical_date(resource)
+                days = self._mapping.clinical_days(resource)
                 if (
-                    day is None
-                    or (date_from is not None and day < date_from)
-                    or (date_to is not None and day > date_to)
+                    days is None
+                    or (date_from is not None and days[1] < date_from)
+                    or (date_to is not None and days[0] > date_to)
                 ):
                     continue
             found.append(resource)
         return found
 
-    def resource(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+    def resource(self, resource_type: str, resource_id: str) -> FoundResource | None:
         """One resource by type and id (``GET /fhir/<type>/<id>``): a Patient, or a Procedure,
-        MedicationAdministration, Provenance or Observation (their ids name the session or measurement they come
-        from); None when there is no such resource, or it was withdrawn."""
+        MedicationAdministration, Provenance or Observation (their ids name the patient, session or measurement
+        they come from), with its patient's MRN; None when there is no such resource, or it was withdrawn."""
         mrn = self._owner(resource_type, resource_id)
         if mrn is None:
             return None
-        return next(
-            (r for r in self.resources_of(mrn) if r["resourceType"] == resource_type and r["id"] == resource_id),
-            None,
-        )
+        for found in self.resources_of(mrn):
+            if found["resourceType"] == resource_type and found["id"] == resource_id:
+                return FoundResource(mrn, found)
+        return None
 
     def _owner(self, resource_type: str, resource_id: str) -> str | None:
         source = self._mapping.source_of(resource_type, resource_id)
@@ -260,14 +270,6 @@ class FhirExchange:
             return None if detail is None else detail.patient.mrn
         stored = self._outcomes.outcome(int(key))
         return None if stored is None else self._outcomes.patient_by_id(stored.patient_id).mrn
-
-    def patients(self, query: str = "", limit: int = SEARCH_LIMIT, offset: int = 0) -> list[dict[str, Any]]:
-        """Patient resources of the patients ``bont patient`` finds for ``query`` (part of a name or MRN; all
-        when empty), by family then given name."""
-        return [
-            self._mapping.patient(self._registry.chart_key(row.mrn), self._registry.treatment_record(row.mrn).header)
-            for row in self._registry.search(query.strip(), limit, offset)
-        ]
 
     # -- bulk
 
@@ -338,10 +340,10 @@ class FhirExchange:
         return counts
 
 
-def _chart_key(key: str) -> str:
-    """The chart key of a Patient's FHIR id (or of a chart key): FHIR ids allow no ``_``, so the mapping writes
-    a key's ``_`` as ``.``, a character chart keys never hold."""
-    return key.replace(".", "_")
+def _diary_days(kind: str, stored: Mapping[date, Mapping[str, Any]]) -> tuple[HeadacheDiaryDay | BladderDiaryDay, ...]:
+    """A diary's stored days (every value kept as text) read back as the diary's own typed days, by date."""
+    read = headache_entry if kind == HEADACHE else bladder_entry
+    return tuple(read(values, day) for day, values in sorted(stored.items()))
 
 
 def _session_creations(trail: Sequence[AuditEntry]) -> dict[int, AuditEntry]:

@@ -8,15 +8,23 @@ Interface (the command line and the FHIR API call it in the same two steps)::
 
     record = read_bundle(document, knowledge, source=None)  # MalformedBundleError: the path of the bad element
     report = import_bundle(outside_history_records(), record, today)  # ImportRefusedError: the patient's reason
+    withdraw_outside_dose(outside_history_records(), dose_id, reason, by)  # a dose imported wrongly
 
-The patient is matched by MRN, else by family name, given name and birth date exactly; a patient no one matches
-is registered under the record's MRN. A bundle refused whole (``MalformedBundleError``, ``ImportRefusedError``)
-stores nothing. Otherwise each entry is added, matched (already on file: the same outside record identifier, the
-same condition, allergy or medicine, or the same weight on the same day) or refused with its reason; a second
-import of the same bundle adds nothing. A weight is kept to 0.1 kg, as the chart keeps it. A dose given
-elsewhere keeps its source system, identifier, day, product, units and indication (None when not known); the
-safety check and the chart read it with the patient's own sessions (``Administration.source``). Errors and
-reports never repeat an MRN, a name or a birth date.
+The patient is matched by bont's MRN, and then the record's birth date and family name (any case) must be the
+ones on file; a bont MRN no one has is matched by name and birth date, else registered (a record from another
+bont). A record without a bont MRN (another hospital's MRN numbers other patients) is matched by family name,
+given name and birth date exactly, and refused when no patient on file has them: the patient is registered
+first, never under another hospital's MRN. A bundle refused whole (``MalformedBundleError``,
+``ImportRefusedError``) stores nothing. Otherwise each entry is added, matched or refused with its reason; a
+second import of the same bundle adds nothing. A dose is matched when its outside record is on file (withdrawn
+or not: a withdrawn dose stays withdrawn) or when it is one of this clinic's own sessions (the same day,
+product and units: a clinic's own export read back), and refused when a dose given elsewhere of the same day,
+product and units is on file under another record (it may be the same dose, sent by another system). A
+condition, allergy or medicine is matched when listed, a weight when the same weight is on file that day (kept
+to 0.1 kg, as the chart keeps it). A dose given elsewhere keeps its source system, identifier, day, product,
+units and indication (None when not known); the safety check and the chart read it with the patient's own
+sessions (``Administration.source``) until it is withdrawn. Errors and reports never repeat an MRN, a name or a
+birth date.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from bont.domain.outside_history import (
     OutsideListEntry,
     OutsidePatient,
     OutsideRecord,
+    OutsideRestatement,
     OutsideWeight,
     entry_number,
 )
@@ -50,6 +59,9 @@ class ImportRefusedError(FieldError):
     nothing was stored."""
 
 
+NOT_THE_PATIENT = "the patient of this record is not the one on file under that MRN"
+
+
 class Outcome(StrEnum):
     ADDED = "added"
     MATCHED = "matched"
@@ -58,12 +70,16 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class ImportedEntry:
-    """What became of one resource of the bundle: its path, type, outcome and what it was (or why refused)."""
+    """What became of one resource of the bundle: its path, type, outcome and what it was (or why refused); for
+    a dose, the id it is stored under (None when not stored) and the paths of the other site entries of its
+    session (``also``), counted in it."""
 
     path: str
     resource: str
     outcome: Outcome
     detail: str
+    dose_id: int | None = None
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,16 +116,29 @@ class StoredPatient:
     patient_id: int
     chart_key: str
     birth_date: date
+    family_name: str
 
 
 @dataclass(frozen=True)
 class StoredOutsideDose:
-    """A dose given elsewhere as stored: what a second import of its record is compared with."""
+    """A dose given elsewhere as stored (its id; withdrawn or not): what a second import of its record is
+    compared with."""
 
+    dose_id: int
     on: date
     product: str
     units: Decimal
     indication: str | None
+    withdrawn: bool = False
+
+
+@dataclass(frozen=True)
+class DoseOnFile:
+    """A dose of the patient on file: this clinic's own session (``source`` None), or a dose given elsewhere
+    (its source and outside record identifier)."""
+
+    source: str | None = None
+    record_id: str | None = None
 
 
 class OutsideHistoryRecords(abc.ABC):
@@ -149,8 +178,18 @@ class OutsideHistoryRecords(abc.ABC):
         """The patient id and dose stored for this outside record; None when it was never imported."""
 
     @abc.abstractmethod
-    def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> None:
-        """Store a dose given elsewhere for the patient."""
+    def add_outside_dose(self, patient_id: int, dose: OutsideAdministration) -> int:
+        """Store a dose given elsewhere for the patient; returns its id."""
+
+    @abc.abstractmethod
+    def doses_alike(self, patient_id: int, on: date, product: str, units: Decimal) -> tuple[DoseOnFile, ...]:
+        """The patient's doses on file of this day, product and units, withdrawn ones left out: sessions given
+        here and doses given elsewhere."""
+
+    @abc.abstractmethod
+    def withdraw_outside_dose(self, dose_id: int, reason: str, by: str | None) -> str | None:
+        """Mark a dose given elsewhere withdrawn, with who withdrew it: None when there is no such dose, the
+        earlier reason when it was already withdrawn, "" when withdrawn now."""
 
     @abc.abstractmethod
     def weights_on(self, patient_id: int, on: date) -> tuple[Decimal, ...]:
@@ -167,9 +206,9 @@ def import_bundle(records: OutsideHistoryRecords, record: OutsideRecord, today: 
     with records:
         patient, outcome = _patient(records, record.patient, today)
         entries: list[ImportedEntry] = []
-        for dose in record.administrations:  # a session's doses are one, reported at each of their entries
-            entry = _dose(records, patient.patient_id, dose, today)
-            entries += [replace(entry, path=path) for path in (dose.path, *dose.also)]
+        # A session's site entries are one dose, reported once, its other entries listed in it.
+        entries += [replace(_dose(records, patient.patient_id, d, today), also=d.also) for d in record.administrations]
+        entries += [_restatement(restated) for restated in record.restatements]
         entries += _list_entries(records, patient.patient_id, record.list_entries, today)
         entries += [_weight(records, patient.patient_id, weight, today) for weight in record.weights]
         entries += [ImportedEntry(r.path, r.resource, Outcome.REFUSED, r.reason) for r in record.refused]
@@ -188,11 +227,11 @@ def _patient(
     if patient.mrn:
         found = records.patient_by_mrn(patient.mrn)
         if found is not None:
-            if patient.birth_date is not None and patient.birth_date != found.birth_date:
-                # The same number in another system's numbering may be someone else: never guess.
-                raise ImportRefusedError(
-                    patient.path, "the MRN is on file for a patient with another birth date; check the record"
-                )
+            # A mistyped or reused number must not file one patient's doses in another's chart. One refusal for
+            # every mismatch: it tells the sender nothing of the patient on file.
+            family = (patient.family_name or "").casefold()
+            if patient.birth_date != found.birth_date or family != found.family_name.casefold():
+                raise ImportRefusedError(patient.path, NOT_THE_PATIENT)
             return found, Outcome.MATCHED
     if patient.family_name and patient.given_name and patient.birth_date is not None:
         named = records.patients_named(patient.family_name, patient.given_name, patient.birth_date)
@@ -204,7 +243,9 @@ def _patient(
             return named[0], Outcome.MATCHED
     if not patient.mrn:
         raise ImportRefusedError(
-            patient.path, "no patient on file matches, and the record gives no MRN to register the patient under"
+            patient.path,
+            "no patient on file has this record's family name, given name and birth date, and the record gives no "
+            "MRN of this clinic: register the patient first (bont patient add), then import",
         )
     if not (patient.family_name and patient.given_name and patient.birth_date is not None):
         raise ImportRefusedError(patient.path, "a new patient needs a family name, a given name and a birth date")
@@ -219,7 +260,7 @@ def _patient(
 def _dose(records: OutsideHistoryRecords, patient_id: int, dose: OutsideAdministration, today: date) -> ImportedEntry:
     what = f"{format_amount(dose.units)} U {dose.product} on {dose.on.isoformat()}, given elsewhere ({dose.source})"
     if dose.also:
-        what += f"; the {len(dose.also) + 1} doses of one session, summed"
+        what += f"; the {len(dose.also) + 1} site entries of one session, summed"
     if dose.on > today:
         return ImportedEntry(dose.path, dose.resource, Outcome.REFUSED, f"{what}: the day is in the future")
     if len(dose.source) > SOURCE_LENGTH or len(dose.record_id) > RECORD_ID_LENGTH:
@@ -227,8 +268,7 @@ def _dose(records: OutsideHistoryRecords, patient_id: int, dose: OutsideAdminist
         return ImportedEntry(dose.path, dose.resource, Outcome.REFUSED, f"{what}: {reason}")
     stored = records.outside_dose(dose.source, dose.record_id)
     if stored is None:
-        records.add_outside_dose(patient_id, dose)
-        return ImportedEntry(dose.path, dose.resource, Outcome.ADDED, what)
+        return _new_dose(records, patient_id, dose, what)
     owner, kept = stored
     if owner != patient_id:
         return ImportedEntry(
@@ -242,8 +282,54 @@ def _dose(records: OutsideHistoryRecords, patient_id: int, dose: OutsideAdminist
             Outcome.REFUSED,
             f"{what}: imported before with other values ({kept.units} U {kept.product} on "
             f"{kept.on.isoformat()}); nothing was changed",
+            kept.dose_id,
         )
-    return ImportedEntry(dose.path, dose.resource, Outcome.MATCHED, what)
+    if kept.withdrawn:
+        what += "; withdrawn on file, it stays withdrawn and is not counted"
+    return ImportedEntry(dose.path, dose.resource, Outcome.MATCHED, what, kept.dose_id)
+
+
+def _new_dose(records: OutsideHistoryRecords, patient_id: int, dose: OutsideAdministration, what: str) -> ImportedEntry:
+    """Add a dose not imported before, unless the patient's file already holds a dose of the same day, product
+    and units: the same dose must not be counted twice against the limits."""
+    alike = records.doses_alike(patient_id, dose.on, dose.product, dose.units)
+    if any(found.source is None for found in alike):
+        return ImportedEntry(
+            dose.path, dose.resource, Outcome.MATCHED, f"{what}: this clinic's own session, already counted"
+        )
+    if alike:
+        return ImportedEntry(
+            dose.path,
+            dose.resource,
+            Outcome.REFUSED,
+            f"{what}: may already be on file ({alike[0].source}): check, and import it alone if it is another dose",
+        )
+    return ImportedEntry(dose.path, dose.resource, Outcome.ADDED, what, records.add_outside_dose(patient_id, dose))
+
+
+def _restatement(restated: OutsideRestatement) -> ImportedEntry:
+    return ImportedEntry(
+        restated.path,
+        restated.resource,
+        Outcome.MATCHED,
+        f"restates the MedicationAdministration at {restated.restates}: one dose, read there",
+    )
+
+
+def withdraw_outside_dose(records: OutsideHistoryRecords, dose_id: int, reason: str, by: str | None = None) -> None:
+    """Withdraw a dose given elsewhere that was imported wrongly, with a written reason: it is kept, marked with
+    who withdrew it and why, no longer counts in the safety check or on the chart, and a second import of its
+    record matches it and leaves it withdrawn. Refused, naming the field: no reason, no such dose, or one
+    already withdrawn."""
+    written = reason.strip()
+    if not written:
+        raise FieldError("reason", "give the reason the dose is withdrawn")
+    with records:
+        before = records.withdraw_outside_dose(dose_id, written, by)
+    if before is None:
+        raise FieldError("dose", "no dose given elsewhere with this id")
+    if before:
+        raise FieldError("dose", "this dose is already withdrawn")
 
 
 def _weight(records: OutsideHistoryRecords, patient_id: int, weight: OutsideWeight, today: date) -> ImportedEntry:

@@ -84,6 +84,8 @@ def _next_of_each(
     adverse_events: tuple[PriorAdverseEvent, ...],
     only_if_allowed_today: bool,
 ) -> list[NextSession]:
+    # A dose given elsewhere without an indication is no session to repeat, so it makes no pair of its own; the
+    # check that dates each pair's repeat counts it as if given for that pair's indication.
     known = [i for i in history if i.product in knowledge.products and i.indication in knowledge.indications]
     pairs = sorted({(i.indication, i.product) for i in known if i.indication is not None})
     events = tuple(event for event in adverse_events if event.on <= today)

@@ -251,6 +251,10 @@ def correct_outcome(
 # -- diaries
 
 
+# A yes/no left unticked: absent, posted empty, or stored as save_diary_day writes a no ("False" is a true string).
+_NOT_TICKED = (None, False, "", "False")
+
+
 def headache_entry(values: Mapping[str, Any], day: date) -> HeadacheDiaryDay:
     """A headache diary day from stored or posted values; raises ``FieldError`` naming the field."""
     try:
@@ -269,9 +273,9 @@ def headache_entry(values: Mapping[str, Any], day: date) -> HeadacheDiaryDay:
         day=day,
         headache_minutes=minutes,
         features=features,
-        nausea_or_vomiting=bool(values.get("nausea_or_vomiting")),
-        photophobia=bool(values.get("photophobia")),
-        phonophobia=bool(values.get("phonophobia")),
+        nausea_or_vomiting=values.get("nausea_or_vomiting") not in _NOT_TICKED,
+        photophobia=values.get("photophobia") not in _NOT_TICKED,
+        phonophobia=values.get("phonophobia") not in _NOT_TICKED,
         aura_minutes=aura,
         acute_medication=medication,
     )

@@ -91,7 +91,8 @@ def plan_session(
 
 
 def _first_session(knowledge: KnowledgeBase, request: PlanRequest, history: tuple[Administration, ...]) -> bool:
-    """No earlier session of this product for this indication in the patient's history."""
+    """No earlier session of this product for this indication in the patient's history (as in the check, a dose
+    given elsewhere for an indication not given leaves the patient new to this one)."""
     try:
         product, indication = knowledge.product(request.product).id, knowledge.indication(request.indication).id
     except UnknownIdError:

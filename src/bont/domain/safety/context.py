@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -32,7 +33,9 @@ class Context:
     # Earlier administrations of known products, up to the session date, as far back as the knowledge base's
     # longest window reaches (``KnowledgeBase.lookback_days``): older ones can change no finding.
     history: tuple[Administration, ...]
-    first_session: bool  # no earlier session of this product for this indication is on record, however old
+    # No earlier session of this product for this indication is on record, however old (one given elsewhere for an
+    # indication not given counts as one: ``counts_for``).
+    first_session: bool
     planned_units: Units  # the plan's total, worked out once: several rules ask
     muscles: tuple[str, ...]  # the plan's muscles, each once, in the order of its sites: several rules ask
     unrecognised_history: tuple[Administration, ...] = ()  # history items naming an unknown product or indication
@@ -65,16 +68,15 @@ class Context:
         return Units.zero(self.product.id)
 
     def same_product_within(self, window: Window, indications: tuple[str, ...] | None = None) -> Units:
-        """Units of this product given in the window that ends on the session date (never another product's)."""
+        """Units of this product given in the window that ends on the session date (never another product's), for
+        these indications (``counts_for``)."""
         if not self.history:
             return self.no_units
         start = window.start(self.on)
         doses = [
             Units(self.product.id, item.units)
             for item in self.history
-            if item.product == self.product.id
-            and start <= item.on <= self.on
-            and (indications is None or item.indication in indications)
+            if item.product == self.product.id and start <= item.on <= self.on and counts_for(item, indications)
         ]
         return sum(doses, Units.zero(self.product.id))
 
@@ -89,20 +91,19 @@ class Context:
             if item.source is not None
             and item.product == self.product.id
             and start <= item.on <= self.on
-            and (indications is None or item.indication in indications)
+            and counts_for(item, indications)
         )
 
     def same_day_units(self, indications: tuple[str, ...] | None = None) -> Decimal:
-        """Units of this product already given on the session date (for these indications): one session."""
+        """Units of this product already given on the session date (for these indications, ``counts_for``): one
+        session."""
         if not self.history:
             return NONE_GIVEN
         return sum(
             (
                 item.units
                 for item in self.history
-                if item.on == self.on
-                and item.product == self.product.id
-                and (indications is None or item.indication in indications)
+                if item.on == self.on and item.product == self.product.id and counts_for(item, indications)
             ),
             Decimal(0),
         )
@@ -117,6 +118,13 @@ class Context:
 
 
 NONE_GIVEN = Decimal(0)
+
+
+def counts_for(item: Administration, indications: Collection[str] | None) -> bool:
+    """Whether an earlier dose counts toward a figure for these indications (None: for all indications together).
+    A dose whose indication is not known (given elsewhere, the record naming none bont could map) counts for every
+    indication: nothing says it was not given for this one, so the conservative reading counts it."""
+    return indications is None or item.indication is None or item.indication in indications
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -157,7 +157,10 @@ class _History:
     """What the rules read of the whole history, gathered in one pass."""
 
     recent: tuple[Administration, ...]  # known products, as far back as any window of the knowledge base reaches
-    first_session: bool  # no earlier session of the plan's product for its indication, however old
+    # No earlier session of the plan's product for its indication, however old. A dose given elsewhere whose
+    # indication is not given counts in every indication's figures (``counts_for``) but leaves the patient a new
+    # one here: the initial-dose cautions stay until a session for this indication is known.
+    first_session: bool
     unrecognised: tuple[Administration, ...]  # naming an unknown product or indication, to be reported
 
 
@@ -182,7 +185,8 @@ def _read_history(knowledge: KnowledgeBase, request: CheckRequest, product: str,
             raise PlanningError(f"history.{index}.units", "must be between 0 and 100000")
         if item.product not in products or item.indication not in indications:
             # A brand name or alias counts as its id ("BOTOX" is onabotulinumtoxinA); what names nothing is reported.
-            # A dose given elsewhere may name no indication: it counts toward every indication's limits together.
+            # A dose given elsewhere may name no indication: it counts toward every indication's figures
+            # (``counts_for``).
             product_id = _product_id(knowledge, item.product)
             indication_id = None if item.indication is None else _indication_id(knowledge, item.indication)
             if product_id != item.product or indication_id != item.indication:

@@ -33,7 +33,8 @@ class Patient:
 class Administration:
     """An earlier session: its date, product, indication and total units of that product. One given elsewhere
     (imported from another system's record) names its ``source``; its indication may be unknown (None): it then
-    counts toward the limits of all indications together and the other-toxin caution, not an indication's."""
+    counts toward every indication's figures as if given for it (the conservative reading), the limits of all
+    indications together and the other-toxin caution."""
 
     on: date
     product: str

@@ -8,7 +8,7 @@ patient's history (contraindications, conditions, medicines, pregnancy), unknown
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -18,7 +18,7 @@ from bont.domain.evidence import Citation, Grade
 from bont.domain.findings import Finding, Severity
 from bont.domain.products import LimitScope
 from bont.domain.protocols import LabelStatus, Protocol, Route
-from bont.domain.safety.context import Context, as_utc, describe_limit, limit_finding
+from bont.domain.safety.context import Context, as_utc, counts_for, describe_limit, limit_finding
 from bont.domain.safety.model import Administration
 from bont.domain.safety.prior_reactions import prior_adverse_event
 from bont.domain.vocabulary import Concern, Interaction
@@ -132,7 +132,7 @@ def session_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 maximum,
                 citation,
                 f"{_u(total)} of {ctx.product.brand} in this session{_already(same_day)} is above {whose} of "
-                f"{_u(maximum)}{_elsewhere(ctx, _given_elsewhere_today(ctx, scope))}",
+                f"{_u(maximum)}{_elsewhere(ctx, _given_elsewhere_today(ctx, scope), scope)}",
             )
         )
     for cap in _exceeded(caps):
@@ -149,7 +149,7 @@ def _given_elsewhere_today(ctx: Context, indications: tuple[str, ...] | None) ->
         if item.source is not None
         and item.on == ctx.on
         and item.product == ctx.product.id
-        and (indications is None or item.indication in indications)
+        and counts_for(item, indications)
     )
 
 
@@ -208,12 +208,14 @@ def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 limit.citation,
                 f"{_counted(ctx, earlier, value.window, total)}, above the maximum of "
                 f"{describe_limit(value.maximum, ctx.weight_kg)} in any {value.window}"
-                f"{_elsewhere(ctx, ctx.given_elsewhere_within(value.window, scope))}",
+                f"{_elsewhere(ctx, ctx.given_elsewhere_within(value.window, scope), scope)}",
             )
     protocol = ctx.protocol
     if protocol is not None and protocol.cumulative_limit is not None:
         cumulative = protocol.cumulative_limit
-        earlier = ctx.same_product_within(cumulative.value.window, (ctx.indication.id,))
+        this_indication = (ctx.indication.id,)
+        earlier = ctx.same_product_within(cumulative.value.window, this_indication)
+        elsewhere = ctx.given_elsewhere_within(cumulative.value.window, this_indication)
         total = earlier + ctx.planned
         if total > cumulative.value.maximum:
             yield limit_finding(
@@ -222,18 +224,25 @@ def cumulative_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 f"{_u(earlier.amount)} for {ctx.indication.name.lower()} in the last {cumulative.value.window} plus "
                 f"{_u(ctx.planned.amount)} planned = {_u(total.amount)}, above "
                 f"{_u(cumulative.value.maximum.amount)} in any {cumulative.value.window}"
-                f"{_elsewhere(ctx, ctx.given_elsewhere_within(cumulative.value.window, (ctx.indication.id,)))}",
+                f"{_elsewhere(ctx, elsewhere, this_indication)}",
             )
 
 
-def _elsewhere(ctx: Context, items: tuple[Administration, ...]) -> str:
+def _elsewhere(ctx: Context, items: tuple[Administration, ...], indications: tuple[str, ...] | None) -> str:
     """The doses counted that were given elsewhere, each with its source, day and units, so that a finding
-    about them says where they come from."""
-    return "".join(
-        f"; given elsewhere ({item.source}), {item.on.isoformat()}: {_u(item.units)} "
-        f"{ctx.knowledge.products[item.product].brand}"
-        for item in sorted(items, key=lambda item: item.on)
-    )
+    about them says where they come from; counted toward a figure of some indications (``indications``), one
+    whose indication is not given says that it is counted as if for this one."""
+    return "".join(f"; {_earlier_dose(ctx, item, indications)}" for item in sorted(items, key=lambda item: item.on))
+
+
+def _earlier_dose(ctx: Context, item: Administration, indications: Collection[str] | None) -> str:
+    """One earlier dose as a finding names it: where it was given (when elsewhere), its day, units and product,
+    and, counted toward a figure of some indications without naming its own, that it counts as if for this one."""
+    where = f"given elsewhere ({item.source}), " if item.source else ""
+    dose = f"{where}{item.on.isoformat()}: {_u(item.units)} {ctx.knowledge.products[item.product].brand}"
+    if indications is not None and item.indication is None:
+        dose += f", indication not given: counted as if for {ctx.indication.name.lower()}"
+    return dose
 
 
 def _counted(ctx: Context, earlier: Units, window: Window, total: Units) -> str:
@@ -293,7 +302,7 @@ def weight_based_dose_exceeds_maximum(ctx: Context) -> Iterator[Finding]:
                 allowed,
                 citation,
                 f"{_u(total)} of {ctx.product.brand}{_already(same_day)} is above {describe_limit(cap, weight)}"
-                f"{_elsewhere(ctx, _given_elsewhere_today(ctx, scope))}",
+                f"{_elsewhere(ctx, _given_elsewhere_today(ctx, scope), scope)}",
             )
         )
     if per_kg is not None and (protocol is None or protocol.per_side_maximum is None):
@@ -412,8 +421,9 @@ def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
             i.id for i in ctx.knowledge.indications.values() if any(p.route is Route.INTRADETRUSOR for p in i.protocols)
         }
     # The label's interval counts from this product's previous injection; another toxin is the other-toxin warning.
+    # A dose whose indication is not given counts as if for this one (``counts_for``).
     earlier = [
-        item for item in ctx.history if item.product == ctx.product.id and item.indication in group and item.on < ctx.on
+        item for item in ctx.history if item.product == ctx.product.id and counts_for(item, group) and item.on < ctx.on
     ]
     if not earlier:
         return
@@ -422,14 +432,17 @@ def retreatment_interval_too_short(ctx: Context) -> Iterator[Finding]:
     minimum = protocol.min_interval_days
     if days < minimum.value:
         earliest = last.on + timedelta(days=minimum.value)
-        name = ctx.knowledge.indications[last.indication].name if last.indication else ctx.indication.name
-        elsewhere = f", given elsewhere ({last.source})" if last.source else ""
+        brand = ctx.knowledge.products[last.product].brand
+        if last.indication is None:
+            session = f"the last {brand} session was {days} days ago ({_earlier_dose(ctx, last, group)})"
+        else:
+            elsewhere = f", given elsewhere ({last.source})" if last.source else ""
+            name = ctx.knowledge.indications[last.indication].name.lower()
+            session = f"the last {name} session was {days} days ago ({last.on.isoformat()}, {brand}{elsewhere})"
         yield limit_finding(
             "retreatment-interval-too-short",
             minimum.citation,
-            f"the last {name.lower()} session was {days} days ago ({last.on.isoformat()}, "
-            f"{ctx.knowledge.products[last.product].brand}{elsewhere}); the label's interval is {minimum.value} "
-            f"days, which ends on {earliest.isoformat()}",
+            f"{session}; the label's interval is {minimum.value} days, which ends on {earliest.isoformat()}",
         )
 
 

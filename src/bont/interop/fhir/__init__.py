@@ -9,7 +9,7 @@ from typing import Any
 
 from bont.domain.knowledge import KnowledgeBase
 from bont.interop.fhir import export
-from bont.interop.fhir.deidentify import SafeHarbor
+from bont.interop.fhir.deidentify import Deidentifier
 from bont.interop.fhir.export import (
     ADMINISTRATION_SYSTEM,
     INSTRUMENT_SYSTEM,
@@ -21,7 +21,6 @@ from bont.interop.fhir.export import (
     patient_id,
 )
 from bont.services.fhir_exchange import FhirMapping, PatientExport
-from bont.services.patients import PatientHeader
 
 __all__ = [
     "ADMINISTRATION_SYSTEM",
@@ -30,8 +29,8 @@ __all__ = [
     "MRN_SYSTEM",
     "SESSION_SYSTEM",
     "UNVERIFIED_EXTENSION",
+    "Deidentifier",
     "R4Mapping",
-    "SafeHarbor",
     "chart_key_of",
     "patient_id",
 ]
@@ -46,19 +45,16 @@ class R4Mapping(FhirMapping):
     def resources(self, record: PatientExport) -> list[dict[str, Any]]:
         return export.patient_resources(self._knowledge, record)
 
-    def patient(self, chart_key: str, header: PatientHeader) -> dict[str, Any]:
-        return export.patient_resource(chart_key, header)
-
     def bundle(
         self, resources: Sequence[dict[str, Any]], kind: str, bundle_id: str, base_url: str | None
     ) -> dict[str, Any]:
         return export.bundle(resources, kind, bundle_id, base_url)
 
-    def clinical_date(self, resource: Mapping[str, Any]) -> date | None:
-        return export.clinical_date(resource)
+    def clinical_days(self, resource: Mapping[str, Any]) -> tuple[date, date] | None:
+        return export.clinical_days(resource)
 
     def source_of(self, resource_type: str, resource_id: str) -> tuple[str, str] | None:
         return export.source_of(resource_type, resource_id)
 
-    def pseudonymiser(self) -> SafeHarbor:
-        return SafeHarbor()
+    def pseudonymiser(self) -> Deidentifier:
+        return Deidentifier()

@@ -1,7 +1,9 @@
-"""De-identification of exported FHIR resources for researchers and data warehouses, in the manner of the HIPAA
-Safe Harbor method (45 CFR 164.514(b)(2)): the identifiers it lists are removed, the dates moved.
+"""De-identification of exported FHIR resources for researchers and data warehouses: identifiers removed, dates
+shifted per patient, birth year only. This is not a claim of HIPAA Safe Harbor compliance (45 CFR
+164.514(b)(2)): Safe Harbor keeps no date element but the year, while these dates are moved, keeping the intervals
+between a patient's sessions and outcomes that research on them needs.
 
-For one export (``SafeHarbor``): every resource id is replaced by a random pseudonym (a UUID), the same one for
+For one export (``Deidentifier``): every resource id is replaced by a random pseudonym (a UUID), the same one for
 the same resource throughout the export, and every reference rewritten to it, so the files still link up; the
 Patient's pseudonym is new at every export. Per patient: names, the MRN and every ``identifier``, telecom,
 address, photo and contacts, the narrative ``text`` and free-text ``note``s, who performed or recorded anything
@@ -34,7 +36,7 @@ _REMOVED = frozenset({"identifier", "name", "telecom", "address", "photo", "cont
 _DROPPED_TYPES = frozenset({"Provenance"})  # who recorded what, when: nothing a researcher needs
 
 
-class SafeHarbor(Pseudonymiser):
+class Deidentifier(Pseudonymiser):
     """The de-identifier of one export: pseudonyms shared by all its patients, a date shift drawn per patient."""
 
     def __init__(self) -> None:

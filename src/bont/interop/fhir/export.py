@@ -42,9 +42,13 @@ Profile decisions (the README's FHIR section rests on these):
   ``vital-signs``, LOINC 29463-7 from the knowledge base, ``effectiveDateTime`` the day, ``valueQuantity`` in UCUM
   ``kg``; id ``<patient id>-weight-<digest of the day and weight>``. The importer reads it back.
 - **QuestionnaireResponse** per diary day (``questionnaire`` ``<bont>/Questionnaire/<kind>-diary``, one item per
-  value, ``authored`` the day); **AdverseEvent** (``suspectEntity.instance`` → the suspected session's
+  field of the diary's day, answered as the field is typed: ``valueBoolean``, ``valueInteger``, one ``valueString``
+  per option chosen; ``authored`` the day); **AdverseEvent** (``suspectEntity.instance`` → the suspected session's
   Procedure); **Provenance** per session from the audit trail (``recorded`` = when it was written, agents: the
   author who recorded it and the performer who injected it).
+- **Moments** (when a dose was given, when a session was recorded) are written in the clinic's time zone with its
+  offset (``2024-12-03T10:00:00+14:00``), so that their first 10 characters are the clinic's day, as an importer
+  and ``clinical_days`` read it; a moment not known is written as the day.
 - Withdrawn records (entered in error) are not exported.
 """
 
@@ -53,7 +57,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from dataclasses import fields
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -138,9 +143,10 @@ def _user(username: str | None) -> dict[str, Any]:
     return {"identifier": {"system": USER_SYSTEM, "value": username}, "display": username}
 
 
-def _moment(on: date, at: datetime | None) -> str:
-    """A FHIR dateTime: the time when it is known with its zone, else the day."""
-    return at.isoformat() if at is not None and at.tzinfo is not None else on.isoformat()
+def _moment(on: date, at: datetime | None, zone: tzinfo) -> str:
+    """A FHIR dateTime: the time when it is known, in the clinic's ``zone`` (its offset written, so that the first
+    10 characters are the clinic's day, as importers and ``clinical_date`` read it), else the day."""
+    return at.astimezone(zone).isoformat() if at is not None and at.tzinfo is not None else on.isoformat()
 
 
 @cache
@@ -312,7 +318,7 @@ def _session_resources(patient: _Patient, given: ExportedSession) -> tuple[list[
         site_medication = next(iter(medications))
         lots = [site_medication]
     procedure_key = f"session-{entry.id}"
-    when = _moment(entry.on, entry.given_at)
+    when = _moment(entry.on, entry.given_at, patient.record.zone)
     injector = entry.given_by or entry.recorded_by or detail.clinician
     reason = _reason(patient, entry.indication)
     indication = knowledge.indications.get(entry.indication)
@@ -344,7 +350,7 @@ def _session_resources(patient: _Patient, given: ExportedSession) -> tuple[list[
         clinical.append(
             _administration(patient, given, number, site.muscle, site.side, site.units, site_medication, when)
         )
-    clinical.extend(_provenance(given, clinical, injector))
+    clinical.extend(_provenance(given, clinical, injector, patient.record.zone))
     return list(medications.values()), clinical
 
 
@@ -405,7 +411,9 @@ def _administration(
     )
 
 
-def _provenance(given: ExportedSession, targets: Sequence[dict[str, Any]], injector: str) -> list[dict[str, Any]]:
+def _provenance(
+    given: ExportedSession, targets: Sequence[dict[str, Any]], injector: str, zone: tzinfo
+) -> list[dict[str, Any]]:
     """Who recorded the session and when (the audit trail's creation of it), and who injected it."""
     recorded = given.recorded
     if recorded is None or recorded.when.tzinfo is None:  # Provenance.recorded is an instant: zone required
@@ -419,7 +427,7 @@ def _provenance(given: ExportedSession, targets: Sequence[dict[str, Any]], injec
                 "resourceType": "Provenance",
                 "id": f"provenance-session-{given.entry.id}",
                 "target": target_refs,
-                "recorded": recorded.when.isoformat(),
+                "recorded": recorded.when.astimezone(zone).isoformat(),
                 "agent": [{"type": author, "who": _user(recorded.who)}, {"type": performer, "who": _user(injector)}],
             }
         )
@@ -493,39 +501,39 @@ def _weights(patient: _Patient) -> list[dict[str, Any]]:
     ]
 
 
-def _answers(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, bool):
+def _answers(value: object) -> list[dict[str, Any]]:
+    """The answers of one diary field, typed as the field is: a yes/no, a count, one text per chosen option."""
+    if isinstance(value, bool):  # before int: a bool is an int to Python
         return [{"valueBoolean": value}]
     if isinstance(value, int):
         return [{"valueInteger": value}]
-    if isinstance(value, list | tuple):
-        return [answer for item in value for answer in _answers(item)]
-    if value is None or value == "":
-        return []
+    if isinstance(value, frozenset):
+        return [{"valueString": str(option)} for option in sorted(value)]
     return [{"valueString": str(value)}]
 
 
 def _diary_days(patient: _Patient) -> list[dict[str, Any]]:
     resources = []
     for kind, days in sorted(patient.record.diaries.items()):
-        for day, values in sorted(days.items()):
+        for day in days:
             items = []
-            for key, value in sorted(values.items()):
-                item: dict[str, Any] = {"linkId": key}
-                answers = _answers(value)
-                if answers:
+            for field in sorted(fields(day), key=lambda f: f.name):
+                if field.name == "day":
+                    continue
+                item: dict[str, Any] = {"linkId": field.name}
+                answers = _answers(getattr(day, field.name))
+                if answers:  # no option chosen: the item without an answer
                     item["answer"] = answers
                 items.append(item)
             resource: dict[str, Any] = {
                 "resourceType": "QuestionnaireResponse",
-                "id": patient.key("diary", kind, day),
+                "id": patient.key("diary", kind, day.day),
                 "questionnaire": f"{QUESTIONNAIRE}/{kind}-diary",
                 "status": "completed",
                 "subject": patient.subject,
-                "authored": day.isoformat(),
+                "authored": day.day.isoformat(),
+                "item": items,
             }
-            if items:
-                resource["item"] = items
             resources.append(validated(resource))
     return resources
 
@@ -604,11 +612,14 @@ _SOURCES = {
 }
 
 _WEIGHT_ID = re.compile(r"(.+)-weight-[0-9a-f]{16}")
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # the FHIR id datatype
 
 
 def source_of(resource_type: str, resource_id: str) -> tuple[str, str] | None:
     """The record an id was derived from (see the ids above): ("patient", chart key) (a Patient, or a weight
-    Observation), ("session", id) or ("outcome", id); None for any other id."""
+    Observation), ("session", id) or ("outcome", id); None for any other id, and for a text FHIR allows as no id."""
+    if not _FHIR_ID.fullmatch(resource_id):
+        return None
     if resource_type == "Patient":
         return ("patient", chart_key_of(resource_id))
     weighed = _WEIGHT_ID.fullmatch(resource_id) if resource_type == "Observation" else None
@@ -619,23 +630,22 @@ def source_of(resource_type: str, resource_id: str) -> tuple[str, str] | None:
     return None if known is None or found is None else (known[1], found.group(1))
 
 
-_CLINICAL_DATES = (
-    ("performedDateTime",),
-    ("effectiveDateTime",),
-    ("effectivePeriod", "end"),
-    ("authored",),
-    ("date",),
-    ("recorded",),
-)
+_CLINICAL_DATES = ("performedDateTime", "effectiveDateTime", "authored", "date", "recorded")
 
 
-def clinical_date(resource: Mapping[str, Any]) -> date | None:
-    """The day a resource is about: given (Procedure, MedicationAdministration), measured (Observation), the
-    diary's day, the adverse event's onset, a Provenance's recording; None for the others."""
-    for path in _CLINICAL_DATES:
-        value: Any = resource
-        for step in path:
-            value = value.get(step) if isinstance(value, Mapping) else None
+def clinical_days(resource: Mapping[str, Any]) -> tuple[date, date] | None:
+    """The first and last day a resource is about: the day given (Procedure, MedicationAdministration) or
+    measured (Observation), or the period a measurement covers (an Observation's ``effectivePeriod``), the diary's
+    day, the adverse event's onset, a Provenance's recording; None for the others. Each moment's first 10
+    characters are its day (``_moment`` writes them in the clinic's zone)."""
+    period = resource.get("effectivePeriod")
+    if isinstance(period, Mapping) and isinstance(period.get("end"), str):
+        end = date.fromisoformat(period["end"][:10])
+        start = period.get("start")
+        return (date.fromisoformat(start[:10]) if isinstance(start, str) else end, end)
+    for name in _CLINICAL_DATES:
+        value = resource.get(name)
         if isinstance(value, str):
-            return date.fromisoformat(value[:10])
+            day = date.fromisoformat(value[:10])
+            return (day, day)
     return None

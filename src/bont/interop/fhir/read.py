@@ -4,16 +4,19 @@ models), and what bont recognises in it.
 A bundle that is not a valid FHIR Bundle is refused whole (``MalformedBundleError``, naming the path of the first
 bad element, e.g. ``entry[3].resource.dosage.dose.value``). Of a valid bundle each resource is read on its own:
 
-- ``Patient``: the MRN (an identifier typed ``MR`` in HL7 v2 table 0203, or in bont's own MRN system), the
-  official name, birth date and gender.
+- ``Patient``: the MRN (an identifier in bont's own MRN system only: another system's MRN, typed ``MR`` or not,
+  is not this clinic's), the official name, birth date and gender.
 - ``MedicationAdministration`` and ``MedicationStatement`` of a botulinum toxin: the product is recognised by
   the NDC of one of the knowledge base's vials (any hyphenation, or none), by an RxNorm code that only one
   product carries, or by a brand or established name (``KnowledgeBase.product_id``). An RxNorm ingredient shared
-  by several products (botulinum toxin type A) or an unknown toxin names no product: its units cannot be counted,
-  so it is refused. The dose must be in units of the toxin (UCUM ``[USP'U]``, ``U``, ``[arb'U]``, ``{units}``,
-  ``[iU]``/``[IU]``, reference §2.5); it is never converted. The indication comes from an ICD-10-CM
+  by several products (botulinum toxin type A) or a toxin bont does not carry (a name or code holding
+  "botulinum") names no product: its units cannot be counted, so it is refused, saying it is a botulinum toxin.
+  The dose must be in units of the toxin (UCUM ``[USP'U]``, ``U``, ``[arb'U]``, ``{units}``, ``[iU]``/``[IU]``,
+  reference §2.5); it is never converted. The indication comes from an ICD-10-CM
   ``reasonCode`` (or the ``Condition`` a ``reasonReference`` points to) that the knowledge base lists for exactly
-  one indication; otherwise it is unknown.
+  one indication; otherwise it is unknown. A ``MedicationStatement`` that restates a ``MedicationAdministration``
+  of the bundle (``derivedFrom`` or ``partOf``) is matched to it, never a second dose; one whose
+  ``effectivePeriod`` spans more than one day is refused (one dose has one day).
 - ``Condition`` (an ICD-10-CM code, else its text), ``AllergyIntolerance`` (its text or display) and
   ``MedicationStatement`` of another medicine (a name bont's medicine list or drug classes know: an unknown name
   is refused, never dropped). Resolved, refuted or entered-in-error ones are refused with the reason.
@@ -23,7 +26,8 @@ bad element, e.g. ``entry[3].resource.dosage.dose.value``). Of a valid bundle ea
 
 Every other resource is reported as not read. The record's ``source`` is the one given by the caller, else the
 resource's or the bundle's ``meta.source``, else the system of the resource's identifier; the outside record's
-identifier (system|value, else its ``fullUrl``, else ``Type/id``) makes a second import of it a match.
+identifier (system|value, else ``Type/id``; never a ``fullUrl``, which a ``urn:uuid:`` makes new at each export)
+makes a second import of it a match.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from bont.domain.outside_history import (
     OutsideListEntry,
     OutsidePatient,
     OutsideRecord,
+    OutsideRestatement,
     OutsideWeight,
     RefusedEntry,
     entry_number,
@@ -55,7 +60,6 @@ from bont.domain.outside_history import (
 from bont.domain.safety.engine import MAX_WEIGHT_KG, MIN_WEIGHT_KG
 from bont.interop.fhir.export import MRN_SYSTEM
 
-IDENTIFIER_TYPES = "http://terminology.hl7.org/CodeSystem/v2-0203"
 TOXIN_UNIT_CODES = frozenset({"[USP'U]", "U", "[arb'U]", "{units}", "{U}", "[iU]", "[IU]"})
 TOXIN_UNIT_WORDS = frozenset({"u", "unit", "units", "usp units", "iu"})  # a unit written without a UCUM code
 MAX_UNITS = Decimal(100000)  # the check's bound on a history dose
@@ -89,24 +93,32 @@ def read_bundle(document: object, knowledge: KnowledgeBase, source: str | None =
     list_entries: list[OutsideListEntry] = []
     weights: list[OutsideWeight] = []
     refused: list[RefusedEntry] = []
+    restatements: list[OutsideRestatement] = []
     for index, entry in enumerate(entries):
         kind = _type(entry)
         path = f"entry[{index}].resource"
         if kind == "Medication" or (kind == "Patient" and index == patients[0][0]):
             continue  # the patient is read above; a Medication is read where a dose or statement names it
-        for item in reader.read(path, kind, entry.get("resource") or {}, entry.get("fullUrl")):
+        for item in reader.read(path, kind, entry.get("resource") or {}):
             if isinstance(item, OutsideAdministration):
                 administrations.append(item)
             elif isinstance(item, OutsideListEntry):
                 list_entries.append(item)
             elif isinstance(item, OutsideWeight):
                 weights.append(item)
+            elif isinstance(item, OutsideRestatement):
+                restatements.append(item)
             else:
                 refused.append(item)
     # A Procedure that doses are part of is read as their session: not reported as a resource bont does not import.
     refused = [r for r in refused if id(entries[entry_number(r.path)].get("resource")) not in reader.session_resources]
     return OutsideRecord(
-        patient, reader.by_session(administrations), tuple(list_entries), tuple(refused), tuple(weights)
+        patient,
+        reader.by_session(administrations),
+        tuple(list_entries),
+        tuple(refused),
+        tuple(weights),
+        tuple(restatements),
     )
 
 
@@ -166,20 +178,24 @@ def _type(entry: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class _Resources:
-    """The bundle's resources by every reference that may point to them: fullUrl and Type/id."""
+    """The bundle's resources by every reference that may point to them (fullUrl and Type/id), and the entry
+    each is in (by object identity)."""
 
     by_reference: Mapping[str, Mapping[str, Any]]
+    entry_of: Mapping[int, int]
 
     @classmethod
     def of(cls, entries: Sequence[Mapping[str, Any]]) -> _Resources:
         found: dict[str, Mapping[str, Any]] = {}
-        for entry in entries:
+        entry_of: dict[int, int] = {}
+        for index, entry in enumerate(entries):
             resource = entry.get("resource") or {}
+            entry_of[id(resource)] = index
             if entry.get("fullUrl"):
                 found[entry["fullUrl"]] = resource
             if resource.get("id"):
                 found[f"{resource['resourceType']}/{resource['id']}"] = resource
-        return cls(found)
+        return cls(found, entry_of)
 
     def resolve(self, reference: Mapping[str, Any] | None, container: Mapping[str, Any]) -> Mapping[str, Any] | None:
         target = (reference or {}).get("reference")
@@ -221,14 +237,15 @@ def _day(value: str | None) -> date | None:
 
 
 def _patient(path: str, resource: Mapping[str, Any]) -> OutsidePatient:
-    mrn = None
-    for identifier in resource.get("identifier") or ():
-        typed_mrn = any(
-            c.get("system") == IDENTIFIER_TYPES and c.get("code") == "MR" for c in _codings(identifier.get("type"))
-        )
-        if identifier.get("value") and (typed_mrn or identifier.get("system") == MRN_SYSTEM):
-            mrn = str(identifier["value"]).strip()
-            break
+    # Only bont's own MRN system numbers this clinic's patients: another hospital's MRN may be anyone's here.
+    mrn = next(
+        (
+            str(identifier["value"]).strip()
+            for identifier in resource.get("identifier") or ()
+            if identifier.get("system") == MRN_SYSTEM and identifier.get("value")
+        ),
+        None,
+    )
     names = resource.get("name") or []
     name = next((n for n in names if n.get("use") in ("official", "usual")), names[0] if names else {})
     given = name.get("given") or []
@@ -281,8 +298,8 @@ class _Reader:
         )
 
     def read(
-        self, path: str, kind: str, resource: Mapping[str, Any], full_url: str | None
-    ) -> Iterator[OutsideAdministration | OutsideListEntry | OutsideWeight | RefusedEntry]:
+        self, path: str, kind: str, resource: Mapping[str, Any]
+    ) -> Iterator[OutsideAdministration | OutsideListEntry | OutsideWeight | OutsideRestatement | RefusedEntry]:
         subject = (resource.get("subject") or resource.get("patient") or {}).get("reference")
         if not kind:
             yield RefusedEntry(path, "entry", "the entry holds no resource")
@@ -309,7 +326,7 @@ class _Reader:
         elif kind == "Observation":
             yield _weight(path, resource)
         else:
-            yield self._medication(path, kind, resource, full_url)
+            yield self._medication(path, kind, resource)
 
     # -- conditions and allergies
 
@@ -349,8 +366,8 @@ class _Reader:
     # -- medicines and toxin doses
 
     def _medication(
-        self, path: str, kind: str, resource: Mapping[str, Any], full_url: str | None
-    ) -> OutsideAdministration | OutsideListEntry | RefusedEntry:
+        self, path: str, kind: str, resource: Mapping[str, Any]
+    ) -> OutsideAdministration | OutsideListEntry | OutsideRestatement | RefusedEntry:
         concept = resource.get("medicationCodeableConcept")
         if concept is None:
             medication = self.resources.resolve(resource.get("medicationReference"), resource)
@@ -369,18 +386,37 @@ class _Reader:
                     path, kind, f"'{drug.name}' is not in bont's list of medicines, so the check could not read it"
                 )
             return _listed(path, kind, ListKind.MEDICATION, drug.name)
+        restated = self._restated(resource) if kind == "MedicationStatement" else None
+        if restated is not None:
+            return OutsideRestatement(path, kind, restated)
+        if not drug.products:
+            return RefusedEntry(
+                path,
+                kind,
+                f"{drug.name or 'the medicine'} is a botulinum toxin bont does not carry: its units cannot be weighed "
+                "against these products — not counted; tell the clinician",
+            )
         if len(drug.products) != 1:
             named = ", ".join(sorted(self.knowledge.products[p].brand for p in drug.products))
             return RefusedEntry(
                 path,
                 kind,
-                f"a botulinum toxin whose product is not known ({named or drug.name or 'no name'}): units of one "
+                f"a botulinum toxin whose product is not known ({named}): units of one "
                 "product are not units of another, so the dose cannot be counted; give the NDC or the brand",
             )
         if status in (NOT_GIVEN if kind == "MedicationAdministration" else NOT_TAKEN):
             return RefusedEntry(path, kind, f"the dose was not given (status {status})")
         (product,) = drug.products
-        return self._dose(path, kind, resource, full_url, product)
+        return self._dose(path, kind, resource, product)
+
+    def _restated(self, resource: Mapping[str, Any]) -> str | None:
+        """The path of the bundle's MedicationAdministration a statement restates (``derivedFrom``, ``partOf``)."""
+        for reference in (*(resource.get("derivedFrom") or ()), *(resource.get("partOf") or ())):
+            found = self.resources.resolve(reference, resource)
+            index = self.resources.entry_of.get(id(found)) if found is not None else None
+            if index is not None and found is not None and found.get("resourceType") == "MedicationAdministration":
+                return f"entry[{index}].resource"
+        return None
 
     def _drug(self, concept: Mapping[str, Any] | None) -> _Drug:
         # Each code or name says which products it may be; together they name the products all of them allow
@@ -401,7 +437,10 @@ class _Reader:
         products = set.intersection(*named) if named else set()
         if named and not products:
             products = set.union(*named)
-        toxin = toxin or bool(named) or any("botulinum" in name.casefold() for name in names)
+        # A toxin bont does not carry (prabotulinumtoxinA, daxibotulinumtoxinA) is still a toxin: its word is in
+        # its name, display or code.
+        words = names + [str(c.get("code") or "") for c in _codings(concept)]
+        toxin = toxin or bool(named) or any("botulinum" in word.casefold() for word in words)
         return _Drug(frozenset(products), toxin, names[0] if names else None)
 
     def _product_named(self, name: str) -> str | None:
@@ -423,7 +462,7 @@ class _Reader:
         return None
 
     def _dose(
-        self, path: str, kind: str, resource: Mapping[str, Any], full_url: str | None, product: str
+        self, path: str, kind: str, resource: Mapping[str, Any], product: str
     ) -> OutsideAdministration | RefusedEntry:
         brand = self.knowledge.products[product].brand
         if kind == "MedicationAdministration":
@@ -431,6 +470,13 @@ class _Reader:
             quantity_path = "dosage.dose"
             on = _day(resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get("start"))
         else:
+            period = resource.get("effectivePeriod")
+            if resource.get("effectiveDateTime") is None and period is not None:
+                start = _day(period.get("start"))
+                if start is not None and _day(period.get("end")) != start:
+                    return RefusedEntry(
+                        path, kind, f"{brand}: the statement spans more than one day, and one dose has one day"
+                    )
             doses = [
                 rate.get("doseQuantity")
                 for dosage in resource.get("dosage") or ()
@@ -447,7 +493,7 @@ class _Reader:
             return RefusedEntry(f"{path}.{quantity_path}", kind, f"{brand}: {units}")
         if on is None:
             return RefusedEntry(path, kind, f"{brand}: the day it was given is not recorded to the day")
-        record_id, id_system = _record_id(resource, kind, full_url)
+        record_id, id_system = _record_id(resource, kind)
         if record_id is None:
             return RefusedEntry(
                 path, kind, f"{brand}: the record has no identifier, so a second import could not be told apart"
@@ -458,7 +504,7 @@ class _Reader:
             return RefusedEntry(path, kind, f"{brand}: the sending system is not named (meta.source); give --source")
         session = self.resources.resolve(next(iter(resource.get("partOf") or ()), None), resource)
         if session is not None and session.get("resourceType") == "Procedure":
-            self._sessions[path] = _record_id(session, "Procedure", None)[0] or ""
+            self._sessions[path] = _record_id(session, "Procedure")[0] or ""
             self.session_resources.add(id(session))
         return OutsideAdministration(path, kind, str(source), record_id, on, product, units, self._indication(resource))
 
@@ -569,14 +615,13 @@ def _toxin_units(quantity: Mapping[str, Any] | None) -> Decimal | str:
     return units
 
 
-def _record_id(resource: Mapping[str, Any], kind: str, full_url: str | None) -> tuple[str | None, str | None]:
-    """The outside record's identifier (system|value, else its fullUrl, else Type/id) and its system."""
+def _record_id(resource: Mapping[str, Any], kind: str) -> tuple[str | None, str | None]:
+    """The outside record's identifier (system|value, else Type/id) and its system; never a fullUrl, which a
+    ``urn:uuid:`` makes new at each export."""
     for identifier in resource.get("identifier") or ():
         value, system = identifier.get("value"), identifier.get("system")
         if value:
             return (f"{system}|{value}" if system else str(value)), system
-    if full_url:
-        return full_url, None
     if resource.get("id"):
         return f"{kind}/{resource['id']}", None
     return None, None

@@ -26,23 +26,38 @@ SECURITY = (
     "nurses may post outside history; researchers and billing staff see no identified record (403)."
 )
 IMPORT = (
-    "POST [base] (or [base]/Bundle) with a Bundle imports outside history (botulinum toxin given elsewhere, "
-    "conditions, allergies, other medicines) into bont; the answer is an OperationOutcome with one issue per "
-    "entry: information for an entry added or matched, a warning naming the entry for one refused, and the "
-    "whole bundle refused (400, the path of the bad element) when it is not a valid Bundle. Importing the same "
-    "bundle again adds nothing."
+    "One write, which is neither a FHIR batch nor a transaction: POST [base] (or [base]/Bundle) with a Bundle "
+    "(application/fhir+json, any type; its entries need no request element) imports outside history (botulinum "
+    "toxin given elsewhere, conditions, allergies, other medicines) into bont. The answer is an OperationOutcome, "
+    "not a batch-response Bundle: an issue for the patient (matched or added), then one per entry: information "
+    "for an entry added or matched, a warning naming the entry for one refused. The whole bundle is refused with "
+    "400 (the path of the bad element) when it is not a valid Bundle, 422 when its patient cannot be matched or "
+    "registered, 413 when it is larger than the web server takes (`bont fhir import FILE` takes larger files). "
+    "Importing the same bundle again adds nothing."
 )
 _PATIENT_SEARCH = {"name": "patient", "type": "reference", "documentation": "Patient/ID or ID (required)"}
-_DATE_SEARCH = {
+_DAYS = "At day precision: eq, ge, gt, le, lt and YYYY-MM-DD; repeat it for a range"
+_EFFECTIVE_TIME_SEARCH = {
+    "name": "effective-time",
+    "definition": "http://hl7.org/fhir/SearchParameter/MedicationAdministration-effective-time",
+    "type": "date",
+    "documentation": f"When the dose was given. {_DAYS}",
+}
+_ADMINISTRATION_DATE_SEARCH = {
     "name": "date",
     "type": "date",
-    "documentation": "At day precision: eq, ge, gt, le, lt and YYYY-MM-DD; repeat it for a range",
+    "documentation": "The same as effective-time, under the name other resource types use",
+}
+_OBSERVATION_DATE_SEARCH = {
+    "name": "date",
+    "definition": "http://hl7.org/fhir/SearchParameter/clinical-date",
+    "type": "date",
+    "documentation": f"When measured; a measurement of a period matches when the period overlaps the days. {_DAYS}",
 }
 
 
 @cache
 def _statement() -> dict[str, Any]:
-    clinical_search = [_PATIENT_SEARCH, _DATE_SEARCH]
     statement: dict[str, Any] = {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -55,7 +70,7 @@ def _statement() -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Read-only access to bont's records of botulinum toxin treatment. " + IMPORT,
+                "documentation": "Read access to bont's records of botulinum toxin treatment. " + IMPORT,
                 "security": {"cors": False, "description": SECURITY, "service": [{"text": "Bearer token"}]},
                 "resource": [
                     {
@@ -82,13 +97,13 @@ def _statement() -> dict[str, Any]:
                         "type": "MedicationAdministration",
                         "documentation": "One per site injected; the dose is in its product's own units",
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": clinical_search,
+                        "searchParam": [_PATIENT_SEARCH, _EFFECTIVE_TIME_SEARCH, _ADMINISTRATION_DATE_SEARCH],
                     },
                     {
                         "type": "Observation",
-                        "documentation": "Outcome scores (licensed instruments as totals only)",
+                        "documentation": "Outcome scores (licensed instruments as totals only) and body weights",
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": clinical_search,
+                        "searchParam": [_PATIENT_SEARCH, _OBSERVATION_DATE_SEARCH],
                     },
                 ],
             }

@@ -1,7 +1,7 @@
 """The search parameters the FHIR API takes, read from a query string and refused naming the parameter.
 
 Dates are searched at day precision (FHIR R4 §3.1.1.5.3 "date", prefixes §3.1.1.4.2): ``eq``, ``ge``, ``gt``,
-``le`` and ``lt`` before a ``YYYY-MM-DD`` day, no prefix meaning ``eq``; several ``date`` parameters must all
+``le`` and ``lt`` before a ``YYYY-MM-DD`` day, no prefix meaning ``eq``; several date parameters must all
 hold (``date=ge2026-01-01&date=le2026-06-30`` is the first half of 2026). A parameter this API does not support
 is refused rather than ignored, so that a client never reads an unfiltered answer as a filtered one."""
 
@@ -44,7 +44,7 @@ class DayRange:
 
 
 def day_range(values: Iterable[str], parameter: str = "date") -> DayRange:
-    """The days every ``date`` value allows together."""
+    """The days every value of the date parameter ``parameter`` allows together."""
     allowed = DayRange()
     for value in values:
         matched = _DAY.fullmatch(value)

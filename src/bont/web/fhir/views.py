@@ -7,39 +7,29 @@ POST django-ninja's session authenticator makes) and roles, and every refusal as
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
-from bont.bootstrap import (
-    build_knowledge,
-    clock,
-    fhir_exchange,
-    outcome_records,
-    outside_history_records,
-    patient_registry,
-    session_records,
-)
-from bont.domain.errors import FieldError
+from bont.bootstrap import build_knowledge, clock, fhir_exchange, outside_history_records, patient_registry
 from bont.interop import strict_json
 from bont.interop.fhir import MRN_SYSTEM, chart_key_of, patient_id
-from bont.interop.fhir.export import source_of
 from bont.interop.fhir.read import MalformedBundleError, read_bundle
 from bont.services.fhir_import import ImportRefusedError, ImportReport, Outcome, import_bundle
-from bont.services.outcomes import outcome_entry
 from bont.services.ports import UnknownPatientError
 from bont.web.access import IDENTIFIED, RECORDING, roles_of
 from bont.web.api import BearerToken
 from bont.web.audit_reads import Action, log_read
 from bont.web.fhir.documents import FHIR_JSON, capability_statement, operation_outcome, searchset
-from bont.web.fhir.search import SearchError, day_range, reference_id, refuse_unknown, single
+from bont.web.fhir.search import DayRange, SearchError, day_range, reference_id, refuse_unknown, single
 from bont.web.input_guard import FORMS
 
 __all__ = [
@@ -66,10 +56,9 @@ _JSON_FORMATS = frozenset(("json", "application/json", "application/fhir+json", 
 
 FhirAnswer = tuple[int, dict[str, Any]]
 FORMAT = "_format"  # a parameter of every interaction (FHIR R4 §3.1.0.1.10)
-# The ids ``bont.interop.fhir.export`` gives a site's MedicationAdministration and an outcome's Observation: each
-# names the row it comes from, and the row its patient.
-_ADMINISTRATION_ID = re.compile(r"session-([1-9][0-9]{0,18})-site-[1-9][0-9]{0,5}")
-_OBSERVATION_ID = re.compile(r"outcome-([1-9][0-9]{0,18})")
+# The date search parameter of each searchable type (FHIR R4's names; MedicationAdministration also takes the
+# ``date`` other types use, as clients send it).
+DATE_PARAMETERS = {"MedicationAdministration": ("effective-time", "date"), "Observation": ("date",)}
 _POSTED_TYPES = ("application/fhir+json", "application/json")
 MRN_LENGTH = 40  # as the chart stores it
 
@@ -192,12 +181,7 @@ def _chart_key(path_id: str) -> str:
 
 @fhir_view(("GET",), IDENTIFIED)
 def patient(request: HttpRequest, patient_id: str) -> FhirAnswer:
-    refuse_unknown(_query(request), (FORMAT,))
-    chart_key = _chart_key(patient_id)
-    mrn = _mrn(chart_key)
-    (found,) = fhir_exchange().patient_resources(chart_key, "Patient")
-    log_read(request, "fhir-Patient", mrn)
-    return 200, found
+    return _read(request, "Patient", patient_id)
 
 
 @fhir_view(("GET",), IDENTIFIED)
@@ -261,14 +245,19 @@ def _mrn_of_identifier(identifier: str) -> str | None:
 
 
 def _clinical_search(request: HttpRequest, resource_type: str) -> FhirAnswer:
-    """A search of one patient's resources of ``resource_type`` by ``patient`` (required) and ``date``."""
+    """A search of one patient's resources of ``resource_type`` by ``patient`` (required) and its date
+    parameters (all must hold)."""
     query = _query(request)
-    refuse_unknown(query, ("patient", "date", FORMAT))
+    dated = DATE_PARAMETERS[resource_type]
+    refuse_unknown(query, ("patient", *dated, FORMAT))
     subject = single(query, "patient")
     if subject is None:
         raise SearchError("patient", "is required: this server searches one patient's record at a time")
     chart_key = _searched_chart_key(subject, "patient")
-    days = day_range(query.get("date", []))
+    days = DayRange()
+    for parameter in dated:
+        allowed = day_range(query.get(parameter, []), parameter)
+        days = days.narrowed(allowed.start, allowed.end)
     found = []
     mrn = _mrn_or_none(chart_key)
     if mrn is not None:
@@ -298,47 +287,25 @@ def everything(request: HttpRequest, patient_id: str) -> FhirAnswer:
     return 200, bundle
 
 
-def _not_found(resource_type: str) -> FhirRefusal:
-    return FhirRefusal(404, "not-found", f"no {resource_type} has this id")
-
-
-def _of_patient(request: HttpRequest, resource_type: str, resource_id: str, mrn: str) -> FhirAnswer:
-    """The resource ``resource_id`` of the patient's record (a withdrawn record is in none: a 404)."""
-    chart_key = patient_registry().chart_key(mrn)
-    for resource in fhir_exchange().patient_resources(chart_key, resource_type):
-        if resource["id"] == resource_id:
-            log_read(request, f"fhir-{resource_type}", mrn, resource_id)
-            return 200, resource
-    raise _not_found(resource_type)
+def _read(request: HttpRequest, resource_type: str, resource_id: str) -> FhirAnswer:
+    """``GET <type>/<id>``: the resource, its patient found from the id alone (a withdrawn record, or an id of no
+    record, is a 404)."""
+    refuse_unknown(_query(request), (FORMAT,))
+    found = fhir_exchange().resource(resource_type, resource_id)
+    if found is None:
+        raise FhirRefusal(404, "not-found", f"no {resource_type} has this id")
+    log_read(request, f"fhir-{resource_type}", found.mrn, "" if resource_type == "Patient" else resource_id)
+    return 200, found.resource
 
 
 @fhir_view(("GET",), IDENTIFIED)
 def medication_administration(request: HttpRequest, resource_id: str) -> FhirAnswer:
-    refuse_unknown(_query(request), (FORMAT,))
-    named = _ADMINISTRATION_ID.fullmatch(resource_id)
-    session = session_records().session(int(named[1])) if named and int(named[1]) <= strict_json.MAX_ID else None
-    if session is None:
-        raise _not_found("MedicationAdministration")
-    return _of_patient(request, "MedicationAdministration", resource_id, session.patient.mrn)
+    return _read(request, "MedicationAdministration", resource_id)
 
 
 @fhir_view(("GET",), IDENTIFIED)
 def observation(request: HttpRequest, resource_id: str) -> FhirAnswer:
-    refuse_unknown(_query(request), (FORMAT,))
-    weighed = source_of("Observation", resource_id)
-    if weighed is not None and weighed[0] == "patient":  # a weight measurement: its id names its patient's
-        mrn = _mrn_or_none(weighed[1])
-        if mrn is None:
-            raise _not_found("Observation")
-        return _of_patient(request, "Observation", resource_id, mrn)
-    named = _OBSERVATION_ID.fullmatch(resource_id)
-    if named is None or int(named[1]) > strict_json.MAX_ID:
-        raise _not_found("Observation")
-    try:
-        identity, _ = outcome_entry(outcome_records(), build_knowledge(), int(named[1]))
-    except FieldError:
-        raise _not_found("Observation") from None
-    return _of_patient(request, "Observation", resource_id, identity.mrn)
+    return _read(request, "Observation", resource_id)
 
 
 @fhir_view(("POST",), RECORDING)
@@ -350,7 +317,17 @@ def import_outside_history(request: HttpRequest) -> FhirAnswer:
     if request.content_type not in _POSTED_TYPES:
         raise FhirRefusal(415, "not-supported", "post the Bundle as application/fhir+json")
     try:
-        record = read_bundle(strict_json.loads(request.body), build_knowledge())
+        posted = request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise FhirRefusal(
+            413,
+            "too-long",
+            f"a Bundle posted here may hold at most {limit / 2**20:g} MB ({limit} bytes); "
+            "`bont fhir import FILE` takes a larger one",
+        ) from None
+    try:
+        record = read_bundle(strict_json.loads(posted), build_knowledge())
         report = import_bundle(outside_history_records(), record, clock().today())
     except (strict_json.JsonDocumentError, MalformedBundleError) as error:
         raise FhirRefusal(400, "invalid", f"{error.field}: {error.problem}", error.field) from error
