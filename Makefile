@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check unit bench clean
+.PHONY: run test check lint unit bench clean
 
 # Reinstall only when the project's metadata changes.
 $(STAMP): pyproject.toml
@@ -19,18 +19,22 @@ run: $(STAMP)
 	$(BIN)/bont knowledge validate
 	$(BIN)/bont serve --demo
 
-## check: lint, types (mypy --strict), and the import direction of STYLE.md
-check: $(STAMP)
+## lint: ruff and the import direction of STYLE.md
+lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## test: set up, run the checks and the whole test suite (SQLite and a throwaway PostgreSQL)
-test: check
+## check: lint and types (mypy --strict)
+check: lint
+	$(BIN)/mypy
+
+## test: set up, run the checks and the whole test suite (SQLite and a throwaway PostgreSQL); mypy runs beside the
+## suite, and the target fails when either does
+test: lint
 	./scripts/ensure-postgres.sh
 	./scripts/ensure-chromium.sh
-	$(BIN)/pytest
+	./scripts/beside.sh $(BIN)/mypy $(BIN)/pytest
 
 ## bench: every benchmark of bench/ (see bench/README.md), each a ratio printed beside its target. The clinic-size
 ## one generates its own 100,000-patient clinic on SQLite and on a throwaway PostgreSQL: it takes minutes.
