@@ -6,6 +6,7 @@ which holds no name, MRN, birth date or real date."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -425,3 +426,21 @@ def test_a_bulk_export_writes_one_ndjson_file_per_type_and_refuses_a_folder_in_u
     with pytest.raises(UnknownPatientError):
         exchange.bulk_export(tmp_path / "cohort", deidentified=False, mrns=["FICT-9999"])
     assert not (tmp_path / "cohort").exists()
+
+
+def test_the_example_bundle_of_the_readme_validates_and_every_reference_resolves_inside_it(
+    knowledge: KnowledgeBase,
+) -> None:
+    from bont.interop.fhir.read import read_bundle
+
+    example = json.loads((Path(__file__).parents[2] / "examples" / "fhir-demo-patient.json").read_text("utf-8"))
+    Bundle.model_validate(example)
+    held = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in example["entry"]}
+    text = json.dumps(example)
+    referenced = set(re.findall(r'"reference": "([A-Za-z]+/[A-Za-z0-9.-]+)"', text))
+    assert referenced
+    assert referenced <= held
+    # What an importer reads of it: the four sessions of the fictional demo patient, each one dose of its day.
+    record = read_bundle(example, knowledge)
+    assert len(record.administrations) == 4
+    assert {(dose.product, dose.units) for dose in record.administrations} == {("onabotulinumtoxinA", Decimal(100))}
