@@ -2,9 +2,8 @@
 
 - ``tests/contract`` against the Django adapters, one process per engine (Django is configured once per process,
   for one database);
-- the browser journeys (``tests/e2e/test_web*.py``) in two runs, each with its own demo server and Chromium: most
-  of their time a test waits for Chromium and the server, which runs of their own spend beside the main run instead
-  of after it, and two of them keep both cores busy once the others have ended.
+- the browser journeys (``tests/e2e/test_web*.py``): most of their time the test waits for Chromium and the
+  server, which a process of their own spends beside the main run instead of after it.
 
 ``tests/conftest.py`` starts them as soon as the main run has collected
 ``tests/integration/test_background_runs.py``, whose tests, last in the main run, wait for them. A run of only
@@ -27,15 +26,8 @@ from tests.databases import fresh_postgres_database, migrated_sqlite_database
 ROOT = Path(__file__).parent.parent
 MODULE = ROOT / "tests" / "integration" / "test_background_runs.py"
 ENGINES = ("sqlite", "postgresql")
-BROWSER = "browser"  # the journeys of tests/e2e/test_web.py
-BROWSER_MORE = "browser-more"  # the other tests/e2e/test_web_*.py modules
-BROWSER_RUNS = (BROWSER, BROWSER_MORE)
-RUNS = (*ENGINES, *BROWSER_RUNS)
-
-
-def browser_run_of(node_id: str) -> str:
-    """Which browser run a browser test goes to: the two take about as long."""
-    return BROWSER if node_id.split("::", 1)[0].endswith("/test_web.py") else BROWSER_MORE
+BROWSER = "browser"
+RUNS = (*ENGINES, BROWSER)
 
 
 @dataclass
@@ -76,18 +68,16 @@ def _pytest(folder: Path, arguments: Sequence[str], env: dict[str, str]) -> Run:
 
 def start(folder: Path, postgres_server_url: str, browser_tests: Sequence[str]) -> dict[str, Run]:
     """Start one contract run per engine, each on a database of its own (on SQLite a migrated copy: the run's own
-    migration would cost ten seconds of CPU beside the main run), and the browser runs of ``browser_tests`` (node
-    ids) that have any; each run's output goes to a file under ``folder``."""
+    migration would cost ten seconds of CPU beside the main run), and one run of ``browser_tests`` (node ids)
+    when there are any; each run's output goes to a file under ``folder``."""
     runs: dict[str, Run] = {}
     for engine in ENGINES:
         own = folder / engine
         own.mkdir()
         url = migrated_sqlite_database(own) if engine == "sqlite" else fresh_postgres_database(postgres_server_url)
         runs[engine] = _pytest(own / "run", [str(ROOT / "tests" / "contract")], {"BONT_CONTRACT_DATABASE_URL": url})
-    for name in BROWSER_RUNS:
-        tests = [test for test in browser_tests if browser_run_of(test) == name]
-        if tests:
-            runs[name] = _pytest(folder / name, tests, {})
+    if browser_tests:
+        runs[BROWSER] = _pytest(folder / BROWSER, browser_tests, {})
     return runs
 
 

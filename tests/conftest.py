@@ -51,9 +51,8 @@ def _order(item: pytest.Item) -> int:
     return 1 if _is_browser_test(item) else 0
 
 
-def _waits_for_browser_run(item: pytest.Item, names: set[str]) -> bool:
-    """The test that waits for one of the browser runs named."""
-    return item.path == background_runs.MODULE and any(item.nodeid.endswith(f"[{name}]") for name in names)
+def _waits_for_browser_run(item: pytest.Item) -> bool:
+    return item.path == background_runs.MODULE and f"[{background_runs.BROWSER}]" in item.nodeid
 
 
 @pytest.hookimpl(trylast=True)  # after -k, -m and --deselect: only the browser tests they leave move
@@ -61,10 +60,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=_order)  # stable: each module keeps its order
     if config.option.collectonly or not any(item.path == background_runs.MODULE for item in items):
         return
-    # The browser tests go to runs of their own; the test that waits for a run stays only when it has tests to run.
+    # The browser tests go to a run of their own; the test that waits for it stays only when it has tests to run.
     elsewhere = [item for item in items if _is_browser_test(item)]
-    idle = set(background_runs.BROWSER_RUNS) - {background_runs.browser_run_of(item.nodeid) for item in elsewhere}
-    moved = [item for item in items if _is_browser_test(item) or _waits_for_browser_run(item, idle)]
+    moved = [item for item in items if _is_browser_test(item) or (not elsewhere and _waits_for_browser_run(item))]
     if moved:
         config.hook.pytest_deselected(items=moved)
         items[:] = [item for item in items if item not in moved]

@@ -1,8 +1,8 @@
 """The runs of the suite in processes of their own (``tests/background_runs.py``): the contract tests of
 tests/contract, and the journeys through the ``bont`` commands there, against the Django adapters on SQLite and
 PostgreSQL; and the browser journeys of tests/e2e. ``tests/conftest.py`` starts them when collection ends, so
-that they run beside the rest of the suite, and puts these tests last: each waits for its run. A browser run's test is
-collected only when its browser tests were (``pytest tests/integration`` alone runs no browser)."""
+that they run beside the rest of the suite, and puts these tests last: each waits for its run. The browser one is
+collected only when the browser tests were (``pytest tests/integration`` alone runs no browser)."""
 
 from __future__ import annotations
 
