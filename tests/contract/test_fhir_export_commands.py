@@ -11,6 +11,7 @@ from pathlib import Path
 from fhir.resources.R4B.bundle import Bundle
 
 from tests.contract.clinic import Clinic
+from tests.fhir_bundles import references_in
 
 
 def test_a_recorded_session_is_exported_as_a_valid_bundle_and_a_deidentified_bulk_export(
@@ -35,7 +36,7 @@ def test_a_recorded_session_is_exported_as_a_valid_bundle_and_a_deidentified_bul
     Bundle.model_validate(bundle)
     assert bundle["type"] == "collection"
     resources = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in bundle["entry"]}
-    references = [v for r in resources.values() for v in _references(r)]
+    references = [v for r in resources.values() for v in references_in(r)]
     assert references
     assert all(reference in resources for reference in references)
     [medication] = [r for r in resources.values() if r["resourceType"] == "Medication"]
@@ -65,15 +66,6 @@ def test_a_recorded_session_is_exported_as_a_valid_bundle_and_a_deidentified_bul
     unknown = clinic.run("fhir", "export", "FICT-9999")
     assert unknown.returncode == 2
     assert "FICT-9999" not in unknown.stderr
-
-
-def _references(value: object) -> list[str]:
-    if isinstance(value, dict):
-        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
-        return found + [r for key, item in value.items() if key != "reference" for r in _references(item)]
-    if isinstance(value, list):
-        return [r for item in value for r in _references(item)]
-    return []
 
 
 def test_a_record_exported_then_imported_into_an_empty_database_gives_the_check_the_same_history(

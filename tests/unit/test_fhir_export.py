@@ -6,7 +6,6 @@ which holds no name, MRN, birth date or real date."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -50,6 +49,7 @@ from tests.fakes import (
     FakeSessionRecords,
     FakeStockroom,
 )
+from tests.fhir_bundles import references_in
 
 KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14: a clinic's day starts while UTC's is still the day before
 HEADER = PatientHeader("FICT-0042", "Ada", "Fictional", date(1961, 5, 17), "female", False)
@@ -136,15 +136,6 @@ def _by_id(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {f"{r['resourceType']}/{r['id']}": r for r in resources}
 
 
-def _references(value: object) -> list[str]:
-    if isinstance(value, dict):
-        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
-        return found + [r for key, item in value.items() if key != "reference" for r in _references(item)]
-    if isinstance(value, list):
-        return [r for item in value for r in _references(item)]
-    return []
-
-
 def test_every_resource_validates_and_every_reference_resolves_inside_the_bundle(knowledge: KnowledgeBase) -> None:
     resources = patient_resources(knowledge, _record())
     kinds = {r["resourceType"] for r in resources}
@@ -157,7 +148,7 @@ def test_every_resource_validates_and_every_reference_resolves_inside_the_bundle
         Bundle.model_validate(document)
         assert all(e["fullUrl"].startswith("https://bont.example/fhir/") for e in document["entry"])
     held = _by_id(resources)
-    assert all(reference in held for reference in _references(resources))
+    assert all(reference in held for reference in references_in(resources))
     patient = resources[0]
     assert patient["id"] == "k3y.of-Chart0042"  # the chart key; FHIR ids hold no "_"
     assert patient["identifier"][0]["value"] == "FICT-0042"
@@ -291,7 +282,7 @@ def test_a_deidentified_export_holds_no_name_mrn_birth_date_or_real_date(knowled
     assert {r["resourceType"] for r in hidden} == {r["resourceType"] for r in resources} - {"Provenance"}
     assert hidden[0]["birthDate"] == "1961"
     held = _by_id(hidden)
-    assert all(reference in held for reference in _references(hidden))
+    assert all(reference in held for reference in references_in(hidden))
     # Every date moved earlier by the same days, so the two sessions stay 91 days apart.
     days = sorted(date.fromisoformat(r["performedDateTime"][:10]) for r in hidden if r["resourceType"] == "Procedure")
     assert days[0] < date(2026, 3, 2)
@@ -436,8 +427,7 @@ def test_the_example_bundle_of_the_readme_validates_and_every_reference_resolves
     example = json.loads((Path(__file__).parents[2] / "examples" / "fhir-demo-patient.json").read_text("utf-8"))
     Bundle.model_validate(example)
     held = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in example["entry"]}
-    text = json.dumps(example)
-    referenced = set(re.findall(r'"reference": "([A-Za-z]+/[A-Za-z0-9.-]+)"', text))
+    referenced = set(references_in(example))
     assert referenced
     assert referenced <= held
     # What an importer reads of it: the four sessions of the fictional demo patient, each one dose of its day.

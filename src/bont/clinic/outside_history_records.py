@@ -3,7 +3,6 @@ the patients, their lists and weights and the doses given elsewhere (``ExternalA
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from datetime import date
 from decimal import Decimal
 from types import TracebackType
@@ -24,12 +23,11 @@ class DjangoOutsideHistoryRecords(OutsideHistoryRecords):
     """One database transaction: a failure anywhere in the import rolls all of it back."""
 
     def __init__(self) -> None:
-        self._unit: ExitStack | None = None
+        self._unit: transaction.Atomic | None = None
 
     def __enter__(self) -> DjangoOutsideHistoryRecords:
-        with ExitStack() as unit:
-            unit.enter_context(transaction.atomic())
-            self._unit = unit.pop_all()
+        self._unit = transaction.atomic()
+        self._unit.__enter__()
         return self
 
     def __exit__(
