@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -502,3 +503,105 @@ def keep_study_catalogue() -> bool:
         return False
     catalogue = study_catalogue()
     return keep_catalogue(library, catalogue.studies, catalogue.trials, fingerprint)
+
+
+# Registry analytics: researchers' saved cohorts, the analytics engine over the clinic's own records or over
+# several sites' exports, and the de-identified export.
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from bont.services.registry_analytics import AnalysisEngine, Exporter, SavedCohorts
+
+# The site code of the clinic's own records analysed in memory (never written: exports name their own site).
+LOCAL_SITE = "LOCAL"
+
+
+def saved_cohorts() -> SavedCohorts:
+    setup_database()
+    from bont.clinic.cohort_records import DjangoSavedCohorts
+
+    return DjangoSavedCohorts()
+
+
+def registry_engine() -> AnalysisEngine:
+    """The analytics engine over the clinic's records, read in bulk with real dates: in memory only, and only
+    aggregates leave it."""
+    setup_database()
+    from bont.clinic.research_dataset import extract_dataset
+    from bont.interop.registry.engine import RegistryEngine
+
+    dataset = extract_dataset(build_knowledge(), site=LOCAL_SITE, today=clock().today(), shift=False)
+    return RegistryEngine.from_tables(dataset.tables)
+
+
+# How long the web server keeps the clinic's records read for analysis: the cohort builder asks for a size as each
+# criterion is typed, and reading every record again each time costs seconds at a clinic's size. A researcher sees
+# records at most this old (the Research page says so).
+REGISTRY_KEPT_SECONDS = 60
+_registry_read: list[tuple[float, AnalysisEngine]] = []
+_registry_lock = threading.Lock()
+
+
+def kept_registry_engine() -> AnalysisEngine:
+    """``registry_engine``, kept by the process for ``REGISTRY_KEPT_SECONDS`` and shared by its threads."""
+    import time
+
+    with _registry_lock:
+        now = time.monotonic()
+        if not _registry_read or now - _registry_read[0][0] >= REGISTRY_KEPT_SECONDS:
+            _registry_read[:] = [(now, registry_engine())]
+        return _registry_read[0][1]
+
+
+def combined_engine(folders: Sequence[Path]) -> AnalysisEngine:
+    """The analytics engine over several sites' de-identified exports (``FieldError`` naming a folder that is not
+    an export, or two exports of one site)."""
+    from bont.interop.registry.engine import RegistryEngine
+    from bont.interop.registry.export import combine
+
+    return RegistryEngine.from_folders(combine(folders).folders)
+
+
+def research_exporter() -> Exporter:
+    """Writes the de-identified export of a request (``bont research export``, the Research page, the API)."""
+    import secrets
+    from collections.abc import Mapping
+    from typing import Any
+
+    from bont.domain.research.disclosure import MinimumK
+    from bont.services.registry_analytics import ExportFormat, ExportRequest
+    from bont.services.research import verdict_basis
+
+    setup_database()
+    from bont.clinic.research_dataset import extract_dataset
+    from bont.interop.registry.engine import RegistryEngine
+    from bont.interop.registry.export import MANIFEST, restricted_to, write_export, write_fhir_export
+
+    def write(request: ExportRequest) -> Mapping[str, Any]:
+        import json
+
+        knowledge, today = build_knowledge(), clock().today()
+        secret = secrets.token_bytes(32)  # drawn per export, never written
+        dataset = extract_dataset(knowledge, site=request.site, today=today, secret=secret)
+        tables = dataset.tables
+        if request.cohort is not None:
+            # The cohort's criteria are on real dates: its members are found in the unshifted extract, whose
+            # pseudonyms (same secret) are the export's.
+            real = extract_dataset(knowledge, site=request.site, today=today, secret=secret, shift=False)
+            tables = restricted_to(tables, RegistryEngine.from_tables(real.tables).patients(request.cohort))
+        fingerprint = verdict_basis(knowledge)
+        if request.format is ExportFormat.NDJSON:
+            write_fhir_export(
+                fhir_exchange(), tables, request.folder, site=request.site, minimum_k=MinimumK(request.minimum_k),
+                knowledge_fingerprint=fingerprint,
+            )  # fmt: skip
+        else:
+            write_export(
+                tables, request.folder, site=request.site, file_format=str(request.format),
+                minimum_k=MinimumK(request.minimum_k), knowledge_fingerprint=fingerprint,
+                unreadable_diary_days=dataset.unreadable_diary_days,
+            )  # fmt: skip
+        manifest: dict[str, Any] = json.loads((request.folder / MANIFEST).read_text(encoding="utf-8"))
+        return manifest
+
+    return write

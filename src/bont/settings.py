@@ -102,6 +102,10 @@ class BontSettings(BaseSettings):
     # The TOTP second factor at sign-in: off; optional (each user may enrol an authenticator app); or
     # required-for-admin (as optional, and the administration pages need a session signed in with it).
     totp: Literal["off", "optional", "required-for-admin"] = "off"
+    # Registry analytics: a published count under this many is suppressed (the common small-cell rule: 11), and a
+    # de-identified export whose smallest class of (age band, sex, indication) is under k is refused.
+    research_min_cell: int = Field(default=11, ge=1)
+    research_min_k: int = Field(default=5, ge=1)
 
     @field_validator("time_zone")
     @classmethod

@@ -27,9 +27,13 @@ from tests.fakes import FakeClinic, FakeClinicalRecords, FakePatientCharts
 
 DATABASE_VARIABLE = "BONT_CONTRACT_DATABASE_URL"
 
-# The journeys through the commands and the migrations need a real database: the main test run, on the fakes,
-# leaves them out.
-collect_ignore_glob = [] if os.environ.get(DATABASE_VARIABLE) else ["test_*_commands.py", "test_adapter_migrations.py"]
+# The journeys through the commands, the migrations and the research dataset's extract need a real database: the
+# main test run, on the fakes, leaves them out.
+collect_ignore_glob = (
+    []
+    if os.environ.get(DATABASE_VARIABLE)
+    else ["test_*_commands.py", "test_adapter_migrations.py", "test_research_dataset.py"]
+)
 
 
 class Arrange(Protocol):

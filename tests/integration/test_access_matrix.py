@@ -89,6 +89,10 @@ RULES: dict[str, Rule] = {
     "event_edit": Rule(RECORDING),
     "event_withdraw": Rule(RECORDING, "POST"),  # no reason, no confirmation: refused
     "research": Rule(RESEARCH),
+    "research_cohort_size": Rule(RESEARCH),
+    "research_analyses": Rule(RESEARCH),
+    "research_cohort_save": Rule(RESEARCH, "POST"),  # no name: refused, nothing saved
+    "research_export": Rule(RESEARCH),  # one patient: the k-anonymity check refuses it
     "evidence": Rule(SIGNED_IN),  # the evidence library: published studies and registered trials, no patient data
     "evidence_export": Rule(SIGNED_IN),  # no format: refused
     "evidence_study": Rule(SIGNED_IN, path_values={"key": "no-such-study"}),
@@ -139,6 +143,11 @@ RULES: dict[str, Rule] = {
     "GET /api/trials": Rule(SIGNED_IN),
     "GET /api/trials/{nct}": Rule(SIGNED_IN, path_values={"nct": "NCT00000000"}),
     "GET /api/evidence-map": Rule(SIGNED_IN),
+    "GET /api/research/cohorts": Rule(RESEARCH),
+    "POST /api/research/cohorts": Rule(RESEARCH, body={"name": "", "definition": {}}),  # no name: refused
+    "GET /api/research/cohorts/{name}/size": Rule(RESEARCH, path_values={"name": "no-such-cohort"}),
+    "POST /api/research/analyses": Rule(RESEARCH, body={"name": "no-such-cohort"}),
+    "POST /api/research/export": Rule(RESEARCH, body={}),  # one patient: the k-anonymity check refuses it
     "GET /api/patients/{chart_key}/sessions": Rule(CHARTS),
     "GET /api/sessions/{session_id}": Rule(CHARTS),
     "POST /api/sessions": Rule(RECORDING, body={"patient_mrn": "NO-SUCH-MRN", "clinician": THE_CALLER}),

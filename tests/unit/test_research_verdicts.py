@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.research.disclosure import MinimumCell
 from bont.services.outcome_ports import GivenSession
 from bont.services.outcomes import record_outcome
 from bont.services.research import published_registry, registry, verdict_basis
@@ -32,10 +33,10 @@ def _judged_clinic(knowledge: KnowledgeBase) -> tuple[FakeOutcomeClinic, FakeOut
 
 def test_verdicts_judged_with_other_knowledge_give_no_rate_until_judged_again(knowledge: KnowledgeBase) -> None:
     clinic, records = _judged_clinic(knowledge)
-    judged = published_registry(records, knowledge)
+    judged = published_registry(records, knowledge, MinimumCell(5))
     assert [str(r.responders) for r in judged.responders] == ["6"]
     clinic.verdict_basis = "judged with other knowledge files"
-    outdated = published_registry(records, knowledge)
+    outdated = published_registry(records, knowledge, MinimumCell(5))
     assert (outdated.responders_outdated, outdated.responders) == (True, ())
     assert outdated.treatments == judged.treatments  # counted from the sessions, whatever judged the verdicts
     clinic.verdict_basis = ""  # being judged again

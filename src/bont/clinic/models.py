@@ -722,3 +722,17 @@ class ExternalAdministration(NeverDelete):
 
     def __str__(self) -> str:
         return f"external administration {self.pk}"
+
+
+class SavedCohort(models.Model):
+    """A researcher's named cohort: its definition as ``CohortDefinition.to_mapping()`` gives it (indication,
+    product, age band, dates, dose range, …), never a patient. Saving under a name already used replaces it."""
+
+    name = models.CharField(max_length=80, unique=True)
+    definition = models.JSONField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"saved cohort {self.pk}"

@@ -3,12 +3,11 @@ product, and responder rates per indication and instrument. Counts only: no name
 dates; and what is published (:func:`published_registry`) suppresses small cells, so that no row describes
 one patient or a handful of them.
 
-Small-cell suppression is the threshold (minimum frequency) rule of statistical disclosure control for
-frequency tables (Hundepool et al., *Statistical Disclosure Control*, Wiley 2012, ch. 5): a count of fewer
-than ``SMALL_CELL_THRESHOLD`` patients is shown as "<5", and a cell that would let a reader recompute a
-suppressed one (a rate from its numerator and denominator, the sessions of a suppressed group of patients) is
-suppressed with it. The threshold is bont's policy; stricter ones exist (the CMS cell size suppression policy
-hides 1 to 10)."""
+Small-cell suppression is the rule of the registry analyses (``bont.domain.research.disclosure``): a count from 1
+to one under the clinic's minimum cell size (``BONT_RESEARCH_MIN_CELL``, default 11, as the CMS cell size
+suppression policy hides 1 to 10) is shown as "<11", and a cell that would let a reader recompute a suppressed one
+(a rate from its numerator and denominator, the sessions of a suppressed group of patients) is suppressed with it.
+A zero is shown: it describes no one."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from bont.domain.knowledge import KnowledgeBase
+from bont.domain.research.disclosure import MinimumCell
 from bont.services.outcome_ports import ContinuationSetting, OutcomeHistory, OutcomeRecords
 from bont.services.outcomes import outcomes_of_patient
 
@@ -135,22 +135,22 @@ def responder_rates(records: OutcomeRecords, knowledge: KnowledgeBase) -> tuple[
     return tuple(rows)
 
 
-SMALL_CELL_THRESHOLD = 5
+DEFAULT_MINIMUM = MinimumCell()
 
 
 @dataclass(frozen=True)
 class Cell:
-    """A published count, or a suppressed one (``count`` None), shown as "<5"."""
+    """A published count, or a suppressed one (``count`` None), shown as "<11" under a minimum of 11."""
 
     count: int | None
+    minimum: int = MinimumCell.DEFAULT
 
     def __str__(self) -> str:
-        return f"<{SMALL_CELL_THRESHOLD}" if self.count is None else str(self.count)
+        return f"<{self.minimum}" if self.count is None else str(self.count)
 
 
-def _cell(count: int) -> Cell:
-    # Zero is suppressed too: "nobody in this group responded" tells about each of its few members.
-    return Cell(count if count >= SMALL_CELL_THRESHOLD else None)
+def _cell(count: int, minimum: MinimumCell) -> Cell:
+    return Cell(None if 0 < count < minimum.value else count, minimum.value)
 
 
 @dataclass(frozen=True)
@@ -179,22 +179,21 @@ class PublishedRegistry:
     responders_outdated: bool = False
 
 
-def suppress_small_cells(found: Registry) -> PublishedRegistry:
-    """The registry as the research page publishes it: every count of fewer than ``SMALL_CELL_THRESHOLD``
-    suppressed, with the cells that would give it back (no totals are published, so no other cell needs to
-    go)."""
+def suppress_small_cells(found: Registry, minimum: MinimumCell = DEFAULT_MINIMUM) -> PublishedRegistry:
+    """The registry as the research page publishes it: every count from 1 to under ``minimum`` suppressed, with
+    the cells that would give it back (no totals are published, so no other cell needs to go)."""
     treatments = tuple(
         PublishedTreatment(
             row.indication_name,
             row.brand,
-            _cell(row.patients),
-            _cell(row.sessions) if row.patients >= SMALL_CELL_THRESHOLD else Cell(None),
+            patients := _cell(row.patients, minimum),
+            _cell(row.sessions, minimum) if patients.count is not None else Cell(None, minimum.value),
         )
         for row in found.treatments
     )
     responders = []
     for row in found.responders:
-        judged = (_cell(row.responders), _cell(row.non_responders))
+        judged = (_cell(row.responders, minimum), _cell(row.non_responders, minimum))
         # responders / (responders + non-responders): with one of them known, the rate gives the other
         withheld = any(c.count is None for c in judged)
         responders.append(
@@ -202,7 +201,7 @@ def suppress_small_cells(found: Registry) -> PublishedRegistry:
                 row.indication,
                 row.instrument,
                 *judged,
-                _cell(row.not_assessable),
+                _cell(row.not_assessable, minimum),
                 None if withheld else row.rate,
                 withheld and row.rate is not None,
             )
@@ -210,9 +209,11 @@ def suppress_small_cells(found: Registry) -> PublishedRegistry:
     return PublishedRegistry(treatments, tuple(responders), found.responders_outdated)
 
 
-def published_registry(records: OutcomeRecords, knowledge: KnowledgeBase) -> PublishedRegistry:
+def published_registry(
+    records: OutcomeRecords, knowledge: KnowledgeBase, minimum: MinimumCell = DEFAULT_MINIMUM
+) -> PublishedRegistry:
     """The research page's tables, small cells suppressed."""
-    return suppress_small_cells(registry(records, knowledge))
+    return suppress_small_cells(registry(records, knowledge), minimum)
 
 
 def registry(records: OutcomeRecords, knowledge: KnowledgeBase) -> Registry:

@@ -80,6 +80,7 @@ from bont.web.access import (
 )
 from bont.web.audit_reads import log_read
 from bont.web.patient_form import MRN_LENGTH
+from bont.web.research_api import router as research_router
 
 
 class BearerToken(HttpBearer):
@@ -837,3 +838,6 @@ def evidence_map(request: HttpRequest) -> dict[str, Any]:
             for indication in grid.indications
         ],
     }
+
+
+api.add_router("/research", research_router)  # /api/research/...: researchers and administrators only

@@ -51,6 +51,8 @@ class Deidentifier(Pseudonymiser):
         for original in resources:
             if original["resourceType"] in _DROPPED_TYPES:
                 continue
+            if original["resourceType"] == "Condition" and not original.get("code", {}).get("coding"):
+                continue  # a condition recorded as a name, not a code, is free text: it may name anyone
             resource = self._walk(copy.deepcopy(original), shift, top=True)
             resource["id"] = self._pseudonym(original["resourceType"], original["id"])
             resource.pop("batch", None)

@@ -1,21 +1,94 @@
-"""The de-identified registry page for researchers."""
+"""The Research section: the de-identified registry's counts, the cohort builder with its live size, saved
+cohorts, a cohort's analyses with their plots and methods, and the de-identified export as a zip.
+
+Everything shown is what ``bont.services.registry_analytics`` publishes: counts and statistics, small cells
+suppressed; never a name, MRN, date of birth or a patient's date. Each analysis and export is logged as a read,
+without identifiers (a cohort is a definition)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import base64
+from typing import Any
 
-from bont.bootstrap import build_knowledge, outcome_records
-from bont.services.research import SMALL_CELL_THRESHOLD, published_registry
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from bont.bootstrap import build_knowledge, kept_registry_engine, outcome_records, research_exporter, saved_cohorts
+from bont.domain.errors import FieldError
+from bont.domain.research.cohorts import CohortDefinition
+from bont.domain.research.disclosure import ExportRefused, MinimumCell
+from bont.interop.registry.plots import svg
+from bont.services.registry_analytics import (
+    NOT_ADVICE,
+    Analyses,
+    ExportFormat,
+    Report,
+    analyse,
+    cohort_definition,
+    export_zip,
+    published_size,
+    report_document,
+    save_cohort,
+    saved_cohort,
+)
+from bont.services.research import published_registry
+from bont.settings import BontSettings
 from bont.web.access import RESEARCH, require_role
-from bont.web.audit_reads import log_read
+from bont.web.audit_reads import Action, log_read
+
+# The cohort builder's fields, in the order of the form, with their labels.
+CRITERIA = (
+    ("indication", "Indication"),
+    ("product", "Product"),
+    ("population", "Population"),
+    ("age_from", "Age band from (years)"),
+    ("age_to", "Age band to (years)"),
+    ("sex", "Sex"),
+    ("first_day", "Sessions from"),
+    ("last_day", "Sessions until"),
+    ("units_from", "Units per session from"),
+    ("units_to", "Units per session to"),
+    ("cycles_from", "Sessions per patient from"),
+    ("cycles_to", "Sessions per patient to"),
+    ("condition_codes", "Condition codes (ICD-10-CM, comma separated)"),
+)
+
+
+def _criteria(query: QueryDict) -> dict[str, str]:
+    return {field: str(query.get(field, "")) for field, _ in CRITERIA if str(query.get(field, "")).strip()}
+
+
+def _cohort(query: QueryDict) -> CohortDefinition:
+    """The saved cohort ``?cohort=NAME``, or the builder's criteria (``FieldError`` naming the field)."""
+    name = query.get("cohort", "").strip()
+    if name:
+        return saved_cohort(saved_cohorts(), name)
+    return cohort_definition(_criteria(query))
+
+
+def _builder(request: HttpRequest, given: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    knowledge = build_knowledge()
+    return {
+        "criteria": [(field, label, given.get(field, ""), errors.get(field, "")) for field, label in CRITERIA],
+        "indications": sorted((i.id, i.name) for i in knowledge.indications.values()),
+        "products": sorted((p.id, p.brand) for p in knowledge.products.values()),
+        "cohorts": saved_cohorts().all(),
+        "not_advice": NOT_ADVICE,
+    }
+
+
+def _errors(error: FieldError) -> dict[str, str]:
+    field = "condition_codes" if error.field.startswith("condition_codes") else error.field
+    return {field: error.problem}
 
 
 @require_role(*RESEARCH)
 def research(request: HttpRequest) -> HttpResponse:
-    """De-identified: counts only, never names, MRNs or dates of birth, and no count of fewer than
-    ``SMALL_CELL_THRESHOLD`` patients."""
-    found = published_registry(outcome_records(), build_knowledge())
+    """The registry's counts (no count from 1 to under the clinic's minimum cell size) and the cohort builder."""
+    minimum = MinimumCell(BontSettings().research_min_cell)
+    found = published_registry(outcome_records(), build_knowledge(), minimum)
     log_read(request, "research")
     return render(
         request,
@@ -24,6 +97,103 @@ def research(request: HttpRequest) -> HttpResponse:
             "rows": found.treatments,
             "responders": found.responders,
             "responders_outdated": found.responders_outdated,
-            "threshold": SMALL_CELL_THRESHOLD,
+            "threshold": minimum.value,
+            **_builder(request, {}, {}),
         },
     )
+
+
+@require_role(*RESEARCH)
+@require_GET
+def cohort_size(request: HttpRequest) -> JsonResponse:
+    """The builder's live size: patients and sessions of the criteria typed so far, as published."""
+    try:
+        cohort = _cohort(request.GET)
+    except FieldError as error:
+        return JsonResponse({"field": error.field, "problem": error.problem}, status=400)
+    report = published_size(kept_registry_engine(), cohort, BontSettings().research_min_cell)
+    log_read(request, "research-cohort-size")
+    return JsonResponse(report_document(report))
+
+
+def _with_images(analyses: Analyses) -> list[tuple[Report, list[tuple[str, str]]]]:
+    """Each analysis with its plots as (data URI, title): an SVG drawn as an image keeps its own styles under the
+    page's content security policy, which forbids inline styles."""
+    return [
+        (
+            report,
+            [
+                ("data:image/svg+xml;base64," + base64.b64encode(svg(chart).encode()).decode(), chart.title)
+                for chart in report.charts
+            ],
+        )
+        for report in analyses.reports
+    ]
+
+
+@require_role(*RESEARCH)
+@require_GET
+def analyses(request: HttpRequest) -> HttpResponse:
+    """A cohort's analyses as published, each with its method, its suppressed cells and its plots."""
+    given = _criteria(request.GET)
+    name = request.GET.get("cohort", "").strip()
+    try:
+        cohort = _cohort(request.GET)
+    except FieldError as error:
+        context = _builder(request, given, _errors(error))
+        return render(request, "web/research/builder.html", {**context, "cohort_name": name}, status=400)
+    from bont.interop.registry.engine import mean_ci  # scipy: imported when first needed
+
+    found = analyse(kept_registry_engine(), build_knowledge(), cohort, BontSettings().research_min_cell, mean_ci)
+    log_read(request, "research-analyses", object_id=found.fingerprint)
+    query = request.GET.urlencode()
+    return render(
+        request,
+        "web/research/analyses.html",
+        {
+            "analyses": found,
+            "reports": _with_images(found),
+            "definition": cohort.to_mapping(),
+            "cohort_name": name,
+            "given": given,
+            "query": query,
+            "export_url": f"{reverse('research_export')}?{query}",
+            "not_advice": NOT_ADVICE,
+        },
+    )
+
+
+@require_role(*RESEARCH)
+@require_POST
+def cohort_save(request: HttpRequest) -> HttpResponse:
+    """Save the builder's criteria under a name (the signed-in researcher owns it), then show its analyses."""
+    given = _criteria(request.POST)
+    name = request.POST.get("name", "").strip()
+    try:
+        save_cohort(saved_cohorts(), name, cohort_definition(given), request.user.get_username())
+    except FieldError as error:
+        context = _builder(request, given, _errors(error))
+        return render(request, "web/research/builder.html", {**context, "cohort_name": name}, status=400)
+    return redirect(f"{reverse('research_analyses')}?cohort={name}")
+
+
+@require_role(*RESEARCH)
+@require_GET
+def export(request: HttpRequest) -> HttpResponse:
+    """The cohort's de-identified export (CSV or Parquet, with its data dictionary, k-anonymity report and
+    manifest) as a zip; refused with the reason when a quasi-identifier class is smaller than k."""
+    try:
+        cohort = _cohort(request.GET)
+        chosen = ExportFormat(request.GET.get("format", ExportFormat.CSV))
+    except (FieldError, ValueError) as error:
+        problem = error.problem if isinstance(error, FieldError) else "format: give csv, parquet or ndjson"
+        return render(request, "web/research/refused.html", {"reason": problem}, status=400)
+    site = request.GET.get("site", "SITE").strip() or "SITE"
+    try:
+        archive = export_zip(research_exporter(), chosen, site, cohort, BontSettings().research_min_k)
+    except (ExportRefused, FieldError) as error:
+        return render(request, "web/research/refused.html", {"reason": str(error)}, status=409)
+    log_read(request, "research-export", object_id=f"{chosen}:{site}", action=Action.EXPORT)
+    response = HttpResponse(archive, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="bont-registry-{site}-{chosen}.zip"'
+    return response

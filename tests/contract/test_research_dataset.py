@@ -1,0 +1,256 @@
+"""The registry's analysis dataset read from a real clinic database (SQLite and PostgreSQL, in the per-engine
+contract runs; the main run, on the fakes, leaves this module out) and exported de-identified: no identifier, no
+real date and no age over 89 in any exported file; each patient's dates moved by one offset within an export and
+by another in the next; the k-anonymity gate refusing a cohort too small to hide anyone."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.contract.clinic import Clinic
+
+TODAY = date(2026, 11, 30)
+MIGRAINE, BLEPHAROSPASM = "chronic-migraine", "blepharospasm"
+BOTOX = "onabotulinumtoxinA"
+# What identifies the fictional patients, their clinician and their lots: none of it may leave in an export.
+IDENTIFIERS = (
+    "MRN-H3-0001", "MRN-H3-0002", "Ophelia", "Quarterbridge", "Tobias", "Wexmoor", "1930-06-15", "1981-02-03",
+    "dr-identifiable", "LOT-H3-77", "12 Elm Street", "called from 555-0100", "typed in error", "wrong patient",
+    "injected deeper than planned",
+)  # fmt: skip
+MIGRAINE_DAYS = (date(2026, 1, 12), date(2026, 4, 13), date(2026, 7, 13))
+BLEPHAROSPASM_DAYS = (date(2026, 2, 2), date(2026, 5, 4))
+
+
+def _clinic(*, unreadable_diary_day: bool = False) -> dict[str, Any]:
+    """Two fictional patients with what a chart holds, identifiers and free text included (and a stored diary day
+    that no longer reads, if asked); returns their real dates by indication."""
+    from django.contrib.auth import get_user_model
+
+    from bont.clinic import models
+
+    clinician = get_user_model().objects.create(username="dr-identifiable")
+    old = models.Patient.objects.create(
+        mrn="MRN-H3-0001", given_name="Ophelia", family_name="Quarterbridge", birth_date=date(1930, 6, 15), sex="female"
+    )
+    young = models.Patient.objects.create(
+        mrn="MRN-H3-0002", given_name="Tobias", family_name="Wexmoor", birth_date=date(1981, 2, 3), sex="male"
+    )
+    models.Lot.objects.create(
+        product=BOTOX, lot_number="LOT-H3-77", expiry=date(2027, 6, 30), vial_units=200, quantity_received=1,
+        received_on=date(2026, 1, 2),
+    )  # fmt: skip
+    conditions = (("G43.709", None), ("g43709", None), ("Lives at 12 Elm Street", None), ("G24.5", date(2026, 3, 1)))
+    for term, resolved in conditions:
+        models.PatientCondition.objects.create(patient=old, term=term, resolved_on=resolved)
+
+    def session(patient: models.Patient, day: date, indication: str, units: str, **more: Any) -> Any:
+        return models.TreatmentSession.objects.create(
+            patient=patient, date=day, clinician=clinician, indication=indication, product=BOTOX,
+            protocol=f"{indication}/{BOTOX}/adult", total_units=Decimal(units), verdict="ok", **more,
+        )  # fmt: skip
+
+    first = session(old, MIGRAINE_DAYS[0], MIGRAINE, "155", deviation_reason="injected deeper than planned")
+    for day in MIGRAINE_DAYS[1:]:
+        session(old, day, MIGRAINE, "155")
+    withdrawn = session(old, date(2026, 4, 20), MIGRAINE, "195", withdrawn_reason="wrong patient")
+    for day in BLEPHAROSPASM_DAYS:
+        session(young, day, BLEPHAROSPASM, "25.50")
+    models.ExternalAdministration.objects.create(
+        patient=young, source="elsewhere", record_id="x1", date=date(2026, 3, 3), product=BOTOX, units=Decimal(50)
+    )
+    for day, withdrawn_reason in (
+        (date(2026, 1, 10), ""),
+        (date(2026, 4, 10), ""),
+        (date(2026, 4, 11), "typed in error"),
+    ):
+        models.OutcomeRecord.objects.create(
+            patient=old, indication=MIGRAINE, instrument="hit-6", measured_on=day, value=Decimal(62),
+            withdrawn_reason=withdrawn_reason,
+        )  # fmt: skip
+    models.OutcomeRecord.objects.create(
+        patient=old, indication=MIGRAINE, instrument="headache-days", measured_on=date(2026, 4, 12),
+        period_start=date(2026, 3, 16), value=Decimal(9), source="diary",
+    )  # fmt: skip
+    models.OutcomeRecord.objects.create(
+        patient=young, indication="upper-limb-spasticity", instrument="modified-ashworth", measured_on=date(2026, 3, 2),
+        grade="1+", rank=2,
+    )  # fmt: skip
+    headache = {
+        "headache_minutes": "360", "features": ["moderate-or-severe", "pulsating"], "nausea_or_vomiting": "True",
+        "photophobia": "False", "phonophobia": "False", "aura_minutes": "0", "acute_medication": "migraine-specific",
+    }  # fmt: skip
+    models.DiaryDay.objects.create(patient=old, kind="headache", day=date(2026, 1, 5), entry=headache)
+    models.DiaryDay.objects.create(patient=old, kind="headache", day=date(2026, 1, 6), entry={"headache_minutes": "0"})
+    if unreadable_diary_day:  # "all day" is no number of minutes
+        models.DiaryDay.objects.create(
+            patient=old, kind="headache", day=date(2026, 1, 7), entry={"headache_minutes": "all day"}
+        )
+    models.DiaryDay.objects.create(
+        patient=young, kind="bladder", day=date(2026, 2, 1), entry={"voids": "9", "incontinence_episodes": "2"}
+    )
+    models.AdverseEvent.objects.create(
+        patient=old, suspected_session=first, event="ptosis", onset=date(2026, 1, 19), severity="mild",
+        notes="called from 555-0100", outcome="resolved",
+    )  # fmt: skip
+    models.AdverseEvent.objects.create(
+        patient=old, suspected_session=withdrawn, event="dysphagia", onset=date(2026, 4, 25), severity="mild",
+        withdrawn_reason="wrong patient",
+    )  # fmt: skip
+    return {
+        MIGRAINE: {
+            "sessions": list(MIGRAINE_DAYS), "measurements": [date(2026, 1, 10), date(2026, 4, 10)],
+            "diary_days": [date(2026, 1, 5), date(2026, 1, 6)], "adverse_events": [date(2026, 1, 19)],
+        },
+        BLEPHAROSPASM: {
+            "sessions": list(BLEPHAROSPASM_DAYS), "measurements": [date(2026, 3, 2)], "diary_days": [date(2026, 2, 1)],
+            "adverse_events": [],
+        },
+    }  # fmt: skip
+
+
+def _extract(site: str, **options: Any) -> Any:
+    from bont.bootstrap import build_knowledge
+    from bont.clinic.research_dataset import extract_dataset
+
+    return extract_dataset(build_knowledge(), site=site, today=TODAY, **options)
+
+
+def _offsets(tables: dict[str, Any], real: dict[str, Any]) -> dict[str, set[int]]:
+    """Per indication (one patient each here), every difference between an exported date and its real date."""
+    patient_of = {row["indication"]: row["patient"] for row in tables["sessions"].to_pylist()}
+    found: dict[str, set[int]] = {}
+    for indication, patient in patient_of.items():
+        differences = found.setdefault(indication, set())
+        for name in ("sessions", "measurements", "diary_days", "adverse_events"):
+            days = sorted(row["day"] for row in tables[name].to_pylist() if row["patient"] == patient)
+            assert len(days) == len(real[indication][name]), name
+            differences |= {(shown - day).days for shown, day in zip(days, real[indication][name], strict=True)}
+        [end] = [row["follow_up_end"] for row in tables["patients"].to_pylist() if row["patient"] == patient]
+        differences.add((end - TODAY).days)
+    return found
+
+
+def _exported_text(folder: Path) -> str:
+    import pyarrow.parquet as pq
+
+    texts = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix == ".parquet":
+            texts.append(json.dumps(pq.read_table(path).to_pylist(), default=str))
+        elif path.is_file():
+            texts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(texts)
+
+
+def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_small_cohort_is_refused(
+    empty_clinic: Clinic, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bont.bootstrap import fhir_exchange
+    from bont.domain.research.dataset import DATASET
+    from bont.domain.research.disclosure import ExportRefused, MinimumK
+    from bont.interop.registry.export import write_export, write_fhir_export
+
+    real = _clinic()
+    dataset = _extract("SITE-A")
+    tables = dict(dataset.tables)
+    assert dataset.shifted
+
+    # Withdrawn sessions, measurements and events, doses given elsewhere, diary summaries, text and resolved
+    # conditions are not in it; every patient and session has a pseudonym of the site.
+    assert {name: table.num_rows for name, table in tables.items()} == {
+        "patients": 2, "conditions": 1, "sessions": 5, "measurements": 3, "diary_days": 3, "adverse_events": 1,
+    }  # fmt: skip
+    assert [t.column_names for t in tables.values()] == [list(table.column_names) for table in DATASET]
+    pseudonyms = {
+        row[name] for t in tables.values() for row in t.to_pylist() for name in ("patient", "session") if name in row
+    }
+    assert all(re.fullmatch(r"SITE-A-[0-9a-f]{16}", p) for p in pseudonyms), pseudonyms
+    assert tables["conditions"].column("code").to_pylist() == ["G43.709"]
+    patients = {row["sex"]: row for row in tables["patients"].to_pylist()}
+    assert (patients["female"]["age_band"], patients["male"]["age_band"]) == ("90+", "40-49")  # born 1930 and 1981
+    sessions = tables["sessions"].to_pylist()
+    assert [(s["cycle"], s["units"], s["population"]) for s in sessions if s["indication"] == MIGRAINE] == [
+        (1, Decimal("155.00"), "adult"), (2, Decimal("155.00"), "adult"), (3, Decimal("155.00"), "adult"),
+    ]  # fmt: skip
+    # A grade is its rank on the instrument's scale: "1+" is the third grade of the modified Ashworth scale.
+    assert [m["value"] for m in tables["measurements"].to_pylist()] == [Decimal("62.00"), Decimal("62.00"), 2]
+    [event] = tables["adverse_events"].to_pylist()
+    assert event["session"] == next(s["session"] for s in sessions if s["cycle"] == 1 and s["indication"] == MIGRAINE)
+    diary = {
+        (row["kind"], row["headache_day"], row["migraine_day"], row["voids"])
+        for row in tables["diary_days"].to_pylist()
+    }
+    assert diary == {("headache", True, True, None), ("headache", False, False, None), ("bladder", None, None, 9)}
+
+    # Every date of a patient moved by one offset of 1 to 365 days into the past: intervals kept, no date real.
+    for indication, differences in _offsets(tables, real).items():
+        assert len(differences) == 1, indication
+        assert -365 <= differences.pop() <= -1
+
+    # A cohort whose age band, sex and indication single anyone out is refused, and nothing is left behind.
+    with pytest.raises(ExportRefused, match="k = 5"):
+        write_export(tables, tmp_path / "refused", site="SITE-A", file_format="csv", minimum_k=MinimumK(5))
+    assert list(tmp_path.iterdir()) == []
+
+    for file_format in ("csv", "parquet"):
+        write_export(tables, tmp_path / file_format, site="SITE-A", file_format=file_format, minimum_k=MinimumK(1))
+    write_fhir_export(fhir_exchange(), tables, tmp_path / "ndjson", site="SITE-A", minimum_k=MinimumK(1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["csv", "ndjson", "parquet"]
+    parquet = pq.read_table(tmp_path / "parquet" / "sessions.parquet")
+    assert (parquet.schema.field("units").type, parquet.schema.field("day").type) == (pa.decimal128(12, 2), pa.date32())
+    manifest = json.loads((tmp_path / "csv" / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["site"], manifest["format"]) == ("SITE-A", "csv")
+    assert {t["name"]: t["rows"] for t in manifest["tables"]}["sessions"] == 5
+    assert json.loads((tmp_path / "ndjson" / "manifest.json").read_text(encoding="utf-8"))["format"] == "ndjson"
+    assert (tmp_path / "ndjson" / "fhir" / "Patient.ndjson").exists()
+
+    exported = "\n".join(_exported_text(tmp_path / name) for name in ("csv", "parquet", "ndjson"))
+    for identifier in IDENTIFIERS:
+        assert identifier not in exported, identifier
+
+
+def test_two_exports_shift_each_patient_consistently_within_and_differently_across_and_combine_by_site(
+    empty_clinic: Clinic, tmp_path: Path
+) -> None:
+    from bont.domain.errors import FieldError
+    from bont.domain.research.disclosure import MinimumK
+    from bont.interop.registry.export import combine, write_export
+
+    real = _clinic(unreadable_diary_day=True)
+    first, second = _extract("SITE-A"), _extract("SITE-B")
+    assert (first.unreadable_diary_days, second.unreadable_diary_days) == (1, 1)  # left out, counted
+    offsets = []
+    for dataset in (first, second):
+        found = _offsets(dict(dataset.tables), real)
+        assert all(len(differences) == 1 for differences in found.values())
+        offsets.append({indication: differences.pop() for indication, differences in found.items()})
+    assert offsets[0] != offsets[1]  # two patients drawing the same two offsets again: odds of 1 in 133,225
+    assert not set(first.tables["patients"].column("patient").to_pylist()) & set(
+        second.tables["patients"].column("patient").to_pylist()
+    )
+    # The clinic's own analyses read real dates.
+    unshifted = _extract("HOME", shift=False)
+    assert _offsets(dict(unshifted.tables), real) == {MIGRAINE: {0}, BLEPHAROSPASM: {0}}
+
+    for site, dataset, file_format in (("SITE-A", first, "csv"), ("SITE-B", second, "parquet")):
+        write_export(
+            dataset.tables, tmp_path / site, site=site, file_format=file_format, minimum_k=MinimumK(1),
+            unreadable_diary_days=dataset.unreadable_diary_days,
+        )  # fmt: skip
+    assert json.loads((tmp_path / "SITE-B" / "manifest.json").read_text(encoding="utf-8"))["diary_days_left_out"] == 1
+    combined = combine([tmp_path / "SITE-A", tmp_path / "SITE-B"])
+    assert (combined.sites, combined.rows["sessions"]) == (("SITE-A", "SITE-B"), 10)
+    write_export(first.tables, tmp_path / "again", site="SITE-A", file_format="csv", minimum_k=MinimumK(1))
+    with pytest.raises(FieldError, match="both exports of site SITE-A"):
+        combine([tmp_path / "SITE-A", tmp_path / "SITE-B", tmp_path / "again"])
