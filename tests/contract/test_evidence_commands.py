@@ -10,6 +10,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.contract.clinic import Clinic
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "literature"
@@ -155,3 +157,38 @@ def test_both_engines_list_undated_studies_last_and_read_a_researchers_words_ali
     # A phase of LIKE's wildcards is text.
     assert _json(empty_clinic, "trials", "--phase", "%")["total"] == 0
     assert _json(empty_clinic, "trials", "--phase", "2")["total"] >= 1
+
+
+def test_a_word_in_much_of_a_large_library_is_counted_about_on_postgresql_and_exactly_on_sqlite(
+    empty_clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection  # noqa: TID251 (which engine; the words table analysed as autovacuum would)
+
+    from bont.bootstrap import build_knowledge, keep_study_catalogue, study_library
+    from bont.clinic import evidence_records
+    from bont.domain.studies import StudyFilter
+    from bont.services.evidence_library import every_study
+
+    keep_study_catalogue()
+    library = study_library()
+    exact = library.search_studies(StudyFilter(text="botulinum"), 0, 25)
+    assert not exact.total_is_estimate
+    assert exact.total > 20
+    # As in a library of hundreds of thousands: estimated above a few matches, from a sample of the whole table.
+    monkeypatch.setattr(evidence_records, "ESTIMATED_ABOVE", 10)
+    if connection.vendor == "postgresql":
+        # A table never analysed has no size to scale a sample by: counted exactly until it has one.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'clinic_librarystudywords'")
+            if cursor.fetchone()[0] < 0:
+                assert not library.search_studies(StudyFilter(text="botulinum"), 0, 25).total_is_estimate
+            cursor.execute("ANALYZE clinic_librarystudywords")
+    about = library.search_studies(StudyFilter(text="botulinum"), 0, 25)
+    if connection.vendor == "postgresql":
+        assert about.total_is_estimate
+        assert about.total == int(float(f"{exact.total:.2g}"))  # the sample is the whole (small) table
+    else:
+        assert about == exact
+    assert about.records == exact.records
+    # An export reads every match, whatever the figure shown.
+    assert len(every_study(library, build_knowledge(), StudyFilter(text="botulinum"))) == exact.total

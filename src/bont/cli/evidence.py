@@ -48,9 +48,14 @@ def _refuse(error: EvidenceQueryError) -> NoReturn:
     fail(f"--{error.field.replace('_', '-')}: {error.problem}" if error.field != "query" else str(error))
 
 
+def _about(found: Found[Study] | Found[Trial]) -> str:
+    return "about " if found.total_is_estimate else ""
+
+
 def _page_json(found: Found[Study] | Found[Trial], name: str) -> dict[str, object]:
     return {
         "total": found.total,
+        "total_is_estimate": found.total_is_estimate,
         "page": found.page,
         "pages": found.pages,
         name: [record_as_dict(record) for record in found.records],
@@ -171,7 +176,7 @@ def search(
     if as_json:
         emit_json(_page_json(found, "studies"))
         return
-    table = Table(title=f"Studies: {found.total} found (page {found.page} of {found.pages})")
+    table = Table(title=f"Studies: {_about(found)}{found.total} found (page {found.page} of {found.pages})")
     for column in ("Key", "Study", "Design", "N", "Indications", "Products", "Level", "PMID"):
         table.add_column(column)
     for study in found.records:
@@ -214,7 +219,7 @@ def trials(
     if as_json:
         emit_json(_page_json(found, "trials"))
         return
-    table = Table(title=f"Registered trials: {found.total} found (page {found.page} of {found.pages})")
+    table = Table(title=f"Registered trials: {_about(found)}{found.total} found (page {found.page} of {found.pages})")
     for column in ("NCT", "Title", "Status", "Phase", "Enrolment", "Sponsor", "Start", "Results"):
         table.add_column(column)
     for trial in found.records:

@@ -55,12 +55,15 @@ R = TypeVar("R", Study, Trial)
 
 @dataclass(frozen=True)
 class Found(Generic[R]):
-    """One page of a search: the records on it and how many matched in all."""
+    """One page of a search: the records on it and how many matched in all, or about how many when the words
+    match so much of a large library that counting every match would cost more than the search itself
+    (``total_is_estimate``: the total then has two significant figures)."""
 
     records: tuple[R, ...]
     total: int
     offset: int
     limit: int
+    total_is_estimate: bool = False
 
     @property
     def page(self) -> int:
@@ -307,7 +310,8 @@ def _every(page_at: Callable[[int], Found[R]]) -> list[R]:
     while True:
         found = page_at(len(records))
         records.extend(found.records)
-        if not found.records or len(records) >= found.total:
+        # A page shorter than asked is the last; an estimated total may be a little short of the matches.
+        if len(found.records) < found.limit or (not found.total_is_estimate and len(records) >= found.total):
             return records
 
 

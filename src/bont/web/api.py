@@ -683,6 +683,9 @@ class StudyOut(Schema):
 
 class StudiesPage(Schema):
     total: int
+    total_is_estimate: bool = Field(
+        description="The total is an estimate to two significant figures (words in most of a large library)"
+    )
     page: int
     pages: int
     studies: list[StudyOut]
@@ -715,6 +718,9 @@ class TrialOut(Schema):
 
 class TrialsPage(Schema):
     total: int
+    total_is_estimate: bool = Field(
+        description="The total is an estimate to two significant figures (words in most of a large library)"
+    )
     page: int
     pages: int
     trials: list[TrialOut]
@@ -767,7 +773,13 @@ def studies(
     except EvidenceQueryError as error:
         raise _evidence_query_error(error) from error
     records = [record_as_dict(study) for study in found.records]
-    return {"total": found.total, "page": found.page, "pages": found.pages, "studies": records}
+    return {
+        "total": found.total,
+        "total_is_estimate": found.total_is_estimate,
+        "page": found.page,
+        "pages": found.pages,
+        "studies": records,
+    }
 
 
 @api.get("/studies/{path:key}", response=StudyOut)
@@ -800,7 +812,13 @@ def trials(
     except EvidenceQueryError as error:
         raise _evidence_query_error(error) from error
     records = [record_as_dict(trial) for trial in found.records]
-    return {"total": found.total, "page": found.page, "pages": found.pages, "trials": records}
+    return {
+        "total": found.total,
+        "total_is_estimate": found.total_is_estimate,
+        "page": found.page,
+        "pages": found.pages,
+        "trials": records,
+    }
 
 
 @api.get("/trials/{nct}", response=TrialOut)
