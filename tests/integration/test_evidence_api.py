@@ -279,3 +279,16 @@ def test_a_study_page_marks_the_fields_an_import_filled_into_a_curated_record(cl
     assert facts["keywords"].endswith('<span class="tag">from an import</span>')
     assert "from an import" not in facts["title"] + facts["pmid"]  # read by the curator in its pages
     assert 'id="imported-note"' in page
+
+
+def test_the_pager_of_an_estimated_total_offers_the_next_page_while_pages_are_full(clients: dict[str, Any]) -> None:
+    from django.test import RequestFactory
+
+    from bont.services.evidence_library import Found
+    from bont.web.views.evidence import _pages
+
+    request = RequestFactory().get("/evidence/", {"q": "botulinum", "page": "2241"})
+    beyond = _pages(request, Found(tuple(range(25)), 56_000, offset=2_240 * 25, limit=25, total_is_estimate=True))
+    assert (beyond.page.number, beyond.page.has_next()) == (2_241, True)
+    last = _pages(request, Found(tuple(range(7)), 56_000, offset=2_257 * 25, limit=25, total_is_estimate=True))
+    assert (last.page.number, last.page.has_next()) == (2_258, False)

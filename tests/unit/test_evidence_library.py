@@ -38,6 +38,7 @@ from bont.knowledge.catalogue import load_catalogue
 from bont.services.evidence_library import (
     SUMMARY_STUDIES,
     EvidenceQueryError,
+    Found,
     every_study,
     import_records,
     indication_evidence,
@@ -397,3 +398,14 @@ def test_a_catalogue_file_that_is_not_yaml_is_refused_naming_it(tmp_path: Path) 
     with pytest.raises(KnowledgeError) as refused:
         load_catalogue(KNOWLEDGE, _studies_folder(tmp_path, "studies: [unclosed\n"))
     assert "blepharospasm.yaml" in str(refused.value)
+
+
+def test_an_estimated_total_leaves_no_match_out_of_reach_of_the_pages() -> None:
+    # About 56,000 found, 56,432 in fact: the 2,240 pages the estimate gives would leave the last 432 out.
+    full = Found(tuple(range(25)), 56_000, offset=2_239 * 25, limit=25, total_is_estimate=True)
+    assert (full.page, full.pages) == (2_240, 2_241)  # a full page may have another after it
+    early = Found(tuple(range(25)), 56_000, offset=0, limit=25, total_is_estimate=True)
+    assert early.pages == 2_240
+    last = Found(tuple(range(7)), 56_000, offset=2_257 * 25, limit=25, total_is_estimate=True)
+    assert last.pages == last.page == 2_258  # a page that is not full is the last
+    assert Found(tuple(range(7)), 56_000, offset=2_257 * 25, limit=25).pages == 2_240  # counted: as counted

@@ -71,7 +71,12 @@ class Found(Generic[R]):
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.limit))
+        counted = max(1, -(-self.total // self.limit))
+        if not self.total_is_estimate:
+            return counted
+        # An estimated total may fall a little short of the matches or pass them: a full page may have another
+        # after it, and a page that is not full is the last.
+        return max(counted, self.page + 1) if len(self.records) == self.limit else self.page
 
 
 class EvidenceImportError(FieldError):

@@ -207,7 +207,11 @@ def _choices(knowledge: KnowledgeBase) -> dict[str, Any]:
 
 
 def _pages(request: HttpRequest, found: Found[Any]) -> Pages:
-    return Pages.numbered(request, min(found.page, found.pages), found.total, found.limit)
+    total = found.total
+    if found.total_is_estimate:  # the pager offers the pages the search reckons there are (``Found.pages``)
+        last_page_rows = len(found.records) if found.page == found.pages else found.limit
+        total = (found.pages - 1) * found.limit + max(1, last_page_rows)
+    return Pages.numbered(request, min(found.page, found.pages), total, found.limit)
 
 
 # -- the pages
