@@ -539,18 +539,28 @@ def registry_engine() -> AnalysisEngine:
 # records at most this old (the Research page says so).
 REGISTRY_KEPT_SECONDS = 60
 _registry_read: list[tuple[float, AnalysisEngine]] = []
-_registry_lock = threading.Lock()
+_registry_reading = threading.Lock()  # held by the one thread reading the records again
 
 
 def kept_registry_engine() -> AnalysisEngine:
-    """``registry_engine``, kept by the process for ``REGISTRY_KEPT_SECONDS`` and shared by its threads."""
+    """``registry_engine``, kept by the process for ``REGISTRY_KEPT_SECONDS`` and shared by its threads: while
+    one thread reads the records again, the others go on with the records read before (or wait for the first)."""
     import time
 
-    with _registry_lock:
-        now = time.monotonic()
-        if not _registry_read or now - _registry_read[0][0] >= REGISTRY_KEPT_SECONDS:
-            _registry_read[:] = [(now, registry_engine())]
-        return _registry_read[0][1]
+    kept = _registry_read[-1] if _registry_read else None
+    if kept is not None and time.monotonic() - kept[0] < REGISTRY_KEPT_SECONDS:
+        return kept[1]
+    if not _registry_reading.acquire(blocking=kept is None):
+        assert kept is not None
+        return kept[1]
+    try:
+        kept = _registry_read[-1] if _registry_read else None
+        if kept is None or time.monotonic() - kept[0] >= REGISTRY_KEPT_SECONDS:  # not read while this one waited
+            kept = (time.monotonic(), registry_engine())
+            _registry_read[:] = [kept]
+        return kept[1]
+    finally:
+        _registry_reading.release()
 
 
 def combined_engine(folders: Sequence[Path]) -> AnalysisEngine:
