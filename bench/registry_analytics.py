@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from bont.bootstrap import build_knowledge
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import ResponderRule, ResponderStatus
-from bont.domain.research.analyses import ResponderCycle
+from bont.domain.research.analyses import DISCONTINUED_AFTER_DAYS, ResponderCycle
 from bont.domain.research.cohorts import CohortDefinition
 from bont.domain.research.dataset import DATASET
 from bont.interop.registry.engine import SCALE, RegistryEngine, knowledge_tables
@@ -93,6 +93,14 @@ def generate(folder: Path, sessions: int, diary_days: int, seed: int) -> None:
                 "cycle": pa.array(np.tile(np.arange(1, SESSIONS_PER_PATIENT + 1), patients)),
             }
         ),
+        "series": pa.table(
+            {
+                "site": _constant("BENCH", patients),
+                "patient": _strings(pa.array(np.arange(patients))),
+                "indication": _constant(INDICATION, patients),
+                "discontinued": pa.array(day[:, -1] < follow_up_end - DISCONTINUED_AFTER_DAYS),
+            }
+        ),
         "adverse_events": pa.table(
             {name: [] for name in _schema("adverse_events").names}, schema=_schema("adverse_events")
         ),
@@ -115,6 +123,7 @@ def generate(folder: Path, sessions: int, diary_days: int, seed: int) -> None:
             "day": _days(reviews[kept]),
             "period_start": pa.nulls(count, pa.date32()),
             "value": pa.array([Decimal(int(v)) for v in hit6[kept]], pa.decimal128(18, 2)),
+            "entry": pa.array(np.tile(np.arange(1, SESSIONS_PER_PATIENT + 2), patients)[kept.ravel()]),
         }
     )
     # Diaries: a few windows of up to 28 days, before the first session (the baseline), before some of the others
@@ -230,6 +239,7 @@ def with_pandas(folder: Path, knowledge: KnowledgeBase) -> tuple[ResponderCycle,
             "period_start": windows["end"] - pd.to_timedelta(windows["length"] - 1, unit="D"),
             "value": rounded * 10_000,
             "source": 1,
+            "entry": 0,
         }
     )
     stored = measurements.merge(series, on=keys).merge(k["k_instruments"][["indication", "instrument"]])
@@ -251,7 +261,8 @@ def with_pandas(folder: Path, knowledge: KnowledgeBase) -> tuple[ResponderCycle,
     )
     assigned = assigned[~straddles].copy()
     assigned["cycle"] = assigned["cycle"].fillna(0).astype("int64")
-    last = assigned.sort_values([*keys, "instrument", "cycle", "day", "source", "value"]).drop_duplicates(
+    # The latest; on one day a diary's window after the stored scores, and those in their order of entry.
+    last = assigned.sort_values([*keys, "instrument", "cycle", "day", "source", "entry"]).drop_duplicates(
         [*keys, "instrument", "cycle"], keep="last"
     )[[*keys, "instrument", "cycle", "value"]]
 

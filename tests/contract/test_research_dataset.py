@@ -1,13 +1,14 @@
 """The registry's analysis dataset read from a real clinic database (SQLite and PostgreSQL, in the per-engine
 contract runs; the main run, on the fakes, leaves this module out) and exported de-identified: no identifier, no
-real date and no age over 89 in any exported file; each patient's dates moved by one offset within an export and
-by another in the next; the k-anonymity gate refusing a cohort too small to hide anyone."""
+real date and no age over 89 in any exported file, and no day shared by every patient that would give their offsets
+back; each patient's dates moved by one offset within an export and by another in the next; the k-anonymity gate
+refusing a cohort too small to hide anyone; the FHIR NDJSON keeping nothing finer than what that gate checks."""
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ IDENTIFIERS = (
     "dr-identifiable", "LOT-H3-77", "12 Elm Street", "called from 555-0100", "typed in error", "wrong patient",
     "injected deeper than planned",
 )  # fmt: skip
+FREE_TEXT_MEDICINE, FREE_TEXT_ALLERGY = "Wexmoor's own tincture", "quarterbridge pollen"
 MIGRAINE_DAYS = (date(2026, 1, 12), date(2026, 4, 13), date(2026, 7, 13))
 BLEPHAROSPASM_DAYS = (date(2026, 2, 2), date(2026, 5, 4))
 
@@ -50,6 +52,9 @@ def _clinic(*, unreadable_diary_day: bool = False) -> dict[str, Any]:
     conditions = (("G43.709", None), ("g43709", None), ("Lives at 12 Elm Street", None), ("G24.5", date(2026, 3, 1)))
     for term, resolved in conditions:
         models.PatientCondition.objects.create(patient=old, term=term, resolved_on=resolved)
+    # Named in free text only: a rare name can single a patient out, so the research NDJSON keeps neither.
+    models.PatientMedication.objects.create(patient=young, generic_name=FREE_TEXT_MEDICINE)
+    models.PatientAllergy.objects.create(patient=young, substance=FREE_TEXT_ALLERGY)
 
     def session(patient: models.Patient, day: date, indication: str, units: str, **more: Any) -> Any:
         return models.TreatmentSession.objects.create(
@@ -106,7 +111,7 @@ def _clinic(*, unreadable_diary_day: bool = False) -> dict[str, Any]:
     )  # fmt: skip
     return {
         MIGRAINE: {
-            "sessions": list(MIGRAINE_DAYS), "measurements": [date(2026, 1, 10), date(2026, 4, 10)],
+            "sessions": list(MIGRAINE_DAYS), "measurements": [date(2026, 1, 10), date(2026, 4, 10), date(2026, 4, 12)],
             "diary_days": [date(2026, 1, 5), date(2026, 1, 6)], "adverse_events": [date(2026, 1, 19)],
         },
         BLEPHAROSPASM: {
@@ -116,11 +121,14 @@ def _clinic(*, unreadable_diary_day: bool = False) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _extract(site: str, **options: Any) -> Any:
+def _extract(site: str, today: date = TODAY, **options: Any) -> Any:
     from bont.bootstrap import build_knowledge
     from bont.clinic.research_dataset import extract_dataset
 
-    return extract_dataset(build_knowledge(), site=site, today=TODAY, **options)
+    return extract_dataset(build_knowledge(), site=site, today=today, **options)
+
+
+_DATED = ("sessions", "measurements", "diary_days", "adverse_events")
 
 
 def _offsets(tables: dict[str, Any], real: dict[str, Any]) -> dict[str, set[int]]:
@@ -129,13 +137,22 @@ def _offsets(tables: dict[str, Any], real: dict[str, Any]) -> dict[str, set[int]
     found: dict[str, set[int]] = {}
     for indication, patient in patient_of.items():
         differences = found.setdefault(indication, set())
-        for name in ("sessions", "measurements", "diary_days", "adverse_events"):
+        for name in _DATED:
             days = sorted(row["day"] for row in tables[name].to_pylist() if row["patient"] == patient)
             assert len(days) == len(real[indication][name]), name
             differences |= {(shown - day).days for shown, day in zip(days, real[indication][name], strict=True)}
-        [end] = [row["follow_up_end"] for row in tables["patients"].to_pylist() if row["patient"] == patient]
-        differences.add((end - TODAY).days)
     return found
+
+
+def _follow_up_ends(tables: dict[str, Any]) -> dict[str, tuple[date, date]]:
+    """Per indication (one patient each here): the patient's follow_up_end and their latest date in the tables."""
+    patient_of = {row["indication"]: row["patient"] for row in tables["sessions"].to_pylist()}
+    ends = {}
+    for indication, patient in patient_of.items():
+        [end] = [row["follow_up_end"] for row in tables["patients"].to_pylist() if row["patient"] == patient]
+        rows = [row for name in _DATED for row in tables[name].to_pylist() if row["patient"] == patient]
+        ends[indication] = (end, max(day for row in rows for day in (row["day"], row.get("period_start")) if day))
+    return ends
 
 
 def _exported_text(folder: Path) -> str:
@@ -169,7 +186,8 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     # Withdrawn sessions, measurements and events, doses given elsewhere, diary summaries, text and resolved
     # conditions are not in it; every patient and session has a pseudonym of the site.
     assert {name: table.num_rows for name, table in tables.items()} == {
-        "patients": 2, "conditions": 1, "sessions": 5, "measurements": 3, "diary_days": 3, "adverse_events": 1,
+        "patients": 2, "conditions": 1, "sessions": 5, "series": 2, "measurements": 4, "diary_days": 3,
+        "adverse_events": 1,
     }  # fmt: skip
     assert [t.column_names for t in tables.values()] == [list(table.column_names) for table in DATASET]
     pseudonyms = {
@@ -183,8 +201,14 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     assert [(s["cycle"], s["units"], s["population"]) for s in sessions if s["indication"] == MIGRAINE] == [
         (1, Decimal("155.00"), "adult"), (2, Decimal("155.00"), "adult"), (3, Decimal("155.00"), "adult"),
     ]  # fmt: skip
-    # A grade is its rank on the instrument's scale: "1+" is the third grade of the modified Ashworth scale.
-    assert [m["value"] for m in tables["measurements"].to_pylist()] == [Decimal("62.00"), Decimal("62.00"), 2]
+    # Every stored source, as the chart reads them, in order of entry; a grade is its rank on the instrument's
+    # scale: "1+" is the third grade of the modified Ashworth scale.
+    assert [(m["value"], m["entry"]) for m in tables["measurements"].to_pylist()] == [
+        (Decimal("62.00"), 1), (Decimal("62.00"), 2), (Decimal("9.00"), 3), (2, 1),
+    ]  # fmt: skip
+    assert {(s["indication"], s["discontinued"]) for s in tables["series"].to_pylist()} == {
+        (MIGRAINE, False), (BLEPHAROSPASM, False),
+    }  # fmt: skip
     [event] = tables["adverse_events"].to_pylist()
     assert event["session"] == next(s["session"] for s in sessions if s["cycle"] == 1 and s["indication"] == MIGRAINE)
     diary = {
@@ -194,9 +218,16 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     assert diary == {("headache", True, True, None), ("headache", False, False, None), ("bladder", None, None, 9)}
 
     # Every date of a patient moved by one offset of 1 to 365 days into the past: intervals kept, no date real.
+    offsets = {}
     for indication, differences in _offsets(tables, real).items():
         assert len(differences) == 1, indication
-        assert -365 <= differences.pop() <= -1
+        offsets[indication] = differences.pop()
+        assert -365 <= offsets[indication] <= -1
+    # No day is the same real day for every patient (the export's day would give each offset back): a patient's
+    # follow_up_end is their own latest date, which moved back is a different real day for each.
+    ends = _follow_up_ends(tables)
+    assert all(end == latest for end, latest in ends.values())
+    assert {ends[i][0] - timedelta(days=offsets[i]) for i in ends} == {MIGRAINE_DAYS[-1], BLEPHAROSPASM_DAYS[-1]}
 
     # A cohort whose age band, sex and indication single anyone out is refused, and nothing is left behind.
     with pytest.raises(ExportRefused, match="k = 5"):
@@ -213,10 +244,16 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     assert (manifest["site"], manifest["format"]) == ("SITE-A", "csv")
     assert {t["name"]: t["rows"] for t in manifest["tables"]}["sessions"] == 5
     assert json.loads((tmp_path / "ndjson" / "manifest.json").read_text(encoding="utf-8"))["format"] == "ndjson"
-    assert (tmp_path / "ndjson" / "fhir" / "Patient.ndjson").exists()
+    # The NDJSON keeps nothing finer than the gate's age band, sex and indication: no birth date (not even the
+    # year), no medicine or allergy named in free text.
+    fhir = tmp_path / "ndjson" / "fhir"
+    patients_fhir = [json.loads(line) for line in (fhir / "Patient.ndjson").read_text(encoding="utf-8").splitlines()]
+    assert [sorted(set(p) - {"id", "meta"}) for p in patients_fhir] == [["gender", "resourceType"]] * 2
+    assert not (fhir / "MedicationStatement.ndjson").exists()
+    assert not (fhir / "AllergyIntolerance.ndjson").exists()
 
     exported = "\n".join(_exported_text(tmp_path / name) for name in ("csv", "parquet", "ndjson"))
-    for identifier in IDENTIFIERS:
+    for identifier in (*IDENTIFIERS, FREE_TEXT_MEDICINE, FREE_TEXT_ALLERGY):
         assert identifier not in exported, identifier
 
 
@@ -239,9 +276,15 @@ def test_two_exports_shift_each_patient_consistently_within_and_differently_acro
     assert not set(first.tables["patients"].column("patient").to_pylist()) & set(
         second.tables["patients"].column("patient").to_pylist()
     )
-    # The clinic's own analyses read real dates.
-    unshifted = _extract("HOME", shift=False)
+    # The clinic's own analyses read real dates, and follow everyone up to the day the records are read; a series is
+    # discontinued when its last session is more than a year before that day.
+    later = date(2027, 6, 1)
+    unshifted = _extract("HOME", later, shift=False)
     assert _offsets(dict(unshifted.tables), real) == {MIGRAINE: {0}, BLEPHAROSPASM: {0}}
+    assert {end for end, _ in _follow_up_ends(dict(unshifted.tables)).values()} == {later}
+    assert {(s["indication"], s["discontinued"]) for s in unshifted.tables["series"].to_pylist()} == {
+        (MIGRAINE, False), (BLEPHAROSPASM, True),
+    }  # fmt: skip
 
     for site, dataset, file_format in (("SITE-A", first, "csv"), ("SITE-B", second, "parquet")):
         write_export(

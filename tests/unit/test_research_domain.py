@@ -65,6 +65,7 @@ def test_every_table_starts_with_site_and_patient_and_every_column_is_described(
         "patients",
         "conditions",
         "sessions",
+        "series",
         "measurements",
         "diary_days",
         "adverse_events",
@@ -183,10 +184,18 @@ def test_no_responder_count_under_the_minimum_is_shown_nor_a_rate_that_gives_one
 ) -> None:
     rows = [ResponderCycle("chronic-migraine", "headache-days", "50pct", 1, *cell) for cell in cells]
     published = publish_responders(rows, MinimumCell(minimum))
-    for row in published.rows:
-        for cell in (row.responders, row.non_responders, row.not_assessable):
+    for raw, row in zip(rows, published.rows, strict=True):
+        cells = (row.responders, row.non_responders, row.not_assessable)
+        for cell in cells:
             assert cell.count is None or cell.count == 0 or cell.count >= minimum
-        # One of the two alone is recoverable from the judged of another definition of the instrument.
+        # The row's total (the series that reached the cycle) is known from other rows and tables: its hidden
+        # cells are none, all, or two or more holding together at least the minimum.
+        hidden = [
+            count
+            for count, cell in zip((raw.responders, raw.non_responders, raw.not_assessable), cells, strict=True)
+            if cell.suppressed
+        ]
+        assert len(hidden) in (0, 3) or (len(hidden) == 2 and sum(hidden) >= minimum)
         assert row.responders.suppressed == row.non_responders.suppressed
         if row.responders.suppressed:
             assert (row.rate, row.ci_low, row.ci_high) == (None, None, None)
@@ -197,15 +206,14 @@ def test_no_responder_count_under_the_minimum_is_shown_nor_a_rate_that_gives_one
 
 
 def test_a_responder_rate_of_enough_patients_is_shown_with_its_wilson_interval() -> None:
-    published = publish_responders([ResponderCycle("chronic-migraine", "headache-days", "50pct", 2, 24, 16, 3)])
+    published = publish_responders([ResponderCycle("chronic-migraine", "headache-days", "50pct", 2, 24, 16, 0)])
     (row,) = published.rows
-    assert row.responders.count == 24
-    assert row.not_assessable.suppressed
+    assert (row.responders.count, row.not_assessable.count) == (24, 0)
     assert row.rate == 0.6
     assert (row.ci_low, row.ci_high) == wilson_interval(24, 40)
     assert published.method is RESPONDERS
-    assert published.suppressed == 1
-    assert published.note.startswith("1 figure was suppressed: counts from 1 to 10")
+    assert published.suppressed == 0
+    assert published.note == "No figure suppressed (minimum cell size 11)."
 
 
 @settings(max_examples=60)
@@ -252,6 +260,7 @@ def test_a_mean_change_median_dose_or_event_rate_of_too_few_is_withheld_with_its
     assert (many.ci_low, many.ci_high) == (-9.5 - 2 * 5.0 / 30**0.5, -9.5 + 2 * 5.0 / 30**0.5)
     doses = publish_doses([DoseByCycle("onabotulinumtoxinA", 3, 7, 155.0, 155.0, 195.0)])
     assert (doses.rows[0].median, doses.suppressed) == (None, 4)
+    assert changes.rows[1].n.count == 30
     events = publish_adverse_events(
         [AdverseEventRate("ptosis", False, 3, 200), AdverseEventRate("neck-weakness", False, 14, 200)]
     )
@@ -259,17 +268,28 @@ def test_a_mean_change_median_dose_or_event_rate_of_too_few_is_withheld_with_its
     assert (events.rows[0].events.count, events.rows[0].sessions.count) == (None, 200)
 
 
-def _curve(patients: int, events: int, at_risk: list[int]) -> RetreatmentCurve:
-    steps = tuple(RetreatmentStep(84 + 7 * i, n, 1, 0, 1 - i / len(at_risk), 0.0, 1.0) for i, n in enumerate(at_risk))
-    return RetreatmentCurve("blepharospasm", steps, 98, patients, events, patients)
+def _curve(intervals: int, days: list[tuple[int, int, int]]) -> RetreatmentCurve:
+    """A Kaplan–Meier curve of ``intervals`` from its (day, events, censored) steps, one series per censored."""
+    steps, survival, at_risk = [], 1.0, intervals
+    for day, events, censored in days:
+        survival *= 1 - events / at_risk
+        steps.append(RetreatmentStep(day, at_risk, events, censored, survival, survival - 0.05, survival + 0.05))
+        at_risk -= events + censored
+    median = next((step.day for step in steps if step.survival <= 0.5), None)
+    censored = sum(step.censored for step in steps)
+    return RetreatmentCurve("blepharospasm", tuple(steps), median, censored, intervals - censored, censored)
 
 
 def test_a_retreatment_curve_stops_where_too_few_remain_at_risk_and_small_curves_are_withheld() -> None:
-    published = publish_retreatment([_curve(30, 40, [70, 40, 12, 10, 3]), _curve(30, 6, [36, 20])], ELEVEN)
-    shown, withheld = published.rows
-    assert [step.day for step in shown.steps] == [84, 91, 98]
-    assert shown.median_days == 98
-    assert (shown.events.count, shown.censored.count) == (40, 30)
+    # 100 intervals: a retreatment a day for 30 days, 50 censored on day 30, then a retreatment a day from 20 at
+    # risk down to 11 on day 40, two on day 45 with 10 at risk, and the last 8 censored on day 100.
+    days = [(day, 1, 50 if day == 30 else 0) for day in range(1, 41)] + [(45, 2, 0), (100, 0, 8)]
+    published = publish_retreatment([_curve(100, days)], ELEVEN)
+    [shown] = published.rows
+    assert [step.day for step in shown.steps] == [30]  # the second month ends with 10 at risk: the curve stops
+    assert shown.median_days is None  # day 36 lies beyond the shown part
+    assert (shown.patients.count, shown.events.count, shown.censored.count) == (58, 42, 58)
+    [withheld] = publish_retreatment([_curve(20, [(day, 1, 0) for day in range(1, 15)] + [(90, 0, 6)])]).rows
     assert (withheld.steps, withheld.median_days, withheld.events.count, withheld.censored.count) == (
         (),
         None,

@@ -32,6 +32,7 @@ from bont.domain.outcomes import (
     classify_day,
 )
 from bont.domain.research.analyses import (
+    DISCONTINUED_AFTER_DAYS,
     AdverseEventRate,
     CohortSize,
     ContinuationRow,
@@ -79,14 +80,21 @@ def dataset(
     follow_up_end: date = TODAY,
     adverse_events: Iterable[dict[str, Any]] = (),
     conditions: Iterable[dict[str, Any]] = (),
+    read_on: date | None = None,
 ) -> dict[str, pa.Table]:
-    patients, sessions, measurements, diary_days = [], [], [], []
+    """As read on ``read_on`` (the day a series' discontinuation is judged against; ``follow_up_end`` unless
+    given, as in the clinic's own analyses)."""
+    patients, sessions, series, measurements, diary_days = [], [], [], [], []
     rules = knowledge.headache_day_rules
     assert rules is not None
     for patient_id in clinic.patients:
         key = {"site": SITE, "patient": str(patient_id)}
         patients.append({**key, "sex": "unknown", "age_band": "40-49", "follow_up_end": follow_up_end})
         given = clinic.sessions.get(patient_id, [])
+        for indication in sorted({s.indication for s in given}):
+            last = max(s.on for s in given if s.indication == indication)
+            discontinued = ((read_on or follow_up_end) - last).days > DISCONTINUED_AFTER_DAYS
+            series.append({**key, "indication": indication, "discontinued": discontinued})
         for number, session in enumerate(given):
             days = sorted({s.on for s in given if s.indication == session.indication})
             sessions.append(
@@ -101,7 +109,7 @@ def dataset(
                     "cycle": days.index(session.on) + 1,
                 }
             )
-        for outcome in clinic.outcomes.get(patient_id, []):
+        for entry, outcome in enumerate(clinic.outcomes.get(patient_id, []), 1):  # in order of entry
             if outcome.withdrawn:
                 continue
             score = outcome.score
@@ -114,6 +122,7 @@ def dataset(
                     "day": outcome.measured_on,
                     "period_start": outcome.period_start,
                     "value": value,
+                    "entry": entry,
                 }
             )
         for day, values in clinic.diaries.get((patient_id, HEADACHE), {}).items():
@@ -143,6 +152,7 @@ def dataset(
         "patients": _arrow("patients", patients),
         "conditions": _arrow("conditions", conditions),
         "sessions": _arrow("sessions", sessions),
+        "series": _arrow("series", series),
         "measurements": _arrow("measurements", measurements),
         "diary_days": _arrow("diary_days", diary_days),
         "adverse_events": _arrow("adverse_events", adverse_events),
@@ -266,6 +276,23 @@ def test_the_engine_judges_every_cycle_of_the_demo_clinic_as_the_chart_does(
     assert engine_verdicts(clinic, knowledge) == chart
 
 
+def test_of_two_scores_of_one_day_the_engine_takes_the_one_entered_last_as_the_chart_does(
+    knowledge: KnowledgeBase,
+) -> None:
+    clinic = FakeOutcomeClinic()
+    for number, entered in enumerate(((70, 50), (50, 70)), 1):  # two HIT-6 of one review day, in order of entry
+        patient_id = clinic.add_patient(f"FICT-{number}", date(1970, 1, 1))
+        given = GivenSession(date(2024, 1, 1), "chronic-migraine", "onabotulinumtoxinA", Decimal(155), "ok")
+        clinic.add_session(patient_id, given)
+        clinic.outcomes[patient_id] = [
+            StoredOutcome("chronic-migraine", "hit-6", day, None, Score("hit-6", value=Decimal(value)))
+            for day, value in ((date(2023, 12, 20), 70), *((date(2024, 2, 15), value) for value in entered))
+        ]
+    chart = chart_verdicts(clinic, knowledge)
+    assert [(row[1], row[5], row[6]) for row in chart] == [("1", 1, "responder"), ("2", 1, "non-responder")]
+    assert engine_verdicts(clinic, knowledge) == chart
+
+
 # -- generated histories: sessions on any days (some on one day, some close together), scale measurements on
 # distinct days (some over a period), diaries kept in runs of days that may or may not reach the minimum
 
@@ -331,8 +358,8 @@ def _score(instrument: Instrument, draw: int) -> Score:
 
 
 def generated_clinic(knowledge: KnowledgeBase, histories: list[dict[str, Any]]) -> FakeOutcomeClinic:
-    """The histories as a clinic. One precondition: an instrument is measured at most once a day (the chart's
-    choice between two measurements of one day follows their order of entry, which the dataset does not keep)."""
+    """The histories as a clinic; an instrument may be measured twice on one day (the chart takes the one entered
+    last)."""
     clinic = FakeOutcomeClinic()
     records = FakeOutcomeRecords(clinic, knowledge)
     for number, drawn in enumerate(histories, 1):
@@ -343,12 +370,8 @@ def generated_clinic(knowledge: KnowledgeBase, histories: list[dict[str, Any]]) 
             clinic.add_session(patient_id, given)
         for instrument_id, measurements in drawn["measured"].items():
             instrument = knowledge.instrument(instrument_id)
-            days = set()
             for offset, value, period in measurements:
                 on = START + timedelta(days=offset)
-                if on in days:
-                    continue
-                days.add(on)
                 start = None if period is None else on - timedelta(days=period)
                 stored = StoredOutcome(indication, instrument_id, on, start, _score(instrument, value))
                 clinic.outcomes.setdefault(patient_id, []).append(stored)
@@ -475,7 +498,9 @@ def test_adverse_events_count_per_term_and_seriousness_and_serious_ones_explain_
         {"site": SITE, "patient": "2", "session": None, "day": date(2024, 2, 20), "term": "dysphagia",
          "severity": "severe", "serious": True},
     ]  # fmt: skip
-    engine = RegistryEngine.from_tables(dataset(clinic, knowledge, date(2025, 6, 1), events))
+    # Discontinued is the series' verdict on the day the records were read, not a gap to follow_up_end (in an
+    # export the patient's last contact, here within a year of the last session).
+    engine = RegistryEngine.from_tables(dataset(clinic, knowledge, date(2024, 4, 1), events, read_on=date(2025, 6, 1)))
     assert set(engine.adverse_events(CohortDefinition())) == {
         AdverseEventRate("ptosis", False, 1, 4),
         AdverseEventRate("dysphagia", True, 1, 4),
@@ -524,6 +549,12 @@ def test_an_export_folder_is_read_from_parquet_and_csv_of_two_sites(knowledge: K
                 pa_csv.write_csv(table, tmp_path / folder / f"{name}.csv")
     engine = RegistryEngine.from_folders([tmp_path / "one", tmp_path / "two"])
     assert engine.size(CohortDefinition()) == CohortSize(patients=4, sessions=8)
+    # A value that does not read as its column's type is named by folder, table and column, never by its row.
+    sessions = tmp_path / "two" / "sessions.csv"
+    sessions.write_text(sessions.read_text(encoding="utf-8").replace("155", "abc", 1), encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"two: the sessions table's units column holds 1 value\(s\)") as error:
+        RegistryEngine.from_folders([tmp_path / "one", tmp_path / "two"])
+    assert "abc" not in str(error.value)
     (tmp_path / "two" / "sessions.csv").unlink()
     with pytest.raises(DatasetError, match="has no sessions"):
         RegistryEngine.from_folders([tmp_path / "one", tmp_path / "two"])

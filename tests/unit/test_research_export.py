@@ -46,6 +46,7 @@ def _tables(site: str, patients: int, *, odd_one_out: bool = False) -> dict[str,
                 "cycle": 1,
             }
         )  # fmt: skip
+        rows["series"].append({"site": site, "patient": patient, "indication": indication, "discontinued": False})
         rows["diary_days"].append(
             {
                 "site": site, "patient": patient, "kind": "headache", "day": date(2025, 3, 1), "headache_day": True,
@@ -93,7 +94,7 @@ def test_an_export_writes_each_table_typed_with_its_dictionary_and_a_manifest_th
     manifest = json.loads((tmp_path / "parquet" / "manifest.json").read_text("utf-8"))
     assert (manifest["site"], manifest["format"], manifest["knowledge_fingerprint"]) == ("SITE-A", "parquet", "f1")
     assert {t["name"]: (t["file"], t["rows"]) for t in manifest["tables"]}["sessions"] == ("sessions.parquet", 5)
-    # The export day would give back every patient's offset (follow_up_end is it, moved): it is written nowhere.
+    # The day of the export is written nowhere, not even as a file's time.
     today = date.today()
     assert today.isoformat() not in json.dumps(manifest)
     assert all(date.fromtimestamp(os.stat(p).st_mtime) != today for p in (tmp_path / "csv").iterdir())
@@ -149,5 +150,6 @@ def test_a_cohorts_export_holds_only_its_patients() -> None:
     tables = _tables("SITE-A", 5)
     chosen = restricted_to(tables, {"SITE-A-0000000000000001"})
     assert {name: table.num_rows for name, table in chosen.items()} == {
-        "patients": 1, "conditions": 0, "sessions": 1, "measurements": 0, "diary_days": 1, "adverse_events": 0,
+        "patients": 1, "conditions": 0, "sessions": 1, "series": 1, "measurements": 0, "diary_days": 1,
+        "adverse_events": 0,
     }  # fmt: skip

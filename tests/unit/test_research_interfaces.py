@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ class FakeEngine:
 
     def retreatment(self, cohort: CohortDefinition) -> tuple[RetreatmentCurve, ...]:
         steps = (RetreatmentStep(84, 40, 20, 0, 0.5, 0.34, 0.64), RetreatmentStep(90, 20, 10, 0, 0.25, 0.12, 0.4))
-        return (RetreatmentCurve(MIGRAINE, steps, 84, 40, 30, 10),)
+        return (RetreatmentCurve(MIGRAINE, steps, 84, 40, 30, 40),)  # one censored interval per patient
 
     def adverse_events(self, cohort: CohortDefinition) -> tuple[AdverseEventRate, ...]:
         return (AdverseEventRate("ptosis", False, 2, 160), AdverseEventRate("neck-pain", False, 12, 160))
@@ -199,7 +200,7 @@ def test_the_commands_save_list_size_and_analyse_a_cohort_with_plots(
     analysed = bont("research", "analyse", "mig", "--json", "--plots", str(tmp_path / "plots"))
     assert analysed.returncode == 0, analysed.stderr
     assert {a["analysis"] for a in json.loads(analysed.stdout)["analyses"]} >= {"responders", "continuation"}
-    assert engine.asked[-1] == CohortDefinition(indication=MIGRAINE, condition_codes=("G43.7",))
+    assert CohortDefinition(indication=MIGRAINE, condition_codes=("G43.7",)) in engine.asked
     plots = sorted(path.name for path in (tmp_path / "plots").iterdir())
     assert "responders-chronic-migraine-headache-days.png" in plots
     assert all((tmp_path / "plots" / p).read_bytes().startswith(b"\x89PNG") for p in plots)
@@ -267,3 +268,182 @@ def test_an_export_is_written_or_refused_with_its_reason_and_logged_as_an_export
     ).stderr.startswith("error: --cohort: no saved cohort of that name")
     exports = [a for _, a in log.accesses if a.action is Action.EXPORT]
     assert [(a.target, a.object_id, a.patient_mrn) for a in exports] == [("research-export", "parquet:A-1", None)]
+
+
+# -- bad input at the edges: exports of other sites, the web pages and the API
+
+
+def _export(folder: Path, site: str) -> None:
+    """A one-patient CSV export of ``site``, written by the exporter itself (every other table empty)."""
+    import pyarrow as pa
+
+    from bont.domain.research.dataset import DATASET, ColumnType
+    from bont.domain.research.disclosure import MinimumK
+    from bont.interop.registry.export import write_export
+
+    typed = {
+        ColumnType.STRING: pa.string(),
+        ColumnType.INTEGER: pa.int64(),
+        ColumnType.DECIMAL: pa.decimal128(18, 6),
+        ColumnType.DATE: pa.date32(),
+        ColumnType.BOOLEAN: pa.bool_(),
+    }
+    values = {ColumnType.INTEGER: 1, ColumnType.DECIMAL: Decimal(155), ColumnType.DATE: date(2024, 1, 1)}
+    named = {"site": site, "patient": "p1", "session": "s1", "indication": MIGRAINE, "product": BOTOX, "sex": "female"}
+    named |= {"age_band": "40-49", "population": None, "discontinued": False}
+    tables = {}
+    for table in DATASET:
+        schema = pa.schema([(c.name, typed[c.type]) for c in table.columns])
+        row = {c.name: named.get(c.name, values.get(c.type)) for c in table.columns}
+        tables[table.name] = pa.Table.from_pylist([row] if table.name in ("patients", "sessions") else [], schema)
+    write_export(tables, folder, site=site, file_format="csv", minimum_k=MinimumK(1))
+
+
+def test_combining_an_export_with_a_bad_value_a_missing_column_or_a_bad_file_exits_2_naming_no_row(
+    research: tuple[FakeSavedCohorts, FakeEngine, FakeAccessLog], tmp_path: Path
+) -> None:
+    _export(tmp_path / "a", "A")
+    _export(tmp_path / "b", "B")
+    sessions = tmp_path / "b" / "sessions.csv"
+    header, row = sessions.read_text().splitlines()
+    sessions.write_text(header + "\n" + row.replace("155", "abc") + "\n")
+    bad_value = bont("research", "combine", str(tmp_path / "a"), str(tmp_path / "b"), "--json")
+    assert bad_value.returncode == 2, bad_value.stderr
+    assert bad_value.stderr.startswith(f"error: DIR: {tmp_path / 'b'}: the sessions table's units column holds 1")
+    assert "abc" not in bad_value.stderr
+    assert "p1" not in bad_value.stderr
+    columns = header.split(",")
+    kept = [i for i, name in enumerate(columns) if name != '"units"']
+    sessions.write_text("\n".join(",".join(line.split(",")[i] for i in kept) for line in (header, row)) + "\n")
+    missing = bont("research", "combine", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert missing.returncode == 2, missing.stderr
+    assert missing.stderr.strip() == f"error: DIR: {tmp_path / 'b'}: the sessions table has no units column"
+    (tmp_path / "b" / "sessions.parquet").write_bytes(b"not Parquet")  # read before the CSV
+    unreadable = bont("research", "combine", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert (unreadable.returncode, unreadable.stderr.split(":")[:2]) == (2, ["error", " DIR"])
+    assert "does not read as a table" in unreadable.stderr
+
+
+@pytest.fixture
+def web(
+    research: tuple[FakeSavedCohorts, FakeEngine, FakeAccessLog], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[FakeSavedCohorts, FakeAccessLog, list[ExportRequest]]:
+    """The Research views and API on the fakes, called with a signed-in researcher. Django is configured (on an
+    empty database, unless this process configured it already: once per process) but no record is read."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'unused.sqlite3'}")
+    from bont.bootstrap import setup_database
+
+    setup_database(migrate=False)
+    from bont.web import audit_reads, research_api
+    from bont.web.views import research as views
+
+    cohorts, engine, log = research
+    exported: list[ExportRequest] = []
+
+    def exporter(request: ExportRequest) -> Mapping[str, Any]:
+        exported.append(request)
+        request.folder.mkdir()
+        (request.folder / "manifest.json").write_text(json.dumps({"site": request.site}))
+        return {"site": request.site}
+
+    for module in (views, research_api):
+        monkeypatch.setattr(module, "saved_cohorts", lambda: cohorts)
+        monkeypatch.setattr(module, "kept_registry_engine", lambda: engine)
+        monkeypatch.setattr(module, "research_exporter", lambda: exporter)
+    monkeypatch.setattr(audit_reads, "access_log", lambda: log)
+    return cohorts, log, exported
+
+
+def _as_researcher(method: str, path: str, data: Mapping[str, str] | None = None) -> Any:
+    from django.contrib.auth.models import User
+    from django.test import RequestFactory
+
+    from bont.web.access import remember_roles
+
+    factory = RequestFactory()
+    request = factory.post(path, data or {}) if method == "POST" else factory.get(path, data or {})
+    request.user = User(username="fict-researcher")
+    remember_roles(request, frozenset({"researcher"}))
+    return request
+
+
+def test_the_export_checks_the_site_code_first_and_names_its_file_and_log_by_the_normalised_code(
+    web: tuple[FakeSavedCohorts, FakeAccessLog, list[ExportRequest]],
+) -> None:
+    from ninja.errors import HttpError
+
+    from bont.web import research_api
+    from bont.web.views import research as views
+
+    _, log, exported = web
+    assert views.export(_as_researcher("GET", "/research/export.zip")).status_code == 405  # a POST form only
+    refused = views.export(_as_researcher("POST", "/research/export.zip", {"site": "ab 1", "format": "csv"}))
+    assert refused.status_code == 400
+    assert "site: a site code is 2 to 20 letters" in refused.content.decode()
+    # A line break typed after the code once reached the file's name raw (a server error): now it is AB-1.
+    written = views.export(_as_researcher("POST", "/research/export.zip", {"site": "ab-1\n", "indication": MIGRAINE}))
+    assert written["Content-Disposition"] == 'attachment; filename="bont-registry-AB-1-csv.zip"'
+    with pytest.raises(HttpError) as bad_site:
+        research_api.export(_as_researcher("POST", "/api/research/export"), research_api.AnalysisIn(), site="ab 1")
+    assert bad_site.value.status_code == 400
+    assert str(bad_site.value).startswith("site: a site code is")
+    api = research_api.export(_as_researcher("POST", "/api/research/export"), research_api.AnalysisIn(), site="b-2\n")
+    assert api["Content-Disposition"] == 'attachment; filename="bont-registry-B-2-csv.zip"'
+    assert [r.site for r in exported] == ["AB-1", "B-2"]
+    assert exported[0].cohort == CohortDefinition(indication=MIGRAINE)
+    exports = [(a.target, a.action, a.object_id) for _, a in log.accesses]
+    assert exports == [("research-export", Action.EXPORT, "csv:AB-1"), ("research-export", Action.EXPORT, "csv:B-2")]
+
+
+def test_a_refused_cohort_or_name_is_shown_beside_its_field_as_it_was_typed(
+    web: tuple[FakeSavedCohorts, FakeAccessLog, list[ExportRequest]],
+) -> None:
+    from bont.web.views import research as views
+
+    cohorts, _, _ = web
+    save_cohort(cohorts, "mig", CohortDefinition(), "fict-other")
+    unknown = views.analyses(_as_researcher("GET", "/research/analyses/", {"cohort": "nope"}))
+    page = unknown.content.decode()
+    assert unknown.status_code == 400
+    assert 'id="cohort-choice" name="cohort" value="nope"' in page
+    assert 'aria-describedby="cohort-choice-error"' in page
+    assert '<span class="error" id="cohort-choice-error">no saved cohort of that name</span>' in page
+    for name, problem in (("mig", "another user saved a cohort of that name"), ("../x", "1 to 80 letters")):
+        typed = {"name": name, "indication": MIGRAINE}
+        refused = views.cohort_save(_as_researcher("POST", "/research/cohorts/", typed))
+        page = refused.content.decode()
+        assert refused.status_code == 400
+        assert f'id="cohort-name" name="name" value="{name}"' in page
+        assert 'aria-describedby="cohort-name-error"' in page
+        assert f'id="cohort-name-error">{problem}' in page
+        assert f'<input type="hidden" name="indication" value="{MIGRAINE}">' in page  # the criteria kept
+    assert cohorts.stored["mig"].created_by == "fict-other"
+    bad_sex = views.analyses(_as_researcher("GET", "/research/analyses/", {"sex": "x", "indication": MIGRAINE}))
+    page = bad_sex.content.decode()
+    assert bad_sex.status_code == 400
+    assert 'id="c-sex" name="sex" aria-invalid="true" aria-describedby="c-sex-error"' in page
+    assert 'id="research-problem" role="alert">Sex: unknown sex' in page
+    assert f'id="c-indication" name="indication" value="{MIGRAINE}"' in page
+
+
+def test_the_analyses_download_holds_the_published_tables_as_json_and_each_plot_as_png(
+    web: tuple[FakeSavedCohorts, FakeAccessLog, list[ExportRequest]],
+) -> None:
+    import io
+    import zipfile
+
+    from bont.web.views import research as views
+
+    _, log, _ = web
+    response = views.analyses_download(_as_researcher("POST", "/research/analyses.zip", {"indication": MIGRAINE}))
+    assert response["Content-Disposition"] == 'attachment; filename="bont-analyses-cohort.zip"'
+    found = analyse(FakeEngine(), build_knowledge(), CohortDefinition(indication=MIGRAINE), 11, _no_interval)
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        document = json.loads(archive.read("analyses.json"))
+        plots = [name for name in archive.namelist() if name.startswith("plots/")]
+        assert all(archive.read(name).startswith(b"\x89PNG") for name in plots)
+    assert document["analyses"][0]["rows"] == analyses_document(found)["analyses"][0]["rows"]
+    assert sorted(plots) == sorted(f"plots/{c.name}.png" for r in found.reports for c in r.charts)
+    assert [(a.target, a.action, a.object_id) for _, a in log.accesses] == [
+        ("research-analyses", Action.EXPORT, found.fingerprint)
+    ]

@@ -42,9 +42,19 @@ def test_a_group_of_eleven_patients_is_published_whole() -> None:
 
 
 def test_a_rate_that_would_give_back_a_suppressed_count_is_suppressed_with_it() -> None:
-    [row] = suppress_small_cells(_rates(responders=40, non_responders=3, not_assessable=0, rate=93)).responders
-    assert (str(row.responders), str(row.non_responders), str(row.not_assessable)) == ("40", "<11", "0")
+    [row] = suppress_small_cells(_rates(responders=40, non_responders=3, not_assessable=12, rate=93)).responders
+    assert (str(row.responders), str(row.non_responders), str(row.not_assessable)) == ("40", "<11", "12")
     assert (row.rate, row.rate_suppressed) == (None, True)  # 93% of 40 + n gives n = 3
+
+
+def test_a_zero_beside_a_suppressed_partner_is_suppressed_or_it_would_say_every_judged_patient_failed() -> None:
+    [row] = suppress_small_cells(_rates(responders=0, non_responders=4, not_assessable=20, rate=0)).responders
+    assert (str(row.responders), str(row.non_responders), str(row.not_assessable)) == ("<11", "<11", "20")
+    assert (row.rate, row.rate_suppressed) == (None, True)
+    # Nobody judged beside a few not assessable: "—" for the rate would say the two hidden counts are zeros.
+    [alone] = suppress_small_cells(_rates(responders=0, non_responders=0, not_assessable=1, rate=None)).responders
+    assert {str(alone.responders), str(alone.non_responders), str(alone.not_assessable)} == {"<11"}
+    assert (alone.rate, alone.rate_suppressed) == (None, True)
 
 
 def test_a_zero_is_shown_and_keeps_its_rate() -> None:

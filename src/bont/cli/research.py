@@ -361,12 +361,13 @@ def research_export(
         fail(str(refused))
     except FieldError as error:
         fail(f"--{error.field.replace('_', '-')}: {error.problem}")
-    log_cli_read("research-export", object_id=f"{chosen}:{manifest.get('site', site)}", action=Action.EXPORT)
+    code = manifest.get("site", site)  # as the export writes it: upper case
+    log_cli_read("research-export", object_id=f"{chosen}:{code}", action=Action.EXPORT)
     if as_json:
         emit_json(dict(manifest))
     else:
         _notice()
-        stdout.print(f"de-identified export written ({chosen}, site {site})", highlight=False)
+        stdout.print(f"de-identified export written ({chosen}, site {code})", highlight=False)
 
 
 @research_app.command("combine")
@@ -377,13 +378,21 @@ def research_combine(
     plots: Plots = None,
 ) -> None:
     """Analyse several sites' de-identified exports as one registry (each site's code kept apart; two exports with
-    the same site code refused), with the same analyses and suppression as ``bont research analyse``."""
+    the same site code refused), with the same analyses and suppression as ``bont research analyse``. An export's
+    dates are each patient's shifted dates: a saved cohort's date range selects by shifted dates here."""
+    import duckdb
+
     from bont.bootstrap import combined_engine
     from bont.domain.errors import FieldError
+    from bont.interop.registry.engine import DatasetError
 
     cohort = _cohort(cohort_name, _criteria(), "--cohort")
     try:
-        engine = combined_engine(folders)
-    except FieldError as error:
+        _publish(combined_engine(folders), cohort, as_json, plots, "research-combined-analyses")
+    except FieldError as error:  # a folder that is no export, or two exports of one site
         fail(f"DIR: {error.problem}")
-    _publish(engine, cohort, as_json, plots, "research-combined-analyses")
+    except DatasetError as error:  # a table, a file or a column missing, or a value of the wrong type
+        fail(f"DIR: {error}")
+    except duckdb.Error:
+        # A file the engine could not read at all (its message may quote a row, which is not shown).
+        fail("DIR: a file of these exports does not read as a table of the data dictionary (data-dictionary.csv)")

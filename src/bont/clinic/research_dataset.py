@@ -8,9 +8,14 @@ lots, free text). Patients without a session are not in it. A diary day is class
 (``classify_day`` with the knowledge's headache-day rules), as the chart classifies it; a stored day that no longer
 reads (a value the diary does not know) is left out and counted, so one bad row never stops an export.
 
+Every stored outcome measurement is read whatever its source, as the chart reads them, with its place in the order
+the patient's measurements were entered (the chart's tie-break between two scores of one day).
+
 De-identified (``shift=True``, the default): every date of a patient moves by ``date_offset(secret, patient key)``
-and pseudonyms come from ``pseudonym(secret, site, key)``, for a secret drawn per extract unless one is given. With
-``shift=False`` dates are real, for the clinic's own analyses whose only output is aggregates.
+and pseudonyms come from ``pseudonym(secret, site, key)``, for a secret drawn per extract unless one is given; no
+date is the same real day for every patient: a patient's ``follow_up_end`` is their own last day in the dataset,
+and each series' discontinuation is judged here, on real dates, against ``today``. With ``shift=False`` dates are
+real and ``follow_up_end`` is ``today``, for the clinic's own analyses whose only output is aggregates.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from bont.clinic import models
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import classify_day
+from bont.domain.research.analyses import DISCONTINUED_AFTER_DAYS
 from bont.domain.research.dataset import DATASET, ColumnType, Table
 from bont.domain.research.deidentification import age_band, date_offset, pseudonym
 from bont.services.outcomes import HEADACHE, bladder_entry, headache_entry
@@ -64,12 +70,13 @@ class ResearchDataset:
 
 class _Deidentifier:
     """The pseudonyms of patients and sessions and the patients' date offsets (each patient's computed once), or
-    real dates when not shifting."""
+    real dates when not shifting; and each patient's latest date given out, their end of follow-up in an export."""
 
     def __init__(self, site: str, secret: bytes, shift: bool) -> None:
         self._site, self._secret, self._shift = site, secret, shift
         self._pseudonyms: dict[int, str] = {}
         self._offsets: dict[int, timedelta] = {}
+        self._latest: dict[int, date] = {}
 
     def pseudonym(self, patient_id: int) -> str:
         if patient_id not in self._pseudonyms:
@@ -80,11 +87,18 @@ class _Deidentifier:
         return pseudonym(self._secret, self._site, f"session:{session_id}")
 
     def day(self, patient_id: int, day: date) -> date:
+        if self._latest.get(patient_id, day) <= day:
+            self._latest[patient_id] = day
         if not self._shift:
             return day
         if patient_id not in self._offsets:
             self._offsets[patient_id] = timedelta(days=date_offset(self._secret, f"patient:{patient_id}"))
         return day + self._offsets[patient_id]
+
+    def follow_up_end(self, patient_id: int, today: date) -> date:
+        """``today`` with real dates; in an export the patient's own latest date, moved: ``today`` moved by each
+        patient's offset would give the offset back to anyone who knows the day of the export."""
+        return self.day(patient_id, self._latest[patient_id]) if self._shift else today
 
 
 def _streamed(query: Any) -> Iterator[tuple[Any, ...]]:
@@ -119,7 +133,7 @@ class _Columns:
 def extract_dataset(
     knowledge: KnowledgeBase, *, site: str, today: date, secret: bytes | None = None, shift: bool = True
 ) -> ResearchDataset:
-    """The clinic's analysis dataset as of ``today`` (each patient's end of follow-up) for the site ``site``."""
+    """The clinic's analysis dataset as read on ``today`` for the site ``site``."""
     patients = _Deidentifier(site, secret if secret is not None else secrets.token_bytes(32), shift)
     columns = {table.name: _Columns(table) for table in DATASET}
     population = {
@@ -150,18 +164,13 @@ def extract_dataset(
             units=units,
             cycle=len(days),
         )
-
-    for patient_id, born, sex in _streamed(
-        models.Patient.objects.order_by("pk").values_list("pk", "birth_date", "sex")
-    ):
-        if patient_id in first_session:
-            columns["patients"].add(
-                site=site,
-                patient=patients.pseudonym(patient_id),
-                sex=sex,
-                age_band=age_band(born, first_session[patient_id]),
-                follow_up_end=patients.day(patient_id, today),
-            )
+    for (patient_id, indication), days in cycle_days.items():
+        columns["series"].add(
+            site=site,
+            patient=patients.pseudonym(patient_id),
+            indication=indication,
+            discontinued=(today - max(days)).days > DISCONTINUED_AFTER_DAYS,
+        )
 
     active = models.PatientCondition.objects.exclude(resolved_on__lt=today).order_by("patient_id", "pk")
     codes: dict[str, str | None] = {}  # a clinic writes the same few terms again and again
@@ -174,13 +183,14 @@ def extract_dataset(
             coded.add((patient_id, code))  # "g43709" and "G43.709" are one condition
             columns["conditions"].add(site=site, patient=patients.pseudonym(patient_id), code=code)
 
-    measured = models.OutcomeRecord.objects.filter(
-        withdrawn_reason="", source=models.OutcomeRecord.Source.CLINIC
-    ).order_by("patient_id", "measured_on", "pk")
+    # Every source, as the chart reads them; in order of entry (the primary key), which breaks a same-day tie.
+    measured = models.OutcomeRecord.objects.filter(withdrawn_reason="").order_by("patient_id", "pk")
+    entries: dict[int, int] = defaultdict(int)
     for patient_id, indication, instrument, day, period_start, value, rank in _streamed(
         measured.values_list("patient_id", "indication", "instrument", "measured_on", "period_start", "value", "rank")
     ):
         if patient_id in first_session:
+            entries[patient_id] += 1
             columns["measurements"].add(
                 site=site,
                 patient=patients.pseudonym(patient_id),
@@ -190,6 +200,7 @@ def extract_dataset(
                 period_start=None if period_start is None else patients.day(patient_id, period_start),
                 # An ordinal or binary score (a grade) is its rank on the instrument's scale, 0 for the first grade.
                 value=value if value is not None or rank is None else Decimal(rank),
+                entry=entries[patient_id],
             )
 
     unreadable = _diary_days(knowledge, site, patients, first_session, columns["diary_days"])
@@ -207,6 +218,18 @@ def extract_dataset(
                 term=term,
                 severity=severity,
                 serious=serious,
+            )
+
+    for patient_id, born, sex in _streamed(
+        models.Patient.objects.order_by("pk").values_list("pk", "birth_date", "sex")
+    ):
+        if patient_id in first_session:
+            columns["patients"].add(
+                site=site,
+                patient=patients.pseudonym(patient_id),
+                sex=sex,
+                age_band=age_band(born, first_session[patient_id]),
+                follow_up_end=patients.follow_up_end(patient_id, today),
             )
 
     return ResearchDataset(site, {name: table.arrow() for name, table in columns.items()}, shift, unreadable)

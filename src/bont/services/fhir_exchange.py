@@ -273,13 +273,21 @@ class FhirExchange:
 
     # -- bulk
 
-    def bulk_export(self, directory: Path, *, deidentified: bool, mrns: Sequence[str] | None = None) -> dict[str, int]:
+    def bulk_export(
+        self,
+        directory: Path,
+        *,
+        deidentified: bool,
+        mrns: Sequence[str] | None = None,
+        pseudonymiser: Pseudonymiser | None = None,
+    ) -> dict[str, int]:
         """Write every patient's resources (or those of ``mrns``) as FHIR Bulk Data NDJSON into ``directory``:
         ``<Type>.ndjson`` per resource type, one resource a line, and ``manifest.json`` (the output files, their
         types and counts, as a Bulk Data status response lists them). The files are written into a new folder
         beside ``directory`` and renamed to it at the end; an existing ``directory`` must be empty. A resource
         shared by patients (the Medication of a lot) is written once. Raises ``FhirExportError`` (field
-        ``directory``) and ``UnknownPatientError`` (an MRN of no patient) before anything is written."""
+        ``directory``) and ``UnknownPatientError`` (an MRN of no patient) before anything is written. De-identified
+        by ``pseudonymiser`` when given (a registry export's keeps less), else by the mapping's."""
         if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
             raise FhirExportError("directory", "exists and is not an empty folder")
         chosen = list(dict.fromkeys(mrns)) if mrns else None
@@ -289,7 +297,9 @@ class FhirExchange:
         directory.parent.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))  # owner-only
         try:
-            counts = self._write_ndjson(folder, chosen if chosen is not None else self._all_mrns(), deidentified)
+            if deidentified and pseudonymiser is None:
+                pseudonymiser = self._mapping.pseudonymiser()
+            counts = self._write_ndjson(folder, chosen if chosen is not None else self._all_mrns(), pseudonymiser)
             manifest = {
                 "transactionTime": self._clock.now().isoformat(),
                 "request": "bont fhir bulk-export",
@@ -316,8 +326,9 @@ class FhirExchange:
                 return
             offset += _PAGE
 
-    def _write_ndjson(self, folder: Path, mrns: Iterator[str] | list[str], deidentified: bool) -> dict[str, int]:
-        pseudonymiser = self._mapping.pseudonymiser() if deidentified else None
+    def _write_ndjson(
+        self, folder: Path, mrns: Iterator[str] | list[str], pseudonymiser: Pseudonymiser | None
+    ) -> dict[str, int]:
         today = self._clock.today()
         counts: dict[str, int] = {}
         written: set[tuple[str, str]] = set()

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
@@ -43,6 +43,7 @@ from bont.domain.research.analyses import (
 from bont.domain.research.cohorts import CohortDefinition
 from bont.domain.research.deidentification import site_code
 from bont.domain.research.disclosure import (
+    MeanInterval,
     MinimumCell,
     PublishedAdverseEventRate,
     PublishedCell,
@@ -51,6 +52,7 @@ from bont.domain.research.disclosure import (
     PublishedDose,
     PublishedResponderCycle,
     PublishedScaleChange,
+    PublishedSize,
     PublishedTable,
     publish_adverse_events,
     publish_continuation,
@@ -245,17 +247,13 @@ class Analyses:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-# The 95 % interval of a mean from n, mean and SD (Student's t; None under two values), from the engine's module.
-MeanInterval = Callable[[int, float, float], tuple[float, float] | None]
-
-
 def _count(cell: PublishedCell, minimum: int) -> Cell:
     if cell.count is None:
         return Cell(None, f"<{minimum}", suppressed=True)
     return Cell(cell.count, str(cell.count))
 
 
-def _figure(value: float | None, hidden: bool, minimum: int, digits: int = 1, scale: float = 1.0) -> Cell:
+def _figure(value: float | None, hidden: bool, digits: int = 1, scale: float = 1.0) -> Cell:
     if value is None:
         return Cell(None, "suppressed" if hidden else "—", suppressed=hidden)
     shown = round(value * scale, digits)
@@ -266,28 +264,43 @@ def _text(value: str) -> Cell:
     return Cell(value, value)
 
 
-def _suppression(table: PublishedTable[Any]) -> str:
-    return table.note
-
-
 def published_size(engine: AnalysisEngine, cohort: CohortDefinition, minimum_cell: int) -> Report:
-    """A cohort's patients and sessions, before anything is run on it (counts under the minimum suppressed)."""
-    minimum = MinimumCell(minimum_cell)
-    size = publish_size(engine.size(cohort), minimum)
+    """A cohort's patients and sessions, before anything is run on it (counts under the minimum suppressed, and
+    everything when the whole clinic less the cohort would describe a few)."""
+    return _size_report(_size(engine, cohort, MinimumCell(minimum_cell)))
+
+
+def _size(engine: AnalysisEngine, cohort: CohortDefinition, minimum: MinimumCell) -> PublishedSize:
+    whole = CohortDefinition()
+    size = engine.size(cohort)
+    return publish_size(size, minimum, size if cohort == whole else engine.size(whole))
+
+
+def _size_report(size: PublishedSize) -> Report:
     suppressed = sum(cell.suppressed for cell in (size.patients, size.sessions))
-    note = (
-        f"No figure suppressed (minimum cell size {minimum_cell})."
-        if not suppressed
-        else f"{suppressed} figure(s) suppressed: a cohort of fewer than {minimum_cell} patients is not described."
-    )
+    if size.near_whole:
+        note = (
+            f"Withheld: the whole clinic less this cohort is fewer than {size.minimum} patients or sessions, whom "
+            "its figures subtracted from the whole clinic's would describe; no analysis of it is shown."
+        )
+    elif suppressed:
+        note = (
+            f"{suppressed} figure(s) suppressed: a cohort of fewer than {size.minimum} patients is not described, "
+            f"nor its sessions while they exceed its patients by fewer than {size.minimum} (its repeat sessions)."
+        )
+    else:
+        note = f"No figure suppressed (minimum cell size {size.minimum})."
     return Report(
         "size",
         SIZE,
         (Column("patients", "Patients"), Column("sessions", "Sessions")),
-        ((_count(size.patients, minimum_cell), _count(size.sessions, minimum_cell)),),
+        ((_count(size.patients, size.minimum), _count(size.sessions, size.minimum)),),
         suppressed,
         note,
     )
+
+
+_Raw = TypeVar("_Raw")
 
 
 def analyse(
@@ -297,23 +310,36 @@ def analyse(
     minimum_cell: int,
     mean_interval: MeanInterval,
 ) -> Analyses:
-    """Every analysis of the cohort, published with the clinic's minimum cell size."""
+    """Every analysis of the cohort, published with the clinic's minimum cell size; none when the cohort's size
+    is withheld as too near the whole clinic (the note of its size says why)."""
     minimum = MinimumCell(minimum_cell)
     names = _Names(knowledge)
+    size = _size(engine, cohort, minimum)
+    withheld = size.near_whole
 
-    def interval(n: int, mean: float, sd: float) -> tuple[float, float]:
-        found = mean_interval(n, mean, sd)
-        return found if found is not None else (mean, mean)
+    def asked(rows: Callable[[], Sequence[_Raw]]) -> Sequence[_Raw]:
+        return () if withheld else rows()
 
-    reports = (
-        _responders(publish_responders(engine.responders(cohort, knowledge), minimum), names),
-        _scale_changes(publish_scale_changes(engine.scale_changes(cohort, knowledge), interval, minimum), names),
-        _doses(publish_doses(engine.doses(cohort), minimum), names),
-        _retreatment(publish_retreatment(engine.retreatment(cohort), minimum), names),
-        _adverse_events(publish_adverse_events(engine.adverse_events(cohort), minimum), names),
-        _continuation(publish_continuation(engine.continuation(cohort, knowledge), minimum)),
+    reports: tuple[Report, ...] = (
+        _responders(publish_responders(asked(lambda: engine.responders(cohort, knowledge)), minimum), names),
+        _scale_changes(
+            publish_scale_changes(asked(lambda: engine.scale_changes(cohort, knowledge)), mean_interval, minimum),
+            names,
+        ),
+        _doses(publish_doses(asked(lambda: engine.doses(cohort)), minimum), names),
+        _retreatment(publish_retreatment(asked(lambda: engine.retreatment(cohort)), minimum), names),
+        _adverse_events(
+            publish_adverse_events(
+                asked(lambda: engine.adverse_events(cohort)), minimum, sessions_withheld=size.sessions.suppressed
+            ),
+            names,
+        ),
+        _continuation(publish_continuation(asked(lambda: engine.continuation(cohort, knowledge)), minimum)),
     )
-    return Analyses(cohort, minimum_cell, published_size(engine, cohort, minimum_cell), reports)
+    size_report = _size_report(size)
+    if withheld:
+        reports = tuple(replace(report, suppression=size_report.suppression) for report in reports)
+    return Analyses(cohort, minimum_cell, size_report, reports)
 
 
 class _Names:
@@ -369,9 +395,9 @@ def _responders(table: PublishedTable[PublishedResponderCycle], names: _Names) -
             _count(r.responders, m),
             _count(r.non_responders, m),
             _count(r.not_assessable, m),
-            _figure(r.rate, r.responders.suppressed, m, scale=100),
-            _figure(r.ci_low, r.responders.suppressed, m, scale=100),
-            _figure(r.ci_high, r.responders.suppressed, m, scale=100),
+            _figure(r.rate, r.responders.suppressed, scale=100),
+            _figure(r.ci_low, r.responders.suppressed, scale=100),
+            _figure(r.ci_high, r.responders.suppressed, scale=100),
         )
         for r in table.rows
     )
@@ -410,7 +436,7 @@ def _responders(table: PublishedTable[PublishedResponderCycle], names: _Names) -
         ),
         rows,
         table.suppressed,
-        _suppression(table),
+        table.note,
         tuple(
             Chart(
                 _chart_name("responders", indication, instrument),
@@ -436,10 +462,10 @@ def _scale_changes(table: PublishedTable[PublishedScaleChange], names: _Names) -
             Cell(r.instrument, names.instrument(r.instrument)),
             Cell(r.cycle, str(r.cycle)),
             _count(r.n, m),
-            _figure(r.mean_change, r.n.suppressed, m, digits=2),
-            _figure(r.sd, r.n.suppressed, m, digits=2),
-            _figure(r.ci_low, r.n.suppressed, m, digits=2),
-            _figure(r.ci_high, r.n.suppressed, m, digits=2),
+            _figure(r.mean_change, r.n.suppressed, digits=2),
+            _figure(r.sd, r.n.suppressed, digits=2),
+            _figure(r.ci_low, r.n.suppressed, digits=2),
+            _figure(r.ci_high, r.n.suppressed, digits=2),
         )
         for r in table.rows
     )
@@ -483,7 +509,7 @@ def _scale_changes(table: PublishedTable[PublishedScaleChange], names: _Names) -
         ),
         rows,
         table.suppressed,
-        _suppression(table),
+        table.note,
         charts,
     )
 
@@ -495,9 +521,9 @@ def _doses(table: PublishedTable[PublishedDose], names: _Names) -> Report:
             Cell(r.product, names.product(r.product)),
             Cell(r.cycle, str(r.cycle)),
             _count(r.sessions, m),
-            _figure(r.median, r.sessions.suppressed, m),
-            _figure(r.q1, r.sessions.suppressed, m),
-            _figure(r.q3, r.sessions.suppressed, m),
+            _figure(r.median, r.sessions.suppressed),
+            _figure(r.q1, r.sessions.suppressed),
+            _figure(r.q3, r.sessions.suppressed),
         )
         for r in table.rows
     )
@@ -541,7 +567,7 @@ def _doses(table: PublishedTable[PublishedDose], names: _Names) -> Report:
         ),
         rows,
         table.suppressed,
-        _suppression(table),
+        table.note,
         charts,
     )
 
@@ -599,7 +625,7 @@ def _retreatment(table: PublishedTable[PublishedCurve], names: _Names) -> Report
         ),
         rows,
         table.suppressed,
-        _suppression(table),
+        table.note,
         charts,
     )
 
@@ -612,7 +638,7 @@ def _adverse_events(table: PublishedTable[PublishedAdverseEventRate], names: _Na
             Cell(r.serious, "serious" if r.serious else "not serious"),
             _count(r.events, m),
             _count(r.sessions, m),
-            _figure(r.per_100_sessions, r.events.suppressed, m, digits=2),
+            _figure(r.per_100_sessions, r.events.suppressed or r.sessions.suppressed, digits=2),
         )
         for r in table.rows
     )
@@ -649,7 +675,7 @@ def _adverse_events(table: PublishedTable[PublishedAdverseEventRate], names: _Na
         ),
         rows,
         table.suppressed,
-        _suppression(table),
+        table.note,
         charts,
     )
 
@@ -670,7 +696,7 @@ def _continuation(table: PublishedTable[PublishedContinuationRow]) -> Report:
         (Column("status", "Status"), Column("reason", "Reason"), Column("patients", "Patients")),
         rows,
         table.suppressed,
-        _suppression(table),
+        table.note,
     )
 
 

@@ -7,7 +7,8 @@ Small-cell suppression is the rule of the registry analyses (``bont.domain.resea
 to one under the clinic's minimum cell size (``BONT_RESEARCH_MIN_CELL``, default 11, as the CMS cell size
 suppression policy hides 1 to 10) is shown as "<11", and a cell that would let a reader recompute a suppressed one
 (a rate from its numerator and denominator, the sessions of a suppressed group of patients) is suppressed with it.
-A zero is shown: it describes no one."""
+A zero is shown, as it describes no one, except beside a suppressed count of its row: responders 0 beside "<11"
+non-responders would tell that every judged patient failed."""
 
 from __future__ import annotations
 
@@ -181,7 +182,8 @@ class PublishedRegistry:
 
 def suppress_small_cells(found: Registry, minimum: MinimumCell = DEFAULT_MINIMUM) -> PublishedRegistry:
     """The registry as the research page publishes it: every count from 1 to under ``minimum`` suppressed, with
-    the cells that would give it back (no totals are published, so no other cell needs to go)."""
+    the cells that would give it back and the zeros beside them (no totals are published, so no other cell needs
+    to go)."""
     treatments = tuple(
         PublishedTreatment(
             row.indication_name,
@@ -193,20 +195,31 @@ def suppress_small_cells(found: Registry, minimum: MinimumCell = DEFAULT_MINIMUM
     )
     responders = []
     for row in found.responders:
-        judged = (_cell(row.responders, minimum), _cell(row.non_responders, minimum))
-        # responders / (responders + non-responders): with one of them known, the rate gives the other
-        withheld = any(c.count is None for c in judged)
+        responders_cell, non_responders_cell, not_assessable = _verdict_cells(row, minimum)
+        # responders / (responders + non-responders): with one of them known, the rate gives the other; and with
+        # both hidden, "nobody judged" would say they are zeros
+        withheld = responders_cell.count is None or non_responders_cell.count is None
         responders.append(
             PublishedResponderRate(
                 row.indication,
                 row.instrument,
-                *judged,
-                _cell(row.not_assessable, minimum),
+                responders_cell,
+                non_responders_cell,
+                not_assessable,
                 None if withheld else row.rate,
-                withheld and row.rate is not None,
+                withheld,
             )
         )
     return PublishedRegistry(treatments, tuple(responders), found.responders_outdated)
+
+
+def _verdict_cells(row: ResponderRate, minimum: MinimumCell) -> tuple[Cell, Cell, Cell]:
+    """The responders, non-responders and not assessable as published. A zero beside a suppressed count goes
+    with it: responders 0 beside "<11" non-responders would say that every judged patient failed."""
+    cells = [_cell(count, minimum) for count in (row.responders, row.non_responders, row.not_assessable)]
+    if any(cell.count is None for cell in cells):
+        cells = [Cell(None, minimum.value) if cell.count == 0 else cell for cell in cells]
+    return cells[0], cells[1], cells[2]
 
 
 def published_registry(

@@ -14,6 +14,7 @@ from pydantic import Field
 from bont.bootstrap import build_knowledge, kept_registry_engine, research_exporter, saved_cohorts
 from bont.domain.errors import FieldError
 from bont.domain.research.cohorts import CohortDefinition
+from bont.domain.research.deidentification import site_code
 from bont.domain.research.disclosure import ExportRefused
 from bont.services.registry_analytics import (
     ExportFormat,
@@ -123,14 +124,18 @@ def export(
     """The de-identified export of the cohort (every patient without one) as a zip; 409 with the reason when the
     k-anonymity check refuses it."""
     _require_research(request)
+    try:
+        code = site_code(site)  # first: the code goes into the file's name and the log
+    except FieldError as error:
+        raise _refused(error) from error
     cohort = _cohort(body) if body.name is not None or body.definition is not None else None
     try:
-        archive = export_zip(research_exporter(), format, site, cohort, BontSettings().research_min_k)
+        archive = export_zip(research_exporter(), format, code, cohort, BontSettings().research_min_k)
     except ExportRefused as refused:
         raise HttpError(409, str(refused)) from None
     except FieldError as error:
         raise _refused(error) from error
-    log_read(request, "research-export", object_id=f"{format}:{site}", action=Action.EXPORT)
+    log_read(request, "research-export", object_id=f"{format}:{code}", action=Action.EXPORT)
     response = HttpResponse(archive, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="bont-registry-{site}-{format}.zip"'
+    response["Content-Disposition"] = f'attachment; filename="bont-registry-{code}-{format}.zip"'
     return response

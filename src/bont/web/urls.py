@@ -68,6 +68,7 @@ urlpatterns = [
     path("research/", research.research, name="research"),
     path("research/size/", research.cohort_size, name="research_cohort_size"),
     path("research/analyses/", research.analyses, name="research_analyses"),
+    path("research/analyses.zip", research.analyses_download, name="research_analyses_download"),
     path("research/cohorts/", research.cohort_save, name="research_cohort_save"),
     path("research/export.zip", research.export, name="research_export"),
     path("evidence/", evidence.studies, name="evidence"),

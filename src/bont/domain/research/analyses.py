@@ -16,11 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-# A patient whose last session for an indication is more than this many days before the end of follow-up is
+# A patient whose last session for an indication is more than this many days before the records are read is
 # counted as having discontinued it. A data rule of the registry (no label or guideline states one), shown on
 # the page with the analysis: a year is longer than any usual retreatment interval, so a gap this long is not a
 # late cycle.
 DISCONTINUED_AFTER_DAYS = 365
+
+# The width of a published Kaplan–Meier step: a month, so that no step tells on which day anyone was retreated
+# (a usual retreatment interval of 12 weeks spans three of them). A rule of disclosure control, not of the field.
+RETREATMENT_BIN_DAYS = 30
 
 WILSON = (
     "Wilson EB. Probable inference, the law of succession, and statistical inference. J Am Stat Assoc 1927;22:209–212."
@@ -162,6 +166,10 @@ class ContinuationRow:
 
 
 _CELL = "Every count under the minimum cell size is suppressed, with every figure that would give it back."
+_COMPLEMENT = (
+    "Where the cells add up to a total another table states, no hidden cell is left alone and the hidden cells "
+    "together hold at least the minimum cell size (complementary suppression)."
+)
 
 SIZE = Method(
     "Cohort size",
@@ -170,6 +178,10 @@ SIZE = Method(
     (
         "A session is one visit's injections of one product for one indication; withdrawn sessions and doses given "
         "elsewhere are not in the dataset.",
+        "The sessions are not shown while they exceed the patients by fewer than the minimum cell size: the "
+        "difference is the cohort's repeat sessions (in a one-indication cohort, its retreatments).",
+        "A cohort that differs from the whole clinic by fewer than the minimum cell size of patients or sessions "
+        "is not described, nor analysed: its figures subtracted from the whole clinic's would describe those few.",
         _CELL,
     ),
 )
@@ -190,6 +202,9 @@ RESPONDERS = Method(
         "recorded), bladder diary measures per day over the 7 days before (at least 3 days recorded).",
         "Not assessable: no baseline or no follow-up measurement for the cycle; they are not in the rate's "
         "denominator.",
+        "A row's three counts add up to the patients who reached the cycle, which other rows and the dose table "
+        "state: a row hides none, or two or more of them holding together at least the minimum cell size, and its "
+        "responders and non-responders always together (with the rate and interval).",
         _CELL,
     ),
     (WILSON,),
@@ -216,7 +231,9 @@ DOSES = Method(
         "A unit of one botulinum toxin product is not a unit of another: doses are never pooled, averaged or "
         "compared across products.",
         "Quartiles are interpolated linearly between the ordered doses.",
+        "The cells add up to the cohort's sessions; the median and quartiles of a hidden cell are hidden with it.",
         _CELL,
+        _COMPLEMENT,
     ),
 )
 
@@ -226,13 +243,18 @@ RETREATMENT = Method(
     "next session for the same indication, by days since the session, with its 95 % confidence band and median.",
     (
         "Each interval runs from a session day to the patient's next session day for the indication (an event).",
-        "The last interval of each patient is censored at the end of follow-up (the day the data was extracted).",
+        "The last interval of each patient is censored at the end of follow-up: the day the records were read, or "
+        "in an export the patient's last recorded day (censoring at last contact).",
         "The confidence band uses Greenwood's variance on the log(−log) scale, which stays within 0 and 1.",
         "The median is the first day the estimate falls to 0.5 or below.",
-        "A curve is shown only while at least the minimum cell size of intervals remain at risk, and not at all "
-        "for fewer patients or retreatments than that; no per-day counts are shown (successive numbers at risk "
-        "would give each day's few back).",
+        f"Only the estimate at the end of each {RETREATMENT_BIN_DAYS}-day interval is shown, once at least the "
+        "minimum cell size of retreatments has accrued since the last shown step, and only while at least that "
+        "many intervals remain at risk: per-day steps would give each day's retreatments and numbers at risk "
+        "back. The median is shown only within the shown part of the curve.",
+        "A curve is not shown at all for fewer patients or retreatments than the minimum cell size; the curves' "
+        "retreatments and censored intervals add up to the cohort's session days.",
         _CELL,
+        _COMPLEMENT,
     ),
     (KAPLAN_MEIER, GREENWOOD),
 )
@@ -245,6 +267,7 @@ ADVERSE_EVENTS = Method(
         "Serious: an event meeting a regulatory criterion (death, life-threatening, hospitalisation, disability, "
         "congenital anomaly or another important medical event; ICH E2A).",
         "Events withdrawn as entered in error are not counted.",
+        "The sessions are the cohort's: hidden (with every rate) when the cohort's size hides them.",
         _CELL,
     ),
 )
@@ -254,13 +277,14 @@ CONTINUATION = Method(
     "For each patient and indication of the cohort: whether treatment continues or was discontinued, and for "
     "the discontinued the reason the dataset shows.",
     (
-        f"Discontinued: the last session is more than {DISCONTINUED_AFTER_DAYS} days before the end of follow-up "
-        "(a rule of this registry, not of a label or guideline); otherwise continuing.",
+        f"Discontinued: the last session is more than {DISCONTINUED_AFTER_DAYS} days before the day the records "
+        "were read (a rule of this registry, not of a label or guideline); otherwise continuing.",
         f"Reason, first that applies: '{DiscontinuationReason.NO_RESPONSE}' when the main responder definition "
         "judged the last judged cycle a non-response; "
         f"'{DiscontinuationReason.ADVERSE_EVENT}' when a serious adverse event began after the last session; "
         f"else '{DiscontinuationReason.NONE_RECORDED}'.",
         _CELL,
+        _COMPLEMENT,
     ),
 )
 

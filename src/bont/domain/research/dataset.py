@@ -5,13 +5,18 @@ de-identified export). Every table starts with ``site`` (the site code) and ``pa
 each export: never the record number or a database id). In an export every date of a patient is moved by the
 same secret offset of 1 to 365 days into the past (:func:`bont.domain.research.deidentification.date_offset`),
 so that intervals between a patient's dates are true while no date is; in memory dates are real but only
-aggregates leave the engine.
+aggregates leave the engine. No exported date is the same real day for every patient (the day of the export would
+be one: each patient's date minus it would give the patient's offset back), so a patient's end of follow-up is
+their own last recorded day, and whether a series was discontinued is judged against the day of the extract before
+any date moves.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from bont.domain.research.analyses import DISCONTINUED_AFTER_DAYS
 
 
 class ColumnType(StrEnum):
@@ -83,8 +88,10 @@ PATIENTS = Table(
         Column(
             "follow_up_end",
             ColumnType.DATE,
-            "The day the data was extracted: the end of the patient's follow-up, at which a time to retreatment "
-            "still running is censored" + _SHIFTED + ".",
+            "The end of the patient's follow-up, at which a time to retreatment still running is censored. In an "
+            "export: the patient's own last recorded day (their latest session, measurement, diary day or adverse "
+            "event in the dataset, so censoring is at last contact)" + _SHIFTED + "; the day of the export is "
+            "nowhere in it. In the clinic's own analyses (in memory, dates real): the day the data was read.",
         ),
     ),
 )
@@ -138,10 +145,28 @@ SESSIONS = Table(
     ),
 )
 
+SERIES = Table(
+    "series",
+    "One row per patient and indication treated (a series of sessions), with whether it was discontinued: judged "
+    "on real dates when the dataset was read, since no date of an export tells the day it was read.",
+    (
+        SITE,
+        PATIENT,
+        Column("indication", ColumnType.STRING, "The indication treated: the id of bont's knowledge base."),
+        Column(
+            "discontinued",
+            ColumnType.BOOLEAN,
+            f"Whether the series' last session was more than {DISCONTINUED_AFTER_DAYS} days before the day the "
+            "data was read.",
+        ),
+    ),
+)
+
 MEASUREMENTS = Table(
     "measurements",
-    "One row per outcome-scale measurement recorded in the chart (withdrawn ones excluded). Measures derived "
-    "from diaries (headache days, voids) are not here: the diary days are, in diary_days.",
+    "One row per outcome-scale measurement stored in the chart, whatever its source (withdrawn ones excluded), as "
+    "the chart reads them. Measures the chart derives from diary days (headache days, voids over a window) are not "
+    "here: the diary days are, in diary_days.",
     (
         SITE,
         PATIENT,
@@ -161,6 +186,12 @@ MEASUREMENTS = Table(
             "The score, in the instrument's units; for a graded scale (modified Ashworth, HDSS) the grade's rank on "
             "the scale, 0 for its first grade.",
             "the instrument's units",
+        ),
+        Column(
+            "entry",
+            ColumnType.INTEGER,
+            "The measurement's place in the order the patient's measurements were entered (1 for the first): of two "
+            "scores of one instrument on one day, the chart takes the one entered last.",
         ),
     ),
 )
@@ -210,7 +241,7 @@ ADVERSE_EVENTS = Table(
     ),
 )
 
-DATASET: tuple[Table, ...] = (PATIENTS, CONDITIONS, SESSIONS, MEASUREMENTS, DIARY_DAYS, ADVERSE_EVENTS)
+DATASET: tuple[Table, ...] = (PATIENTS, CONDITIONS, SESSIONS, SERIES, MEASUREMENTS, DIARY_DAYS, ADVERSE_EVENTS)
 
 
 def table(name: str) -> Table:

@@ -5,7 +5,31 @@ Small-cell suppression is the threshold rule of statistical disclosure control f
 minimum cell size (default 11: the CMS cell size suppression policy hides counts of 1 to 10) is not shown, nor
 is any figure that would give it back: a rate or interval computed from it, a mean or quartile of so few, or a
 second cell of a table whose total is known (complementary suppression: with only one cell of a known total
-hidden, subtraction would reveal it). A zero is shown: it describes no one.
+hidden, subtraction would reveal it). A zero is shown (it describes no one) unless its partner is hidden: a zero
+beside a hidden count of responders tells that every judged patient failed.
+
+Totals a reader knows, and what each table does about them:
+
+- A cohort's sessions less its patients are its repeat sessions, in a one-indication cohort the retreatments of
+  its Kaplan–Meier curve: the size hides its sessions while that difference is small, and the adverse-event
+  table (whose sessions column is the cohort's) and the dose table (whose cells add up to it) follow.
+- The dose table's cells add up to the cohort's sessions, the continuation rows to its series, the curves'
+  retreatments to its session days less its series: in each, the hidden cells are never one alone and together
+  hold at least the minimum (complementary suppression by the next smallest cell).
+- A responder row's three cells add up to the series that reached the cycle, a total every other definition's row
+  and the dose table give: its hidden cells likewise are never one alone and together hold at least the minimum.
+- A Kaplan–Meier curve's per-day steps give each day's events and numbers at risk back (a ratio of successive
+  survivals is 1 − events ÷ at risk, and Greenwood's band gives the at risk): only the survival at the end of each
+  :data:`RETREATMENT_BIN_DAYS`-day interval is published, once at least the minimum of retreatments has
+  accrued since the last published step and while at least the minimum remain at risk.
+- A cohort that differs from the whole clinic by fewer than the minimum patients or sessions would, subtracted
+  from the whole, describe those few: its size and every analysis of it are withheld.
+
+Residual risk, accepted because the researcher role is trusted under a data-use agreement and every query is in
+the access log: two arbitrary cohorts that differ by a few patients (say "age 18 and over" and "age 30 and over")
+can still be differenced, as can linked tables in ways the rules above do not foresee (such as two responder
+definitions that judge the same patients differently). Only the whole clinic is checked against, because it is
+the one cohort every researcher can ask for.
 
 k-anonymity (Sweeney L, "k-anonymity: a model for protecting privacy", *Int J Uncertain Fuzziness Knowl Based
 Syst* 2002;10:557–570) is the gate of an export: every combination of the quasi-identifiers (age band, sex,
@@ -30,6 +54,7 @@ from bont.domain.research.analyses import (
     DOSES,
     RESPONDERS,
     RETREATMENT,
+    RETREATMENT_BIN_DAYS,
     SCALE_CHANGE,
     AdverseEventRate,
     CohortSize,
@@ -40,11 +65,15 @@ from bont.domain.research.analyses import (
     Method,
     ResponderCycle,
     RetreatmentCurve,
+    RetreatmentStep,
     ScaleChange,
 )
 
 # The standard normal quantile of 0.975: a two-sided 95 % interval.
 Z_95 = 1.959963984540054
+
+# The interval of a mean from n, mean and SD, or None when it has none (fewer than two values).
+MeanInterval = Callable[[int, float, float], tuple[float, float] | None]
 
 QUASI_IDENTIFIERS: tuple[str, ...] = ("age_band", "sex", "indication")
 
@@ -146,15 +175,22 @@ class _Suppressor:
             return None
         return value
 
-    def complement(self, counts: Sequence[int]) -> tuple[bool, ...]:
-        """Which cells of a set with a known total to hide: the small ones, and when exactly one is small the
-        next smallest with it, so that subtraction from the total gives neither back. The second is not a zero
-        while another cell is left: a hidden zero beside one small cell would leave that cell's count known."""
-        hidden = [self.small(count) for count in counts]
-        if sum(hidden) == 1 and len(counts) > 1:
-            shown = [index for index, hide in enumerate(hidden) if not hide]
-            hidden[min(shown, key=lambda index: (counts[index] == 0, counts[index]))] = True
-        return tuple(hidden)
+    def complement(self, counts: Sequence[int], hidden: Sequence[bool] = ()) -> tuple[bool, ...]:
+        """Which cells of a set with a known total to hide: the small ones (and any already ``hidden``), and then
+        the next smallest while one alone is hidden or the hidden together hold fewer than the minimum, so that
+        subtraction from the total gives neither one back nor a small sum of them. A zero is the last chosen: a
+        hidden zero beside one small cell would leave that cell's count known."""
+        hide = [self.small(count) or bool(hidden and hidden[index]) for index, count in enumerate(counts)]
+        while self._recoverable(counts, hide):
+            shown = [index for index, hidden_ in enumerate(hide) if not hidden_]
+            if not shown:
+                break
+            hide[min(shown, key=lambda index: (counts[index] == 0, counts[index]))] = True
+        return tuple(hide)
+
+    def _recoverable(self, counts: Sequence[int], hidden: Sequence[bool]) -> bool:
+        together = sum(count for count, hide in zip(counts, hidden, strict=True) if hide)
+        return sum(hidden) == 1 or 0 < together < self.minimum
 
 
 @dataclass(frozen=True)
@@ -162,12 +198,33 @@ class PublishedSize:
     patients: PublishedCell
     sessions: PublishedCell
     minimum: int
+    near_whole: bool = False  # withheld with every analysis: the whole clinic less it would describe a few
 
 
-def publish_size(size: CohortSize, minimum: MinimumCell = MinimumCell()) -> PublishedSize:
-    """A cohort's size; its sessions are hidden with too few patients (they would describe those few)."""
+def differs_from_whole_by_few(size: CohortSize, whole: CohortSize, minimum: MinimumCell = MinimumCell()) -> bool:
+    """Whether the whole clinic less the cohort is 1 to one under the minimum patients or sessions: the cohort's
+    figures, subtracted from the whole clinic's, would then describe those few."""
+    return any(
+        0 < all_ - part < minimum.value
+        for all_, part in ((whole.patients, size.patients), (whole.sessions, size.sessions))
+    )
+
+
+def publish_size(
+    size: CohortSize, minimum: MinimumCell = MinimumCell(), whole: CohortSize | None = None
+) -> PublishedSize:
+    """A cohort's size. Its sessions are hidden with too few patients (they would describe those few) and while
+    its repeat sessions (sessions less patients: in a one-indication cohort, its retreatments) are too few; both
+    are hidden when the cohort differs from the ``whole`` clinic by too few (see the module's docstring)."""
     suppress = _Suppressor(minimum)
-    few = suppress.small(size.patients)
+    if whole is not None and differs_from_whole_by_few(size, whole, minimum):
+        return PublishedSize(
+            suppress.cell(size.patients, hide=True),
+            suppress.cell(size.sessions, hide=True),
+            minimum.value,
+            near_whole=True,
+        )
+    few = suppress.small(size.patients) or suppress.small(size.sessions - size.patients)
     return PublishedSize(suppress.cell(size.patients), suppress.cell(size.sessions, hide=few), minimum.value)
 
 
@@ -188,12 +245,19 @@ class PublishedResponderCycle:
 def publish_responders(
     rows: Iterable[ResponderCycle], minimum: MinimumCell = MinimumCell()
 ) -> PublishedTable[PublishedResponderCycle]:
-    """Responder rates with Wilson intervals. Responders and non-responders are hidden together: the judged of
-    a cycle are the same under every definition of an instrument, so one alone would be their difference."""
+    """Responder rates with Wilson intervals.
+
+    A row's responders, non-responders and not assessable add up to the series that reached the cycle, which is
+    the same in every definition's row of the indication and cycle and is given by the dose table too: so it is
+    taken as known, and a row's hidden cells are never one alone and together hold at least the minimum
+    (complementary suppression). Responders and non-responders are hidden together: the rate is their ratio, and
+    a zero beside its hidden partner would tell that every judged patient had the other verdict. The counts of
+    different definitions differ (a percent rule cannot judge a zero baseline, an at-most rule can), so each row
+    is protected on its own."""
     suppress = _Suppressor(minimum)
     published = []
     for row in rows:
-        hide = suppress.small(row.responders) or suppress.small(row.non_responders)
+        r, n, na = _responder_cells(suppress, row)
         interval = wilson_interval(row.responders, row.judged) if row.judged else None
         published.append(
             PublishedResponderCycle(
@@ -201,15 +265,29 @@ def publish_responders(
                 row.instrument,
                 row.definition_id,
                 row.cycle,
-                suppress.cell(row.responders, hide=hide),
-                suppress.cell(row.non_responders, hide=hide),
-                suppress.cell(row.not_assessable),
-                suppress.figure(row.responders / row.judged if row.judged else None, hide=hide),
-                suppress.figure(interval[0] if interval else None, hide=hide),
-                suppress.figure(interval[1] if interval else None, hide=hide),
+                suppress.cell(row.responders, hide=r),
+                suppress.cell(row.non_responders, hide=n),
+                suppress.cell(row.not_assessable, hide=na),
+                suppress.figure(row.responders / row.judged if row.judged else None, hide=r),
+                suppress.figure(interval[0] if interval else None, hide=r),
+                suppress.figure(interval[1] if interval else None, hide=r),
             )
         )
     return PublishedTable(RESPONDERS, tuple(published), suppress.minimum, suppress.withheld)
+
+
+def _responder_cells(suppress: _Suppressor, row: ResponderCycle) -> tuple[bool, bool, bool]:
+    """Which of the row's responders, non-responders and not assessable to hide."""
+    counts = (row.responders, row.non_responders, row.not_assessable)
+    hidden = [suppress.small(count) for count in counts]
+    # Pairing and complementing each may call for the other: repeat until neither hides another cell.
+    while True:
+        if hidden[0] or hidden[1]:
+            hidden[0] = hidden[1] = True
+        before = list(hidden)
+        hidden = list(suppress.complement(counts, hidden))
+        if hidden == before:
+            return hidden[0], hidden[1], hidden[2]
 
 
 @dataclass(frozen=True)
@@ -224,15 +302,11 @@ class PublishedScaleChange:
     ci_high: float | None
 
 
-# The interval of a mean from n, mean and SD, or None when it has none (fewer than two values).
-MeanInterval = Callable[[int, float, float], tuple[float, float] | None]
-
-
 def publish_scale_changes(
     rows: Iterable[ScaleChange], mean_ci: MeanInterval, minimum: MinimumCell = MinimumCell()
 ) -> PublishedTable[PublishedScaleChange]:
     """Changes from baseline with their 95 % intervals from ``mean_ci(n, mean, sd)`` (Student's t, computed
-    where a t quantile is at hand); with too few patients nothing of the row is shown."""
+    where a t quantile is at hand; none for a single patient); with too few patients nothing of the row is shown."""
     suppress = _Suppressor(minimum)
     published = []
     for row in rows:
@@ -264,23 +338,24 @@ class PublishedDose:
     q3: float | None
 
 
-def publish_doses(rows: Iterable[DoseByCycle], minimum: MinimumCell = MinimumCell()) -> PublishedTable[PublishedDose]:
-    """Doses per product and cycle; the quartiles of too few sessions are their doses, so they go with them."""
+def publish_doses(rows: Sequence[DoseByCycle], minimum: MinimumCell = MinimumCell()) -> PublishedTable[PublishedDose]:
+    """Doses per product and cycle. The cells add up to the cohort's sessions, a total the size states, so the
+    whole table is one set for complementary suppression; the quartiles of a hidden cell's sessions go with it
+    (of so few they are their doses)."""
     suppress = _Suppressor(minimum)
-    published = []
-    for row in rows:
-        hide = suppress.small(row.sessions)
-        published.append(
-            PublishedDose(
-                row.product,
-                row.cycle,
-                suppress.cell(row.sessions),
-                suppress.figure(row.median, hide=hide),
-                suppress.figure(row.q1, hide=hide),
-                suppress.figure(row.q3, hide=hide),
-            )
+    hidden = suppress.complement([row.sessions for row in rows])
+    published = tuple(
+        PublishedDose(
+            row.product,
+            row.cycle,
+            suppress.cell(row.sessions, hide=hide),
+            suppress.figure(row.median, hide=hide),
+            suppress.figure(row.q1, hide=hide),
+            suppress.figure(row.q3, hide=hide),
         )
-    return PublishedTable(DOSES, tuple(published), suppress.minimum, suppress.withheld)
+        for row, hide in zip(rows, hidden, strict=True)
+    )
+    return PublishedTable(DOSES, published, suppress.minimum, suppress.withheld)
 
 
 @dataclass(frozen=True)
@@ -302,27 +377,33 @@ class PublishedCurve:
 
 
 def publish_retreatment(
-    curves: Iterable[RetreatmentCurve], minimum: MinimumCell = MinimumCell()
+    curves: Sequence[RetreatmentCurve], minimum: MinimumCell = MinimumCell()
 ) -> PublishedTable[PublishedCurve]:
-    """Kaplan–Meier curves of time to retreatment. A curve of too few patients or retreatments is withheld
-    whole (each of its steps would be one of them); a shown curve stops where fewer than the minimum remain at
-    risk, and shows no per-day counts (successive numbers at risk would give each day's few back)."""
+    """Kaplan–Meier curves of time to retreatment, binned (see the module's docstring). Every interval ends in a
+    retreatment or is censored, one per series: the curves' retreatments and censored intervals add up to the
+    cohort's session days, so they are one set for complementary suppression. A curve's patients are its series,
+    hidden with its censored intervals; a curve whose patients or retreatments are hidden is withheld whole. The
+    median is shown only within the shown part of its curve."""
     suppress = _Suppressor(minimum)
+    few = [suppress.small(curve.patients) for curve in curves]
+    hidden = suppress.complement(
+        [curve.events for curve in curves] + [curve.censored for curve in curves], [False] * len(curves) + few
+    )
     published = []
-    for curve in curves:
-        withhold = suppress.small(curve.patients) or suppress.small(curve.events)
-        steps = () if withhold else _steps_at_risk(curve, suppress.minimum)
-        suppress.withheld += len(curve.steps) - len(steps)
+    for index, curve in enumerate(curves):
+        events_hidden, series_hidden = hidden[index], hidden[len(curves) + index]
+        steps = () if events_hidden or series_hidden else _binned_steps(curve, suppress.minimum)
+        # Steps merged into a bin are shown in it; those past the last shown step are withheld.
+        suppress.withheld += sum(1 for step in curve.steps if not steps or step.day > steps[-1].day)
         median = curve.median_days if steps and curve.median_days is not None else None
         if median is not None and median > steps[-1].day:
             median = None
         published.append(
             PublishedCurve(
                 curve.indication,
-                suppress.cell(curve.patients),
-                suppress.cell(curve.events, hide=withhold),
-                # Each patient's last interval is censored: with the patients hidden, so are their censored intervals.
-                suppress.cell(curve.censored, hide=withhold),
+                suppress.cell(curve.patients, hide=series_hidden),
+                suppress.cell(curve.events, hide=events_hidden),
+                suppress.cell(curve.censored, hide=series_hidden),
                 steps,
                 median,
             )
@@ -330,13 +411,23 @@ def publish_retreatment(
     return PublishedTable(RETREATMENT, tuple(published), suppress.minimum, suppress.withheld)
 
 
-def _steps_at_risk(curve: RetreatmentCurve, minimum: int) -> tuple[PublishedStep, ...]:
-    steps = []
+def _binned_steps(curve: RetreatmentCurve, minimum: int) -> tuple[PublishedStep, ...]:
+    """The survival at the end of each bin by which at least ``minimum`` retreatments have accrued since the last
+    published step, while at least ``minimum`` intervals remain at risk at the bin's last step."""
+    published: list[PublishedStep] = []
+    accrued = 0
+    bins: dict[int, list[RetreatmentStep]] = {}
     for step in curve.steps:
-        if step.at_risk < minimum:
+        bins.setdefault(max(1, math.ceil(step.day / RETREATMENT_BIN_DAYS)), []).append(step)
+    for index in sorted(bins):
+        last = bins[index][-1]
+        if last.at_risk < minimum:
             break
-        steps.append(PublishedStep(step.day, step.survival, step.ci_low, step.ci_high))
-    return tuple(steps)
+        accrued += sum(step.events for step in bins[index])
+        if accrued >= minimum:
+            published.append(PublishedStep(index * RETREATMENT_BIN_DAYS, last.survival, last.ci_low, last.ci_high))
+            accrued = 0
+    return tuple(published)
 
 
 @dataclass(frozen=True)
@@ -349,9 +440,11 @@ class PublishedAdverseEventRate:
 
 
 def publish_adverse_events(
-    rows: Iterable[AdverseEventRate], minimum: MinimumCell = MinimumCell()
+    rows: Iterable[AdverseEventRate], minimum: MinimumCell = MinimumCell(), *, sessions_withheld: bool = False
 ) -> PublishedTable[PublishedAdverseEventRate]:
-    """Adverse events per 100 sessions; a rare term's rate is withheld with its count (rate × sessions is it)."""
+    """Adverse events per 100 sessions; a rare term's rate is withheld with its count (rate × sessions is it).
+    The sessions are the cohort's: ``sessions_withheld`` when its size hides them, and then every rate goes too
+    (events ÷ rate would give them back)."""
     suppress = _Suppressor(minimum)
     published = []
     for row in rows:
@@ -361,8 +454,8 @@ def publish_adverse_events(
                 row.term,
                 row.serious,
                 suppress.cell(row.events, hide=hide),
-                suppress.cell(row.sessions),
-                suppress.figure(row.per_100_sessions, hide=hide),
+                suppress.cell(row.sessions, hide=sessions_withheld),
+                suppress.figure(row.per_100_sessions, hide=hide or sessions_withheld),
             )
         )
     return PublishedTable(ADVERSE_EVENTS, tuple(published), suppress.minimum, suppress.withheld)
@@ -379,7 +472,8 @@ def publish_continuation(
     rows: Sequence[ContinuationRow], minimum: MinimumCell = MinimumCell()
 ) -> PublishedTable[PublishedContinuationRow]:
     """Continuation and its reasons. The rows add up to the cohort's series, a total the cohort's size makes
-    known, so a single small row is hidden with the next smallest (complementary suppression)."""
+    known, so a small row is hidden with the next smallest until the hidden hold at least the minimum
+    (complementary suppression)."""
     suppress = _Suppressor(minimum)
     hidden = suppress.complement([row.patients for row in rows])
     published = tuple(

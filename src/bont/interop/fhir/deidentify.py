@@ -13,6 +13,13 @@ and time is moved earlier by a random number of days (1 to 365: earlier, so that
 drawn once per patient and never written anywhere, so intervals between a patient's sessions, outcomes and
 events are kept. Coded and vocabulary values (conditions, medicines, allergies, the adverse event's term) are
 kept: they are what the data is for. The resources are validated again once changed.
+
+For a registry export (``Deidentifier(research=True)``, ``bont.interop.registry.export.write_fhir_export``) less is
+kept, down to what the export's k-anonymity report checks (age band, sex, indication): no birth date at all (a
+birth year is finer than the ten-year age band, and with the sex singles out most patients of a clinic), and no
+medicine or allergy named only in free text (a rare name is as good as an identifier): the MedicationStatement
+or AllergyIntolerance keeps its coded values only, and is left out when it has none. ``bont fhir bulk-export
+--deidentified`` keeps the birth year and the names, as before.
 """
 
 from __future__ import annotations
@@ -36,11 +43,17 @@ _REMOVED = frozenset({"identifier", "name", "telecom", "address", "photo", "cont
 _DROPPED_TYPES = frozenset({"Provenance"})  # who recorded what, when: nothing a researcher needs
 
 
-class Deidentifier(Pseudonymiser):
-    """The de-identifier of one export: pseudonyms shared by all its patients, a date shift drawn per patient."""
+# Where a resource names a medicine or substance: in a registry export, only its codings are kept.
+_NAMED_BY = {"MedicationStatement": "medicationCodeableConcept", "AllergyIntolerance": "code"}
 
-    def __init__(self) -> None:
+
+class Deidentifier(Pseudonymiser):
+    """The de-identifier of one export: pseudonyms shared by all its patients, a date shift drawn per patient;
+    ``research``: a registry export's, keeping no birth date and no free-text medicine or allergy."""
+
+    def __init__(self, *, research: bool = False) -> None:
         self._pseudonyms: dict[tuple[str, str], str] = {}
+        self._research = research
 
     def _pseudonym(self, kind: str, key: str) -> str:
         return self._pseudonyms.setdefault((kind, key), str(uuid.uuid4()))
@@ -53,13 +66,18 @@ class Deidentifier(Pseudonymiser):
                 continue
             if original["resourceType"] == "Condition" and not original.get("code", {}).get("coding"):
                 continue  # a condition recorded as a name, not a code, is free text: it may name anyone
+            named_by = _NAMED_BY.get(original["resourceType"]) if self._research else None
+            if named_by is not None and not original.get(named_by, {}).get("coding"):
+                continue  # named in free text only: nothing coded is left to keep
             resource = self._walk(copy.deepcopy(original), shift, top=True)
             resource["id"] = self._pseudonym(original["resourceType"], original["id"])
             resource.pop("batch", None)
+            if named_by is not None:
+                resource[named_by] = {"coding": resource[named_by]["coding"]}
             if original["resourceType"] == "Patient":
                 resource.pop("birthDate", None)
                 born = date.fromisoformat(original["birthDate"]) if "birthDate" in original else None
-                if born is not None and _age(born, today) <= OLDEST_AGE_SHOWN:
+                if not self._research and born is not None and _age(born, today) <= OLDEST_AGE_SHOWN:
                     resource["birthDate"] = str(born.year)
             result.append(validated(resource))
         return result

@@ -13,7 +13,8 @@ One clinical truth: the chart judges responders with ``bont.domain.outcomes.resp
   or per day (bladder) are rounded to 0.01 half-even, as ``per_period`` does, in integer arithmetic;
 - a measurement belongs to the cycle of the session days before it, to none when a session day lies strictly
   inside its period; each cycle is judged on its last measurement against the last one on or before the first
-  session day;
+  session day; on one day a diary's window comes after every stored score, and stored scores follow their order
+  of entry (the dataset's ``entry``), as in the chart;
 - thresholds are compared exactly: values are whole millionths and a percent threshold is met when
   ``improvement × 100 ≥ threshold × baseline`` (products in ``HUGEINT``).
 
@@ -23,6 +24,10 @@ or binary score's ``value`` in the dataset is its rank on the instrument's scale
 
 Kaplan–Meier confidence intervals use Greenwood's variance on the log(−log) scale (Kalbfleisch & Prentice), as
 ``scipy.stats.ecdf(...).sf.confidence_interval(method="log-log")`` does.
+
+Dates in exports are shifted per patient: a cohort's ``first_day`` and ``last_day`` over exports (one site's or
+several combined) select on the shifted dates, up to a year off the real ones; on the clinic's own records they
+are real.
 """
 
 from __future__ import annotations
@@ -43,7 +48,6 @@ from bont.domain.outcomes import Direction, Instrument, InstrumentKind
 from bont.domain.outcomes.diaries import PERIOD_DAYS
 from bont.domain.outcomes.responders import ResponderRule, ResponderStatus
 from bont.domain.research.analyses import (
-    DISCONTINUED_AFTER_DAYS,
     AdverseEventRate,
     CohortSize,
     ContinuationRow,
@@ -153,13 +157,17 @@ class RegistryEngine:
     def from_folders(cls, folders: Sequence[Path | str]) -> RegistryEngine:
         """An engine over exported folders, each holding ``<table>.parquet`` or ``<table>.csv`` per dataset table;
         several folders (sites) are read one after the other into each table. The files are read by each
-        analysis (Parquet is read fast enough that loading them first costs more than it saves)."""
+        analysis (Parquet is read fast enough that loading them first costs more than it saves). A missing file or
+        column, or a value that does not read as its column's type, is a ``DatasetError`` naming the folder, the
+        table and the column, never the value or its row."""
+        if not folders:
+            raise DatasetError("no folder given")
         connection = duckdb.connect()
         for table in DATASET:
-            sources = [_file_source(Path(folder), table.name) for folder in folders]
-            if not sources:
-                raise DatasetError("no folder given")
-            union = " UNION ALL ".join(_typed(connection, table.name, source) for source in sources)
+            union = " UNION ALL ".join(
+                _typed(connection, table.name, _file_source(Path(folder), table.name), Path(folder))
+                for folder in folders
+            )
             connection.execute(f"CREATE VIEW {table.name} AS {union}")
         return cls(connection)
 
@@ -241,7 +249,9 @@ class RegistryEngine:
     @_one_at_a_time
     def retreatment(self, cohort: CohortDefinition) -> tuple[RetreatmentCurve, ...]:
         """Kaplan–Meier time from each of the cohort's session days to the patient's next session day for the
-        indication; the last interval is censored at the end of follow-up. 95 % CI: Greenwood, log(−log)."""
+        indication; the last interval is censored at the patient's ``follow_up_end``: the day the records were read
+        for the clinic's own analyses, the patient's last contact (last recorded day) in an export, where the day
+        of the export is not known. 95 % CI: Greenwood, log(−log)."""
         from scipy import stats  # scipy takes a while to import: only when a curve is drawn
 
         sql, parameters = _cohort_sql(cohort)
@@ -307,21 +317,24 @@ class RegistryEngine:
 
     @_one_at_a_time
     def continuation(self, cohort: CohortDefinition, knowledge: KnowledgeBase) -> tuple[ContinuationRow, ...]:
-        """Continuing or discontinued per series of the cohort, with the first reason that applies."""
+        """Continuing or discontinued per series of the cohort, with the first reason that applies; whether a
+        series was discontinued is the dataset's ``series.discontinued``, judged on real dates when it was read."""
         sql, parameters = self._verdicts_sql(cohort, knowledge)
         rows = self._all(
             f"""WITH {sql},
-            last_session AS (SELECT series, person, max(day) AS last_day FROM series_days GROUP BY series, person),
+            last_session AS (
+                SELECT series, person, indication, max(day) AS last_day FROM series_days GROUP BY ALL),
             main_verdict AS (
                 SELECT v.series, arg_max(v.status, v.cycle) AS status
                 FROM verdicts v JOIN k_definitions d USING (indication, definition_id)
                 WHERE d.main AND v.judged GROUP BY v.series),
             status AS (
-                SELECT l.*, p.follow_up_end - l.last_day > $discontinued_after AS discontinued,
+                SELECT l.*, coalesce(s.discontinued, false) AS discontinued,
                     m.status = '{ResponderStatus.NON_RESPONDER}' AS no_response,
                     EXISTS (SELECT 1 FROM adverse_events e WHERE e.site = p.site AND e.patient = p.patient
                         AND e.serious AND e.day >= l.last_day) AS serious_event
                 FROM last_session l JOIN people p USING (person)
+                LEFT JOIN series s ON s.site = p.site AND s.patient = p.patient AND s.indication = l.indication
                 LEFT JOIN main_verdict m USING (series))
             SELECT discontinued,
                 CASE WHEN NOT discontinued THEN NULL
@@ -329,7 +342,7 @@ class RegistryEngine:
                     WHEN serious_event THEN 'adverse-event' ELSE 'none' END AS reason,
                 count(*)
             FROM status GROUP BY ALL ORDER BY ALL""",
-            {**parameters, "discontinued_after": DISCONTINUED_AFTER_DAYS},
+            parameters,
         )
         reasons = {
             "no-response": DiscontinuationReason.NO_RESPONSE,
@@ -470,17 +483,35 @@ def _used(sql: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in parameters.items() if f"${name}" in sql}
 
 
-def _typed(connection: duckdb.DuckDBPyConnection, table: str, source: str) -> str:
+def _typed(connection: duckdb.DuckDBPyConnection, table: str, source: str, folder: Path | None = None) -> str:
     """A select of the dataset table's columns from ``source``, each cast to its dictionary type where it has
-    another (CSV is read as text), so that Parquet, CSV and Arrow sources of several sites line up."""
+    another (CSV is read as text), so that Parquet, CSV and Arrow sources of several sites line up. The file of a
+    ``folder`` is read once here for values that would not cast: DuckDB's own conversion error quotes the row."""
+    where = f"the {table} table" if folder is None else f"{folder}: the {table} table"
     found = {row[0]: str(row[1]) for row in connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-    selected = []
+    selected, cast = [], []
     for column in next(t for t in DATASET if t.name == table).columns:
         wanted, stored = _SQL_TYPES[column.type], found.get(column.name)
         if stored is None:
-            raise DatasetError(f"the {table} table has no {column.name} column")
-        kept = stored == wanted or (column.type is ColumnType.DECIMAL and stored.startswith("DECIMAL"))
-        selected.append(column.name if kept else f"CAST({column.name} AS {wanted}) AS {column.name}")
+            raise DatasetError(f"{where} has no {column.name} column")
+        if stored == wanted or (column.type is ColumnType.DECIMAL and stored.startswith("DECIMAL")):
+            selected.append(column.name)
+        else:
+            selected.append(f"CAST({column.name} AS {wanted}) AS {column.name}")
+            cast.append(column)
+    if folder is not None and cast:
+        unread = connection.execute(
+            "SELECT "
+            + ", ".join(
+                f"count_if({c.name} IS NOT NULL AND TRY_CAST({c.name} AS {_SQL_TYPES[c.type]}) IS NULL)" for c in cast
+            )
+            + f" FROM {source}"
+        ).fetchall()[0]
+        for column, count in zip(cast, unread, strict=True):
+            if count:
+                raise DatasetError(
+                    f"{where}'s {column.name} column holds {count} value(s) that do not read as {column.type}"
+                )
     return f"SELECT {', '.join(selected)} FROM {source}"
 
 
@@ -558,8 +589,8 @@ _SERIES_DAYS = """series_days AS MATERIALIZED (
 # Diary windows, stored measurements, their cycles and the last per cycle, by series and ``measure`` (a number
 # for each instrument of an indication). Rates are rounded half-even to 0.01 in integers: q = ⌊n / d⌋, plus one
 # when the remainder is over half, or exactly half and q odd. The last per cycle is the latest; on one day a
-# diary's period wins over a stored score, as in the chart; two stored scores of one instrument on one day are a
-# tie the dataset cannot break as the chart does (by order of entry).
+# diary's period wins over a stored score, and of two stored scores the one entered last, as in the chart: one
+# integer key orders them (day, source, then entry: below 2³² a patient), faster than a tuple over millions of rows.
 _MEASUREMENT_CYCLES = """measures AS MATERIALIZED (
         SELECT row_number() OVER () AS measure, indication, instrument, ordinal FROM k_instruments),
     diary_kinds AS MATERIALIZED (
@@ -597,7 +628,7 @@ _MEASUREMENT_CYCLES = """measures AS MATERIALIZED (
         WHERE w.days >= k.minimum),
     measured AS MATERIALIZED (
         SELECT c.series, k.measure, m.day AS measured_on, m.period_start,
-            CAST(m.value * 1000000 AS BIGINT) AS value, 0 AS source
+            CAST(m.value * 1000000 AS BIGINT) AS value, 0 AS source, m.entry
         FROM measurements m JOIN people p USING (site, patient)
         JOIN cohort_series c USING (person, indication)
         JOIN measures k USING (indication, instrument)
@@ -605,7 +636,7 @@ _MEASUREMENT_CYCLES = """measures AS MATERIALIZED (
         SELECT series, measure, end_day, start_day,
             (numerator // days + CASE WHEN 2 * (numerator % days) > days
                 OR (2 * (numerator % days) = days AND (numerator // days) % 2 = 1) THEN 1 ELSE 0 END) * 10000,
-            1
+            1, 0
         FROM diary_counts),
     assigned AS (
         SELECT m.*, CASE
@@ -615,7 +646,8 @@ _MEASUREMENT_CYCLES = """measures AS MATERIALIZED (
         FROM measured m
         ASOF LEFT JOIN series_days d ON d.series = m.series AND d.day < m.measured_on),
     last_per_cycle AS MATERIALIZED (
-        SELECT series, measure, cycle, arg_max(value, (measured_on - DATE '1970-01-01') * 2 + source) AS value
+        SELECT series, measure, cycle,
+            arg_max(value, ((measured_on - DATE '1970-01-01') * 2 + source) * 4294967296 + entry) AS value
         FROM assigned WHERE cycle IS NOT NULL GROUP BY series, measure, cycle)"""
 
 # One verdict per series, definition and cycle begun, for the instruments the series has any measurement of

@@ -8,11 +8,14 @@ The tables must come de-identified (``bont.clinic.research_dataset.extract_datas
 Nothing is written when the k-anonymity check refuses the export, and nothing half-written is left when writing
 fails: the folder is written beside its destination and renamed to it at the end.
 
-The day of the export is written nowhere, not even as the files' modification time: each patient's
-``follow_up_end`` is that day moved by the patient's secret offset, so the day would give every offset back. The
-same export as FHIR Bulk Data NDJSON (``write_fhir_export``) keeps this folder's layout: the de-identified NDJSON
-of ``bont fhir bulk-export --deidentified`` with its own Bulk Data manifest under ``fhir/``, beside the
-k-anonymity report and the manifest.
+No exported date is the same real day for every patient, since such a day, known, would give every patient's
+offset back: each patient's ``follow_up_end`` is their own last recorded day, moved, and the day of the export is
+written nowhere, not even as the files' modification time. The same export as FHIR Bulk Data NDJSON
+(``write_fhir_export``) keeps this folder's layout: the NDJSON of ``bont fhir bulk-export --deidentified`` with its
+own Bulk Data manifest under ``fhir/`` (whose ``transactionTime`` is the export's: no date of the resources is tied
+to it, each patient's being moved by a random shift of its own), beside the k-anonymity report and the manifest;
+de-identified for research (``Deidentifier(research=True)``): down to what the k-anonymity report checks, with no
+birth date and no medicine or allergy named in free text.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import pyarrow.parquet as pq
 from bont.domain.errors import FieldError
 from bont.domain.research.dataset import DATASET, Table
 from bont.domain.research.disclosure import QUASI_IDENTIFIERS, KReport, MinimumK, check_k, k_anonymity
+from bont.interop.fhir.deidentify import Deidentifier
 from bont.services.fhir_exchange import FhirExchange
 
 __all__ = [
@@ -127,14 +131,15 @@ def write_fhir_export(
     minimum_k: MinimumK,
     knowledge_fingerprint: str | None = None,
 ) -> KReport:
-    """The export as FHIR Bulk Data NDJSON, de-identified by ``bont fhir bulk-export --deidentified``, in an export
-    folder ``out``: ``fhir/`` (the NDJSON files and their Bulk Data manifest), ``k-anonymity.json`` over
-    ``tables`` (the same clinic's dataset) and ``manifest.json``. Refused as ``write_export`` is. The NDJSON holds
-    every patient of the clinic, de-identified with pseudonyms and date shifts of its own: the FHIR export knows
-    no cohort, so ``tables`` should be the whole clinic's dataset for the report to describe it."""
+    """The export as FHIR Bulk Data NDJSON, de-identified for research (no birth date, no medicine or allergy named
+    in free text: nothing finer than the k-anonymity report's age band, sex and indication), in an export folder
+    ``out``: ``fhir/`` (the NDJSON files and their Bulk Data manifest), ``k-anonymity.json`` over ``tables`` (the
+    same clinic's dataset) and ``manifest.json``. Refused as ``write_export`` is. The NDJSON holds every patient of
+    the clinic, de-identified with pseudonyms and date shifts of its own: the FHIR export knows no cohort, so
+    ``tables`` should be the whole clinic's dataset for the report to describe it."""
     report = _checked(tables, site, minimum_k)
     with _new_folder(out) as folder:
-        counts = fhir.bulk_export(folder / "fhir", deidentified=True)
+        counts = fhir.bulk_export(folder / "fhir", deidentified=True, pseudonymiser=Deidentifier(research=True))
         files = [{"name": kind, "file": f"fhir/{kind}.ndjson", "rows": counts[kind]} for kind in sorted(counts)]
         _write_json(folder / K_ANONYMITY, report.to_mapping(minimum_k))
         _write_json(folder / MANIFEST, _manifest(site, "ndjson", files, knowledge_fingerprint))
@@ -225,8 +230,8 @@ def _manifest(
         "tables": files,
         "bont_version": version("bont"),
         "knowledge_fingerprint": knowledge_fingerprint,
-        "dates": "every date of a patient moved by one secret offset of 1 to 365 days into the past; the export "
-        "day is not recorded (each patient's follow_up_end is it, moved)",
+        "dates": "every date of a patient moved by one secret offset of 1 to 365 days into the past; the day of the "
+        "export is not recorded (each patient's follow_up_end is their own last recorded day, moved)",
         **more,
     }
 

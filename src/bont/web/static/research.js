@@ -26,8 +26,9 @@
           return;
         }
         var row = found.rows[0] || {};
+        // A withheld size says why, as the analyses page does.
         output.textContent = "Cohort size: " + cell(found, row, "patients") + " patients, "
-          + cell(found, row, "sessions") + " sessions";
+          + cell(found, row, "sessions") + " sessions" + (found.suppressed ? ". " + found.suppression : "");
       })
       .catch(function () { /* the size is shown with the analyses */ });
   }
