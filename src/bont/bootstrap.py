@@ -603,7 +603,7 @@ def research_exporter() -> Exporter:
         if request.format is ExportFormat.NDJSON:
             write_fhir_export(
                 fhir_exchange(), tables, request.folder, site=request.site, minimum_k=MinimumK(request.minimum_k),
-                knowledge_fingerprint=fingerprint,
+                event_term=knowledge.adverse_event_id, knowledge_fingerprint=fingerprint,
             )  # fmt: skip
         else:
             write_export(

@@ -24,7 +24,7 @@ BOTOX = "onabotulinumtoxinA"
 IDENTIFIERS = (
     "MRN-H3-0001", "MRN-H3-0002", "Ophelia", "Quarterbridge", "Tobias", "Wexmoor", "1930-06-15", "1981-02-03",
     "dr-identifiable", "LOT-H3-77", "12 Elm Street", "called from 555-0100", "typed in error", "wrong patient",
-    "injected deeper than planned",
+    "injected deeper than planned", "Jane Roe", "John Roe", "555-0101",
 )  # fmt: skip
 FREE_TEXT_MEDICINE, FREE_TEXT_ALLERGY = "Wexmoor's own tincture", "quarterbridge pollen"
 MIGRAINE_DAYS = (date(2026, 1, 12), date(2026, 4, 13), date(2026, 7, 13))
@@ -105,6 +105,11 @@ def _clinic(*, unreadable_diary_day: bool = False) -> dict[str, Any]:
         patient=old, suspected_session=first, event="ptosis", onset=date(2026, 1, 19), severity="mild",
         notes="called from 555-0100", outcome="resolved",
     )  # fmt: skip
+    # An event typed as no term of the vocabulary, its outcome as free text: neither may leave.
+    models.AdverseEvent.objects.create(
+        patient=young, event="fell at Jane Roe's wedding", onset=date(2026, 3, 9), severity="mild",
+        outcome="recovered; John Roe phoned 555-0101",
+    )  # fmt: skip
     models.AdverseEvent.objects.create(
         patient=old, suspected_session=withdrawn, event="dysphagia", onset=date(2026, 4, 25), severity="mild",
         withdrawn_reason="wrong patient",
@@ -116,7 +121,7 @@ def _clinic(*, unreadable_diary_day: bool = False) -> dict[str, Any]:
         },
         BLEPHAROSPASM: {
             "sessions": list(BLEPHAROSPASM_DAYS), "measurements": [date(2026, 3, 2)], "diary_days": [date(2026, 2, 1)],
-            "adverse_events": [],
+            "adverse_events": [date(2026, 3, 9)],
         },
     }  # fmt: skip
 
@@ -173,7 +178,7 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from bont.bootstrap import fhir_exchange
+    from bont.bootstrap import build_knowledge, fhir_exchange
     from bont.domain.research.dataset import DATASET
     from bont.domain.research.disclosure import ExportRefused, MinimumK
     from bont.interop.registry.export import write_export, write_fhir_export
@@ -187,12 +192,12 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     # conditions are not in it; every patient and session has a pseudonym of the site.
     assert {name: table.num_rows for name, table in tables.items()} == {
         "patients": 2, "conditions": 1, "sessions": 5, "series": 2, "measurements": 4, "diary_days": 3,
-        "adverse_events": 1,
+        "adverse_events": 2,
     }  # fmt: skip
     assert [t.column_names for t in tables.values()] == [list(table.column_names) for table in DATASET]
     pseudonyms = {
-        row[name] for t in tables.values() for row in t.to_pylist() for name in ("patient", "session") if name in row
-    }
+        row[name] for t in tables.values() for row in t.to_pylist() for name in ("patient", "session") if row.get(name)
+    }  # an event with no suspected session has none
     assert all(re.fullmatch(r"SITE-A-[0-9a-f]{16}", p) for p in pseudonyms), pseudonyms
     assert tables["conditions"].column("code").to_pylist() == ["G43.709"]
     patients = {row["sex"]: row for row in tables["patients"].to_pylist()}
@@ -209,7 +214,8 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     assert {(s["indication"], s["discontinued"]) for s in tables["series"].to_pylist()} == {
         (MIGRAINE, False), (BLEPHAROSPASM, False),
     }  # fmt: skip
-    [event] = tables["adverse_events"].to_pylist()
+    event, typed = tables["adverse_events"].to_pylist()
+    assert (event["term"], typed["term"]) == ("ptosis", "other")  # what was typed as no term stays behind
     assert event["session"] == next(s["session"] for s in sessions if s["cycle"] == 1 and s["indication"] == MIGRAINE)
     diary = {
         (row["kind"], row["headache_day"], row["migraine_day"], row["voids"])
@@ -236,7 +242,10 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
 
     for file_format in ("csv", "parquet"):
         write_export(tables, tmp_path / file_format, site="SITE-A", file_format=file_format, minimum_k=MinimumK(1))
-    write_fhir_export(fhir_exchange(), tables, tmp_path / "ndjson", site="SITE-A", minimum_k=MinimumK(1))
+    write_fhir_export(
+        fhir_exchange(), tables, tmp_path / "ndjson", site="SITE-A", minimum_k=MinimumK(1),
+        event_term=build_knowledge().adverse_event_id,
+    )  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["csv", "ndjson", "parquet"]
     parquet = pq.read_table(tmp_path / "parquet" / "sessions.parquet")
     assert (parquet.schema.field("units").type, parquet.schema.field("day").type) == (pa.decimal128(12, 2), pa.date32())

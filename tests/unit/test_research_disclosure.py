@@ -245,3 +245,20 @@ def test_the_interval_of_a_single_patients_change_is_not_published_as_mean_to_me
     found = analyse(engine, build_knowledge(), CohortDefinition(), 1, _interval)
     [row] = next(report for report in found.reports if report.key == "scale_changes").rows
     assert [cell.text for cell in row[3:]] == ["1", "-2.00", "0.00", "—", "—"]
+
+
+def test_a_curve_of_few_patients_is_withheld_whole_its_retreatments_too() -> None:
+    # The demo clinic's whole cohort: each curve of 2 to 4 patients, asked for alone, hides its retreatments.
+    curves = [
+        RetreatmentCurve("chronic-migraine", (), None, patients=40, events=60, censored=40),
+        *(
+            RetreatmentCurve(indication, (), None, patients=patients, events=events, censored=patients)
+            for indication, patients, events in (
+                ("cervical-dystonia", 4, 26), ("lower-limb-spasticity", 2, 14), ("sialorrhea", 2, 12),
+                ("upper-limb-spasticity", 2, 13),
+            )
+        ),
+    ]  # fmt: skip
+    published = publish_retreatment(curves).rows
+    assert [curve.events.suppressed for curve in published] == [False, True, True, True, True]
+    assert all(curve.patients.suppressed and curve.steps == () for curve in published[1:])

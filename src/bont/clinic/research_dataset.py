@@ -35,7 +35,7 @@ from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import classify_day
 from bont.domain.research.analyses import DISCONTINUED_AFTER_DAYS
-from bont.domain.research.dataset import DATASET, ColumnType, Table
+from bont.domain.research.dataset import DATASET, OTHER_ADVERSE_EVENT, ColumnType, Table
 from bont.domain.research.deidentification import age_band, date_offset, pseudonym
 from bont.services.outcomes import HEADACHE, bladder_entry, headache_entry
 
@@ -215,7 +215,8 @@ def extract_dataset(
                 patient=patients.pseudonym(patient_id),
                 session=patients.session(session_id) if session_id in session_ids else None,
                 day=patients.day(patient_id, onset),
-                term=term,
+                # typed as no term of the vocabulary: free text, never exported
+                term=knowledge.adverse_event_id(term) or OTHER_ADVERSE_EVENT,
                 severity=severity,
                 serious=serious,
             )

@@ -523,6 +523,10 @@ class KnowledgeBase:
         found = self._adverse_event_aliases.get(_normalise(text))
         return self.adverse_event_terms[found] if found is not None else None
 
+    def adverse_event_id(self, text: str) -> str | None:
+        """The id of the adverse-event term ``text`` names (by id, name or synonym); None for no term."""
+        return self._adverse_event_aliases.get(_normalise(text))
+
     def nearest_terms(self, term: str, kind: str, cutoff: float = 0.5) -> tuple[str, ...]:
         """Known terms close to an unrecognised one, for a "did you mean" hint."""
         return _remembered(self._nearest_by_term, (term, kind, cutoff), self._nearest_terms)

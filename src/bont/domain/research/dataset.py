@@ -18,6 +18,9 @@ from enum import StrEnum
 
 from bont.domain.research.analyses import DISCONTINUED_AFTER_DAYS
 
+# An adverse event typed as no term of the vocabulary: its text may name anyone, so only this is exported.
+OTHER_ADVERSE_EVENT = "other"
+
 
 class ColumnType(StrEnum):
     """The type of a column's values, named as a researcher would read them (not a storage type)."""
@@ -235,7 +238,12 @@ ADVERSE_EVENTS = Table(
             "The pseudonym of the session the event is suspected to follow; empty when none is named.",
         ),
         Column("day", ColumnType.DATE, "The day the event began" + _SHIFTED + "."),
-        Column("term", ColumnType.STRING, "The event's term, as an id of bont's adverse-event vocabulary."),
+        Column(
+            "term",
+            ColumnType.STRING,
+            f"The event's term, as an id of bont's adverse-event vocabulary; '{OTHER_ADVERSE_EVENT}' for an event "
+            "typed as no term of it (what was typed is free text and is never exported).",
+        ),
         Column("severity", ColumnType.STRING, "The severity recorded: mild, moderate or severe."),
         Column("serious", ColumnType.BOOLEAN, "Whether the event met a regulatory criterion of seriousness."),
     ),

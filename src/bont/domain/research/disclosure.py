@@ -386,9 +386,8 @@ def publish_retreatment(
     median is shown only within the shown part of its curve."""
     suppress = _Suppressor(minimum)
     few = [suppress.small(curve.patients) for curve in curves]
-    hidden = suppress.complement(
-        [curve.events for curve in curves] + [curve.censored for curve in curves], [False] * len(curves) + few
-    )
+    # A curve of few patients is withheld whole, its retreatments with it (asked for alone, its cohort hides them).
+    hidden = suppress.complement([curve.events for curve in curves] + [curve.censored for curve in curves], few + few)
     published = []
     for index, curve in enumerate(curves):
         events_hidden, series_hidden = hidden[index], hidden[len(curves) + index]

@@ -18,8 +18,10 @@ For a registry export (``Deidentifier(research=True)``, ``bont.interop.registry.
 kept, down to what the export's k-anonymity report checks (age band, sex, indication): no birth date at all (a
 birth year is finer than the ten-year age band, and with the sex singles out most patients of a clinic), and no
 medicine or allergy named only in free text (a rare name is as good as an identifier): the MedicationStatement
-or AllergyIntolerance keeps its coded values only, and is left out when it has none. ``bont fhir bulk-export
---deidentified`` keeps the birth year and the names, as before.
+or AllergyIntolerance keeps its coded values only, and is left out when it has none; an adverse event keeps the
+vocabulary's id of its term, or "other" when what was typed is no term the vocabulary knows. ``bont fhir
+bulk-export --deidentified`` keeps the birth year and the names, as before. Neither keeps an adverse event's
+outcome, which is typed as free text.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ import copy
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bont.domain.research.dataset import OTHER_ADVERSE_EVENT
 from bont.interop.fhir.export import validated
 from bont.services.fhir_exchange import Pseudonymiser
 
@@ -51,9 +54,12 @@ class Deidentifier(Pseudonymiser):
     """The de-identifier of one export: pseudonyms shared by all its patients, a date shift drawn per patient;
     ``research``: a registry export's, keeping no birth date and no free-text medicine or allergy."""
 
-    def __init__(self, *, research: bool = False) -> None:
+    def __init__(self, *, research: bool = False, event_term: Callable[[str], str | None] | None = None) -> None:
+        """``event_term``: the vocabulary's id of an adverse event as typed (None for no term); a research export
+        without it keeps no adverse event's name."""
         self._pseudonyms: dict[tuple[str, str], str] = {}
         self._research = research
+        self._event_term = event_term
 
     def _pseudonym(self, kind: str, key: str) -> str:
         return self._pseudonyms.setdefault((kind, key), str(uuid.uuid4()))
@@ -74,6 +80,12 @@ class Deidentifier(Pseudonymiser):
             resource.pop("batch", None)
             if named_by is not None:
                 resource[named_by] = {"coding": resource[named_by]["coding"]}
+            if original["resourceType"] == "AdverseEvent":
+                resource.pop("outcome", None)  # typed as free text: it may name anyone
+                if self._research:
+                    typed = original.get("event", {}).get("text", "")
+                    term = self._event_term(typed) if self._event_term is not None and typed else None
+                    resource["event"] = {"text": term or OTHER_ADVERSE_EVENT}
             if original["resourceType"] == "Patient":
                 resource.pop("birthDate", None)
                 born = date.fromisoformat(original["birthDate"]) if "birthDate" in original else None

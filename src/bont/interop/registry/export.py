@@ -25,7 +25,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -129,17 +129,20 @@ def write_fhir_export(
     *,
     site: str,
     minimum_k: MinimumK,
+    event_term: Callable[[str], str | None],
     knowledge_fingerprint: str | None = None,
 ) -> KReport:
     """The export as FHIR Bulk Data NDJSON, de-identified for research (no birth date, no medicine or allergy named
-    in free text: nothing finer than the k-anonymity report's age band, sex and indication), in an export folder
+    in free text, an adverse event by its vocabulary id through ``event_term`` or as "other": nothing finer than
+    the k-anonymity report's age band, sex and indication), in an export folder
     ``out``: ``fhir/`` (the NDJSON files and their Bulk Data manifest), ``k-anonymity.json`` over ``tables`` (the
     same clinic's dataset) and ``manifest.json``. Refused as ``write_export`` is. The NDJSON holds every patient of
     the clinic, de-identified with pseudonyms and date shifts of its own: the FHIR export knows no cohort, so
     ``tables`` should be the whole clinic's dataset for the report to describe it."""
     report = _checked(tables, site, minimum_k)
     with _new_folder(out) as folder:
-        counts = fhir.bulk_export(folder / "fhir", deidentified=True, pseudonymiser=Deidentifier(research=True))
+        research = Deidentifier(research=True, event_term=event_term)
+        counts = fhir.bulk_export(folder / "fhir", deidentified=True, pseudonymiser=research)
         files = [{"name": kind, "file": f"fhir/{kind}.ndjson", "rows": counts[kind]} for kind in sorted(counts)]
         _write_json(folder / K_ANONYMITY, report.to_mapping(minimum_k))
         _write_json(folder / MANIFEST, _manifest(site, "ndjson", files, knowledge_fingerprint))
