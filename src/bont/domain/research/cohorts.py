@@ -191,7 +191,7 @@ def _units(raw: Mapping[str, object], field: str) -> Decimal | None:
     if not units.is_finite():
         raise FieldError(field, "give a finite number of units")
     if units < 0:
-        raise FieldError(field, f"{units} units: a dose cannot be negative")
+        raise FieldError(field, "a dose cannot be negative")  # the value typed is not repeated
     return units
 
 

@@ -538,8 +538,10 @@ def check_k(report: KReport, k: MinimumK = MinimumK()) -> None:
     under = report.classes_under(k)
     if under:
         classes = "combination is" if under == 1 else "combinations are"
+        *others, last = (name.replace("_", " ") for name in report.quasi_identifiers)
+        names = f"{', '.join(others)} and {last}" if others else last
         raise ExportRefused(
-            f"export refused: {under} {classes} of {', '.join(report.quasi_identifiers)} shared by fewer than "
+            f"export refused: {under} {classes.split()[0]} of {names} {classes.split()[1]} shared by fewer than "
             f"k = {k.value} records (the smallest by {report.smallest}); export a wider cohort, in which every "
             f"combination holds at least {k.value}"
         )
