@@ -61,7 +61,7 @@ class CohortDefinition:
             )
         _ordered("age_to", self.age_from, self.age_to)
         if self.sex is not None and self.sex not in SEXES:
-            raise FieldError("sex", f"unknown sex '{self.sex}'; give one of {', '.join(SEXES)}")
+            raise FieldError("sex", f"unknown sex; give one of {', '.join(SEXES)}")  # the value typed is not repeated
         _ordered("last_day", self.first_day, self.last_day)
         if (self.units_from is not None or self.units_to is not None) and self.product is None:
             field = "units_from" if self.units_from is not None else "units_to"
