@@ -360,8 +360,9 @@ if TYPE_CHECKING:
     from bont.services.fhir_exchange import FhirExchange
 
 
-def fhir_exchange() -> FhirExchange:
-    """The FHIR export use cases (``bont fhir``, the ``/fhir/`` API) over the clinic's records."""
+def fhir_exchange(clinic_clock: Clock | None = None) -> FhirExchange:
+    """The FHIR export use cases (``bont fhir``, the ``/fhir/`` API) over the clinic's records, on the clinic's
+    clock unless another is given (a registry export's, stopped at the day its tables were read)."""
     from bont.interop.fhir import R4Mapping
     from bont.services.fhir_exchange import FhirExchange
 
@@ -372,7 +373,7 @@ def fhir_exchange() -> FhirExchange:
         outcomes=outcome_records(),
         inventory=inventory(),
         mapping=R4Mapping(build_knowledge()),
-        clock=clock(),
+        clock=clinic_clock or clock(),
     )
 
 
@@ -590,7 +591,11 @@ def research_exporter() -> Exporter:
     def write(request: ExportRequest) -> Mapping[str, Any]:
         import json
 
-        knowledge, today = build_knowledge(), clock().today()
+        from bont.services.clock import FixedClock
+
+        # One moment for the whole export: the tables and the NDJSON end at the same horizon.
+        knowledge, read_at = build_knowledge(), FixedClock(clock().now())
+        today = read_at.today()
         secret = secrets.token_bytes(32)  # drawn per export, never written
         dataset = extract_dataset(knowledge, site=request.site, today=today, secret=secret)
         tables = dataset.tables
@@ -602,7 +607,8 @@ def research_exporter() -> Exporter:
         fingerprint = verdict_basis(knowledge)
         if request.format is ExportFormat.NDJSON:
             write_fhir_export(
-                fhir_exchange(), tables, request.folder, site=request.site, minimum_k=MinimumK(request.minimum_k),
+                fhir_exchange(read_at), tables, request.folder, site=request.site,
+                minimum_k=MinimumK(request.minimum_k),
                 event_term=knowledge.adverse_event_id, knowledge_fingerprint=fingerprint,
             )  # fmt: skip
         else:

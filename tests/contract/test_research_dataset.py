@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,9 @@ import pytest
 
 from tests.contract.clinic import Clinic
 
-TODAY = date(2026, 11, 30)
+# A year and a day after the last record: whatever each patient's secret last day in the year before the export,
+# every record is on or before it.
+TODAY = date(2027, 7, 14)
 MIGRAINE, BLEPHAROSPASM = "chronic-migraine", "blepharospasm"
 BOTOX = "onabotulinumtoxinA"
 # What identifies the fictional patients, their clinician and their lots: none of it may leave in an export.
@@ -182,6 +184,7 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     from bont.domain.research.dataset import DATASET
     from bont.domain.research.disclosure import ExportRefused, MinimumK
     from bont.interop.registry.export import write_export, write_fhir_export
+    from bont.services.clock import FixedClock
 
     real = _clinic()
     dataset = _extract("SITE-A")
@@ -211,9 +214,6 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     assert [(m["value"], m["entry"]) for m in tables["measurements"].to_pylist()] == [
         (Decimal("62.00"), 1), (Decimal("62.00"), 2), (Decimal("9.00"), 3), (2, 1),
     ]  # fmt: skip
-    assert {(s["indication"], s["discontinued"]) for s in tables["series"].to_pylist()} == {
-        (MIGRAINE, False), (BLEPHAROSPASM, False),
-    }  # fmt: skip
     event, typed = tables["adverse_events"].to_pylist()
     assert (event["term"], typed["term"]) == ("ptosis", "other")  # what was typed as no term stays behind
     assert event["session"] == next(s["session"] for s in sessions if s["cycle"] == 1 and s["indication"] == MIGRAINE)
@@ -229,11 +229,14 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
         assert len(differences) == 1, indication
         offsets[indication] = differences.pop()
         assert -365 <= offsets[indication] <= -1
-    # No day is the same real day for every patient (the export's day would give each offset back): a patient's
-    # follow_up_end is their own latest date, which moved back is a different real day for each.
+    # Every patient's follow-up ends on the export's horizon, 366 days before it, after every date of the export;
+    # a series is discontinued when its last session is more than 365 days before that.
     ends = _follow_up_ends(tables)
-    assert all(end == latest for end, latest in ends.values())
-    assert {ends[i][0] - timedelta(days=offsets[i]) for i in ends} == {MIGRAINE_DAYS[-1], BLEPHAROSPASM_DAYS[-1]}
+    assert all(end == TODAY - timedelta(days=366) >= latest for end, latest in ends.values())
+    last_session = {s["indication"]: s["day"] for s in sorted(sessions, key=lambda s: s["day"])}
+    assert {(s["indication"], s["discontinued"]) for s in tables["series"].to_pylist()} == {
+        (indication, (ends[indication][0] - day).days > 365) for indication, day in last_session.items()
+    }
 
     # A cohort whose age band, sex and indication single anyone out is refused, and nothing is left behind.
     with pytest.raises(ExportRefused, match="k = 5"):
@@ -243,8 +246,8 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     for file_format in ("csv", "parquet"):
         write_export(tables, tmp_path / file_format, site="SITE-A", file_format=file_format, minimum_k=MinimumK(1))
     write_fhir_export(
-        fhir_exchange(), tables, tmp_path / "ndjson", site="SITE-A", minimum_k=MinimumK(1),
-        event_term=build_knowledge().adverse_event_id,
+        fhir_exchange(FixedClock(datetime.combine(TODAY, time(12)))), tables, tmp_path / "ndjson", site="SITE-A",
+        minimum_k=MinimumK(1), event_term=build_knowledge().adverse_event_id,
     )  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["csv", "ndjson", "parquet"]
     parquet = pq.read_table(tmp_path / "parquet" / "sessions.parquet")
@@ -306,3 +309,78 @@ def test_two_exports_shift_each_patient_consistently_within_and_differently_acro
     write_export(first.tables, tmp_path / "again", site="SITE-A", file_format="csv", minimum_k=MinimumK(1))
     with pytest.raises(FieldError, match="both exports of site SITE-A"):
         combine([tmp_path / "SITE-A", tmp_path / "SITE-B", tmp_path / "again"])
+
+
+def test_an_export_ends_at_its_horizon_so_that_records_up_to_the_day_of_the_export_give_no_offset_back(
+    empty_clinic: Clinic, tmp_path: Path
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from bont.bootstrap import build_knowledge, fhir_exchange
+    from bont.clinic import models
+    from bont.domain.research.deidentification import date_offset, export_horizon, pseudonym
+    from bont.domain.research.disclosure import MinimumK
+    from bont.interop.registry.export import write_fhir_export
+    from bont.services.clock import FixedClock
+
+    today, secret = date(2026, 11, 30), b"a secret of this test only, 32 b"
+    clinician = get_user_model().objects.create(username="dr-fictional")
+    # Two fictional patients who keep a headache diary every day up to the day before the export, with a session
+    # every 91 days: the latest real date of each is the day before the export, which anyone may know.
+    diary_days = [today - timedelta(days=n) for n in range(400, 0, -1)]
+    session_days = [today - timedelta(days=n) for n in range(1 + 91 * 7, 0, -91)]
+    patients = []
+    for n in (1, 2):
+        patient = models.Patient.objects.create(
+            mrn=f"FICT-H{n}",
+            given_name="Fictional",
+            family_name=f"Diarist{n}",
+            birth_date=date(1970, 1, n),
+            sex="female",
+        )
+        models.DiaryDay.objects.bulk_create(
+            models.DiaryDay(patient=patient, kind="headache", day=day, entry={"headache_minutes": "0"})
+            for day in diary_days
+        )
+        for day in session_days:
+            models.TreatmentSession.objects.create(
+                patient=patient, date=day, clinician=clinician, indication=MIGRAINE, product=BOTOX,
+                protocol=f"{MIGRAINE}/{BOTOX}/adult", total_units=Decimal(155), verdict="ok",
+            )  # fmt: skip
+        patients.append(patient)
+
+    tables = dict(_extract("SITE-A", today, secret=secret).tables)
+    horizon = export_horizon(today)
+    assert horizon == date(2025, 11, 29)
+    offsets = {date_offset(secret, f"patient:{patient.pk}") for patient in patients}
+    assert len(offsets) == 2
+    for patient in patients:
+        offset = timedelta(days=date_offset(secret, f"patient:{patient.pk}"))
+        last_day = horizon - offset  # the patient's own secret last day, in the year before the export
+        assert today - timedelta(days=365) <= last_day <= today - timedelta(days=1)
+        alias = pseudonym(secret, "SITE-A", f"patient:{patient.pk}")
+        exported = {
+            name: sorted(row["day"] for row in tables[name].to_pylist() if row["patient"] == alias)
+            for name in ("diary_days", "sessions")
+        }
+        assert exported["diary_days"] == [day + offset for day in diary_days if day <= last_day]
+        assert exported["sessions"] == [day + offset for day in session_days if day <= last_day]
+        # The latest exported day is the horizon for both, whatever their offsets: it tells neither offset.
+        assert exported["diary_days"][-1] == horizon
+    assert set(tables["patients"].column("follow_up_end").to_pylist()) == {horizon}
+    assert set(tables["series"].column("discontinued").to_pylist()) == {False}
+
+    # The FHIR NDJSON, with a shift of its own per patient, ends at the same horizon: each patient's last diary
+    # day (a QuestionnaireResponse) is on it, although the Bulk Data manifest tells the day of the export.
+    write_fhir_export(
+        fhir_exchange(FixedClock(datetime.combine(today, time(12)))), tables, tmp_path / "ndjson", site="SITE-A",
+        minimum_k=MinimumK(1), event_term=build_knowledge().adverse_event_id,
+    )  # fmt: skip
+    fhir = tmp_path / "ndjson" / "fhir"
+    manifest = json.loads((fhir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["transactionTime"].startswith("2026-11-30T12:00")
+    answered: dict[str, list[date]] = {}
+    for line in (fhir / "QuestionnaireResponse.ndjson").read_text(encoding="utf-8").splitlines():
+        response = json.loads(line)
+        answered.setdefault(response["subject"]["reference"], []).append(date.fromisoformat(response["authored"][:10]))
+    assert [max(days) for days in answered.values()] == [horizon, horizon]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,10 @@ def _record() -> PatientExport:
     )
 
 
+EXPORTED_ON = date(2027, 6, 10)  # more than a year after the record's last day: nothing is past the horizon
+DATED_KEYS = ("performedDateTime", "effectiveDateTime", "date", "authored")
+
+
 def _by_id(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {f"{r['resourceType']}/{r['id']}": r for r in resources}
 
@@ -252,7 +256,7 @@ def test_each_weight_is_a_body_weight_observation_and_a_same_day_reweigh_stays_l
     bare = [r for r in patient_resources(replace(knowledge, terminology=None), record) if "weight" in r["id"]]
     assert bare[0]["code"] == {"text": "Body weight"}  # no code in the knowledge base: the text alone
     # De-identified, the day of a weight moves earlier with the patient's other dates.
-    hidden = Deidentifier().deidentify(measured, date(2026, 11, 30))
+    hidden = Deidentifier().deidentify(measured, EXPORTED_ON)
     assert all(r["effectiveDateTime"] < "2026-03-02" and r["valueQuantity"]["unit"] == "kg" for r in hidden[:2])
 
 
@@ -275,7 +279,7 @@ def test_a_code_missing_from_the_knowledge_base_leaves_the_text_and_the_resource
 def test_a_deidentified_export_holds_no_name_mrn_birth_date_or_real_date(knowledge: KnowledgeBase) -> None:
     resources = patient_resources(knowledge, _record())
     deidentifier = Deidentifier()
-    hidden = deidentifier.deidentify(resources, date(2026, 11, 30))
+    hidden = deidentifier.deidentify(resources, EXPORTED_ON)
     text = json.dumps(hidden)
     for identifying in ("FICT-0042", "Ada", "Fictional", "1961-05-17", "k3y", "LOT-A1"):
         assert identifying not in text
@@ -292,7 +296,24 @@ def test_a_deidentified_export_holds_no_name_mrn_birth_date_or_real_date(knowled
     # A patient older than 89 has no birth date at all; every export draws new pseudonyms.
     old = deidentifier.deidentify(resources, date(2051, 6, 1))
     assert "birthDate" not in old[0]
-    assert Deidentifier().deidentify(resources, date(2026, 11, 30))[0]["id"] != hidden[0]["id"]
+    assert Deidentifier().deidentify(resources, EXPORTED_ON)[0]["id"] != hidden[0]["id"]
+
+
+def test_a_deidentified_export_ends_at_its_horizon_and_leaves_out_a_patient_with_nothing_dated_by_then(
+    knowledge: KnowledgeBase,
+) -> None:
+    resources = patient_resources(knowledge, _record())
+    # Made on the record's last day, an export holds a prefix of the record, moved, and nothing after its horizon
+    # (366 days before it): each draw cuts the patient's records at a real day of its own in the last year.
+    on = date(2026, 6, 5)
+    horizon = on - timedelta(days=366)
+    for _ in range(40):
+        hidden = Deidentifier().deidentify(resources, on)
+        days = [date.fromisoformat(r[key][:10]) for r in hidden for key in DATED_KEYS if key in r]
+        assert all(day <= horizon for day in days)
+        assert all(reference in _by_id(hidden) for reference in references_in(hidden))  # what is kept links up
+    # Made the day after the patient's first record, nothing dated can be kept: the patient is left out whole.
+    assert Deidentifier().deidentify(resources, date(2026, 2, 3)) == []
 
 
 @pytest.fixture

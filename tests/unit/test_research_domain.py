@@ -4,7 +4,7 @@ de-identification."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -33,6 +33,7 @@ from bont.domain.research.deidentification import (
     SAFE_HARBOR,
     age_band,
     date_offset,
+    export_horizon,
     pseudonym,
     site_code,
 )
@@ -330,6 +331,14 @@ def test_a_date_offset_is_one_to_365_days_back_and_the_same_for_the_same_secret_
     offset = date_offset(secret, key)
     assert -365 <= offset <= -1
     assert date_offset(secret, key) == offset
+
+
+@given(st.binary(min_size=16, max_size=64), st.text(max_size=12), st.dates(date(2000, 1, 1), date(2100, 1, 1)))
+def test_the_horizon_moved_back_by_a_patients_offset_is_a_day_of_the_year_before_the_export(
+    secret: bytes, key: str, today: date
+) -> None:
+    last_day = export_horizon(today) - timedelta(days=date_offset(secret, key))
+    assert today - timedelta(days=365) <= last_day <= today - timedelta(days=1)
 
 
 def test_two_exports_shift_most_patients_differently() -> None:

@@ -293,6 +293,38 @@ def test_of_two_scores_of_one_day_the_engine_takes_the_one_entered_last_as_the_c
     assert engine_verdicts(clinic, knowledge) == chart
 
 
+def test_a_bladder_diary_is_dated_and_assigned_by_the_days_kept_as_the_chart_does(knowledge: KnowledgeBase) -> None:
+    """A bladder diary's summary covers the days kept, not its week's window: kept on the three days up to a
+    session four days after another, it judges the cycle that other session opened (the window would contain it);
+    and of two summaries dated on one day, the one of the window that ends later counts."""
+    clinic = FakeOutcomeClinic()
+    records = FakeOutcomeRecords(clinic, knowledge)
+
+    def patient(sessions: tuple[date, ...], diary: dict[date, tuple[int, int]]) -> None:
+        patient_id = clinic.add_patient(f"FICT-{len(clinic.patients) + 1}", date(1970, 1, 1))
+        for day in sessions:
+            clinic.add_session(
+                patient_id, GivenSession(day, "overactive-bladder", "onabotulinumtoxinA", Decimal(100), "ok")
+            )
+        for day, (voids, leaks) in diary.items():
+            values = {"voids": voids, "incontinence_episodes": leaks}
+            save_diary_day(records, patient_id, BLADDER, day, values, TODAY)
+
+    first = date(2026, 1, 10)
+    baseline = {first - timedelta(days=n): (13, 4) for n in range(3)}
+    close = date(2026, 4, 5)  # four days after the session of 1 April
+    patient((first, date(2026, 4, 1), close), {**baseline, **{close - timedelta(days=n): (9, 1) for n in range(3)}})
+    last = date(2026, 5, 1)  # the diary ends the day before; a day a week before it joins only the later window
+    kept = {last - timedelta(days=n): (9, 1) for n in (1, 2, 3)}
+    patient((first, date(2026, 3, 1), last), {**baseline, last - timedelta(days=7): (9, 9), **kept})
+
+    chart = chart_verdicts(clinic, knowledge)
+    judged = {(row[1], row[4], row[5]): row[6] for row in chart if row[3] == "ui-episodes-per-day"}
+    assert judged[("1", "overactive-bladder-ui-50", 2)] == "responder"  # 4 a day, then 1: 75 % fewer
+    assert judged[("2", "overactive-bladder-ui-50", 2)] == "responder"  # the window ending on the session: 1 a day
+    assert engine_verdicts(clinic, knowledge) == chart
+
+
 # -- generated histories: sessions on any days (some on one day, some close together), scale measurements on
 # distinct days (some over a period), diaries kept in runs of days that may or may not reach the minimum
 
@@ -313,7 +345,10 @@ def history(draw: st.DrawFn) -> dict[str, Any]:
     """One patient's history; measurements and diary runs are placed around a session (or the end of follow-up)
     so that most cycles have something to judge."""
     indication = draw(st.sampled_from(sorted(GENERATED)))
-    sessions = sorted(draw(st.lists(st.integers(0, 700), max_size=6)))
+    sessions = draw(st.lists(st.integers(0, 700), max_size=5))
+    # Some a few days after another, so that a diary's window may hold a session.
+    gaps = draw(st.lists(st.integers(1, 9), max_size=2))
+    sessions = sorted(sessions + [min(day + gap, 700) for day, gap in zip(sessions, gaps, strict=False)])
     anchors = [*sessions, 716]
 
     def around(index: int, shift: int) -> int:

@@ -86,7 +86,8 @@ def bulk_export(
         typer.Option(
             "--deidentified",
             help="De-identified (identifiers removed, dates shifted per patient, birth year only; no names, MRNs "
-            "or free text; pseudonyms), not a Safe Harbor compliance claim.",
+            "or free text; pseudonyms; nothing later than 366 days before the export once shifted), not a Safe "
+            "Harbor compliance claim.",
         ),
     ] = False,
     mrn: Annotated[

@@ -12,10 +12,12 @@ Every stored outcome measurement is read whatever its source, as the chart reads
 the patient's measurements were entered (the chart's tie-break between two scores of one day).
 
 De-identified (``shift=True``, the default): every date of a patient moves by ``date_offset(secret, patient key)``
-and pseudonyms come from ``pseudonym(secret, site, key)``, for a secret drawn per extract unless one is given; no
-date is the same real day for every patient: a patient's ``follow_up_end`` is their own last day in the dataset,
-and each series' discontinuation is judged here, on real dates, against ``today``. With ``shift=False`` dates are
-real and ``follow_up_end`` is ``today``, for the clinic's own analyses whose only output is aggregates.
+and pseudonyms come from ``pseudonym(secret, site, key)``, for a secret drawn per extract unless one is given; a
+record dated after the patient's last day (``export_horizon(today)`` moved back by their offset: a secret real day
+of the year before ``today``) is left out, and so is a patient with no session by then. Every patient's
+``follow_up_end`` is the horizon, and a series' discontinuation and a condition's being active are judged on the
+patient's last day. With ``shift=False`` dates are real, every record is kept and ``follow_up_end`` is ``today``,
+for the clinic's own analyses whose only output is aggregates.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import classify_day
 from bont.domain.research.analyses import DISCONTINUED_AFTER_DAYS
 from bont.domain.research.dataset import DATASET, OTHER_ADVERSE_EVENT, ColumnType, Table
-from bont.domain.research.deidentification import age_band, date_offset, pseudonym
+from bont.domain.research.deidentification import age_band, date_offset, export_horizon, pseudonym
 from bont.services.outcomes import HEADACHE, bladder_entry, headache_entry
 
 __all__ = ["ResearchDataset", "arrow_schema", "extract_dataset"]
@@ -70,13 +72,16 @@ class ResearchDataset:
 
 class _Deidentifier:
     """The pseudonyms of patients and sessions and the patients' date offsets (each patient's computed once), or
-    real dates when not shifting; and each patient's latest date given out, their end of follow-up in an export."""
+    real dates when not shifting; and which records an export keeps: those on or before the patient's last day
+    (``export_horizon`` moved back by the patient's offset), or every record when not shifting."""
 
-    def __init__(self, site: str, secret: bytes, shift: bool) -> None:
-        self._site, self._secret, self._shift = site, secret, shift
+    def __init__(self, site: str, secret: bytes, shift: bool, today: date) -> None:
+        self._site, self._secret, self._shift, self._today = site, secret, shift, today
+        # Every patient's end of follow-up: in an export the horizon, the same shifted day for all (a different
+        # real day for each); with real dates ``today``.
+        self.follow_up_end = export_horizon(today) if shift else today
         self._pseudonyms: dict[int, str] = {}
         self._offsets: dict[int, timedelta] = {}
-        self._latest: dict[int, date] = {}
 
     def pseudonym(self, patient_id: int) -> str:
         if patient_id not in self._pseudonyms:
@@ -86,19 +91,21 @@ class _Deidentifier:
     def session(self, session_id: int) -> str:
         return pseudonym(self._secret, self._site, f"session:{session_id}")
 
-    def day(self, patient_id: int, day: date) -> date:
-        if self._latest.get(patient_id, day) <= day:
-            self._latest[patient_id] = day
-        if not self._shift:
-            return day
+    def _offset(self, patient_id: int) -> timedelta:
         if patient_id not in self._offsets:
             self._offsets[patient_id] = timedelta(days=date_offset(self._secret, f"patient:{patient_id}"))
-        return day + self._offsets[patient_id]
+        return self._offsets[patient_id]
 
-    def follow_up_end(self, patient_id: int, today: date) -> date:
-        """``today`` with real dates; in an export the patient's own latest date, moved: ``today`` moved by each
-        patient's offset would give the offset back to anyone who knows the day of the export."""
-        return self.day(patient_id, self._latest[patient_id]) if self._shift else today
+    def day(self, patient_id: int, day: date) -> date:
+        return day + self._offset(patient_id) if self._shift else day
+
+    def last_day(self, patient_id: int) -> date:
+        """The patient's last real day in the dataset: their own secret day of the year before ``today`` in an
+        export, ``today`` with real dates (a record dated later is not kept)."""
+        return self.follow_up_end - self._offset(patient_id) if self._shift else self._today
+
+    def keeps(self, patient_id: int, day: date) -> bool:
+        return not self._shift or day <= self.last_day(patient_id)
 
 
 def _streamed(query: Any) -> Iterator[tuple[Any, ...]]:
@@ -134,7 +141,7 @@ def extract_dataset(
     knowledge: KnowledgeBase, *, site: str, today: date, secret: bytes | None = None, shift: bool = True
 ) -> ResearchDataset:
     """The clinic's analysis dataset as read on ``today`` for the site ``site``."""
-    patients = _Deidentifier(site, secret if secret is not None else secrets.token_bytes(32), shift)
+    patients = _Deidentifier(site, secret if secret is not None else secrets.token_bytes(32), shift, today)
     columns = {table.name: _Columns(table) for table in DATASET}
     population = {
         protocol.id: str(protocol.population)
@@ -149,6 +156,8 @@ def extract_dataset(
     for session_id, patient_id, day, indication, product, protocol, units in _streamed(
         sessions.values_list("pk", "patient_id", "date", "indication", "product", "protocol", "total_units")
     ):
+        if not patients.keeps(patient_id, day):
+            continue
         first_session.setdefault(patient_id, day)
         session_ids.add(session_id)
         days = cycle_days[(patient_id, indication)]
@@ -169,17 +178,24 @@ def extract_dataset(
             site=site,
             patient=patients.pseudonym(patient_id),
             indication=indication,
-            discontinued=(today - max(days)).days > DISCONTINUED_AFTER_DAYS,
+            discontinued=(patients.last_day(patient_id) - max(days)).days > DISCONTINUED_AFTER_DAYS,
         )
 
-    active = models.PatientCondition.objects.exclude(resolved_on__lt=today).order_by("patient_id", "pk")
+    # Active on the patient's last day in the dataset: begun by then (or undated), not resolved before it.
+    recorded = models.PatientCondition.objects.order_by("patient_id", "pk")
     codes: dict[str, str | None] = {}  # a clinic writes the same few terms again and again
     coded: set[tuple[int, str]] = set()
-    for patient_id, term in _streamed(active.values_list("patient_id", "term")):
+    for patient_id, term, onset, resolved_on in _streamed(
+        recorded.values_list("patient_id", "term", "onset", "resolved_on")
+    ):
+        if patient_id not in first_session or not patients.keeps(patient_id, onset or date.min):
+            continue
+        if resolved_on is not None and resolved_on < patients.last_day(patient_id):
+            continue
         if term not in codes:
             codes[term] = knowledge.condition_code(term)  # None for a name: free text, never exported
         code = codes[term]
-        if patient_id in first_session and code is not None and (patient_id, code) not in coded:
+        if code is not None and (patient_id, code) not in coded:
             coded.add((patient_id, code))  # "g43709" and "G43.709" are one condition
             columns["conditions"].add(site=site, patient=patients.pseudonym(patient_id), code=code)
 
@@ -189,7 +205,7 @@ def extract_dataset(
     for patient_id, indication, instrument, day, period_start, value, rank in _streamed(
         measured.values_list("patient_id", "indication", "instrument", "measured_on", "period_start", "value", "rank")
     ):
-        if patient_id in first_session:
+        if patient_id in first_session and patients.keeps(patient_id, day):
             entries[patient_id] += 1
             columns["measurements"].add(
                 site=site,
@@ -209,7 +225,7 @@ def extract_dataset(
     for patient_id, session_id, onset, term, severity, serious in _streamed(
         events.values_list("patient_id", "suspected_session_id", "onset", "event", "severity", "serious")
     ):
-        if patient_id in first_session:
+        if patient_id in first_session and patients.keeps(patient_id, onset):
             columns["adverse_events"].add(
                 site=site,
                 patient=patients.pseudonym(patient_id),
@@ -230,7 +246,7 @@ def extract_dataset(
                 patient=patients.pseudonym(patient_id),
                 sex=sex,
                 age_band=age_band(born, first_session[patient_id]),
-                follow_up_end=patients.follow_up_end(patient_id, today),
+                follow_up_end=patients.follow_up_end,
             )
 
     return ResearchDataset(site, {name: table.arrow() for name, table in columns.items()}, shift, unreadable)
@@ -244,7 +260,7 @@ def _diary_days(
     unreadable = 0
     diary = models.DiaryDay.objects.order_by("patient_id", "kind", "day")
     for patient_id, kind, day, entry in _streamed(diary.values_list("patient_id", "kind", "day", "entry")):
-        if patient_id not in treated:
+        if patient_id not in treated or not patients.keeps(patient_id, day):
             continue
         row: dict[str, Any] = {
             "headache_day": None,

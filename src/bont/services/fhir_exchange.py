@@ -144,7 +144,8 @@ class Pseudonymiser(abc.ABC):
     @abc.abstractmethod
     def deidentify(self, resources: Sequence[dict[str, Any]], today: date) -> list[dict[str, Any]]:
         """One patient's resources, de-identified (identifiers removed, birth year only), with a date shift of
-        its own."""
+        its own; those whose shifted date is after the export's horizon left out, and all of them when nothing
+        dated is left."""
 
 
 class FhirExchange:

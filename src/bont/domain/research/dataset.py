@@ -5,10 +5,11 @@ de-identified export). Every table starts with ``site`` (the site code) and ``pa
 each export: never the record number or a database id). In an export every date of a patient is moved by the
 same secret offset of 1 to 365 days into the past (:func:`bont.domain.research.deidentification.date_offset`),
 so that intervals between a patient's dates are true while no date is; in memory dates are real but only
-aggregates leave the engine. No exported date is the same real day for every patient (the day of the export would
-be one: each patient's date minus it would give the patient's offset back), so a patient's end of follow-up is
-their own last recorded day, and whether a series was discontinued is judged against the day of the extract before
-any date moves.
+aggregates leave the engine. An export ends at its horizon (``export_horizon`` of the same module, 366 days before
+it is made): a record whose shifted date is later is left out, so each patient's records end at a
+secret real day of their own in the year before the export and nobody's offset can be read off the day of the
+export. Every patient's end of follow-up is that horizon, and whether a series was discontinued is judged on the
+patient's own last day.
 """
 
 from __future__ import annotations
@@ -92,9 +93,10 @@ PATIENTS = Table(
             "follow_up_end",
             ColumnType.DATE,
             "The end of the patient's follow-up, at which a time to retreatment still running is censored. In an "
-            "export: the patient's own last recorded day (their latest session, measurement, diary day or adverse "
-            "event in the dataset, so censoring is at last contact)" + _SHIFTED + "; the day of the export is "
-            "nowhere in it. In the clinic's own analyses (in memory, dates real): the day the data was read.",
+            "export: its horizon, 366 days before the export was made, the same shifted day for every patient; each "
+            "patient's records end at a real day of their own in the year before the export, which their date "
+            "offset moves to this day, and nothing later is in the export. In the clinic's own analyses (in "
+            "memory, dates real): the day the data was read.",
         ),
     ),
 )
@@ -150,8 +152,8 @@ SESSIONS = Table(
 
 SERIES = Table(
     "series",
-    "One row per patient and indication treated (a series of sessions), with whether it was discontinued: judged "
-    "on real dates when the dataset was read, since no date of an export tells the day it was read.",
+    "One row per patient and indication treated (a series of sessions), with whether it was discontinued, judged "
+    "at the patient's end of follow-up.",
     (
         SITE,
         PATIENT,
@@ -159,8 +161,8 @@ SERIES = Table(
         Column(
             "discontinued",
             ColumnType.BOOLEAN,
-            f"Whether the series' last session was more than {DISCONTINUED_AFTER_DAYS} days before the day the "
-            "data was read.",
+            f"Whether the series' last session was more than {DISCONTINUED_AFTER_DAYS} days before the patient's "
+            "end of follow-up (follow_up_end in the patients table).",
         ),
     ),
 )

@@ -6,6 +6,14 @@ offset and pseudonym are HMAC-SHA256 of that secret and a key of the patient's r
 its own label so that the published pseudonym tells nothing of the hidden offset. One export is therefore
 consistent (a patient keeps one pseudonym and every date moves by the same days, so intervals are true), while
 two exports, of two sites or of one site twice, share neither pseudonyms nor offsets: they cannot be linked.
+
+The day of an export is no secret (a file's arrival tells it), and every real date is before it: a patient whose
+records run up to the export (a daily diary) would give their offset back as the day of the export minus their
+latest shifted date. So an export ends at its *horizon* (:func:`export_horizon`), one shifted day shared by every
+patient: a record whose shifted date is later is left out. Each patient's records therefore end at a real day of
+their own, hidden by their offset, somewhere in the year before the export, while every patient's shifted
+follow-up ends on the same day, which tells nothing of anyone's offset. The price is the records of that last year
+after each patient's own cut; the clinic's own analyses, on real dates, keep them.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from bont.domain.errors import FieldError
 
@@ -72,6 +80,13 @@ def date_offset(secret: bytes, patient_key: str) -> int:
     return -(draw % MAX_OFFSET_DAYS) - 1
 
 
+def export_horizon(today: date) -> date:
+    """The last shifted day of an export made on ``today``: ``MAX_OFFSET_DAYS`` + 1 days before it. A record whose
+    shifted date is later is left out; the real day it stands for is ``export_horizon(today) - offset``, between
+    365 days and 1 day before the export, and differs from patient to patient with the offset."""
+    return today - timedelta(days=MAX_OFFSET_DAYS + 1)
+
+
 def pseudonym(secret: bytes, site: str, key: str) -> str:
     """The pseudonym of a record (a patient, a session) in the export made with ``secret``: the site code and
     16 hexadecimal characters (64 bits, so that two of a site's million records collide with odds near 1e-8)."""
@@ -118,7 +133,9 @@ SAFE_HARBOR: tuple[SafeHarborIdentifier, ...] = (
         "All elements of dates (except year) directly related to an individual, and ages over 89",
         "The birth date is not exported: age is given as a band at the first session, every age over 89 as "
         "90+. Every other date of a patient is moved by the same secret offset of 1 to 365 days into the past, "
-        "so intervals stay true while no date is real. Safe Harbor itself keeps only years; shifted dates are "
+        "so intervals stay true while no date is real, and an export ends 366 days before the day it is made "
+        "(each patient's records at a real day of their own in the last year, hidden by the offset), so that "
+        "records running up to the export give no offset back. Safe Harbor itself keeps only years; shifted dates are "
         "the usual practice under expert determination (§ 164.514(b)(1)), and a study that must meet Safe "
         "Harbor to the letter should reduce them to intervals.",
     ),

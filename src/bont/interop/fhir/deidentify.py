@@ -11,8 +11,12 @@ address, photo and contacts, the narrative ``text`` and free-text ``note``s, who
 are removed; the birth date is reduced to its year, and left out for a patient older than 89; every other date
 and time is moved earlier by a random number of days (1 to 365: earlier, so that none lands in the future)
 drawn once per patient and never written anywhere, so intervals between a patient's sessions, outcomes and
-events are kept. Coded and vocabulary values (conditions, medicines, allergies, the adverse event's term) are
-kept: they are what the data is for. The resources are validated again once changed.
+events are kept. A resource whose moved date is after the export's horizon (``export_horizon``: 366 days before
+the export) is left out, so that each patient's records end at a secret real day of their own in the year before
+the export, and a patient left with no dated resource is left out whole: records running up to the day of the
+export (which the Bulk Data manifest states) would otherwise give the patient's shift back. Coded and vocabulary
+values (conditions, medicines, allergies, the adverse event's term) are kept: they are what the data is for. The
+resources are validated again once changed.
 
 For a registry export (``Deidentifier(research=True)``, ``bont.interop.registry.export.write_fhir_export``) less is
 kept, down to what the export's k-anonymity report checks (age band, sex, indication): no birth date at all (a
@@ -30,20 +34,21 @@ import copy
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from bont.domain.research.dataset import OTHER_ADVERSE_EVENT
+from bont.domain.research.deidentification import MAX_OFFSET_DAYS, export_horizon
 from bont.interop.fhir.export import validated
 from bont.services.fhir_exchange import Pseudonymiser
 
 OLDEST_AGE_SHOWN = 89
-MAX_SHIFT_DAYS = 365
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2})?)?")
 _REMOVED = frozenset({"identifier", "name", "telecom", "address", "photo", "contact", "note", "performer", "recorder"})
 _DROPPED_TYPES = frozenset({"Provenance"})  # who recorded what, when: nothing a researcher needs
+_KEPT_WHEN_REFERENCED = frozenset({"Medication"})  # a lot's medicine: only with a dose of it that is kept
 
 
 # Where a resource names a medicine or substance: in a registry export, only its codings are kept.
@@ -65,8 +70,9 @@ class Deidentifier(Pseudonymiser):
         return self._pseudonyms.setdefault((kind, key), str(uuid.uuid4()))
 
     def deidentify(self, resources: Sequence[dict[str, Any]], today: date) -> list[dict[str, Any]]:
-        shift = timedelta(days=-1 - secrets.randbelow(MAX_SHIFT_DAYS))  # earlier: no date lands in the future
-        result = []
+        shift = timedelta(days=-1 - secrets.randbelow(MAX_OFFSET_DAYS))  # earlier: no date lands in the future
+        horizon = export_horizon(today)
+        result, dated = [], False
         for original in resources:
             if original["resourceType"] in _DROPPED_TYPES:
                 continue
@@ -91,8 +97,20 @@ class Deidentifier(Pseudonymiser):
                 born = date.fromisoformat(original["birthDate"]) if "birthDate" in original else None
                 if not self._research and born is not None and _age(born, today) <= OLDEST_AGE_SHOWN:
                     resource["birthDate"] = str(born.year)
-            result.append(validated(resource))
-        return result
+            latest = _latest_date(resource)
+            if latest is not None and latest > horizon:
+                continue  # after the patient's own last day in the export
+            dated |= latest is not None
+            result.append(resource)
+        if not dated:
+            return []  # nothing dated left: the patient is not in the export
+        referenced = {v for resource in result for key, v in _leaves(resource) if key == "reference"}
+        return [
+            validated(resource)
+            for resource in result
+            if resource["resourceType"] not in _KEPT_WHEN_REFERENCED
+            or f"{resource['resourceType']}/{resource['id']}" in referenced
+        ]
 
     def _walk(self, value: Any, shift: timedelta, top: bool = False) -> Any:
         if isinstance(value, dict):
@@ -115,6 +133,24 @@ class Deidentifier(Pseudonymiser):
         if isinstance(value, str) and _DATE.fullmatch(value):
             return _shifted(value, shift)
         return value
+
+
+def _leaves(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    """Every value of a resource that is neither an object nor a list, with the key it is under, at any depth."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from _leaves(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item, key)
+    else:
+        yield key, value
+
+
+def _latest_date(resource: dict[str, Any]) -> date | None:
+    """The latest day any date or time of the resource falls on (None for a resource with no date)."""
+    days = (date.fromisoformat(v[:10]) for _, v in _leaves(resource) if isinstance(v, str) and _DATE.fullmatch(v))
+    return max(days, default=None)
 
 
 def _shifted(value: str, shift: timedelta) -> str:

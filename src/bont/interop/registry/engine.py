@@ -93,9 +93,12 @@ _DIARY_COLUMNS = {
     "voids-per-day": "voids",
 }
 # Window length, minimum days kept, and the period a rate is given per (``per_period``).
+# Per diary: its window, the days it needs, the rate's period, and whether its summary is dated by the days kept
+# (a bladder diary's, ``summarise_bladder_diary``) rather than by its window (a headache diary's counts, which
+# ``summarise_headache_diary`` dates by the window it is given): the chart assigns the summary to a cycle by them.
 _DIARY_WINDOWS = {
-    HEADACHE: (HEADACHE_WINDOW_DAYS, HEADACHE_MINIMUM_DAYS, PERIOD_DAYS),
-    BLADDER: (BLADDER_WINDOW_DAYS, BLADDER_MINIMUM_DAYS, 1),
+    HEADACHE: (HEADACHE_WINDOW_DAYS, HEADACHE_MINIMUM_DAYS, PERIOD_DAYS, False),
+    BLADDER: (BLADDER_WINDOW_DAYS, BLADDER_MINIMUM_DAYS, 1, True),
 }
 _ORDINAL = (InstrumentKind.GRADE, InstrumentKind.BINARY)
 
@@ -250,8 +253,8 @@ class RegistryEngine:
     def retreatment(self, cohort: CohortDefinition) -> tuple[RetreatmentCurve, ...]:
         """Kaplan–Meier time from each of the cohort's session days to the patient's next session day for the
         indication; the last interval is censored at the patient's ``follow_up_end``: the day the records were read
-        for the clinic's own analyses, the patient's last contact (last recorded day) in an export, where the day
-        of the export is not known. 95 % CI: Greenwood, log(−log)."""
+        for the clinic's own analyses, the export's horizon in an export (after which nothing of the patient is in
+        it). 95 % CI: Greenwood, log(−log)."""
         from scipy import stats  # scipy takes a while to import: only when a curve is drawn
 
         sql, parameters = _cohort_sql(cohort)
@@ -418,19 +421,29 @@ def knowledge_tables(knowledge: KnowledgeBase, judged_only: bool = False) -> dic
             definitions["main"].append(main)
             main = False
     diaries: dict[str, list[Any]] = {
-        key: [] for key in ("indication", "kind", "instrument", "counted", "length", "minimum", "per_days")
+        key: []
+        for key in ("indication", "kind", "instrument", "counted", "length", "minimum", "per_days", "by_days_kept")
     }
     for indication in sorted(knowledge.indications):
         measured_ids = {i.id for i in _instruments(knowledge, indication, judged_only)}
         for kind, produced in DIARY_INSTRUMENTS.items():
             if kind == HEADACHE and knowledge.headache_day_rules is None:
                 continue  # without the day rules the chart derives no headache measure either
-            length, minimum, per_days = _DIARY_WINDOWS[kind]
+            length, minimum, per_days, by_days_kept = _DIARY_WINDOWS[kind]
             for instrument_id in produced:
                 if instrument_id in measured_ids:
                     for key, value in zip(
                         diaries,
-                        (indication, kind, instrument_id, _DIARY_COLUMNS[instrument_id], length, minimum, per_days),
+                        (
+                            indication,
+                            kind,
+                            instrument_id,
+                            _DIARY_COLUMNS[instrument_id],
+                            length,
+                            minimum,
+                            per_days,
+                            by_days_kept,
+                        ),
                         strict=True,
                     ):
                         diaries[key].append(value)
@@ -464,6 +477,7 @@ def knowledge_tables(knowledge: KnowledgeBase, judged_only: bool = False) -> dic
                     ("length", pa.int32()),
                     ("minimum", pa.int32()),
                     ("per_days", pa.int32()),
+                    ("by_days_kept", pa.bool_()),
                 ]
             ),
         ),
@@ -589,8 +603,10 @@ _SERIES_DAYS = """series_days AS MATERIALIZED (
 # Diary windows, stored measurements, their cycles and the last per cycle, by series and ``measure`` (a number
 # for each instrument of an indication). Rates are rounded half-even to 0.01 in integers: q = ⌊n / d⌋, plus one
 # when the remainder is over half, or exactly half and q odd. The last per cycle is the latest; on one day a
-# diary's period wins over a stored score, and of two stored scores the one entered last, as in the chart: one
-# integer key orders them (day, source, then entry: below 2³² a patient), faster than a tuple over millions of rows.
+# diary's period wins over a stored score, of two stored scores the one entered last, and of two diary periods
+# dated on one day (a bladder diary's, by its last day kept) the one whose window ends later, as in the chart: one
+# integer key orders them (day, source, then the entry or the window's end: below 2³²), faster than a tuple over
+# millions of rows.
 _MEASUREMENT_CYCLES = """measures AS MATERIALIZED (
         SELECT row_number() OVER () AS measure, indication, instrument, ordinal FROM k_instruments),
     diary_kinds AS MATERIALIZED (
@@ -610,6 +626,7 @@ _MEASUREMENT_CYCLES = """measures AS MATERIALIZED (
             USING (series)),
     windows AS (
         SELECT e.series, e.kind, e.end_day, e.start_day, count(*) AS days,
+            min(d.day) AS first_kept, max(d.day) AS last_kept,
             count(*) FILTER (WHERE d.headache_day) AS headache_day,
             count(*) FILTER (WHERE d.migraine_day) AS migraine_day,
             count(*) FILTER (WHERE d.acute_medication_day) AS acute_medication_day,
@@ -619,7 +636,9 @@ _MEASUREMENT_CYCLES = """measures AS MATERIALIZED (
             AND d.day BETWEEN e.start_day AND e.end_day
         GROUP BY e.series, e.kind, e.end_day, e.start_day),
     diary_counts AS (
-        SELECT w.series, m.measure, w.end_day, w.start_day, w.days,
+        SELECT w.series, m.measure, w.days, w.end_day,
+            CASE WHEN k.by_days_kept THEN w.last_kept ELSE w.end_day END AS measured_on,
+            CASE WHEN k.by_days_kept THEN w.first_kept ELSE w.start_day END AS period_start,
             CAST(CASE k.counted WHEN 'headache_day' THEN w.headache_day WHEN 'migraine_day' THEN w.migraine_day
                 WHEN 'acute_medication_day' THEN w.acute_medication_day WHEN 'voids' THEN w.voids
                 ELSE w.incontinence_episodes END AS BIGINT) * k.per_days * 100 AS numerator
@@ -633,10 +652,10 @@ _MEASUREMENT_CYCLES = """measures AS MATERIALIZED (
         JOIN cohort_series c USING (person, indication)
         JOIN measures k USING (indication, instrument)
         UNION ALL
-        SELECT series, measure, end_day, start_day,
+        SELECT series, measure, measured_on, period_start,
             (numerator // days + CASE WHEN 2 * (numerator % days) > days
                 OR (2 * (numerator % days) = days AND (numerator // days) % 2 = 1) THEN 1 ELSE 0 END) * 10000,
-            1, 0
+            1, end_day - DATE '1970-01-01'
         FROM diary_counts),
     assigned AS (
         SELECT m.*, CASE

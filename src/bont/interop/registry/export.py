@@ -8,12 +8,12 @@ The tables must come de-identified (``bont.clinic.research_dataset.extract_datas
 Nothing is written when the k-anonymity check refuses the export, and nothing half-written is left when writing
 fails: the folder is written beside its destination and renamed to it at the end.
 
-No exported date is the same real day for every patient, since such a day, known, would give every patient's
-offset back: each patient's ``follow_up_end`` is their own last recorded day, moved, and the day of the export is
-written nowhere, not even as the files' modification time. The same export as FHIR Bulk Data NDJSON
-(``write_fhir_export``) keeps this folder's layout: the NDJSON of ``bont fhir bulk-export --deidentified`` with its
-own Bulk Data manifest under ``fhir/`` (whose ``transactionTime`` is the export's: no date of the resources is tied
-to it, each patient's being moved by a random shift of its own), beside the k-anonymity report and the manifest;
+An export ends at its horizon (``export_horizon``: 366 days before it is made): no record whose moved date is later
+is in it, so each patient's records end at a secret real day of their own in the year before the export and the
+day of the export gives no one's offset back. The files' modification times are a fixed day all the same. The same
+export as FHIR Bulk Data NDJSON (``write_fhir_export``) keeps this folder's layout: the NDJSON of ``bont fhir
+bulk-export --deidentified`` (cut at the same horizon) with its own Bulk Data manifest under ``fhir/``, beside the
+k-anonymity report and the manifest;
 de-identified for research (``Deidentifier(research=True)``): down to what the k-anonymity report checks, with no
 birth date and no medicine or allergy named in free text.
 """
@@ -57,7 +57,7 @@ __all__ = [
 MANIFEST = "manifest.json"
 K_ANONYMITY = "k-anonymity.json"
 FORMATS = ("csv", "parquet")
-# Every file's modification time: a fixed day, never the day of the export (see above); 2000-01-01 00:00 UTC, late
+# Every file's modification time: a fixed day, not the day of the export (see above); 2000-01-01 00:00 UTC, late
 # enough for a zip archive's 1980 epoch in any time zone.
 _TIMELESS = 946_684_800
 
@@ -233,8 +233,9 @@ def _manifest(
         "tables": files,
         "bont_version": version("bont"),
         "knowledge_fingerprint": knowledge_fingerprint,
-        "dates": "every date of a patient moved by one secret offset of 1 to 365 days into the past; the day of the "
-        "export is not recorded (each patient's follow_up_end is their own last recorded day, moved)",
+        "dates": "every date of a patient moved by one secret offset of 1 to 365 days into the past; nothing later "
+        "than the horizon, every patient's follow_up_end, so that each patient's records end at a secret real day "
+        "of their own in the year before the export",
         **more,
     }
 
