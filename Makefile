@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Python writes the bytecode of what it imports, once, even where the environment asks it not to: the install
+# compiles nothing (compiling every file of every package was half its time), and without this every process of
+# the suite (hundreds: the command line, servers, the runs beside the main one) would compile the same modules again.
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: run test check lint unit bench clean
 
@@ -10,7 +14,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	touch $(STAMP)
 
 ## run: set up and serve the fictional demo clinic on http://127.0.0.1:8000 (embedded SQLite; marked as the demo

@@ -19,7 +19,7 @@ import pytest
 from bont.bootstrap import build_knowledge
 from bont.domain.knowledge import KnowledgeBase
 from tests import background_runs
-from tests.databases import fresh_postgres_database, fresh_sqlite_database, postgres_server
+from tests.databases import fresh_postgres_database, fresh_sqlite_database, postgres_server, share_templates
 
 BROWSER_TESTS = Path(__file__).parent / "e2e"
 _CLEAN_UP = pytest.StashKey[ExitStack]()
@@ -74,6 +74,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=moved)
         items[:] = [item for item in items if item not in moved]
     config.stash[_BROWSER_TESTS_ELSEWHERE] = [item.nodeid for item in elsewhere]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    share_templates()  # before the runs beside this one start: they share its migrated and demo databases
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

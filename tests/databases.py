@@ -3,12 +3,14 @@ PostgreSQL server that the tests start themselves (or on the server named by BON
 
 Applying every migration to a new database costs about ten seconds of CPU (Django renders the model states of each
 migration, and the audit history doubles the models): a test that needs a clinic, not a migration, starts from a
-copy of one database migrated once per test process (:func:`migrated_sqlite_database`). The tests of migrating
+copy of one database migrated once per test session (:func:`migrated_sqlite_database`), and a test that needs the
+demo clinic from a copy of one loaded once (:func:`demo_sqlite_database`). The tests of migrating
 itself (a bare ``bont serve``, ``tests/contract/test_adapter_migrations.py``) keep starting from nothing."""
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import glob
 import os
 import shutil
@@ -18,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
@@ -93,26 +95,70 @@ def fresh_sqlite_database(folder: Path) -> str:
 
 def migrated_sqlite_database(folder: Path, name: str = "bont.sqlite3") -> str:
     """A new SQLite database in ``folder`` with every migration applied and nothing else: what ``bont db migrate``
-    leaves in an empty file, copied from the one this process migrated."""
-    shutil.copyfile(_migrated_template(), folder / name)
-    (folder / name).chmod(0o600)  # owner-only, as bont creates a database
-    return f"sqlite:///{folder / name}"
+    leaves in an empty file, copied from the one migrated once for the test session."""
+    return _copied(_template("migrated", _migrate), folder / name)
+
+
+def demo_sqlite_database(folder: Path, name: str = "bont.sqlite3") -> str:
+    """A new SQLite database in ``folder`` holding the fictional demo clinic as ``bont demo`` loads it (today's),
+    copied from the one loaded once for the test session: loading it records every session through the use
+    cases, about fifteen seconds of CPU."""
+    return _copied(_template("demo", _load_demo), folder / name)
+
+
+# Where the templates are kept: a folder the main run names in its environment before it starts the runs beside it,
+# so that every process of the test session shares one of each; a process of its own makes its own folder.
+TEMPLATES_VARIABLE = "BONT_TEST_TEMPLATES"
+
+
+def share_templates() -> None:
+    """Name a folder for the templates of this test session (unless one is named), removed when it ends."""
+    if TEMPLATES_VARIABLE not in os.environ:
+        folder = tempfile.mkdtemp(prefix="bont-templates-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ[TEMPLATES_VARIABLE] = folder
+
+
+def _copied(template: Path, database: Path) -> str:
+    shutil.copyfile(template, database)
+    database.chmod(0o600)  # owner-only, as bont creates a database
+    return f"sqlite:///{database}"
 
 
 @cache
-def _migrated_template() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="bont-migrated-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    database = folder / "bont.sqlite3"
-    migrated = subprocess.run(
-        [str(Path(sys.executable).with_name("bont")), "db", "migrate"],
+def _template(name: str, build: Callable[[Path], None]) -> Path:
+    """The template ``name``, built by ``build`` (given the new file's path) by whichever process asks first while
+    the others wait for it."""
+    share_templates()
+    folder = Path(os.environ[TEMPLATES_VARIABLE])
+    database = folder / f"{name}.sqlite3"
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not database.exists():
+            building = folder / f"{name}.building.sqlite3"
+            build(building)
+            with closing(sqlite3.connect(building)) as connection:
+                connection.execute("PRAGMA journal_mode=DELETE")  # the whole database in its one file, to copy
+            building.replace(database)
+    return database
+
+
+def _bont(database: Path, *args: str) -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("bont")), *args],
         env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
         capture_output=True,
         text=True,
         check=False,
     )
-    if migrated.returncode != 0:
-        raise RuntimeError(f"bont db migrate failed: {migrated.stderr}")
-    with closing(sqlite3.connect(database)) as connection:
-        connection.execute("PRAGMA journal_mode=DELETE")  # the whole database in its one file, to copy
-    return database
+    if done.returncode != 0:
+        raise RuntimeError(f"bont {' '.join(args)} failed: {done.stderr}")
+
+
+def _migrate(database: Path) -> None:
+    _bont(database, "db", "migrate")
+
+
+def _load_demo(database: Path) -> None:
+    shutil.copyfile(_template("migrated", _migrate), database)
+    _bont(database, "demo")

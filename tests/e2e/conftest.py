@@ -1,5 +1,5 @@
-"""One live server on the fictional demo clinic and one Chromium for every browser test module: starting a
-server loads the demo (tens of seconds), so the modules share it, as the people of one clinic do."""
+"""One live server on the fictional demo clinic and one Chromium for every browser test module: the modules share
+them, as the people of one clinic do (the demo clinic itself is copied from the one the test session loaded)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.databases import migrated_sqlite_database
+from tests.databases import demo_sqlite_database
 from tests.e2e.browser import CHROMIUM_FLAGS, COMMAND_PROCESSES, serving
 
 
@@ -25,7 +25,7 @@ def database_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("web")
     # Each of the demo clinic's few patients is a k-anonymity class of one: at the default k every research export
     # is refused (the unit and access tests see that); here k = 1, so the browser test downloads one.
-    return {**os.environ, "DATABASE_URL": migrated_sqlite_database(folder), "BONT_RESEARCH_MIN_K": "1"}
+    return {**os.environ, "DATABASE_URL": demo_sqlite_database(folder), "BONT_RESEARCH_MIN_K": "1"}
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.databases import migrated_sqlite_database
 from tests.e2e.browser import run_bont, serving, shoot, sign_in
 
 ORIGIN = "https://bont.clinic.example"
@@ -68,7 +69,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory, database_env: dict[str, str
     database = folder / "bont.sqlite3"
     env = {
         **database_env,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": migrated_sqlite_database(folder),  # as `bont db migrate` leaves it: empty
         "BONT_BEHIND_TLS_PROXY": "true",
         "BONT_TRUSTED_ORIGINS": ORIGIN,
     }

@@ -79,6 +79,38 @@ def test_loading_the_knowledge_does_not_load_icd10cm() -> None:
     assert result.stdout.strip() == "False"
 
 
+def test_the_code_set_is_read_back_from_its_table_and_a_damaged_table_is_built_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bont.knowledge import icd10cm
+
+    cached = tmp_path / "icd10cm.json"
+    built: list[int] = []
+
+    def from_package() -> dict[str, tuple[str, tuple[str, ...]]]:
+        built.append(1)
+        return {"L03.221": ("Cellulitis of neck", ("L03.22", "L03.2", "L03"))}
+
+    monkeypatch.setattr(icd10cm, "table_file", lambda: cached)
+    monkeypatch.setattr(icd10cm, "_from_package", from_package)
+    forget = (icd10cm._table, icd10cm._is_valid, icd10cm._ancestors, icd10cm._description)
+    try:
+        for damage in (None, "{not json", '{"L03.221": 7}'):
+            if damage is not None:
+                cached.write_text(damage, encoding="utf-8")
+            for each in forget:
+                each.cache_clear()
+            assert ICD.ancestors("L03.221") == ("L03.22", "L03.2", "L03")
+        assert len(built) == 3  # none yet, then twice damaged: each time built from the package and written
+        for each in forget:
+            each.cache_clear()
+        assert ICD.description("L03.221") == "Cellulitis of neck"  # read back from the file, not built
+        assert (len(built), cached.stat().st_mode & 0o077) == (3, 0)
+    finally:
+        for each in forget:
+            each.cache_clear()  # the next test reads the real table again
+
+
 # -- how a term is read
 
 

@@ -1,39 +1,111 @@
 """ICD-10-CM from the ``simple_icd_10_cm`` package: the adapter of the domain's ``ConditionCodeSet`` port.
 
 The package carries the whole code set of one CDC/NCHS release (its data folder names it, April 2026 for
-1.5.0) and parses it when it is imported: about 3 s and 180 MB. So a command imports it on the first question,
-not when bont starts — a command whose conditions are all codes the knowledge lists, or names, never loads it —
-and every answer is cached, because the safety check asks about the same few codes again and again. A server
-loads it as it starts (``load_code_set``): with several worker processes before it forks them, so that they
-share it; in one process beside its first requests, so that the first chart does not wait for it.
+1.5.0) and parses it when it is imported: about 4 s and 180 MB. What the port asks of it (is a code valid, its
+title, its categories and subcategories) is therefore kept as a table of its own in bont's cache folder, one file
+per package version, written the first time a process needs it and read back by every later one in a fraction of
+the time. It is read on the first question, not when bont starts — a command whose conditions are all codes the
+knowledge lists, or names, never reads it — and every answer is cached, because the safety check asks about the
+same few codes again and again. A server reads it as it starts (``load_code_set``): with several worker
+processes before it forks them, so that they share it; in one process beside its first requests, so that the
+first chart does not wait for it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import tempfile
 import warnings
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib.metadata import version
+from pathlib import Path
 from types import ModuleType
 
 from bont.domain.code_sets import code_form
 
 # Distinct codes remembered per process: a clinic's patients use a few thousand at most.
 CACHED_CODES = 16_384
+# The layout of the cached table; a new layout is a new file, never a misread old one.
+_TABLE_LAYOUT = 1
 
 
 def _package() -> ModuleType:
     with warnings.catch_warnings():
         # 1.5.0 reads its data files with importlib.resources.read_text, deprecated since Python 3.11.
         warnings.simplefilter("ignore", DeprecationWarning)
-        import simple_icd_10_cm  # parses the code set: imported on first use only (see the module's docstring)
+        import simple_icd_10_cm  # parses the code set: imported only to build the cached table
 
     package: ModuleType = simple_icd_10_cm
     return package
 
 
+def _from_package() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Every code of the package (categories, subcategories, seven-character codes: not chapters or blocks) with
+    its title and its categories and subcategories, nearest first."""
+    package = _package()
+    table = {}
+    for name in package.get_all_codes(True):
+        code = str(name)
+        if code_form(code) != code:
+            continue  # chapters ("12") and blocks ("L00-L08") are not codes
+        # The package's ancestors end with the block and the chapter, and a block that holds a single category has
+        # that category's name (B10 above B10.0, then block B10): keep each category and subcategory once.
+        above = (str(each) for each in package.get_ancestors(code))
+        ancestors = tuple(dict.fromkeys(each for each in above if code_form(each) == each and each != code))
+        table[code] = (str(package.get_description(code)), ancestors)
+    return table
+
+
+def table_file() -> Path:
+    """The cached table of this package version (the user's cache folder; owner-only)."""
+    from platformdirs import user_cache_dir
+
+    name = f"simple-icd-10-cm-{version('simple-icd-10-cm')}-{_TABLE_LAYOUT}.json"
+    return Path(user_cache_dir("bont", appauthor=False)) / "icd10cm" / name
+
+
+def _read(path: Path) -> dict[str, tuple[str, tuple[str, ...]]] | None:
+    try:
+        with path.open(encoding="utf-8") as file:
+            if os.fstat(file.fileno()).st_uid != os.getuid():
+                return None  # only a file this user wrote
+            stored = json.load(file)
+        return {code: (title, tuple(ancestors)) for code, (title, ancestors) in stored.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None  # missing, damaged or of another layout: built again
+
+
+def _write(path: Path, table: dict[str, tuple[str, tuple[str, ...]]]) -> None:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor, written = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # owner-only
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                json.dump(table, file, separators=(",", ":"))
+            os.replace(written, path)  # atomic: a concurrent reader sees no file or the whole one
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(written)
+    except OSError:
+        return  # a read-only home: bont works as before, only reads the package each time
+
+
+@cache
+def _table() -> dict[str, tuple[str, tuple[str, ...]]]:
+    path = table_file()
+    table = _read(path)
+    if table is None:
+        table = _from_package()
+        _write(path, table)
+    return table
+
+
 def load_code_set() -> None:
-    """Parse the code set now rather than at the first question: a server does it before it forks its workers,
+    """Read the code set now rather than at the first question: a server does it before it forks its workers,
     which then share it."""
-    _package()
+    _table()
 
 
 class SimpleICD10CM:
@@ -51,20 +123,16 @@ class SimpleICD10CM:
 
 @lru_cache(maxsize=CACHED_CODES)
 def _is_valid(code: str) -> bool:
-    # The package also accepts undotted codes, chapters ("12") and blocks ("L00-L08"): only codes are codes.
-    return code_form(code) == code and bool(_package().is_valid_item(code))
+    return code in _table()
 
 
 @lru_cache(maxsize=CACHED_CODES)
 def _ancestors(code: str) -> tuple[str, ...]:
-    if not _is_valid(code):
-        return ()
-    # The package's ancestors end with the block and the chapter, and a block that holds a single category has
-    # that category's name (B10 above B10.0, then block B10): keep each category and subcategory once.
-    above = (str(name) for name in _package().get_ancestors(code))
-    return tuple(dict.fromkeys(name for name in above if code_form(name) == name and name != code))
+    found = _table().get(code)
+    return () if found is None else found[1]
 
 
 @lru_cache(maxsize=CACHED_CODES)
 def _description(code: str) -> str | None:
-    return str(_package().get_description(code)) if _is_valid(code) else None
+    found = _table().get(code)
+    return None if found is None else found[0]
