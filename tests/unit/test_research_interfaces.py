@@ -133,6 +133,13 @@ def test_every_analysis_publishes_small_cells_suppressed_and_counts_them() -> No
     assert [row["events"] for row in _rows(document, "adverse_events")] == [None, 12]
     # 7 discontinued without response is small; the next smallest row goes with it, or the total would give it.
     assert [row["patients"] for row in _rows(document, "continuation")] == [30, None, None]
+    # A page lists apart, folded, the rows that publish no figure: these two; a row with one figure stays.
+    continuation = next(r for r in found.reports if r.key == "continuation")
+    assert [[cell.text for cell in row] for row in continuation.rows_withheld] == [
+        ["discontinued", "no response at the last judged cycle", "<11"],
+        ["discontinued", "no reason recorded", "<11"],
+    ]
+    assert (len(continuation.rows_with_figures), responders.rows_withheld) == (1, ())
     # Only published values are drawn: the suppressed cycle is not on the responder chart.
     [chart] = responders.charts
     assert chart.series[0].x == (1.0,)

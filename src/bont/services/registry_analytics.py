@@ -231,6 +231,27 @@ class Report:
     suppression: str
     charts: tuple[Chart, ...] = ()
 
+    @property
+    def rows_with_figures(self) -> tuple[tuple[Cell, ...], ...]:
+        """The rows that publish at least one figure."""
+        return tuple(row for row in self.rows if not self._withheld(row))
+
+    @property
+    def rows_withheld(self) -> tuple[tuple[Cell, ...], ...]:
+        """The rows whose every figure is suppressed: a page lists them apart, folded, so that a small clinic's
+        tables are not pages of "<11"."""
+        return tuple(row for row in self.rows if self._withheld(row))
+
+    def _withheld(self, row: tuple[Cell, ...]) -> bool:
+        figures = [cell for column, cell in zip(self.columns, row, strict=True) if column.key not in ROW_LABELS]
+        return any(cell.suppressed for cell in figures) and all(cell.value is None for cell in figures)
+
+
+# The columns that say what a row is about rather than publish a figure of it.
+ROW_LABELS = frozenset(
+    {"indication", "instrument", "definition", "cycle", "product", "term", "seriousness", "status", "reason"}
+)
+
 
 @dataclass(frozen=True)
 class Analyses:
