@@ -601,8 +601,9 @@ def research_exporter() -> Exporter:
         tables = dataset.tables
         if request.cohort is not None:
             # The cohort's criteria are on real dates: its members are found in the unshifted extract, whose
-            # pseudonyms (same secret) are the export's.
-            real = extract_dataset(knowledge, site=request.site, today=today, secret=secret, shift=False)
+            # pseudonyms (same secret) are the export's, cut where the export is, so that nothing the export
+            # leaves out decides who is in it.
+            real = extract_dataset(knowledge, site=request.site, today=today, secret=secret, shift=False, cut=True)
             tables = restricted_to(tables, RegistryEngine.from_tables(real.tables).patients(request.cohort))
         fingerprint = verdict_basis(knowledge)
         if request.format is ExportFormat.NDJSON:

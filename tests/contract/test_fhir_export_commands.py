@@ -63,7 +63,7 @@ def test_a_recorded_session_is_exported_as_a_valid_bundle_and_a_deidentified_bul
     # The same record exported twice is the same document (the import recognises what it holds by the ids).
     assert clinic.run("fhir", "export", "FICT-0001").stdout == written.read_text(encoding="utf-8")
 
-    # A weight of long ago: always in a de-identified export, whose horizon is 366 days before it.
+    # A weight of long ago: always in a de-identified export, whose horizon is 365 days before it.
     weighed = clinic.run("patient", "update", "FICT-0001", "--date", "2024-03-04", "--weight-kg", "61.5")
     assert weighed.returncode == 0, weighed.stderr
     folder = tmp_path / "bulk"
@@ -76,7 +76,7 @@ def test_a_recorded_session_is_exported_as_a_valid_bundle_and_a_deidentified_bul
         assert identifying not in text
     # Every date moved earlier by the patient's own offset, and none after the horizon: the session of 21 November
     # is in the export only when the patient's secret last day is after it (odds of 9 in 365).
-    horizon = date.fromisoformat(manifest["transactionTime"][:10]) - timedelta(days=366)
+    horizon = date.fromisoformat(manifest["transactionTime"][:10]) - timedelta(days=365)
     resources = [json.loads(line) for path in folder.glob("*.ndjson") for line in path.read_text().splitlines()]
     days = [date.fromisoformat(v[:10]) for r in resources for v in _dates(r)]
     assert date(2024, 3, 4) - timedelta(days=365) <= min(days) < date(2024, 3, 4)

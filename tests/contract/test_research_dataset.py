@@ -223,16 +223,18 @@ def test_an_export_holds_no_identifier_no_real_date_and_no_age_over_89_and_a_sma
     }
     assert diary == {("headache", True, True, None), ("headache", False, False, None), ("bladder", None, None, 9)}
 
-    # Every date of a patient moved by one offset of 1 to 365 days into the past: intervals kept, no date real.
+    # Every date of a patient moved by one offset of 1 to 52 whole weeks into the past: intervals and weekdays
+    # kept, no date real.
     offsets = {}
     for indication, differences in _offsets(tables, real).items():
         assert len(differences) == 1, indication
         offsets[indication] = differences.pop()
-        assert -365 <= offsets[indication] <= -1
-    # Every patient's follow-up ends on the export's horizon, 366 days before it, after every date of the export;
+        assert -364 <= offsets[indication] <= -7
+        assert offsets[indication] % 7 == 0
+    # Every patient's follow-up ends on the export's horizon, 365 days before it, after every date of the export;
     # a series is discontinued when its last session is more than 365 days before that.
     ends = _follow_up_ends(tables)
-    assert all(end == TODAY - timedelta(days=366) >= latest for end, latest in ends.values())
+    assert all(end == TODAY - timedelta(days=365) >= latest for end, latest in ends.values())
     last_session = {s["indication"]: s["day"] for s in sorted(sessions, key=lambda s: s["day"])}
     assert {(s["indication"], s["discontinued"]) for s in tables["series"].to_pylist()} == {
         (indication, (ends[indication][0] - day).days > 365) for indication, day in last_session.items()
@@ -277,14 +279,16 @@ def test_two_exports_shift_each_patient_consistently_within_and_differently_acro
     from bont.interop.registry.export import combine, write_export
 
     real = _clinic(unreadable_diary_day=True)
-    first, second = _extract("SITE-A"), _extract("SITE-B")
+    # Two secrets, as two exports draw them (given here, so that the two patients' offsets surely differ).
+    first = _extract("SITE-A", secret=b"the first export's secret, 32 b")
+    second = _extract("SITE-B", secret=b"the second export's secret, 32b")
     assert (first.unreadable_diary_days, second.unreadable_diary_days) == (1, 1)  # left out, counted
     offsets = []
     for dataset in (first, second):
         found = _offsets(dict(dataset.tables), real)
         assert all(len(differences) == 1 for differences in found.values())
         offsets.append({indication: differences.pop() for indication, differences in found.items()})
-    assert offsets[0] != offsets[1]  # two patients drawing the same two offsets again: odds of 1 in 133,225
+    assert offsets[0] != offsets[1]
     assert not set(first.tables["patients"].column("patient").to_pylist()) & set(
         second.tables["patients"].column("patient").to_pylist()
     )
@@ -351,13 +355,13 @@ def test_an_export_ends_at_its_horizon_so_that_records_up_to_the_day_of_the_expo
 
     tables = dict(_extract("SITE-A", today, secret=secret).tables)
     horizon = export_horizon(today)
-    assert horizon == date(2025, 11, 29)
+    assert horizon == date(2025, 11, 30)
     offsets = {date_offset(secret, f"patient:{patient.pk}") for patient in patients}
     assert len(offsets) == 2
     for patient in patients:
         offset = timedelta(days=date_offset(secret, f"patient:{patient.pk}"))
         last_day = horizon - offset  # the patient's own secret last day, in the year before the export
-        assert today - timedelta(days=365) <= last_day <= today - timedelta(days=1)
+        assert today - timedelta(days=358) <= last_day <= today - timedelta(days=1)
         alias = pseudonym(secret, "SITE-A", f"patient:{patient.pk}")
         exported = {
             name: sorted(row["day"] for row in tables[name].to_pylist() if row["patient"] == alias)

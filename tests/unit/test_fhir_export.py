@@ -304,13 +304,14 @@ def test_a_deidentified_export_ends_at_its_horizon_and_leaves_out_a_patient_with
 ) -> None:
     resources = patient_resources(knowledge, _record())
     # Made on the record's last day, an export holds a prefix of the record, moved, and nothing after its horizon
-    # (366 days before it): each draw cuts the patient's records at a real day of its own in the last year.
+    # (365 days before it): each draw cuts the patient's records at a real day of its own in the last year.
     on = date(2026, 6, 5)
-    horizon = on - timedelta(days=366)
+    horizon = on - timedelta(days=365)
     for _ in range(40):
         hidden = Deidentifier().deidentify(resources, on)
         days = [date.fromisoformat(r[key][:10]) for r in hidden for key in DATED_KEYS if key in r]
         assert all(day <= horizon for day in days)
+        assert all(len(r[key]) == 10 for r in hidden for key in DATED_KEYS if key in r)  # a day, never a time
         assert all(reference in _by_id(hidden) for reference in references_in(hidden))  # what is kept links up
     # Made the day after the patient's first record, nothing dated can be kept: the patient is left out whole.
     assert Deidentifier().deidentify(resources, date(2026, 2, 3)) == []
@@ -372,7 +373,7 @@ def exchange(knowledge: KnowledgeBase) -> FhirExchange:
         outcomes=FakeOutcomeRecords(outcomes),
         inventory=FakeInventory(stockroom),
         mapping=R4Mapping(knowledge),
-        clock=FixedClock(datetime(2026, 11, 30, 12, 0, tzinfo=KIRITIMATI)),
+        clock=FixedClock(datetime(2027, 6, 10, 12, 0, tzinfo=KIRITIMATI)),  # a de-identified export holds it all
     )
 
 

@@ -160,7 +160,7 @@ def test_a_saved_cohort_is_read_back_and_only_its_owner_replaces_it() -> None:
         saved_cohort(cohorts, "nobody")
 
 
-def test_a_cohort_is_not_exported_as_fhir_and_a_bad_site_code_is_named() -> None:
+def test_a_cohort_is_not_exported_as_fhir_nor_chosen_by_real_dates_and_a_bad_site_code_is_named() -> None:
     written: list[ExportRequest] = []
 
     def exporter(request: ExportRequest) -> Mapping[str, Any]:
@@ -172,6 +172,10 @@ def test_a_cohort_is_not_exported_as_fhir_and_a_bad_site_code_is_named() -> None
         export_dataset(
             exporter, ExportRequest(folder, ExportFormat.NDJSON, "SITE-A", CohortDefinition(indication=MIGRAINE), 5)
         )
+    # Members known to have had a session between two real days: their offsets would narrow.
+    dated = CohortDefinition(indication=MIGRAINE, first_day=date(2026, 1, 1), last_day=date(2026, 1, 31))
+    with pytest.raises(FieldError, match=r"^cohort: a date range cannot choose the patients of an export"):
+        export_dataset(exporter, ExportRequest(folder, ExportFormat.CSV, "SITE-A", dated, 5))
     with pytest.raises(FieldError, match=r"^site: "):
         export_dataset(exporter, ExportRequest(folder, ExportFormat.CSV, "a site!", None, 5))
     assert export_dataset(exporter, ExportRequest(folder, ExportFormat.CSV, "site-a", None, 5)) == {"site": "SITE-A"}

@@ -86,7 +86,7 @@ def bulk_export(
         typer.Option(
             "--deidentified",
             help="De-identified (identifiers removed, dates shifted per patient, birth year only; no names, MRNs "
-            "or free text; pseudonyms; nothing later than 366 days before the export once shifted), not a Safe "
+            "or free text; pseudonyms; nothing later than 365 days before the export once shifted), not a Safe "
             "Harbor compliance claim.",
         ),
     ] = False,

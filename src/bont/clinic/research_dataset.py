@@ -16,8 +16,9 @@ and pseudonyms come from ``pseudonym(secret, site, key)``, for a secret drawn pe
 record dated after the patient's last day (``export_horizon(today)`` moved back by their offset: a secret real day
 of the year before ``today``) is left out, and so is a patient with no session by then. Every patient's
 ``follow_up_end`` is the horizon, and a series' discontinuation and a condition's being active are judged on the
-patient's last day. With ``shift=False`` dates are real, every record is kept and ``follow_up_end`` is ``today``,
-for the clinic's own analyses whose only output is aggregates.
+patient's last day. With ``shift=False`` dates are real, every record is kept (unless ``cut`` is asked, to choose
+an export's cohort on the same records) and ``follow_up_end`` is ``today``, for the clinic's own analyses whose
+only output is aggregates.
 """
 
 from __future__ import annotations
@@ -72,11 +73,14 @@ class ResearchDataset:
 
 class _Deidentifier:
     """The pseudonyms of patients and sessions and the patients' date offsets (each patient's computed once), or
-    real dates when not shifting; and which records an export keeps: those on or before the patient's last day
-    (``export_horizon`` moved back by the patient's offset), or every record when not shifting."""
+    real dates when not shifting; and which records are kept: with the cut, those on or before the patient's last
+    day (``export_horizon`` moved back by the patient's offset), else every record."""
 
-    def __init__(self, site: str, secret: bytes, shift: bool, today: date) -> None:
+    def __init__(self, site: str, secret: bytes, shift: bool, cut: bool, today: date) -> None:
+        if shift and not cut:
+            raise ValueError("shifted dates need the cut: records up to the export would give the offsets back")
         self._site, self._secret, self._shift, self._today = site, secret, shift, today
+        self._horizon = export_horizon(today) if cut else None
         # Every patient's end of follow-up: in an export the horizon, the same shifted day for all (a different
         # real day for each); with real dates ``today``.
         self.follow_up_end = export_horizon(today) if shift else today
@@ -100,12 +104,12 @@ class _Deidentifier:
         return day + self._offset(patient_id) if self._shift else day
 
     def last_day(self, patient_id: int) -> date:
-        """The patient's last real day in the dataset: their own secret day of the year before ``today`` in an
-        export, ``today`` with real dates (a record dated later is not kept)."""
-        return self.follow_up_end - self._offset(patient_id) if self._shift else self._today
+        """The patient's last real day in the dataset: with the cut, their own secret day of the year before
+        ``today``; without it ``today``."""
+        return self._horizon - self._offset(patient_id) if self._horizon is not None else self._today
 
     def keeps(self, patient_id: int, day: date) -> bool:
-        return not self._shift or day <= self.last_day(patient_id)
+        return self._horizon is None or day <= self.last_day(patient_id)
 
 
 def _streamed(query: Any) -> Iterator[tuple[Any, ...]]:
@@ -138,10 +142,20 @@ class _Columns:
 
 
 def extract_dataset(
-    knowledge: KnowledgeBase, *, site: str, today: date, secret: bytes | None = None, shift: bool = True
+    knowledge: KnowledgeBase,
+    *,
+    site: str,
+    today: date,
+    secret: bytes | None = None,
+    shift: bool = True,
+    cut: bool | None = None,
 ) -> ResearchDataset:
-    """The clinic's analysis dataset as read on ``today`` for the site ``site``."""
-    patients = _Deidentifier(site, secret if secret is not None else secrets.token_bytes(32), shift, today)
+    """The clinic's analysis dataset as read on ``today`` for the site ``site``; ``cut`` (by default when shifting)
+    leaves out what is after each patient's last day, which an unshifted extract does too when it chooses the
+    patients of an export (so that nothing after the cut decides who is in it)."""
+    patients = _Deidentifier(
+        site, secret if secret is not None else secrets.token_bytes(32), shift, shift if cut is None else cut, today
+    )
     columns = {table.name: _Columns(table) for table in DATASET}
     population = {
         protocol.id: str(protocol.population)

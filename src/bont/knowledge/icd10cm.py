@@ -1,12 +1,12 @@
 """ICD-10-CM from the ``simple_icd_10_cm`` package: the adapter of the domain's ``ConditionCodeSet`` port.
 
-The package carries the whole code set of one CDC/NCHS release (its data folder names it, April 2026 for
-1.5.0) and parses it when it is imported: about 4 s and 180 MB. What the port asks of it (is a code valid, its
-title, its categories and subcategories) is therefore kept as a table of its own in bont's cache folder, one file
-per package version, written the first time a process needs it and read back by every later one in a fraction of
-the time. It is read on the first question, not when bont starts — a command whose conditions are all codes the
-knowledge lists, or names, never reads it — and every answer is cached, because the safety check asks about the
-same few codes again and again. A server reads it as it starts (``load_code_set``): with several worker
+The package carries the whole code set of one CDC/NCHS release (its data folder names it, April 2026 for 1.5.0) and
+parses it when it is imported: about 4 s and 180 MB. What the port asks of it (is a code valid, its title, its
+categories and subcategories) is therefore kept as a table of its own in bont's cache folder, one file per package
+version and extraction code, written the first time a process needs it and read back by every later one in a
+fraction of the time. It is read on the first question, not when bont starts — a command whose conditions are all
+codes the knowledge lists, or names, never reads it — and every answer is cached, because the safety check asks
+about the same few codes again and again. A server reads it as it starts (``load_code_set``): with several worker
 processes before it forks them, so that they share it; in one process beside its first requests, so that the
 first chart does not wait for it.
 """
@@ -14,6 +14,7 @@ first chart does not wait for it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -27,8 +28,6 @@ from bont.domain.code_sets import code_form
 
 # Distinct codes remembered per process: a clinic's patients use a few thousand at most.
 CACHED_CODES = 16_384
-# The layout of the cached table; a new layout is a new file, never a misread old one.
-_TABLE_LAYOUT = 1
 
 
 def _package() -> ModuleType:
@@ -59,10 +58,16 @@ def _from_package() -> dict[str, tuple[str, tuple[str, ...]]]:
 
 
 def table_file() -> Path:
-    """The cached table of this package version (the user's cache folder; owner-only)."""
+    """The cached table of this package version and of the code that extracts it (this module and the domain's
+    code form), in the user's cache folder (owner-only)."""
     from platformdirs import user_cache_dir
 
-    name = f"simple-icd-10-cm-{version('simple-icd-10-cm')}-{_TABLE_LAYOUT}.json"
+    from bont.domain import code_sets
+
+    extraction = hashlib.sha256()
+    for module in (__file__, code_sets.__file__):
+        extraction.update(Path(module).read_bytes())
+    name = f"simple-icd-10-cm-{version('simple-icd-10-cm')}-{extraction.hexdigest()[:12]}.json"
     return Path(user_cache_dir("bont", appauthor=False)) / "icd10cm" / name
 
 
@@ -95,6 +100,8 @@ def _write(path: Path, table: dict[str, tuple[str, tuple[str, ...]]]) -> None:
 @cache
 def _table() -> dict[str, tuple[str, tuple[str, ...]]]:
     path = table_file()
+    if not path.is_absolute():  # no home folder to cache in (a relative path would land in the working folder)
+        return _from_package()
     table = _read(path)
     if table is None:
         table = _from_package()

@@ -759,6 +759,13 @@ def export_dataset(exporter: Exporter, request: ExportRequest) -> Mapping[str, A
         request = replace(request, cohort=None)  # no criterion: every patient, without selecting them
     if request.format is ExportFormat.NDJSON and request.cohort is not None:
         raise FieldError("cohort", "the FHIR NDJSON export holds every patient; export a cohort as csv or parquet")
+    if request.cohort is not None and (request.cohort.first_day or request.cohort.last_day):
+        # Knowing that every patient had a session within real days would narrow each one's secret date offset.
+        raise FieldError(
+            "cohort",
+            "a date range cannot choose the patients of an export: its real days would narrow each patient's "
+            "secret date offset; export without it and select by the export's own (shifted) dates",
+        )
     return exporter(replace(request, site=site_code(request.site)))
 
 

@@ -244,7 +244,7 @@ RETREATMENT = Method(
     (
         "Each interval runs from a session day to the patient's next session day for the indication (an event).",
         "The last interval of each patient is censored at the end of follow-up: the day the records were read, or "
-        "in an export its horizon, 366 days before it was made (nothing of any patient is exported after it).",
+        "in an export its horizon, 365 days before it was made (nothing of any patient is exported after it).",
         "The confidence band uses Greenwood's variance on the log(−log) scale, which stays within 0 and 1.",
         "The median is the first day the estimate falls to 0.5 or below.",
         f"Only the estimate at the end of each {RETREATMENT_BIN_DAYS}-day interval is shown, once at least the "

@@ -3,9 +3,9 @@
 The same tables exist in memory (the engine over the clinic's own database), in CSV and in Parquet (a
 de-identified export). Every table starts with ``site`` (the site code) and ``patient`` (a pseudonym drawn for
 each export: never the record number or a database id). In an export every date of a patient is moved by the
-same secret offset of 1 to 365 days into the past (:func:`bont.domain.research.deidentification.date_offset`),
+same secret offset of 1 to 52 whole weeks into the past (:func:`bont.domain.research.deidentification.date_offset`),
 so that intervals between a patient's dates are true while no date is; in memory dates are real but only
-aggregates leave the engine. An export ends at its horizon (``export_horizon`` of the same module, 366 days before
+aggregates leave the engine. An export ends at its horizon (``export_horizon`` of the same module, 365 days before
 it is made): a record whose shifted date is later is left out, so each patient's records end at a
 secret real day of their own in the year before the export and nobody's offset can be read off the day of the
 export. Every patient's end of follow-up is that horizon, and whether a series was discontinued is judged on the
@@ -93,7 +93,7 @@ PATIENTS = Table(
             "follow_up_end",
             ColumnType.DATE,
             "The end of the patient's follow-up, at which a time to retreatment still running is censored. In an "
-            "export: its horizon, 366 days before the export was made, the same shifted day for every patient; each "
+            "export: its horizon, 365 days before the export was made, the same shifted day for every patient; each "
             "patient's records end at a real day of their own in the year before the export, which their date "
             "offset moves to this day, and nothing later is in the export. In the clinic's own analyses (in "
             "memory, dates real): the day the data was read.",

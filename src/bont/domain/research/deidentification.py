@@ -28,8 +28,11 @@ from bont.domain.errors import FieldError
 
 SEXES: tuple[str, ...] = ("female", "male", "other", "unknown")
 
-# The farthest a date moves: up to a year, always into the past, never zero (an unmoved date would be real).
-MAX_OFFSET_DAYS = 365
+# A date moves by whole weeks, so that it keeps its weekday (clinics treat on weekdays: a day moved by any other
+# number of days would tell its offset modulo 7), 1 to 52 weeks into the past, never zero (an unmoved date would be
+# real): up to a year.
+OFFSET_WEEKS = 52
+MAX_OFFSET_DAYS = 7 * OFFSET_WEEKS
 
 
 @dataclass(frozen=True)
@@ -73,17 +76,18 @@ def _mac(secret: bytes, label: str, key: str) -> bytes:
 
 
 def date_offset(secret: bytes, patient_key: str) -> int:
-    """The days, from -365 to -1, by which every date of the patient is moved in the export made with ``secret``.
-    ``patient_key`` is any stable key of the patient's record (the database id); it is not in the export."""
-    # 64 bits reduced modulo 365: the bias (2**64 mod 365 of 2**64) is below 1e-16.
+    """The days, whole weeks from -364 to -7, by which every date of the patient is moved in the export made with
+    ``secret``. ``patient_key`` is any stable key of the patient's record (the database id); it is not in the
+    export."""
+    # 64 bits reduced modulo 52: the bias (2**64 mod 52 of 2**64) is below 1e-17.
     draw = int.from_bytes(_mac(secret, "date-offset", patient_key)[:8], "big")
-    return -(draw % MAX_OFFSET_DAYS) - 1
+    return -7 * (draw % OFFSET_WEEKS + 1)
 
 
 def export_horizon(today: date) -> date:
     """The last shifted day of an export made on ``today``: ``MAX_OFFSET_DAYS`` + 1 days before it. A record whose
     shifted date is later is left out; the real day it stands for is ``export_horizon(today) - offset``, between
-    365 days and 1 day before the export, and differs from patient to patient with the offset."""
+    358 days and 1 day before the export, and differs from patient to patient with the offset."""
     return today - timedelta(days=MAX_OFFSET_DAYS + 1)
 
 
@@ -132,8 +136,9 @@ SAFE_HARBOR: tuple[SafeHarborIdentifier, ...] = (
         "C",
         "All elements of dates (except year) directly related to an individual, and ages over 89",
         "The birth date is not exported: age is given as a band at the first session, every age over 89 as "
-        "90+. Every other date of a patient is moved by the same secret offset of 1 to 365 days into the past, "
-        "so intervals stay true while no date is real, and an export ends 366 days before the day it is made "
+        "90+. Every other date of a patient is moved by the same secret offset of 1 to 52 whole weeks into the "
+        "past (weekdays and intervals stay true while no date is real), and an export ends 365 days before the "
+        "day it is made "
         "(each patient's records at a real day of their own in the last year, hidden by the offset), so that "
         "records running up to the export give no offset back. Safe Harbor itself keeps only years; shifted dates are "
         "the usual practice under expert determination (§ 164.514(b)(1)), and a study that must meet Safe "

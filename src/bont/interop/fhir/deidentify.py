@@ -5,18 +5,19 @@ between a patient's sessions and outcomes that research on them needs.
 
 For one export (``Deidentifier``): every resource id is replaced by a random pseudonym (a UUID), the same one for
 the same resource throughout the export, and every reference rewritten to it, so the files still link up; the
-Patient's pseudonym is new at every export. Per patient: names, the MRN and every ``identifier``, telecom,
-address, photo and contacts, the narrative ``text`` and free-text ``note``s, who performed or recorded anything
-(the Provenance resources, ``performer``, ``recorder``) and the lots (``Medication.batch``, a device identifier)
-are removed; the birth date is reduced to its year, and left out for a patient older than 89; every other date
-and time is moved earlier by a random number of days (1 to 365: earlier, so that none lands in the future)
-drawn once per patient and never written anywhere, so intervals between a patient's sessions, outcomes and
-events are kept. A resource whose moved date is after the export's horizon (``export_horizon``: 366 days before
-the export) is left out, so that each patient's records end at a secret real day of their own in the year before
-the export, and a patient left with no dated resource is left out whole: records running up to the day of the
-export (which the Bulk Data manifest states) would otherwise give the patient's shift back. Coded and vocabulary
-values (conditions, medicines, allergies, the adverse event's term) are kept: they are what the data is for. The
-resources are validated again once changed.
+Patient's pseudonym is new at every export. Per patient: names, the MRN and every ``identifier``, telecom, address,
+photo and contacts, the narrative ``text`` and free-text ``note``s, who performed or recorded anything (the
+Provenance resources, ``performer``, ``recorder``) and the lots (``Medication.batch``, a device identifier) are
+removed; the birth date is reduced to its year, and left out for a patient older than 89; every other date and time
+is moved earlier by a random number of whole weeks (1 to 52: earlier, so that none lands in the future; whole weeks,
+so that weekdays stay true and tell nothing of the shift) drawn once per patient and never written anywhere, so
+intervals between a patient's sessions, outcomes and events are kept; a time keeps only its day (its UTC offset
+would tell whether the real day was in summer time). A resource whose moved date is after the export's horizon
+(``export_horizon``: 365 days before the export) is left out, so that each patient's records end at a secret real
+day of their own in the year before the export, and a patient left with no dated resource is left out whole: records
+running up to the day of the export (which the Bulk Data manifest states) would otherwise give the patient's shift
+back. Coded and vocabulary values (conditions, medicines, allergies, the adverse event's term) are kept: they are
+what the data is for. The resources are validated again once changed.
 
 For a registry export (``Deidentifier(research=True)``, ``bont.interop.registry.export.write_fhir_export``) less is
 kept, down to what the export's k-anonymity report checks (age band, sex, indication): no birth date at all (a
@@ -39,7 +40,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bont.domain.research.dataset import OTHER_ADVERSE_EVENT
-from bont.domain.research.deidentification import MAX_OFFSET_DAYS, export_horizon
+from bont.domain.research.deidentification import OFFSET_WEEKS, export_horizon
 from bont.interop.fhir.export import validated
 from bont.services.fhir_exchange import Pseudonymiser
 
@@ -70,7 +71,7 @@ class Deidentifier(Pseudonymiser):
         return self._pseudonyms.setdefault((kind, key), str(uuid.uuid4()))
 
     def deidentify(self, resources: Sequence[dict[str, Any]], today: date) -> list[dict[str, Any]]:
-        shift = timedelta(days=-1 - secrets.randbelow(MAX_OFFSET_DAYS))  # earlier: no date lands in the future
+        shift = timedelta(weeks=-1 - secrets.randbelow(OFFSET_WEEKS))  # earlier: no date lands in the future
         horizon = export_horizon(today)
         result, dated = [], False
         for original in resources:
@@ -155,7 +156,9 @@ def _latest_date(resource: dict[str, Any]) -> date | None:
 
 def _shifted(value: str, shift: timedelta) -> str:
     if "T" in value:
-        return (datetime.fromisoformat(value) + shift).isoformat()
+        # A moment keeps only its day, moved: its UTC offset would tell summer time from winter time on the real
+        # day, and with it the shift.
+        return (datetime.fromisoformat(value).date() + shift).isoformat()
     return (date.fromisoformat(value) + shift).isoformat()
 
 

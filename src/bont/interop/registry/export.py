@@ -8,7 +8,7 @@ The tables must come de-identified (``bont.clinic.research_dataset.extract_datas
 Nothing is written when the k-anonymity check refuses the export, and nothing half-written is left when writing
 fails: the folder is written beside its destination and renamed to it at the end.
 
-An export ends at its horizon (``export_horizon``: 366 days before it is made): no record whose moved date is later
+An export ends at its horizon (``export_horizon``: 365 days before it is made): no record whose moved date is later
 is in it, so each patient's records end at a secret real day of their own in the year before the export and the
 day of the export gives no one's offset back. The files' modification times are a fixed day all the same. The same
 export as FHIR Bulk Data NDJSON (``write_fhir_export``) keeps this folder's layout: the NDJSON of ``bont fhir
@@ -233,9 +233,9 @@ def _manifest(
         "tables": files,
         "bont_version": version("bont"),
         "knowledge_fingerprint": knowledge_fingerprint,
-        "dates": "every date of a patient moved by one secret offset of 1 to 365 days into the past; nothing later "
-        "than the horizon, every patient's follow_up_end, so that each patient's records end at a secret real day "
-        "of their own in the year before the export",
+        "dates": "every date of a patient moved by one secret offset of 1 to 52 whole weeks into the past; nothing "
+        "later than the horizon, every patient's follow_up_end, so that each patient's records end at a secret "
+        "real day of their own in the year before the export",
         **more,
     }
 
