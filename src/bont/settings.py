@@ -30,6 +30,10 @@ SECRET_KEY_FILE = "secret-key"
 # Django's own check (security.W009) asks for at least 50 characters; a shorter key is refused, not warned about.
 SECRET_KEY_LENGTH = 50
 ONE_YEAR = 365 * 24 * 60 * 60
+TELEPHONE_CHARACTERS = frozenset("0123456789 +-().")
+# The fictional demo clinic's name and number (555-01xx numbers are reserved for fiction in North America).
+DEMO_CLINIC_NAME = "Riverside Neurology Clinic (fictional)"
+DEMO_CLINIC_PHONE = "+1 555-0134"
 
 
 def private_file(path: Path) -> None:
@@ -106,6 +110,10 @@ class BontSettings(BaseSettings):
     # de-identified export whose smallest class of (age band, sex, indication) is under k is refused.
     research_min_cell: int = Field(default=11, ge=1)
     research_min_k: int = Field(default=5, ge=1)
+    # The clinic a patient's diary link belongs to: named, with its telephone number, on the pages the patient
+    # opens from the link and on the printed diary card. Unset: neutral words, or the demo clinic's fictional ones.
+    clinic_name: str = Field(default="Your clinic", min_length=1, max_length=100)
+    clinic_phone: str = Field(default="", max_length=40)
 
     @field_validator("time_zone")
     @classmethod
@@ -167,6 +175,25 @@ class BontSettings(BaseSettings):
         if not (len(code) == 2 and code.isdigit()):
             raise ValueError(f"BONT_PLACE_OF_SERVICE: {code!r} is not a place-of-service code (two digits, e.g. 11)")
         return code
+
+    @field_validator("clinic_phone")
+    @classmethod
+    def _telephone_number(cls, number: str) -> str:
+        number = number.strip()
+        if number and not set(number) <= TELEPHONE_CHARACTERS:
+            raise ValueError("BONT_CLINIC_PHONE: a telephone number has digits, spaces and + - ( ) . only")
+        return number
+
+    def clinic(self, demo: bool) -> tuple[str, str]:
+        """The clinic's name and telephone number as a patient's pages show them: BONT_CLINIC_NAME and
+        BONT_CLINIC_PHONE; the demo clinic's fictional ones where these are unset and the demo is loaded."""
+        if not demo:
+            return self.clinic_name, self.clinic_phone
+        chosen = self.model_fields_set
+        return (
+            self.clinic_name if "clinic_name" in chosen else DEMO_CLINIC_NAME,
+            self.clinic_phone if "clinic_phone" in chosen else DEMO_CLINIC_PHONE,
+        )
 
     @property
     def sqlite_path(self) -> Path:

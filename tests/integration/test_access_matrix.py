@@ -102,6 +102,7 @@ RULES: dict[str, Rule] = {
     "evidence_map": Rule(SIGNED_IN),
     "evidence_indication": Rule(SIGNED_IN),
     "evidence_pdf": Rule(SIGNED_IN),
+    "style": Rule(SIGNED_IN),  # the style guide: tokens and components, no patient data
     "password_change": Rule(SIGNED_IN),  # each their own
     "password_change_done": Rule(SIGNED_IN),
     "sign_in_code": Rule(EVERYONE),  # the code after a right password; with none pending, back to sign-in

@@ -135,6 +135,7 @@ CONTENT_SECURITY_POLICY = {
 AXES_FAILURE_LIMIT = 5  # sign-in attempts before a cool-off
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/accounts/locked_out.html"  # the app's page, naming no user
 # Lock out a username from one address only: five wrong passwords for one user must not lock out every user
 # behind the clinic's NAT, and one user's lockout must not follow them to another workstation's address.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -43,6 +43,7 @@ def _summary(row: models.TreatmentSession, corrected_by: int | None = None) -> S
         recorded_by=row.clinician.get_username(),
         given_by=row.given_by.get_username() if row.given_by else None,
         given_at=row.given_at,
+        recorded_at=row.recorded_at,
     )
 
 

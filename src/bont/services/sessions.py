@@ -52,6 +52,7 @@ class SessionSummary:
     recorded_by: str = ""  # the user who recorded it
     given_by: str | None = None  # the clinician or nurse who injected it (None: the user who recorded it)
     given_at: datetime | None = None  # when it was injected (None: recorded before times were kept)
+    recorded_at: datetime | None = None  # when it was recorded (and any block overridden)
 
     @property
     def injector(self) -> str:

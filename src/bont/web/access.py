@@ -22,6 +22,7 @@ PATIENT_EDITING = RECORDING  # register patients and change their records
 BILLING = ("billing", "admin", "clinician")
 INVENTORY = ("clinician", "nurse", "billing", "admin")
 EVIDENCE = ("clinician", "nurse", "billing", "researcher", "admin")  # the evidence library: every role
+STAFF = ("clinician", "nurse", "billing", "researcher", "admin")  # any signed-in staff role: the style guide
 
 
 # Where a request keeps the roles of its user once read: the guard, the menu and the API ask several times.

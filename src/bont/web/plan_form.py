@@ -27,6 +27,7 @@ from django.http import QueryDict
 from bont.domain.doses import format_amount
 from bont.domain.errors import FieldError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
+from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import MuscleChoice, PlanRequest, SideChoice, protocol_for
 from bont.domain.products import Formulation
@@ -42,6 +43,8 @@ MAXIMUM_ENTRY = Decimal(100000)
 OLDEST_AGE = Decimal(130)
 HEAVIEST_KG = Decimal(500)
 DEVIATION_REASON_LENGTH = 2000  # as the form states
+# Findings are listed most serious first: what blocks, then what needs an acknowledgement, then notes.
+SEVERITY_RANK = {str(severity): rank for rank, severity in enumerate((Severity.BLOCK, Severity.WARN, Severity.INFO))}
 
 
 @dataclass

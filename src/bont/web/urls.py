@@ -16,6 +16,7 @@ from bont.web.views import (
     planning,
     research,
     sessions,
+    style,
 )
 
 register_converter(RecordIdConverter, "id")  # before the routes below, the API's included, use it
@@ -79,4 +80,5 @@ urlpatterns = [
     path("evidence/map/", evidence.evidence_map, name="evidence_map"),
     path("evidence/indications/<str:indication_id>/", evidence.indication_summary, name="evidence_indication"),
     path("evidence/indications/<str:indication_id>.pdf", evidence.indication_summary_pdf, name="evidence_pdf"),
+    path("style/", style.style_guide, name="style"),
 ]

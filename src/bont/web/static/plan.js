@@ -3,6 +3,10 @@
 // choice outside the rows changed, the product list, the protocol's rows and the vial and diluent fields).
 // Without this script the "Update the plan" button does the same.
 //
+// A blocked plan goes on to the record form only with a clinician's written override: its "Record this
+// session…" button is enabled as soon as the override field holds a reason (without this script, "Update the
+// plan" shows it enabled). Typing the reason asks nothing of the server, and an update keeps what was typed.
+//
 // Nothing the clinician is typing is ever discarded: an answer is used only if the form still holds the
 // values it was asked for (otherwise a newer request is on its way), and the field being typed in keeps its
 // focus and caret across a swap.
@@ -18,7 +22,17 @@
   var filled = ["age", "weight_kg", "filled_from"];
 
   function snapshot() { // the form's values, to tell whether an answer is still about them
-    return new URLSearchParams(new FormData(form)).toString();
+    var values = new FormData(form);
+    values.delete("override_reason"); // the override changes no plan
+    return new URLSearchParams(values).toString();
+  }
+
+  function allowRecording() { // a blocked plan's record button waits for the clinician's written override
+    var reason = document.getElementById("override_reason");
+    var record = document.getElementById("record-link");
+    if (reason && record) {
+      record.disabled = !reason.value.trim();
+    }
   }
 
   function swap(page, id) {
@@ -57,11 +71,18 @@
         } catch (ignored) {
           caret = null; // a field without a caret
         }
-        var ids = ["plan-errors", "plan-result", "plan-rows"];
+        var override = document.getElementById("override_reason");
+        var reason = override ? override.value : null;
+        var ids = ["plan-stop", "plan-errors", "plan-result", "plan-rows"];
         if (rowsToo) {
           ids.push("plan-product", "plan-variant", "plan-dilution");
         }
         ids.forEach(function (id) { swap(page, id); });
+        override = document.getElementById("override_reason");
+        if (override && reason !== null) {
+          override.value = reason; // as typed since the plan was asked for
+        }
+        allowRecording();
         filled.forEach(function (id) { refill(page, id); });
         var chart = page.getElementById("from-chart");
         var note = document.getElementById("from-chart");
@@ -96,4 +117,10 @@
 
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
+  // The override field sits beside the record button, outside the form (it belongs to it by its form attribute).
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "override_reason") {
+      allowRecording();
+    }
+  });
 })();

@@ -4,6 +4,8 @@
 // first button, "Look up the lots", and the server shows the form again: only the "Record" button records.
 // "Add a vial" adds a vial row here (without the script the server shows the form with one more row).
 // The running total of the units given per site follows what is typed.
+// A blocked session's "Record" button stays disabled until the clinician's override field holds a reason
+// (without this script the button posts and the server refuses the session without one).
 (function () {
   "use strict";
   var form = document.querySelector("form.record-form");
@@ -91,4 +93,12 @@
   Array.prototype.forEach.call(sites, function (input) {
     input.addEventListener("input", update);
   });
+
+  var record = form.querySelector("[data-needs-override]");
+  var reason = record && document.getElementById(record.dataset.needsOverride);
+  if (reason) {
+    var allow = function () { record.disabled = !reason.value.trim(); };
+    reason.addEventListener("input", allow);
+    allow();
+  }
 })();

@@ -24,6 +24,7 @@ from bont.services.report_documents import (
 from bont.web.access import IDENTIFIED, require_role, roles_of
 from bont.web.audit_reads import Action, log_read
 from bont.web.bodymap import body_map
+from bont.web.patient_banner import patient_banner
 from bont.web.plan_form import read_plan_form
 from bont.web.plots import outcome_plot
 
@@ -75,4 +76,7 @@ def continuation(request: HttpRequest, mrn: str, indication: str) -> HttpRespons
         return response
     sessions = document.report.sessions
     measures = [{"cycles": c, "plot": outcome_plot(c.measure.series, sessions)} for c in document.measures]
-    return render(request, "web/continuation_report.html", {"document": document, "measures": measures})
+    banner = patient_banner(knowledge, mrn, clock().today())
+    return render(
+        request, "web/continuation_report.html", {"banner": banner, "document": document, "measures": measures}
+    )

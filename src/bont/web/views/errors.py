@@ -1,5 +1,5 @@
 """The answers for a page that is not there and for a server error: JSON under /api/, as every other answer
-of the API (a program reads ``detail``), a page of the app elsewhere."""
+of the API (a program reads ``detail``), an OperationOutcome under /fhir/, a page of the app elsewhere."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from bont.web.fhir.documents import FHIR_JSON, operation_outcome
 
@@ -27,8 +28,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return HttpResponse(json.dumps(outcome), content_type=FHIR_JSON, status=500)
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": "Server error: it is logged, without patient data"}, status=500)
-    return HttpResponse(
-        "<!doctype html><title>Server error</title><h1>Server error</h1><p>It is logged. Nothing half-done was"
-        " stored: try again, or tell the clinic's administrator.</p>",
-        status=500,
-    )
+    # The page is drawn without the request: its user, its session or the database may be what failed.
+    return HttpResponse(render_to_string("500.html"), status=500)

@@ -31,6 +31,7 @@ from bont.services.adverse_events import (
 from bont.services.ports import UnknownPatientError
 from bont.web.access import CORRECTING, IDENTIFIED, RECORDING, require_role, roles_of
 from bont.web.audit_reads import log_read
+from bont.web.patient_banner import patient_banner
 
 # Offered as suggestions only, after the terms the safety check recognises (adverse-events.yaml): the event is
 # free text, because patients report what they report.
@@ -151,6 +152,7 @@ def event_new(request: HttpRequest, mrn: str) -> HttpResponse:
         request,
         "web/event_new.html",
         {
+            "banner": patient_banner(knowledge, mrn, clock().today()),
             "patient": patient,
             "sessions": patient.choices,
             "values": values,

@@ -1,23 +1,32 @@
 """Outcomes: entering, correcting and withdrawing a scale, the follow-up list, and the patient's own diary page
-reached by a personal link (the continuation report is in ``bont.web.views.documents``)."""
+reached by a personal link, with the printable card that gives the link (the continuation report is in
+``bont.web.views.documents``)."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import segno
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from bont.bootstrap import build_knowledge, clock, follow_up_records, outcome_records
+from bont.domain.adverse_events import ReactionKind
 from bont.domain.errors import FieldError, UnknownIdError
+from bont.domain.evidence import Citation
+from bont.domain.knowledge import KnowledgeBase
 from bont.domain.outcomes import GoalRating, Instrument, InstrumentKind, Score
 from bont.services.follow_up import follow_up_page
 from bont.services.outcomes import (
+    DIARY_LINK_DAYS,
     DiaryDayTaken,
     IndicationOutcomes,
     correct_outcome,
@@ -30,9 +39,11 @@ from bont.services.outcomes import (
     withdraw_outcome,
 )
 from bont.services.ports import UnknownPatientError
+from bont.settings import BontSettings
 from bont.web.access import CORRECTING, IDENTIFIED, RECORDING, require_role
 from bont.web.audit_reads import log_read
 from bont.web.pages import Pages, page_number
+from bont.web.patient_banner import patient_banner
 from bont.web.plots import outcome_plot
 
 GOAL_ROWS = 5
@@ -156,6 +167,7 @@ def outcome_new(request: HttpRequest, mrn: str) -> HttpResponse:
         request,
         "web/outcome_new.html",
         {
+            "banner": patient_banner(knowledge, mrn, clock().today()),
             "patient": form.patient,
             "indication": form.indication,
             "instruments": form.instruments,
@@ -218,6 +230,7 @@ def outcome_correct(request: HttpRequest, outcome_id: int) -> HttpResponse:
         request,
         "web/outcome_new.html",
         {
+            "banner": patient_banner(knowledge, patient.mrn, today),
             "patient": patient,
             "indication": form.indication,
             "instruments": (instrument,),
@@ -277,18 +290,93 @@ def follow_up(request: HttpRequest) -> HttpResponse:
     return render(request, "web/follow_up.html", {"found": found, "pages": pages})
 
 
+@dataclass(frozen=True)
+class WarningSign:
+    """A sign of distant spread of toxin effect in the patient's words, with the knowledge it rests on."""
+
+    words: str
+    citations: tuple[Citation, ...]
+
+
+# The signs of distant spread of toxin effect (adverse-events.yaml, kind distant-spread) for which a patient
+# seeks medical care at once, in the patient's words, each naming the terms it stands for. Loss of bladder
+# control, also a sign in the boxed warning, is what a bladder diary counts day by day: not a reason given here
+# to call emergency services.
+SEEK_CARE_NOW = (
+    ("Trouble swallowing", ("dysphagia",)),
+    ("Trouble speaking: slurred speech, a hoarse or lost voice", ("dysarthria", "dysphonia")),
+    ("Trouble breathing", ("breathing-difficulty",)),
+    ("Weakness all over your body", ("generalised-weakness",)),
+)
+
+
+def warning_signs(knowledge: KnowledgeBase) -> tuple[WarningSign, ...]:
+    """The signs a patient's pages tell them to seek care for now: each shown while the knowledge base holds
+    its terms as signs of distant spread, with their citations."""
+    terms = knowledge.adverse_event_terms
+    signs = []
+    for words, ids in SEEK_CARE_NOW:
+        cited = tuple(
+            terms[term].citation for term in ids if term in terms and terms[term].kind is ReactionKind.DISTANT_SPREAD
+        )
+        if cited:
+            signs.append(WarningSign(words, cited))
+    return tuple(signs)
+
+
+def _for_the_patient() -> dict[str, Any]:
+    """What every page a patient sees from their link shows: their clinic's name and telephone number, and the
+    warning signs with the products' boxed warnings they rest on."""
+    knowledge = build_knowledge()
+    name, phone = BontSettings().clinic(bool(getattr(settings, "BONT_DEMO", False)))
+    return {
+        "clinic_name": name,
+        "clinic_phone": phone,
+        "warning_signs": warning_signs(knowledge),
+        "boxed_warnings": [(product.brand, product.boxed_warning) for product in knowledge.products.values()],
+    }
+
+
+def diary_qr_code(url: str) -> SafeString:
+    """The diary link as a QR code, inline SVG; error correction M (15 %) survives a worn or creased card."""
+    svg = segno.make(url, error="m").svg_inline(title="QR code of the diary link", svgclass="qr", omitsize=True)
+    return mark_safe(svg)  # segno's own markup: the URL is drawn as modules, never written into it as text
+
+
+WHAT_TO_RECORD = {
+    "headache": "Every day, including days without headache: the hours of headache, what it was like and any "
+    "medicine you took for it.",
+    "bladder": "Every day: how many times you passed urine and how many leaks (accidents) you had.",
+}
+
+
 @require_POST
 @require_role(*RECORDING)
 def diary_link_new(request: HttpRequest, mrn: str) -> HttpResponse:
-    """A personal diary link for the patient, shown once (only its hash is kept)."""
+    """A personal diary link for the patient, as a QR code and a printable card. Shown once: only the link's
+    hash is kept, so the card cannot be opened again later; a lost card is replaced by a new link."""
+    kind = request.POST.get("kind", "")
+    today = clock().today()
     try:
-        token = create_diary_link(outcome_records(), mrn, request.POST.get("kind", ""), clock().today())
+        token = create_diary_link(outcome_records(), mrn, kind, today)
     except FieldError as error:
         messages.error(request, f"{error.field}: {error.problem}")
-    else:
-        url = request.build_absolute_uri(reverse("diary", args=[token]))
-        messages.success(request, f"Give the patient this diary link (shown once): {url}")
-    return redirect("chart", mrn=mrn)
+        return redirect("chart", mrn=mrn)
+    url = request.build_absolute_uri(reverse("diary", args=[token]))
+    messages.success(request, f"Give the patient this diary link (shown once): {url}")
+    return render(
+        request,
+        "web/diary_card.html",
+        {
+            **_for_the_patient(),
+            "mrn": mrn,
+            "kind": kind,
+            "url": url,
+            "qr_code": diary_qr_code(url),
+            "what_to_record": WHAT_TO_RECORD[kind],
+            "ends_on": today + timedelta(days=DIARY_LINK_DAYS),
+        },
+    )
 
 
 # The diary's words for the patient: each stored value as the form asks for it.
@@ -355,7 +443,7 @@ def diary(request: HttpRequest, token: str) -> HttpResponse:
     records, today = outcome_records(), clock().today()
     page = diary_page(records, token, today)
     if page is None:
-        return render(request, "web/diary_closed.html", status=404)
+        return render(request, "web/diary_closed.html", _for_the_patient(), status=404)
     errors: dict[str, str] = {}
     taken = ""
     values = request.POST if request.method == "POST" else request.GET
@@ -377,13 +465,14 @@ def diary(request: HttpRequest, token: str) -> HttpResponse:
             errors["headache_hours" if error.field == "headache_minutes" else error.field] = error.problem
         else:
             if not saved:
-                return render(request, "web/diary_closed.html", status=404)
+                return render(request, "web/diary_closed.html", _for_the_patient(), status=404)
             messages.success(request, f"Saved {day:%A %d %B}. Thank you.")
             return redirect("diary", token=token)
     return render(
         request,
         "web/diary.html",
         {
+            **_for_the_patient(),
             "link": page,
             "errors": errors,
             "summary": {DIARY_FIELDS.get(field, field): problem for field, problem in errors.items()},

@@ -36,6 +36,7 @@ from bont.web.access import (
 )
 from bont.web.audit_reads import log_read
 from bont.web.pages import Pages
+from bont.web.patient_banner import patient_banner
 from bont.web.patient_form import (
     CONDITION_ROWS,
     LIST_LINES,
@@ -98,9 +99,8 @@ def chart(request: HttpRequest, mrn: str) -> HttpResponse:
         raise Http404("no patient has this MRN") from None
     log_read(request, "chart", mrn)
     context = {
+        "banner": patient_banner(knowledge, mrn, today, read),
         "patient": read.patient,
-        "age": read.age,
-        "weight": read.weight,
         "sessions": read.sessions,
         "given_elsewhere": read.given_elsewhere,
         "gauges": read.gauges,
@@ -130,7 +130,8 @@ def audit(request: HttpRequest, mrn: str) -> HttpResponse:
     except UnknownPatientError:
         raise Http404("no patient has this MRN") from None
     log_read(request, "audit", mrn)
-    context = {"patient": patient, "entries": entries, "reads": reads, "no_operator": NO_OPERATOR}
+    banner = patient_banner(build_knowledge(), mrn, clock().today())
+    context = {"banner": banner, "patient": patient, "entries": entries, "reads": reads, "no_operator": NO_OPERATOR}
     return render(request, "web/audit.html", context)
 
 
@@ -262,8 +263,8 @@ def patient_edit(request: HttpRequest, mrn: str) -> HttpResponse:
             values["catheterizes"] = "on"
     context = _form_context(knowledge, values, errors) | {
         "editing": True,
+        "banner": patient_banner(knowledge, mrn, today, read),
         "patient": read.patient,
-        "weight": read.weight,
         "current": current,
         "resolving": values.getlist("resolve"),
         "stopping": values.getlist("stop"),

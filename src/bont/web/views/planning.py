@@ -12,14 +12,17 @@ from django.views.decorators.http import require_http_methods
 
 from bont.bootstrap import build_knowledge, clock
 from bont.domain.anatomy import DiagramView
+from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import SideChoice
 from bont.interop.procedure_sheet import site_rows
 from bont.services.documents import plan_document
 from bont.web.access import IDENTIFIED, RECORDING, require_role, roles_of
 from bont.web.bodymap import VIEW_TITLES, dots
+from bont.web.patient_banner import patient_banner
 from bont.web.plan_form import (
     DEVIATION_REASON_LENGTH,
+    SEVERITY_RANK,
     PlanForm,
     dilution_fields,
     field_name,
@@ -32,8 +35,12 @@ from bont.web.views.evidence import link_cited_studies
 
 def _document(knowledge: KnowledgeBase, form: PlanForm) -> dict[str, Any] | None:
     """The plan as a document, with the safety check's verdict and findings (against the stored history when
-    a patient is chosen)."""
-    return plan_document(form.plan, knowledge) if form.plan is not None else None
+    a patient is chosen), most serious first."""
+    if form.plan is None:
+        return None
+    document = plan_document(form.plan, knowledge)
+    document["findings"].sort(key=lambda finding: SEVERITY_RANK[finding["severity"]])
+    return document
 
 
 def _variants(knowledge: KnowledgeBase, indication: str, product: str) -> list[str]:
@@ -111,15 +118,24 @@ def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
         "dilution": dilution_fields(knowledge, product),
         "deviation_reason_length": DEVIATION_REASON_LENGTH,
         "may_record": bool(roles_of(request) & set(RECORDING)),
+        "may_override": "clinician" in roles_of(request),
+        "override_reason": params.get("override_reason", ""),
         "patient": form.patient_row,
+        "banner": patient_banner(knowledge, form.patient_row.mrn, today) if form.patient_row is not None else None,
         "protocol": form.protocol,
         "rows": protocol_rows(knowledge, form, params),
     }
     if form.plan is not None:
         document = _document(knowledge, form)
+        blocking = [f for f in document["findings"] if f["severity"] == Severity.BLOCK] if document else []
         context.update(
             {
                 "plan": document,
+                "blocking": blocking,
+                # A blocked plan goes on to the record form only with a clinician's written override; the record
+                # form, and the service behind it, refuse it again without one.
+                "record_disabled": bool(blocking)
+                and not (context["may_override"] and context["override_reason"].strip()),
                 "site_rows": site_rows(document) if document else [],
                 "plan_sources": link_cited_studies(document) if document else [],
                 "map": [

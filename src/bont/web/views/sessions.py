@@ -50,7 +50,8 @@ from bont.services.sessions import (
 )
 from bont.web.access import IDENTIFIED, RECORDING, SESSION_WITHDRAWAL, require_role, roles_of
 from bont.web.audit_reads import log_read
-from bont.web.plan_form import read_plan_form
+from bont.web.patient_banner import patient_banner
+from bont.web.plan_form import SEVERITY_RANK, read_plan_form
 from bont.web.session_form import MAXIMUM_VIAL_ROWS, numbered, read_session_form, vial_rows
 
 REASON_LENGTH = 2000  # a withdrawal's or a correction's reason, as the form states
@@ -119,6 +120,7 @@ def _preview(
 # patient, never travels in an address.
 PLAN_FIELD = "plan:"
 FROM_THE_BUILDER = "to_record"  # the name of the plan builder's "Record this session…" button
+OVERRIDE = "override_reason"  # the record form's field; a blocked plan's override typed on the builder fills it
 
 
 def _plan_choices(request: HttpRequest) -> QueryDict | None:
@@ -128,7 +130,7 @@ def _plan_choices(request: HttpRequest) -> QueryDict | None:
         return None
     if request.POST.get(FROM_THE_BUILDER):
         choices = request.POST.copy()
-        for private in ("csrfmiddlewaretoken", FROM_THE_BUILDER, "mrn"):
+        for private in ("csrfmiddlewaretoken", FROM_THE_BUILDER, "mrn", OVERRIDE):
             choices.pop(private, None)
         return choices
     choices = QueryDict(mutable=True)
@@ -215,6 +217,7 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
     now = clock().now()
     options = vial_options(inventory(), knowledge, plan.product, now)
     planned = _planned_values(plan, options, now, request.user.get_username())
+    planned[OVERRIDE] = request.POST.get(OVERRIDE, "").strip()
     submitted = None if request.POST.get(FROM_THE_BUILDER) else request.POST
     carried = [(PLAN_FIELD + key, value) for key, values in choices.lists() for value in values]
     return _record_form(request, knowledge, recording, planned, options, now, submitted, carried)
@@ -315,6 +318,7 @@ def _record_form(
     sites = _sites(knowledge, values, errors)
     context = {
         "patient": recording.patient,
+        "banner": patient_banner(knowledge, recording.patient.mrn, clock().today()),
         "recording": recording,
         "corrects": corrects,
         "brand": knowledge.products[recording.product].brand,
@@ -335,13 +339,14 @@ def _record_form(
         "errors": errors,
         "findings": [
             {"finding": f, "acknowledgement": values.get(f"ack:{f.code}", "")}
-            for f in (report.findings if report else ())
+            for f in sorted(report.findings if report else (), key=lambda f: SEVERITY_RANK[str(f.severity)])
             if f.severity is not Severity.INFO
         ],
+        "blocking": [f for f in (report.findings if report else ()) if f.severity is Severity.BLOCK],
         "check_problem": check_problem,
         "blocked": report is not None and report.verdict is Verdict.BLOCK,
         "may_override": "clinician" in roles_of(request),
-        "override_reason": values.get("override_reason", ""),
+        "override_reason": values.get(OVERRIDE, ""),
         "units_per_0_1_ml": None
         if recording.units_per_ml is None
         else f"{(recording.units_per_ml / 10).quantize(Decimal('0.01')).normalize():f}",
@@ -521,7 +526,8 @@ def _session_page(
             for s in detail.sites
         ],
         "draws": detail.draws,
-        "findings": detail.findings,
+        "findings": sorted(detail.findings, key=lambda f: SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK))),
+        "overridden": [f for f in detail.findings if f.severity == Severity.BLOCK] if detail.override_reason else [],
         "billing": ()
         if detail.withdrawn
         else session_billing(billing_records(), knowledge, detail.id, place_of_service()),
