@@ -139,7 +139,7 @@ def _post_raw(url: str, path: str, token: str, body: bytes) -> tuple[int, object
         return error.code, json.loads(error.read() or b"null")
 
 
-FUZZ = settings(max_examples=5, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=3, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 
 
 def test_no_request_gets_a_server_error(api_schema: schemathesis.BaseSchema, fuzzed_clinic: FuzzedClinic) -> None:
