@@ -52,6 +52,13 @@ def bont(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
     return subprocess.CompletedProcess(["bont", *args], code, stdout, stderr)
 
 
+def bont_ok(*args: str) -> str:
+    """Run ``bont ARGS`` in this process, which must succeed; its standard output."""
+    result = bont(*args)
+    assert result.returncode == 0, (args, result.stderr)
+    return result.stdout
+
+
 # A child process serving ``bont`` commands, one JSON line in (arguments, stdin), one JSON line out (exit
 # code, stdout, stderr), so that a test pays for importing bont and setting up Django once, not per command.
 _SERVE = textwrap.dedent(

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.commands import bont
+from tests.commands import bont_ok
 from tests.databases import migrated_sqlite_database
 
 ANONYMOUS = "anonymous"
@@ -174,12 +174,6 @@ class Clinic:
     path_values: Mapping[str, str]
 
 
-def _done(*args: str) -> str:
-    result = bont(*args)
-    assert result.returncode == 0, (args, result.stderr)
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     folder = tmp_path_factory.mktemp("access-matrix")
@@ -193,8 +187,8 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         from bont.clinic import models
 
         for role in ROLES:
-            _done("user", "add", f"acl-{role}", "--role", role)
-        _done("patient", "add", "--mrn", MRN, "--given-name", "Test", "--family-name", "Matrix",
+            bont_ok("user", "add", f"acl-{role}", "--role", role)
+        bont_ok("patient", "add", "--mrn", MRN, "--given-name", "Test", "--family-name", "Matrix",
               "--birth-date", "1970-03-04", "--sex", "female", "--weight-kg", "70")  # fmt: skip
         given = date.today() - timedelta(days=30)
         document = {
@@ -213,10 +207,10 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         }
         session_file = folder / "session.json"
         session_file.write_text(json.dumps(document), encoding="utf-8")
-        _done("session", "record", str(session_file))
-        _done("outcome", "add", "--mrn", MRN, "--indication", INDICATION, "--instrument", "hdss",
+        bont_ok("session", "record", str(session_file))
+        bont_ok("outcome", "add", "--mrn", MRN, "--indication", INDICATION, "--instrument", "hdss",
               "--date", given.isoformat(), "--value", "4", "--clinician", f"acl-{NURSE}")  # fmt: skip
-        _done("adverse-event", "add", "--mrn", MRN, "--event", "ptosis", "--onset", given.isoformat(),
+        bont_ok("adverse-event", "add", "--mrn", MRN, "--event", "ptosis", "--onset", given.isoformat(),
               "--severity", "mild", "--not-serious")  # fmt: skip
         users = {role: get_user_model()._default_manager.get_by_natural_key(f"acl-{role}") for role in ROLES}
         yield Clinic(

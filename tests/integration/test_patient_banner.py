@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.commands import bont
+from tests.commands import bont_ok
 from tests.databases import migrated_sqlite_database
 
 MRN = "FICT-BANNER-1"
@@ -29,12 +29,6 @@ class Clinic:
     chart_key: str
 
 
-def _done(*args: str) -> str:
-    result = bont(*args)
-    assert result.returncode == 0, (args, result.stderr)
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     folder = tmp_path_factory.mktemp("patient-banner")
@@ -47,10 +41,10 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
 
         from bont.clinic import models
 
-        _done("user", "add", "banner-clinician", "--role", "clinician")
-        _done("patient", "add", "--mrn", MRN, "--given-name", "Test", "--family-name", "Banner",
+        bont_ok("user", "add", "banner-clinician", "--role", "clinician")
+        bont_ok("patient", "add", "--mrn", MRN, "--given-name", "Test", "--family-name", "Banner",
               "--birth-date", "1970-03-04", "--sex", "female")  # fmt: skip
-        _done("patient", "update", MRN, "--date", WEIGHED.isoformat(), "--weight-kg", "68.5")
+        bont_ok("patient", "update", MRN, "--date", WEIGHED.isoformat(), "--weight-kg", "68.5")
         document = {
             "patient_mrn": MRN,
             "date": GIVEN.isoformat(),
@@ -78,10 +72,10 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         for number, given in enumerate((document, dystonia)):
             session_file = folder / f"session-{number}.json"
             session_file.write_text(json.dumps(given), encoding="utf-8")
-            _done("session", "record", str(session_file))
-        _done("patient", "update", MRN, "--add-allergy", "latex", "--add-medication", "gentamicin",
+            bont_ok("session", "record", str(session_file))
+        bont_ok("patient", "update", MRN, "--add-allergy", "latex", "--add-medication", "gentamicin",
               "--add-condition", "I10")  # fmt: skip
-        _done("outcome", "add", "--mrn", MRN, "--indication", INDICATION, "--instrument", "hdss",
+        bont_ok("outcome", "add", "--mrn", MRN, "--indication", INDICATION, "--instrument", "hdss",
               "--date", GIVEN.isoformat(), "--value", "4", "--clinician", "banner-clinician")  # fmt: skip
         from django.test import Client
 
@@ -169,7 +163,7 @@ def test_the_banners_gauges_and_next_allowed_dates_are_the_charts(clinic: Clinic
 
 
 def test_a_patient_with_no_allergy_on_file_reads_none_recorded_never_no_known_allergies(clinic: Clinic) -> None:
-    _done("patient", "add", "--mrn", "FICT-BANNER-2", "--given-name", "Test", "--family-name", "Unweighed",
+    bont_ok("patient", "add", "--mrn", "FICT-BANNER-2", "--given-name", "Test", "--family-name", "Unweighed",
           "--birth-date", "1980-01-01")  # fmt: skip
     from bont.clinic import models
 
