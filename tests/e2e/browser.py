@@ -164,6 +164,16 @@ def open_plan(page: Page, server: str, choices: dict[str, str], mrn: str | None 
 MIGRAINE_CHOICES = {"indication": "chronic-migraine", "product": "onabotulinumtoxinA"}
 
 
+def plan_without_javascript(page: Page, server: str, mrn: str) -> None:
+    """The patient's plan for chronic migraine with BOTOX, chosen as a clinician without scripts chooses it: each
+    choice posted by the builder's own "Update the plan" button."""
+    page.goto(chart_url(server, mrn, "plan/"))
+    page.get_by_label("Indication").select_option("chronic-migraine")
+    page.get_by_role("button", name="Update the plan").click()
+    page.get_by_label("Product").select_option("onabotulinumtoxinA")
+    page.get_by_role("button", name="Update the plan").click()
+
+
 def open_record(page: Page, server: str, mrn: str, choices: dict[str, str] | None = None) -> None:
     """The record form for a plan, reached as a clinician reaches it: the patient's plan builder with these
     choices (default: chronic migraine with BOTOX), then its "Record this session…" button, which posts the plan

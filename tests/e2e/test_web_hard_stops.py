@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.browser import (
     acknowledge_warnings,
-    chart_url,
     plan_for,
+    plan_without_javascript,
     run_bont,
     session_count,
     shoot,
@@ -186,11 +186,7 @@ def test_without_javascript_the_server_refuses_a_block_without_an_override(
     context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
     page = context.new_page()
     sign_in(page, server, "demo-clinician")
-    page.goto(chart_url(server, "FICT-STOP-3", "plan/"))
-    page.get_by_label("Indication").select_option("chronic-migraine")
-    page.get_by_role("button", name="Update the plan").click()
-    page.get_by_label("Product").select_option("onabotulinumtoxinA")
-    page.get_by_role("button", name="Update the plan").click()
+    plan_without_javascript(page, server, "FICT-STOP-3")
     _expect_the_stop_first(page)
     expect(page.get_by_role("button", name="Record this session…")).to_be_disabled()
     # The override given, "Update the plan" shows the record button enabled.

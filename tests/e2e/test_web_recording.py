@@ -21,6 +21,7 @@ from tests.e2e.browser import (
     gauge_units,
     open_record,
     plan_for,
+    plan_without_javascript,
     run_bont,
     shoot,
     sign_in,
@@ -175,11 +176,7 @@ def test_without_javascript_add_a_vial_shows_the_form_again_with_one_more_row(
     page = context.new_page()
     sign_in(page, server, "demo-clinician")
     # Without a script, as a clinician does it: the plan builder's own buttons post the plan, then the record.
-    page.goto(chart_url(server, "FICT-REC-4", "plan/"))
-    page.get_by_label("Indication").select_option("chronic-migraine")
-    page.get_by_role("button", name="Update the plan").click()
-    page.get_by_label("Product").select_option("onabotulinumtoxinA")
-    page.get_by_role("button", name="Update the plan").click()
+    plan_without_javascript(page, server, "FICT-REC-4")
     page.get_by_role("button", name="Record this session…").click()
     rows = page.locator("tr.vial-row").count()
     page.get_by_label("units given in Procerus midline (site 3)").fill("4")
