@@ -104,7 +104,15 @@ def sign_in(page: Page, server: str, username: str, password: str = "demo-passwo
     page.goto(f"{server}/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    # Wait for the answer (signed in, refused or locked out): a click only starts the post, and a test that looks at
+    # the page at once would see the sign-in form still there.
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.get_by_role("button", name="Sign in").click()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
 
 
 def shoot(page: Page, name: str) -> None:

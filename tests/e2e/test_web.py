@@ -37,6 +37,7 @@ from tests.e2e.browser import (
     session_count,
     shoot,
     sign_in,
+    sign_out,
     token_for,
 )
 from tests.unit import test_one_decision as one_decision
@@ -600,7 +601,7 @@ def test_follow_up_lists_and_de_identified_responder_rates(server: str, page: Pa
     page.get_by_role("link", name="Follow-up").click()
     expect(page.get_by_role("heading", name="Next session allowed")).to_be_visible()
     shoot(page, "23-follow-up")
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, server, "demo-researcher")
     expect(page.locator("#responder-rates")).to_contain_text("Chronic migraine")
     assert "DEMO-" not in page.content()

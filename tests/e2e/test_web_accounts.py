@@ -18,7 +18,7 @@ from django_otp.oath import TOTP
 from playwright.sync_api import Page, expect
 
 from tests.databases import migrated_sqlite_database
-from tests.e2e.browser import api, run_bont, serving, shoot, sign_in, token_for
+from tests.e2e.browser import api, run_bont, serving, shoot, sign_in, sign_out, token_for
 
 PASSWORD = "clinic-e2e-passphrase"
 
@@ -73,6 +73,7 @@ def test_an_administrator_adds_a_user_changes_roles_disables_and_enables_them(
     page.get_by_role("button", name="Give role").click()
     expect(page.locator(".messages")).to_contain_text("Role clinician given to acct-new-nurse.")
     page.get_by_role("button", name="Remove role nurse").click()
+    expect(page.locator(".messages")).to_contain_text("Role nurse taken from acct-new-nurse.")
     assert _users(database_env)["acct-new-nurse"]["roles"] == ["clinician"]
     page.get_by_role("button", name="Disable user").click()
     expect(page.locator(".messages")).to_contain_text("acct-new-nurse is disabled")
@@ -155,7 +156,7 @@ def test_a_user_changes_their_own_password_from_the_header(
     page.get_by_label("New password again").fill("my own new passphrase")
     page.get_by_role("button", name="Change password").click()
     expect(page.get_by_role("heading", name="Password changed")).to_be_visible()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, server, "acct-self", "my own new passphrase")
     assert _signed_in(page)
 
@@ -174,7 +175,7 @@ def test_five_wrong_passwords_lock_out_that_user_only_until_an_administrator_unl
     assert _users(database_env)["acct-forgetful"]["locked_out"] is True
     sign_in(page, server, "acct-colleague", PASSWORD)
     assert _signed_in(page)
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
 
     sign_in(page, server, "acct-unlocker", PASSWORD)
     page.goto(f"{server}/users/")
@@ -183,7 +184,7 @@ def test_five_wrong_passwords_lock_out_that_user_only_until_an_administrator_unl
     shoot(page, "91-user-locked-out")
     page.get_by_role("button", name="Unlock").click()
     expect(page.locator(".messages")).to_contain_text("acct-forgetful may sign in again.")
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, server, "acct-forgetful", PASSWORD)
     assert _signed_in(page)
 
@@ -213,7 +214,7 @@ def test_with_totp_required_for_admin_an_administrator_enrols_an_app_and_then_si
     server, env = totp_server
     sign_in(page, server, "totp-nurse", PASSWORD)  # optional for the other roles: the password alone
     assert _signed_in(page)
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
 
     sign_in(page, server, "totp-admin", PASSWORD)
     page.get_by_role("link", name="Users").click()
@@ -230,7 +231,7 @@ def test_with_totp_required_for_admin_an_administrator_enrols_an_app_and_then_si
     page.get_by_role("button", name="Enrol app").click()
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()  # back where the admin was going
     expect(page.locator("tr[data-user='totp-admin']")).to_contain_text("authenticator app")
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
 
     sign_in(page, server, "totp-admin", PASSWORD)
     expect(page.get_by_role("heading", name="Sign in: code")).to_be_visible()
@@ -238,13 +239,13 @@ def test_with_totp_required_for_admin_an_administrator_enrols_an_app_and_then_si
     shoot(page, "91-sign-in-code")
     page.get_by_label("Code").fill(_code(secret, steps_ahead=1))
     page.get_by_role("button", name="Sign in").click()
-    assert _signed_in(page)
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.goto(f"{server}/users/")
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
 
     removed = run_bont(env, "user", "remove-second-factor", "totp-admin")
     assert removed.stdout.strip() == "authenticator app removed", removed.stderr
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, server, "totp-admin", PASSWORD)
     assert _signed_in(page)  # no app any more: the password alone, and the Users page asks to enrol again
     page.goto(f"{server}/users/")

@@ -178,6 +178,7 @@ def test_without_javascript_add_a_vial_shows_the_form_again_with_one_more_row(
     # Without a script, as a clinician does it: the plan builder's own buttons post the plan, then the record.
     plan_without_javascript(page, server, "FICT-REC-4")
     page.get_by_role("button", name="Record this session…").click()
+    expect(page.get_by_role("heading", name="Record a session: Scriptless, Fictional")).to_be_visible()
     rows = page.locator("tr.vial-row").count()
     page.get_by_label("units given in Procerus midline (site 3)").fill("4")
     page.get_by_role("button", name="Add a vial").click()
