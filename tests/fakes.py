@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from bont.bootstrap import build_knowledge
+from bont.domain.canvas import SitePosition
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration, Patient, PriorAdverseEvent
 from bont.domain.studies import (
@@ -924,11 +925,16 @@ class FakeSessionBook:
         units_discarded: Decimal = Decimal(0),
         guidance: str = "",
         clinician: str = "dr-fake",
+        positions: tuple[SitePosition | None, ...] = (),  # where each site was drawn, in the order of ``sites``
     ) -> int:
         session_id = len(self.sessions) + 1
         total = sum((units for _, _, units in sites), Decimal(0))
         summary = SessionSummary(session_id, on, product, indication, "", total, units_discarded, "ok", "")
-        given = tuple(GivenSite(muscle, side, units, None) for muscle, side, units in sites)
+        drawn = positions or (None,) * len(sites)
+        given = tuple(
+            GivenSite(muscle, side, units, None, position)
+            for (muscle, side, units), position in zip(sites, drawn, strict=True)
+        )
         self.sessions[session_id] = SessionDetail(summary, patient, clinician, "", "", given, (), (), ())
         self.guidance[session_id] = guidance
         return session_id

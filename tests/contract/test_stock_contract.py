@@ -11,7 +11,9 @@ from typing import Protocol
 
 import pytest
 
+from bont.domain.anatomy import DiagramView
 from bont.domain.billing import VialUsed
+from bont.domain.canvas import SitePosition
 from bont.services.billing import BillingRecords
 from bont.services.inventory import Inventory, InventoryError, LotFilter, NewLot
 from bont.services.ports import UnknownPatientError
@@ -23,6 +25,8 @@ CONDITIONS = ("G24.3", "I10")  # the patient's condition terms, as billing reads
 NPI = "1234567893"
 BOTOX = "onabotulinumtoxinA"
 AT = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
+# Where the canvas drew the site: the patient's left splenius capitis, seen from behind.
+SPLENIUS_LEFT = SitePosition(DiagramView.BACK, Decimal("47.6"), Decimal("12.4"))
 
 
 class StockArrange(Protocol):
@@ -64,7 +68,13 @@ class FakeStockArrange:
 
         patient = self.book.patients[patient_id]
         session_id = self.book.add_session(
-            patient, on, BOTOX, "cervical-dystonia", (("splenius-capitis", "left", units),), clinician="dr-contract"
+            patient,
+            on,
+            BOTOX,
+            "cervical-dystonia",
+            (("splenius-capitis", "left", units),),
+            clinician="dr-contract",
+            positions=(SPLENIUS_LEFT,),
         )
         given = []
         for vial_id, drawn in draws:
@@ -135,7 +145,7 @@ class DjangoStockArrange:
                     protocol=None,
                     guidance="",
                     total_units=units,
-                    sites=(SessionSite("splenius-capitis", "left", units),),
+                    sites=(SessionSite("splenius-capitis", "left", units, position=SPLENIUS_LEFT),),
                     draws=draws,
                     discards=(),
                     findings=(Finding(Severity.INFO, "off-label-use", "fictional note"),),
@@ -242,7 +252,9 @@ def test_a_session_is_read_back_withdrawn_once_and_then_never_billed(stock: Stoc
     detail = stock.sessions.session(session_id)
     assert detail is not None
     assert (detail.patient.mrn, detail.clinician, detail.summary.total_units) == ("FICT-S1", "dr-contract", 80)
-    assert [(s.muscle, s.side, s.units) for s in detail.sites] == [("splenius-capitis", "left", Decimal(80))]
+    assert [(s.muscle, s.side, s.units, s.position) for s in detail.sites] == [
+        ("splenius-capitis", "left", Decimal(80), SPLENIUS_LEFT)
+    ]
     assert [(d.vial_id, d.lot_number, d.units) for d in detail.draws] == [(vial_id, "FICT-L3", Decimal(80))]
     assert [(f.code, f.acknowledged_by) for f in detail.findings] == [("off-label-use", None)]
     assert [s.id for s in stock.sessions.sessions(patient_id)] == [session_id]

@@ -125,6 +125,15 @@ def gauge_units(page: Page, product: str) -> float:
     return float(text.split(":", 1)[1].split("U of", 1)[0])
 
 
+def register(database_env: dict[str, str], mrn: str, family_name: str) -> None:
+    """A fictional adult patient (Fictional FAMILY_NAME, 1980-04-02, female, 61 kg) registered with the command."""
+    added = run_bont(
+        database_env, "patient", "add", "--mrn", mrn, "--given-name", "Fictional", "--family-name", family_name,
+        "--birth-date", "1980-04-02", "--sex", "female", "--weight-kg", "61",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+
 def session_count(database_env: dict[str, str], mrn: str) -> int:
     shown = run_bont(database_env, "patient", "show", mrn, "--json")
     assert shown.returncode == 0, shown.stderr

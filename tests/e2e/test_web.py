@@ -99,15 +99,22 @@ def test_pages_need_a_signed_in_user(server: str, page: Page) -> None:
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
-def test_a_chronic_migraine_plan_shows_31_sites_on_the_body_map(server: str, page: Page) -> None:
+def test_a_chronic_migraine_plan_shows_its_31_sites_on_the_canvas_numbered_as_the_site_table(
+    server: str, page: Page
+) -> None:
     sign_in(page, server, "demo-clinician")
     page.get_by_role("link", name="Plan a session").click()
     page.get_by_label("Indication").select_option("chronic-migraine")
     page.get_by_label("Product").select_option("onabotulinumtoxinA")
     page.get_by_role("button", name="Update the plan").click()
     expect(page.get_by_role("heading", name="155 U of BOTOX in 31 sites")).to_be_visible()
-    sites = page.locator("circle.site").evaluate_all("dots => dots.map(d => Number(d.dataset.sites))")
-    assert sum(sites) == 31
+    expect(page.locator("g.site")).to_have_count(31)
+    # Each drawn site carries the number of its line in the site table, and each line as many sites as it lists.
+    numbers = page.locator("g.site").evaluate_all("sites => sites.map(s => Number(s.dataset.row))")
+    lines = page.locator("#plan-result table.list").last.locator("tbody tr")
+    cells = [row.locator("td") for row in lines.all()]
+    listed = {int(cell.nth(0).inner_text()): int(cell.nth(3).inner_text()) for cell in cells}
+    assert {number: numbers.count(number) for number in set(numbers)} == listed
     shoot(page, "05-plan-chronic-migraine")
 
 
@@ -801,18 +808,16 @@ def test_typing_while_the_rows_refresh_keeps_every_keystroke_and_the_weight_reco
     expect(weight).to_have_value("30")
     biceps.select_text()
     biceps.press_sequentially("60.5", delay=400)  # "60." is sent and planned while the clinician types on
-    # The last refresh, for "60.5", has come back (its plan shows 60.5 U), and the field kept every key typed.
-    expect(page.locator("#plan-result")).to_contain_text("60.5")
+    # The last refresh, for "60.5", has come back (its plan's total is 135 + 60.5 U), and the field kept every key.
+    expect(page.locator("#plan-result h2").first).to_contain_text("195.5 U of BOTOX")
     expect(biceps).to_have_value("60.5")
     expect(biceps).to_be_focused()
-    expect(page.locator("#plan-result h2").first).to_contain_text("U of BOTOX")
-    assert "60.5" in page.locator("#plan-result").inner_text()
     # Sites per row: the brachialis's two sites become one, a deviation from the protocol given with its reason.
     page.get_by_label("sites for Brachialis").fill("1")
     expect(page.locator("#plan-errors")).to_contain_text("1 sites is outside the protocol's 2")
     page.get_by_label("Reason for any deviation from the protocol").fill("small muscle belly")
     brachialis = page.locator("#plan-result tr").filter(has=page.get_by_role("cell", name="Brachialis", exact=True))
-    expect(brachialis.locator("td").nth(2)).to_have_text("1")
+    expect(brachialis.locator("td").nth(3)).to_have_text("1")  # after the line's number, muscle and side
     shoot(page, "63-plan-typing-kept")
 
 

@@ -44,7 +44,7 @@ def test_the_procedure_sheet_names_the_patient_and_prints_on_one_page(
         expect(identity).to_contain_text(shown)
     expect(sheet.get_by_text("No patient selected")).to_have_count(0)
     expect(sheet.locator(".blocked")).to_have_count(0)
-    expect(sheet.locator("svg.bodymap circle.site").first).to_be_visible()
+    expect(sheet.locator("svg.canvas-drawing g.site").first).to_be_visible()
     assert sheet.locator("span.box").count() == 31
     shoot(sheet, "70-procedure-sheet-patient")
     for paper in ("A4", "Letter"):

@@ -22,6 +22,7 @@ from tests.e2e.browser import (
     open_record,
     plan_for,
     plan_without_javascript,
+    register,
     run_bont,
     shoot,
     sign_in,
@@ -37,14 +38,6 @@ WALL_CLOCK = "%Y-%m-%dT%H:%M"  # what a datetime-local field shows and sends
 TAB_STOPS_BEFORE_THE_FIRST_DOSE = 25
 # The server's clinic time zone: BONT_TIME_ZONE, else the machine's (None: the local zone).
 CLINIC_ZONE = ZoneInfo(os.environ["BONT_TIME_ZONE"]) if os.environ.get("BONT_TIME_ZONE") else None
-
-
-def _register(database_env: dict[str, str], mrn: str, family_name: str) -> None:
-    added = run_bont(
-        database_env, "patient", "add", "--mrn", mrn, "--given-name", "Fictional", "--family-name", family_name,
-        "--birth-date", "1980-04-02", "--sex", "female", "--weight-kg", "61",
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
 
 
 def _receive(database_env: dict[str, str], lot: str) -> list[int]:
@@ -72,7 +65,7 @@ def _earlier_today(minutes: int) -> datetime:
 def recorded(database_env: dict[str, str], server: str, tmp_path_factory: pytest.TempPathFactory) -> int:
     """A session of 40 U of BOTOX for cervical dystonia recorded today for a fictional patient, drawn from a
     vial of a lot of its own; yields the session id."""
-    _register(database_env, "FICT-REC-2", "Corrected")
+    register(database_env, "FICT-REC-2", "Corrected")
     vial = _receive(database_env, "FICT-REC-LOT2")[0]
     opened = _earlier_today(30)
     document = {
@@ -116,7 +109,7 @@ def _tab_stops_to_first_dose(page: Page) -> list[str]:
 def test_a_clinician_records_a_session_a_nurse_gave_at_a_typed_time(
     server: str, page: Page, database_env: dict[str, str]
 ) -> None:
-    _register(database_env, "FICT-REC-1", "Recorded")
+    register(database_env, "FICT-REC-1", "Recorded")
     _receive(database_env, "FICT-REC-LOT1")
     sign_in(page, server, "demo-clinician")
     plan_for(page, server, "FICT-REC-1")
@@ -155,7 +148,7 @@ def test_a_clinician_records_a_session_a_nurse_gave_at_a_typed_time(
 
 
 def test_a_refused_time_or_injector_keeps_what_was_typed(server: str, page: Page, database_env: dict[str, str]) -> None:
-    _register(database_env, "FICT-REC-3", "Refused")
+    register(database_env, "FICT-REC-3", "Refused")
     sign_in(page, server, "demo-clinician")
     open_record(page, server, "FICT-REC-3")
     yesterday = (_clinic_now().date() - timedelta(days=1)).isoformat()
@@ -171,7 +164,7 @@ def test_a_refused_time_or_injector_keeps_what_was_typed(server: str, page: Page
 def test_without_javascript_add_a_vial_shows_the_form_again_with_one_more_row(
     server: str, browser: Browser, database_env: dict[str, str]
 ) -> None:
-    _register(database_env, "FICT-REC-4", "Scriptless")
+    register(database_env, "FICT-REC-4", "Scriptless")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
     page = context.new_page()
     sign_in(page, server, "demo-clinician")
@@ -240,7 +233,7 @@ def test_a_clinician_corrects_a_session_from_its_page_and_the_gauge_counts_the_c
 def test_a_nurse_sees_no_correct_button_and_may_not_open_the_correction(
     server: str, page: Page, database_env: dict[str, str], tmp_path: Path
 ) -> None:
-    _register(database_env, "FICT-REC-5", "Nursed")
+    register(database_env, "FICT-REC-5", "Nursed")
     document = {
         "patient_mrn": "FICT-REC-5",
         "date": _clinic_now().date().isoformat(),
@@ -267,7 +260,7 @@ def test_a_nurse_sees_no_correct_button_and_may_not_open_the_correction(
 def test_the_api_records_who_gave_a_session_and_refuses_anyone_who_does_not_inject(
     server: str, database_env: dict[str, str]
 ) -> None:
-    _register(database_env, "FICT-REC-6", "Api")
+    register(database_env, "FICT-REC-6", "Api")
     token = token_for(database_env, "demo-clinician")
     given_at = _earlier_today(5)
     body: dict[str, object] = {

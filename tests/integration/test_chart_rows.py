@@ -110,8 +110,8 @@ def test_no_plot_is_an_empty_line_and_a_plot_escapes_its_title() -> None:
     svg = outcome_plot(plot, "A & B")
     assert svg.startswith('\n<svg class="outcome-plot" viewBox="0 0 320 140" role="img" aria-label="A &amp; B over')
     assert '<line x1="36" x2="312" y1="118.0" y2="118.0" class="grid"/>' in svg
-    assert '<text x="36.0" y="134" class="axis">2026</text>' in svg
-    assert '<line x1="36.0" x2="36.0" y1="10" y2="118" class="session"><title>session 2026-03-02</title>' in svg
+    assert '<text x="36.0" y="134" class="axis" text-anchor="middle">2026</text>' in svg
+    assert '<line x1="36.0" x2="36.0" y1="16" y2="118" class="session"><title>session 2026-03-02</title>' in svg
     assert '<circle cx="36.0" cy="85.6" r="3.5" class="baseline"><title>2026-04-01: 26.1</title></circle>' in svg
     assert svg.endswith("</svg>\n\n")
 

@@ -190,7 +190,7 @@ def test_a_chronic_migraine_patient_is_judged_with_the_shipped_definitions(knowl
     two_cycles = knowledge.continuation_rules_for("chronic-migraine")[0]
     decision = evaluate_continuation(two_cycles, instrument, sessions, measurements)
     assert decision.advice is ContinuationAdvice.CONTINUE
-    assert "nice-ta260" in decision.reason
+    assert "(NICE TA260 [study])" in decision.reason  # its source in words, not its id
 
 
 # -- a broken instruments file names the file and the field

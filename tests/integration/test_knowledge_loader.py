@@ -159,6 +159,24 @@ BREAKAGES: list[tuple[str, Callable[[Path], None], str, str]] = [
         "200 U in 6 mL = 3.3333 U per 0.1 mL is not a row of onabotulinumtoxinA's reconstitution table",
     ),
     (
+        "a canvas pattern of an unknown muscle",
+        lambda d: edit(d / "canvas.yaml", "    target: orbicularis-oculi\n", "    target: orbicularis-ocul\n"),
+        "canvas.yaml",
+        "unknown target 'orbicularis-ocul'",
+    ),
+    (
+        "a regional view beyond its drawing",
+        lambda d: edit(d / "canvas.yaml", "box: [24, 30, 52, 24]", "box: [60, 30, 52, 24]"),
+        "canvas.yaml",
+        "views.0: box [60, 30, 52, 24] is not a window inside the drawing's 0–100",
+    ),
+    (
+        "a pattern point off its drawing",
+        lambda d: edit(d / "canvas.yaml", "x: 40, y: 40.2", "x: 40, y: 140.2"),
+        "canvas.yaml",
+        "outside 0–100",
+    ),
+    (
         "not YAML",
         lambda d: (d / "vocabulary.yaml").write_text("conditions: [unclosed\n", encoding="utf-8"),
         "vocabulary.yaml",

@@ -74,3 +74,14 @@ def test_a_site_count_the_clinician_typed_stays_through_every_later_refresh(know
     third, held = page_after(held | reason)  # any later refresh, e.g. another row edited
     assert brachialis_sites(third) == 1
     assert held[f"sites:{index}"] == "1"
+
+
+def test_the_canvas_positions_are_read_with_the_plan_and_a_forged_one_is_refused_naming_them(
+    knowledge: KnowledgeBase,
+) -> None:
+    form = planned(knowledge, {**MIGRAINE, "placed": "frontalis:left:0=head:62,24"})
+    assert form.plan is not None
+    assert form.placed["frontalis:left:0"].x == 62
+    refused = planned(knowledge, {**MIGRAINE, "placed": "frontalis:left:0=head:38,24"})
+    assert refused.plan is None
+    assert refused.errors == {"placed": "Frontalis site 1 (left): the position is on the patient's other side"}

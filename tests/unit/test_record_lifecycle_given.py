@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.utils.datastructures import MultiValueDict
 
+from bont.domain.anatomy import DiagramView
+from bont.domain.canvas import SitePosition
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.safety import Administration, Patient, SessionSite
 from bont.interop.session_document import read_session
@@ -153,6 +155,22 @@ def test_the_record_form_refuses_a_time_in_the_future_or_on_another_day_and_anyo
     command, errors = read(form(**fields))
     assert command is None
     assert errors[field].startswith(problem)
+
+
+def test_the_record_form_keeps_where_the_canvas_drew_each_site_and_refuses_a_position_that_is_not_one() -> None:
+    command, errors = read(form(**{"site_position:0": "back:47.6,12.4"}))
+    assert errors == {}
+    assert command is not None
+    assert command.sites[0].position == SitePosition(DiagramView.BACK, Decimal("47.6"), Decimal("12.4"))
+    assert read(form(**{"site_position:0": ""}))[0].sites[0].position is None  # type: ignore[union-attr]
+    for forged, problem in (
+        ("back:52.4,12.4", "is on the patient's other side"),  # the right splenius, seen from behind
+        ("back:47.6", "the position is not two numbers"),
+        ("knee:47.6,12.4", "unknown drawing 'knee'"),
+    ):
+        command, errors = read(form(**{"site_position:0": forged}))
+        assert command is None
+        assert errors == {"site_position:0": problem}
 
 
 def test_the_record_form_needs_a_vial_unless_the_session_corrected_drew_from_one() -> None:

@@ -225,6 +225,10 @@ class SessionSite(NeverDelete):
     side = models.CharField(max_length=10, blank=True)
     units = units_field()
     volume_ml = volume_field(null=True, blank=True)
+    # Where the site was drawn on the anatomic canvas (bont.domain.canvas): a drawing and a point in its percent.
+    drawing = models.CharField(max_length=10, blank=True)
+    x = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    y = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     history = HistoricalRecords()
 
 

@@ -112,7 +112,14 @@ class DjangoClinicalRecords(ClinicalRecords):
         bulk_create_with_history(  # each site a first version, by the session's clinician
             [
                 models.SessionSite(
-                    session=session, muscle=s.muscle, side=s.side or "", units=s.units, volume_ml=s.volume_ml
+                    session=session,
+                    muscle=s.muscle,
+                    side=s.side or "",
+                    units=s.units,
+                    volume_ml=s.volume_ml,
+                    drawing=str(s.position.drawing) if s.position else "",
+                    x=s.position.x if s.position else None,
+                    y=s.position.y if s.position else None,
                 )
                 for s in record.sites
             ],

@@ -8,6 +8,8 @@ from django.db import transaction
 from bont.clinic import models
 from bont.clinic.derived import DerivedSummaries
 from bont.clinic.repositories import CLINICIAN_GROUP, INJECTING_GROUPS
+from bont.domain.anatomy import DiagramView
+from bont.domain.canvas import SitePosition
 from bont.services.ports import UnknownPatientError
 from bont.services.sessions import (
     AnsweredFinding,
@@ -45,6 +47,13 @@ def _summary(row: models.TreatmentSession, corrected_by: int | None = None) -> S
         given_at=row.given_at,
         recorded_at=row.recorded_at,
     )
+
+
+def _position(row: models.SessionSite) -> SitePosition | None:
+    """Where the site was drawn when it was recorded; None for one recorded before the canvas, or elsewhere."""
+    if not row.drawing or row.x is None or row.y is None:
+        return None
+    return SitePosition(DiagramView(row.drawing), row.x, row.y)
 
 
 def _corrections(session_ids: list[int]) -> dict[int, int]:
@@ -86,7 +95,9 @@ class DjangoSessionRecords(SessionRecords):
             clinician=row.clinician.get_username(),
             override_reason=row.override_reason,
             deviation_reason=row.deviation_reason,
-            sites=tuple(GivenSite(s.muscle, s.side, s.units, s.volume_ml) for s in row.sites.order_by("pk")),
+            sites=tuple(
+                GivenSite(s.muscle, s.side, s.units, s.volume_ml, _position(s)) for s in row.sites.order_by("pk")
+            ),
             draws=tuple(
                 SessionDraw(d.vial_id, d.vial.state, d.vial.lot.lot_number, d.vial.lot.expiry, d.units)
                 for d in row.draws.select_related("vial__lot").order_by("pk")

@@ -62,6 +62,12 @@ class Source:
     revision: str | None = None
     pmid: str | None = None
     doi: str | None = None
+    short: str | None = None  # e.g. "PREEMPT 2 (Diener 2010)": how a citation names it on a page
+
+    @property
+    def name(self) -> str:
+        """The source as a citation names it: its short name, else its title."""
+        return self.short or self.title
 
     @property
     def reference(self) -> str:
@@ -98,7 +104,7 @@ class Citation:
 
     def __str__(self) -> str:
         where = f" {self.locator}" if self.locator else ""
-        return f"{self.source.id}{where} [{self.grade}]"
+        return f"{self.source.name}{where} [{self.grade}]"
 
     # The hash a frozen dataclass gives (of its fields, in order), worked out once: citations key the planner's
     # memo and every finding a check reports, and hashing one hashes its source's fields too.

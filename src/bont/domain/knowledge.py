@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bont.domain.adverse_events import AdverseEventTerm, ReactionKind, Seriousness
 from bont.domain.anatomy import Target
+from bont.domain.canvas import Canvas
 from bont.domain.code_sets import ConditionCodeSet, ShapeOnlyCodeSet, code_form, looks_like_code, undotted
 from bont.domain.errors import UnknownIdError
 from bont.domain.evidence import Citation, Cited, Grade, Source, cited_figures
@@ -196,6 +197,8 @@ class KnowledgeBase:
     billing: BillingRules | None = None
     # The codes records are exchanged in (terminology.yaml): routes, laterality, the dose unit, the procedure.
     terminology: Terminology | None = None
+    # The anatomic canvas (canvas.yaml): regional views of the body-map drawings and the label's site patterns.
+    canvas: Canvas = field(default_factory=Canvas)
 
     @cached_property
     def plan_memo(self) -> PlanMemo:

@@ -23,15 +23,17 @@ def _environment() -> Environment:
 
 def site_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """One line per muscle, side and dose with its number of sites (a plan document's sites grouped), so a
-    sheet or a page stays short."""
+    sheet or a page stays short. Lines are numbered from 1: the anatomic canvas draws each site with the number
+    of its line."""
     names = {muscle["muscle"]: muscle["name"] for muscle in plan["muscles"]}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for (muscle, optional, side, units, volume), sites in groupby(
         plan["sites"], key=lambda s: (s["muscle"], s["optional"], s["side"], s["units"], s["volume_ml"])
     ):
         count = len(list(sites))
         rows.append(
             {
+                "number": len(rows) + 1,
                 "name": names[muscle] + (" (optional)" if optional else ""),
                 "side": side,
                 "sites": count,
@@ -41,6 +43,11 @@ def site_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def site_numbers(rows: list[dict[str, Any]]) -> list[int]:
+    """The line number of each of the plan document's sites, in the document's order (``site_rows``' lines)."""
+    return [row["number"] for row in rows for _ in range(row["sites"])]
 
 
 def render_procedure_sheet(

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from bont.domain.adverse_events import AdverseEventTerm, ReactionKind, Seriousness, Treatments
 from bont.domain.anatomy import DiagramPoint, Target
 from bont.domain.billing import BillingRule, BillingRules
+from bont.domain.canvas import Box, Canvas, PatternPoint, RegionalView, SitePattern, SitePosition
 from bont.domain.codes import LOINC, NDC, RXNORM, SNOMED_CT, UCUM, Coding, CPTCode, HCPCSCode, ICD10CMCode
 from bont.domain.doses import CountRange, UnitRange, Units, UnitsPerKg, WeightCappedDose
 from bont.domain.errors import KnowledgeError
@@ -236,7 +237,9 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     for index, model in enumerate(sources_file.sources):
         if model.id in sources:
             raise KnowledgeError("sources.yaml", f"sources.{index}.id", f"duplicate source id '{model.id}'")
-        sources[model.id] = Source(model.id, model.kind, model.title, model.url, model.revision, model.pmid, model.doi)
+        sources[model.id] = Source(
+            model.id, model.kind, model.title, model.url, model.revision, model.pmid, model.doi, model.short
+        )
     builder = _Builder(sources)
 
     targets = _load_targets(root / "targets.yaml", builder)
@@ -248,6 +251,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     medicines = _load_medicines(root / "medicines.yaml", builder)
     billing = _load_billing(root / "billing.yaml", builder)
     terminology = _load_terminology(root / "terminology.yaml", builder)
+    canvas = _load_canvas(root / "canvas.yaml", builder, indications, targets)
 
     knowledge = KnowledgeBase(
         sources=sources,
@@ -268,6 +272,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         condition_codes=SimpleICD10CM(),  # loads ICD-10-CM on its first question, not here
         billing=billing,
         terminology=terminology,
+        canvas=canvas,
     )
     _check_references(knowledge, root)
     return knowledge
@@ -343,6 +348,44 @@ def _load_targets(path: Path, builder: _Builder) -> dict[str, Target]:
                 snomed=builder.coding("snomed", model.snomed, SNOMED_CT) if model.snomed else None,
             )
     return targets
+
+
+def _load_canvas(
+    path: Path, builder: _Builder, indications: dict[str, Indication], targets: dict[str, Target]
+) -> Canvas:
+    """The regional views and label site patterns of canvas.yaml; an empty canvas for a knowledge base without
+    the file (one built for a test)."""
+    if not path.exists():
+        return Canvas()
+    parsed = read_model(path, s.CanvasFile)
+    builder.file, builder.field = path.name, ""
+    views: dict[str, RegionalView] = {}
+    for index, view in enumerate(parsed.views):
+        with builder.at(f"views.{index}"):
+            x, y, width, height = view.box
+            if width <= 0 or height <= 0 or x < 0 or y < 0 or x + width > 100 or y + height > 100:
+                raise builder.fail(f"box [{', '.join(map(str, view.box))}] is not a window inside the drawing's 0–100")
+            views[_unique(builder, views, view.id)] = RegionalView(view.id, view.title, view.drawing, Box(*view.box))
+    patterns: dict[tuple[str, str], SitePattern] = {}
+    for index, pattern in enumerate(parsed.patterns):
+        with builder.at(f"patterns.{index}"):
+            if pattern.indication not in indications:
+                raise builder.fail(f"unknown indication '{pattern.indication}'")
+            if pattern.target not in targets:
+                raise builder.fail(f"unknown target '{pattern.target}'")
+            if (pattern.indication, pattern.target) in patterns:
+                raise builder.fail(f"a second pattern for {pattern.target} in {pattern.indication}")
+            try:
+                points = tuple(PatternPoint(p.name, SitePosition(pattern.drawing, p.x, p.y)) for p in pattern.points)
+            except ValueError as error:
+                raise builder.fail(str(error)) from None
+            patterns[(pattern.indication, pattern.target)] = SitePattern(
+                pattern.indication, pattern.target, Cited(points, builder.root_citation(pattern.cite))
+            )
+    for drawing, spacing in parsed.spacing.items():
+        if not 0 < spacing <= 20:
+            raise KnowledgeError(path.name, f"spacing.{drawing}", f"{spacing} is not more than 0 and up to 20")
+    return Canvas(tuple(views.values()), patterns, dict(parsed.spacing))
 
 
 def _load_vocabulary(

@@ -84,6 +84,7 @@ class SourceModel(Strict):
     id: str
     kind: SourceKind
     title: str
+    short: str | None = Field(None, min_length=2, max_length=40)  # as a citation names it on a page
     url: str | None = None
     revision: str | None = None
     pmid: str | None = None
@@ -340,6 +341,33 @@ class TerminologyFile(Strict):
 
 class TargetsFile(Strict):
     targets: list[TargetModel]
+
+
+class RegionalViewModel(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    title: str
+    drawing: DiagramView
+    box: list[Decimal] = Field(min_length=4, max_length=4)  # x, y, width, height in the drawing's percent
+
+
+class PatternPointModel(Strict):
+    name: str
+    x: Decimal
+    y: Decimal
+
+
+class SitePatternModel(Strict):
+    indication: str
+    target: str
+    drawing: DiagramView
+    cite: CiteModel
+    points: list[PatternPointModel] = Field(min_length=1)
+
+
+class CanvasFile(Strict):
+    views: list[RegionalViewModel]
+    spacing: dict[DiagramView, Decimal] = {}  # how far apart a muscle's spread sites are drawn, per drawing
+    patterns: list[SitePatternModel] = []
 
 
 class ConditionModel(Strict):

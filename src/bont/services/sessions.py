@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from bont.domain.canvas import SitePosition
 from bont.domain.errors import FieldError
 
 
@@ -66,6 +67,7 @@ class GivenSite:
     side: str  # "" when the muscle has no side
     units: Decimal
     volume_ml: Decimal | None
+    position: SitePosition | None = None  # where it was drawn on the anatomic canvas when recorded
 
 
 @dataclass(frozen=True)

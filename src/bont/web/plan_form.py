@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.http import QueryDict
 
+from bont.domain.canvas import SitePosition, read_placed
 from bont.domain.doses import format_amount
 from bont.domain.errors import FieldError, PlanningError, UnknownIdError
 from bont.domain.evidence import Grade
@@ -61,6 +62,7 @@ class PlanForm:
     age: Decimal | None = None  # the age and weight planned with: typed, or from the chart
     weight_kg: Decimal | None = None
     filled_from: str = ""  # the MRN whose chart gave the age and weight shown
+    placed: dict[str, SitePosition] = field(default_factory=dict)  # sites the clinician put on the canvas
 
 
 # What each form field is called on the page, for messages in words.
@@ -77,6 +79,7 @@ FIELD_NAMES = {
     "muscle": "Muscles",
     "muscles": "Muscles",
     "deviation_reason": "Reason for a deviation",
+    "placed": "Site positions",
 }
 # Problems that mean "not chosen yet" when the field they name is empty: a prompt, not an error.
 PROMPT_FIELDS = ("weight_kg", "side", "variant", "diluent_ml", "vial_units", "product", "deviation_reason")
@@ -229,6 +232,10 @@ def read_plan_form(
             diluent_ml=form_number(params, "diluent_ml", maximum=Decimal(100)),
         )
         protocol = form.protocol = protocol_for(knowledge, request)
+        try:  # after the protocol, so that a refusal names its muscle in words
+            form.placed = read_placed(params.get("placed", ""))
+        except ValueError as error:
+            raise FieldError("placed", str(error)) from None
         if request.diluent_ml is not None and request.vial_units is None:
             # The planner would read the volume as per vial of the largest size; on a form that surprises.
             raise PlanningError("vial_units", "choose the vial size the diluent volume is for")

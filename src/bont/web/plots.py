@@ -12,7 +12,46 @@ from bont.domain.outcomes import Direction, Measurement
 from bont.services.outcomes import OutcomeSeries
 
 WIDTH, HEIGHT = 320, 140
-LEFT, RIGHT, TOP, BOTTOM = 36, 8, 10, 22
+LEFT, RIGHT, TOP, BOTTOM = 36, 8, 16, 22
+# Round steps an axis is ticked at (times a power of ten), and month steps for dates: at most a few ticks each.
+NICE_STEPS = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5))
+MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60)
+MOST_TICKS = 5
+
+
+def nice_ticks(low: float, high: float) -> list[Decimal]:
+    """Round values from ``low`` to ``high`` (each a multiple of 1, 2, 2.5 or 5 times a power of ten), at most
+    ``MOST_TICKS`` of them, ``low`` and ``high`` included when they are round themselves."""
+    span = Decimal(str(high)) - Decimal(str(low))
+    magnitude = Decimal(10) ** (span.adjusted() - 1)
+    step = next(
+        (s * m for m in (magnitude, magnitude * 10, magnitude * 100) for s in NICE_STEPS if span / (s * m) <= 4),
+        span,
+    )
+    first = (Decimal(str(low)) / step).to_integral_value(rounding="ROUND_CEILING") * step
+    ticks = []
+    value = first
+    while value <= Decimal(str(high)) and len(ticks) < MOST_TICKS + 1:
+        ticks.append(value.normalize() if value != 0 else Decimal(0))
+        value += step
+    return ticks
+
+
+def month_ticks(first: date, last: date) -> list[tuple[date, str]]:
+    """The first day of every few months from ``first`` to ``last`` (at most ``MOST_TICKS``), labelled "Mar 2026",
+    or by the year alone when a tick falls once a year or less often."""
+    months = (last.year - first.year) * 12 + last.month - first.month
+    step = next((s for s in MONTH_STEPS if months / s <= MOST_TICKS - 1), MONTH_STEPS[-1])
+    start = first.year * 12 + first.month - 1 + (0 if first.day == 1 else 1)
+    if step >= 12:
+        start = -(-start // 12) * 12  # from a January
+    else:
+        start = -(-start // step) * step  # on a multiple of the step: January, April, July, October for 3
+    ticks = []
+    for index in range(start, last.year * 12 + last.month, step):
+        day = date(index // 12, index % 12 + 1, 1)
+        ticks.append((day, str(day.year) if step >= 12 else f"{day:%b %Y}"))
+    return ticks
 
 
 @dataclass(frozen=True)
@@ -38,6 +77,7 @@ class OutcomePlot:
     y_ticks: tuple[Tick, ...]
     x_ticks: tuple[Tick, ...]
     better: str  # "lower is better" or "higher is better"
+    unit: str = ""  # of the values, written above the scale
 
     @property
     def polyline(self) -> str:
@@ -88,11 +128,8 @@ def outcome_plot(series: OutcomeSeries, sessions: tuple[date, ...]) -> OutcomePl
     if instrument.grades:
         y_ticks = tuple(Tick(y_of(float(rank)), grade) for rank, grade in enumerate(instrument.grades))
     else:
-        y_ticks = tuple(
-            Tick(y_of(level), f"{Decimal(str(level)).normalize():f}") for level in (low, (low + high) / 2, high)
-        )
-    years = sorted({first.year, last.year})
-    x_ticks = tuple(Tick(x_of(max(first, date(year, 1, 1))), str(year)) for year in years)
+        y_ticks = tuple(Tick(y_of(float(level)), f"{level:f}") for level in nice_ticks(low, high))
+    x_ticks = tuple(Tick(x_of(day), label) for day, label in month_ticks(first, last))
     return OutcomePlot(
         width=WIDTH,
         height=HEIGHT,
@@ -103,4 +140,5 @@ def outcome_plot(series: OutcomeSeries, sessions: tuple[date, ...]) -> OutcomePl
         y_ticks=y_ticks,
         x_ticks=x_ticks,
         better="lower is better" if instrument.direction is Direction.LOWER_IS_BETTER else "higher is better",
+        unit="" if instrument.grades else instrument.unit or "",
     )

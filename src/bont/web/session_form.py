@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.http import QueryDict
 
+from bont.domain.canvas import SitePosition, on_its_side
 from bont.domain.errors import FieldError
 from bont.domain.safety import SessionSite
 from bont.services.clock import Clock, FixedClock, read_moment
@@ -77,6 +78,20 @@ def _given_at(params: QueryDict, on: date | None, clock: Clock) -> datetime:
     return moment
 
 
+def _position(params: QueryDict, index: int, side: str) -> SitePosition | None:
+    """Where the canvas drew the site (carried by the form), None when it was not drawn."""
+    text = params.get(f"site_position:{index}", "").strip()
+    if not text:
+        return None
+    try:
+        position = SitePosition.parse(text)
+    except ValueError as error:
+        raise FieldError(f"site_position:{index}", str(error)) from None
+    if not on_its_side(position, side):
+        raise FieldError(f"site_position:{index}", "is on the patient's other side")
+    return position
+
+
 def _sites(params: QueryDict, units_per_ml: Decimal | None) -> tuple[SessionSite, ...]:
     sites = []
     indexes = numbered(params, "site_muscle")
@@ -86,7 +101,7 @@ def _sites(params: QueryDict, units_per_ml: Decimal | None) -> tuple[SessionSite
             continue  # not injected at this site
         volume = (units / units_per_ml).quantize(MILLILITRE_MARK, ROUND_HALF_EVEN) if units_per_ml else None
         muscle, side = params.get(f"site_muscle:{index}", ""), params.get(f"site_side:{index}", "")
-        sites.append(SessionSite(muscle, side or None, units, volume))
+        sites.append(SessionSite(muscle, side or None, units, volume, _position(params, index, side)))
     if not sites:
         raise FieldError("sites", "enter the units given at one site at least")
     return tuple(sites)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from bont.domain.adverse_events import EventSeverity
+from bont.domain.canvas import SitePosition
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class SessionSite:
     side: str | None
     units: Decimal
     volume_ml: Decimal | None = None
+    position: SitePosition | None = None  # where it was drawn on the anatomic canvas; never read by the check
 
 
 @dataclass(frozen=True)

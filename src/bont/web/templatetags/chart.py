@@ -111,8 +111,12 @@ def outcome_plot(plot: OutcomePlot | None, title: str) -> SafeString:
         for t in plot.y_ticks
     )
     x_ticks = "".join(
-        f'<text x="{n(t.position)}" y="{plot.height - 6}" class="axis">{escape(t.label)}</text>' for t in plot.x_ticks
+        f'<text x="{n(t.position)}" y="{plot.height - 6}" class="axis" text-anchor="middle">{escape(t.label)}</text>'
+        for t in plot.x_ticks
     )
+    if plot.unit:
+        y_ticks += f'<text x="4" y="9" class="axis">{escape(plot.unit)}</text>'
+
     sessions = "".join(
         f'<line x1="{n(s.position)}" x2="{n(s.position)}" y1="{plot.plot_top}" y2="{plot.plot_bottom}" '
         f'class="session"><title>{escape(s.label)}</title></line>'

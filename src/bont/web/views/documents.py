@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from bont.bootstrap import build_knowledge, clock, outcome_records, patient_registry, user_accounts
 from bont.domain.errors import UnknownIdError
 from bont.interop.continuation_pdf import render_continuation_pdf
-from bont.interop.procedure_sheet import render_procedure_sheet
+from bont.interop.procedure_sheet import render_procedure_sheet, site_numbers, site_rows
 from bont.services.documents import plan_document
 from bont.services.ports import UnknownPatientError
 from bont.services.report_documents import (
@@ -23,7 +23,7 @@ from bont.services.report_documents import (
 )
 from bont.web.access import IDENTIFIED, require_role, roles_of
 from bont.web.audit_reads import Action, log_read
-from bont.web.bodymap import body_map
+from bont.web.canvas import canvas, plan_sites
 from bont.web.patient_banner import patient_banner
 from bont.web.plan_form import read_plan_form
 from bont.web.plots import outcome_plot
@@ -49,7 +49,9 @@ def procedure_sheet(request: HttpRequest) -> HttpResponse:
     )
     if form.patient_row is not None:  # a sheet without a patient holds no patient data
         log_read(request, "procedure-sheet", form.patient_row.mrn, action=Action.PRINT)
-    drawn = render_to_string("web/bodymap.html", {"map": body_map(knowledge, form.plan.plan)})
+    numbers = site_numbers(site_rows(document))
+    sites = plan_sites(knowledge, form.plan.plan.indication, document["sites"], numbers, form.placed)
+    drawn = render_to_string("web/canvas.html", {"views": canvas(knowledge, sites)})
     nonce = str(request.csp_nonce)  # type: ignore[attr-defined]  # set by django-csp's middleware
     return HttpResponse(render_procedure_sheet(document, sheet_header_document(header), drawn, style_nonce=nonce))
 

@@ -11,14 +11,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from bont.bootstrap import build_knowledge, clock
-from bont.domain.anatomy import DiagramView
+from bont.domain.canvas import write_placed
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import SideChoice
-from bont.interop.procedure_sheet import site_rows
+from bont.interop.procedure_sheet import site_numbers, site_rows
 from bont.services.documents import plan_document
 from bont.web.access import IDENTIFIED, RECORDING, require_role, roles_of
-from bont.web.bodymap import VIEW_TITLES, dots
+from bont.web.canvas import canvas, plan_sites, tap_targets
 from bont.web.patient_banner import patient_banner
 from bont.web.plan_form import (
     DEVIATION_REASON_LENGTH,
@@ -120,6 +120,7 @@ def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
         "may_record": bool(roles_of(request) & set(RECORDING)),
         "may_override": "clinician" in roles_of(request),
         "override_reason": params.get("override_reason", ""),
+        "placed": params.get("placed", ""),  # as posted, until a plan lays its sites out
         "patient": form.patient_row,
         "banner": patient_banner(knowledge, form.patient_row.mrn, today) if form.patient_row is not None else None,
         "protocol": form.protocol,
@@ -128,6 +129,12 @@ def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
     if form.plan is not None:
         document = _document(knowledge, form)
         blocking = [f for f in document["findings"] if f["severity"] == Severity.BLOCK] if document else []
+        rows = site_rows(document) if document else []
+        drawn = (
+            plan_sites(knowledge, form.plan.plan.indication, document["sites"], site_numbers(rows), form.placed)
+            if document
+            else ()
+        )
         context.update(
             {
                 "plan": document,
@@ -136,12 +143,11 @@ def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
                 # form, and the service behind it, refuse it again without one.
                 "record_disabled": bool(blocking)
                 and not (context["may_override"] and context["override_reason"].strip()),
-                "site_rows": site_rows(document) if document else [],
+                "site_rows": rows,
                 "plan_sources": link_cited_studies(document) if document else [],
-                "map": [
-                    {"title": VIEW_TITLES[DiagramView(view)], "view": view, "dots": points}
-                    for view, points in dots(knowledge, form.plan.plan).items()
-                ],
+                "views": canvas(knowledge, drawn),
+                "placed": write_placed(drawn),
+                "tap_rows": tap_targets(knowledge, form.plan.plan.protocol),
             }
         )
     return render(request, "web/plan.html", context)

@@ -24,6 +24,7 @@ from bont.bootstrap import (
     place_of_service,
     session_records,
 )
+from bont.domain.canvas import SitePosition
 from bont.domain.errors import FieldError
 from bont.domain.findings import Severity
 from bont.domain.knowledge import KnowledgeBase
@@ -50,6 +51,7 @@ from bont.services.sessions import (
 )
 from bont.web.access import IDENTIFIED, RECORDING, SESSION_WITHDRAWAL, require_role, roles_of
 from bont.web.audit_reads import log_read
+from bont.web.canvas import canvas, plan_positions, session_sites
 from bont.web.patient_banner import patient_banner
 from bont.web.plan_form import SEVERITY_RANK, read_plan_form
 from bont.web.session_form import MAXIMUM_VIAL_ROWS, numbered, read_session_form, vial_rows
@@ -140,18 +142,26 @@ def _plan_choices(request: HttpRequest) -> QueryDict | None:
     return choices
 
 
-def _planned_values(plan: Plan, options: Sequence[VialOption], now: datetime, user: str) -> QueryDict:
-    """The form as first shown: given now by the signed-in user, the plan's sites and doses, and one row per vial
-    the plan draws from, prefilled from the stock (one empty row when the stock has none to offer)."""
+def _planned_values(
+    plan: Plan,
+    positions: Sequence[SitePosition | None],
+    options: Sequence[VialOption],
+    now: datetime,
+    user: str,
+) -> QueryDict:
+    """The form as first shown: given now by the signed-in user, the plan's sites and doses and where the
+    canvas drew them, and one row per vial the plan draws from, prefilled from the stock (one empty row when the
+    stock has none to offer)."""
     values = QueryDict(mutable=True)
     values["date"] = now.date().isoformat()
     given_at = clock().local(now).strftime(WALL_CLOCK)  # the clinic's wall-clock time
     values["given_at"] = given_at
     values["given_by"] = user
-    for index, site in enumerate(plan.sites):
+    for index, (site, position) in enumerate(zip(plan.sites, positions, strict=True)):
         values[f"site_muscle:{index}"] = site.muscle
         values[f"site_side:{index}"] = str(site.side)
         values[f"site_units:{index}"] = f"{site.units.amount.normalize():f}"
+        values[f"site_position:{index}"] = position.text if position else ""
     draws = _default_draws(options, plan)
     for row in range(1, max(len(draws), 1) + 1):
         values[f"opened_at:{row}"] = given_at
@@ -174,6 +184,7 @@ def _recorded_values(detail: SessionDetail) -> QueryDict:
         values[f"site_muscle:{index}"] = site.muscle
         values[f"site_side:{index}"] = site.side
         values[f"site_units:{index}"] = f"{site.units.normalize():f}"
+        values[f"site_position:{index}"] = site.position.text if site.position else ""
     return values
 
 
@@ -216,7 +227,8 @@ def record(request: HttpRequest, mrn: str) -> HttpResponse:
     )
     now = clock().now()
     options = vial_options(inventory(), knowledge, plan.product, now)
-    planned = _planned_values(plan, options, now, request.user.get_username())
+    positions = plan_positions(knowledge, plan, form.placed)
+    planned = _planned_values(plan, positions, options, now, request.user.get_username())
     planned[OVERRIDE] = request.POST.get(OVERRIDE, "").strip()
     submitted = None if request.POST.get(FROM_THE_BUILDER) else request.POST
     carried = [(PLAN_FIELD + key, value) for key, values in choices.lists() for value in values]
@@ -401,6 +413,7 @@ def _sites(knowledge: KnowledgeBase, values: QueryDict, errors: dict[str, str]) 
                 "name": knowledge.targets[muscle].name if muscle in knowledge.targets else muscle,
                 "side": values.get(f"site_side:{index}", ""),
                 "units": values.get(f"site_units:{index}", ""),
+                "position": values.get(f"site_position:{index}", ""),
                 "error": errors.get(f"site_units:{index}", ""),
             }
         )
@@ -505,6 +518,16 @@ def session_withdraw(request: HttpRequest, session_id: int) -> HttpResponse:
     return _session_page(request, detail, errors, reason, status=400)
 
 
+def _protocol_title(knowledge: KnowledgeBase, indication: str, protocol: str) -> str:
+    """The protocol a session followed, by its title (with its population); its id when the knowledge base no
+    longer has it, "—" when none was recorded."""
+    known = knowledge.indications.get(indication)
+    for candidate in known.protocols if known is not None else ():
+        if candidate.id == protocol:
+            return f"{candidate.title} ({candidate.population})"
+    return protocol or "—"
+
+
 def _session_page(
     request: HttpRequest,
     detail: SessionDetail,
@@ -525,6 +548,8 @@ def _session_page(
             {"site": s, "name": knowledge.targets[s.muscle].name if s.muscle in knowledge.targets else s.muscle}
             for s in detail.sites
         ],
+        "views": canvas(knowledge, session_sites(knowledge, given.indication, detail.sites)),
+        "protocol": _protocol_title(knowledge, given.indication, given.protocol),
         "draws": detail.draws,
         "findings": sorted(detail.findings, key=lambda f: SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK))),
         "overridden": [f for f in detail.findings if f.severity == Severity.BLOCK] if detail.override_reason else [],
