@@ -106,6 +106,13 @@ def demo_sqlite_database(folder: Path, name: str = "bont.sqlite3") -> str:
     return _copied(_template("demo", _load_demo), folder / name)
 
 
+def demo_sqlite_template() -> tuple[Path, str]:
+    """The demo template itself (to read, never to write) and what ``bont demo`` printed when it loaded it, for a
+    test of that load on SQLite that would otherwise load the demo clinic a second time."""
+    database = _template("demo", _load_demo)
+    return database, _demo_output(database).read_text(encoding="utf-8")
+
+
 # Where the templates are kept: a folder the main run names in its environment before it starts the runs beside it,
 # so that every process of the test session shares one of each; a process of its own makes its own folder.
 TEMPLATES_VARIABLE = "BONT_TEST_TEMPLATES"
@@ -143,7 +150,8 @@ def _template(name: str, build: Callable[[Path], None]) -> Path:
     return database
 
 
-def _bont(database: Path, *args: str) -> None:
+def _bont(database: Path, *args: str) -> str:
+    """Run the installed ``bont ARGS`` on the SQLite ``database``; what it printed."""
     done = subprocess.run(
         [str(Path(sys.executable).with_name("bont")), *args],
         env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
@@ -153,6 +161,7 @@ def _bont(database: Path, *args: str) -> None:
     )
     if done.returncode != 0:
         raise RuntimeError(f"bont {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
 
 
 def _migrate(database: Path) -> None:
@@ -161,4 +170,8 @@ def _migrate(database: Path) -> None:
 
 def _load_demo(database: Path) -> None:
     shutil.copyfile(_template("migrated", _migrate), database)
-    _bont(database, "demo")
+    _demo_output(database).write_text(_bont(database, "demo"), encoding="utf-8")
+
+
+def _demo_output(database: Path) -> Path:
+    return database.parent / "demo.stdout"

@@ -8,38 +8,10 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 from tests.commands import CommandProcess, bont
-
-# One writer of a race: ``python -c RACER GATE_FD FILE`` does everything before the gate opens that a
-# ``bont session record FILE`` would do before its transaction (load the knowledge, set up Django, open the
-# connection, build the command), says "ready", waits for end-of-file on the gate, then runs the command,
-# whose exit code it keeps. Without the gate, one process could finish before the other had imported Django.
-RACER = textwrap.dedent(
-    """
-    import os
-    import sys
-
-    import typer.main
-
-    from bont.bootstrap import build_knowledge, setup_database
-    from bont.cli.app import app
-
-    gate, document = int(sys.argv[1]), sys.argv[2]
-    build_knowledge()
-    setup_database()
-    from django.db import connection
-
-    connection.ensure_connection()
-    command = typer.main.get_command(app)
-    print("ready", flush=True)
-    os.read(gate, 1)
-    command.main(["session", "record", document], prog_name="bont")
-    """
-)
 
 
 def session_file(folder: Path, name: str, **fields: Any) -> Path:
@@ -98,35 +70,6 @@ class Clinic:
 
     def sessions(self, mrn: str = "FICT-0001") -> list[dict[str, Any]]:
         return list(self.ok("patient", "show", mrn)["sessions"])
-
-    def race(self, *documents: Path) -> list[subprocess.CompletedProcess[str]]:
-        """Record the documents at once, one process each: every racer is ready (Django set up, its
-        connection open, the command built) before one gate releases them all together."""
-        gate, opener = os.pipe()
-        try:
-            racers = [
-                subprocess.Popen(
-                    [sys.executable, "-c", RACER, str(gate), str(document)],
-                    pass_fds=(gate,),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    env=self.env,
-                )
-                for document in documents
-            ]
-        finally:
-            os.close(gate)
-        try:
-            # A racer that fails while getting ready closes its stdout, so this never waits for ever.
-            ready = [racer.stdout.readline() if racer.stdout else "" for racer in racers]
-        finally:
-            os.close(opener)  # every racer reads end-of-file on the gate at the same instant
-        finished = [(racer, *racer.communicate(timeout=120)) for racer in racers]
-        results = [subprocess.CompletedProcess(r.args, r.returncode, out, err) for r, out, err in finished]
-        assert ready == ["ready\n"] * len(racers), [result.stderr for result in results]
-        return results
 
     def python(self, script: str) -> subprocess.CompletedProcess[str]:
         """A Python script in a process of its own, on this clinic's database."""

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import select
+import sqlite3
+import subprocess
 import textwrap
+import traceback
+from contextlib import closing
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +22,57 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.commands import bont
 from tests.contract.clinic import Clinic
+from tests.databases import demo_sqlite_template
+
+
+def race(*documents: Path) -> list[subprocess.CompletedProcess[str]]:
+    """``bont session record`` of each document at once, each in a process of its own with its own connection, as
+    two users would. Each writer is a fork of this process, so it starts with Django set up, the knowledge loaded
+    and the command built (what a new ``bont`` process spends two seconds of CPU on); it opens its connection, says
+    it is ready and waits at one gate that releases every writer at the same instant."""
+    from django.db import connection, connections  # noqa: TID251 (each writer's own connection, opened before the gate)
+
+    connections.close_all()  # no writer shares this process's connection; this process reopens its own later
+    gate, opener = os.pipe()
+    writers: list[tuple[int, int]] = []
+    for document in documents:
+        reply, replying = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the writer: whatever happens, it reports and ends here, never back in pytest
+            os.close(opener)
+            os.close(reply)
+            done = subprocess.CompletedProcess(["bont"], 1, "", "")
+            try:
+                connection.ensure_connection()
+                os.write(replying, b"ready\n")
+                os.read(gate, 1)  # end-of-file once every writer is ready
+                done = bont("session", "record", str(document))
+            except BaseException:
+                done.stderr = traceback.format_exc()
+            finally:
+                reported = {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+                os.write(replying, json.dumps(reported).encode())
+                os._exit(0)
+        os.close(replying)
+        writers.append((pid, reply))
+    os.close(gate)
+    results = []
+    try:
+        replies = [os.fdopen(reply, encoding="utf-8") for _, reply in writers]
+        ready = [answer.readline() for answer in replies]  # a writer that fails while getting ready answers at once
+    finally:
+        os.close(opener)
+    for (pid, _), answer, line in zip(writers, replies, ready, strict=True):
+        assert select.select([answer], [], [], 120)[0], "a writer did not finish within two minutes"
+        text = ("" if line == "ready\n" else line) + answer.read()  # a writer that failed early has only answered
+        answer.close()
+        os.waitpid(pid, 0)
+        given = json.loads(text)
+        results.append(subprocess.CompletedProcess(["bont"], given["returncode"], given["stdout"], given["stderr"]))
+    assert ready == ["ready\n"] * len(writers), [result.stderr for result in results]
+    return results
 
 
 def test_db_info_names_the_engine(clinic: Clinic) -> None:
@@ -83,7 +139,7 @@ def test_two_sessions_recorded_at_once_cannot_both_pass_the_cumulative_limit(cli
     )
     assert clinic.run("session", "record", str(heavy)).returncode == 0  # 200 U of BOTOX so far
     racers = [clinic.session_file(f"racer-{n}", sites=sites) for n in (1, 2)]
-    results = sorted(clinic.race(*racers), key=lambda result: result.returncode)
+    results = sorted(race(*racers), key=lambda result: result.returncode)
     assert [result.returncode for result in results] == [0, 3], [result.stderr for result in results]
     assert "cumulative-dose-exceeds-maximum" in results[1].stderr
     assert len(clinic.sessions()) == 2
@@ -117,7 +173,7 @@ def test_a_vial_cannot_be_overdrawn_even_by_two_users_at_once(clinic: Clinic) ->
         clinic.session_file("a", sites=sites, draws=draw),
         clinic.session_file("b", patient_mrn="FICT-0002", sites=sites, draws=draw),
     ]
-    results = sorted(clinic.race(*files), key=lambda result: result.returncode)
+    results = sorted(race(*files), key=lambda result: result.returncode)
     assert [result.returncode for result in results] == [0, 2], [result.stderr for result in results]
     assert results[1].stderr.startswith("error: draws:"), results[1].stderr
     recalled = clinic.ok("lot", "recall", "FAKE-LOT-1", "--product", "onabotulinumtoxinA")["patients"]
@@ -199,11 +255,28 @@ def test_every_change_is_audited_and_nothing_is_hard_deleted(clinic: Clinic) -> 
     assert withdrawn[0]["withdrawn"] is True
 
 
-def test_demo_clinic_and_billing_export(empty_clinic: Clinic) -> None:
+def _demo_loaded_once_per_session_on_sqlite() -> str:
+    """Put the session's demo template (an empty SQLite database into which ``bont demo`` loaded the demo clinic, once
+    for every process of the test session: about fifteen seconds of CPU) in place of this run's SQLite database, and
+    return what that ``bont demo`` printed; the template is built here when no process has built it yet."""
+    from django.db import connection  # noqa: TID251 (the database file itself, replaced below the ORM)
+
+    template, printed = demo_sqlite_template()
+    connection.close()  # reopened on the next query, on the copy
+    with closing(sqlite3.connect(template)) as demo, closing(sqlite3.connect(connection.settings_dict["NAME"])) as own:
+        demo.backup(own)
+    return printed
+
+
+def test_demo_clinic_and_billing_export(empty_clinic: Clinic, engine: str) -> None:
     clinic = empty_clinic
-    loaded = clinic.run("demo")
-    assert loaded.returncode == 0, loaded.stderr
-    assert "fictional" in loaded.stdout
+    if engine == "sqlite":
+        printed = _demo_loaded_once_per_session_on_sqlite()
+    else:
+        loaded = clinic.run("demo")
+        assert loaded.returncode == 0, loaded.stderr
+        printed = loaded.stdout
+    assert "fictional" in printed
     again = clinic.run("demo")
     assert again.returncode == 2  # never mixed into a database that holds patients
     export = clinic.run("billing", "export", "--from", "2000-01-01", "--to", "2100-12-31")

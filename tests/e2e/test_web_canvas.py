@@ -8,6 +8,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.browser import acknowledge_warnings, chart_url, register, shoot, sign_in
 
 BOTOX = "onabotulinumtoxinA"
@@ -140,6 +141,14 @@ def test_a_clinician_plans_cervical_dystonia_by_tapping_the_neck_and_the_check_f
     expect(page.get_by_label("give Sternocleidomastoid")).not_to_be_checked()
     expect(page.locator("g.site[data-muscle='sternocleidomastoid']")).to_have_count(0)
     shoot(page, "96-canvas-cervical-dystonia")
+    # The canvas as a screen reader and a tablet at the chair meet it: no serious or critical axe violation, the
+    # sites are buttons named with their muscle, side and units, and the page does not scroll sideways at 768 px.
+    assert_accessible(page, "plan with the canvas")
+    expect(page.get_by_role("button", name=re.compile(r"^Site 1: Splenius capitis, left, 15 U$"))).to_have_count(1)
+    page.set_viewport_size({"width": 768, "height": 1024})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    shoot(page, "96-canvas-cervical-dystonia-768")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # The procedure sheet prints the same canvas.
     with page.context.expect_page() as opened:

@@ -66,7 +66,8 @@ def test_the_diary_names_the_clinic_and_its_number_and_the_signs_that_need_care_
         assert sign in page, sign
     assert "Call emergency services straight away" in page
     # Each sign keeps its source in the page: the boxed warning of the label the knowledge base cites.
-    assert 'data-cite="BOTOX US label (2023) Boxed warning: Distant Spread of Toxin Effect (dysphagia); §5.1 [label]"' in page
+    cited = "BOTOX US label (2023) Boxed warning: Distant Spread of Toxin Effect (dysphagia); §5.1 [label]"
+    assert f'data-cite="{cited}"' in page
     assert "decision support, not a prescriber" not in page
     assert "Ada" not in page
     assert "Lindqvist" not in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,7 +25,7 @@ def test_every_tick_is_a_round_value_inside_the_scale(low: float, span: float) -
     ticks = nice_ticks(low, low + span)
     assert 1 <= len(ticks) <= MOST_TICKS + 1
     assert all(Decimal(str(low)) <= tick <= Decimal(str(low + span)) for tick in ticks)
-    steps = {b - a for a, b in zip(ticks, ticks[1:], strict=False)}
+    steps = {b - a for a, b in pairwise(ticks)}
     assert len(steps) <= 1  # evenly spaced
     for step in steps:  # by 1, 2, 2.5 or 5 times a power of ten, and every tick a multiple of it
         assert step.scaleb(-step.adjusted()).normalize() in {Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5)}

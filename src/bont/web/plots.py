@@ -29,7 +29,7 @@ def nice_ticks(low: float, high: float) -> list[Decimal]:
         span,
     )
     first = (Decimal(str(low)) / step).to_integral_value(rounding="ROUND_CEILING") * step
-    ticks = []
+    ticks: list[Decimal] = []
     value = first
     while value <= Decimal(str(high)) and len(ticks) < MOST_TICKS + 1:
         ticks.append(value.normalize() if value != 0 else Decimal(0))
@@ -43,11 +43,9 @@ def month_ticks(first: date, last: date) -> list[tuple[date, str]]:
     months = (last.year - first.year) * 12 + last.month - first.month
     step = next((s for s in MONTH_STEPS if months / s <= MOST_TICKS - 1), MONTH_STEPS[-1])
     start = first.year * 12 + first.month - 1 + (0 if first.day == 1 else 1)
-    if step >= 12:
-        start = -(-start // 12) * 12  # from a January
-    else:
-        start = -(-start // step) * step  # on a multiple of the step: January, April, July, October for 3
-    ticks = []
+    # From a January for years, else from a month that is a multiple of the step (January, April, … for 3).
+    start = -(-start // (12 if step >= 12 else step)) * (12 if step >= 12 else step)
+    ticks: list[tuple[date, str]] = []
     for index in range(start, last.year * 12 + last.month, step):
         day = date(index // 12, index % 12 + 1, 1)
         ticks.append((day, str(day.year) if step >= 12 else f"{day:%b %Y}"))
