@@ -161,3 +161,37 @@ def test_a_clinician_plans_cervical_dystonia_by_tapping_the_neck_and_the_check_f
     _record(page)
     expect(page.locator("g.site[data-key='splenius-capitis:left:0']")).to_have_count(1)
     expect(page.locator("g.site[data-muscle='sternocleidomastoid']")).to_have_count(0)
+
+
+def test_chronic_migraine_taps_add_follow_the_pain_sites_on_the_painful_side_and_a_removal_keeps_both_sides_alike(
+    server: str, page: Page
+) -> None:
+    sign_in(page, server, "demo-clinician")
+    page.goto(f"{server}/plan/")
+    page.get_by_label("Indication").select_option("chronic-migraine")
+    page.get_by_label("Product").select_option(BOTOX)
+    heading = page.locator("#plan-result h2").first
+    expect(heading).to_contain_text("155 U of BOTOX in 31 sites")
+    # On the patient's left temple, between its four sites: the follow-the-pain row is ticked on the left, its one
+    # site where tapped.
+    _tap(page, "head", 76, 29)
+    expect(heading).to_contain_text("160 U of BOTOX in 32 sites")
+    expect(page.get_by_label("give Temporalis (optional)")).to_be_checked()
+    expect(page.get_by_label("side for Temporalis (optional)")).to_have_value("left")
+    added = page.locator("g.site[data-key='temporalis:left:4']")
+    expect(added).to_have_attribute("data-optional", "1")
+    added_x = added.get_attribute("data-x") or ""
+    # The right temple: follow-the-pain sites stay on the painful side; nothing changes.
+    _tap(page, "head", 24, 29)
+    expect(page.locator("#canvas-status")).to_contain_text("go on one side, the left")
+    expect(heading).to_contain_text("160 U of BOTOX in 32 sites")
+    # A standard temporalis site removed: the protocol injects both sides alike, so each side loses one, and the
+    # follow-the-pain site after them keeps its place on the drawing.
+    page.get_by_label("Reason for any deviation from the protocol").fill("fewer temporalis sites: temporal wasting")
+    page.locator("g.site[data-key='temporalis:left:1']").focus()
+    page.keyboard.press("Delete")
+    expect(heading).to_contain_text("150 U of BOTOX in 30 sites")
+    expect(page.locator("#canvas-status")).to_contain_text("removed from Temporalis on each side")
+    kept = page.locator("g.site[data-optional='1'][data-muscle='temporalis']")
+    expect(kept).to_have_attribute("data-key", "temporalis:left:3")
+    expect(kept).to_have_attribute("data-x", added_x)

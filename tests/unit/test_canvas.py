@@ -157,3 +157,20 @@ def test_placed_positions_read_back_as_written() -> None:
     assert read_placed("") == {}
     assert on_its_side(SitePosition(BACK, D("47"), D("12")), "left")
     assert on_its_side(SitePosition(HEAD, D("50"), D("33")), "right")  # the midline belongs to both
+
+
+@pytest.mark.parametrize(
+    ("muscle", "sites"), [("semispinalis-capitis", 12), ("sternocleidomastoid", 16), ("corrugator", 30)]
+)
+def test_a_muscles_many_sites_stay_on_its_own_side_of_the_midline(
+    knowledge: KnowledgeBase, muscle: str, sites: int
+) -> None:
+    """A cluster spread around a point near the midline would cross it: each site is reflected back to its side,
+    so that the record form, which refuses a site drawn on the patient's other side, always accepts it."""
+    for side in ("left", "right"):
+        drawn = lay_out(
+            knowledge.targets, knowledge.canvas, "cervical-dystonia",
+            [SiteToDraw(muscle, side, D(5), 1) for _ in range(sites)], {},
+        )  # fmt: skip
+        assert all(on_its_side(site.position, side) for site in drawn), [site.position for site in drawn]
+        assert len({site.position for site in drawn}) == sites

@@ -51,8 +51,9 @@ def _summary(row: models.TreatmentSession, corrected_by: int | None = None) -> S
 
 def _position(row: models.SessionSite) -> SitePosition | None:
     """Where the site was drawn when it was recorded; None for one recorded before the canvas, or elsewhere."""
-    if not row.drawing or row.x is None or row.y is None:
-        return None
+    drawings = {str(drawing) for drawing in DiagramView}
+    if row.drawing not in drawings or row.x is None or row.y is None:
+        return None  # recorded before the canvas, or on a drawing this version no longer has
     return SitePosition(DiagramView(row.drawing), row.x, row.y)
 
 

@@ -140,6 +140,7 @@ class SiteToDraw:
     side: str  # "left", "right", "midline" or "" (no side)
     units: Decimal
     row: int
+    optional: bool = False  # of the protocol's optional rows (follow-the-pain), drawn after the standard ones
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class DrawnSite:
     position: SitePosition
     spot: str  # the label pattern's name for the point, or "" when bont spread it
     placed: bool  # where the clinician put it
+    optional: bool = False
 
     @property
     def key(self) -> str:
@@ -197,16 +199,29 @@ def lay_out(
             position = points[ordinal].position
             position = position.mirrored() if site.side == "left" and target.paired else position
         else:
-            position = _spread(centre, ordinal - len(points), site.side == "left", canvas.spacing_on(centre.drawing))
+            spacing = canvas.spacing_on(centre.drawing)
+            position = _spread(centre, ordinal - len(points), site.side, target.paired, spacing)
         drawn.append(
-            DrawnSite(index, site.row, site.muscle, site.side, site.units, ordinal, position, spot, key in placed)
+            DrawnSite(
+                index,
+                site.row,
+                site.muscle,
+                site.side,
+                site.units,
+                ordinal,
+                position,
+                spot,
+                placed=key in placed,
+                optional=site.optional,
+            )
         )
     return tuple(drawn)
 
 
-def _spread(centre: SitePosition, index: int, mirrored: bool, spacing: Decimal) -> SitePosition:
+def _spread(centre: SitePosition, index: int, side: str, paired: bool, spacing: Decimal) -> SitePosition:
     """The ``index``-th point of a spiral of points around ``centre`` (the first on it), about ``spacing``
-    apart: a muscle's sites drawn as a compact cluster, also the 10–15 sites of an axilla."""
+    apart: a muscle's sites drawn as a compact cluster, also the 10–15 sites of an axilla. A paired muscle's
+    sites stay on its side of the midline."""
     if index == 0:
         return centre
     # Vogel's sunflower spiral: evenly spaced points in a disc, without a grid's gaps or overlaps.
@@ -214,8 +229,12 @@ def _spread(centre: SitePosition, index: int, mirrored: bool, spacing: Decimal) 
     radius = float(spacing) * math.sqrt(index) * 0.9
     dx = Decimal(str(round(radius * math.cos(angle), 2)))
     dy = Decimal(str(round(radius * math.sin(angle), 2)))
-    x = centre.x - dx if mirrored else centre.x + dx
-    return SitePosition(centre.drawing, _clamp(x), _clamp(centre.y + dy))
+    x = _clamp(centre.x - dx if side == "left" else centre.x + dx)
+    spread = SitePosition(centre.drawing, x, _clamp(centre.y + dy))
+    if paired and not on_its_side(spread, side):
+        # Reflected back across the midline rather than pinned to it: no two sites land on one point.
+        spread = SitePosition(centre.drawing, HUNDRED - x, spread.y)
+    return spread
 
 
 def regional_views(canvas: Canvas, sites: Sequence[DrawnSite]) -> list[tuple[RegionalView, list[DrawnSite]]]:
@@ -280,7 +299,7 @@ def read_placed(text: str) -> dict[str, SitePosition]:
         if key.count(":") != 2:
             raise ValueError(f"'{key[:60]}' is not a site")
         muscle, side, ordinal = key.split(":")
-        if not muscle or side not in ("left", "right", "midline", "") or not ordinal.isdigit():
+        if not muscle or side not in ("left", "right", "midline", "") or not (ordinal.isascii() and ordinal.isdigit()):
             raise ValueError(f"'{key[:60]}' is not a site")
         named = f"{muscle} site {int(ordinal) + 1}" + (f" ({side})" if side else "")
         try:

@@ -40,6 +40,7 @@ def _site(knowledge: KnowledgeBase, site: DrawnSite) -> dict[str, Any]:
         "x": _plain(site.position.x),
         "y": _plain(site.position.y),
         "placed": site.placed,
+        "optional": site.optional,
         "label": f"{site.number}: {_name(knowledge, site.muscle)}{side}{spot}, {site.units.normalize():f} U",
     }
 
@@ -56,6 +57,8 @@ def canvas(knowledge: KnowledgeBase, drawn: Sequence[DrawnSite]) -> list[dict[st
                 "drawing": str(view.drawing),
                 "view_box": view.box.view_box,
                 "radius": radius,
+                # A larger, unseen circle to tap: at least 24 px across on the narrowest view (WCAG 2.2 target size).
+                "hit_radius": (radius * Decimal("1.45")).quantize(Decimal("0.001")),
                 "font_size": (radius * Decimal("1.15")).quantize(Decimal("0.001")),
                 "sites": [_site(knowledge, site) for site in sites],
             }
@@ -72,7 +75,7 @@ def plan_sites(
 ) -> tuple[DrawnSite, ...]:
     """A plan document's sites laid out, numbered with their site-table lines (``site_numbers``)."""
     sites = [
-        SiteToDraw(site["muscle"], site["side"], Decimal(str(site["units"])), number)
+        SiteToDraw(site["muscle"], site["side"], Decimal(str(site["units"])), number, bool(site["optional"]))
         for site, number in zip(document_sites, numbers, strict=True)
     ]
     return lay_out(knowledge.targets, knowledge.canvas, indication, sites, placed)

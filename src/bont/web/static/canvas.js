@@ -2,17 +2,24 @@
 // site to move it, select one (click, or Tab to it) to remove it with the button, Delete or Backspace, or move it
 // with the arrow keys. Each change is made in the form's own fields (the row's tick, side, units and sites, and
 // the hidden "placed" positions), so the live update (plan.js) plans and checks it again exactly as if the
-// clinician had typed it. A row keeps its dose per site when a site is added or removed.
+// clinician had typed it. Where a row's units are given, they follow its sites (the dose per site is kept).
+//
+// A row's sites follow the planner's rules: a row dosed per treated side, or a standard row the protocol injects
+// on both sides alike, gains or loses a site on each side; a follow-the-pain row stays on its one side. A site's
+// position is kept under its muscle, side and place among that muscle's sites on that side ("placed"): when a
+// change shifts those places, the sites after it are kept where they are drawn.
 (function () {
   "use strict";
   var form = document.getElementById("plan-form");
   if (!form || !window.JSON) {
     return;
   }
+  var NEAREST = 12; // a tap farther than this from every muscle's point (percent of the drawing) adds nothing
   var selectedKey = null;
   var focusedKey = null;
   var lastStatus = "";
   var drag = null;
+  var busy = null; // while a change is being planned, the sites on the page are not yet the form's
 
   function field(name) { return form.elements.namedItem(name); }
 
@@ -44,6 +51,8 @@
 
   function plain(value) { return String(Math.round(value * 100) / 100); }
 
+  function other(side) { return side === "left" ? "right" : "left"; }
+
   function pointIn(svg, event) {
     var point = svg.createSVGPoint();
     point.x = event.clientX;
@@ -60,12 +69,60 @@
 
   // Keep a paired site on its own half of the drawing (the midline itself is allowed).
   function keepOnSide(drawing, side, x) {
-    if (side !== "left" && side !== "right") { return x; }
-    return sideOf(drawing, x === 50 ? 49.9 : x) === side || x === 50 ? x : 50;
+    if ((side !== "left" && side !== "right") || x === 50) { return x; }
+    return sideOf(drawing, x) === side ? x : 50;
   }
 
+  // The drawn sites of a muscle on a side, in their places (the standard rows' first, then follow-the-pain).
   function sitesOf(muscle, side) {
-    return document.querySelectorAll("g.site[data-muscle='" + muscle + "'][data-side='" + side + "']").length;
+    var found = document.querySelectorAll("g.site[data-muscle='" + muscle + "'][data-side='" + side + "']");
+    return Array.prototype.slice.call(found).sort(function (a, b) {
+      return Number(a.dataset.key.split(":")[2]) - Number(b.dataset.key.split(":")[2]);
+    });
+  }
+
+  function positionOf(site) {
+    return site.ownerSVGElement.dataset.drawing + ":" + site.dataset.x + "," + site.dataset.y;
+  }
+
+  // Give a muscle's sites on a side their new places: ``order`` lists them as they will be (a drawn site, a
+  // position text for a new site put somewhere, or null for a new site bont places). Sites whose place does not
+  // change keep what they had; the others are kept where they are drawn.
+  function reorder(placed, muscle, side, order) {
+    var before = {};
+    sitesOf(muscle, side).forEach(function (site) { before[site.dataset.key] = placed[site.dataset.key]; });
+    Object.keys(placed).forEach(function (key) {
+      if (key.indexOf(muscle + ":" + side + ":") === 0) { delete placed[key]; }
+    });
+    order.forEach(function (item, place) {
+      var key = muscle + ":" + side + ":" + place;
+      if (item === null) { return; }
+      if (typeof item === "string") { placed[key] = item; return; }
+      if (item.dataset.key === key) {
+        if (before[key]) { placed[key] = before[key]; }
+      } else {
+        placed[key] = positionOf(item);
+      }
+    });
+  }
+
+  function standard(sites) { return sites.filter(function (s) { return s.dataset.optional !== "1"; }); }
+
+  function followThePain(sites) { return sites.filter(function (s) { return s.dataset.optional === "1"; }); }
+
+  // A new site of the row on a side: after the standard sites for a standard row, last for a follow-the-pain one.
+  function withNew(placed, row, side, item) {
+    var sites = sitesOf(row.muscle, side);
+    var order = row.optional ? sites.concat([item])
+      : standard(sites).concat([item], followThePain(sites));
+    reorder(placed, row.muscle, side, order);
+  }
+
+  // Without a site: ``site`` itself, or the last of the row's kind on that side.
+  function without(placed, muscle, side, site, optional) {
+    var sites = sitesOf(muscle, side);
+    var gone = site || (optional ? followThePain(sites) : standard(sites)).slice(-1)[0];
+    reorder(placed, muscle, side, sites.filter(function (s) { return s !== gone; }));
   }
 
   function rowSide(index) {
@@ -86,6 +143,7 @@
   }
 
   function changed(element) {
+    busy = setTimeout(function () { busy = null; }, 4000); // in case no answer comes back
     element.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
@@ -101,91 +159,128 @@
         best = { row: row, distance: distance, side: sideHere };
       }
     });
-    return best;
+    return best && best.distance <= NEAREST ? best : null;
   }
 
+  function named(row, side) { return row.name + (side !== "midline" ? ", " + side : ""); }
+
   function add(svg, event) {
+    if (busy) {
+      say("The plan is being updated: tap again in a moment.");
+      return;
+    }
     var drawing = svg.dataset.drawing;
     var at = pointIn(svg, event);
     var nearest = nearestRow(drawing, at.x, at.y, sideOf(drawing, at.x));
     if (!nearest) {
-      say("No muscle of this protocol is drawn here: choose the muscle in the table below.");
+      say("No muscle of this protocol is drawn near here: choose the muscle in the table below.");
       return;
     }
     var row = nearest.row;
     var index = row.row;
     var side = nearest.side;
     var give = field("give:" + index);
-    var key = row.muscle + ":" + side + ":" + sitesOf(row.muscle, side);
-    var message = "Site added to " + row.name + (side !== "midline" ? ", " + side : "") + ".";
+    var tapped = drawing + ":" + at.x + "," + at.y;
+    var placed = placedMap();
+    var message = "Site added to " + named(row, side) + ".";
     if (!give.checked) {
       give.checked = true;
-      if (row.laterality !== "midline" && field("side:" + index)) { field("side:" + index).value = side; }
+      if (row.laterality === "per-side" || (row.laterality === "bilateral" && row.optional)) {
+        field("side:" + index).value = side;
+      }
       if (row.optional) { field("sites:" + index).value = "1"; }
+      withNew(placed, row, side, tapped);
+      message = row.name + " added" + (row.optional ? " on the " + side : ", with its protocol's sites") + ".";
     } else if (row.laterality === "per-side") {
       var planned = rowSide(index);
       if (planned === side || planned === "both") {
         setCount(index, count(index), 1);
-        if (planned === "both") { message = "A site added to " + row.name + " on each side: it is dosed per treated side."; }
+        withNew(placed, row, side, tapped);
+        if (planned === "both") {
+          withNew(placed, row, other(side), null);
+          message = "A site added to " + row.name + " on each side: it is dosed per treated side.";
+        }
       } else {
         field("side:" + index).value = "both";
+        withNew(placed, row, side, tapped);
         message = row.name + " is now given on both sides, the same dose on each.";
       }
+    } else if (row.laterality === "bilateral" && row.optional) {
+      if (rowSide(index) !== side) {
+        say("Follow-the-pain sites of " + row.name + " go on one side, the " + rowSide(index) +
+          ": choose its side in the table to change it.");
+        return;
+      }
+      setCount(index, count(index), 1);
+      withNew(placed, row, side, tapped);
+    } else if (row.laterality === "bilateral") {
+      setCount(index, count(index), 2);
+      withNew(placed, row, side, tapped);
+      withNew(placed, row, other(side), null);
+      message = "A site added to " + row.name + " on each side: the protocol injects both sides alike.";
     } else {
-      var before = count(index);
-      setCount(index, before, 1);
-      if (row.laterality === "bilateral" && (before + 1) % 2 === 1) { field("side").value = side; }
+      setCount(index, count(index), 1);
+      withNew(placed, row, side, tapped);
     }
-    var placed = placedMap();
-    placed[key] = drawing + ":" + at.x + "," + at.y;
     writePlaced(placed);
     say(message);
     changed(give);
   }
 
   function rowOfSite(site) {
-    var candidates = tapRows().filter(function (row) {
-      return row.muscle === site.dataset.muscle && field("give:" + row.row).checked;
-    });
-    // The latest added sites of a muscle are its follow-the-pain row's.
-    return candidates.filter(function (row) { return row.optional; })[0] || candidates[0] || null;
+    var optional = site.dataset.optional === "1";
+    return tapRows().filter(function (row) {
+      return row.muscle === site.dataset.muscle && row.optional === optional && field("give:" + row.row).checked;
+    })[0] || null;
   }
 
   function remove(site) {
+    if (busy) {
+      say("The plan is being updated: remove the site again in a moment.");
+      return;
+    }
     var row = rowOfSite(site);
     if (!row) { return; }
     var index = row.row;
-    var parts = site.dataset.key.split(":");
-    var side = parts[1];
-    var ordinal = Number(parts[2]);
+    var side = site.dataset.side;
     var sites = count(index);
-    var message = "Site removed from " + row.name + (side !== "midline" ? ", " + side : "") + ".";
+    var placed = placedMap();
+    var message = "Site removed from " + named(row, side) + ".";
+    without(placed, row.muscle, side, site, row.optional);
     if (row.laterality === "per-side") {
       var planned = rowSide(index);
       if (sites > 1) {
         setCount(index, sites, -1);
-        if (planned === "both") { message = "A site removed from " + row.name + " on each side: it is dosed per treated side."; }
+        if (planned === "both") {
+          without(placed, row.muscle, other(side), null, false);
+          message = "A site removed from " + row.name + " on each side: it is dosed per treated side.";
+        }
       } else if (planned === "both") {
-        field("side:" + index).value = side === "left" ? "right" : "left";
+        field("side:" + index).value = other(side);
+        Object.keys(placed).forEach(function (key) {
+          if (key.indexOf(row.muscle + ":" + side + ":") === 0) { delete placed[key]; }
+        });
+        message = row.name + " is now given on the " + other(side) + " only.";
+      } else {
+        field("give:" + index).checked = false;
+      }
+    } else if (row.laterality === "bilateral" && !row.optional) {
+      if (sites > 2) {
+        setCount(index, sites, -2);
+        without(placed, row.muscle, other(side), null, false);
+        message = "A site removed from " + row.name + " on each side: the protocol injects both sides alike.";
       } else {
         field("give:" + index).checked = false;
       }
     } else if (sites > 1) {
       setCount(index, sites, -1);
-      if (row.laterality === "bilateral" && (sites - 1) % 2 === 1) { field("side").value = side === "left" ? "right" : "left"; }
     } else {
       field("give:" + index).checked = false;
     }
-    var placed = placedMap();
-    var kept = {};
-    Object.keys(placed).forEach(function (key) {
-      var p = key.split(":");
-      if (p[0] !== row.muscle || p[1] !== side) { kept[key] = placed[key]; return; }
-      var n = Number(p[2]);
-      if (n < ordinal) { kept[key] = placed[key]; } else if (n > ordinal) { kept[p[0] + ":" + p[1] + ":" + (n - 1)] = placed[key]; }
-    });
-    writePlaced(kept);
+    var neighbour = sitesOf(row.muscle, side).filter(function (s) { return s !== site; })[0];
+    focusedKey = neighbour ? neighbour.dataset.key : null;
     selectedKey = null;
+    writePlaced(placed);
     say(message);
     changed(field("give:" + index));
   }
@@ -198,15 +293,14 @@
 
   function commitMove(site) {
     var placed = placedMap();
-    var svg = site.ownerSVGElement;
-    placed[site.dataset.key] = svg.dataset.drawing + ":" + site.dataset.x + "," + site.dataset.y;
+    placed[site.dataset.key] = positionOf(site);
     writePlaced(placed);
-    say("Site " + site.dataset.row + " moved.");
+    say("Site moved (line " + site.dataset.row + " of the table).");
     changed(field("placed"));
   }
 
   function select(site) {
-    document.querySelectorAll("g.site.selected").forEach(function (other) { other.classList.remove("selected"); });
+    document.querySelectorAll("g.site.selected").forEach(function (s) { s.classList.remove("selected"); });
     selectedKey = site ? site.dataset.key : null;
     if (site) { site.classList.add("selected"); }
     var button = document.getElementById("canvas-remove");
@@ -220,7 +314,8 @@
   document.addEventListener("pointerdown", function (event) {
     var site = event.target.closest && event.target.closest("svg[role=group] g.site");
     if (!site) { return; }
-    event.preventDefault();
+    event.preventDefault(); // no text selection or scrolling while dragging; focus is given here instead
+    site.focus();
     select(site);
     site.setPointerCapture(event.pointerId);
     drag = { site: site, moved: false, startX: event.clientX, startY: event.clientY };
@@ -255,8 +350,10 @@
 
   document.addEventListener("focusin", function (event) {
     var site = event.target.closest && event.target.closest("g.site[tabindex]");
-    focusedKey = site ? site.dataset.key : null;
-    if (site) { select(site); }
+    if (site) {
+      focusedKey = site.dataset.key;
+      select(site);
+    }
   });
 
   document.addEventListener("keydown", function (event) {
@@ -265,6 +362,12 @@
     if (event.key === "Delete" || event.key === "Backspace") {
       event.preventDefault();
       remove(site);
+      return;
+    }
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      select(site);
+      say("Site selected (line " + site.dataset.row + " of the table): Delete removes it, the arrow keys move it.");
       return;
     }
     var steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[event.key];
@@ -278,18 +381,24 @@
     commitMove(site);
   });
 
-  // The live update replaces the canvas: keep the message, the selection and the keyboard focus across it.
+  // The live update replaces the canvas: the change has been planned; keep the message, the selection and the
+  // keyboard focus across it.
   var result = document.getElementById("plan-result");
   if (result && window.MutationObserver) {
     new MutationObserver(function () {
+      if (busy) {
+        clearTimeout(busy);
+        busy = null;
+      }
       var status = document.getElementById("canvas-status");
       if (status && status.textContent !== lastStatus) { status.textContent = lastStatus; }
       var again = selectedKey && document.querySelector("g.site[data-key='" + selectedKey + "']");
       if (again && !again.classList.contains("selected")) { select(again); }
       var focus = focusedKey && document.querySelector("g.site[data-key='" + focusedKey + "']");
-      if (focus && document.activeElement !== focus && (!document.activeElement || document.activeElement === document.body)) {
+      var lost = !document.activeElement || document.activeElement === document.body;
+      if (focus && document.activeElement !== focus && lost) {
         focus.focus();
       }
-    }).observe(result, { childList: true, subtree: true });
+    }).observe(result, { childList: true }); // the swap itself, not the status line's own changes
   }
 })();

@@ -88,7 +88,7 @@ def _form_values(request: HttpRequest, mrn: str | None) -> QueryDict:
 @require_role(*IDENTIFIED)
 def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
     """Choose indication and product; the protocol fills in; adjust muscles, sides and units; the plan, the
-    safety findings and the body map follow every change (a little script posts the form as you type, and the
+    safety findings and the anatomic canvas follow every change (a little script posts the form as you type, and the
     Update button does the same without it). ``mrn``: opened from that patient's chart."""
     knowledge = build_knowledge()
     params = _form_values(request, mrn)
@@ -120,7 +120,8 @@ def plan_builder(request: HttpRequest, mrn: str | None = None) -> HttpResponse:
         "may_record": bool(roles_of(request) & set(RECORDING)),
         "may_override": "clinician" in roles_of(request),
         "override_reason": params.get("override_reason", ""),
-        "placed": params.get("placed", ""),  # as posted, until a plan lays its sites out
+        # As posted, until a plan lays its sites out; positions refused are dropped, so the next update plans again.
+        "placed": "" if "placed" in form.errors else params.get("placed", ""),
         "patient": form.patient_row,
         "banner": patient_banner(knowledge, form.patient_row.mrn, today) if form.patient_row is not None else None,
         "protocol": form.protocol,
