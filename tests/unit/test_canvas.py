@@ -69,6 +69,9 @@ def test_a_placed_site_stays_where_it_was_put_and_sites_beyond_the_pattern_sprea
     assert drawn[1].spot == ""  # where the clinician put it, not the label's point
     assert [site.spot for site in drawn[3:]] == ["", "", ""]  # past the label's three points
     assert len({site.position for site in drawn}) == 6  # no two sites on one point
+    # The sites past the pattern spread from the lateral canthus, never onto the middle of the upper lid (levator).
+    levator = SitePosition(HEAD, D(37), D("40.5"))
+    assert all(abs(site.position.x - levator.x) + abs(site.position.y - levator.y) > 2 for site in drawn[3:])
     assert write_placed(drawn) == "orbicularis-oculi:right:1=head:33,41"
 
 
