@@ -40,9 +40,12 @@ ROW_LABELS = {
     "side": "side, row",
     "sites": "sites, row",
     "site_units": "units given, site",
+    "site_position": "where the canvas drew site",
 }
 # Rows numbered from 0 in the form's field names and from 1 on the page.
-COUNTED_FROM_ZERO = {"units", "side", "sites", "site_units"}
+COUNTED_FROM_ZERO = {"units", "side", "sites", "site_units", "site_position"}
+# A finding's code in words, where "off-label" keeps its hyphen.
+CODE_WORDS = {"off label": "off-label"}
 
 
 @register.filter
@@ -57,3 +60,13 @@ def field_label(key: str) -> str:
         return f"{ROW_LABELS[name]} {shown}"
     label = LABELS.get(name, name.replace("_", " "))
     return f"{label} {detail}".strip()
+
+
+@register.filter
+def in_words(code: str) -> str:
+    """A finding's code as a person reads it: ``retreatment-interval-too-short`` → "Retreatment interval too short"
+    (the code itself stays in the page's attributes, for the acknowledgement fields and for automation)."""
+    words = str(code).replace("-", " ")
+    for plain, written in CODE_WORDS.items():
+        words = words.replace(plain, written)
+    return words[:1].upper() + words[1:]
