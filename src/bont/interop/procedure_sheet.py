@@ -58,7 +58,7 @@ def render_procedure_sheet(
 ) -> str:
     """HTML for a plan document (``bont.services.documents.plan_document``) with its header
     (``bont.services.report_documents.sheet_header_document``; without one, the identity is left to fill by
-    hand). ``body_map`` is the plan page's body map, already rendered as HTML by the web app's own template
+    hand). ``body_map`` is the plan's anatomic canvas, already rendered as HTML by the web app's own template
     (trusted markup, inserted as it is). ``style_nonce`` lets a page served under a strict content security
     policy keep the sheet's styles."""
     header = header or {}

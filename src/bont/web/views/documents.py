@@ -33,7 +33,7 @@ from bont.web.plots import outcome_plot
 @csp_update({"style-src": [NONCE]})
 def procedure_sheet(request: HttpRequest) -> HttpResponse:
     """The one-page procedure sheet of the plan builder's current plan, for printing: the patient's identity
-    when an MRN was chosen, the body map, and a banner when the safety check blocks the plan."""
+    when an MRN was chosen, the anatomic canvas, and a banner when the safety check blocks the plan."""
     knowledge = build_knowledge()
     form = read_plan_form(knowledge, request.POST, clock().today())  # posted by the builder: no MRN in a URL
     if form.plan is None:  # nothing to print: back to the builder
