@@ -15,13 +15,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.databases import fresh_postgres_database, migrated_sqlite_database
+from tests.databases import migrated_postgres_database, migrated_sqlite_database
 
 ROOT = Path(__file__).parent.parent
 MODULE = ROOT / "tests" / "integration" / "test_background_runs.py"
@@ -67,17 +67,22 @@ def _pytest(folder: Path, arguments: Sequence[str], env: dict[str, str]) -> Run:
 
 
 def start(folder: Path, postgres_server_url: str, browser_tests: Sequence[str]) -> dict[str, Run]:
-    """Start one contract run per engine, each on a database of its own (on SQLite a migrated copy: the run's own
-    migration would cost ten seconds of CPU beside the main run), and one run of ``browser_tests`` (node ids)
-    when there are any; each run's output goes to a file under ``folder``."""
+    """Start one contract run per engine, each on a database of its own (a migrated copy: the run's own migration
+    would cost ten seconds of CPU beside the main run), and one run of ``browser_tests`` (node ids)
+    when there are any; each run's output goes to a file under ``folder``. The PostgreSQL run starts last: its
+    template is migrated while the others already run."""
     runs: dict[str, Run] = {}
-    for engine in ENGINES:
+
+    def contract(engine: str, database: Callable[[Path], str]) -> None:
         own = folder / engine
         own.mkdir()
-        url = migrated_sqlite_database(own) if engine == "sqlite" else fresh_postgres_database(postgres_server_url)
+        url = database(own)
         runs[engine] = _pytest(own / "run", [str(ROOT / "tests" / "contract")], {"BONT_CONTRACT_DATABASE_URL": url})
+
+    contract("sqlite", migrated_sqlite_database)
     if browser_tests:
         runs[BROWSER] = _pytest(folder / BROWSER, browser_tests, {})
+    contract("postgresql", lambda _: migrated_postgres_database(postgres_server_url))
     return runs
 
 

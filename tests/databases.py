@@ -3,8 +3,9 @@ PostgreSQL server that the tests start themselves (or on the server named by BON
 
 Applying every migration to a new database costs about ten seconds of CPU (Django renders the model states of each
 migration, and the audit history doubles the models): a test that needs a clinic, not a migration, starts from a
-copy of one database migrated once per test session (:func:`migrated_sqlite_database`), and a test that needs the
-demo clinic from a copy of one loaded once (:func:`demo_sqlite_database`). The tests of migrating
+copy of one database migrated once per test session (:func:`migrated_sqlite_database`; on PostgreSQL
+:func:`migrated_postgres_database`, a ``CREATE DATABASE … TEMPLATE``), and a test that needs the demo clinic from a
+copy of one loaded once (:func:`demo_sqlite_database`). The tests of migrating
 itself (a bare ``bont serve``, ``tests/contract/test_adapter_migrations.py``) keep starting from nothing."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import atexit
 import fcntl
 import glob
+import hashlib
 import os
 import shutil
 import socket
@@ -82,11 +84,38 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def fresh_postgres_database(server_url: str) -> str:
+def fresh_postgres_database(server_url: str, template: str | None = None) -> str:
+    """A new database on the server: empty, or a copy of the database ``template``."""
     name = f"bont_test_{uuid.uuid4().hex[:12]}"
+    # FILE_COPY: a copy of the template's files, where the default (WAL_LOG) writes every page through the WAL.
+    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
     with psycopg.connect(server_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"{copy}')
     return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def migrated_postgres_database(server_url: str) -> str:
+    """A new PostgreSQL database on the server with every migration applied and nothing else: what ``bont db
+    migrate`` leaves in an empty database, copied from the one migrated once for the test session on that server."""
+    return fresh_postgres_database(server_url, _postgres_template(server_url))
+
+
+@cache
+def _postgres_template(server_url: str) -> str:
+    """The migrated template database on the server, made by whichever process asks first while the others wait
+    for it; its name is kept beside the SQLite templates (a server named by BONT_TEST_POSTGRES_URL outlives the
+    test session: each session migrates a template of its own)."""
+    share_templates()
+    folder = Path(os.environ[TEMPLATES_VARIABLE])
+    server = hashlib.sha256(server_url.encode()).hexdigest()[:12]
+    named = folder / f"postgres-{server}.name"
+    with open(folder / f"postgres-{server}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not named.exists():
+            url = fresh_postgres_database(server_url)
+            _bont(url, "db", "migrate")  # its connections closed when it exits: a template copied must have none
+            named.write_text(url.rsplit("/", 1)[1], encoding="utf-8")
+    return named.read_text(encoding="utf-8")
 
 
 def fresh_sqlite_database(folder: Path) -> str:
@@ -150,11 +179,11 @@ def _template(name: str, build: Callable[[Path], None]) -> Path:
     return database
 
 
-def _bont(database: Path, *args: str) -> str:
-    """Run the installed ``bont ARGS`` on the SQLite ``database``; what it printed."""
+def _bont(database: Path | str, *args: str) -> str:
+    """Run the installed ``bont ARGS`` on ``database`` (a SQLite file, or a database's URL); what it printed."""
     done = subprocess.run(
         [str(Path(sys.executable).with_name("bont")), *args],
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
+        env={**os.environ, "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database}"},
         capture_output=True,
         text=True,
         check=False,

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import pytest
 
 from bont.services.ports import ClinicalRecords, PatientCharts
-from tests.contract.clinic import Clinic, emptied, set_up
+from tests.contract.clinic import Clinic, emptied, empty_database, set_up
 from tests.fakes import FakeClinic, FakeClinicalRecords, FakePatientCharts
 
 DATABASE_VARIABLE = "BONT_CONTRACT_DATABASE_URL"
@@ -203,11 +203,9 @@ def adapters(database: str | None) -> Iterator[Adapters]:
         clinic = FakeClinic()
         yield Adapters(FakeClinicalRecords(clinic), FakePatientCharts(clinic), FakeArrange(clinic), "fake")
         return
-    from django.core.management import call_command
-
     from bont.bootstrap import clinical_records, patient_charts
 
-    call_command("flush", interactive=False, verbosity=0)
+    empty_database()
     yield Adapters(clinical_records(), patient_charts(), DjangoArrange(), database.split(":", 1)[0])
 
 

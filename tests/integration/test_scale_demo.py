@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands import ROOT, bont
-from tests.databases import fresh_postgres_database, migrated_sqlite_database
+from tests.databases import migrated_postgres_database, migrated_sqlite_database
 
 PATIENTS = 9
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
@@ -44,7 +44,8 @@ def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 # The generator on PostgreSQL, in a process of its own (this process's Django is bound to its SQLite file): the
-# schema migrated, then the clinic generated and its schema again, with the sample of its rows.
+# schema as migrated (a copy of the session's migrated database), then the clinic generated and its schema again,
+# with the sample of its rows.
 _ON_POSTGRESQL = f"""
 import json
 from django.test import override_settings
@@ -104,10 +105,10 @@ def generated_rows() -> dict[str, str]:
 
 @pytest.fixture
 def generated_on_postgresql(postgres_server_url: str) -> Iterator[subprocess.Popen[str]]:
-    """The generator started on a new PostgreSQL database, running beside the test."""
+    """The generator started on a new migrated PostgreSQL database, running beside the test."""
     process = subprocess.Popen(
         [sys.executable, "-c", _ON_POSTGRESQL],
-        env={**os.environ, "DATABASE_URL": fresh_postgres_database(postgres_server_url), "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "DATABASE_URL": migrated_postgres_database(postgres_server_url), "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
