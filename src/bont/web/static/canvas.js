@@ -14,7 +14,9 @@
   if (!form || !window.JSON) {
     return;
   }
-  var NEAREST = 12; // a tap farther than this from every muscle's point (percent of the drawing) adds nothing
+  // A tap farther from every muscle's point than this share of the view's width adds nothing (a muscle is drawn
+  // as one point; its belly spreads around it).
+  var REACH = 0.15;
   var selectedKey = null;
   var focusedKey = null;
   var lastStatus = "";
@@ -147,7 +149,9 @@
     element.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
-  function nearestRow(drawing, x, y, side) {
+  function nearestRow(svg, x, y, side) {
+    var drawing = svg.dataset.drawing;
+    var reach = REACH * svg.viewBox.baseVal.width;
     var best = null;
     tapRows().forEach(function (row) {
       var sideHere = row.points.midline ? "midline" : side;
@@ -159,7 +163,7 @@
         best = { row: row, distance: distance, side: sideHere };
       }
     });
-    return best && best.distance <= NEAREST ? best : null;
+    return best && best.distance <= reach ? best : null;
   }
 
   function named(row, side) { return row.name + (side !== "midline" ? ", " + side : ""); }
@@ -171,7 +175,7 @@
     }
     var drawing = svg.dataset.drawing;
     var at = pointIn(svg, event);
-    var nearest = nearestRow(drawing, at.x, at.y, sideOf(drawing, at.x));
+    var nearest = nearestRow(svg, at.x, at.y, sideOf(drawing, at.x));
     if (!nearest) {
       say("No muscle of this protocol is drawn near here: choose the muscle in the table below.");
       return;
