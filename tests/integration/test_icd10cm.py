@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -93,7 +95,7 @@ def test_the_code_set_is_read_back_from_its_table_and_a_damaged_table_is_built_a
 
     monkeypatch.setattr(icd10cm, "table_file", lambda: cached)
     monkeypatch.setattr(icd10cm, "_from_package", from_package)
-    forget = (icd10cm._table, icd10cm._is_valid, icd10cm._ancestors, icd10cm._description)
+    forget = (icd10cm._built_table, icd10cm._is_valid, icd10cm._ancestors, icd10cm._description)
     try:
         for damage in (None, "{not json", '{"L03.221": 7}'):
             if damage is not None:
@@ -242,3 +244,35 @@ def test_bont_plan_refuses_a_patient_file_with_an_unknown_code(tmp_path: Path) -
     )
     assert result.exit_code == 2, result.output
     assert f"--patient: patient.conditions.0: {UNKNOWN_CODE}" in " ".join(result.stderr.split())
+
+
+def test_threads_asking_at_once_wait_for_one_table_built_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A server builds the table beside its first requests: a request asking meanwhile waits for that table rather
+    than importing the package at the same time (which can hand it a half-initialised package, and a table of part
+    of the codes for the life of the process)."""
+    from bont.knowledge import icd10cm
+
+    building = threading.Event()
+    built: list[str] = []
+
+    def from_package() -> dict[str, tuple[str, tuple[str, ...]]]:
+        built.append(threading.current_thread().name)
+        building.set()
+        time.sleep(0.3)  # still building when the other thread asks
+        return {"G43.709": ("Chronic migraine without aura", ("G43.70", "G43.7", "G43"))}
+
+    monkeypatch.setattr(icd10cm, "table_file", lambda: tmp_path / "table.json")
+    monkeypatch.setattr(icd10cm, "_from_package", from_package)
+    forget = (icd10cm._built_table, icd10cm._is_valid, icd10cm._ancestors, icd10cm._description)
+    for each in forget:
+        each.cache_clear()
+    try:
+        ahead = threading.Thread(target=icd10cm.load_code_set, name="load-ahead")
+        ahead.start()
+        assert building.wait(5)
+        assert ICD.description("G43.709") == "Chronic migraine without aura"  # asked while the table is built
+        ahead.join(5)
+        assert built == ["load-ahead"]
+    finally:
+        for each in forget:
+            each.cache_clear()

@@ -141,6 +141,7 @@ class SiteToDraw:
     units: Decimal
     row: int
     optional: bool = False  # of the protocol's optional rows (follow-the-pain), drawn after the standard ones
+    position: SitePosition | None = None  # where it was drawn before (a recorded session's site): drawn there
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,9 @@ def lay_out(
         pattern = canvas.pattern(indication, site.muscle)
         points = pattern.points.value if pattern is not None else ()
         spot = ""
-        if key in placed:
+        if site.position is not None:
+            position = site.position
+        elif key in placed:
             position = placed[key]
         elif ordinal < len(points):
             spot = points[ordinal].name

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import warnings
 from functools import cache, lru_cache
 from importlib.metadata import version
@@ -97,8 +98,20 @@ def _write(path: Path, table: dict[str, tuple[str, tuple[str, ...]]]) -> None:
         return  # a read-only home: bont works as before, only reads the package each time
 
 
-@cache
+# One thread builds the table; the others wait for it. A server loads it beside its first requests: were a request
+# to import the package while that thread is importing it, a deadlock between their import locks (the package reads
+# its data with importlib.resources) lets Python hand one of them the package half initialised — and a table of part
+# of the codes, kept for the life of the process: a chart showed a code without its title.
+_BUILDING = threading.Lock()
+
+
 def _table() -> dict[str, tuple[str, tuple[str, ...]]]:
+    with _BUILDING:
+        return _built_table()
+
+
+@cache
+def _built_table() -> dict[str, tuple[str, tuple[str, ...]]]:
     path = table_file()
     if not path.is_absolute():  # no home folder to cache in (a relative path would land in the working folder)
         return _from_package()

@@ -11,6 +11,7 @@ from bont.domain.canvas import (
     DrawnSite,
     SitePosition,
     SiteToDraw,
+    anchor,
     lay_out,
     regional_views,
     site_radius,
@@ -84,15 +85,11 @@ def plan_sites(
 def session_sites(knowledge: KnowledgeBase, indication: str, sites: Sequence[GivenSite]) -> tuple[DrawnSite, ...]:
     """A recorded session's sites where they were drawn when it was recorded (by the label's pattern where none
     was stored), numbered as the session page lists them, one line per site."""
-    to_draw = [SiteToDraw(site.muscle, site.side, site.units, index) for index, site in enumerate(sites, start=1)]
-    stored: dict[str, SitePosition] = {}
-    counts: dict[tuple[str, str], int] = {}
-    for site in sites:
-        ordinal = counts.get((site.muscle, site.side), 0)
-        counts[(site.muscle, site.side)] = ordinal + 1
-        if site.position is not None:
-            stored[f"{site.muscle}:{site.side}:{ordinal}"] = site.position
-    return lay_out(knowledge.targets, knowledge.canvas, indication, to_draw, stored)
+    to_draw = [
+        SiteToDraw(site.muscle, site.side, site.units, number, position=site.position)
+        for number, site in enumerate(sites, start=1)
+    ]
+    return lay_out(knowledge.targets, knowledge.canvas, indication, to_draw, {})
 
 
 def plan_positions(
@@ -115,9 +112,7 @@ def tap_targets(knowledge: KnowledgeBase, protocol: Protocol) -> list[dict[str, 
         target = knowledge.targets.get(row.muscle)
         if target is None or not target.diagram:
             continue
-        point = target.diagram[0]
-        right = SitePosition(point.view, point.x, point.y)
-        sides = {"right": right, "left": right.mirrored()} if target.paired else {"midline": right}
+        sides = {side: anchor(target, side) for side in (("right", "left") if target.paired else ("midline",))}
         rows.append(
             {
                 "row": index,
@@ -125,7 +120,7 @@ def tap_targets(knowledge: KnowledgeBase, protocol: Protocol) -> list[dict[str, 
                 "name": target.name,
                 "laterality": str(row.laterality),
                 "optional": row.optional,
-                "points": {side: [str(p.drawing), float(p.x), float(p.y)] for side, p in sides.items()},
+                "points": {side: [str(p.drawing), float(p.x), float(p.y)] for side, p in sides.items() if p},
             }
         )
     return rows
