@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bont.domain.anatomy import DiagramView, Target
+from bont.domain.doses import format_amount
 from bont.domain.evidence import Cited
 
 HUNDRED = Decimal(100)
@@ -159,8 +160,13 @@ class DrawnSite:
 
     @property
     def key(self) -> str:
-        """What a placed position is kept under: ``orbicularis-oculi:left:2``."""
-        return f"{self.muscle}:{self.side}:{self.ordinal}"
+        return site_key(self.muscle, self.side, self.ordinal)
+
+
+def site_key(muscle: str, side: str, ordinal: int) -> str:
+    """What a placed position is kept under: the muscle, the side and the site's place among that muscle's sites on
+    that side (``orbicularis-oculi:left:2``)."""
+    return f"{muscle}:{side}:{ordinal}"
 
 
 def anchor(target: Target, side: str) -> SitePosition | None:
@@ -189,7 +195,7 @@ def lay_out(
             continue
         ordinal = counts.get((site.muscle, site.side), 0)
         counts[(site.muscle, site.side)] = ordinal + 1
-        key = f"{site.muscle}:{site.side}:{ordinal}"
+        key = site_key(site.muscle, site.side, ordinal)
         pattern = canvas.pattern(indication, site.muscle)
         points = pattern.points.value if pattern is not None else ()
         spot = ""
@@ -330,5 +336,5 @@ def _clamp(value: Decimal) -> Decimal:
 
 
 def _plain(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return "0" if text == "-0" else text
+    text = format_amount(value)
+    return "0" if text == "-0" else text  # a point clamped to the edge from below

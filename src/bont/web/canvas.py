@@ -16,6 +16,7 @@ from bont.domain.canvas import (
     regional_views,
     site_radius,
 )
+from bont.domain.doses import format_amount
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.planning import Plan
 from bont.domain.protocols import Protocol
@@ -26,10 +27,6 @@ def _name(knowledge: KnowledgeBase, muscle: str) -> str:
     return knowledge.targets[muscle].name if muscle in knowledge.targets else muscle
 
 
-def _plain(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
 def _site(knowledge: KnowledgeBase, site: DrawnSite) -> dict[str, Any]:
     side = f", {site.side}" if site.side else ""
     spot = f" ({site.spot})" if site.spot else ""
@@ -38,8 +35,8 @@ def _site(knowledge: KnowledgeBase, site: DrawnSite) -> dict[str, Any]:
         "key": site.key,
         "muscle": site.muscle,
         "side": site.side,
-        "x": _plain(site.position.x),
-        "y": _plain(site.position.y),
+        "x": format_amount(site.position.x),
+        "y": format_amount(site.position.y),
         "placed": site.placed,
         "optional": site.optional,
         "label": f"{site.number}: {_name(knowledge, site.muscle)}{side}{spot}, {site.units.normalize():f} U",
