@@ -172,6 +172,7 @@ class Clinic:
 
     users: Mapping[str, Any]
     path_values: Mapping[str, str]
+    clients: dict[str, Any] = field(default_factory=dict)  # by role, made as first asked for (``_signed_in``)
 
 
 @pytest.fixture(scope="module")
@@ -235,11 +236,17 @@ def _as_schema_path(route: str) -> str:
 
 
 @cache
-def api_operations() -> dict[str, str]:
-    """Every operation of the JSON API as "METHOD /api/path", from its OpenAPI schema."""
+def openapi_schema() -> dict[str, Any]:
+    """The JSON API's OpenAPI schema, made once: django-ninja builds it afresh on each call (0.16 s)."""
     from bont.web.api import api
 
-    paths = api.get_openapi_schema()["paths"]
+    return dict(api.get_openapi_schema())
+
+
+@cache
+def api_operations() -> dict[str, str]:
+    """Every operation of the JSON API as "METHOD /api/path", from its OpenAPI schema."""
+    paths = openapi_schema()["paths"]
     return {f"{method.upper()} {path}": path for path, operations in paths.items() for method in operations}
 
 
@@ -303,9 +310,7 @@ def _made_up(schema: Mapping[str, Any], components: Mapping[str, Any]) -> Any:
 
 
 def _api_body(key: str, rule: Rule, caller: str) -> str:
-    from bont.web.api import api
-
-    schema = api.get_openapi_schema()
+    schema = openapi_schema()
     method, path = key.split(" ", 1)
     body = schema["paths"][path][method.lower()].get("requestBody")
     if body is None:
@@ -342,18 +347,13 @@ def test_every_page_and_api_operation_has_an_access_rule(clinic: Clinic) -> None
 
 @pytest.mark.parametrize("key", sorted(RULES))
 def test_each_role_reaches_a_route_only_as_its_rule_says(clinic: Clinic, key: str) -> None:
-    from django.test import Client
-
     rule = RULES[key]
     if key not in web_routes() and key not in api_operations():
         pytest.fail(f"access rule for a route that no longer exists: {key}")
     values = {**clinic.path_values, **rule.path_values}
     wrong = []
     for role in (*ROLES, ANONYMOUS):
-        client = Client(SERVER_NAME="localhost")
-        if role != ANONYMOUS:
-            client.force_login(clinic.users[role])
-        response = _call(client, key, rule, values, f"acl-{role}")
+        response = _call(_signed_in(clinic, role), key, rule, values, f"acl-{role}")
         got = _outcome(response)
         expected = "allowed" if role in rule.allowed else "denied"
         if got != expected or (expected == "denied" and role != ANONYMOUS and response.status_code != 403):
@@ -363,10 +363,18 @@ def test_each_role_reaches_a_route_only_as_its_rule_says(clinic: Clinic, key: st
 
 
 def _signed_in(clinic: Clinic, role: str) -> Any:
+    """The role's test client, signed in (ANONYMOUS: with no cookie), kept for the module: a new client builds
+    Django's middleware chain again and a sign-in writes a session, for each of the matrix's 600 calls. A call that
+    signed the role out (the logout route) has it sign in again."""
     from django.test import Client
 
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(clinic.users[role])
+    client = clinic.clients.get(role)
+    if client is None:
+        client = clinic.clients[role] = Client(SERVER_NAME="localhost")
+    if role == ANONYMOUS:
+        client.cookies.clear()
+    elif "_auth_user_id" not in client.session:
+        client.force_login(clinic.users[role])
     return client
 
 
