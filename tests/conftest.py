@@ -84,6 +84,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if config.option.collectonly or not any(item.path == background_runs.MODULE for item in session.items):
         return
+    # The caches every process of the suite reads (the validated knowledge base, the ICD-10-CM table: 1 and 5.5 s of
+    # CPU to make), written before the runs beside this one start: on a fresh machine each of their processes
+    # would otherwise make its own at the same time.
+    from bont.knowledge.icd10cm import load_code_set
+
+    build_knowledge()
+    load_code_set()
     folder = Path(tempfile.mkdtemp(prefix="bont-background-runs-"))
     postgres_url = _postgres_server_url(config)
     clean_up = _clean_up(config)

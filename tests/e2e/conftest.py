@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.databases import demo_sqlite_database
-from tests.e2e.browser import CHROMIUM_FLAGS, COMMAND_PROCESSES, serving
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, COMMAND_PROCESSES, serving
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,7 +37,7 @@ def server(database_env: dict[str, str]) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
 
