@@ -142,6 +142,12 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
     with connection.cursor() as cursor:
         cursor.execute(SQLITE_SCHEMA)
         generated_schema = cursor.fetchall()
+        # The copies are written with SQLite's foreign keys unchecked: every key points to a row, and the checks are
+        # on again for what the clinic writes next.
+        cursor.execute("PRAGMA foreign_key_check")
+        assert cursor.fetchall() == []
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone() == (1,)
     with closing(sqlite3.connect(migrated_sqlite_database(tmp_path).removeprefix("sqlite:///"))) as migrated:
         assert generated_schema == migrated.execute(SQLITE_SCHEMA).fetchall()
     on_sqlite = generated_rows()
