@@ -274,6 +274,15 @@ def test_demographics_are_corrected_in_place_and_the_first_weight_keeps_the_day_
         "female",
     )
     assert [(w.on, w.kg) for w in record.weights] == [(date(2026, 1, 2), 70), (date(2026, 2, 1), Decimal("71.5"))]
+    # The day of the weight a chart reads (the patient banner's "weighed on"), as of a day
+    weighed_on = registry.patients.weighed_on
+    assert [weighed_on("FICT-R9", day) for day in (date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1))] == [
+        None,
+        date(2026, 1, 2),
+        date(2026, 2, 1),
+    ]
+    with pytest.raises(UnknownPatientError):
+        weighed_on("FICT-NOBODY", RECORDED)
 
 
 def test_an_allergy_is_removed_once_and_an_allergy_not_on_file_is_refused(registry: Registry) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from bont.clinic import models
@@ -167,6 +167,16 @@ class DjangoPatientRegistry(PatientRegistry):
 
     def treatment_record(self, mrn: str) -> TreatmentRecord:
         return _treatment_record(_patient(mrn))
+
+    def weighed_on(self, mrn: str, on: date) -> date | None:
+        found: list[date | None] = list(
+            models.Patient.objects.filter(mrn=mrn)
+            .annotate(day=Max("weights__measured_on", filter=Q(weights__measured_on__lte=on)))
+            .values_list("day", flat=True)
+        )
+        if not found:
+            raise UnknownPatientError()
+        return found[0]
 
     def chart_key(self, mrn: str) -> str:
         return _chart_key(mrn)

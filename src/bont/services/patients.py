@@ -288,6 +288,12 @@ class PatientRegistry(abc.ABC):
         record = self.record(mrn)
         return TreatmentRecord(record.header, record.adverse_events, record.sessions)
 
+    def weighed_on(self, mrn: str, on: date) -> date | None:
+        """The day of the weight the chart reads as of ``on``: the latest measured on or before it (None when
+        none was); raises ``UnknownPatientError``. (An adapter reads only that day.)"""
+        measured = [weight.on for weight in self.record(mrn).weights if weight.on <= on]
+        return max(measured, default=None)
+
     @abc.abstractmethod
     def audit_trail(self, mrn: str) -> tuple[AuditEntry, ...]:
         """Every version of the patient's record, sessions (their sites, findings and vial draws), adverse

@@ -55,7 +55,7 @@ def patient_banner(knowledge: KnowledgeBase, mrn: str, today: date, read: Patien
         patient=read.patient,
         age=read.age,
         weight=read.weight,
-        weighed_on=_weighed_on(mrn, today) if read.weight is not None else None,
+        weighed_on=patient_registry().weighed_on(mrn, today) if read.weight is not None else None,
         allergies=read.allergies,
         conditions=read.conditions,
         interacting=tuple(
@@ -66,10 +66,3 @@ def patient_banner(knowledge: KnowledgeBase, mrn: str, today: date, read: Patien
         gauges=read.gauges,
         next_sessions=read.next_sessions,
     )
-
-
-def _weighed_on(mrn: str, today: date) -> date | None:
-    """The day of the weight the chart reads: the latest measured on or before ``today`` (the record lists a
-    same-day reweigh after the weight it replaces, as the chart reads them)."""
-    measured = [w.on for w in patient_registry().record(mrn).weights if w.on <= today]
-    return measured[-1] if measured else None
