@@ -281,6 +281,8 @@ def test_demographics_are_corrected_in_place_and_the_first_weight_keeps_the_day_
         date(2026, 1, 2),
         date(2026, 2, 1),
     ]
+    registry.patients.add(new("FICT-R9-UNWEIGHED"), RECORDED)
+    assert weighed_on("FICT-R9-UNWEIGHED", date(2026, 2, 1)) is None
     with pytest.raises(UnknownPatientError):
         weighed_on("FICT-NOBODY", RECORDED)
 

@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import psycopg
 from playwright.sync_api import Page, expect
@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
 BONT = str(Path(sys.executable).with_name("bont"))
 SCREENSHOTS = Path(__file__).parent.parent.parent / "artifacts" / "screenshots"
-# Chromium's headless shell (scripts/ensure-chromium.sh installs it): half the CPU of the whole browser run headless.
-CHROMIUM = "/usr/bin/chromium-headless-shell"
+# Chromium's headless shell (scripts/ensure-chromium.sh installs it): half the CPU of the whole browser headless.
+# Where only the browser is installed (a developer without root), the browser.
+HEADLESS_SHELL = Path("/usr/bin/chromium-headless-shell")
+CHROMIUM = str(HEADLESS_SHELL if HEADLESS_SHELL.exists() else Path("/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -107,6 +109,7 @@ def chart_url(server: str, mrn: str, page: str = "") -> str:
 
 
 DEMO_PASSWORD = "demo-password"  # the demo clinic's users' (`bont demo`)
+SESSION_COOKIE = "sessionid"  # Django's SESSION_COOKIE_NAME
 # The session cookie of each demo user's first sign-in on each server, by (server, username).
 SIGNED_IN: dict[tuple[str, str], list[SetCookieParam]] = {}
 
@@ -131,16 +134,20 @@ def sign_in(page: Page, server: str, username: str, password: str = DEMO_PASSWOR
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.get_by_role("button", name="Sign in").click()
     if password == DEMO_PASSWORD and "/login/" not in page.url:
-        SIGNED_IN[key] = [
-            {"name": cookie["name"], "value": cookie["value"], "url": server}
-            for cookie in page.context.cookies(server)
-            if cookie["name"] == "sessionid"
-        ]
+        # The cookie as the server set it (HttpOnly, SameSite=Strict, its expiry), not a looser copy.
+        cookies = page.context.cookies(server)
+        SIGNED_IN[key] = [cast("SetCookieParam", cookie) for cookie in cookies if cookie["name"] == SESSION_COOKIE]
 
 
 def sign_out(page: Page) -> None:
+    """Sign out from the header; the session ended is no longer remembered for ``sign_in`` (every context that
+    signed in with it is signed out with it, as two tabs of one browser are)."""
+    ended = {cookie["value"] for cookie in page.context.cookies() if cookie["name"] == SESSION_COOKIE}
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+    for key, cookies in list(SIGNED_IN.items()):
+        if any(cookie["value"] in ended for cookie in cookies):
+            del SIGNED_IN[key]
 
 
 def shoot(page: Page, name: str) -> None:

@@ -202,11 +202,11 @@ def totp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 def _code(secret: str, steps_ahead: int = 0) -> str:
     """The code an authenticator app shows for ``secret`` (RFC 6238), ``steps_ahead`` 30-second steps from now:
     a code once accepted is not accepted again, so a second sign-in gives the next step's (django-otp accepts
-    one step of clock drift). A code is never read in the last two seconds of its step: read at the end of step T
+    one step of clock drift). A code is never read in the last five seconds of its step: read at the end of step T
     and checked in step T+1, it is accepted as the step before, and django-otp keeps that drift of -1 step for
     the device, so that the next sign-in's code, a step ahead, would fall outside what it accepts."""
     left = 30 - time.time() % 30
-    if left < 2:
+    if left < 5:
         time.sleep(left + 0.1)
     totp = TOTP(b32decode(secret.replace(" ", "")))
     totp.time = time.time() + 30 * steps_ahead
