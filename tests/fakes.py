@@ -800,7 +800,7 @@ class FakeAdverseEvents(AdverseEvents):
 # (imported here, with their fakes, so that this section stays one block)
 
 from bont.domain.billing import VialUsed  # noqa: E402
-from bont.services.billing import BillableSession, BillingRecords  # noqa: E402
+from bont.services.billing import BillableSession, BillingRecords, ClaimContent  # noqa: E402
 from bont.services.inventory import Inventory, InventoryError, LotDraw, LotFilter, NewLot, StockLot, StockVial  # noqa: E402
 from bont.services.sessions import (  # noqa: E402
     GivenSite,
@@ -991,20 +991,24 @@ class FakeBillingRecords(BillingRecords):
                 s.id,
                 s.summary.on,
                 s.patient.mrn,
-                s.summary.product,
-                s.summary.indication,
-                self.book.guidance.get(s.id, ""),
-                tuple(
-                    (site.muscle, site.side or None) for site in s.sites if muscles is None or site.muscle in muscles
+                ClaimContent(
+                    s.summary.product,
+                    s.summary.indication,
+                    self.book.guidance.get(s.id, ""),
+                    tuple(
+                        (site.muscle, site.side or None)
+                        for site in s.sites
+                        if muscles is None or site.muscle in muscles
+                    ),
+                    s.summary.total_units,
+                    s.summary.units_discarded,
+                    protocol=s.summary.protocol,
+                    vials=self.book.vials.get(s.id, ()),
                 ),
-                s.summary.total_units,
-                s.summary.units_discarded,
                 patient_name=f"{s.patient.family_name}, {s.patient.given_name}",
                 conditions=self.book.conditions.get(s.patient.id, ()),
-                protocol=s.summary.protocol,
                 clinician=s.clinician,
                 clinician_npi=self.book.npis.get(s.clinician, ""),
-                vials=self.book.vials.get(s.id, ()),
             )
             for s in given
         )

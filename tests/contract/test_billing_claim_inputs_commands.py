@@ -22,7 +22,8 @@ def _export(clinic: Clinic) -> list[tuple[str, ...]]:
 
 
 def _kept_as_rebuilt() -> None:
-    """The claim inputs the writes kept are those rebuilt from the records."""
+    """The claim inputs the writes kept are those rebuilt from the records (the contents stored kept: the same
+    content has the same row whoever writes it)."""
     from django.db import transaction  # noqa: TID251 (the rebuild is rolled back)
 
     from bont.clinic import models
@@ -31,8 +32,9 @@ def _kept_as_rebuilt() -> None:
     def rows() -> list[tuple[object, ...]]:
         return list(
             models.SessionClaimInputs.objects.order_by("date", "session").values_list(
-                "session", "date", "patient", "clinician", "indication", "product", "protocol", "guidance",
-                "total_units", "units_discarded", "sites", "vials",
+                "session", "date", "patient", "clinician", "content", "content__indication", "content__product",
+                "content__protocol", "content__guidance", "content__total_units", "content__units_discarded",
+                "content__sites", "content__vials",
             )
         )  # fmt: skip
 

@@ -208,3 +208,27 @@ def test_the_billing_export_reads_as_many_queries_for_fifty_patients_as_for_five
     _add_patients(5, 45)
     assert _queries(export) == few
     assert exported[-1].count(",64615,") > 20  # the procedure line of each migraine session
+
+
+def test_the_billing_export_reads_patients_alike_one_chunk_at_a_time_or_all_at_once(
+    empty_clinic: Clinic, monkeypatch: Any
+) -> None:
+    from bont.clinic import billing_records, models
+    from bont.services.billing import billing_csv
+
+    _add_patients(0, 50)
+    # What many sessions gave alike is stored once: a migraine session's 155 units, a dystonia session's 250.
+    assert models.ClaimContent.objects.count() == 2
+    assert (
+        models.SessionClaimInputs.objects.count() == models.TreatmentSession.objects.filter(withdrawn_reason="").count()
+    )
+
+    def export() -> str:
+        records = billing_records.DjangoBillingRecords()
+        return "".join(billing_csv(records, build_knowledge(), TODAY - timedelta(days=500), TODAY))
+
+    monkeypatch.setattr(billing_records, "CHUNK", 7)
+    looked_up = export()  # a chunk's few new patients looked up with it
+    monkeypatch.setattr(billing_records._Patients, "ALL_AT_ONCE", 3)
+    assert export() == looked_up  # every patient read with the first chunk
+    assert looked_up.count("\n") > 150

@@ -260,13 +260,13 @@ def test_a_session_is_read_back_withdrawn_once_and_then_never_billed(stock: Stoc
     assert [s.id for s in stock.sessions.sessions(patient_id)] == [session_id]
     assert stock.billing.session_date(session_id) == date(2026, 9, 1)
     billed = tuple(stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30)))  # read as it streams
-    assert [(b.session_id, b.patient_mrn, b.sites) for b in billed] == [
+    assert [(b.session_id, b.patient_mrn, b.content.sites) for b in billed] == [
         (session_id, "FICT-S1", (("splenius-capitis", "left"),))
     ]
-    assert [(b.patient_name, b.conditions, b.protocol, b.clinician, b.clinician_npi) for b in billed] == [
+    assert [(b.patient_name, b.conditions, b.content.protocol, b.clinician, b.clinician_npi) for b in billed] == [
         ("Contract, Fictional", CONDITIONS, "", "dr-contract", NPI)
     ]
-    assert billed[0].vials == (VialUsed(Decimal(100), Decimal(80), "0023-1145-01"),)
+    assert billed[0].content.vials == (VialUsed(Decimal(100), Decimal(80), "0023-1145-01"),)
     assert stock.sessions.withdraw(session_id, "entered for the wrong patient", None) == ""
     assert stock.sessions.withdraw(session_id, "again", None) == "entered for the wrong patient"
     assert stock.sessions.withdraw(987654, "no such session", None) is None
@@ -322,7 +322,7 @@ def test_a_withdrawal_keeps_who_made_it_and_a_correction_is_linked_both_ways(sto
     assert detail is not None
     assert detail.summary.corrected_by == corrected
     billed = tuple(stock.billing.sessions(date(2026, 9, 1), date(2026, 9, 30)))  # read as it streams
-    assert [(b.session_id, b.total_units) for b in billed] == [(corrected, Decimal(60))]
+    assert [(b.session_id, b.content.total_units) for b in billed] == [(corrected, Decimal(60))]
     # A recall finds the draw once, with the session that corrects the one it was drawn for.
     assert [(d.session_id, d.units) for d in stock.inventory.draws_from_lot("FICT-L5")] == [(corrected, Decimal(80))]
 

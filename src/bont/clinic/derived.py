@@ -12,9 +12,13 @@ diary days they have just written, inside that write's transaction; it keeps the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import json
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from functools import cached_property
+from typing import Any
 
 from django.db import connections, transaction
 from django.db.backends.utils import CursorWrapper
@@ -25,6 +29,8 @@ from bont.clinic.responder_verdicts import refresh_patient as refresh_responder_
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.follow_up import diary_kinds_by_indication, follow_up_summaries
 from bont.services.research import verdict_basis
+
+CENTS = Decimal("0.01")  # the units fields' two decimal places
 
 
 class DerivedSummaries:
@@ -148,10 +154,10 @@ def fill_follow_up_summaries(
 
 
 _CLAIM_INPUTS = "clinic_sessionclaiminputs"
-_CLAIM_COLUMNS = (
-    "session_id, date, patient_id, clinician_id, indication, product, protocol, guidance, total_units,"
-    " units_discarded, sites, vials"
-)
+_CLAIM_CONTENT = "clinic_claimcontent"
+_CONTENT_COLUMNS = "indication, product, protocol, guidance, total_units, units_discarded, sites, vials"
+_CLAIM_COLUMNS = f"session_id, date, patient_id, clinician_id, {_CONTENT_COLUMNS}"
+CLAIM_ROWS_AT_ONCE = 5_000  # claim inputs written per statement by a fill
 
 
 def _claim_inputs_query(vendor: str, chosen: str) -> str:
@@ -187,29 +193,84 @@ def _claim_inputs_query(vendor: str, chosen: str) -> str:
     )
 
 
+def _digest(content: tuple[Any, ...]) -> str:
+    """The claim content's key: its values as text (the units to hundredths, however the driver gives them)."""
+    indication, product, protocol, guidance, total_units, units_discarded, sites, vials = content
+    units = [f"{Decimal(str(amount)).quantize(CENTS)}" for amount in (total_units, units_discarded)]
+    text = json.dumps([indication, product, protocol, guidance, *units, sites, vials], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _content_ids(cursor: CursorWrapper, contents: Collection[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+    """The id of each claim content (values in ``_CONTENT_COLUMNS`` order), written when it is new. Two writers of
+    the same new content: the second's insert waits for the first's and then writes nothing (PostgreSQL), or the
+    writes are one after the other (SQLite); either way both read the one row."""
+    digests = {content: _digest(content) for content in contents}
+    ids = _content_ids_of(cursor, set(digests.values()))
+    new = {digest: content for content, digest in digests.items() if digest not in ids}
+    if new:
+        cursor.executemany(
+            f"INSERT INTO {_CLAIM_CONTENT} (digest, {_CONTENT_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})"
+            " ON CONFLICT (digest) DO NOTHING",
+            [(digest, *content) for digest, content in sorted(new.items())],
+        )
+        ids.update(_content_ids_of(cursor, set(new)))
+    return {content: ids[digest] for content, digest in digests.items()}
+
+
+def _content_ids_of(cursor: CursorWrapper, digests: Collection[str]) -> dict[str, int]:
+    """The ids of the claim contents stored with these digests."""
+    ids: dict[str, int] = {}
+    wanted = sorted(digests)
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        cursor.execute(
+            f"SELECT digest, id FROM {_CLAIM_CONTENT} WHERE digest IN ({', '.join(['%s'] * len(part))})", part
+        )
+        ids.update(cursor.fetchall())
+    return ids
+
+
+def _write_claim_inputs(cursor: CursorWrapper, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert these claim inputs (``_CLAIM_COLUMNS`` order), each with the id of its claim content."""
+    if not rows:
+        return
+    contents = _content_ids(cursor, {row[4:] for row in rows})
+    cursor.executemany(
+        f"INSERT INTO {_CLAIM_INPUTS} (session_id, date, patient_id, clinician_id, content_id)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        [(*row[:4], contents[row[4:]]) for row in rows],
+    )
+
+
 def _refresh_claim_inputs(patient_id: int) -> None:
     """The patient's claim inputs as their sessions now stand: a row for each session given, written only where
-    it changed (a session recorded is one INSERT, so the table grows roughly in the order of the days given)."""
+    it changed (a session recorded is one INSERT)."""
     connection = transaction.get_connection()
     with connection.cursor() as cursor:
         cursor.execute(_claim_inputs_query(connection.vendor, "s.patient_id = %s"), [patient_id])
         wanted = {row[0]: tuple(row) for row in cursor.fetchall()}
-        cursor.execute(f"SELECT {_CLAIM_COLUMNS} FROM {_CLAIM_INPUTS} WHERE patient_id = %s", [patient_id])
+        cursor.execute(
+            f"SELECT i.session_id, i.date, i.patient_id, i.clinician_id, {_content_of('c')}"
+            f" FROM {_CLAIM_INPUTS} i JOIN {_CLAIM_CONTENT} c ON c.id = i.content_id WHERE i.patient_id = %s",
+            [patient_id],
+        )
         stored = {row[0]: tuple(row) for row in cursor.fetchall()}
         stale = [session_id for session_id, row in stored.items() if wanted.get(session_id) != row]
         if stale:  # withdrawn, or changed: a changed row is written again
             cursor.execute(f"DELETE FROM {_CLAIM_INPUTS} WHERE session_id IN ({', '.join(['%s'] * len(stale))})", stale)
-        missing = [row for session_id, row in sorted(wanted.items()) if stored.get(session_id) != row]
-        if missing:
-            cursor.executemany(
-                f"INSERT INTO {_CLAIM_INPUTS} ({_CLAIM_COLUMNS}) VALUES ({', '.join(['%s'] * 12)})", missing
-            )
+        changed = [row for session_id, row in sorted(wanted.items()) if stored.get(session_id) != row]
+        _write_claim_inputs(cursor, changed)
+
+
+def _content_of(alias: str) -> str:
+    return ", ".join(f"{alias}.{column.strip()}" for column in _CONTENT_COLUMNS.split(","))
 
 
 def fill_claim_inputs(using: str = "default", patients: tuple[int, int] | None = None) -> None:
     """Write again the claim inputs of every session given (or of the patients whose ids are ``patients``, first
-    and last), in date order, in place of those stored. Plain SQL on the tables as migration 0015 left them, so
-    that the migration can call it."""
+    and last), in date order, in place of those stored; the claim contents already stored are kept. Plain SQL on
+    the tables as migration 0022 left them, so that the migration can call it."""
     connection = connections[using]
     chosen, among = ("1 = 1", []) if patients is None else ("s.patient_id BETWEEN %s AND %s", list(patients))
     with transaction.atomic(using=using), connection.cursor() as cursor, _large_cache(cursor, connection.vendor):
@@ -223,10 +284,10 @@ def fill_claim_inputs(using: str = "default", patients: tuple[int, int] | None =
             f"DELETE FROM {_CLAIM_INPUTS}" + ("" if patients is None else " WHERE patient_id BETWEEN %s AND %s"),
             among,
         )
-        cursor.execute(  # ids in date order: SQLite keeps a table's rows in id order, PostgreSQL as written
-            f"INSERT INTO {_CLAIM_INPUTS} ({_CLAIM_COLUMNS}) SELECT {_CLAIM_COLUMNS} FROM claim_inputs_filled"
-            " ORDER BY date, session_id"
-        )
+        with connection.chunked_cursor() as filled:
+            filled.execute(f"SELECT {_CLAIM_COLUMNS} FROM claim_inputs_filled ORDER BY date, session_id")
+            while rows := filled.fetchmany(CLAIM_ROWS_AT_ONCE):
+                _write_claim_inputs(cursor, [tuple(row) for row in rows])
         cursor.execute("DROP TABLE claim_inputs_filled")
 
 

@@ -537,16 +537,13 @@ class ResponderVerdictBasis(models.Model):
         return "responder verdict basis"
 
 
-class SessionClaimInputs(models.Model):
-    """Derived from the records, never entered: what billing reads of a session given (not withdrawn), in one
-    compact row kept by the transaction that records, corrects or withdraws it (``bont.clinic.derived``), so that
-    a year's export reads one table in date order instead of each session's plan-laden row, sites and vial draws.
-    Nothing in it depends on the knowledge base; the conditions open on the day and the NPI are read at export."""
+class ClaimContent(models.Model):
+    """Derived, never entered: what a claim is built from apart from who gave it, to whom and when — the product,
+    indication, protocol, guidance, units given and discarded, sites and vial draws. Stored once for every session
+    that gave the same (a clinic repeats a few hundred of them), found by the digest of its values
+    (``bont.clinic.derived``), so that the sessions' claim inputs stay a few numbers each."""
 
-    session = models.OneToOneField(TreatmentSession, on_delete=models.CASCADE, related_name="+")
-    date = models.DateField()
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
-    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
+    digest = models.CharField(max_length=64, unique=True)  # SHA-256 of the values below, as derived.py writes them
     indication = models.CharField(max_length=60)
     product = models.CharField(max_length=40)
     protocol = models.CharField(max_length=120, blank=True)
@@ -556,8 +553,27 @@ class SessionClaimInputs(models.Model):
     sites = models.TextField()  # JSON [[muscle, side], ...] in the chart's order
     vials = models.TextField()  # JSON [[vial units, units drawn, lot NDC], ...], the units as text
 
+    def __str__(self) -> str:
+        return f"claim content {self.pk}"
+
+
+class SessionClaimInputs(models.Model):
+    """Derived from the records, never entered: what billing reads of a session given (not withdrawn), kept by the
+    transaction that records, corrects or withdraws it (``bont.clinic.derived``): its day, patient, clinician and
+    claim content. The index by date holds every column, so that a year's export reads one index in date order and
+    nothing else of the session. Nothing in it depends on the knowledge base; the conditions open on the day and
+    the NPI are read at export."""
+
+    session = models.OneToOneField(TreatmentSession, on_delete=models.CASCADE, related_name="+", primary_key=True)
+    date = models.DateField()
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
+    content = models.ForeignKey(ClaimContent, on_delete=models.PROTECT, related_name="+", db_index=False)
+
     class Meta:
-        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["date", "session"], name="claim_inputs_by_date")]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["date", "session", "patient", "clinician", "content"], name="claim_inputs_by_date")
+        ]
 
     def __str__(self) -> str:
         return f"session claim inputs {self.pk}"

@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import NamedTuple
 
 from bont.domain.billing import (
@@ -41,26 +42,53 @@ class BillingError(FieldError):
     """A billing question was refused; ``field`` names the input at fault."""
 
 
-class BillableSession(NamedTuple):
-    """A session as billing reads it: what was given where, what was discarded, for whom and by whom. (A named
-    tuple, not a frozen dataclass: a year's export makes hundreds of thousands, and a tuple is made several
-    times faster.)"""
+@dataclass(frozen=True)
+class ClaimContent:
+    """What a session's claim is built from apart from who gave it, to whom and when: the same for every session
+    that gave the same product for the same indication in the same sites and units from the same vials (a clinic
+    repeats a few hundred of them). Its hash is computed once: a year's export looks up each session's."""
 
-    session_id: int
-    on: date
-    patient_mrn: str
     product: str
     indication: str
     guidance: str  # comma-separated guidance ids, as recorded
     sites: tuple[tuple[str, str | None], ...]  # (muscle, side)
     total_units: Decimal
     units_discarded: Decimal
+    protocol: str = ""  # the protocol id recorded, or ""
+    vials: tuple[VialUsed, ...] = ()  # the vials drawn from, with the NDC recorded on their lot
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash(
+            (
+                self.product,
+                self.indication,
+                self.guidance,
+                self.sites,
+                self.total_units,
+                self.units_discarded,
+                self.protocol,
+                self.vials,
+            )
+        )
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+class BillableSession(NamedTuple):
+    """A session as billing reads it: what was given where and what was discarded (its claim content), for whom and
+    by whom. (A named tuple, not a frozen dataclass: a year's export makes hundreds of thousands, and a tuple is
+    made several times faster.)"""
+
+    session_id: int
+    on: date
+    patient_mrn: str
+    content: ClaimContent
     patient_name: str = ""  # "Family, Given"
     conditions: tuple[str, ...] = ()  # the patient's condition terms open on the day (ICD-10-CM codes or names)
-    protocol: str = ""  # the protocol id recorded, or ""
     clinician: str = ""  # the username of the clinician who gave it
     clinician_npi: str = ""  # their NPI, "" when none is on file
-    vials: tuple[VialUsed, ...] = ()  # the vials drawn from, with the NDC recorded on their lot
 
 
 class BillingRecords(abc.ABC):
@@ -133,20 +161,11 @@ def _rules(knowledge: KnowledgeBase) -> BillingRules:
 
 def _claim_key(session: BillableSession) -> tuple[object, ...]:
     """What ``bill`` reads of a session: two sessions with the same key have the same claim."""
-    return (
-        session.product,
-        session.indication,
-        session.guidance,
-        session.sites,
-        session.total_units,
-        session.units_discarded,
-        session.conditions,
-        session.protocol,
-        session.vials,
-    )
+    return (session.content, session.conditions)
 
 
 CLAIMS_KEPT = 50_000  # distinct claims kept per export: bounds its memory whatever the clinic's variety
+PATIENTS_KEPT = 250_000  # patients' columns kept per export (a few megabytes): a year meets most of a clinic
 
 
 class _Claims:
@@ -162,6 +181,7 @@ class _Claims:
         key = _claim_key(session)
         found = self.bills.get(key)
         if found is None:
+            content = session.content
             found = remember(
                 self.bills,
                 key,
@@ -169,15 +189,15 @@ class _Claims:
                     self.knowledge,
                     self.rules,
                     SessionToBill(
-                        product=session.product,
-                        indication=session.indication,
-                        sites=tuple(BilledSite(muscle, side or None) for muscle, side in session.sites),
-                        units_administered=session.total_units,
-                        units_discarded=session.units_discarded,
-                        guidance=tuple(g.strip() for g in session.guidance.split(",") if g.strip()),
-                        protocol=session.protocol,
+                        product=content.product,
+                        indication=content.indication,
+                        sites=tuple(BilledSite(muscle, side or None) for muscle, side in content.sites),
+                        units_administered=content.total_units,
+                        units_discarded=content.units_discarded,
+                        guidance=tuple(g.strip() for g in content.guidance.split(",") if g.strip()),
+                        protocol=content.protocol,
                         conditions=session.conditions,
-                        vials=session.vials,
+                        vials=content.vials,
                     ),
                 ),
                 CLAIMS_KEPT,
@@ -196,8 +216,8 @@ class _Claims:
                 date=session.on,
                 patient_mrn=session.patient_mrn,
                 patient_name=session.patient_name,
-                product=session.product,
-                indication=session.indication,
+                product=session.content.product,
+                indication=session.content.indication,
                 diagnoses=claim.diagnoses,
                 kind=line.kind,
                 code=line.code,
@@ -280,9 +300,9 @@ def _claim_columns(line: BillingLine) -> list[object]:
 def billing_csv(
     records: BillingRecords, knowledge: KnowledgeBase, start: date, end: date, place_of_service: str | None = None
 ) -> Iterator[str]:
-    """The claim lines of :func:`billing_lines` as CSV, one row per line in ``BILLING_COLUMNS`` order, yielded
-    row by row (header first) as the sessions are read, so that an export of any length is streamed. Refuses
-    (``BillingError``) before the first row when the knowledge base holds no billing rules."""
+    """The claim lines of :func:`billing_lines` as CSV, one row per line in ``BILLING_COLUMNS`` order, yielded as
+    the sessions are read (the header, then each session's rows together), so that an export of any length is
+    streamed. Refuses (``BillingError``) before the first row when the knowledge base holds no billing rules."""
     claims, sessions = _billed(records, knowledge, start, end, place_of_service)
     return _csv_rows(claims, sessions)
 
@@ -302,22 +322,27 @@ def _csv_rows(claims: _Claims, sessions: Iterator[BillableSession]) -> Iterator[
     # rendering clinician, is the same row.
     tails: dict[tuple[object, ...], tuple[str, ...]] = {}
     patients: dict[tuple[str, str], str] = {}
+    days: dict[date, str] = {}
     yield row(list(BILLING_COLUMNS))
     for session in sessions:
-        key = (*_claim_key(session), session.clinician_npi, session.clinician)
+        key = (session.content, session.conditions, session.clinician_npi, session.clinician)
         found = tails.get(key)
         if found is None:
             found = remember(
                 tails, key, tuple(row(_claim_columns(line)) for line in claims.lines(session)), CLAIMS_KEPT
             )
+        if not found:
+            continue
         patient = patients.get((session.patient_mrn, session.patient_name))
         if patient is None:
             patient = remember(
                 patients,
                 (session.patient_mrn, session.patient_name),
                 row(_patient_columns(session.patient_mrn, session.patient_name))[:-1],  # without its line end
-                CLAIMS_KEPT,
+                PATIENTS_KEPT,
             )
-        head = f"{session.session_id},{session.on.isoformat()},{patient},"
-        for tail in found:
-            yield head + tail
+        day = days.get(session.on)
+        if day is None:
+            day = remember(days, session.on, session.on.isoformat(), PATIENTS_KEPT)
+        head = f"{session.session_id},{day},{patient},"
+        yield head + head.join(found)  # each of the session's rows: its columns, then the claim line's

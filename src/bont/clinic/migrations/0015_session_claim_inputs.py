@@ -1,22 +1,10 @@
 """What billing reads of each session given, one compact row per session (issue 15): derived from the records,
-kept by the recording transactions, read by the billing export; filled here for the sessions already stored, in
-date order."""
-
-from typing import Any
+kept by the recording transactions, read by the billing export. Migration 0022 gives the table the shape it has
+now and fills it for the sessions already stored; filled here, it would only be written again there."""
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-
-
-def fill(apps: Any, schema_editor: Any) -> None:
-    """Set-based, in date order (``bont.clinic.derived.fill_claim_inputs``). No knowledge is needed: nothing
-    stored depends on it."""
-    from bont.clinic.derived import fill_claim_inputs
-
-    using = schema_editor.connection.alias
-    if apps.get_model("clinic", "TreatmentSession").objects.using(using).exists():
-        fill_claim_inputs(using)
 
 
 class Migration(migrations.Migration):
@@ -65,5 +53,4 @@ class Migration(migrations.Migration):
                 "indexes": [models.Index(fields=["date", "session"], name="claim_inputs_by_date")],
             },
         ),
-        migrations.RunPython(fill, migrations.RunPython.noop),
     ]

@@ -68,7 +68,8 @@ def billing(request: HttpRequest) -> HttpResponse:
 
 
 def _in_chunks(rows: Iterator[str], size: int = 1_000) -> Iterator[str]:
-    """Rows joined a thousand at a time: one write to the client per chunk, not per claim line."""
+    """The sessions' rows joined a thousand sessions at a time: one write to the client per chunk, not per
+    session."""
     while chunk := "".join(islice(rows, size)):
         yield chunk
 
