@@ -218,6 +218,8 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
         for patient in patients:
             DerivedSummaries(build_knowledge()).refresh(patient.pk)
     assert summary() == filled
+    # the patients treated, copied with their patients, are those of the summary: the Follow-up list counts them
+    assert set(models.TreatedPatient.objects.values_list("patient", flat=True)) == {row[0] for row in filled}
     assert research_rows() == generated
     assert claim_inputs() == claimed  # the copies' rows are those each patient's refresh keeps: none rewritten
 

@@ -97,6 +97,11 @@ class DerivedSummaries:
             dict(diaries.values("kind").annotate(last=Max("day")).values_list("kind", "last")),
         )
         kept = {row.indication: row for row in models.FollowUpSummary.objects.filter(patient_id=patient_id)}
+        if bool(kept) != bool(summaries):  # the first session given, or the last one withdrawn
+            if summaries:
+                models.TreatedPatient.objects.create(patient_id=patient_id)
+            else:
+                models.TreatedPatient.objects.filter(patient_id=patient_id).delete()
         for summary in summaries:
             values = {
                 "family_name": family_name,
@@ -119,11 +124,15 @@ def rename_patient(patient_id: int, family_name: str, given_name: str) -> None:
 
 
 def fill_follow_up_summaries(
-    knowledge: KnowledgeBase, using: str = "default", patients: tuple[int, int] | None = None
+    knowledge: KnowledgeBase,
+    using: str = "default",
+    patients: tuple[int, int] | None = None,
+    treated_patients: bool = True,
 ) -> None:
     """Rebuild the Follow-up summary from the records in two statements (the same answers as
     ``DerivedSummaries.refresh`` for each patient): the whole clinic's, or that of the patients whose ids are
-    ``patients`` (first, last). Plain SQL on the tables as migration 0013 left them, so that the migration can
+    ``patients`` (first, last); and the patients treated, unless ``treated_patients`` is false (migration 0013,
+    which comes before their table). Plain SQL on the tables as migration 0013 left them, so that the migration can
     call it."""
     served: dict[str, list[str]] = {}
     for indication, kinds in diary_kinds_by_indication(knowledge).items():
@@ -151,6 +160,19 @@ def fill_follow_up_summaries(
             " JOIN clinic_patient p ON p.id = s.patient_id",
             [*parameters, *among],  # in the order of their placeholders
         )
+        if treated_patients:
+            fill_treated_patients(cursor, patients)
+
+
+def fill_treated_patients(cursor: CursorWrapper, patients: tuple[int, int] | None = None) -> None:
+    """The patients treated as the Follow-up summary now holds them: all, or those whose ids are ``patients``."""
+    chosen, among = ("", []) if patients is None else (" WHERE patient_id BETWEEN %s AND %s", list(patients))
+    cursor.execute(f"DELETE FROM clinic_treatedpatient{chosen}", among)
+    cursor.execute(
+        "INSERT INTO clinic_treatedpatient (patient_id)"
+        f" SELECT DISTINCT patient_id FROM clinic_followupsummary{chosen}",
+        among,
+    )
 
 
 _CLAIM_INPUTS = "clinic_sessionclaiminputs"

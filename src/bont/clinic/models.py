@@ -449,6 +449,17 @@ class FollowUpSummary(models.Model):
         return f"follow-up summary {self.pk}"
 
 
+class TreatedPatient(models.Model):
+    """Derived, never entered: one row for each patient with a session not withdrawn (one who has a Follow-up summary
+    row), kept with the summary (``bont.clinic.derived``), so that the Follow-up list counts the patients treated by
+    counting rows (SQLite counts a table's rows from its pages) instead of the distinct patients of the summary."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"treated patient {self.pk}"
+
+
 class ResponderVerdict(models.Model):
     """Derived from the records, never entered: per patient, indication and instrument, the status of the verdict
     of the patient's latest judged cycle, kept by the transaction that changes the patient's sessions, outcomes or

@@ -84,6 +84,7 @@ PATIENT_ROWS: tuple[type[models.Model], ...] = (
 # the columns the copies take from their own patient (the names the Follow-up list sorts by).
 DERIVED_ROWS: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
     (clinic.FollowUpSummary, ("family_name", "given_name")),
+    (clinic.TreatedPatient, ()),
     (clinic.SessionClaimInputs, ()),
 )
 WRITTEN: tuple[type[models.Model], ...] = (

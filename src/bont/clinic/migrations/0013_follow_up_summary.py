@@ -21,7 +21,8 @@ def fill(apps: Any, schema_editor: Any) -> None:
     from bont.knowledge import load_knowledge
 
     configured = os.environ.get("BONT_KNOWLEDGE_DIR")
-    fill_follow_up_summaries(load_knowledge(Path(configured) if configured else None), using)
+    # (the patients treated have a table of their own from migration 0023, which fills it from this summary)
+    fill_follow_up_summaries(load_knowledge(Path(configured) if configured else None), using, treated_patients=False)
 
 
 class Migration(migrations.Migration):
