@@ -231,4 +231,6 @@ def test_the_billing_export_reads_patients_alike_one_chunk_at_a_time_or_all_at_o
     looked_up = export()  # a chunk's few new patients looked up with it
     monkeypatch.setattr(billing_records._Patients, "ALL_AT_ONCE", 3)
     assert export() == looked_up  # every patient read with the first chunk
+    monkeypatch.setattr(billing_records, "PARSED_KEPT", 1)
+    assert export() == looked_up  # the claim contents forgotten and read again with each chunk
     assert looked_up.count("\n") > 150

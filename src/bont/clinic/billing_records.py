@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import CharField, QuerySet
+from django.db.models import CharField, F, QuerySet
 from django.db.models.functions import Cast
 
 from bont.clinic import models
@@ -135,17 +135,17 @@ class DjangoBillingRecords(BillingRecords):
             pk: (str(username), npis.get(pk, ""))
             for pk, username in get_user_model().objects.values_list("pk", get_user_model().USERNAME_FIELD)
         }
-        given = (
-            models.SessionClaimInputs.objects.filter(date__gte=start, date__lte=end)
-            .order_by("date", "session_id")
+        given = models.SessionClaimInputs.objects.filter(date__gte=start, date__lte=end).order_by("date", "session_id")
+        if connections[given.db].vendor == "sqlite":
             # The day as text: SQLite's driver would otherwise parse it on each row, not once per day.
-            .annotate(day=Cast("date", output_field=CharField()))
-            .values_list("day", "session_id", "patient_id", "clinician_id", "content_id")
-        )
+            given = given.annotate(day=Cast("date", output_field=CharField()))
+        else:  # (PostgreSQL's text of a date follows the server's DateStyle; its driver reads any)
+            given = given.annotate(day=F("date"))
+        rows = given.values_list("day", "session_id", "patient_id", "clinician_id", "content_id")
         parsed = _Parsed(muscles)
         patients = _Patients(parsed)
         contents: dict[int, ClaimContent] = {}
-        for chunk in _chunks(given):
+        for chunk in _chunks(rows):
             # The chunk is read first: its patients and contents, read next, are those of every session it names,
             # even one recorded meanwhile.
             patients.meet([row[2] for row in chunk])

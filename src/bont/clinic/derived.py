@@ -97,11 +97,6 @@ class DerivedSummaries:
             dict(diaries.values("kind").annotate(last=Max("day")).values_list("kind", "last")),
         )
         kept = {row.indication: row for row in models.FollowUpSummary.objects.filter(patient_id=patient_id)}
-        if bool(kept) != bool(summaries):  # the first session given, or the last one withdrawn
-            if summaries:
-                models.TreatedPatient.objects.create(patient_id=patient_id)
-            else:
-                models.TreatedPatient.objects.filter(patient_id=patient_id).delete()
         for summary in summaries:
             values = {
                 "family_name": family_name,
@@ -116,6 +111,12 @@ class DerivedSummaries:
                 models.FollowUpSummary.objects.filter(pk=row.pk).update(**values)
         if kept:  # every session of these indications withdrawn
             models.FollowUpSummary.objects.filter(pk__in=[row.pk for row in kept.values()]).delete()
+        # After the summary rows, as the fill writes them (the same order of locks); written whatever was there.
+        if summaries:
+            treated = models.TreatedPatient(patient_id=patient_id)
+            models.TreatedPatient.objects.bulk_create([treated], ignore_conflicts=True)
+        else:
+            models.TreatedPatient.objects.filter(patient_id=patient_id).delete()
 
 
 def rename_patient(patient_id: int, family_name: str, given_name: str) -> None:
@@ -166,11 +167,11 @@ def fill_follow_up_summaries(
 
 def fill_treated_patients(cursor: CursorWrapper, patients: tuple[int, int] | None = None) -> None:
     """The patients treated as the Follow-up summary now holds them: all, or those whose ids are ``patients``."""
-    chosen, among = ("", []) if patients is None else (" WHERE patient_id BETWEEN %s AND %s", list(patients))
-    cursor.execute(f"DELETE FROM clinic_treatedpatient{chosen}", among)
-    cursor.execute(
+    chosen, among = ("1 = 1", []) if patients is None else ("patient_id BETWEEN %s AND %s", list(patients))
+    cursor.execute(f"DELETE FROM clinic_treatedpatient WHERE {chosen}", among)
+    cursor.execute(  # (a patient a recording transaction has just added, already there)
         "INSERT INTO clinic_treatedpatient (patient_id)"
-        f" SELECT DISTINCT patient_id FROM clinic_followupsummary{chosen}",
+        f" SELECT DISTINCT patient_id FROM clinic_followupsummary WHERE {chosen} ON CONFLICT DO NOTHING",
         among,
     )
 
@@ -182,7 +183,7 @@ _CLAIM_COLUMNS = f"session_id, date, patient_id, clinician_id, {_CONTENT_COLUMNS
 CLAIM_ROWS_AT_ONCE = 5_000  # claim inputs written per statement by a fill
 
 
-def _claim_inputs_query(vendor: str, chosen: str) -> str:
+def claim_inputs_query(vendor: str, chosen: str) -> str:
     """The claim inputs of the sessions given that ``chosen`` (a condition on the session ``s``) picks, in
     ``_CLAIM_COLUMNS`` order: the session's own values, its sites and its vial draws as JSON lists in the order
     they were recorded. The one definition the refresh and the fills share, so that a row kept equals a row
@@ -270,7 +271,7 @@ def _refresh_claim_inputs(patient_id: int) -> None:
     it changed (a session recorded is one INSERT)."""
     connection = transaction.get_connection()
     with connection.cursor() as cursor:
-        cursor.execute(_claim_inputs_query(connection.vendor, "s.patient_id = %s"), [patient_id])
+        cursor.execute(claim_inputs_query(connection.vendor, "s.patient_id = %s"), [patient_id])
         wanted = {row[0]: tuple(row) for row in cursor.fetchall()}
         cursor.execute(
             f"SELECT i.session_id, i.date, i.patient_id, i.clinician_id, {_content_of('c')}"
@@ -298,7 +299,7 @@ def fill_claim_inputs(using: str = "default", patients: tuple[int, int] | None =
     with transaction.atomic(using=using), connection.cursor() as cursor, _large_cache(cursor, connection.vendor):
         # Derived in the sessions' order, each session's sites and draws read where they lie; then written by date.
         cursor.execute(
-            f"CREATE TEMPORARY TABLE claim_inputs_filled AS {_claim_inputs_query(connection.vendor, chosen)}"
+            f"CREATE TEMPORARY TABLE claim_inputs_filled AS {claim_inputs_query(connection.vendor, chosen)}"
             " ORDER BY s.id",
             among,
         )

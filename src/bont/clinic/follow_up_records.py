@@ -58,10 +58,10 @@ class DjangoFollowUpRecords(FollowUpRecords):
         # the ORM (fifty ids each) cost more than running them, and model instances of a page's twenty years of
         # sessions several times the queries.
         with connection.cursor() as cursor:
-            # A patient with a session not withdrawn has a summary row.
+            # The patients treated (with a session not withdrawn), as ``treated_count`` counts them.
             cursor.execute(
                 "SELECT p.id, p.mrn, p.given_name, p.family_name, p.birth_date, p.sex, p.catheterizes"
-                " FROM clinic_patient p WHERE EXISTS (SELECT 1 FROM clinic_followupsummary f WHERE f.patient_id = p.id)"
+                " FROM clinic_patient p WHERE EXISTS (SELECT 1 FROM clinic_treatedpatient t WHERE t.patient_id = p.id)"
                 " ORDER BY p.family_name, p.given_name, p.id LIMIT %s OFFSET %s",
                 [limit, offset],
             )

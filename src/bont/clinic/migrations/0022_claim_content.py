@@ -19,6 +19,23 @@ def fill(apps: Any, schema_editor: Any) -> None:
         fill_claim_inputs(using)
 
 
+def fill_earlier_shape(apps: Any, schema_editor: Any) -> None:
+    """Undoing: the table as migration 0015 made it, filled from the records again (it held the claim content in
+    each session's row)."""
+    from bont.clinic.derived import claim_inputs_query
+
+    connection = schema_editor.connection
+    columns = (
+        "session_id, date, patient_id, clinician_id, indication, product, protocol, guidance, total_units,"
+        " units_discarded, sites, vials"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO clinic_sessionclaiminputs ({columns}) SELECT {columns}"
+            f" FROM ({claim_inputs_query(connection.vendor, '1 = 1')}) given ORDER BY date, session_id"
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("clinic", "0021_site_position_on_canvas"),
@@ -26,6 +43,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # (undone last, once the table has its earlier shape again)
+        migrations.RunPython(migrations.RunPython.noop, fill_earlier_shape),
         migrations.DeleteModel(name="SessionClaimInputs"),
         migrations.CreateModel(
             name="ClaimContent",
