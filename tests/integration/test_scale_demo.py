@@ -155,6 +155,8 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
         assert cursor.fetchone() == (1,)
         cursor.execute("PRAGMA synchronous")  # synced again as the settings ask (NORMAL) after the copies
         assert cursor.fetchone() == (1,)
+        cursor.execute("PRAGMA journal_mode")  # and written through the write-ahead log again
+        assert cursor.fetchone() == ("wal",)
     with closing(sqlite3.connect(migrated_sqlite_database(tmp_path).removeprefix("sqlite:///"))) as migrated:
         assert generated_schema == migrated.execute(SQLITE_SCHEMA).fetchall()
     on_sqlite = generated_rows()
