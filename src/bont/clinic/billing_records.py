@@ -22,15 +22,12 @@ from django.db.models import CharField, F, QuerySet
 from django.db.models.functions import Cast
 
 from bont.clinic import models
+from bont.clinic.derived import CENTS, CONTENT_COLUMNS
 from bont.domain.billing import VialUsed
 from bont.services.billing import BillableSession, BillingRecords, ClaimContent
 
 CHUNK = 2_000  # rows fetched at once
 PARSED_KEPT = 50_000  # distinct claim contents kept parsed per export: bounds its memory
-CONTENT_COLUMNS = (
-    "indication", "product", "protocol", "guidance", "total_units", "units_discarded", "sites", "vials"
-)  # fmt: skip
-CENTS = Decimal("0.01")  # the units fields' two decimal places, as the ORM reads them back
 
 
 class _Parsed:

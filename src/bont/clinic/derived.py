@@ -178,7 +178,9 @@ def fill_treated_patients(cursor: CursorWrapper, patients: tuple[int, int] | Non
 
 _CLAIM_INPUTS = "clinic_sessionclaiminputs"
 _CLAIM_CONTENT = "clinic_claimcontent"
-_CONTENT_COLUMNS = "indication, product, protocol, guidance, total_units, units_discarded, sites, vials"
+# A claim content's columns, in the order the claim inputs' queries give them and billing reads them.
+CONTENT_COLUMNS = ("indication", "product", "protocol", "guidance", "total_units", "units_discarded", "sites", "vials")
+_CONTENT_COLUMNS = ", ".join(CONTENT_COLUMNS)
 _CLAIM_COLUMNS = f"session_id, date, patient_id, clinician_id, {_CONTENT_COLUMNS}"
 CLAIM_ROWS_AT_ONCE = 5_000  # claim inputs written per statement by a fill
 
@@ -287,7 +289,7 @@ def _refresh_claim_inputs(patient_id: int) -> None:
 
 
 def _content_of(alias: str) -> str:
-    return ", ".join(f"{alias}.{column.strip()}" for column in _CONTENT_COLUMNS.split(","))
+    return ", ".join(f"{alias}.{column}" for column in CONTENT_COLUMNS)
 
 
 def fill_claim_inputs(using: str = "default", patients: tuple[int, int] | None = None) -> None:
