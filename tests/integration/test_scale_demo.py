@@ -43,23 +43,37 @@ def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-# The generator on PostgreSQL, in a process of its own (this process's Django is bound to its SQLite file): the
-# schema as migrated (a copy of the session's migrated database), then the clinic generated and its schema again,
-# with the sample of its rows.
-_ON_POSTGRESQL = f"""
+def _on_postgresql(failing: bool = False) -> str:
+    """The generator on PostgreSQL, in a process of its own (this process's Django is bound to its SQLite file): the
+    schema as migrated (a copy of the session's migrated database), then the clinic generated and its schema again,
+    with the sample of its rows; ``failing``, the diary days' second copy (on the second connection) fails."""
+    return f"""
 import json
 from django.test import override_settings
 from bont.bootstrap import setup_database
 setup_database()
-from bont.clinic import scale
+from bont.clinic import models, scale
 from tests.commands import bont
 from tests.integration.test_scale_demo import generated_rows, postgresql_schema
 migrated = postgresql_schema()
 scale.BLOCK = {BLOCK}
-with override_settings(PASSWORD_HASHERS=["{FAST_HASHER}"]):
-    made = bont("demo", "--scale", "{PATIENTS}")
-assert made.returncode == 0, made.stderr
-print(json.dumps({{"migrated": migrated, "generated": postgresql_schema(), "rows": generated_rows()}}))
+if {failing}:
+    copy = scale._Copies._copy
+    def failing(self, model, written, adding):
+        if model is models.DiaryDay and written > scale.BLOCK:
+            raise RuntimeError("a copy fails")
+        return copy(self, model, written, adding)
+    scale._Copies._copy = failing
+try:
+    with override_settings(PASSWORD_HASHERS=["{FAST_HASHER}"]):
+        made = bont("demo", "--scale", "{PATIENTS}")
+except RuntimeError as failed:
+    assert {failing} and str(failed) == "a copy fails", failed
+    rows = None
+else:
+    assert made.returncode == 0 and not {failing}, made.stderr
+    rows = generated_rows()
+print(json.dumps({{"migrated": migrated, "generated": postgresql_schema(), "rows": rows}}))
 """
 
 
@@ -108,24 +122,54 @@ def generated_rows() -> dict[str, str]:
     return tables
 
 
+def owned_by_a_role(url: str) -> str:
+    """The database at ``url`` (a superuser's), handed with its tables (and so their sequences) to a role that is
+    no superuser, as a clinic's own server would give it: the address it connects with."""
+    import psycopg
+
+    role = "bont_scale_owner"
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(url, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+            connection.execute(f"CREATE ROLE {role} LOGIN")
+        connection.execute(f'ALTER DATABASE "{name}" OWNER TO {role}')
+        owned = connection.execute(
+            "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+        ).fetchall()
+        for (relation,) in owned:
+            connection.execute(f'ALTER TABLE "{relation}" OWNER TO {role}')
+    return f"{server.split('://')[0]}://{role}@{server.split('@', 1)[1]}/{name}"
+
+
 @pytest.fixture
-def generated_on_postgresql(postgres_server_url: str) -> Iterator[subprocess.Popen[str]]:
-    """The generator started on a new migrated PostgreSQL database, running beside the test."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", _ON_POSTGRESQL],
-        env={**os.environ, "DATABASE_URL": migrated_postgres_database(postgres_server_url), "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    yield process
-    process.kill()
-    process.communicate()
+def generated_on_postgresql(postgres_server_url: str) -> Iterator[list[subprocess.Popen[str]]]:
+    """The generator started on new migrated PostgreSQL databases, running beside the test: as the server's
+    superuser (the triggers of the foreign keys skipped, the largest tables copied on a second connection); as the
+    owner of the database, who may not skip them (the tables copied one after another); and as the superuser again
+    with a copy that fails (the indexes dropped for the copies are built again)."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _on_postgresql(failing)],
+            env={**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for url, failing in (
+            (migrated_postgres_database(postgres_server_url), False),
+            (owned_by_a_role(migrated_postgres_database(postgres_server_url)), False),
+            (migrated_postgres_database(postgres_server_url), True),
+        )
+    ]
+    yield processes
+    for process in processes:
+        process.kill()
+        process.communicate()
 
 
 def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_the_pages_answer(
-    generated_on_postgresql: subprocess.Popen[str],
+    generated_on_postgresql: list[subprocess.Popen[str]],
     empty_database: None,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -160,11 +204,12 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
     with closing(sqlite3.connect(migrated_sqlite_database(tmp_path).removeprefix("sqlite:///"))) as migrated:
         assert generated_schema == migrated.execute(SQLITE_SCHEMA).fetchall()
     on_sqlite = generated_rows()
-    output, errors = generated_on_postgresql.communicate(timeout=300)
-    assert generated_on_postgresql.returncode == 0, errors
-    on_postgresql = json.loads(output.splitlines()[-1])
-    assert on_postgresql["generated"] == on_postgresql["migrated"]
-    assert on_postgresql["rows"] == on_sqlite
+    for process in generated_on_postgresql:
+        output, errors = process.communicate(timeout=300)
+        assert process.returncode == 0, errors
+        on_postgresql = json.loads(output.splitlines()[-1])
+        assert on_postgresql["generated"] == on_postgresql["migrated"]
+        assert on_postgresql["rows"] in (on_sqlite, None)  # (none when the generation failed)
     patients = models.Patient.objects.all()
     assert patients.count() == PATIENTS
     assert {p.mrn for p in patients} == {f"SCALE-{n:06d}" for n in range(1, PATIENTS + 1)}

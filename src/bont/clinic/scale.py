@@ -11,8 +11,7 @@ rows (the Follow-up summary, the sessions' claim inputs) copied with their patie
 all over the tables (a clinic's own grow day by day). Two million sessions need about thirty million rows: a model
 instance per row (``bulk_create``) writes a few thousand rows a second, a copy inside the database over a hundred
 thousand. On PostgreSQL the copies are one bulk load: the copied tables' indexes are dropped first and built again
-after the last copy, in the same transaction (``_bulk_copies``), so that the schema is the migrations' again whether
-generation ends or fails.
+after the last copy, the largest tables copied on a second connection at the same time (``_copy_on_postgresql``).
 
 Names and record numbers say what the patients are ("Scale-Patient", "SCALE-000123"). The versioned history
 of django-simple-history is not written: a generated row has never been corrected, and the copies would
@@ -24,12 +23,14 @@ from __future__ import annotations
 import random
 import time as clock
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
 from django.db import DatabaseError, OperationalError, connection, models, transaction
@@ -91,6 +92,10 @@ WRITTEN: tuple[type[models.Model], ...] = (
     clinic.Lot,
     *PATIENT_ROWS,
 )  # the lots the first block's vials come from, then the patients' rows
+COPIED: tuple[type[models.Model], ...] = (*PATIENT_ROWS, *(model for model, _ in DERIVED_ROWS))
+# On PostgreSQL copied on a second connection beside the others (``_copy_on_postgresql``): the sites, a third of
+# the clinic's rows and half the indexes' building, and the diary days, about as much work as the other tables.
+BESIDE: tuple[type[models.Model], ...] = (clinic.SessionSite, clinic.DiaryDay)
 
 
 @dataclass
@@ -210,14 +215,12 @@ def load_scale(
         # rereads it from the file (a 256 MB cache writes sessions about 1.5 times as fast).
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size = -262144")
-    written = block
-    with _bulk_copies():
-        while written < patients:
-            # Each copy doubles the clinic (the last one takes what is left): few statements, each a large one.
-            adding = min(written, patients - written)
-            _copy_patients(first_patient, written, adding, base, bounds)
-            written += adding
-            say(f"copied patients up to {written}")
+    copies = _Copies(first_patient, block, patients, base, bounds)
+    if connection.vendor == "postgresql":
+        _copy_on_postgresql(copies, say)
+    else:
+        with _sqlite_bulk_copies():
+            copies.make(COPIED, say)
     # The research page's rows: the block judged, then copied to its copies (the Follow-up summary was copied
     # with each copy).
     fill_generated(knowledge, first_patient, block, patients)
@@ -457,103 +460,177 @@ def _lot(writer: _Writer, lots: dict[tuple[str, str, date], int], product: str, 
     return lots[key]
 
 
+@dataclass(frozen=True)
+class _Copies:
+    """The copies that grow the first block (``block`` patients from id ``first_patient``) into ``patients``: each
+    doubles the clinic (the last one takes what is left), one ``INSERT … SELECT`` per table, every id and key shifted
+    by the rows of the patients written so far (a whole number of blocks, each holding the first block's rows again;
+    ``base`` the ids the block's rows were numbered on from, ``bounds`` the last id after each of its patients)."""
+
+    first_patient: int
+    block: int
+    patients: int
+    base: dict[type[models.Model], int]
+    bounds: dict[type[models.Model], list[int]]
+
+    def make(
+        self, tables: tuple[type[models.Model], ...], say: Callable[[str], None] | None = None, checked: bool = False
+    ) -> None:
+        """Copy ``tables`` (each a table's copies read only its own rows), a transaction per copy; ``checked`` when
+        the foreign keys' triggers run: then each copy's keys are checked at its end, not all queued for the
+        commit."""
+        written = self.block
+        while written < self.patients:
+            adding = min(written, self.patients - written)
+            with transaction.atomic(), connection.cursor() as cursor:
+                if checked:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                for model in tables:
+                    cursor.execute(*self._copy(model, written, adding))
+            written += adding
+            if say is not None:
+                say(f"copied patients up to {written}")
+
+    def _copy(self, model: type[models.Model], written: int, adding: int) -> tuple[str, list[int]]:
+        """The statement copying ``model``'s rows of the first ``adding`` patients to the ``adding`` patients after
+        the ``written`` ones; a derived row (``DERIVED_ROWS``) by its patient, with the columns it takes from the
+        copy's own patient (the names of the copies)."""
+        shifts = {table: self._last_id(table, written) - self.base[table] for table in PATIENT_ROWS}
+        shifted = {table._meta.db_table: shift for table, shift in shifts.items()}
+        shifted[clinic.Patient._meta.db_table] = written
+        if model in PATIENT_ROWS:
+            bounds = [self.base[model], self._last_id(model, adding)]
+            return f"{_copy_into(model, shifted)} WHERE s.id > %s AND s.id <= %s", bounds
+        own = dict(DERIVED_ROWS)[model]
+        patient = clinic.Patient._meta.db_table
+        joined = f" JOIN {connection.ops.quote_name(patient)} p ON p.id = s.patient_id + %s" if own else ""
+        return (
+            f"{_copy_into(model, shifted, own)}{joined} WHERE s.patient_id >= %s AND s.patient_id < %s",
+            [*([written] if own else []), self.first_patient, self.first_patient + adding],
+        )
+
+    def _last_id(self, model: type[models.Model], patients: int) -> int:
+        return self.base[model] + _row_count(model, patients, self.base, self.bounds)
+
+
 @contextmanager
-def _bulk_copies() -> Iterator[None]:
-    """On PostgreSQL, the copies made as a bulk load is: the copied tables' indexes dropped and built again at the
-    end (one sort per index instead of an insertion per row and index, most of a copy's time), in one transaction,
-    so that they cannot be missing from a clinic whatever fails. Kept are the indexes a foreign key rests on (the
-    sessions' and vials' ids), with the keys themselves: built again, each key would be checked over every row. Nor
-    is there a deferred foreign-key trigger per row (millions of them): a copy's keys point to rows it writes
-    itself, shifted as the originals were, which were checked. Only a superuser may skip the triggers; for anyone
-    else they run."""
-    if connection.vendor != "postgresql":
-        # SQLite writes no faster so: at 100,000 patients the copies with their indexes took 154 s, without them
-        # 132 s and the indexes built again 36 s (one transaction for all would also hold the whole clinic in the
-        # write-ahead log until the commit). Its foreign keys are checked row by row, as the copies are written:
-        # not checked during the copies (the pragma holds between transactions), on again after them. Nor are the
-        # copies written twice, to the write-ahead log and then to the file, nor the file synced at each of the
-        # log's hundreds of checkpoints: each copy's rollback journal is kept in memory (ROLLBACK still undoes a
-        # copy that fails) and the file is not synced (together a quarter of the copies' time). A crash of the
-        # process or the machine meanwhile may leave the file damaged, where the log would have left the copies
-        # made so far; either way a clinic half generated is thrown away, the generator writing only into an
-        # empty database. After the copies the clinic is in its write-ahead log and synced again. Another
-        # connection to the file keeps its log: then only the syncs are skipped.
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous")
-            (synchronous,) = cursor.fetchone()
-            cursor.execute("PRAGMA journal_mode")
-            (journal,) = cursor.fetchone()
-            cursor.execute("PRAGMA foreign_keys = OFF")
-            cursor.execute("PRAGMA synchronous = OFF")
-            with suppress(OperationalError):  # the file is open elsewhere: its log stays
-                cursor.execute("PRAGMA journal_mode = MEMORY")
-                cursor.fetchone()  # (the mode now: a statement read through, as a commit needs)
-            try:
-                yield
-            finally:
-                cursor.execute("PRAGMA foreign_keys = ON")
-                cursor.execute(f"PRAGMA journal_mode = {journal}")
-                cursor.fetchone()
-                cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
-        return
-    copied: tuple[type[models.Model], ...] = (*PATIENT_ROWS, *(m for m, _ in DERIVED_ROWS))
-    tables = [model._meta.db_table for model in copied]
-    with transaction.atomic(), connection.cursor() as cursor:
+def _sqlite_bulk_copies() -> Iterator[None]:
+    """SQLite's copies, as fast as it writes them safely enough for a clinic to be thrown away if they fail.
+
+    Its indexes stay: at 100,000 patients the copies with their indexes took 154 s, without them 132 s and the
+    indexes built again 36 s (one transaction for all would also hold the whole clinic in the write-ahead log until
+    the commit). Its foreign keys are checked row by row, as the copies are written: not checked during the copies
+    (the pragma holds between transactions), on again after them. Nor are the copies written twice, to the
+    write-ahead log and then to the file, nor the file synced at each of the log's hundreds of checkpoints: each
+    copy's rollback journal is kept in memory (ROLLBACK still undoes a copy that fails) and the file is not synced
+    (together a quarter of the copies' time). A crash of the process or the machine meanwhile may leave the file
+    damaged, where the log would have left the copies made so far; either way a clinic half generated is thrown
+    away, the generator writing only into an empty database. After the copies the clinic is in its write-ahead log
+    and synced again. Another connection to the file keeps its log: then only the syncs are skipped."""
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        (synchronous,) = cursor.fetchone()
+        cursor.execute("PRAGMA journal_mode")
+        (journal,) = cursor.fetchone()
+        cursor.execute("PRAGMA foreign_keys = OFF")
+        cursor.execute("PRAGMA synchronous = OFF")
+        with suppress(OperationalError):  # the file is open elsewhere: its log stays
+            cursor.execute("PRAGMA journal_mode = MEMORY")
+            cursor.fetchone()  # (the mode now: a statement read through, as a commit needs)
         try:
-            with transaction.atomic():
-                cursor.execute("SET LOCAL session_replication_role = replica")
-        except DatabaseError:  # checked at the end of each copy, not all queued for the commit
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")  # each index sorted in memory
+            yield
+        finally:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA journal_mode = {journal}")
+            cursor.fetchone()
+            cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
+
+
+def _copy_on_postgresql(copies: _Copies, say: Callable[[str], None]) -> None:
+    """PostgreSQL's copies as a bulk load: the copied tables' indexes dropped first and built again after the last
+    copy (one sort per index instead of an insertion per row and index, most of a copy's time). Kept are the indexes
+    a foreign key rests on (the sessions' and vials' ids), with the keys themselves: built again, each key would be
+    checked over every row. Nor is there a foreign-key trigger per row (millions of them): a copy's keys point to
+    rows it writes itself, shifted as the originals were, which were checked. Only a superuser may skip the
+    triggers; then the tables of ``BESIDE`` are copied on a second connection at the same time as the others on
+    this one (a table's copies read only its own rows; the server runs each connection's statements on a core of
+    its own), each connection building its tables' indexes again and gathering their statistics. For anyone else
+    the triggers run, and the tables are copied one group after the other, the rows a key points to first.
+
+    The indexes are dropped in a transaction of their own (a second connection could not write a table whose index
+    another's open transaction dropped) and built again whatever fails. A process killed meanwhile leaves them
+    missing in a clinic half generated, which is thrown away either way (the generator writes only into an empty
+    database)."""
+    tables = [model._meta.db_table for model in COPIED]
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 'ALTER TABLE ' || c.conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(c.conname),"
+            "SELECT c.conrelid::regclass::text,"
+            " 'ALTER TABLE ' || c.conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(c.conname),"
             " 'ALTER TABLE ' || c.conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' '"
             " || pg_get_constraintdef(c.oid)"
             " FROM pg_constraint c WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY(%s::regclass[])"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND k.conindid = c.conindid)"
             " UNION ALL"
-            " SELECT 'DROP INDEX ' || i.indexrelid::regclass, pg_get_indexdef(i.indexrelid)"
+            " SELECT i.indrelid::regclass::text, 'DROP INDEX ' || i.indexrelid::regclass, pg_get_indexdef(i.indexrelid)"
             " FROM pg_index i WHERE i.indrelid = ANY(%s::regclass[])"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
             [tables, tables],
         )
         indexes = cursor.fetchall()
-        for drop, _ in indexes:
+        for _, drop, _ in indexes:
             cursor.execute(drop)
-        yield
-        for _, build in indexes:
-            cursor.execute(build)
+    builds = {model: [build for table, _, build in indexes if table == model._meta.db_table] for model in COPIED}
+    here = tuple(model for model in COPIED if model not in BESIDE)
+    if _may_skip_triggers():
+        with ThreadPoolExecutor(max_workers=1) as second:
+            beside = second.submit(_on_own_connection, _copy_group, copies, BESIDE, builds, True)
+            _copy_group(copies, here, builds, True, say)
+            beside.result()
+    else:
+        _copy_group(copies, here, builds, False, say)
+        _copy_group(copies, BESIDE, builds, False)
 
 
-def _copy_patients(
-    first_patient: int,
-    written: int,
-    adding: int,
-    base: dict[type[models.Model], int],
-    bounds: dict[type[models.Model], list[int]],
+def _may_skip_triggers() -> bool:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+    except DatabaseError:
+        return False
+    return True
+
+
+def _copy_group(
+    copies: _Copies,
+    group: tuple[type[models.Model], ...],
+    builds: dict[type[models.Model], list[str]],
+    skip_triggers: bool,
+    say: Callable[[str], None] | None = None,
 ) -> None:
-    """Copy the rows of the first ``adding`` patients (from id ``first_patient``) to the ``adding`` patients
-    after the ``written`` ones: one ``INSERT … SELECT`` per table, every id and key shifted by the rows of
-    ``written`` patients (a whole number of blocks, each holding the first block's rows again); the derived rows
-    of ``DERIVED_ROWS`` too (the Follow-up summary, as the copied records give it, with the names of the copies)."""
+    """Copy ``group``'s tables on this thread's connection, then build their indexes again (whatever fails) and
+    gather their statistics."""
+    with connection.cursor() as cursor:
+        try:
+            if skip_triggers:
+                cursor.execute("SET session_replication_role = replica")
+            copies.make(group, say, checked=not skip_triggers)
+        finally:
+            with transaction.atomic():
+                cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")  # each index sorted in memory
+                for model in group:
+                    for build in builds[model]:
+                        cursor.execute(build)
+            if skip_triggers:
+                cursor.execute("RESET session_replication_role")
+        cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(model._meta.db_table) for model in group)}")
 
-    def last_id(model: type[models.Model], patients: int) -> int:
-        return base[model] + _row_count(model, patients, base, bounds)
 
-    shifts = {model._meta.db_table: last_id(model, written) - base[model] for model in PATIENT_ROWS}
-    shifts[clinic.Patient._meta.db_table] = written
-    quote = connection.ops.quote_name
-    with transaction.atomic(), connection.cursor() as cursor:
-        for model in PATIENT_ROWS:
-            cursor.execute(
-                f"{_copy_into(model, shifts)} WHERE s.id > %s AND s.id <= %s", [base[model], last_id(model, adding)]
-            )
-        for model, own in DERIVED_ROWS:
-            patient = f" JOIN {quote(clinic.Patient._meta.db_table)} p ON p.id = s.patient_id + %s" if own else ""
-            cursor.execute(
-                f"{_copy_into(model, shifts, own)}{patient} WHERE s.patient_id >= %s AND s.patient_id < %s",
-                [*([written] if own else []), first_patient, first_patient + adding],
-            )
+def _on_own_connection(work: Callable[..., None], *arguments: Any) -> None:
+    """``work`` on this thread's own database connection, closed after it (Django opens one per thread)."""
+    try:
+        work(*arguments)
+    finally:
+        connection.close()
 
 
 def _row_count(
@@ -599,7 +676,11 @@ def _finish(knowledge: KnowledgeBase, today: date, lot_ids: list[int]) -> None:
         for statement in connection.ops.sequence_reset_sql(no_style(), [clinic.Patient, *WRITTEN]):
             cursor.execute(statement)
         if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE")  # the statistics the pages read next are planned with, for every table written
+            # The statistics the pages read next are planned with, for every table not copied (each copied one's
+            # were gathered after its indexes were built again).
+            others = {m._meta.db_table for m in apps.get_models(include_auto_created=True) if m._meta.managed}
+            others -= {model._meta.db_table for model in COPIED}
+            cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in sorted(others))}")
         if lot_ids:  # the vials counted in one pass: a count per lot reads a page per vial, spread over the clinic
             cursor.execute(
                 "UPDATE clinic_lot SET quantity_received = v.vials"
