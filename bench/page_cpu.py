@@ -6,23 +6,22 @@ warms the caches) and queries are printed beside its CPU target and as a ratio
 against the sign-in page of the same run. With 4 users on 2 cores a page's p99 over HTTP is about 2 to 4 times
 its CPU, so these targets are what ``clinic_scale.py``'s p99 targets need.
 
-    .venv/bin/python bench/page_cpu.py --database sqlite:////path/to/scale.sqlite3 [--charts 40] [--repeat 3]
-        [--profile chart] [--pages DIR]
+    .venv/bin/python bench/page_cpu.py --database sqlite:////path/to/scale.sqlite3|postgresql://… [--charts 40]
+        [--repeat 3] [--profile chart] [--pages DIR]
 
 The database must be a scale clinic (``bont demo --scale``); opening charts adds reads to its access log, so
-give a copy. ``--profile PAGE`` prints where that page's time goes (cProfile); ``--pages DIR`` writes each page's
-HTML there (CSRF tokens blanked) to compare two versions of the code on the same data.
+give a copy (on PostgreSQL, ``CREATE DATABASE … TEMPLATE`` the clinic). ``--profile PAGE`` prints where that
+page's time goes (cProfile); ``--pages DIR`` writes each page's HTML there (CSRF tokens blanked) to compare two
+versions of the code on the same data.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import os
 import pstats
 import re
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -43,17 +42,18 @@ PROFILED = {
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
 
 
-def chart_keys(path: str, count: int) -> list[str]:
+def chart_keys(count: int) -> list[str]:
     """Charts spread over the clinic, read from the database itself."""
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-        keys = [row[0] for row in connection.execute("SELECT chart_key FROM clinic_patient ORDER BY id")]
+    from bont.clinic.models import Patient
+
+    keys = list(Patient.objects.order_by("id").values_list("chart_key", flat=True))
     step = max(1, len(keys) // count)
     return keys[::step][:count]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--database", required=True, help="A copy of a scale clinic: sqlite:////path.")
+    parser.add_argument("--database", required=True, help="A copy of a scale clinic: sqlite:////path or postgresql://…")
     parser.add_argument("--charts", type=int, default=40, help="How many charts, spread over the clinic.")
     parser.add_argument("--repeat", type=int, default=3, help="Rounds over every page (the first warms up).")
     parser.add_argument("--profile", choices=PROFILED, help="A page to profile.")
@@ -78,7 +78,7 @@ def measure(options: argparse.Namespace) -> None:
     client.force_login(
         get_user_model().objects.get(username="demo-clinician"), backend="django.contrib.auth.backends.ModelBackend"
     )
-    keys = chart_keys(options.database.removeprefix("sqlite:///"), options.charts)
+    keys = chart_keys(options.charts)
     pages: dict[str, list[str]] = {
         "sign-in page (baseline)": ["/login/"],
         "chart": [f"/patients/{key}/" for key in keys],

@@ -13,8 +13,9 @@ import re
 import sqlite3
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,10 @@ def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-def _on_postgresql(failing: bool = False) -> str:
+def _on_postgresql(failing: str = "") -> str:
     """The generator on PostgreSQL, in a process of its own (this process's Django is bound to its SQLite file): the
     schema as migrated (a copy of the session's migrated database), then the clinic generated and its schema again,
-    with the sample of its rows; ``failing``, the diary days' second copy (on the second connection) fails."""
+    with the sample of its rows; ``failing`` names a model whose second copy fails (then no rows)."""
     return f"""
 import json
 from django.test import override_settings
@@ -57,21 +58,21 @@ from tests.commands import bont
 from tests.integration.test_scale_demo import generated_rows, postgresql_schema
 migrated = postgresql_schema()
 scale.BLOCK = {BLOCK}
-if {failing}:
-    copy = scale._Copies._copy
-    def failing(self, model, written, adding):
-        if model is models.DiaryDay and written > scale.BLOCK:
-            raise RuntimeError("a copy fails")
-        return copy(self, model, written, adding)
-    scale._Copies._copy = failing
+failing = getattr(models, "{failing}", None)
+copy = scale._Copies._copy
+def copy_or_fail(self, model, written, adding):
+    if model is failing and written > scale.BLOCK:
+        raise RuntimeError("a copy fails")
+    return copy(self, model, written, adding)
+scale._Copies._copy = copy_or_fail
 try:
     with override_settings(PASSWORD_HASHERS=["{FAST_HASHER}"]):
         made = bont("demo", "--scale", "{PATIENTS}")
 except RuntimeError as failed:
-    assert {failing} and str(failed) == "a copy fails", failed
+    assert failing and str(failed) == "a copy fails", failed
     rows = None
 else:
-    assert made.returncode == 0 and not {failing}, made.stderr
+    assert made.returncode == 0 and not failing, made.stderr
     rows = generated_rows()
 print(json.dumps({{"migrated": migrated, "generated": postgresql_schema(), "rows": rows}}))
 """
@@ -126,27 +127,31 @@ def owned_by_a_role(url: str) -> str:
     """The database at ``url`` (a superuser's), handed with its tables (and so their sequences) to a role that is
     no superuser, as a clinic's own server would give it: the address it connects with."""
     import psycopg
+    from psycopg import errors
 
-    role = "bont_scale_owner"
-    server, name = url.rsplit("/", 1)
+    role, password = "bont_scale_owner", "fictional-scale-owner"
+    address = urllib.parse.urlsplit(url)
+    name = address.path.lstrip("/")
     with psycopg.connect(url, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
-            connection.execute(f"CREATE ROLE {role} LOGIN")
+        with suppress(errors.DuplicateObject):  # made by an earlier run, or another on the server
+            connection.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
         connection.execute(f'ALTER DATABASE "{name}" OWNER TO {role}')
         owned = connection.execute(
             "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
         ).fetchall()
         for (relation,) in owned:
             connection.execute(f'ALTER TABLE "{relation}" OWNER TO {role}')
-    return f"{server.split('://')[0]}://{role}@{server.split('@', 1)[1]}/{name}"
+    host = address.netloc.rsplit("@", 1)[-1]
+    return urllib.parse.urlunsplit(address._replace(netloc=f"{role}:{password}@{host}"))
 
 
 @pytest.fixture
 def generated_on_postgresql(postgres_server_url: str) -> Iterator[list[subprocess.Popen[str]]]:
     """The generator started on new migrated PostgreSQL databases, running beside the test: as the server's
     superuser (the triggers of the foreign keys skipped, the largest tables copied on a second connection); as the
-    owner of the database, who may not skip them (the tables copied one after another); and as the superuser again
-    with a copy that fails (the indexes dropped for the copies are built again)."""
+    owner of the database, who may not skip them (the tables copied one after another); and as each again with a
+    copy that fails (the indexes dropped for the copies are built again): as the superuser the diary days' on the
+    second connection, as the owner the sessions', before the sites and diary days are copied."""
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", _on_postgresql(failing)],
@@ -157,9 +162,10 @@ def generated_on_postgresql(postgres_server_url: str) -> Iterator[list[subproces
             cwd=ROOT,
         )
         for url, failing in (
-            (migrated_postgres_database(postgres_server_url), False),
-            (owned_by_a_role(migrated_postgres_database(postgres_server_url)), False),
-            (migrated_postgres_database(postgres_server_url), True),
+            (migrated_postgres_database(postgres_server_url), ""),
+            (owned_by_a_role(migrated_postgres_database(postgres_server_url)), ""),
+            (migrated_postgres_database(postgres_server_url), "DiaryDay"),
+            (owned_by_a_role(migrated_postgres_database(postgres_server_url)), "TreatmentSession"),
         )
     ]
     yield processes

@@ -6,12 +6,13 @@ transaction rolled back. The generator then writes a block of patients (at most 
 findings, vial draws, outcomes and diary days copy those exemplars' rows with their own dates (about twenty sessions
 each, over up to twenty years, the last ones spread so that some patients are due and some overdue), on the ORM's
 connection (``COPY`` on PostgreSQL, ``executemany`` on SQLite). The rest of the clinic is that block again: ``INSERT
-… SELECT`` copies made on the same connection, every id and key shifted, each copy doubling the clinic, the derived
+… SELECT`` copies made inside the database, every id and key shifted, each copy doubling the clinic, the derived
 rows (the Follow-up summary, the sessions' claim inputs) copied with their patients, so that a year's sessions lie
 all over the tables (a clinic's own grow day by day). Two million sessions need about thirty million rows: a model
 instance per row (``bulk_create``) writes a few thousand rows a second, a copy inside the database over a hundred
 thousand. On PostgreSQL the copies are one bulk load: the copied tables' indexes are dropped first and built again
-after the last copy, the largest tables copied on a second connection at the same time (``_copy_on_postgresql``).
+after the last copy; when the role may skip the foreign keys' triggers, the largest tables are copied on a second
+connection at the same time (``_copy_on_postgresql``).
 
 Names and record numbers say what the patients are ("Scale-Patient", "SCALE-000123"). The versioned history
 of django-simple-history is not written: a generated row has never been corrected, and the copies would
@@ -21,6 +22,7 @@ double the writes.
 from __future__ import annotations
 
 import random
+import threading
 import time as clock
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +32,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
-from django.db import DatabaseError, OperationalError, connection, models, transaction
+from django.db import DatabaseError, OperationalError, ProgrammingError, connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -60,6 +61,7 @@ from bont.clinic.responder_verdicts import fill_generated
 from bont.domain.knowledge import KnowledgeBase
 from bont.services.records import RecordingError
 
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for a setting the role may not change
 BLOCK = 250  # patients written row by row; the rest of the clinic copies them inside the database
 YEARS = 20
 REVIEW_DAYS = 42  # the demo's review six weeks into each cycle
@@ -474,17 +476,20 @@ class _Copies:
     bounds: dict[type[models.Model], list[int]]
 
     def make(
-        self, tables: tuple[type[models.Model], ...], say: Callable[[str], None] | None = None, checked: bool = False
+        self,
+        tables: tuple[type[models.Model], ...],
+        say: Callable[[str], None] | None = None,
+        begin: str | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
-        """Copy ``tables`` (each a table's copies read only its own rows), a transaction per copy; ``checked`` when
-        the foreign keys' triggers run: then each copy's keys are checked at its end, not all queued for the
-        commit."""
+        """Copy ``tables`` (each table's copies read only its own rows), a transaction per copy, each beginning with
+        the statement ``begin``; no more copies once ``stop`` is set (another connection's copy failed)."""
         written = self.block
-        while written < self.patients:
+        while written < self.patients and not (stop is not None and stop.is_set()):
             adding = min(written, self.patients - written)
             with transaction.atomic(), connection.cursor() as cursor:
-                if checked:
-                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                if begin is not None:
+                    cursor.execute(begin)
                 for model in tables:
                     cursor.execute(*self._copy(model, written, adding))
             written += adding
@@ -546,6 +551,16 @@ def _sqlite_bulk_copies() -> Iterator[None]:
             cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
 
 
+@dataclass(frozen=True)
+class _DroppedIndex:
+    """An index (or the unique or primary key constraint it holds) dropped for the copies: its table, its name, and
+    the statement that builds it again."""
+
+    table: str
+    name: str
+    build: str
+
+
 def _copy_on_postgresql(copies: _Copies, say: Callable[[str], None]) -> None:
     """PostgreSQL's copies as a bulk load: the copied tables' indexes dropped first and built again after the last
     copy (one sort per index instead of an insertion per row and index, most of a copy's time). Kept are the indexes
@@ -558,44 +573,68 @@ def _copy_on_postgresql(copies: _Copies, say: Callable[[str], None]) -> None:
     the triggers run, and the tables are copied one group after the other, the rows a key points to first.
 
     The indexes are dropped in a transaction of their own (a second connection could not write a table whose index
-    another's open transaction dropped) and built again whatever fails. A process killed meanwhile leaves them
-    missing in a clinic half generated, which is thrown away either way (the generator writes only into an empty
-    database)."""
-    tables = [model._meta.db_table for model in COPIED]
+    another's open transaction dropped). When a copy fails, the other connection's copies stop after the one they
+    are making, and every index dropped that is not there is built again on this connection, each on its own. A
+    process killed meanwhile leaves them missing in a clinic half generated, which is thrown away either way (the
+    generator writes only into an empty database)."""
+    indexes = _drop_indexes(COPIED)
+    here = tuple(model for model in COPIED if model not in BESIDE)
+    try:
+        if _may_skip_triggers():
+            skipped = "SET LOCAL session_replication_role = replica"  # for each copy's transaction, no longer
+            stop = threading.Event()
+            with ThreadPoolExecutor(max_workers=1) as second:
+                beside = second.submit(_on_own_connection, _copy_group, copies, BESIDE, indexes, skipped, stop)
+                try:
+                    _copy_group(copies, here, indexes, skipped, stop, say)
+                except BaseException as failed:
+                    stop.set()
+                    if (also := beside.exception()) is not None:  # (waits for the second connection's copies)
+                        failed.add_note(f"The copies on the second connection failed too: {also!r}")
+                    raise
+                beside.result()
+        else:
+            # Each copy's keys checked at its end, not all queued for its commit.
+            checked = "SET CONSTRAINTS ALL IMMEDIATE"
+            _copy_group(copies, here, indexes, checked)
+            _copy_group(copies, BESIDE, indexes, checked)
+    finally:
+        _build_missing(indexes)
+    say("built the copied tables' indexes again and gathered their statistics")
+
+
+def _drop_indexes(tables: tuple[type[models.Model], ...]) -> list[_DroppedIndex]:
+    """Drop the indexes of ``tables`` that no foreign key rests on, in a transaction of their own."""
+    names = [model._meta.db_table for model in tables]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.conrelid::regclass::text,"
+            "SELECT c.conrelid::regclass::text, c.conname,"
             " 'ALTER TABLE ' || c.conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(c.conname),"
             " 'ALTER TABLE ' || c.conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' '"
             " || pg_get_constraintdef(c.oid)"
             " FROM pg_constraint c WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY(%s::regclass[])"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND k.conindid = c.conindid)"
             " UNION ALL"
-            " SELECT i.indrelid::regclass::text, 'DROP INDEX ' || i.indexrelid::regclass, pg_get_indexdef(i.indexrelid)"
-            " FROM pg_index i WHERE i.indrelid = ANY(%s::regclass[])"
+            " SELECT i.indrelid::regclass::text, x.relname, 'DROP INDEX ' || i.indexrelid::regclass,"
+            " pg_get_indexdef(i.indexrelid)"
+            " FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE i.indrelid = ANY(%s::regclass[])"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-            [tables, tables],
+            [names, names],
         )
-        indexes = cursor.fetchall()
-        for _, drop, _ in indexes:
+        dropped = [(_DroppedIndex(table, name, build), drop) for table, name, drop, build in cursor.fetchall()]
+        for _, drop in dropped:
             cursor.execute(drop)
-    builds = {model: [build for table, _, build in indexes if table == model._meta.db_table] for model in COPIED}
-    here = tuple(model for model in COPIED if model not in BESIDE)
-    if _may_skip_triggers():
-        with ThreadPoolExecutor(max_workers=1) as second:
-            beside = second.submit(_on_own_connection, _copy_group, copies, BESIDE, builds, True)
-            _copy_group(copies, here, builds, True, say)
-            beside.result()
-    else:
-        _copy_group(copies, here, builds, False, say)
-        _copy_group(copies, BESIDE, builds, False)
+    return [index for index, _ in dropped]
 
 
 def _may_skip_triggers() -> bool:
+    """Whether this role may skip the foreign keys' triggers (a superuser's)."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL session_replication_role = replica")
-    except DatabaseError:
+    except ProgrammingError as refused:
+        if getattr(refused.__cause__, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+            raise
         return False
     return True
 
@@ -603,26 +642,48 @@ def _may_skip_triggers() -> bool:
 def _copy_group(
     copies: _Copies,
     group: tuple[type[models.Model], ...],
-    builds: dict[type[models.Model], list[str]],
-    skip_triggers: bool,
+    indexes: list[_DroppedIndex],
+    begin: str,
+    stop: threading.Event | None = None,
     say: Callable[[str], None] | None = None,
 ) -> None:
-    """Copy ``group``'s tables on this thread's connection, then build their indexes again (whatever fails) and
-    gather their statistics."""
+    """Copy ``group``'s tables on this thread's connection (each copy's transaction beginning with ``begin``),
+    then build their indexes again and gather their statistics. A copy that fails sets ``stop``, which ends the
+    other connection's copies; its indexes are left to ``_build_missing``."""
+    try:
+        copies.make(group, say, begin, stop)
+    except BaseException:
+        if stop is not None:
+            stop.set()
+        raise
+    tables = {model._meta.db_table for model in group}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")  # each index sorted in memory
+        for index in indexes:
+            if index.table in tables:
+                cursor.execute(index.build)
+        cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in sorted(tables))}")
+
+
+def _build_missing(indexes: list[_DroppedIndex]) -> None:
+    """Build again, each on its own, every index dropped for the copies that is not there: none when the copies
+    succeeded; after a failure, those of the tables whose copies or builds failed."""
     with connection.cursor() as cursor:
-        try:
-            if skip_triggers:
-                cursor.execute("SET session_replication_role = replica")
-            copies.make(group, say, checked=not skip_triggers)
-        finally:
-            with transaction.atomic():
-                cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")  # each index sorted in memory
-                for model in group:
-                    for build in builds[model]:
-                        cursor.execute(build)
-            if skip_triggers:
-                cursor.execute("RESET session_replication_role")
-        cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(model._meta.db_table) for model in group)}")
+        cursor.execute(
+            "SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(quote_ident(name)) IS NULL",
+            [[index.name for index in indexes]],
+        )
+        missing = {name for (name,) in cursor.fetchall()}
+    failures: list[DatabaseError] = []
+    for index in indexes:
+        if index.name in missing:
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(index.build)
+            except DatabaseError as failed:
+                failures.append(failed)
+    if failures:
+        raise failures[0]
 
 
 def _on_own_connection(work: Callable[..., None], *arguments: Any) -> None:
@@ -678,8 +739,7 @@ def _finish(knowledge: KnowledgeBase, today: date, lot_ids: list[int]) -> None:
         if connection.vendor == "postgresql":
             # The statistics the pages read next are planned with, for every table not copied (each copied one's
             # were gathered after its indexes were built again).
-            others = {m._meta.db_table for m in apps.get_models(include_auto_created=True) if m._meta.managed}
-            others -= {model._meta.db_table for model in COPIED}
+            others = set(connection.introspection.table_names()) - {model._meta.db_table for model in COPIED}
             cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in sorted(others))}")
         if lot_ids:  # the vials counted in one pass: a count per lot reads a page per vial, spread over the clinic
             cursor.execute(
