@@ -26,6 +26,7 @@ from tests.databases import migrated_postgres_database, migrated_sqlite_database
 PATIENTS = 9
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 BLOCK = 4  # the demo's first 4 courses, written row by row; patients 5 to 9 are the database's copies
+LAPSED_EVERY = 2  # the block's second and fourth patients missed their last review (in a clinic one in seven)
 SQLITE_SCHEMA = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
 
 
@@ -58,6 +59,7 @@ from tests.commands import bont
 from tests.integration.test_scale_demo import generated_rows, postgresql_schema
 migrated = postgresql_schema()
 scale.BLOCK = {BLOCK}
+scale.LAPSED_EVERY = {LAPSED_EVERY}
 failing = getattr(models, "{failing}", None)
 copy = scale._Copies._copy
 def copy_or_fail(self, model, written, adding):
@@ -186,6 +188,7 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
     from bont.clinic import models, scale
 
     monkeypatch.setattr(scale, "BLOCK", BLOCK)
+    monkeypatch.setattr(scale, "LAPSED_EVERY", LAPSED_EVERY)
     with override_settings(PASSWORD_HASHERS=[FAST_HASHER]):  # the demo users' passwords: fast in a test
         made = bont("demo", "--scale", str(PATIENTS))
 
@@ -264,6 +267,14 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
                                                                                  "content"))  # fmt: skip
 
     filled, generated, claimed = summary(), research_rows(), claim_inputs()
+    # The lapsed patients (every second of the block here, and their copies) had no review and kept no diary after
+    # their last session: an assessment is pending since it, which the Follow-up list shows once six weeks have
+    # passed.
+    first = min(p.pk for p in patients)
+    lapsed = [row for row in filled if (row[0] - first) % BLOCK in (1, 3)]
+    assert lapsed
+    assert all(row[3] == row[2] for row in lapsed)
+    assert all(row[3] is None for row in filled if row not in lapsed)  # the others were reviewed
     assert {row[1] for row in claimed} == {s.pk for s in sessions}
     assert {row[0] for row in filled} == {p.pk for p in patients}
     assert {row[0] for row in models.SessionTally.objects.values_list("patient")} == {p.pk for p in patients}

@@ -4,8 +4,9 @@ Every row is shaped by the demo clinic: for each of its courses one exemplar pat
 planner and safety-checked service as the demo's (two sessions, their outcomes and diary days), read back, and the
 transaction rolled back. The generator then writes a block of patients (at most ``BLOCK``) whose sessions, sites,
 findings, vial draws, outcomes and diary days copy those exemplars' rows with their own dates (about twenty sessions
-each, over up to twenty years, the last ones spread so that some patients are due and some overdue), on the ORM's
-connection (``COPY`` on PostgreSQL, ``executemany`` on SQLite). The rest of the clinic is that block again: ``INSERT
+each, over up to twenty years, the last ones spread so that some patients are due and some overdue, one in seven
+without a review or a diary since their last session), on the ORM's connection (``COPY`` on PostgreSQL,
+``executemany`` on SQLite). The rest of the clinic is that block again: ``INSERT
 … SELECT`` copies made inside the database, every id and key shifted, each copy doubling the clinic, the derived
 rows (the Follow-up summary, the sessions' claim inputs) copied with their patients, so that a year's sessions lie
 all over the tables (a clinic's own grow day by day). Two million sessions need about thirty million rows: a model
@@ -65,6 +66,9 @@ INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for a setting the role
 BLOCK = 250  # patients written row by row; the rest of the clinic copies them inside the database
 YEARS = 20
 REVIEW_DAYS = 42  # the demo's review six weeks into each cycle
+# One patient in this many missed the review of their last session and kept no diary since: those treated six
+# weeks ago or more are on the Follow-up list's assessments due, as in a clinic.
+LAPSED_EVERY = 7
 HEADACHE_DIARY_DAYS = 28
 BLADDER_DIARY_DAYS = 3
 _SESSION_FIELDS_SET_HERE = {"id", "patient_id", "date", "given_at", "recorded_at"}
@@ -375,6 +379,7 @@ def _write_patient(
     days = _schedule(exemplar, birth_date, today, rng)
     if not days:
         return
+    lapsed = (patient_id - first_patient) % LAPSED_EVERY == LAPSED_EVERY - 1
     shift = days[0] - exemplar.first_day
     for name, rows in exemplar.patient.items():
         model = next(m for m in PATIENT_ROWS if m.__name__ == name)
@@ -399,17 +404,18 @@ def _write_patient(
             writer.add(clinic.VialDraw, {**_without(draw, "id"), "session_id": session_id, "vial_id": vial_id})
     for row in exemplar.baseline:
         writer.add(clinic.OutcomeRecord, {**_shifted(row, shift), "patient_id": patient_id})
-    for day in days:
+    for day in days[:-1] if lapsed else days:
         for row in exemplar.review:
             if day + timedelta(days=REVIEW_DAYS) < today:
                 moved = _shifted(row, day + timedelta(days=REVIEW_DAYS) - row["measured_on"])
                 writer.add(clinic.OutcomeRecord, {**moved, "patient_id": patient_id})
-    _diary(writer, exemplar, patient_id, days, today)
+    _diary(writer, exemplar, patient_id, days, today, lapsed)
 
 
-def _diary(writer: _Writer, exemplar: _Exemplar, patient_id: int, days: list[date], today: date) -> None:
-    """The demo's diaries: 28 headache days before each session and the last 28 days; three bladder days."""
-    ends = [*days, today - timedelta(days=1)]
+def _diary(writer: _Writer, exemplar: _Exemplar, patient_id: int, days: list[date], today: date, lapsed: bool) -> None:
+    """The demo's diaries: 28 headache days before each session and, unless the patient ``lapsed``, the last 28
+    days; three bladder days."""
+    ends = days if lapsed else [*days, today - timedelta(days=1)]
     if exemplar.headache:
         filled = sorted({end - timedelta(days=offset) for end in ends for offset in range(HEADACHE_DIARY_DAYS)})
         for day in filled:
