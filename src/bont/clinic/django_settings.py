@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # counts of a clinic's size written 100,000
     "simple_history",
     "axes",
     "django_otp",
