@@ -13,9 +13,9 @@ PMID_PREEMPT_2 = "20647171"
 
 
 def found_count(page: Page) -> int:
-    count = re.match(r"\d+", page.locator("#found-count").inner_text())
+    count = re.match(r"[\d,]+", page.locator("#found-count").inner_text())
     assert count, "the page says how many it found"
-    return int(count[0])
+    return int(count[0].replace(",", ""))
 
 
 def test_a_researcher_searches_from_the_menu_and_opens_a_study_with_its_pubmed_record(server: str, page: Page) -> None:

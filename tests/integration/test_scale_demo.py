@@ -294,6 +294,7 @@ def test_a_scale_clinic_has_about_twenty_sessions_a_patient_each_with_sites_and_
     assert "Scale-Patient" in chart.content.decode()
     follow_up = client.get("/follow-up/")
     assert follow_up.status_code == 200
+    assert "Nobody is due." not in follow_up.content.decode()  # the lapsed patients treated six weeks ago and more
     assert "SCALE-" in follow_up.content.decode() or "Scale-Patient" in follow_up.content.decode()
     client.force_login(get_user_model()._default_manager.get_by_natural_key("demo-researcher"))
     research = client.get("/research/")

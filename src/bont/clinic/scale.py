@@ -559,8 +559,8 @@ def _sqlite_bulk_copies() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class _DroppedIndex:
-    """An index (or the unique or primary key constraint it holds) dropped for the copies: its table, its name, and
-    the statement that builds it again."""
+    """An index (or the unique or primary key constraint it holds) dropped for the copies: its table, its name
+    qualified by its schema, and the statement that builds it again."""
 
     table: str
     name: str
@@ -602,10 +602,14 @@ def _copy_on_postgresql(copies: _Copies, say: Callable[[str], None]) -> None:
         else:
             # Each copy's keys checked at its end, not all queued for its commit.
             checked = "SET CONSTRAINTS ALL IMMEDIATE"
-            _copy_group(copies, here, indexes, checked)
+            _copy_group(copies, here, indexes, checked, say=say)
             _copy_group(copies, BESIDE, indexes, checked)
-    finally:
-        _build_missing(indexes)
+    except BaseException as failed:
+        for error in _build_missing(indexes):
+            failed.add_note(f"An index dropped for the copies could not be built again: {error!r}")
+        raise
+    if failures := _build_missing(indexes):
+        raise failures[0]
     say("built the copied tables' indexes again and gathered their statistics")
 
 
@@ -614,16 +618,19 @@ def _drop_indexes(tables: tuple[type[models.Model], ...]) -> list[_DroppedIndex]
     names = [model._meta.db_table for model in tables]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.conrelid::regclass::text, c.conname,"
+            "SELECT c.conrelid::regclass::text, quote_ident(n.nspname) || '.' || quote_ident(c.conname),"
             " 'ALTER TABLE ' || c.conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(c.conname),"
             " 'ALTER TABLE ' || c.conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' '"
             " || pg_get_constraintdef(c.oid)"
-            " FROM pg_constraint c WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY(%s::regclass[])"
+            " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+            " WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY(%s::regclass[])"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND k.conindid = c.conindid)"
             " UNION ALL"
-            " SELECT i.indrelid::regclass::text, x.relname, 'DROP INDEX ' || i.indexrelid::regclass,"
+            " SELECT i.indrelid::regclass::text, quote_ident(n.nspname) || '.' || quote_ident(x.relname),"
+            " 'DROP INDEX ' || i.indexrelid::regclass,"
             " pg_get_indexdef(i.indexrelid)"
-            " FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE i.indrelid = ANY(%s::regclass[])"
+            " FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_namespace n ON n.oid = x.relnamespace"
+            " WHERE i.indrelid = ANY(%s::regclass[])"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
             [names, names],
         )
@@ -671,12 +678,12 @@ def _copy_group(
         cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in sorted(tables))}")
 
 
-def _build_missing(indexes: list[_DroppedIndex]) -> None:
-    """Build again, each on its own, every index dropped for the copies that is not there: none when the copies
-    succeeded; after a failure, those of the tables whose copies or builds failed."""
+def _build_missing(indexes: list[_DroppedIndex]) -> list[DatabaseError]:
+    """Build again, each on its own, every index dropped for the copies that is not there (none when the copies
+    succeeded; after a failure, those of the tables whose copies or builds failed); the builds that fail."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(quote_ident(name)) IS NULL",
+            "SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(name) IS NULL",
             [[index.name for index in indexes]],
         )
         missing = {name for (name,) in cursor.fetchall()}
@@ -688,8 +695,7 @@ def _build_missing(indexes: list[_DroppedIndex]) -> None:
                     cursor.execute(index.build)
             except DatabaseError as failed:
                 failures.append(failed)
-    if failures:
-        raise failures[0]
+    return failures
 
 
 def _on_own_connection(work: Callable[..., None], *arguments: Any) -> None:
