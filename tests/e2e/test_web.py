@@ -352,6 +352,20 @@ def test_billing_staff_see_claim_lines_and_export_them(server: str, page: Page) 
     without_npi = {row["session_id"] for row in rows if not row["rendering_npi"]}
     assert all(any("NPI" in row["note"] for row in rows if row["session_id"] == s) for s in without_npi)
     assert any(row["ndc_11"] for row in rows)
+    # The page shows the export's lines 200 at a time, its totals over them all, and keeps the period when paging.
+    expect(page.get_by_role("heading", name=f"Claim lines ({len(rows)} in all, 200 a page)")).to_be_visible()
+    expect(page.locator("#claim-lines tbody tr")).to_have_count(200)
+    totals: dict[str, int] = {}
+    for row in rows:
+        code = row["code"] + (f"-{row['modifier']}" if row["modifier"] else "")
+        totals[code] = totals.get(code, 0) + int(row["billing_units"])
+    expect(page.locator("main .card li")).to_have_text([f"{code}: {n:,} units" for code, n in sorted(totals.items())])
+    chosen = page.get_by_label("From").input_value()
+    page.get_by_role("link", name="Next").click()
+    expect(page.get_by_text(f"Page 2 of 3 (201–400 of {len(rows)})")).to_be_visible()
+    expect(page.get_by_label("From")).to_have_value(chosen)
+    expect(page.locator("#claim-lines tbody tr")).to_have_count(200)
+    shoot(page, "17-billing-page-2")
     assert page.goto(f"{server}/plan/").status == 403  # type: ignore[union-attr]
 
 

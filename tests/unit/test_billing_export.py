@@ -1,6 +1,7 @@
 """The CSV export prices each distinct claim once (bont.services.billing.billing_csv) and reads only the sites
 that change a claim (bont.domain.billing.billed_muscles): the rows stay those of writing every claim line
-whole, session by session, whatever the sessions share. On the in-memory fake."""
+whole, session by session, whatever the sessions share; the billing page shows a page of those lines with the
+whole period's totals (billing_page). On the in-memory fake."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import io
 from datetime import date
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bont.domain.billing import LIMB_REGIONS, BilledSite, SessionToBill, VialUsed, bill, billed_muscles
 from bont.domain.knowledge import KnowledgeBase
-from bont.services.billing import BILLING_COLUMNS, BillingLine, billing_csv, billing_lines
+from bont.services.billing import BILLING_COLUMNS, BillingLine, billing_csv, billing_lines, billing_page
 from bont.services.sessions import PatientRef
 from tests.fakes import FakeBillingRecords, FakeSessionBook
 
@@ -135,3 +139,36 @@ def test_the_export_and_the_claim_lines_read_the_same_sites(knowledge: Knowledge
     assert [(line.code, line.billing_units) for line in billing_lines(FakeBillingRecords(book), knowledge, *OCTOBER)][
         :2
     ] == [("64642", 1), ("64643", 1)]
+
+
+def test_a_page_of_claim_lines_is_that_slice_of_them_and_the_totals_are_the_whole_periods(
+    knowledge: KnowledgeBase,
+) -> None:
+    book = FakeSessionBook(npis={"dr-fake": NPI})
+    someone = patient(book, "FICT-E5", "Fake", "Paged")
+    for day in range(1, 6):
+        session_id = book.add_session(someone, date(2026, 10, day), "onabotulinumtoxinA", "upper-limb-spasticity", ARM)
+        book.vials[session_id] = (VialUsed(Decimal(200), Decimal(150)),)
+    every = billing_lines(FakeBillingRecords(book), knowledge, *OCTOBER)
+    assert len(every) == 15  # three lines a session: several pages at most sizes
+
+    @given(per_page=st.integers(1, 9), page=st.integers(-1, 20))
+    @settings(max_examples=60, deadline=None)
+    def a_page_is_its_slice(per_page: int, page: int) -> None:
+        found = billing_page(FakeBillingRecords(book), knowledge, *OCTOBER, page=page, per_page=per_page)
+
+        last = -(-len(every) // per_page)
+        assert found.page == min(max(page, 1), last)  # the first when none or a wrong one, the last when beyond
+        start = (found.page - 1) * per_page
+        assert found.lines == every[start : start + per_page]
+        assert found.line_count == 15
+        # 150 units a session, no billable waste (JZ), each session's procedure and guidance code once
+        assert found.totals == (("64642", "", 5), ("95874", "", 5), ("J0585", "JZ", 750))
+
+    a_page_is_its_slice()
+
+
+def test_a_period_without_sessions_is_one_empty_page(knowledge: KnowledgeBase) -> None:
+    found = billing_page(FakeBillingRecords(FakeSessionBook()), knowledge, *OCTOBER, page=3)
+
+    assert (found.lines, found.totals, found.line_count, found.page) == ((), (), 0, 1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import csv
 import io
+from collections import deque
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -249,6 +250,59 @@ def billing_lines(
     ``place_of_service`` is the clinic's (default: the knowledge's, 11 Office)."""
     claims, sessions = _billed(records, knowledge, start, end, place_of_service)
     return tuple(line for session in sessions for line in claims.lines(session))
+
+
+BILLING_LINES_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class BillingPage:
+    """One page of a period's claim lines, with the billing units per code and modifier over the whole period."""
+
+    lines: tuple[BillingLine, ...]
+    totals: tuple[tuple[str, str, int], ...]  # (code, modifier or "", billing units), by code and modifier
+    line_count: int  # the period's claim lines
+    page: int  # from 1: the one asked for, or the last when one beyond it was asked
+    per_page: int
+
+
+def billing_page(
+    records: BillingRecords,
+    knowledge: KnowledgeBase,
+    start: date,
+    end: date,
+    page: int = 1,
+    per_page: int = BILLING_LINES_PER_PAGE,
+    place_of_service: str | None = None,
+) -> BillingPage:
+    """The claim lines of :func:`billing_lines` on page ``page`` of ``per_page`` (the last page when ``page`` is
+    beyond it), and the totals of the whole period. The sessions are read once and only the page's lines are kept:
+    a year of a large clinic has hundreds of thousands."""
+    per_page = max(per_page, 1)
+    claims, sessions = _billed(records, knowledge, start, end, place_of_service)
+    first = (max(page, 1) - 1) * per_page
+    totals: dict[tuple[str, str], int] = {}
+    asked: list[BillingLine] = []
+    latest: deque[BillingLine] = deque(maxlen=per_page)  # the last page's, should the page asked be beyond it
+    count = 0
+    for session in sessions:
+        for line in claims.lines(session):
+            key = (line.code, line.modifier)
+            totals[key] = totals.get(key, 0) + line.billing_units
+            if first <= count < first + per_page:
+                asked.append(line)
+            latest.append(line)
+            count += 1
+    pages = max(1, -(-count // per_page))
+    number = min(max(page, 1), pages)
+    lines = asked if number == max(page, 1) else list(latest)[len(latest) - (count - (pages - 1) * per_page) :]
+    return BillingPage(
+        lines=tuple(lines),
+        totals=tuple((code, modifier, units) for (code, modifier), units in sorted(totals.items())),
+        line_count=count,
+        page=number,
+        per_page=per_page,
+    )
 
 
 def session_billing(

@@ -1,9 +1,9 @@
 """Billing: the claim lines of the sessions in a date range (procedure and guidance codes, the drug in whole
-billing units with JW or JZ, ICD-10-CM, NDC, rendering NPI, place of service) and their CSV export, streamed."""
+billing units with JW or JZ, ICD-10-CM, NDC, rendering NPI, place of service), a page at a time with the period's
+totals, and their CSV export, streamed."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 from itertools import islice
@@ -13,9 +13,10 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from bont.bootstrap import billing_records, build_knowledge, clock, place_of_service
-from bont.services.billing import billing_csv, billing_lines
+from bont.services.billing import billing_csv, billing_page
 from bont.web.access import BILLING, IDENTIFIED, require_role, roles_of
 from bont.web.audit_reads import Action, log_read
+from bont.web.pages import Pages, page_number
 
 
 def _period(request: HttpRequest) -> tuple[date, date, dict[str, str]]:
@@ -44,11 +45,14 @@ def _period(request: HttpRequest) -> tuple[date, date, dict[str, str]]:
 @require_role(*BILLING)
 def billing(request: HttpRequest) -> HttpResponse:
     start, end, errors = _period(request)
-    lines = () if errors else billing_lines(billing_records(), build_knowledge(), start, end, place_of_service())
+    found = None
+    pages = None
+    if not errors:
+        found = billing_page(
+            billing_records(), build_knowledge(), start, end, page_number(request), place_of_service=place_of_service()
+        )
+        pages = Pages.numbered(request, found.page, found.line_count, found.per_page)
     log_read(request, "billing", object_id=f"{start}..{end}")
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for line in lines:
-        totals[(line.code, line.modifier)] += line.billing_units
     return render(
         request,
         "web/billing.html",
@@ -56,9 +60,9 @@ def billing(request: HttpRequest) -> HttpResponse:
             "start": start,
             "end": end,
             "errors": errors,
-            "lines": lines,
-            "totals": sorted(totals.items()),
-            "place_of_service": lines[0].place_of_service if lines else None,
+            "found": found,
+            "pages": pages,
+            "place_of_service": found.lines[0].place_of_service if found and found.lines else None,
             # A claim line carries what a claim needs; only roles that may read the chart get a link to the
             # session's clinical page (billing staff see claims, not charts).
             "may_open_sessions": bool(roles_of(request) & set(IDENTIFIED)),
