@@ -37,6 +37,7 @@ from bont.domain.billing import (
 from bont.domain.errors import FieldError
 from bont.domain.knowledge import KnowledgeBase
 from bont.domain.memo import remember
+from bont.services.paging import page_within
 
 
 class BillingError(FieldError):
@@ -293,9 +294,8 @@ def billing_page(
                 asked.append(line)
             latest.append(line)
             count += 1
-    pages = max(1, -(-count // per_page))
-    number = min(max(page, 1), pages)
-    lines = asked if number == max(page, 1) else list(latest)[len(latest) - (count - (pages - 1) * per_page) :]
+    number = page_within(page, count, per_page)
+    lines = asked if number == max(page, 1) else list(latest)[len(latest) - (count - (number - 1) * per_page) :]
     return BillingPage(
         lines=tuple(lines),
         totals=tuple((code, modifier, units) for (code, modifier), units in sorted(totals.items())),

@@ -38,6 +38,7 @@ from bont.domain.studies import (
     study_key,
     trials_first_for_research,
 )
+from bont.services.paging import page_count
 
 PER_PAGE = 25
 MAX_PER_PAGE = 200
@@ -71,7 +72,7 @@ class Found(Generic[R]):
 
     @property
     def pages(self) -> int:
-        counted = max(1, -(-self.total // self.limit))
+        counted = page_count(self.total, self.limit)
         if not self.total_is_estimate:
             return counted
         # An estimated total may fall a little short of the matches or pass them: a full page may have another

@@ -21,6 +21,7 @@ from bont.domain.safety import Administration, Patient, PriorAdverseEvent
 from bont.services.next_session import sessions_allowed_today
 from bont.services.outcome_ports import PatientIdentity
 from bont.services.outcomes import DIARY_INSTRUMENTS
+from bont.services.paging import page_count, page_within
 from bont.services.research import verdict_basis
 
 ASSESSMENT = "assessment"
@@ -120,11 +121,7 @@ class FollowUpPage:
 
     @property
     def pages(self) -> int:
-        return _pages(max(self.assessments_total, self.treated_total), self.per_page)
-
-
-def _pages(rows: int, per_page: int) -> int:
-    return max(1, -(-rows // per_page))
+        return page_count(max(self.assessments_total, self.treated_total), self.per_page)
 
 
 def _diary_kinds(knowledge: KnowledgeBase, indication: str) -> list[str]:
@@ -176,7 +173,7 @@ def follow_up_page(
     until = today - timedelta(days=assessment_after_days)
     due = records.assessments_due_count(until)
     treated = records.treated_count()
-    page = min(max(page, 1), _pages(max(due, treated), per_page))  # beyond the last: the last
+    page = page_within(page, max(due, treated), per_page)
     offset = (page - 1) * per_page
     assessments = []
     for row in records.assessments_due(until, offset, per_page):

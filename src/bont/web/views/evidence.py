@@ -44,6 +44,7 @@ from bont.services.evidence_library import (
     studies_by_source,
     study_by_key,
 )
+from bont.services.paging import page_within
 from bont.web.access import EVIDENCE, require_role
 from bont.web.pages import Pages
 
@@ -445,8 +446,7 @@ def trials(request: HttpRequest) -> HttpResponse:
 
 
 def _a_page(records: list[Trial], page: int) -> Found[Trial]:
-    pages = max(1, -(-len(records) // PER_PAGE))
-    offset = (min(page, pages) - 1) * PER_PAGE
+    offset = (page_within(page, len(records), PER_PAGE) - 1) * PER_PAGE
     return Found(tuple(records[offset : offset + PER_PAGE]), len(records), offset, PER_PAGE)
 
 
