@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 import threading
 import time as clock
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -36,6 +36,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
 from django.db import DatabaseError, OperationalError, ProgrammingError, connection, models, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Max
 from django.utils import timezone
 
@@ -210,7 +211,7 @@ def load_scale(
         if connection.vendor == "postgresql":
             # Planned without statistics, the derived rows' queries below scan a whole table per session.
             with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(m._meta.db_table) for m in WRITTEN)}")
+                _analyze(cursor, {model._meta.db_table for model in WRITTEN})
         # Written past the recording transactions that keep them: the derived rows of the block, which each copy
         # then copies with its patients.
         fill_follow_up_summaries(knowledge, patients=(first_patient, first_patient + block - 1))
@@ -675,7 +676,7 @@ def _copy_group(
         for index in indexes:
             if index.table in tables:
                 cursor.execute(index.build)
-        cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in sorted(tables))}")
+        _analyze(cursor, tables)
 
 
 def _build_missing(indexes: list[_DroppedIndex]) -> list[DatabaseError]:
@@ -696,6 +697,11 @@ def _build_missing(indexes: list[_DroppedIndex]) -> list[DatabaseError]:
             except DatabaseError as failed:
                 failures.append(failed)
     return failures
+
+
+def _analyze(cursor: CursorWrapper, tables: Collection[str]) -> None:
+    """Gather PostgreSQL's statistics of ``tables``, which the queries that read them next are planned with."""
+    cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in sorted(tables))}")
 
 
 def _on_own_connection(work: Callable[..., None], *arguments: Any) -> None:
@@ -752,7 +758,7 @@ def _finish(knowledge: KnowledgeBase, today: date, lot_ids: list[int]) -> None:
             # The statistics the pages read next are planned with, for every table not copied (each copied one's
             # were gathered after its indexes were built again).
             others = set(connection.introspection.table_names()) - {model._meta.db_table for model in COPIED}
-            cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in sorted(others))}")
+            _analyze(cursor, others)
         if lot_ids:  # the vials counted in one pass: a count per lot reads a page per vial, spread over the clinic
             cursor.execute(
                 "UPDATE clinic_lot SET quantity_received = v.vials"

@@ -18,7 +18,7 @@ import csv
 import io
 from collections import deque
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
@@ -61,18 +61,7 @@ class ClaimContent:
 
     @cached_property
     def _hash(self) -> int:
-        return hash(
-            (
-                self.product,
-                self.indication,
-                self.guidance,
-                self.sites,
-                self.total_units,
-                self.units_discarded,
-                self.protocol,
-                self.vials,
-            )
-        )
+        return hash(tuple(getattr(self, field.name) for field in fields(self)))
 
     def __hash__(self) -> int:
         return self._hash
